@@ -1,0 +1,62 @@
+"""Assembles the routers of the apps into /api/v1/ (OpenAPI at /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import SessionAuth
+
+from gridcare.core.api_errors import ApiError
+from gridcare.customers.api import router as customers_router
+from gridcare.knowledge.api import router as knowledge_router
+from gridcare.org.api import BearerToken
+
+api = NinjaAPI(
+    title="GridCare API",
+    version="1",
+    description="GridCare 95598 customer service center. Authenticate with `Authorization: Bearer <token>` "
+    "(`gridcare create-token USERNAME`) or a staff session. Errors are JSON `{code, message}`.",
+    auth=[BearerToken(), SessionAuth()],
+    urls_namespace="api",
+)
+
+
+def _error(request, status: int, code: str, message: str, **extra):
+    return api.create_response(request, {"code": code, "message": message, **extra}, status=status)
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request, exc: ApiError):
+    return _error(request, exc.status, exc.code, exc.message, **exc.extra)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request, exc: NinjaValidationError):
+    return _error(request, 422, "invalid_input", "The request does not match the schema.", errors=exc.errors)
+
+
+@api.exception_handler(ValidationError)
+def on_django_validation_error(request, exc: ValidationError):
+    return _error(request, 422, "invalid_input", "; ".join(exc.messages))
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return _error(request, 401, "unauthorized", "A valid bearer token or session is required.")
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return _error(request, 404, "not_found", "No such object in your scope.")
+
+
+@api.exception_handler(PermissionDenied)
+def on_forbidden(request, exc):
+    return _error(request, 403, "forbidden", str(exc) or "Your roles do not allow this.")
+
+
+api.add_router("/customers", customers_router)
+api.add_router("/knowledge", knowledge_router)

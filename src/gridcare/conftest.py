@@ -1,0 +1,129 @@
+"""The fixture world: a small county with named staff (see tests in every app).
+
+- 省公司 > 市公司 > 城关县公司 > {城东供电所, 城西供电所}; 山区县公司 > 山区供电所
+- hotline agent 王座席 at the city (sees all three stations)
+- business clerk 李受理 at 城东供电所, clerk 赵受理 at 城西供电所
+- dispatcher 周调度 at 城关县公司, crew member 钱电工 in 城东抢修班
+- metering staff 吴计量 at 城东供电所 (may not see full personal data)
+- outsider 孙外人 with no role
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gridcare.core import clock
+
+PASSWORD = "Gc-test-pass-2025"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock_and_calendar():
+    from gridcare.core import calendar
+
+    calendar.invalidate()
+    yield
+    clock.reset()
+    calendar.invalidate()
+
+
+class World:
+    pass
+
+
+@pytest.fixture
+def world(db):
+    from gridcare.customers.models import (
+        AreaClass,
+        Customer,
+        CustomerAddress,
+        CustomerPhone,
+        Feeder,
+        Substation,
+        TransformerArea,
+    )
+    from gridcare.customers.services import refresh_search_text
+    from gridcare.org.models import Role, Unit
+    from gridcare.org.services import create_staff, create_unit
+
+    w = World()
+    w.province = create_unit(name="测试省电力公司", code="P01", kind=Unit.Kind.PROVINCE)
+    w.city = create_unit(name="测试市供电公司", code="C01", kind=Unit.Kind.CITY, parent=w.province)
+    w.county = create_unit(name="城关县供电公司", code="X01", kind=Unit.Kind.COUNTY, parent=w.city)
+    w.county2 = create_unit(name="山区县供电公司", code="X02", kind=Unit.Kind.COUNTY, parent=w.city)
+    w.east = create_unit(name="城东供电所", code="S01", kind=Unit.Kind.STATION, parent=w.county)
+    w.west = create_unit(name="城西供电所", code="S02", kind=Unit.Kind.STATION, parent=w.county)
+    w.mountain = create_unit(name="山区供电所", code="S03", kind=Unit.Kind.STATION, parent=w.county2)
+    w.east_crew = create_unit(
+        name="城东抢修班", code="S01T1", kind=Unit.Kind.TEAM, parent=w.east, function=Unit.Function.REPAIR
+    )
+
+    w.agent = create_staff(
+        username="agent", password=PASSWORD, full_name="王座席", roles=[(Role.AGENT, w.city)]
+    )
+    w.clerk_east = create_staff(
+        username="clerk_east", password=PASSWORD, full_name="李受理", roles=[(Role.BUSINESS_CLERK, w.east)]
+    )
+    w.clerk_west = create_staff(
+        username="clerk_west", password=PASSWORD, full_name="赵受理", roles=[(Role.BUSINESS_CLERK, w.west)]
+    )
+    w.dispatcher = create_staff(
+        username="dispatcher", password=PASSWORD, full_name="周调度", roles=[(Role.DISPATCHER, w.county)]
+    )
+    w.crew = create_staff(
+        username="crew", password=PASSWORD, full_name="钱电工", roles=[(Role.CREW, w.east_crew)]
+    )
+    w.metering = create_staff(
+        username="metering", password=PASSWORD, full_name="吴计量", roles=[(Role.METERING, w.east)]
+    )
+    w.outsider = create_staff(username="outsider", password=PASSWORD, full_name="孙外人", roles=[])
+
+    w.substation = Substation.objects.create(
+        name="城关110kV变电站", code="SUB01", voltage_kv=110, unit=w.county
+    )
+    w.feeder_east = Feeder.objects.create(name="10kV东风线", code="F01", substation=w.substation, unit=w.east)
+    w.feeder_west = Feeder.objects.create(name="10kV西湖线", code="F02", substation=w.substation, unit=w.west)
+    w.area_east = TransformerArea.objects.create(
+        name="东风1号台区",
+        code="T01",
+        feeder=w.feeder_east,
+        station=w.east,
+        area_class=AreaClass.URBAN,
+        grid_manager=w.clerk_east,
+    )
+    w.area_west = TransformerArea.objects.create(
+        name="西湖1号台区", code="T02", feeder=w.feeder_west, station=w.west, area_class=AreaClass.RURAL
+    )
+
+    def customer(account_no, name, area, phone, address, **extra):
+        c = Customer.objects.create(
+            account_no=account_no,
+            name=name,
+            transformer_area=area,
+            station=area.station,
+            customer_class=extra.pop("customer_class", Customer.CustomerClass.RESIDENTIAL),
+            tariff_category=Customer.TariffCategory.RESIDENTIAL_TIERED,
+            id_number="520102198001011234",
+            **extra,
+        )
+        CustomerPhone.objects.create(customer=c, number=phone, is_primary=True)
+        CustomerAddress.objects.create(customer=c, address=address, is_primary=True)
+        refresh_search_text(c)
+        return c
+
+    w.customer_east = customer("5100000001", "张建国", w.area_east, "13812341234", "城关镇东风路18号3单元")
+    w.customer_west = customer(
+        "5100000002",
+        "刘秀英",
+        w.area_west,
+        "13987654321",
+        "西湖乡柳树村5组",
+        vulnerable_kind=Customer.VulnerableKind.ELDERLY_ALONE,
+    )
+    w.password = PASSWORD
+    return w

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CalendarDay(models.Model):
+    """节假日与调休. A date whose status differs from the plain Mon–Fri rule."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("法定节假日（休）")
+        WORKDAY = "workday", _("调休上班")
+
+    date = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类别"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("名称"), max_length=40, blank=True)
+    source = models.CharField(_("来源"), max_length=20, default="admin")
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("节假日/调休")
+        verbose_name_plural = _("节假日/调休")
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.name}"
+
+
+class CalendarYear(models.Model):
+    """年度放假安排. A year counts as published once its State Council schedule is entered;
+    deadlines in unpublished years are computed Mon–Fri and marked provisional."""
+
+    year = models.PositiveIntegerField(_("年份"), unique=True)
+    published = models.BooleanField(_("放假安排已录入"), default=False)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = _("年度放假安排")
+        verbose_name_plural = _("年度放假安排")
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class AuditLog(models.Model):
+    """审计日志: sensitive reads (full phone/ID numbers), exports, security events."""
+
+    class Action(models.TextChoices):
+        VIEW_SENSITIVE = "view_sensitive", _("查看敏感信息")
+        EXPORT = "export", _("导出")
+        LOGIN_FAILED = "login_failed", _("登录失败")
+        LOCKED_OUT = "locked_out", _("账号锁定")
+        TOKEN_CREATED = "token_created", _("创建接口令牌")
+        IMPORT = "import", _("批量导入")
+
+    at = models.DateTimeField(_("时间"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_name = models.CharField(_("操作人账号"), max_length=150, blank=True)
+    action = models.CharField(_("动作"), max_length=20, choices=Action.choices, db_index=True)
+    object_type = models.CharField(_("对象类型"), max_length=60, blank=True)
+    object_id = models.CharField(_("对象标识"), max_length=64, blank=True)
+    object_repr = models.CharField(_("对象"), max_length=200, blank=True)
+    detail = models.JSONField(_("详情"), default=dict, blank=True)
+    ip = models.GenericIPAddressField(_("IP"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("审计日志")
+        verbose_name_plural = _("审计日志")
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()} {self.object_repr}"
+
+
+class NumberSequence(models.Model):
+    """编号序列: per prefix and period counters for human-readable numbers."""
+
+    prefix = models.CharField(max_length=16)
+    period = models.CharField(max_length=16)
+    value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["prefix", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "period"], name="uniq_sequence_prefix_period")
+        ]
+        verbose_name = _("编号序列")
+        verbose_name_plural = _("编号序列")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.period}:{self.value}"

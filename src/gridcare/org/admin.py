@@ -1,0 +1,73 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import ApiToken, RoleAssignment, Unit, User
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "kind", "function", "parent", "is_active"]
+    list_filter = ["kind", "function", "is_active"]
+    search_fields = ["name", "code"]
+    autocomplete_fields = ["parent"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            saved = services.create_unit(
+                name=obj.name,
+                code=obj.code,
+                kind=obj.kind,
+                parent=obj.parent,
+                function=obj.function,
+                phone=obj.phone,
+            )
+            obj.pk, obj.path, obj.depth = saved.pk, saved.path, saved.depth
+        elif "parent" in form.changed_data:
+            super().save_model(request, obj, form, change)
+            services.move_unit(unit=obj, new_parent=obj.parent)
+        else:
+            super().save_model(request, obj, form, change)
+
+
+class RoleAssignmentInline(admin.TabularInline):
+    model = RoleAssignment
+    extra = 0
+    autocomplete_fields = ["unit"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "full_name", "employee_no", "is_active", "locked_until"]
+    search_fields = ["username", "full_name", "employee_no"]
+    inlines = [RoleAssignmentInline]
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (_("GridCare"), {"fields": ("full_name", "employee_no", "mobile", "failed_logins", "locked_until")}),
+    )
+    actions = ["unlock_accounts"]
+
+    @admin.action(description=_("解除锁定"))
+    def unlock_accounts(self, request, queryset):
+        for user in queryset:
+            services.unlock(user=user)
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "unit"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "user__full_name", "unit__name"]
+    autocomplete_fields = ["user", "unit"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    list_filter = ["revoked"]
+    autocomplete_fields = ["user"]
+
+    def has_add_permission(self, request):
+        return False  # issued with `gridcare create-token` so the key is shown once

@@ -1,0 +1,50 @@
+"""What the base layout needs: the user's roles, units (for the switcher) and navigation."""
+
+from __future__ import annotations
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from .models import Role
+from .scoping import assignments_of, roles_of
+
+# (label, url name, roles that see it; empty = every staff member)
+NAVIGATION = [
+    (_("工作台"), "home", ()),
+    (_("客户查询"), "customers:search", ()),
+    (_("知识库"), "knowledge:search", ()),
+]
+
+
+def workspace(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    roles = roles_of(user)
+    nav = []
+    for label, url_name, allowed in NAVIGATION:
+        if allowed and not (user.is_superuser or roles & set(allowed)):
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        nav.append(
+            {
+                "label": label,
+                "url": url,
+                "active": request.path == url or (url != "/" and request.path.startswith(url)),
+            }
+        )
+    calendar_warning = []
+    if user.is_superuser or Role.ADMIN in roles:
+        from gridcare.core.calendar import years_awaiting_schedule
+
+        calendar_warning = years_awaiting_schedule()
+    return {
+        "nav_items": nav,
+        "my_assignments": assignments_of(user),
+        "my_roles": sorted({a.get_role_display() for a in assignments_of(user)}),
+        "active_unit": getattr(request, "active_unit", None),
+        "calendar_warning_years": calendar_warning,
+    }

@@ -1,0 +1,108 @@
+"""The one scoping door: every page and API query a user can reach goes through here.
+
+A user sees the subtree of each unit where they hold a role. In the staff console they may
+narrow that to one of their units with the unit switcher (``request.active_unit``).
+Objects outside the scope are answered with 404, never 403, so ids and account numbers
+cannot be probed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db import models
+from django.db.models import Q
+from django.http import Http404
+
+from .models import Role, RoleAssignment, Unit
+
+M = TypeVar("M", bound=models.Model)
+
+
+def assignments_of(user: Any) -> list[RoleAssignment]:
+    cache = getattr(user, "_gridcare_assignments", None)
+    if cache is None:
+        cache = list(RoleAssignment.objects.filter(user=user).select_related("unit"))
+        user._gridcare_assignments = cache
+    return cache
+
+
+def roles_of(user: Any) -> set[str]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return {a.role for a in assignments_of(user)}
+
+
+def has_role(user: Any, *roles: str) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    return bool(roles_of(user) & set(roles))
+
+
+def root_units(user: Any, active_unit: Unit | None = None) -> list[Unit]:
+    """The units whose subtrees the user sees (narrowed to ``active_unit`` when given)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    if active_unit is not None:
+        if user.is_superuser or any(active_unit.path.startswith(a.unit.path) for a in assignments_of(user)):
+            return [active_unit]
+        return []
+    if user.is_superuser:
+        return list(Unit.objects.filter(parent__isnull=True))
+    return [a.unit for a in assignments_of(user)]
+
+
+def visible_unit_ids(user: Any, active_unit: Unit | None = None) -> list[int]:
+    key = f"_gridcare_visible_{active_unit.pk if active_unit else 0}"
+    cached = getattr(user, key, None)
+    if cached is not None:
+        return cached
+    roots = root_units(user, active_unit)
+    if not roots:
+        ids: list[int] = []
+    else:
+        condition = Q()
+        for unit in roots:
+            condition |= Q(path__startswith=unit.path)
+        ids = list(Unit.objects.filter(condition).values_list("id", flat=True))
+    if getattr(user, "is_authenticated", False):
+        setattr(user, key, ids)
+    return ids
+
+
+def restrict(
+    queryset: models.QuerySet[M], user: Any, unit_field: str, active_unit: Unit | None = None
+) -> models.QuerySet[M]:
+    """Limit ``queryset`` to rows whose ``unit_field`` lies in the user's scope."""
+    if getattr(user, "is_superuser", False) and active_unit is None:
+        return queryset
+    return queryset.filter(**{f"{unit_field}__in": visible_unit_ids(user, active_unit)})
+
+
+def get_for_user(
+    queryset: models.QuerySet[M], user: Any, unit_field: str, active_unit: Unit | None = None, **lookup: Any
+) -> M:
+    """One object in the user's scope, or 404 (also for objects that exist elsewhere)."""
+    try:
+        return restrict(queryset, user, unit_field, active_unit).get(**lookup)
+    except queryset.model.DoesNotExist as exc:
+        raise Http404("not found") from exc
+
+
+def can_see_personal_data(user: Any) -> bool:
+    from .models import ROLES_SEEING_PERSONAL_DATA
+
+    return has_role(user, *ROLES_SEEING_PERSONAL_DATA)
+
+
+__all__ = [
+    "Role",
+    "assignments_of",
+    "can_see_personal_data",
+    "get_for_user",
+    "has_role",
+    "restrict",
+    "roles_of",
+    "root_units",
+    "visible_unit_ids",
+]

@@ -1,0 +1,65 @@
+"""A station clerk cannot read another station's customer: by page, by API, by guessing."""
+
+import pytest
+
+from gridcare.org import scoping
+from gridcare.org.services import issue_token
+
+
+def test_clerk_sees_only_own_station(world):
+    visible = set(scoping.visible_unit_ids(world.clerk_east))
+    assert world.east.pk in visible and world.east_crew.pk in visible
+    assert world.west.pk not in visible and world.county.pk not in visible
+
+
+def test_city_agent_sees_all_stations_below(world):
+    visible = set(scoping.visible_unit_ids(world.agent))
+    assert {world.east.pk, world.west.pk, world.mountain.pk} <= visible
+
+
+def test_outsider_sees_nothing(world):
+    assert scoping.visible_unit_ids(world.outsider) == []
+
+
+def test_clerk_cannot_open_other_stations_customer_page(world, client):
+    client.force_login(world.clerk_east)
+    assert client.get(f"/customers/{world.customer_east.account_no}/").status_code == 200
+    assert client.get(f"/customers/{world.customer_west.account_no}/").status_code == 404
+    assert client.get("/customers/9999999999/").status_code == 404
+
+
+def test_clerk_search_does_not_find_other_station(world, client):
+    client.force_login(world.clerk_east)
+    page = client.get("/customers/", {"q": world.customer_west.account_no}).content.decode()
+    assert world.customer_west.name not in page
+    page = client.get("/customers/", {"q": "13987654321"}).content.decode()
+    assert world.customer_west.name not in page
+
+
+def test_api_scoping_by_account_number_and_search(world, client):
+    token = issue_token(user=world.clerk_east)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    own = client.get(f"/api/v1/customers/{world.customer_east.account_no}", **auth)
+    assert own.status_code == 200 and own.json()["name"] == "张建国"
+    other = client.get(f"/api/v1/customers/{world.customer_west.account_no}", **auth)
+    assert other.status_code == 404 and other.json()["code"] == "not_found"
+    found = client.get("/api/v1/customers", {"q": world.customer_west.account_no}, **auth).json()
+    assert found == []
+
+
+def test_unit_switcher_narrows_and_refuses_foreign_units(world, client):
+    client.force_login(world.agent)
+    client.post("/unit/", {"unit": world.east.pk, "next": "/"})
+    assert client.get(f"/customers/{world.customer_west.account_no}/").status_code == 404
+    client.post("/unit/", {"unit": "", "next": "/"})
+    assert client.get(f"/customers/{world.customer_west.account_no}/").status_code == 200
+    client.force_login(world.clerk_east)
+    assert client.post("/unit/", {"unit": world.west.pk}).status_code == 400
+
+
+@pytest.mark.parametrize("header", ["", "Bearer nope", "Token abc"])
+def test_api_rejects_missing_or_bad_token(world, client, header):
+    extra = {"HTTP_AUTHORIZATION": header} if header else {}
+    response = client.get("/api/v1/customers", {"q": "张"}, **extra)
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthorized"

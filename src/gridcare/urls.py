@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from gridcare.api import api
+from gridcare.core import views as core_views
+
+admin.site.site_header = "GridCare 供电客户服务中心 · 管理后台"
+admin.site.site_title = "GridCare 管理后台"
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("gridcare.org.urls")),
+    path("customers/", include("gridcare.customers.urls")),
+    path("knowledge/", include("gridcare.knowledge.urls")),
+]
