@@ -63,8 +63,10 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "gridcare.core",
+    "gridcare.notify",
     "gridcare.org",
     "gridcare.customers",
+    "gridcare.workorders",
     "gridcare.knowledge",
     "gridcare.demo",
 ]
