@@ -1,0 +1,115 @@
+"""The all-or-nothing frame every import runs in: read → check every row → write in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, transaction
+
+from gridcare.core import audit
+from gridcare.core.models import AuditLog
+
+from .reading import Column, FileUnreadable, Source, Table, read_table
+from .results import ImportResult, RowError
+
+# Rows per INSERT/UPDATE statement and values per ``IN (...)`` lookup (SQLite allows 32,766
+# parameters per statement; a customer row has ~20 columns).
+BATCH = 1000
+LOOKUP_CHUNK = 900
+
+P = TypeVar("P")
+T = TypeVar("T")
+
+
+def run_import(
+    *,
+    kind: str,
+    label: str,
+    object_type: str,
+    source: Source,
+    filename: str | None,
+    columns: Sequence[Column],
+    check: Callable[[Table, list[RowError]], P],
+    write: Callable[[P, ImportResult], None],
+    dry_run: bool,
+    actor: Any,
+) -> ImportResult:
+    result = ImportResult(kind=kind, filename=filename or "", dry_run=dry_run)
+    try:
+        table = read_table(source, columns, filename)
+    except FileUnreadable as exc:
+        result.errors.append(RowError(0, "", "", str(exc)))
+        return result
+    result.filename = table.filename
+    result.rows = len(table.rows)
+    result.ignored_headers = table.ignored_headers
+    if not table.rows:
+        result.errors.append(RowError(0, "", "", "文件中没有数据行"))
+        return result
+    plan = check(table, result.errors)
+    if result.errors or dry_run:
+        return result
+    try:
+        with transaction.atomic():
+            write(plan, result)
+            audit.record(
+                action=AuditLog.Action.IMPORT,
+                actor=actor,
+                object_type=object_type,
+                object_repr=f"{label} {result.filename}"[:200],
+                detail={
+                    "file": result.filename,
+                    "rows": result.rows,
+                    "created": result.created,
+                    "updated": result.updated,
+                },
+            )
+    except IntegrityError as exc:
+        # Only possible if someone else wrote the same codes between the check and the write.
+        result.created, result.updated = {}, {}
+        result.errors.append(
+            RowError(0, "", "", f"写入时与数据库中的数据冲突（可能有人同时导入），未写入任何数据：{exc}")
+        )
+        return result
+    result.written = True
+    return result
+
+
+def chunks(values: Iterable[T], size: int = LOOKUP_CHUNK) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def lookup(queryset: Any, field: str, values: Iterable[Any], *fields: str) -> list[tuple[Any, ...]]:
+    """``values_list(field, *fields)`` of the rows whose ``field`` is one of ``values``, chunked."""
+    found: list[tuple[Any, ...]] = []
+    for batch in chunks(sorted(set(values))):
+        found.extend(queryset.filter(**{f"{field}__in": batch}).values_list(field, *fields))
+    return found
+
+
+def staff_by_employee_no(numbers: Iterable[str]) -> dict[str, list[tuple[int, bool]]]:
+    """工号 → [(user id, is_active)]; a 工号 may (wrongly) be shared, which the caller reports."""
+    from gridcare.org.models import User
+
+    staff: dict[str, list[tuple[int, bool]]] = {}
+    for number, pk, active in lookup(User.objects.all(), "employee_no", numbers, "id", "is_active"):
+        staff.setdefault(number, []).append((pk, active))
+    return staff
+
+
+def employee_problem(matches: list[tuple[int, bool]] | None) -> str:
+    if not matches:
+        return "找不到该工号的员工"
+    if len(matches) > 1:
+        return "该工号对应多名员工，请先在员工档案中更正"
+    if not matches[0][1]:
+        return "该员工账号已停用"
+    return ""
