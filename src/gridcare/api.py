@@ -13,6 +13,7 @@ from gridcare.core.api_errors import ApiError
 from gridcare.customers.api import router as customers_router
 from gridcare.knowledge.api import router as knowledge_router
 from gridcare.org.api import BearerToken
+from gridcare.workorders.api import router as workorders_router
 
 api = NinjaAPI(
     title="GridCare API",
@@ -60,3 +61,4 @@ def on_forbidden(request, exc):
 
 api.add_router("/customers", customers_router)
 api.add_router("/knowledge", knowledge_router)
+api.add_router("/work-orders", workorders_router)

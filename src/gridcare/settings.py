@@ -6,10 +6,12 @@ Every knob is read through the typed helpers below. Secrets may be given directl
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -67,7 +69,10 @@ INSTALLED_APPS = [
     "gridcare.org",
     "gridcare.customers",
     "gridcare.workorders",
+    "gridcare.outages",
+    "gridcare.repair",
     "gridcare.knowledge",
+    "gridcare.hotline",
     "gridcare.demo",
 ]
 
@@ -143,6 +148,33 @@ TASKS = {"default": {"BACKEND": TASKS_BACKEND}}
 if TASKS_BACKEND == "django_tasks_rq.RQBackend":
     INSTALLED_APPS += ["django_rq"]
     RQ_QUEUES = {"default": {"URL": env_str("GRIDCARE_REDIS_URL", "redis://127.0.0.1:6379/0")}}
+
+# --- Outbound messages (notify: outbox + senders, see docs/notify.md) -------------------------
+# Sender class per channel; channels not named here write to the log (LogSender). Override with a
+# JSON object, e.g. GRIDCARE_SENDERS='{"email": "gridcare.notify.senders.SmtpEmailSender"}'.
+GRIDCARE_SENDERS = {
+    channel: "gridcare.notify.senders.LogSender" for channel in ("sms", "email", "wechat", "app_push", "log")
+}
+try:
+    GRIDCARE_SENDERS |= json.loads(env_str("GRIDCARE_SENDERS", "") or "{}")
+except (ValueError, TypeError) as exc:
+    raise ImproperlyConfigured(
+        f"GRIDCARE_SENDERS must be a JSON object channel -> class path: {exc}"
+    ) from exc
+GRIDCARE_NOTIFY_MAX_ATTEMPTS = env_int("GRIDCARE_NOTIFY_MAX_ATTEMPTS", 8)  # then the message is "dead"
+GRIDCARE_NOTIFY_RETRY_SECONDS = env_int("GRIDCARE_NOTIFY_RETRY_SECONDS", 30)  # doubles per attempt
+GRIDCARE_NOTIFY_RETRY_MAX_SECONDS = env_int("GRIDCARE_NOTIFY_RETRY_MAX_SECONDS", 3600)
+GRIDCARE_NOTIFY_LEASE_SECONDS = env_int("GRIDCARE_NOTIFY_LEASE_SECONDS", 300)  # resend if a worker died
+GRIDCARE_NOTIFY_BATCH_SIZE = env_int("GRIDCARE_NOTIFY_BATCH_SIZE", 200)
+GRIDCARE_NOTIFY_TASK_SECONDS = env_int("GRIDCARE_NOTIFY_TASK_SECONDS", 30)  # then a continuation task
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "GridCare <noreply@gridcare.localhost>")
 
 # --- Cache and sessions ----------------------------------------------------------------------
 REDIS_URL = env_str("GRIDCARE_REDIS_URL", "")

@@ -71,16 +71,28 @@ def visible_unit_ids(user: Any, active_unit: Unit | None = None) -> list[int]:
 
 
 def restrict(
-    queryset: models.QuerySet[M], user: Any, unit_field: str, active_unit: Unit | None = None
+    queryset: models.QuerySet[M],
+    user: Any,
+    unit_field: str | tuple[str, ...],
+    active_unit: Unit | None = None,
 ) -> models.QuerySet[M]:
-    """Limit ``queryset`` to rows whose ``unit_field`` lies in the user's scope."""
+    """Limit ``queryset`` to rows whose ``unit_field`` (or any of several) lies in the user's scope."""
     if getattr(user, "is_superuser", False) and active_unit is None:
         return queryset
-    return queryset.filter(**{f"{unit_field}__in": visible_unit_ids(user, active_unit)})
+    ids = visible_unit_ids(user, active_unit)
+    fields = (unit_field,) if isinstance(unit_field, str) else unit_field
+    condition = Q()
+    for field in fields:
+        condition |= Q(**{f"{field}__in": ids})
+    return queryset.filter(condition)
 
 
 def get_for_user(
-    queryset: models.QuerySet[M], user: Any, unit_field: str, active_unit: Unit | None = None, **lookup: Any
+    queryset: models.QuerySet[M],
+    user: Any,
+    unit_field: str | tuple[str, ...],
+    active_unit: Unit | None = None,
+    **lookup: Any,
 ) -> M:
     """One object in the user's scope, or 404 (also for objects that exist elsewhere)."""
     try:

@@ -1,0 +1,396 @@
+"""Work orders (电子工单) and their closed loop: history, deadlines, callbacks, policies."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from gridcare.customers.models import AreaClass, Customer, TransformerArea
+from gridcare.org.models import Unit
+
+
+class OrderType(models.TextChoices):
+    """工单类型 (national 95598 practice). The value's prefix table is ``NUMBER_PREFIX``."""
+
+    FAULT_REPAIR = "fault_repair", _("故障报修")
+    BUSINESS = "business", _("业务办理")
+    CONSULTATION = "consultation", _("咨询")
+    BILL_QUERY = "bill_query", _("电费电价查询")
+    COMPLAINT = "complaint", _("投诉")
+    REPORT = "report", _("举报")
+    OPINION = "opinion", _("意见建议")
+    PRAISE = "praise", _("表扬")
+    SERVICE_REQUEST = "service_request", _("服务申请")
+    VERIFICATION = "verification", _("业务核查")
+
+
+NUMBER_PREFIX = {
+    OrderType.FAULT_REPAIR: "GZ",
+    OrderType.BUSINESS: "YW",
+    OrderType.CONSULTATION: "ZX",
+    OrderType.BILL_QUERY: "DF",
+    OrderType.COMPLAINT: "TS",
+    OrderType.REPORT: "JB",
+    OrderType.OPINION: "YJ",
+    OrderType.PRAISE: "BY",
+    OrderType.SERVICE_REQUEST: "FW",
+    OrderType.VERIFICATION: "HC",
+}
+
+
+class Channel(models.TextChoices):
+    """受理渠道."""
+
+    HOTLINE = "hotline", _("95598热线")
+    IVR = "ivr", _("95598自助语音")
+    WEB = "web", _("网站/网上国网")
+    WECHAT = "wechat", _("微信")
+    HALL = "hall", _("营业厅")
+    REGULATOR = "regulator_12398", _("12398监管热线")
+    LETTER = "letter", _("信函/传真")
+
+
+class State(models.TextChoices):
+    ACCEPTED = "accepted", _("已受理")
+    DISPATCHED = "dispatched", _("已派单")
+    IN_PROGRESS = "in_progress", _("处理中")
+    ON_SITE = "on_site", _("已到达现场")
+    REPLIED = "replied", _("已回单待审核")
+    REVIEWED = "reviewed", _("已审核待回访")
+    CALLED_BACK = "called_back", _("已回访")
+    SUSPENDED = "suspended", _("已挂起")
+    ARCHIVED = "archived", _("已归档")
+    MERGED = "merged", _("已合并")
+    CANCELLED = "cancelled", _("已作废")
+
+
+OPEN_STATES = frozenset(
+    {
+        State.ACCEPTED,
+        State.DISPATCHED,
+        State.IN_PROGRESS,
+        State.ON_SITE,
+        State.REPLIED,
+        State.REVIEWED,
+        State.CALLED_BACK,
+        State.SUSPENDED,
+    }
+)
+CLOSED_STATES = frozenset({State.ARCHIVED, State.MERGED, State.CANCELLED})
+
+
+class Priority(models.IntegerChoices):
+    NORMAL = 0, _("普通")
+    GREEN_CHANNEL = 10, _("绿色通道（重要客户）")
+    ACCOUNT_MANAGER = 20, _("客户经理优先办理")
+
+
+class ComplaintClass(models.TextChoices):
+    SERVICE = "service", _("服务")
+    BUSINESS = "business", _("营业")
+    OUTAGE = "outage", _("停送电")
+    QUALITY = "quality", _("供电质量")
+    CONSTRUCTION = "construction", _("电网建设")
+
+
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", _("满意")
+    BASICALLY = "basically", _("基本满意")
+    DISSATISFIED = "dissatisfied", _("不满意")
+
+
+class WorkOrder(models.Model):
+    """电子工单. Created by ``services.create_work_order``; changed only through ``services.perform``."""
+
+    number = models.CharField(_("工单编号"), max_length=24, unique=True)
+    order_type = models.CharField(_("工单类型"), max_length=20, choices=OrderType.choices, db_index=True)
+    subtype = models.CharField(_("业务子类"), max_length=40, blank=True)
+    channel = models.CharField(_("受理渠道"), max_length=20, choices=Channel.choices)
+    state = models.CharField(_("状态"), max_length=12, choices=State.choices, default=State.ACCEPTED)
+    priority = models.PositiveSmallIntegerField(
+        _("优先级"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="work_orders",
+    )
+    caller_name = models.CharField(_("来电人"), max_length=60, blank=True)
+    caller_phone = models.CharField(_("来电号码"), max_length=20, blank=True, db_index=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    transformer_area = models.ForeignKey(
+        TransformerArea,
+        verbose_name=_("台区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    area_class = models.CharField(
+        _("区域类别"), max_length=10, choices=AreaClass.choices, default=AreaClass.URBAN
+    )
+    customer_class = models.CharField(_("用户类别"), max_length=20, blank=True)
+    content = models.TextField(_("诉求内容"))
+    complaint_class = models.CharField(
+        _("投诉分类"), max_length=14, choices=ComplaintClass.choices, blank=True, default=""
+    )
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("受理人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    accepted_unit = models.ForeignKey(
+        Unit, verbose_name=_("受理单位（首问负责）"), on_delete=models.PROTECT, related_name="+"
+    )
+    assigned_unit = models.ForeignKey(
+        Unit, verbose_name=_("承办单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("承办人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    suspended_from = models.CharField(_("挂起前状态"), max_length=12, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("合并至"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged",
+    )
+    urge_count = models.PositiveSmallIntegerField(_("催办次数"), default=0)
+    escalation_tier = models.PositiveSmallIntegerField(_("升级层级"), default=0)
+    warning_level = models.PositiveSmallIntegerField(_("预警级别"), default=0)
+    reply = models.TextField(_("回单内容"), blank=True)
+    # 四不销单 for complaints: all four must be recorded before archiving.
+    at_fault = models.BooleanField(_("有责投诉"), null=True, blank=True)
+    problem_solved = models.TextField(_("问题解决情况"), blank=True)
+    cause_analysis = models.TextField(_("原因分析"), blank=True)
+    preventive_measures = models.TextField(_("整改/举一反三措施"), blank=True)
+    accountability = models.TextField(_("责任人教育考核"), blank=True)
+    upper_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("提级审核人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    callback_required = models.BooleanField(_("需回访"), default=False)
+    satisfaction = models.CharField(_("回访满意度"), max_length=12, choices=Satisfaction.choices, blank=True)
+    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True, editable=False)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    created_at = models.DateTimeField(_("受理时间"), db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"))
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-priority", "created_at"]
+        verbose_name = _("工单")
+        verbose_name_plural = _("工单")
+        indexes = [
+            models.Index(fields=["assigned_unit", "state"], name="wo_assigned_state"),
+            models.Index(fields=["accepted_unit", "state"], name="wo_accepted_state"),
+            models.Index(fields=["customer", "state"], name="wo_customer_state"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def weight(self) -> int:
+        """Statistics weight: a 12398 regulator complaint counts double."""
+        return 2 if self.order_type == OrderType.COMPLAINT and self.channel == Channel.REGULATOR else 1
+
+    @property
+    def complaint_items_complete(self) -> bool:
+        return all(
+            v.strip()
+            for v in (self.problem_solved, self.cause_analysis, self.preventive_measures, self.accountability)
+        )
+
+
+class WorkOrderEvent(models.Model):
+    """流转记录: one row per action, append-only."""
+
+    order = models.ForeignKey(
+        WorkOrder, on_delete=models.CASCADE, related_name="events", verbose_name=_("工单")
+    )
+    action = models.CharField(_("动作"), max_length=20)
+    at = models.DateTimeField(_("时间"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_unit = models.ForeignKey(
+        Unit, verbose_name=_("操作单位"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_state = models.CharField(_("原状态"), max_length=12, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=12, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+    data = models.JSONField(_("变更内容"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("流转记录")
+        verbose_name_plural = _("流转记录")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Milestone(models.TextChoices):
+    """What a time limit measures."""
+
+    DISPATCH = "dispatch", _("派单")
+    ARRIVE = "arrive", _("到达现场")
+    RESTORE = "restore", _("恢复送电")
+    CONTACT = "contact", _("联系客户")
+    REPLY = "reply", _("答复客户")
+
+
+class DurationUnit(models.TextChoices):
+    MINUTES = "minutes", _("分钟")
+    HOURS = "hours", _("小时")
+    WORKING_HOURS = "working_hours", _("工作小时")
+    WORKING_DAYS = "working_days", _("工作日")
+    DAYS = "days", _("自然日")
+
+
+class TimeLimitPolicy(models.Model):
+    """时限策略 (data, editable): type × area class × customer class × channel → a limit per milestone.
+
+    Blank selectors match anything; the most specific matching policy wins.
+    """
+
+    order_type = models.CharField(_("工单类型"), max_length=20, choices=OrderType.choices)
+    milestone = models.CharField(_("节点"), max_length=10, choices=Milestone.choices)
+    area_class = models.CharField(_("区域类别"), max_length=10, choices=AreaClass.choices, blank=True)
+    customer_class = models.CharField(
+        _("用户类别"), max_length=20, choices=Customer.CustomerClass.choices, blank=True
+    )
+    channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices, blank=True)
+    amount = models.DecimalField(_("时限"), max_digits=8, decimal_places=2)
+    unit = models.CharField(_("单位"), max_length=14, choices=DurationUnit.choices)
+    starts_on = models.CharField(
+        _("起算"),
+        max_length=10,
+        choices=[("accept", _("受理时")), ("arrive", _("到达现场时"))],
+        default="accept",
+    )
+    pauses_when_suspended = models.BooleanField(_("挂起时停止计时"), default=False)
+    warning_fractions = models.JSONField(
+        _("预警阈值"), default=list, blank=True, help_text=_("三级预警在时限的比例，如 [0.5, 0.8, 1.0]")
+    )
+    source = models.CharField(_("依据"), max_length=120, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        ordering = ["order_type", "milestone", "area_class", "customer_class", "channel"]
+        verbose_name = _("时限策略")
+        verbose_name_plural = _("时限策略")
+
+    def __str__(self) -> str:
+        return f"{self.get_order_type_display()} {self.get_milestone_display()} {self.amount}{self.get_unit_display()}"
+
+    @property
+    def specificity(self) -> int:
+        return sum(bool(v) for v in (self.area_class, self.customer_class, self.channel))
+
+
+DEFAULT_WARNING_FRACTIONS = (0.5, 0.8, 1.0)
+
+
+class Deadline(models.Model):
+    """A running time limit of one order (one per milestone)."""
+
+    order = models.ForeignKey(
+        WorkOrder, on_delete=models.CASCADE, related_name="deadlines", verbose_name=_("工单")
+    )
+    milestone = models.CharField(_("节点"), max_length=10, choices=Milestone.choices)
+    policy = models.ForeignKey(
+        TimeLimitPolicy, on_delete=models.PROTECT, related_name="+", verbose_name=_("策略")
+    )
+    started_at = models.DateTimeField(_("起算时间"))
+    due_at = models.DateTimeField(_("到期时间"))
+    provisional = models.BooleanField(_("临时（当年节假日未录入）"), default=False)
+    met_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    paused_at = models.DateTimeField(_("暂停于"), null=True, blank=True)
+    warning_level = models.PositiveSmallIntegerField(_("已发预警级别"), default=0)
+    next_warning_at = models.DateTimeField(_("下次预警时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        verbose_name = _("时限")
+        verbose_name_plural = _("时限")
+        constraints = [models.UniqueConstraint(fields=["order", "milestone"], name="uniq_deadline_milestone")]
+        indexes = [
+            models.Index(
+                fields=["next_warning_at"],
+                name="deadline_due_warning",
+                condition=models.Q(
+                    met_at__isnull=True, paused_at__isnull=True, next_warning_at__isnull=False
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.milestone} → {self.due_at}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.met_at is None and self.paused_at is None
+
+
+class CallbackRule(models.Model):
+    """回访比例 (data): share of replied orders of a type (and subtype) that get a callback."""
+
+    order_type = models.CharField(_("工单类型"), max_length=20, choices=OrderType.choices)
+    subtype = models.CharField(_("业务子类"), max_length=40, blank=True)
+    rate = models.DecimalField(_("回访比例"), max_digits=4, decimal_places=3)
+
+    class Meta:
+        ordering = ["order_type", "subtype"]
+        constraints = [models.UniqueConstraint(fields=["order_type", "subtype"], name="uniq_callback_rule")]
+        verbose_name = _("回访比例")
+        verbose_name_plural = _("回访比例")
+
+    def __str__(self) -> str:
+        return f"{self.get_order_type_display()} {self.subtype} {self.rate:.0%}"
+
+
+class SupervisionSetting(models.Model):
+    """督办参数 (data): how many urgings raise the warning level, etc. One row."""
+
+    urgings_to_raise_warning = models.PositiveSmallIntegerField(_("催办几次升一级预警"), default=2)
+
+    class Meta:
+        verbose_name = _("督办参数")
+        verbose_name_plural = _("督办参数")
+
+    def __str__(self) -> str:
+        return str(_("督办参数"))
+
+    @classmethod
+    def current(cls) -> SupervisionSetting:
+        return cls.objects.order_by("id").first() or cls()

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OutagesConfig(AppConfig):
+    name = "gridcare.outages"
+    label = "outages"
+    verbose_name = _("停电信息")

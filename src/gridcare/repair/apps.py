@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RepairConfig(AppConfig):
+    name = "gridcare.repair"
+    label = "repair"
+    verbose_name = _("抢修指挥")

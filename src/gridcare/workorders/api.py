@@ -1,0 +1,95 @@
+from ninja import Query, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from gridcare.core.api_errors import ApiError
+from gridcare.customers.queries import get_customer
+
+from . import queries, services
+from .schemas import ActionIn, EventOut, WorkOrderIn, WorkOrderOut
+
+router = Router(tags=["work-orders"])
+
+
+@router.post("", response={201: WorkOrderOut, 200: WorkOrderOut}, summary="Create a work order (受理)")
+def create_work_order(request, body: WorkOrderIn):
+    """Honours `Idempotency-Key`: the same key returns the first order (200) instead of a new one."""
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and len(key) > 80:
+        raise ApiError(
+            "invalid_idempotency_key", "Idempotency-Key must be at most 80 characters.", status=400
+        )
+    customer = get_customer(request.auth, body.account_no) if body.account_no else None
+    intake = services.Intake(
+        order_type=body.order_type,
+        channel=body.channel,
+        content=body.content,
+        customer=customer,
+        caller_name=body.caller_name,
+        caller_phone=body.caller_phone,
+        address=body.address,
+        subtype=body.subtype,
+        complaint_class=body.complaint_class or "",
+        handed_in_by_account_manager=body.handed_in_by_account_manager,
+    )
+    order, created = services.create_work_order(
+        actor=request.auth, intake=intake, idempotency_key=f"{request.auth.pk}:{key}" if key else None
+    )
+    order = queries.get_order(request.auth, order.number)
+    return Status(201 if created else 200, WorkOrderOut.from_order(order))
+
+
+class ListFilters(Schema):
+    mine: bool = False
+    order_type: str = ""
+    state: str = ""
+    warning_level: int | None = None
+    open_only: bool = True
+
+
+@router.get("", response=list[WorkOrderOut], summary="List work orders in your scope")
+@paginate(LimitOffsetPagination)
+def list_work_orders(request, filters: Query[ListFilters]):
+    qs = queries.queue(
+        request.auth,
+        mine=filters.mine,
+        order_type=filters.order_type,
+        state=filters.state,
+        warning_level=filters.warning_level,
+        open_only=filters.open_only,
+    )
+    return [WorkOrderOut.from_order(o) for o in qs]
+
+
+@router.get("/{number}", response=WorkOrderOut, summary="One work order by its number")
+def get_work_order(request, number: str):
+    return WorkOrderOut.from_order(queries.get_order(request.auth, number))
+
+
+@router.get("/{number}/history", response=list[EventOut], summary="The order's history (流转记录)")
+def get_history(request, number: str):
+    order = queries.get_order(request.auth, number)
+    return [
+        EventOut(
+            action=e.action,
+            at=e.at,
+            actor=e.actor.display_name if e.actor_id else None,
+            actor_unit=e.actor_unit.name if e.actor_unit_id else None,
+            from_state=e.from_state,
+            to_state=e.to_state,
+            note=e.note,
+            data=e.data,
+        )
+        for e in order.events.select_related("actor", "actor_unit")
+    ]
+
+
+@router.post(
+    "/{number}/actions/{action}", response=WorkOrderOut, summary="Act on an order (派单、接单、回单…)"
+)
+def act(request, number: str, action: str, body: ActionIn):
+    order = queries.get_order(request.auth, number)
+    payload = body.model_dump(exclude={"version", "note"}, exclude_none=True)
+    services.perform(
+        order=order, action=action, actor=request.auth, version=body.version, note=body.note, **payload
+    )
+    return WorkOrderOut.from_order(queries.get_order(request.auth, number))

@@ -1,0 +1,53 @@
+"""Time-limit policies: choosing the one that applies, and turning it into a deadline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from gridcare.core import calendar
+
+from .models import DEFAULT_WARNING_FRACTIONS, DurationUnit, TimeLimitPolicy, WorkOrder
+
+
+def applicable_policies(order: WorkOrder, starts_on: str) -> list[TimeLimitPolicy]:
+    """The most specific active policy per milestone for this order."""
+    best: dict[str, TimeLimitPolicy] = {}
+    candidates = TimeLimitPolicy.objects.filter(
+        order_type=order.order_type, starts_on=starts_on, is_active=True
+    )
+    for policy in candidates:
+        if policy.area_class and policy.area_class != order.area_class:
+            continue
+        if policy.customer_class and policy.customer_class != order.customer_class:
+            continue
+        if policy.channel and policy.channel != order.channel:
+            continue
+        current = best.get(policy.milestone)
+        if current is None or policy.specificity > current.specificity:
+            best[policy.milestone] = policy
+    return list(best.values())
+
+
+def due_at(policy: TimeLimitPolicy, start: dt.datetime) -> calendar.Deadline:
+    amount = Decimal(policy.amount)
+    if policy.unit == DurationUnit.MINUTES:
+        return calendar.Deadline(start + dt.timedelta(minutes=float(amount)))
+    if policy.unit == DurationUnit.HOURS:
+        return calendar.Deadline(start + dt.timedelta(hours=float(amount)))
+    if policy.unit == DurationUnit.DAYS:
+        return calendar.Deadline(start + dt.timedelta(days=float(amount)))
+    if policy.unit == DurationUnit.WORKING_HOURS:
+        return calendar.add_working_hours(start, float(amount))
+    return calendar.add_working_days(start, int(amount))
+
+
+def warning_fractions(policy: TimeLimitPolicy) -> tuple[float, ...]:
+    values = tuple(float(v) for v in (policy.warning_fractions or DEFAULT_WARNING_FRACTIONS))
+    return values[:3] if len(values) >= 3 else DEFAULT_WARNING_FRACTIONS
+
+
+def warning_times(policy: TimeLimitPolicy, started_at: dt.datetime, due: dt.datetime) -> list[dt.datetime]:
+    """When each of the three warning levels falls due (level 3 = overdue)."""
+    span = due - started_at
+    return [started_at + span * fraction for fraction in warning_fractions(policy)]

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Field, Schema
+
+from gridcare.core import clock
+from gridcare.core.masking import mask_phone
+
+from .models import Channel, ComplaintClass, OrderType, WorkOrder
+
+
+class WorkOrderIn(Schema):
+    order_type: OrderType
+    channel: Channel = Channel.HOTLINE
+    content: str = Field(..., min_length=1, max_length=4000)
+    account_no: str | None = Field(
+        None, description="户号; leave empty when the caller is not yet identified"
+    )
+    caller_name: str = Field("", max_length=60)
+    caller_phone: str = Field("", max_length=20)
+    address: str = Field("", max_length=200)
+    subtype: str = Field("", max_length=40)
+    complaint_class: ComplaintClass | None = None
+    handed_in_by_account_manager: bool = False
+
+
+class DeadlineOut(Schema):
+    milestone: str
+    due_at: dt.datetime
+    provisional: bool
+    met_at: dt.datetime | None
+    paused: bool
+    warning_level: int
+    seconds_left: int | None
+
+
+class WorkOrderOut(Schema):
+    number: str
+    order_type: str
+    subtype: str
+    channel: str
+    state: str
+    priority: int
+    account_no: str | None
+    caller_phone_masked: str
+    content: str
+    accepted_unit: str
+    assigned_unit: str | None
+    assignee: str | None
+    urge_count: int
+    escalation_tier: int
+    warning_level: int
+    callback_required: bool
+    satisfaction: str
+    version: int
+    created_at: dt.datetime
+    closed_at: dt.datetime | None
+    deadlines: list[DeadlineOut]
+
+    @staticmethod
+    def from_order(order: WorkOrder) -> WorkOrderOut:
+        now = clock.now()
+        return WorkOrderOut(
+            number=order.number,
+            order_type=order.order_type,
+            subtype=order.subtype,
+            channel=order.channel,
+            state=order.state,
+            priority=order.priority,
+            account_no=order.customer.account_no if order.customer_id else None,
+            caller_phone_masked=mask_phone(order.caller_phone),
+            content=order.content,
+            accepted_unit=order.accepted_unit.name,
+            assigned_unit=order.assigned_unit.name if order.assigned_unit_id else None,
+            assignee=order.assignee.display_name if order.assignee_id else None,
+            urge_count=order.urge_count,
+            escalation_tier=order.escalation_tier,
+            warning_level=order.warning_level,
+            callback_required=order.callback_required,
+            satisfaction=order.satisfaction,
+            version=order.version,
+            created_at=order.created_at,
+            closed_at=order.closed_at,
+            deadlines=[
+                DeadlineOut(
+                    milestone=d.milestone,
+                    due_at=d.due_at,
+                    provisional=d.provisional,
+                    met_at=d.met_at,
+                    paused=d.paused_at is not None,
+                    warning_level=d.warning_level,
+                    seconds_left=None if d.met_at else int((d.due_at - (d.paused_at or now)).total_seconds()),
+                )
+                for d in order.deadlines.all()
+            ],
+        )
+
+
+class EventOut(Schema):
+    action: str
+    at: dt.datetime
+    actor: str | None
+    actor_unit: str | None
+    from_state: str
+    to_state: str
+    note: str
+    data: dict
+
+
+class ActionIn(Schema):
+    version: int | None = Field(None, description="the order's version you saw; a stale one answers 409")
+    note: str = Field("", max_length=2000)
+    unit: str | None = Field(None, description="dispatch/redispatch: unit id or code")
+    reply: str | None = Field(None, max_length=4000)
+    at_fault: bool | None = None
+    approve: bool = True
+    satisfaction: str | None = None
+    into: str | None = Field(None, description="merge: number of the order to merge into")
+    problem_solved: str | None = None
+    cause_analysis: str | None = None
+    preventive_measures: str | None = None
+    accountability: str | None = None

@@ -1,0 +1,436 @@
+"""Every state change of a work order: ``create_work_order`` and ``perform`` (one per action).
+
+Each call is one transaction: guard → change → one history row → follow-up work on commit.
+Pages, the API, commands and tasks all call these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from gridcare.core import clock, numbering
+from gridcare.core.api_errors import ApiError
+from gridcare.customers.models import AreaClass, Customer
+from gridcare.org import scoping
+from gridcare.org.models import Role, Unit
+
+from . import deadlines
+from .models import (
+    NUMBER_PREFIX,
+    OPEN_STATES,
+    CallbackRule,
+    Channel,
+    OrderType,
+    Priority,
+    Satisfaction,
+    State,
+    SupervisionSetting,
+    WorkOrder,
+    WorkOrderEvent,
+)
+from .transitions import ANSWERABLE_AT_ONCE, FIELD_WORK_TYPES, TABLE, Transition
+
+
+@dataclass
+class Intake:
+    """What the agent (or a channel) hands in; validated by the caller's schema or form."""
+
+    order_type: str
+    channel: str
+    content: str
+    customer: Customer | None = None
+    caller_name: str = ""
+    caller_phone: str = ""
+    address: str = ""
+    subtype: str = ""
+    complaint_class: str = ""
+    handed_in_by_account_manager: bool = False
+
+
+def acting_unit(user: Any) -> Unit | None:
+    units = scoping.root_units(user)
+    return units[0] if units else None
+
+
+def _priority(intake: Intake, user: Any) -> int:
+    customer = intake.customer
+    if (
+        customer is not None
+        and customer.account_manager_id
+        and (intake.handed_in_by_account_manager or customer.account_manager_id == getattr(user, "pk", None))
+    ):
+        return Priority.ACCOUNT_MANAGER
+    if customer is not None and (customer.is_key or customer.is_vip):
+        return Priority.GREEN_CHANNEL
+    return Priority.NORMAL
+
+
+def _validate_intake(intake: Intake) -> None:
+    if intake.order_type not in OrderType.values:
+        raise ApiError("invalid_order_type", f"Unknown order type {intake.order_type!r}.", status=422)
+    if intake.channel not in Channel.values:
+        raise ApiError("invalid_channel", f"Unknown channel {intake.channel!r}.", status=422)
+    if not intake.content.strip():
+        raise ApiError("content_required", "诉求内容不能为空 (content is required).", status=422)
+    if intake.customer is None and not (intake.caller_phone.strip() and intake.address.strip()):
+        raise ApiError(
+            "caller_required",
+            "客户不明时须登记来电号码和地址 (unknown customer: caller phone and address required).",
+            status=422,
+        )
+
+
+def create_work_order(
+    *, actor: Any, intake: Intake, idempotency_key: str | None = None
+) -> tuple[WorkOrder, bool]:
+    """受理: create an order; returns (order, created). The same idempotency key returns the first order."""
+    _validate_intake(intake)
+    if idempotency_key:
+        existing = WorkOrder.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    unit = acting_unit(actor)
+    if unit is None:
+        raise ApiError("no_unit", "受理人没有所属单位 (the actor holds no role at any unit).", status=403)
+    if (
+        intake.customer is not None
+        and not scoping.restrict(Customer.objects.filter(pk=intake.customer.pk), actor, "station_id").exists()
+    ):
+        raise ApiError("not_found", "No such customer in your scope.", status=404)
+    now = clock.now()
+    # The number is taken in its own short transaction so concurrent intake does not queue on the
+    # counter row; a failed intake leaves a gap in the sequence, never a duplicate.
+    number = numbering.next_number(NUMBER_PREFIX[intake.order_type], clock.local_now().strftime("%Y%m%d"))
+    customer = intake.customer
+    area = customer.transformer_area if customer is not None else None
+    try:
+        with transaction.atomic():
+            order = WorkOrder.objects.create(
+                number=number,
+                order_type=intake.order_type,
+                subtype=intake.subtype,
+                channel=intake.channel,
+                priority=_priority(intake, actor),
+                customer=customer,
+                caller_name=intake.caller_name,
+                caller_phone=intake.caller_phone,
+                address=intake.address,
+                transformer_area=area,
+                area_class=area.area_class if area is not None else AreaClass.URBAN,
+                customer_class=customer.customer_class if customer is not None else "",
+                content=intake.content.strip(),
+                complaint_class=intake.complaint_class,
+                accepted_by=actor if getattr(actor, "pk", None) else None,
+                accepted_unit=unit,
+                idempotency_key=idempotency_key or None,
+                created_at=now,
+                updated_at=now,
+            )
+            WorkOrderEvent.objects.create(
+                order=order,
+                action="accept",
+                at=now,
+                actor=order.accepted_by,
+                actor_unit=unit,
+                from_state="",
+                to_state=State.ACCEPTED,
+                note="",
+                data={"channel": intake.channel, "priority": order.priority},
+            )
+            deadlines.start(order, "accept", now)
+    except IntegrityError:
+        if idempotency_key:
+            existing = WorkOrder.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing, False
+        raise
+    return order, True
+
+
+def find_open_duplicate(*, customer: Customer | None, caller_phone: str, order_type: str) -> WorkOrder | None:
+    """重复来电: an open order of the same type for the same customer (or caller) to urge instead."""
+    qs = WorkOrder.objects.filter(order_type=order_type, state__in=OPEN_STATES)
+    if customer is not None:
+        qs = qs.filter(customer=customer)
+    elif caller_phone:
+        qs = qs.filter(caller_phone=caller_phone)
+    else:
+        return None
+    return qs.order_by("-created_at").first()
+
+
+def callback_rate(order: WorkOrder) -> Decimal:
+    rules = {
+        (r.order_type, r.subtype): r.rate for r in CallbackRule.objects.filter(order_type=order.order_type)
+    }
+    return rules.get((order.order_type, order.subtype), rules.get((order.order_type, ""), Decimal("1")))
+
+
+def sampled_for_callback(order: WorkOrder) -> bool:
+    return in_callback_sample(order.number, callback_rate(order))
+
+
+def in_callback_sample(number: str, rate: Decimal) -> bool:
+    """Reproducible sample: the order number's hash decides, so the same order is always (not) chosen."""
+    if rate >= 1:
+        return True
+    if rate <= 0:
+        return False
+    bucket = int(hashlib.sha256(number.encode()).hexdigest()[:8], 16) % 10000
+    return bucket < int(rate * 10000)
+
+
+# --- perform: one entry point for every action of the table --------------------------------
+
+
+def _check_roles(transition: Transition, order: WorkOrder, actor: Any) -> None:
+    if getattr(actor, "is_superuser", False):
+        return
+    if transition.roles and not scoping.has_role(actor, *transition.roles):
+        raise ApiError(
+            "forbidden_role", f"您的岗位不能执行“{transition.label}” (role not allowed).", status=403
+        )
+    if transition.needs_assigned_unit:
+        if order.assigned_unit_id is None or order.assigned_unit_id not in scoping.visible_unit_ids(actor):
+            raise ApiError(
+                "not_assigned_unit",
+                "只有承办单位可以执行此操作 (only the assigned unit may do this).",
+                status=403,
+            )
+
+
+def _unit_in_scope(actor: Any, unit_id: Any) -> Unit:
+    unit = Unit.objects.filter(pk=unit_id).first() if str(unit_id).isdigit() else None
+    if unit is None:
+        unit = Unit.objects.filter(code=str(unit_id)).first()
+    if unit is None or not (
+        getattr(actor, "is_superuser", False) or unit.pk in scoping.visible_unit_ids(actor)
+    ):
+        raise ApiError("invalid_unit", "派往的单位不存在或不在您的管辖范围内 (unknown unit).", status=422)
+    return unit
+
+
+def _is_upper_reviewer(actor: Any, order: WorkOrder) -> bool:
+    """提级审核: the reviewer holds a reviewing role at a unit strictly above the handling unit."""
+    handling = order.assigned_unit or order.accepted_unit
+    if getattr(actor, "is_superuser", False):
+        return True
+    for assignment in scoping.assignments_of(actor):
+        if assignment.role in {Role.SHIFT_LEADER, Role.MANAGER, Role.AUDITOR, Role.ADMIN}:
+            if handling.path.startswith(assignment.unit.path) and handling.path != assignment.unit.path:
+                return True
+    return False
+
+
+def perform(
+    *, order: WorkOrder, action: str, actor: Any, version: int | None = None, note: str = "", **payload: Any
+) -> WorkOrder:
+    """Carry out ``action`` on ``order`` for ``actor``. Raises ApiError (4xx) when it may not happen."""
+    transition = TABLE.get(action)
+    if transition is None:
+        raise ApiError("unknown_action", f"Unknown action {action!r}.", status=404)
+    now = clock.now()
+    with transaction.atomic():
+        current = (
+            WorkOrder.objects.select_for_update()
+            .select_related("customer", "assigned_unit", "accepted_unit", "transformer_area")
+            .get(pk=order.pk)
+        )
+        if version is not None and version != current.version:
+            raise ApiError(
+                "version_conflict",
+                "工单已被他人更新，请刷新后重试 (the order changed meanwhile).",
+                status=409,
+                current_version=current.version,
+            )
+        if current.state not in transition.sources:
+            raise ApiError(
+                "illegal_transition",
+                f"工单当前状态“{current.get_state_display()}”不能执行“{transition.label}”.",
+                status=409,
+                state=current.state,
+            )
+        _check_roles(transition, current, actor)
+        if transition.note_required and not note.strip():
+            raise ApiError(
+                "note_required", f"“{transition.label}”须填写说明 (a note is required).", status=422
+            )
+        before = current.state
+        changes = _apply(transition, current, actor, note, now, payload)
+        target = changes.pop("_state", transition.target) or before
+        won = WorkOrder.objects.filter(pk=current.pk, version=current.version).update(
+            state=target, version=F("version") + 1, updated_at=now, **changes
+        )
+        if not won:
+            raise ApiError(
+                "version_conflict",
+                "工单已被他人更新，请刷新后重试 (the order changed meanwhile).",
+                status=409,
+            )
+        for name, value in changes.items():
+            setattr(current, name, value)
+        current.state = target
+        WorkOrderEvent.objects.create(
+            order=current,
+            action=action,
+            at=now,
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_unit=acting_unit(actor),
+            from_state=before,
+            to_state=target,
+            note=note.strip(),
+            data={k: (v.pk if hasattr(v, "pk") else v) for k, v in changes.items()},
+        )
+        _after(transition, current, before, target, now, note)
+    current.refresh_from_db()
+    return current
+
+
+def _apply(transition: Transition, order: WorkOrder, actor: Any, note: str, now, payload: dict) -> dict:
+    """The per-action guard and field changes (returned as a dict for the conditional UPDATE)."""
+    action = transition.action
+    if action in {"dispatch", "redispatch"}:
+        unit = _unit_in_scope(actor, payload.get("unit"))
+        return {"assigned_unit": unit, "assignee": None}
+    if action == "take":
+        return {"assignee": actor}
+    if action == "arrive":
+        if order.order_type not in FIELD_WORK_TYPES:
+            raise ApiError("not_field_work", "此类工单无现场环节 (no field work for this type).", status=409)
+        return {}
+    if action == "reply":
+        reply = str(payload.get("reply") or "").strip()
+        if not reply:
+            raise ApiError("reply_required", "回单须填写处理结果 (reply text is required).", status=422)
+        if order.state == State.ACCEPTED:
+            if order.order_type not in ANSWERABLE_AT_ONCE:
+                raise ApiError("illegal_transition", "此类工单须派单处理后回单 (dispatch first).", status=409)
+            if order.accepted_by_id != getattr(actor, "pk", None) and not scoping.has_role(
+                actor, Role.SHIFT_LEADER
+            ):
+                raise ApiError(
+                    "forbidden_role", "只有受理人可直接答复 (only the accepting agent).", status=403
+                )
+        elif order.assigned_unit_id not in scoping.visible_unit_ids(actor) and not getattr(
+            actor, "is_superuser", False
+        ):
+            raise ApiError(
+                "not_assigned_unit", "只有承办单位可以回单 (only the assigned unit may reply).", status=403
+            )
+        changes: dict[str, Any] = {"reply": reply, "callback_required": sampled_for_callback(order)}
+        if order.order_type == OrderType.COMPLAINT:
+            at_fault = payload.get("at_fault")
+            if at_fault is None:
+                raise ApiError(
+                    "at_fault_required", "投诉回单须认定是否有责 (at_fault is required).", status=422
+                )
+            changes["at_fault"] = bool(at_fault)
+        return changes
+    if action == "review":
+        approve = payload.get("approve", True)
+        if order.order_type == OrderType.COMPLAINT and order.at_fault and approve:
+            if not _is_upper_reviewer(actor, order):
+                raise ApiError(
+                    "upper_review_required",
+                    "有责投诉须由上一级单位审核 (at-fault complaint: review one level up).",
+                    status=403,
+                )
+            return {"upper_reviewed_by": actor}
+        if not approve:
+            if not note.strip():
+                raise ApiError("note_required", "审核退回须填写原因 (a note is required).", status=422)
+            return {"_state": State.IN_PROGRESS}
+        if not order.callback_required:
+            return {"_state": State.REVIEWED}
+        return {}
+    if action == "callback":
+        satisfaction = payload.get("satisfaction")
+        if satisfaction not in Satisfaction.values:
+            raise ApiError("satisfaction_required", "请选择满意度：满意/基本满意/不满意.", status=422)
+        if not order.callback_required:
+            raise ApiError("callback_not_required", "此工单未抽中回访.", status=409)
+        if satisfaction == Satisfaction.DISSATISFIED:
+            return {"satisfaction": satisfaction, "_state": State.REPLIED}  # reopened for review
+        return {"satisfaction": satisfaction}
+    if action == "archive":
+        if order.state == State.REVIEWED and order.callback_required:
+            raise ApiError("callback_pending", "须先完成回访才能归档 (callback pending).", status=409)
+        if order.order_type == OrderType.COMPLAINT:
+            if not order.complaint_items_complete:
+                raise ApiError(
+                    "complaint_items_incomplete",
+                    "四不销单：问题解决、原因分析、整改措施、责任人处理须全部录入后才能归档.",
+                    status=409,
+                )
+            if order.at_fault and order.upper_reviewed_by_id is None:
+                raise ApiError("upper_review_required", "有责投诉须经上一级审核后归档.", status=409)
+        return {"closed_at": now}
+    if action == "return":
+        return {"assigned_unit": None, "assignee": None}
+    if action == "urge":
+        count = order.urge_count + 1
+        changes = {"urge_count": count}
+        every = SupervisionSetting.current().urgings_to_raise_warning
+        if every and count % every == 0:
+            changes["warning_level"] = min(order.warning_level + 1, 3)
+        return changes
+    if action == "merge":
+        target = WorkOrder.objects.filter(number=str(payload.get("into") or "")).first()
+        if target is None or target.pk == order.pk or target.state not in OPEN_STATES:
+            raise ApiError("invalid_merge_target", "合并目标工单不存在或已办结.", status=422)
+        return {"merged_into": target, "closed_at": now}
+    if action == "suspend":
+        return {"suspended_from": order.state}
+    if action == "resume":
+        return {"_state": order.suspended_from or State.IN_PROGRESS, "suspended_from": ""}
+    if action == "escalate":
+        if order.escalation_tier >= 4:
+            raise ApiError("max_escalation", "已升级至最高层级 (already at the top tier).", status=409)
+        return {"escalation_tier": order.escalation_tier + 1}
+    if action == "cancel":
+        return {"closed_at": now}
+    if action == "complaint_items":
+        if order.order_type != OrderType.COMPLAINT:
+            raise ApiError("not_a_complaint", "只有投诉工单需要录入四不销单.", status=409)
+        fields = ("problem_solved", "cause_analysis", "preventive_measures", "accountability")
+        changes = {f: str(payload[f]).strip() for f in fields if payload.get(f) is not None}
+        if not changes:
+            raise ApiError("complaint_items_required", "请至少录入一项.", status=422)
+        return changes
+    return {}
+
+
+def _after(transition: Transition, order: WorkOrder, before: str, target: str, now, note: str) -> None:
+    """Deadlines and notifications that follow an action (same transaction; sends on commit)."""
+    action = transition.action
+    deadlines.meet(order, action, now)
+    if action == "arrive":
+        deadlines.start(order, "arrive", now)
+    elif action in {"cancel", "merge"}:
+        deadlines.close_all(order, now)
+    elif action == "suspend":
+        deadlines.pause(order, now)
+    elif action == "resume":
+        deadlines.resume(order, now)
+    elif action == "escalate":
+        from .escalation import notify_escalation
+
+        notify_escalation(order, order.escalation_tier, note)
+    if action == "merge" and order.merged_into_id:
+        # The duplicate's caller is now waiting on the target: count it as an urging there.
+        WorkOrder.objects.filter(pk=order.merged_into_id).update(urge_count=F("urge_count") + 1)
+        WorkOrderEvent.objects.create(
+            order_id=order.merged_into_id,
+            action="merge_in",
+            at=now,
+            from_state="",
+            to_state="",
+            note=f"合并重复工单 {order.number}",
+            data={"from": order.number},
+        )

@@ -1,0 +1,174 @@
+"""Time limits as data, across holidays; suspension; three warning levels; nothing raised twice."""
+
+import datetime as dt
+
+import pytest
+
+from gridcare.core import clock
+from gridcare.core.clock import LOCAL_TZ
+from gridcare.notify.models import Message
+from gridcare.workorders import deadlines, services
+from gridcare.workorders.models import Deadline, OrderType, TimeLimitPolicy, WorkOrderEvent
+
+from .test_lifecycle import act, new_order
+
+
+def local(*args):
+    return dt.datetime(*args, tzinfo=LOCAL_TZ)
+
+
+def deadline(order, milestone):
+    return Deadline.objects.get(order=order, milestone=milestone)
+
+
+def test_fault_repair_limits_by_area_class(wo_world):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        urban = new_order(w, customer=w.customer_east)
+        rural = new_order(w, customer=w.customer_west)
+    assert deadline(urban, "dispatch").due_at == local(2026, 3, 2, 9, 5)
+    assert deadline(urban, "arrive").due_at == local(2026, 3, 2, 9, 45)
+    assert deadline(rural, "arrive").due_at == local(2026, 3, 2, 10, 30)
+
+
+def test_restore_deadline_starts_on_arrival(wo_world):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)) as frozen:
+        order = act(new_order(w), "dispatch", w.agent, unit=w.east.pk)
+        order = act(order, "take", w.clerk_east)
+        frozen.advance(minutes=30)
+        order = act(order, "arrive", w.clerk_east)
+    assert deadline(order, "arrive").met_at == local(2026, 3, 2, 9, 30)
+    assert deadline(order, "restore").due_at == local(2026, 3, 2, 12, 30)
+
+
+def test_complaint_reply_across_national_day(wo_world):
+    w = wo_world
+    with clock.frozen(local(2025, 9, 30, 10, 0)):
+        order = new_order(w, OrderType.COMPLAINT)
+    assert deadline(order, "reply").due_at == local(2025, 10, 14, 10, 0)
+    assert deadline(order, "contact").due_at == local(2025, 10, 9, 10, 0)
+
+
+def test_report_reply_across_spring_festival_2026(wo_world):
+    w = wo_world
+    with clock.frozen(local(2026, 2, 12, 15, 0)):  # Thu before the 2/15–2/23 holiday
+        order = new_order(w, OrderType.REPORT)
+    # 2/13 Fri, 2/14 Sat(调休), 2/24, 2/25, 2/26, 2/27, 2/28 Sat(调休), 3/2, 3/3, 3/4
+    assert deadline(order, "reply").due_at == local(2026, 3, 4, 15, 0)
+
+
+def test_specific_policy_wins_and_policies_are_data(wo_world):
+    w = wo_world
+    TimeLimitPolicy.objects.filter(source__contains="县城 30 分钟").update(is_active=True)
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = new_order(w, customer=w.customer_east)  # urban residential
+    assert deadline(order, "arrive").due_at == local(2026, 3, 2, 9, 30)
+
+
+def test_suspension_stops_the_clock_only_where_allowed(wo_world):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)) as frozen:
+        business = act(new_order(w, OrderType.BUSINESS), "dispatch", w.agent, unit=w.east.pk)
+        complaint = act(new_order(w, OrderType.COMPLAINT), "dispatch", w.agent, unit=w.east.pk)
+        business_due = deadline(business, "reply").due_at
+        complaint_due = deadline(complaint, "reply").due_at
+        act(business, "suspend", w.clerk_east, note="客户资料不全")
+        act(complaint, "suspend", w.clerk_east, note="客户出差")
+        frozen.advance(days=2)
+        act(business, "resume", w.clerk_east)
+        act(complaint, "resume", w.clerk_east)
+    assert deadline(business, "reply").due_at == business_due + dt.timedelta(days=2)
+    assert deadline(complaint, "reply").due_at == complaint_due
+
+
+def test_three_warning_levels_and_nothing_raised_twice(wo_world):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = new_order(w, customer=w.customer_east)
+    # Dispatch (5 min): levels at 2.5, 4 and 5 min. Arrival (45 min): at 22.5, 36 and 45 min.
+    assert deadlines.raise_due_warnings(local(2026, 3, 2, 9, 3)) == 1
+    assert deadlines.raise_due_warnings(local(2026, 3, 2, 9, 20)) == 2  # dispatch L2 + L3 (overdue)
+    assert deadlines.raise_due_warnings(local(2026, 3, 2, 9, 23)) == 1  # arrive L1
+    assert deadlines.raise_due_warnings(local(2026, 3, 2, 9, 23)) == 0
+    assert deadlines.raise_due_warnings(local(2026, 3, 2, 10, 0)) == 2  # arrive L2 + L3
+    assert deadlines.raise_due_warnings(local(2026, 3, 2, 11, 0)) == 0
+    order.refresh_from_db()
+    assert order.warning_level == 3
+    assert deadline(order, "arrive").warning_level == 3
+    assert WorkOrderEvent.objects.filter(order=order, action="warning").count() == 6
+
+
+def test_warning_reaches_escalation_tiers(wo_world):
+    w = wo_world
+    w.station_head.mobile = "13600000001"
+    w.station_head.save()
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = act(new_order(w, customer=w.customer_east), "dispatch", w.agent, unit=w.east.pk)
+        order = act(order, "take", w.clerk_east)
+    deadlines.raise_due_warnings(local(2026, 3, 2, 9, 40))  # arrive at level 2 → tiers 1 and 2
+    inbox = set(Message.objects.filter(channel="staff_inbox").values_list("recipient_address", flat=True))
+    assert str(w.clerk_east.pk) in inbox  # assignee + grid manager (tier 1)
+    assert str(w.station_head.pk) in inbox  # station head (tier 2)
+    assert str(w.county_manager.pk) not in inbox  # tier 3 only when overdue
+    assert Message.objects.filter(channel="sms", recipient_address="13600000001").exists()
+    deadlines.raise_due_warnings(local(2026, 3, 2, 9, 50))
+    assert Message.objects.filter(channel="staff_inbox", recipient_address=str(w.county_manager.pk)).exists()
+
+
+def test_met_deadline_raises_nothing(wo_world):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)) as frozen:
+        order = new_order(w)
+        frozen.advance(minutes=2)
+        act(order, "dispatch", w.agent, unit=w.east.pk)
+    assert deadline(order, "dispatch").met_at is not None
+    deadlines.raise_due_warnings(local(2026, 3, 2, 9, 20))
+    assert not WorkOrderEvent.objects.filter(
+        order=order, action="warning", data__milestone="dispatch"
+    ).exists()
+
+
+def test_check_deadline_task_raises_due_levels(wo_world):
+    from gridcare.workorders.tasks import check_deadline
+
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = new_order(w)
+    d = deadline(order, "arrive")
+    with clock.frozen(local(2026, 3, 2, 9, 40)):
+        assert check_deadline.call(d.pk) == 2
+        assert check_deadline.call(d.pk) == 0
+
+
+def test_check_deadlines_command(wo_world, capsys):
+    from django.core.management import call_command
+
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        new_order(w)
+    with clock.frozen(local(2026, 3, 2, 12, 0)):
+        call_command("check_deadlines")
+        assert "raised 6" in capsys.readouterr().out
+        call_command("check_deadlines")
+        assert "raised 0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("count,expected_level", [(1, 0), (2, 1), (4, 2)])
+def test_urgings_raise_the_warning_level(wo_world, count, expected_level):
+    w = wo_world
+    order = new_order(w)
+    for _ in range(count):
+        order = act(order, "urge", w.agent)
+    assert order.urge_count == count and order.warning_level == expected_level
+
+
+def test_duplicate_call_finds_the_open_order(wo_world):
+    w = wo_world
+    order = new_order(w, OrderType.COMPLAINT)
+    found = services.find_open_duplicate(customer=w.customer_east, caller_phone="", order_type="complaint")
+    assert found == order
+    assert (
+        services.find_open_duplicate(customer=w.customer_west, caller_phone="", order_type="complaint")
+        is None
+    )
