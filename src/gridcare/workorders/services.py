@@ -196,13 +196,14 @@ def _check_roles(transition: Transition, order: WorkOrder, actor: Any) -> None:
         raise ApiError(
             "forbidden_role", f"您的岗位不能执行“{transition.label}” (role not allowed).", status=403
         )
-    if transition.needs_assigned_unit:
-        if order.assigned_unit_id is None or order.assigned_unit_id not in scoping.visible_unit_ids(actor):
-            raise ApiError(
-                "not_assigned_unit",
-                "只有承办单位可以执行此操作 (only the assigned unit may do this).",
-                status=403,
-            )
+    if transition.needs_assigned_unit and (
+        order.assigned_unit_id is None or order.assigned_unit_id not in scoping.visible_unit_ids(actor)
+    ):
+        raise ApiError(
+            "not_assigned_unit",
+            "只有承办单位可以执行此操作 (only the assigned unit may do this).",
+            status=403,
+        )
 
 
 def _unit_in_scope(actor: Any, unit_id: Any) -> Unit:
@@ -222,9 +223,12 @@ def _is_upper_reviewer(actor: Any, order: WorkOrder) -> bool:
     if getattr(actor, "is_superuser", False):
         return True
     for assignment in scoping.assignments_of(actor):
-        if assignment.role in {Role.SHIFT_LEADER, Role.MANAGER, Role.AUDITOR, Role.ADMIN}:
-            if handling.path.startswith(assignment.unit.path) and handling.path != assignment.unit.path:
-                return True
+        if (
+            assignment.role in {Role.SHIFT_LEADER, Role.MANAGER, Role.AUDITOR, Role.ADMIN}
+            and handling.path.startswith(assignment.unit.path)
+            and handling.path != assignment.unit.path
+        ):
+            return True
     return False
 
 

@@ -100,7 +100,7 @@ def test_unknown_customer_needs_phone_and_address(wo_world):
     assert order.customer is None and order.caller_phone == "13700000000"
 
 
-ALL_STATES = [s for s in State.values]
+ALL_STATES = list(State.values)
 
 
 @pytest.mark.parametrize("action", sorted(TABLE))
