@@ -152,9 +152,9 @@ if TASKS_BACKEND == "django_tasks_rq.RQBackend":
 # --- Outbound messages (notify: outbox + senders, see docs/notify.md) -------------------------
 # Sender class per channel; channels not named here write to the log (LogSender). Override with a
 # JSON object, e.g. GRIDCARE_SENDERS='{"email": "gridcare.notify.senders.SmtpEmailSender"}'.
-GRIDCARE_SENDERS = {
-    channel: "gridcare.notify.senders.LogSender" for channel in ("sms", "email", "wechat", "app_push", "log")
-}
+GRIDCARE_SENDERS = dict.fromkeys(
+    ("sms", "email", "wechat", "app_push", "log"), "gridcare.notify.senders.LogSender"
+)
 try:
     GRIDCARE_SENDERS |= json.loads(env_str("GRIDCARE_SENDERS", "") or "{}")
 except (ValueError, TypeError) as exc:

@@ -1,0 +1,148 @@
+"""The outbox: every outbound message is a row written in the business transaction and
+delivered afterwards by the worker (see docs/notify.md and docs/decisions/0003-outbox.md).
+
+Recipients are plain data (an address per channel and optional ``type:id`` references), so this
+app depends on nothing above ``core``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from gridcare.core import clock
+from gridcare.core.masking import mask_phone
+
+
+def mask_address(address: str) -> str:
+    """Addresses in logs and lists are masked: 138****1234, zh***@example.com."""
+    if "@" in address:
+        local, _, domain = address.partition("@")
+        return f"{local[:2]}***@{domain}"
+    return mask_phone(address)
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("短信")
+    EMAIL = "email", _("电子邮件")
+    WECHAT = "wechat", _("微信")
+    APP_PUSH = "app_push", _("App推送")
+    STAFF_INBOX = "staff_inbox", _("站内消息")
+    LOG = "log", _("日志")
+
+
+class Priority(models.IntegerChoices):
+    """A smaller number is sent first (key customers before ordinary ones)."""
+
+    URGENT = 0, _("紧急")
+    KEY_CUSTOMER = 10, _("重要客户")
+    NORMAL = 50, _("普通")
+    BULK = 90, _("批量")
+
+
+class MessageQuerySet(models.QuerySet["Message"]):
+    def deliverable(self) -> MessageQuerySet:
+        """Rows the worker still owes an attempt: new, failed-and-retrying, or claimed by a worker
+        whose lease may have run out."""
+        return self.filter(state__in=Message.OPEN_STATES)
+
+
+class Message(models.Model):
+    """待发消息（发件箱）. One outbound message to one recipient on one channel."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENDING = "sending", _("发送中")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("失败待重试")
+        DEAD = "dead", _("已放弃")
+
+    OPEN_STATES = (State.PENDING, State.FAILED, State.SENDING)
+
+    channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
+    recipient_address = models.CharField(
+        _("接收地址"), max_length=254, help_text=_("手机号、邮箱、微信OpenID或员工ID")
+    )
+    recipient_name = models.CharField(_("接收人"), max_length=100, blank=True)
+    # Optional reference to the recipient object as plain strings, e.g. ("org.user", "12").
+    recipient_type = models.CharField(_("接收对象类型"), max_length=60, blank=True)
+    recipient_id = models.CharField(_("接收对象标识"), max_length=64, blank=True)
+    # What the message is about, e.g. ("workorders.workorder", "GD20261124000001").
+    about_type = models.CharField(_("关联对象类型"), max_length=60, blank=True)
+    about_id = models.CharField(_("关联对象标识"), max_length=64, blank=True)
+
+    subject = models.CharField(_("标题"), max_length=200, blank=True)
+    body = models.TextField(_("内容"))
+    priority = models.PositiveSmallIntegerField(
+        _("优先级"), default=Priority.NORMAL, help_text=_("数字越小越先发送")
+    )
+    dedup_key = models.CharField(
+        _("去重键"),
+        max_length=200,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("同一去重键只入队一次"),
+    )
+
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次尝试时间"), default=clock.now)
+    last_attempt_at = models.DateTimeField(_("最近尝试时间"), null=True, blank=True)
+    last_error = models.TextField(_("最近错误"), blank=True)
+    provider_ref = models.CharField(_("网关回执号"), max_length=100, blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("消息")
+        verbose_name_plural = _("消息")
+        indexes = [
+            # The worker's queue: due rows in sending order. Partial, so it only holds open rows.
+            models.Index(
+                fields=["priority", "created_at", "id"],
+                condition=Q(state__in=["pending", "failed", "sending"]),
+                name="notify_msg_queue",
+            ),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state__in=["pending", "failed", "sending"]),
+                name="notify_msg_next_attempt",
+            ),
+            models.Index(fields=["about_type", "about_id"], name="notify_msg_about"),
+            models.Index(
+                fields=["recipient_address", "-created_at"],
+                condition=Q(channel="staff_inbox"),
+                name="notify_msg_inbox",
+            ),
+            models.Index(fields=["state", "-created_at"], name="notify_msg_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} → {self.masked_recipient}: {self.subject or self.body[:30]}"
+
+    @property
+    def masked_recipient(self) -> str:
+        """Staff inbox addresses are user ids, not personal data; phones and e-mails are masked."""
+        if self.channel == Channel.STAFF_INBOX:
+            return self.recipient_address
+        return mask_address(self.recipient_address)
+
+
+class DeliveryWakeup(models.Model):
+    """投递唤醒. The single row remembering when the next delayed delivery task is scheduled,
+    so retries schedule one wake-up rather than one per failing batch."""
+
+    run_after = models.DateTimeField(_("计划唤醒时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("投递唤醒")
+        verbose_name_plural = _("投递唤醒")
+
+    def __str__(self) -> str:
+        return str(self.run_after or "-")

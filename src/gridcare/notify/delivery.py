@@ -1,0 +1,184 @@
+"""Draining the outbox: claim due rows in sending order, hand them to the channel's sender, record
+the outcome. Called by the worker task (tasks.py) and by ``gridcare deliver-messages``.
+
+At-least-once: a row is claimed (state ``sending``, attempts + 1, a lease until
+``now + GRIDCARE_NOTIFY_LEASE_SECONDS``) and committed *before* it is sent; the outcome is
+written after. A worker that dies between the two leaves the row ``sending``; when the lease
+runs out the row is due again and is sent again. A message may therefore arrive twice, never
+zero times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Min
+
+from gridcare.core import clock
+
+from .models import Message
+from .senders import PermanentSendError, sender_for
+
+logger = logging.getLogger("gridcare.notify.outbox")
+
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass
+class DeliveryStats:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    out_of_time: bool = False
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return asdict(self)
+
+
+def deliver_pending(
+    *, limit: int | None = None, time_budget: float | None = None, batch_size: int | None = None
+) -> DeliveryStats:
+    """Deliver due messages, batch after batch, until none is due (or ``limit`` messages were
+    claimed, or ``time_budget`` seconds have passed — then ``out_of_time`` is set)."""
+    stats = DeliveryStats()
+    size = batch_size or settings.GRIDCARE_NOTIFY_BATCH_SIZE
+    started = time.monotonic()
+    while True:
+        if limit is not None:
+            size = min(size, limit - stats.claimed)
+            if size <= 0:
+                break
+        batch, looked_at = claim_batch(size, stats)
+        if not looked_at:
+            break
+        if batch:
+            deliver_batch(batch, stats)
+        if time_budget is not None and time.monotonic() - started > time_budget:
+            stats.out_of_time = any_due()
+            break
+    return stats
+
+
+def claim_batch(size: int, stats: DeliveryStats) -> tuple[list[Message], int]:
+    """Lock up to ``size`` due rows (key customers first, then oldest) and mark them ``sending``.
+
+    Returns the claimed rows and how many due rows were looked at. Rows another worker holds are
+    skipped on PostgreSQL; SQLite runs one writer at a time anyway."""
+    now = clock.now()
+    max_attempts = settings.GRIDCARE_NOTIFY_MAX_ATTEMPTS
+    with transaction.atomic():
+        qs = (
+            Message.objects.deliverable()
+            .filter(next_attempt_at__lte=now)
+            .order_by("priority", "created_at", "id")
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True)
+        rows = list(qs[:size])
+        if not rows:
+            return [], 0
+        # A row still "sending" after its lease on its last attempt: the worker died mid-send
+        # each time. Stop there rather than crash-looping on it.
+        lost = [row for row in rows if row.state == Message.State.SENDING and row.attempts >= max_attempts]
+        lost_pks = {row.pk for row in lost}
+        live = [row for row in rows if row.pk not in lost_pks]
+        if lost:
+            Message.objects.filter(pk__in=lost_pks).update(
+                state=Message.State.DEAD,
+                last_error="投递进程在发送中退出，已达最大尝试次数（可能已送达）",
+            )
+            stats.dead += len(lost)
+        lease_until = now + dt.timedelta(seconds=settings.GRIDCARE_NOTIFY_LEASE_SECONDS)
+        Message.objects.filter(pk__in=[row.pk for row in live]).update(
+            state=Message.State.SENDING,
+            attempts=F("attempts") + 1,
+            last_attempt_at=now,
+            next_attempt_at=lease_until,
+        )
+    for row in live:
+        row.state = Message.State.SENDING
+        row.attempts += 1
+        row.last_attempt_at = now
+        row.next_attempt_at = lease_until
+    stats.claimed += len(live)
+    return live, len(rows)
+
+
+def deliver_batch(batch: Sequence[Message], stats: DeliveryStats) -> None:
+    """Send claimed rows through their channels' senders and record each outcome."""
+    by_channel: dict[str, list[Message]] = defaultdict(list)
+    for message in batch:
+        by_channel[message.channel].append(message)
+    outcomes: list[tuple[Message, str, Exception | None]] = []
+    for channel, messages in by_channel.items():
+        try:
+            sender = sender_for(channel)
+            outcomes.extend(sender.send_batch(messages))
+        except Exception as exc:  # noqa: BLE001 - a broken sender fails its messages, not the worker
+            logger.exception("sender for %s failed", channel)
+            done = {message.pk for message, _ref, _err in outcomes}
+            outcomes.extend((message, "", exc) for message in messages if message.pk not in done)
+    record_outcomes(outcomes, stats)
+
+
+def record_outcomes(outcomes: Sequence[tuple[Message, str, Exception | None]], stats: DeliveryStats) -> None:
+    now = clock.now()
+    max_attempts = settings.GRIDCARE_NOTIFY_MAX_ATTEMPTS
+    changed = []
+    for message, provider_ref, error in outcomes:
+        if error is None:
+            message.state = Message.State.SENT
+            message.sent_at = now
+            message.provider_ref = (provider_ref or "")[:100]
+            stats.sent += 1
+        else:
+            message.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+            if isinstance(error, PermanentSendError) or message.attempts >= max_attempts:
+                message.state = Message.State.DEAD
+                stats.dead += 1
+                logger.error(
+                    "message %s gave up after %s attempts: %s",
+                    message.pk,
+                    message.attempts,
+                    message.last_error,
+                )
+            else:
+                message.state = Message.State.FAILED
+                message.next_attempt_at = now + retry_delay(message.attempts)
+                stats.retrying += 1
+                logger.warning(
+                    "message %s attempt %s failed, retry at %s: %s",
+                    message.pk,
+                    message.attempts,
+                    message.next_attempt_at,
+                    message.last_error,
+                )
+        changed.append(message)
+    if changed:
+        Message.objects.bulk_update(
+            changed, ["state", "sent_at", "provider_ref", "last_error", "next_attempt_at"]
+        )
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Exponential backoff after the ``attempts``-th failure: base, 2×base, 4×base … capped."""
+    base = settings.GRIDCARE_NOTIFY_RETRY_SECONDS
+    cap = settings.GRIDCARE_NOTIFY_RETRY_MAX_SECONDS
+    return dt.timedelta(seconds=min(cap, base * 2 ** max(attempts - 1, 0)))
+
+
+def any_due() -> bool:
+    return Message.objects.deliverable().filter(next_attempt_at__lte=clock.now()).exists()
+
+
+def next_due_at() -> dt.datetime | None:
+    """When the earliest open message becomes due (a retry, a held message, a lease running out)."""
+    return Message.objects.deliverable().aggregate(at=Min("next_attempt_at"))["at"]

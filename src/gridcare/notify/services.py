@@ -1,0 +1,208 @@
+"""Verbs of the outbox: queue messages in the caller's transaction, retry dead ones, mark inbox
+messages read. Delivery itself is in ``delivery.py``; the worker task in ``tasks.py``.
+
+Typical use from a higher app's service, inside its transaction::
+
+    notify.enqueue(
+        channel=Channel.SMS, to=phone, to_name=customer.name, body=text,
+        priority=Priority.KEY_CUSTOMER, about=("workorders.workorder", order.number),
+        dedup_key=f"accepted:{order.number}:{phone}",
+    )
+
+Nothing is sent before the caller's transaction commits; after it commits one delivery task is
+scheduled per transaction, however many messages it queued.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from gridcare.core import clock
+
+from . import tasks
+from .models import Channel, Message, Priority
+
+BULK_CHUNK = 2000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outgoing:
+    """One message to queue with :func:`enqueue_many` (the same fields :func:`enqueue` takes)."""
+
+    channel: str
+    to: str
+    body: str
+    subject: str = ""
+    to_name: str = ""
+    priority: int = Priority.NORMAL
+    dedup_key: str | None = None
+    recipient: tuple[str, str] | None = None
+    about: tuple[str, str] | None = None
+    not_before: dt.datetime | None = None
+
+
+def enqueue(
+    *,
+    channel: str,
+    to: str,
+    body: str,
+    subject: str = "",
+    to_name: str = "",
+    priority: int = Priority.NORMAL,
+    dedup_key: str | None = None,
+    recipient: tuple[str, str] | None = None,
+    about: tuple[str, str] | None = None,
+    not_before: dt.datetime | None = None,
+) -> Message:
+    """Queue one message in the current transaction and return its row.
+
+    ``recipient`` and ``about`` are ``(type, id)`` references as plain strings, e.g.
+    ``("org.user", "12")`` and ``("workorders.workorder", "GD20261124000001")``. With a
+    ``dedup_key`` that was queued before, nothing new is written and the first row is returned.
+    ``not_before`` holds the message until that instant. Messages to ``staff_inbox`` are
+    delivered by being stored: they are visible in the recipient's inbox once committed.
+    """
+    item = Outgoing(
+        channel=channel,
+        to=to,
+        body=body,
+        subject=subject,
+        to_name=to_name,
+        priority=priority,
+        dedup_key=dedup_key,
+        recipient=recipient,
+        about=about,
+        not_before=not_before,
+    )
+    row = _row(item, clock.now())
+    if row.dedup_key:
+        existing = Message.objects.filter(dedup_key=row.dedup_key).first()
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        except IntegrityError:
+            # Queued concurrently by another transaction that committed first.
+            return Message.objects.get(dedup_key=row.dedup_key)
+    else:
+        row.save(force_insert=True)
+    if row.state != Message.State.SENT:
+        _deliver_after_commit()
+    return row
+
+
+def enqueue_many(items: Iterable[Outgoing]) -> int:
+    """Queue many messages with bulk inserts (outage notices to every affected customer).
+
+    Returns how many rows were written; items whose ``dedup_key`` is already queued (or repeats
+    within ``items``) are skipped. Runs in the caller's transaction, or in its own."""
+    now = clock.now()
+    queued = 0
+    needs_delivery = False
+    seen: set[str] = set()
+    with transaction.atomic():
+        for chunk in _chunks(items, BULK_CHUNK):
+            rows = []
+            for item in chunk:
+                row = _row(item, now)
+                if row.dedup_key:
+                    if row.dedup_key in seen:
+                        continue
+                    seen.add(row.dedup_key)
+                rows.append(row)
+            keys = [row.dedup_key for row in rows if row.dedup_key]
+            known = set(Message.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
+            keyed = [row for row in rows if row.dedup_key and row.dedup_key not in known]
+            plain = [row for row in rows if not row.dedup_key]
+            Message.objects.bulk_create(plain, batch_size=BULK_CHUNK)
+            # A key queued by a concurrent transaction since the check above is skipped quietly.
+            Message.objects.bulk_create(keyed, batch_size=BULK_CHUNK, ignore_conflicts=True)
+            queued += len(plain) + len(keyed)
+            needs_delivery = needs_delivery or any(
+                row.state != Message.State.SENT for row in (*plain, *keyed)
+            )
+    if needs_delivery:
+        _deliver_after_commit()
+    return queued
+
+
+def retry(*, message_ids: Iterable[int]) -> int:
+    """Give failed or dead messages a fresh round of attempts, due now (admin "retry")."""
+    with transaction.atomic():
+        count = Message.objects.filter(
+            pk__in=list(message_ids), state__in=[Message.State.DEAD, Message.State.FAILED]
+        ).update(state=Message.State.PENDING, attempts=0, next_attempt_at=clock.now())
+    if count:
+        _deliver_after_commit()
+    return count
+
+
+def mark_read(*, user_id: int | str, message_ids: Iterable[int] | None = None) -> int:
+    """Mark the user's staff-inbox messages read (all of them when ``message_ids`` is None).
+    Only the user's own messages are touched, whatever ids are passed."""
+    qs = Message.objects.filter(
+        channel=Channel.STAFF_INBOX, recipient_address=str(user_id), read_at__isnull=True
+    )
+    if message_ids is not None:
+        qs = qs.filter(pk__in=list(message_ids))
+    return qs.update(read_at=clock.now())
+
+
+def _row(item: Outgoing, now: dt.datetime) -> Message:
+    if item.channel not in Channel.values:
+        raise ValueError(f"unknown channel {item.channel!r}")
+    address = (item.to or "").strip()
+    if not address:
+        raise ValueError("a message needs a recipient address")
+    if not item.body:
+        raise ValueError("a message needs a body")
+    inbox = item.channel == Channel.STAFF_INBOX
+    recipient_type, recipient_id = item.recipient or ("", "")
+    about_type, about_id = item.about or ("", "")
+    return Message(
+        channel=item.channel,
+        recipient_address=address,
+        recipient_name=item.to_name,
+        recipient_type=recipient_type,
+        recipient_id=str(recipient_id),
+        about_type=about_type,
+        about_id=str(about_id),
+        subject=item.subject[:200],
+        body=item.body,
+        priority=item.priority,
+        dedup_key=item.dedup_key or None,
+        state=Message.State.SENT if inbox else Message.State.PENDING,
+        sent_at=now if inbox else None,
+        next_attempt_at=item.not_before or now,
+        created_at=now,
+    )
+
+
+def _chunks(items: Iterable[Outgoing], size: int) -> Iterator[list[Outgoing]]:
+    chunk: list[Outgoing] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _deliver_after_commit() -> None:
+    """Schedule one delivery task when the current transaction commits — once per transaction,
+    however many messages it queued (the callback is dropped with a rolled-back savepoint, so a
+    later enqueue registers it again)."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        func is tasks.start_delivery for _sids, func, _robust in connection.run_on_commit
+    ):
+        return
+    # robust: a task backend that is down must not fail the caller's committed business change;
+    # the rows wait for the next delivery run (see docs/notify.md).
+    transaction.on_commit(tasks.start_delivery, robust=True)

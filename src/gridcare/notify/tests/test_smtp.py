@@ -1,0 +1,108 @@
+"""The e-mail sender talks to a real SMTP server (aiosmtpd on 127.0.0.1) — no mocks."""
+
+import email
+import email.policy
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from gridcare.notify import services
+from gridcare.notify.delivery import deliver_pending
+from gridcare.notify.models import Channel, Message
+
+
+class Mailbox:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sender(settings):
+    settings.GRIDCARE_SENDERS = {
+        **settings.GRIDCARE_SENDERS,
+        "email": "gridcare.notify.senders.SmtpEmailSender",
+    }
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_TIMEOUT = 5
+    settings.DEFAULT_FROM_EMAIL = "95598@gridcare.localhost"
+    return settings
+
+
+@pytest.fixture
+def smtp_server(smtp_sender):
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    smtp_sender.EMAIL_PORT = port
+    yield mailbox
+    controller.stop()
+
+
+def test_an_email_reaches_the_smtp_server_with_its_chinese_subject_and_body(db, smtp_server):
+    body = "张建国您好：\n您户号5100000001的11月电费为128.56元，请于12月15日前缴纳。\n国网城关县供电公司"
+    message = services.enqueue(
+        channel=Channel.EMAIL, to="zhang@example.com", to_name="张建国", subject="11月电费账单", body=body
+    )
+
+    assert deliver_pending().sent == 1
+
+    [envelope] = smtp_server.envelopes
+    assert envelope.rcpt_tos == ["zhang@example.com"]
+    assert envelope.mail_from == "95598@gridcare.localhost"
+    received = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+    assert received["Subject"] == "11月电费账单"
+    assert received["To"].addresses[0].display_name == "张建国"
+    assert received.get_content_charset() == "utf-8"
+    assert received.get_content().replace("\r\n", "\n").strip() == body  # SMTP lines end in CRLF
+    message.refresh_from_db()
+    assert message.state == Message.State.SENT
+    assert message.provider_ref == received["Message-ID"]
+
+
+def test_several_emails_go_over_one_connection_in_priority_order(db, smtp_server):
+    services.enqueue(channel=Channel.EMAIL, to="a@example.com", subject="普通", body="普通通知")
+    services.enqueue(
+        channel=Channel.EMAIL, to="b@example.com", subject="重要", body="重要客户通知", priority=10
+    )
+
+    assert deliver_pending().sent == 2
+
+    subjects = [
+        email.message_from_bytes(e.original_content, policy=email.policy.default)["Subject"]
+        for e in smtp_server.envelopes
+    ]
+    assert subjects == ["重要", "普通"]
+
+
+def test_when_the_mail_server_is_down_the_email_waits_for_a_retry(db, smtp_sender, retry_policy):
+    smtp_sender.EMAIL_PORT = free_port()  # nothing listens there
+    message = services.enqueue(channel=Channel.EMAIL, to="zhang@example.com", subject="账单", body="电费账单")
+
+    assert deliver_pending().retrying == 1
+
+    message.refresh_from_db()
+    assert message.state == Message.State.FAILED
+    assert "Connection" in message.last_error or "refused" in message.last_error.lower()
+
+
+def test_a_phone_number_on_the_email_channel_is_given_up_at_once(db, smtp_server):
+    message = services.enqueue(channel=Channel.EMAIL, to="13812341234", subject="账单", body="电费账单")
+
+    assert deliver_pending().dead == 1
+    message.refresh_from_db()
+    assert "not an e-mail address" in message.last_error
+    assert "13812341234" not in message.last_error  # masked
+    assert smtp_server.envelopes == []
