@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("gridcare.org.urls")),
     path("customers/", include("gridcare.customers.urls")),
     path("knowledge/", include("gridcare.knowledge.urls")),
+    path("workorders/", include("gridcare.workorders.urls")),
 ]

@@ -12,6 +12,7 @@ from .scoping import assignments_of, roles_of
 NAVIGATION = [
     (_("工作台"), "home", ()),
     (_("客户查询"), "customers:search", ()),
+    (_("工单"), "workorders:queue", ()),
     (_("知识库"), "knowledge:search", ()),
 ]
 

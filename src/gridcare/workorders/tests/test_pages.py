@@ -1,0 +1,117 @@
+"""The work-order pages: queues, the order page, htmx action forms, intake, supervision bulletin."""
+
+import io
+
+from openpyxl import load_workbook
+
+from gridcare.core.models import AuditLog
+from gridcare.workorders.models import OrderType, WorkOrder
+
+from .test_lifecycle import act, new_order
+
+
+def test_queue_sorted_by_priority_and_scoped(wo_world, client):
+    w = wo_world
+    plain = new_order(w, customer=w.customer_west)
+    w.customer_east.is_key = True
+    w.customer_east.save()
+    key = new_order(w, customer=w.customer_east)
+    act(plain, "dispatch", w.agent, unit=w.west.pk)
+    act(key, "dispatch", w.agent, unit=w.east.pk)
+    client.force_login(w.agent)
+    page = client.get("/workorders/").content.decode()
+    assert page.index(key.number) < page.index(plain.number)
+    assert "绿色通道" in page
+    client.force_login(w.clerk_east)
+    page = client.get("/workorders/").content.decode()
+    assert key.number in page and plain.number not in page
+    assert client.get(f"/workorders/{plain.number}/").status_code == 404
+
+
+def test_order_page_shows_timeline_deadlines_and_actions(wo_world, client):
+    w = wo_world
+    order = new_order(w)
+    client.force_login(w.agent)
+    page = client.get(f"/workorders/{order.number}/").content.decode()
+    assert "流转记录" in page and "到达现场" in page and 'data-action="dispatch"' in page
+
+
+def test_action_form_through_htmx_and_error_message(wo_world, client):
+    w = wo_world
+    order = new_order(w)
+    client.force_login(w.agent)
+    form = client.get(f"/workorders/{order.number}/actions/dispatch/", HTTP_HX_REQUEST="true")
+    assert 'name="unit"' in form.content.decode()
+    done = client.post(
+        f"/workorders/{order.number}/actions/dispatch/",
+        {"version": order.version, "unit": w.east.pk},
+        HTTP_HX_REQUEST="true",
+    )
+    assert done.status_code == 204 and done["HX-Redirect"].endswith(f"/workorders/{order.number}/")
+    order.refresh_from_db()
+    assert order.state == "dispatched"
+    stale = client.post(
+        f"/workorders/{order.number}/actions/cancel/", {"version": 1, "note": "撤"}, HTTP_HX_REQUEST="true"
+    )
+    assert stale.status_code in (409, 422) and "已被他人更新" in stale.content.decode()
+
+
+def test_four_items_enforced_on_the_page(wo_world, client):
+    w = wo_world
+    order = act(new_order(w, OrderType.COMPLAINT), "dispatch", w.agent, unit=w.east.pk)
+    order = act(act(order, "take", w.clerk_east), "reply", w.clerk_east, reply="已道歉", at_fault=False)
+    order = act(act(order, "review", w.leader), "callback", w.agent, satisfaction="satisfied")
+    client.force_login(w.leader)
+    refused = client.post(
+        f"/workorders/{order.number}/actions/archive/", {"version": order.version}, HTTP_HX_REQUEST="true"
+    )
+    assert "四不销单" in refused.content.decode()
+    assert WorkOrder.objects.get(pk=order.pk).state == "called_back"
+
+
+def test_intake_page_creates_and_suggests_urging_a_duplicate(wo_world, client):
+    w = wo_world
+    client.force_login(w.agent)
+    data = {
+        "order_type": "complaint",
+        "channel": "hotline",
+        "account_no": "5100000001",
+        "content": "抄表不准",
+    }
+    created = client.post("/workorders/new/", data)
+    assert created.status_code == 302
+    first = WorkOrder.objects.get()
+    again = client.post("/workorders/new/", data)
+    assert again.status_code == 200 and first.number in again.content.decode()
+    assert WorkOrder.objects.count() == 1
+    client.post(f"/workorders/{first.number}/urge/", {})
+    first.refresh_from_db()
+    assert first.urge_count == 1
+
+
+def test_intake_page_rejects_foreign_account_number(wo_world, client):
+    w = wo_world
+    client.force_login(w.clerk_east)
+    page = client.post(
+        "/workorders/new/",
+        {
+            "order_type": "complaint",
+            "channel": "hotline",
+            "account_no": w.customer_west.account_no,
+            "content": "x",
+        },
+    )
+    assert page.status_code == 200 and "没有该户号" in page.content.decode()
+    assert not WorkOrder.objects.exists()
+
+
+def test_supervision_bulletin_page_and_excel_export(wo_world, client):
+    w = wo_world
+    act(new_order(w), "dispatch", w.agent, unit=w.east.pk)
+    client.force_login(w.leader)
+    assert "城东供电所" in client.get("/workorders/supervision/").content.decode()
+    export = client.get("/workorders/supervision/", {"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(export.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][0] == "承办单位" and rows[2][0] == "城东供电所" and rows[2][1] == 1
+    assert AuditLog.objects.filter(action="export", actor=w.leader).exists()

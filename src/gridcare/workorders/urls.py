@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "workorders"
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("new/", views.new, name="new"),
+    path("supervision/", views.supervision, name="supervision"),
+    path("<str:number>/", views.detail, name="detail"),
+    path("<str:number>/urge/", views.urge_instead, name="urge"),
+    path("<str:number>/actions/<str:action>/", views.action, name="action"),
+]

@@ -1,0 +1,214 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from gridcare.core import clock
+from gridcare.core.api_errors import ApiError
+from gridcare.core.masking import mask_name, mask_phone
+from gridcare.customers.queries import get_customer
+from gridcare.org import scoping
+from gridcare.org.models import Unit
+
+from . import bulletin, queries, services
+from .forms import ActionForm, IntakeForm
+from .models import OrderType, State
+from .transitions import TABLE, actions_from
+
+
+def _deadline_rows(order):
+    now = clock.now()
+    rows = []
+    for d in order.deadlines.all():
+        left = None if d.met_at else int((d.due_at - (d.paused_at or now)).total_seconds())
+        rows.append({"d": d, "left": left, "overdue": left is not None and left < 0})
+    return rows
+
+
+def _nearest_left(order):
+    running = [r["left"] for r in _deadline_rows(order) if r["left"] is not None]
+    return min(running) if running else None
+
+
+@login_required
+def queue(request):
+    """我的工单 / 本单位工单: priority first, then warnings, then age."""
+    mine = request.GET.get("scope") == "mine"
+    order_type = request.GET.get("type", "")
+    state = request.GET.get("state", "")
+    warning = request.GET.get("warning", "")
+    qs = queries.queue(
+        request.user,
+        mine=mine,
+        active_unit=request.active_unit,
+        order_type=order_type,
+        state=state,
+        warning_level=int(warning) if warning.isdigit() else None,
+    )
+    orders = list(qs[:200])
+    rows = [
+        {
+            "o": o,
+            "left": _nearest_left(o),
+            "customer": mask_name(o.customer.name) if o.customer_id else mask_phone(o.caller_phone),
+        }
+        for o in orders
+    ]
+    context = {
+        "rows": rows,
+        "mine": mine,
+        "types": OrderType.choices,
+        "states": State.choices,
+        "f": {"type": order_type, "state": state, "warning": warning},
+    }
+    template = "workorders/_queue_table.html" if request.htmx else "workorders/queue.html"
+    return render(request, template, context)
+
+
+@login_required
+def detail(request, number: str):
+    order = queries.get_order(request.user, number, request.active_unit)
+    return render(request, "workorders/detail.html", _detail_context(request, order))
+
+
+def _detail_context(request, order, form=None, open_action=None, error=None):
+    # Offer only what this user's roles allow; the service checks again (and the unit) on submit.
+    available = [t for t in actions_from(order.state) if not t.roles or scoping.has_role(request.user, *t.roles)]
+    return {
+        "o": order,
+        "deadlines": _deadline_rows(order),
+        "events": order.events.select_related("actor", "actor_unit"),
+        "actions": available,
+        "form": form,
+        "open_action": open_action,
+        "error": error,
+        "customer_name": mask_name(order.customer.name) if order.customer_id else order.caller_name,
+        "caller_phone": mask_phone(order.caller_phone),
+    }
+
+
+def _unit_choices(user):
+    ids = scoping.visible_unit_ids(user) if not user.is_superuser else None
+    qs = Unit.objects.filter(
+        kind__in=[Unit.Kind.STATION, Unit.Kind.TEAM, Unit.Kind.DEPARTMENT, Unit.Kind.COUNTY]
+    )
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return [(str(u.pk), u.name) for u in qs.order_by("path")[:300]]
+
+
+@login_required
+def action(request, number: str, action: str):
+    """GET: the form of one action (htmx); POST: carry it out through the service."""
+    order = queries.get_order(request.user, number, request.active_unit)
+    transition = TABLE.get(action)
+    if transition is None:
+        raise Http404("unknown action")
+    kwargs = {"fields": transition.fields, "unit_choices": _unit_choices(request.user)}
+    if request.method != "POST":
+        form = ActionForm(initial={"version": order.version}, **kwargs)
+        return render(request, "workorders/_action_form.html", {"o": order, "t": transition, "form": form})
+    form = ActionForm(request.POST, **kwargs)
+    error = None
+    if form.is_valid():
+        try:
+            services.perform(
+                order=order,
+                action=action,
+                actor=request.user,
+                version=form.cleaned_data["version"],
+                note=form.cleaned_data.get("note") or "",
+                **form.payload(),
+            )
+        except ApiError as exc:
+            error = exc.message
+        else:
+            messages.success(request, _("已%(action)s") % {"action": transition.label})
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse("workorders:detail", args=[order.number])
+            if not request.htmx:
+                return redirect("workorders:detail", number=order.number)
+            return response
+    else:
+        error = _("请检查填写的内容")
+    status = 409 if error and "状态" in error else 422
+    return render(
+        request,
+        "workorders/_action_form.html",
+        {"o": order, "t": transition, "form": form, "error": error},
+        status=status,
+    )
+
+
+@login_required
+def new(request):
+    """受理: a plain intake form (the agent workspace has the smart one)."""
+    form = IntakeForm(request.POST or None, initial={"account_no": request.GET.get("account_no", "")})
+    duplicate = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer = get_customer(request.user, data["account_no"]) if data["account_no"] else None
+        except Http404:
+            form.add_error("account_no", _("在您的管辖范围内没有该户号"))
+            customer = None
+        if form.is_valid():
+            duplicate = services.find_open_duplicate(
+                customer=customer, caller_phone=data["caller_phone"], order_type=data["order_type"]
+            )
+            if duplicate is not None and not request.POST.get("confirm_new"):
+                return render(request, "workorders/new.html", {"form": form, "duplicate": duplicate})
+            intake = services.Intake(
+                order_type=data["order_type"],
+                channel=data["channel"],
+                content=data["content"],
+                customer=customer,
+                caller_name=data["caller_name"],
+                caller_phone=data["caller_phone"],
+                address=data["address"],
+                subtype=data["subtype"],
+                complaint_class=data["complaint_class"],
+                handed_in_by_account_manager=data["handed_in_by_account_manager"],
+            )
+            try:
+                order, _created = services.create_work_order(actor=request.user, intake=intake)
+            except ApiError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("工单 %(number)s 已受理") % {"number": order.number})
+                return redirect("workorders:detail", number=order.number)
+    return render(request, "workorders/new.html", {"form": form, "duplicate": duplicate})
+
+
+@login_required
+@require_POST
+def urge_instead(request, number: str):
+    """重复来电: urge the open order instead of creating a duplicate."""
+    order = queries.get_order(request.user, number, request.active_unit)
+    try:
+        services.perform(
+            order=order, action="urge", actor=request.user, note=request.POST.get("note", "客户再次来电催办")
+        )
+    except ApiError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已对工单 %(number)s 催办") % {"number": order.number})
+    return redirect("workorders:detail", number=order.number)
+
+
+@login_required
+def supervision(request):
+    """督办通报: in-transit, near-due and overdue orders per handling unit."""
+    rows = bulletin.by_unit(request.user, request.active_unit)
+    if request.GET.get("format") == "xlsx":
+        return bulletin.excel_response(rows, user=request.user, request=request)
+    return render(
+        request,
+        "workorders/supervision.html",
+        {"rows": rows, "at": clock.local_now(), "totals": bulletin.totals(rows)},
+    )
