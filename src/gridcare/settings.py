@@ -176,6 +176,11 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "GridCare <noreply@gridcare.localhost>")
 
+# Reconciliation sweeps the worker enqueues at an interval (dotted task path, seconds).
+GRIDCARE_PERIODIC_TASKS = [
+    ("gridcare.workorders.tasks.sweep_deadlines", env_int("GRIDCARE_SWEEP_SECONDS", 300)),
+]
+
 # --- Cache and sessions ----------------------------------------------------------------------
 REDIS_URL = env_str("GRIDCARE_REDIS_URL", "")
 if REDIS_URL:

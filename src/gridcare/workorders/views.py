@@ -78,7 +78,9 @@ def detail(request, number: str):
 
 def _detail_context(request, order, form=None, open_action=None, error=None):
     # Offer only what this user's roles allow; the service checks again (and the unit) on submit.
-    available = [t for t in actions_from(order.state) if not t.roles or scoping.has_role(request.user, *t.roles)]
+    available = [
+        t for t in actions_from(order.state) if not t.roles or scoping.has_role(request.user, *t.roles)
+    ]
     return {
         "o": order,
         "deadlines": _deadline_rows(order),

@@ -172,3 +172,18 @@ def test_duplicate_call_finds_the_open_order(wo_world):
         services.find_open_duplicate(customer=w.customer_west, caller_phone="", order_type="complaint")
         is None
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_deadline_schedules_a_check_at_its_next_warning(wo_world):
+    """After commit, every running deadline has a task waiting (run_after) for its first warning."""
+    from django_tasks_db.models import DBTaskResult
+
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = new_order(wo_world)
+    scheduled = {
+        (r.args_kwargs["args"][0], r.run_after)
+        for r in DBTaskResult.objects.filter(task_path="gridcare.workorders.tasks.check_deadline")
+    }
+    expected = {(d.pk, d.next_warning_at) for d in Deadline.objects.filter(order=order)}
+    assert scheduled == expected and len(expected) == 2
