@@ -1,0 +1,520 @@
+"""Every change to the knowledge base: one function per business action, one transaction each,
+a history row (``ArticleEvent``) written by the same function, the search index kept in step.
+
+Workflow (``TRANSITIONS``): an editor (知识库维护员) writes a revision and submits it; a reviewer
+(值班长 / 管理人员 / 系统管理员) approves it — it becomes the next published version and what agents
+are served — or sends it back. A reviewer retires an article (it disappears from search, pages
+and the API at once). Nobody approves their own revision.
+
+Who may act on an article depends on its region: an editor or reviewer acts on articles whose
+region lies in the subtree of a unit where they hold the role; nationwide articles (no region)
+belong to the province or city level (the center that runs the 95598 line).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from gridcare.core import clock, numbering
+from gridcare.org.models import Role, Unit
+from gridcare.org.scoping import assignments_of
+
+from . import markup
+from .models import (
+    CONTENT_FIELDS,
+    Article,
+    ArticleEvent,
+    Attachment,
+    Category,
+    CustomerClass,
+    Feedback,
+    Revision,
+    SearchGap,
+    Status,
+)
+from .search import index, text
+
+EDITORS = frozenset({Role.KNOWLEDGE_EDITOR, Role.ADMIN})
+REVIEWERS = frozenset({Role.SHIFT_LEADER, Role.MANAGER, Role.ADMIN})
+CENTER_KINDS = frozenset({Unit.Kind.PROVINCE, Unit.Kind.CITY})
+
+
+@dataclass(frozen=True)
+class Transition:
+    to: str
+    roles: frozenset[str]
+    event: str
+
+
+# revision state × action → next state, roles allowed, history action
+TRANSITIONS: dict[tuple[str, str], Transition] = {
+    (Revision.State.DRAFT, "submit"): Transition(Revision.State.REVIEW, EDITORS, ArticleEvent.Action.SUBMIT),
+    (Revision.State.REVIEW, "withdraw"): Transition(
+        Revision.State.DRAFT, EDITORS, ArticleEvent.Action.WITHDRAW
+    ),
+    (Revision.State.REVIEW, "approve"): Transition(
+        Revision.State.PUBLISHED, REVIEWERS, ArticleEvent.Action.APPROVE
+    ),
+    (Revision.State.REVIEW, "reject"): Transition(
+        Revision.State.DRAFT, REVIEWERS, ArticleEvent.Action.REJECT
+    ),
+    (Revision.State.DRAFT, "discard"): Transition(
+        Revision.State.DISCARDED, EDITORS, ArticleEvent.Action.EDIT
+    ),
+}
+# article status × action (the article itself, not a revision)
+ARTICLE_TRANSITIONS: dict[tuple[str, str], Transition] = {
+    (Status.PUBLISHED, "retire"): Transition(Status.RETIRED, REVIEWERS, ArticleEvent.Action.RETIRE),
+}
+
+
+# ---------------------------------------------------------------- permissions
+
+
+def _holds(user: Any, roles: frozenset[str], region: Unit | None) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    for a in assignments_of(user):
+        if a.role not in roles:
+            continue
+        if region is None:
+            if a.unit.parent_id is None or a.unit.kind in CENTER_KINDS:
+                return True
+        elif region.path.startswith(a.unit.path):
+            return True
+    return False
+
+
+def can_edit(user: Any, region: Unit | None = None) -> bool:
+    return _holds(user, EDITORS, region)
+
+
+def can_review(user: Any, region: Unit | None = None) -> bool:
+    return _holds(user, REVIEWERS, region)
+
+
+def is_maintainer(user: Any) -> bool:
+    """May open the maintenance pages at all (some region of theirs)."""
+    roles = EDITORS | REVIEWERS
+    return getattr(user, "is_superuser", False) or any(a.role in roles for a in assignments_of(user))
+
+
+def is_editor(user: Any) -> bool:
+    return getattr(user, "is_superuser", False) or any(a.role in EDITORS for a in assignments_of(user))
+
+
+def allowed_actions(user: Any, article: Article, revision: Revision | None) -> list[str]:
+    actions = []
+    if revision is not None:
+        for (state, action), t in TRANSITIONS.items():
+            if state == revision.state and _holds(user, t.roles, revision.region or article.region):
+                if action == "approve" and revision.author_id == user.pk:
+                    continue
+                actions.append(action)
+    for (status, action), t in ARTICLE_TRANSITIONS.items():
+        if status == article.status and _holds(user, t.roles, article.region):
+            actions.append(action)
+    return actions
+
+
+# ---------------------------------------------------------------- content
+
+
+def _clean_content(content: dict[str, Any]) -> dict[str, Any]:
+    data = dict(content)
+    if "category" in data:
+        data["category_id"] = data.pop("category").pk
+    if "region" in data:
+        region = data.pop("region")
+        data["region_id"] = region.pk if region else None
+    classes = data.get("customer_classes", "")
+    if isinstance(classes, list | tuple | set):
+        classes = ",".join(classes)
+    codes = [c.strip() for c in str(classes).split(",") if c.strip()]
+    unknown = set(codes) - set(CustomerClass.values)
+    if unknown:
+        raise ValidationError(_("未知的客户类别：%s") % "、".join(sorted(unknown)))
+    data["customer_classes"] = f",{','.join(codes)}," if codes else ""
+    data["title"] = (data.get("title") or "").strip()
+    if not data["title"] or not (data.get("answer") or "").strip():
+        raise ValidationError(_("标准问题和标准答复都必须填写"))
+    phrasings = data.get("phrasings", "")
+    if isinstance(phrasings, list | tuple):
+        phrasings = "\n".join(phrasings)
+    data["phrasings"] = "\n".join(line.strip() for line in str(phrasings).splitlines() if line.strip())
+    expires, effective = data.get("expires_on"), data.get("effective_from")
+    if expires and effective and expires <= effective:
+        raise ValidationError(_("失效日期必须晚于生效日期"))
+    unknown_fields = set(data) - set(CONTENT_FIELDS)
+    if unknown_fields:
+        raise ValidationError(f"unknown fields: {sorted(unknown_fields)}")
+    return data
+
+
+def _region_of(data: dict[str, Any], fallback: Unit | None) -> Unit | None:
+    if "region_id" not in data:
+        return fallback
+    return Unit.objects.get(pk=data["region_id"]) if data["region_id"] else None
+
+
+def _next_number() -> str:
+    while True:
+        number = numbering.next_number("KB", "", width=5)
+        if not Article.objects.filter(number=number).exists():
+            return number
+
+
+def _event(
+    article: Article, action: str, actor: Any, *, revision=None, old="", new="", note=""
+) -> ArticleEvent:
+    return ArticleEvent.objects.create(
+        article=article,
+        revision=revision,
+        action=action,
+        from_status=old,
+        to_status=new,
+        actor=actor if getattr(actor, "pk", None) else None,
+        note=note[:300],
+        at=clock.now(),
+    )
+
+
+@transaction.atomic
+def create_article(*, user: Any, change_note: str = "", **content: Any) -> Revision:
+    """新建知识条目: a draft article with its first revision, owned by the editor."""
+    data = _clean_content(content)
+    if not can_edit(user, _region_of(data, None)):
+        raise PermissionDenied(_("只有该区域的知识库维护员可以新建条目"))
+    now = clock.now()
+    data.setdefault("effective_from", clock.today())
+    article = Article.objects.create(
+        number=_next_number(), status=Status.DRAFT, owner=user, created_at=now, updated_at=now, **data
+    )
+    revision = Revision.objects.create(
+        article=article, author=user, created_at=now, change_note=change_note or _("新建"), **data
+    )
+    _event(article, ArticleEvent.Action.CREATE, user, revision=revision, new=Status.DRAFT)
+    return revision
+
+
+@transaction.atomic
+def start_revision(*, user: Any, article: Article, change_note: str = "") -> Revision:
+    """修订: a new draft copied from the served content (one open revision per article)."""
+    article = Article.objects.select_for_update().get(pk=article.pk)
+    if not can_edit(user, article.region):
+        raise PermissionDenied(_("只有该区域的知识库维护员可以修订条目"))
+    if article.pending_revision() is not None:
+        raise ValidationError(_("该条目已有未完成的修订稿"))
+    content = {f: getattr(article, f) for f in CONTENT_FIELDS}
+    try:
+        with transaction.atomic():
+            revision = Revision.objects.create(
+                article=article, author=user, created_at=clock.now(), change_note=change_note, **content
+            )
+    except IntegrityError as exc:
+        raise ValidationError(_("该条目已有未完成的修订稿")) from exc
+    _event(article, ArticleEvent.Action.EDIT, user, revision=revision, note=_("开始修订"))
+    return revision
+
+
+@transaction.atomic
+def update_revision(
+    *, user: Any, revision: Revision, change_note: str | None = None, **content: Any
+) -> Revision:
+    """Save the editor's changes to a draft revision."""
+    revision = Revision.objects.select_for_update().select_related("article").get(pk=revision.pk)
+    if revision.state != Revision.State.DRAFT:
+        raise ValidationError(_("只能修改草稿状态的修订稿"))
+    data = _clean_content({f: getattr(revision, f) for f in CONTENT_FIELDS} | content)
+    new_region = _region_of(data, None)
+    if not (can_edit(user, revision.article.region) and can_edit(user, new_region)):
+        raise PermissionDenied(_("只有该区域的知识库维护员可以修改条目"))
+    for name, value in data.items():
+        setattr(revision, name, value)
+    if change_note is not None:
+        revision.change_note = change_note
+    revision.save()
+    article = revision.article
+    if article.version == 0:  # never published: the article row mirrors its only draft
+        for name, value in data.items():
+            setattr(article, name, value)
+        article.updated_at = clock.now()
+        article.save()
+    _event(article, ArticleEvent.Action.EDIT, user, revision=revision)
+    return revision
+
+
+def _apply(user: Any, revision: Revision, action: str, note: str) -> tuple[Revision, Transition]:
+    transition = TRANSITIONS.get((revision.state, action))
+    if transition is None:
+        raise ValidationError(
+            _("“%(state)s”状态的修订稿不能执行“%(action)s”")
+            % {"state": revision.get_state_display(), "action": action}
+        )
+    if not _holds(user, transition.roles, revision.region or revision.article.region):
+        raise PermissionDenied(_("您的岗位不能执行该操作"))
+    if action == "approve" and revision.author_id == user.pk:
+        raise PermissionDenied(_("不能审核自己编写的修订稿"))
+    if action == "reject" and not note.strip():
+        raise ValidationError(_("退回修改需要写明原因"))
+    return revision, transition
+
+
+@transaction.atomic
+def act_on_revision(*, user: Any, revision: Revision, action: str, note: str = "") -> Revision:
+    """submit / withdraw / approve / reject / discard, per ``TRANSITIONS``."""
+    revision = Revision.objects.select_for_update().select_related("article", "region").get(pk=revision.pk)
+    article = Article.objects.select_for_update().get(pk=revision.article_id)
+    revision.article = article
+    revision, transition = _apply(user, revision, action, note)
+    old_article_status = article.status
+    now = clock.now()
+    revision.state = transition.to
+    if action == "submit":
+        revision.submitted_at = now
+    if action in ("approve", "reject"):
+        revision.reviewer = user
+    if action == "approve":
+        _publish(article, revision, now)
+    elif article.version == 0:  # an unpublished article follows its draft
+        article.status = {
+            Revision.State.DRAFT: Status.DRAFT,
+            Revision.State.REVIEW: Status.REVIEW,
+            Revision.State.DISCARDED: Status.RETIRED,
+        }[transition.to]
+    revision.save()
+    article.updated_at = now
+    article.save()
+    _event(
+        article,
+        transition.event,
+        user,
+        revision=revision,
+        old=old_article_status,
+        new=article.status,
+        note=note or revision.change_note if action == "approve" else note,
+    )
+    return revision
+
+
+def _publish(article: Article, revision: Revision, now: dt.datetime) -> None:
+    revision.version_no = article.version + 1
+    revision.published_at = now
+    for name in CONTENT_FIELDS:
+        setattr(article, name, getattr(revision, name))
+    article.version = revision.version_no
+    article.status = Status.PUBLISHED
+    article.published_at = now
+    reindex(article)
+
+
+@transaction.atomic
+def retire_article(*, user: Any, article: Article, note: str = "") -> Article:
+    """下线: the article is no longer served anywhere (search, pages, panel, API)."""
+    article = Article.objects.select_for_update().get(pk=article.pk)
+    transition = ARTICLE_TRANSITIONS.get((article.status, "retire"))
+    if transition is None:
+        raise ValidationError(_("只有已发布的条目可以下线"))
+    if not _holds(user, transition.roles, article.region):
+        raise PermissionDenied(_("您的岗位不能下线该条目"))
+    old = article.status
+    article.status = transition.to
+    article.updated_at = clock.now()
+    article.save(update_fields=["status", "updated_at"])
+    index.remove(article.pk)
+    _event(article, transition.event, user, old=old, new=article.status, note=note)
+    return article
+
+
+def reindex(article: Article) -> None:
+    """Segment the served content into the index fields and the FTS table / tsvector."""
+    category = Category.objects.select_related("parent").get(pk=article.category_id)
+    doc = index.document_for(
+        title=article.title,
+        phrasings=article.phrasings,
+        keywords=article.keywords,
+        answer_text=markup.plain_text(article.answer),
+        category=str(category),
+    )
+    article.index_title, article.index_body = doc.head, doc.body
+    Article.objects.filter(pk=article.pk).update(index_title=doc.head, index_body=doc.body)
+    if article.status == Status.PUBLISHED:
+        index.write(article.pk, doc)
+    else:
+        index.remove(article.pk)
+
+
+def rebuild_index() -> int:
+    """Re-segment every served article (after the dictionaries change). Returns the count."""
+    count = 0
+    for article in Article.objects.filter(status=Status.PUBLISHED).iterator():
+        reindex(article)
+        count += 1
+    for article_id in index.indexed_ids() - set(
+        Article.objects.filter(status=Status.PUBLISHED).values_list("id", flat=True)
+    ):
+        index.remove(article_id)
+    return count
+
+
+@transaction.atomic
+def import_article(
+    *, user: Any, number: str, source: str = "", reindex_now: bool = True, **content: Any
+) -> tuple[Article, bool]:
+    """导入发布: load a vetted article (seed content, a bulk import) straight as a published version.
+
+    Idempotent by ``number``: an unchanged article is left alone; a changed one gets a new
+    version. Returns (article, changed).
+    """
+    data = _clean_content(content)
+    now = clock.now()
+    article = Article.objects.select_for_update().filter(number=number).first()
+    if article is not None and all(getattr(article, f) == v for f, v in data.items()):
+        return article, False
+    if article is None:
+        article = Article.objects.create(
+            number=number, status=Status.DRAFT, owner=user, created_at=now, updated_at=now, **data
+        )
+    revision = Revision.objects.create(
+        article=article,
+        author=user,
+        reviewer=user,
+        created_at=now,
+        submitted_at=now,
+        change_note=source,
+        **data,
+    )
+    old = article.status
+    revision.state = Revision.State.PUBLISHED
+    if reindex_now:
+        _publish(article, revision, now)
+    else:
+        revision.version_no = article.version + 1
+        revision.published_at = now
+        for name in CONTENT_FIELDS:
+            setattr(article, name, getattr(revision, name))
+        article.version, article.status, article.published_at = revision.version_no, Status.PUBLISHED, now
+    revision.save()
+    article.updated_at = now
+    article.save()
+    _event(
+        article, ArticleEvent.Action.IMPORT, user, revision=revision, old=old, new=article.status, note=source
+    )
+    return article, True
+
+
+@transaction.atomic
+def add_attachment(*, user: Any, article: Article, file: Any, title: str = "") -> Attachment:
+    if not can_edit(user, article.region):
+        raise PermissionDenied(_("只有该区域的知识库维护员可以上传附件"))
+    attachment = Attachment.objects.create(
+        article=article,
+        file=file,
+        title=title or getattr(file, "name", "附件"),
+        uploaded_by=user,
+        uploaded_at=clock.now(),
+    )
+    _event(article, ArticleEvent.Action.EDIT, user, note=_("上传附件：%s") % attachment.title)
+    return attachment
+
+
+# ---------------------------------------------------------------- versions and diff
+
+
+def version_text(revision: Revision) -> list[str]:
+    """A version as lines for the diff (every content field, labelled)."""
+    lines = [f"标准问题：{revision.title}", "常见问法："]
+    lines += [f"  {p}" for p in revision.phrasing_list()]
+    lines += [
+        f"分类：{revision.category}",
+        f"适用区域：{revision.region or '全网'}",
+        f"适用客户：{'、'.join(revision.class_labels()) or '全部'}",
+        f"生效日期：{revision.effective_from}",
+        f"失效日期：{revision.expires_on or '长期'}",
+        f"关键词：{revision.keywords}",
+        "标准答复：",
+    ]
+    lines += revision.answer.splitlines()
+    return lines
+
+
+def diff_html(old: Revision, new: Revision) -> str:
+    """Side-by-side HTML diff of two versions (difflib escapes the text)."""
+    differ = difflib.HtmlDiff(tabsize=2, wrapcolumn=48)
+    return differ.make_table(
+        version_text(old),
+        version_text(new),
+        fromdesc=f"v{old.version_no or '草稿'}",
+        todesc=f"v{new.version_no or '草稿'}",
+        context=False,
+    )
+
+
+# ---------------------------------------------------------------- use: feedback and gaps
+
+
+@transaction.atomic
+def record_feedback(
+    *, user: Any, article: Article, helpful: bool, query: str = "", call_ref: str = ""
+) -> Feedback:
+    """“这条答复解决了来电” (or not): one row, and the article's counters move."""
+    feedback = Feedback.objects.create(
+        article=article, user=user, helpful=helpful, query=query[:200], call_ref=call_ref[:40], at=clock.now()
+    )
+    field = "helpful_count" if helpful else "unhelpful_count"
+    Article.objects.filter(pk=article.pk).update(**{field: F(field) + 1})
+    return feedback
+
+
+def record_gap(*, user: Any, query: str, reason: str, region: Unit | None = None) -> SearchGap | None:
+    """Count a query that found no good answer (one row per normalized query)."""
+    query = (query or "").strip()[:200]
+    if not query:
+        return None
+    key = text.normalized_query(query)
+    now = clock.now()
+    with transaction.atomic():
+        gap = SearchGap.objects.select_for_update().filter(normalized=key).first()
+        if gap is None:
+            try:
+                with transaction.atomic():
+                    return SearchGap.objects.create(
+                        normalized=key,
+                        query=query,
+                        reason=reason,
+                        region=region,
+                        first_seen=now,
+                        last_seen=now,
+                        last_user=user if getattr(user, "pk", None) else None,
+                    )
+            except IntegrityError:
+                gap = SearchGap.objects.select_for_update().get(normalized=key)
+        gap.count = F("count") + 1
+        gap.query, gap.last_seen = query, now
+        gap.last_user = user if getattr(user, "pk", None) else None
+        if reason == SearchGap.Reason.REPORTED:
+            gap.reason = reason
+        gap.resolved = False
+        gap.save()
+        gap.refresh_from_db()
+        return gap
+
+
+@transaction.atomic
+def resolve_gap(*, user: Any, gap: SearchGap, article: Article | None = None) -> SearchGap:
+    if not is_maintainer(user):
+        raise PermissionDenied(_("只有知识库维护人员可以处理缺口"))
+    gap.resolved = True
+    gap.resolved_article = article
+    gap.save(update_fields=["resolved", "resolved_article"])
+    return gap
