@@ -1,0 +1,108 @@
+"""The public-facing wording of outage messages (短信/邮件正文) and status lines, in Chinese.
+
+One place, so every notice a customer receives reads the same way:
+【国网城关县供电公司】尊敬的客户：因10kV东风线检修，我公司计划于11月24日08:00至18:00对东风路沿线停电……
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from gridcare.core import clock
+from gridcare.org.models import Unit
+
+from .models import Outage, OutageKind, OutageState
+
+HOTLINE = "95598"
+
+
+def when(value: dt.datetime | None) -> str:
+    """11月24日08:00 (local time)."""
+    if value is None:
+        return ""
+    local = value.astimezone(clock.LOCAL_TZ)
+    return f"{local.month}月{local.day}日{local:%H:%M}"
+
+
+def span(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    """11月24日08:00至18:00 (the date is said once when both ends fall on the same day)."""
+    if start is None:
+        return ""
+    if end is None:
+        return f"{when(start)}起"
+    a, b = start.astimezone(clock.LOCAL_TZ), end.astimezone(clock.LOCAL_TZ)
+    tail = f"{b:%H:%M}" if a.date() == b.date() else when(end)
+    return f"{when(start)}至{tail}"
+
+
+def company_of(unit: Unit) -> str:
+    """The signature: the nearest county (or city, province) company above the publishing unit,
+    as "国网XX供电公司"."""
+    candidates = [unit, *reversed(list(unit.ancestors().exclude(pk=unit.pk)))]
+    for kinds in ((Unit.Kind.COUNTY,), (Unit.Kind.CITY,), (Unit.Kind.PROVINCE,)):
+        for candidate in candidates:
+            if candidate.kind in kinds:
+                name = candidate.name
+                return name if name.startswith("国网") else f"国网{name}"
+    return f"国网{unit.name}"
+
+
+def scope_text(outage: Outage) -> str:
+    if outage.area_text:
+        return outage.area_text
+    names = list(
+        outage.areas.select_related("transformer_area").values_list("transformer_area__name", flat=True)[:3]
+    )
+    if not names:
+        return "相关区域"
+    total = outage.areas.count()
+    joined = "、".join(names)
+    return f"{joined}等{total}个台区供电范围" if total > len(names) else f"{joined}供电范围"
+
+
+def customer_notice(outage: Outage, company: str) -> str:
+    scope = scope_text(outage)
+    if outage.kind == OutageKind.FAULT:
+        until = (
+            f"预计{when(outage.estimated_end)}前恢复供电" if outage.estimated_end else "恢复时间将另行通知"
+        )
+        return (
+            f"【{company}】尊敬的客户：因{outage.reason}，{scope}于{when(outage.actual_start)}起停电，"
+            f"抢修人员正在全力抢修，{until}，给您带来不便敬请谅解。咨询请拨打{HOTLINE}。"
+        )
+    label = "计划" if outage.kind == OutageKind.PLANNED else "临时"
+    return (
+        f"【{company}】尊敬的客户：因{outage.reason}，我公司{label}于{span(outage.planned_start, outage.planned_end)}"
+        f"对{scope}停电，预计{when(outage.planned_end)}恢复供电，请提前做好准备，给您带来不便敬请谅解。"
+        f"咨询请拨打{HOTLINE}。"
+    )
+
+
+def restoration_notice(outage: Outage, company: str) -> str:
+    return (
+        f"【{company}】尊敬的客户：{scope_text(outage)}已于{when(outage.actual_end)}恢复供电，"
+        f"感谢您的理解与支持。如您家中仍无电，请拨打{HOTLINE}报修。"
+    )
+
+
+def cancellation_notice(outage: Outage, company: str) -> str:
+    return (
+        f"【{company}】尊敬的客户：原定于{span(outage.planned_start, outage.planned_end)}"
+        f"对{scope_text(outage)}的停电已取消，届时正常供电，特此告知。咨询请拨打{HOTLINE}。"
+    )
+
+
+def status_line(outage: Outage, now: dt.datetime | None = None) -> str:
+    """One line that answers "is it out, until when" for an agent or a lookup page."""
+    now = now or clock.now()
+    if outage.state == OutageState.RESTORED:
+        return f"已于{when(outage.actual_end)}恢复供电"
+    if outage.state == OutageState.CANCELLED:
+        return "停电已取消"
+    until = outage.expected_end
+    until_text = f"，预计{when(until)}恢复" if until else "，恢复时间待定"
+    if outage.state == OutageState.IN_PROGRESS or (outage.starts_at and outage.starts_at <= now):
+        return f"正在停电（{when(outage.starts_at)}起）{until_text}"
+    if outage.state == OutageState.PUBLISHED:
+        return f"将于{span(outage.starts_at, outage.expected_end)}停电"
+    return "草稿，尚未发布"
