@@ -17,4 +17,5 @@ urlpatterns = [
     path("customers/", include("gridcare.customers.urls")),
     path("knowledge/", include("gridcare.knowledge.urls")),
     path("workorders/", include("gridcare.workorders.urls")),
+    path("hotline/", include("gridcare.hotline.urls")),
 ]

@@ -11,6 +11,7 @@ from .scoping import assignments_of, roles_of
 # (label, url name, roles that see it; empty = every staff member)
 NAVIGATION = [
     (_("工作台"), "home", ()),
+    (_("座席工作台"), "hotline:workspace", (Role.AGENT, Role.SHIFT_LEADER)),
     (_("客户查询"), "customers:search", ()),
     (_("工单"), "workorders:queue", ()),
     (_("知识库"), "knowledge:search", ()),

@@ -1,0 +1,230 @@
+"""Verbs of the agent workspace: call events, agent state, orders taken on a call, handover."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from gridcare.core import clock
+from gridcare.core.api_errors import ApiError
+from gridcare.customers.queries import CustomerQuery, search_customers
+from gridcare.org.models import User
+from gridcare.workorders import services as workorders
+from gridcare.workorders.models import OPEN_STATES, State, WorkOrder
+
+from .models import AgentState, Call, ShiftHandover, WrapUpCode
+
+CALL_EVENTS = ("ringing", "answered", "ended")
+
+
+def find_agent(ref: str) -> User:
+    """The agent a CTI event names: username, employee number or extension."""
+    ref = (ref or "").strip()
+    user = (
+        User.objects.filter(is_active=True, username=ref).first()
+        or User.objects.filter(is_active=True, employee_no=ref).exclude(employee_no="").first()
+    )
+    if user is None:
+        state = AgentState.objects.select_related("agent").filter(extension=ref).exclude(extension="").first()
+        user = state.agent if state else None
+    if user is None:
+        raise ApiError(
+            "unknown_agent", f"No active agent {ref!r} (username, employee number or extension).", status=422
+        )
+    return user
+
+
+def set_agent_state(*, agent: User, state: str, at: dt.datetime | None = None) -> AgentState:
+    if state not in AgentState.State.values:
+        raise ApiError("invalid_state", f"Unknown agent state {state!r}.", status=422)
+    at = at or clock.now()
+    row, _ = AgentState.objects.get_or_create(agent=agent, defaults={"state": state, "since": at})
+    if row.state != state:
+        row.state, row.since = state, at
+        row.save(update_fields=["state", "since"])
+    return row
+
+
+def caller_candidates(agent: User, caller_number: str) -> list:
+    if not caller_number:
+        return []
+    return search_customers(agent, CustomerQuery(phone=caller_number), limit=10)
+
+
+@transaction.atomic
+def record_call_event(
+    *,
+    call_id: str,
+    event: str,
+    caller_number: str = "",
+    called_line: str = "",
+    agent_ref: str = "",
+    at: dt.datetime | None = None,
+) -> Call:
+    """Apply one CTI event. Replays are harmless; events arriving out of order still end consistent."""
+    if event not in CALL_EVENTS:
+        raise ApiError("invalid_event", f"event must be one of {', '.join(CALL_EVENTS)}.", status=422)
+    if not call_id.strip():
+        raise ApiError("call_id_required", "call_id is required.", status=422)
+    at = at or clock.now()
+    agent = find_agent(agent_ref) if agent_ref else None
+    call = Call.objects.select_for_update().filter(call_id=call_id).first()
+    if call is None:
+        if not caller_number.strip():
+            raise ApiError(
+                "caller_required", "The first event of a call must carry the caller number.", status=422
+            )
+        try:
+            with transaction.atomic():
+                call = Call.objects.create(
+                    call_id=call_id,
+                    caller_number=caller_number.strip(),
+                    called_line=called_line,
+                    agent=agent,
+                    ringing_at=at,
+                )
+        except IntegrityError:
+            call = Call.objects.select_for_update().get(call_id=call_id)
+        if agent is not None:
+            candidates = caller_candidates(agent, call.caller_number)
+            if len(candidates) == 1:
+                call.customer = candidates[0]
+            from gridcare.org.scoping import root_units
+
+            units = root_units(agent)
+            call.unit = units[0] if units else None
+    if agent is not None and call.agent_id is None:
+        call.agent = agent
+    if event == "answered" and call.answered_at is None:
+        call.answered_at = at
+        if call.state == Call.State.RINGING:
+            call.state = Call.State.ANSWERED
+        if call.agent:
+            set_agent_state(agent=call.agent, state=AgentState.State.ON_CALL, at=at)
+    elif event == "ended" and call.ended_at is None:
+        call.ended_at = at
+        call.state = Call.State.ENDED
+        if call.agent and call.answered_at:
+            set_agent_state(agent=call.agent, state=AgentState.State.AFTER_CALL, at=at)
+    call.save()
+    return call
+
+
+def current_call(agent: User) -> Call | None:
+    """The call on the agent's screen: ringing or talking, or ended and not yet wrapped up."""
+    return (
+        Call.objects.select_related("customer", "wrap_up")
+        .filter(agent=agent, wrapped_up_at__isnull=True)
+        .exclude(state=Call.State.ENDED, answered_at__isnull=True)
+        .order_by("-ringing_at")
+        .first()
+    )
+
+
+def _agent_call(call: Call, actor: User) -> None:
+    if call.agent_id != actor.pk:
+        raise ApiError("not_your_call", "这不是您的来电.", status=403)
+
+
+@transaction.atomic
+def identify_customer(*, call: Call, customer: Any, actor: User) -> Call:
+    _agent_call(call, actor)
+    call.customer = customer
+    call.save(update_fields=["customer"])
+    return call
+
+
+def take_order_on_call(
+    *, call: Call | None, actor: User, intake: workorders.Intake, idempotency_key: str | None = None
+) -> WorkOrder:
+    """Create a work order while on a call and record it against the call."""
+    order, _created = workorders.create_work_order(
+        actor=actor, intake=intake, idempotency_key=idempotency_key
+    )
+    if call is not None:
+        _agent_call(call, actor)
+        call.work_orders.add(order)
+        if intake.customer is not None and call.customer_id is None:
+            call.customer = intake.customer
+            call.save(update_fields=["customer"])
+    return order
+
+
+def urge_on_call(*, call: Call | None, actor: User, order: WorkOrder, note: str = "") -> WorkOrder:
+    """重复来电: link the call to the open order as an urging instead of a new order."""
+    order = workorders.perform(order=order, action="urge", actor=actor, note=note or "客户再次来电催办")
+    if call is not None:
+        _agent_call(call, actor)
+        call.work_orders.add(order)
+    return order
+
+
+def note_article(*, call: Call, actor: User, article_ref: str) -> None:
+    """Remember that the agent answered from a knowledge article on this call."""
+    _agent_call(call, actor)
+    if article_ref not in call.knowledge_articles:
+        call.knowledge_articles = [*call.knowledge_articles, article_ref]
+        call.save(update_fields=["knowledge_articles"])
+
+
+@transaction.atomic
+def wrap_up(*, call: Call, actor: User, code: str, note: str = "") -> Call:
+    _agent_call(call, actor)
+    wrap = WrapUpCode.objects.filter(code=code, is_active=True).first()
+    if wrap is None:
+        raise ApiError("invalid_wrap_up", "请选择话后小结代码.", status=422)
+    now = clock.now()
+    if call.ended_at is None:
+        call.ended_at = now
+        call.state = Call.State.ENDED
+    call.wrap_up, call.note, call.wrapped_up_at = wrap, note.strip(), now
+    call.save()
+    set_agent_state(agent=actor, state=AgentState.State.READY, at=now)
+    return call
+
+
+def open_items_for(agent: User) -> list[dict[str, str]]:
+    """What an agent leaves open at shift end: orders they accepted still in transit, callbacks due."""
+    items = []
+    orders = WorkOrder.objects.filter(accepted_by=agent, state__in=OPEN_STATES).order_by("created_at")
+    for order in orders.select_related("assigned_unit")[:200]:
+        kind = "callback" if order.state == State.REVIEWED and order.callback_required else "in_transit"
+        items.append(
+            {
+                "number": order.number,
+                "kind": kind,
+                "state": order.get_state_display(),
+                "type": order.get_order_type_display(),
+            }
+        )
+    return items
+
+
+@transaction.atomic
+def hand_over(*, actor: User, notes: str) -> ShiftHandover:
+    from gridcare.org.scoping import root_units
+
+    units = root_units(actor)
+    if not units:
+        raise ApiError("no_unit", "没有所属班组，不能交班.", status=403)
+    if not notes.strip():
+        raise ApiError("notes_required", "请填写交班说明.", status=422)
+    now = clock.now()
+    handover = ShiftHandover.objects.create(
+        unit=units[0], handed_by=actor, handed_at=now, notes=notes.strip(), open_items=open_items_for(actor)
+    )
+    set_agent_state(agent=actor, state=AgentState.State.OFFLINE, at=now)
+    return handover
+
+
+@transaction.atomic
+def acknowledge_handover(*, handover: ShiftHandover, actor: User, note: str = "") -> ShiftHandover:
+    if handover.received_at is not None:
+        raise ApiError("already_received", "该交班记录已被接收.", status=409)
+    if handover.handed_by_id == actor.pk:
+        raise ApiError("own_handover", "不能接收自己的交班.", status=409)
+    handover.received_by, handover.received_at, handover.receive_note = actor, clock.now(), note.strip()
+    handover.save(update_fields=["received_by", "received_at", "receive_note"])
+    return handover

@@ -1,0 +1,280 @@
+"""The agent workspace (one screen): call strip, customer card, orders, intake, knowledge panel."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from gridcare.core.api_errors import ApiError
+from gridcare.core.masking import mask_address, mask_id_number, mask_phone
+from gridcare.customers.queries import CustomerQuery, get_customer, search_customers
+from gridcare.workorders import services as workorders
+from gridcare.workorders.models import OPEN_STATES, OrderType
+from gridcare.workorders.queries import visible_orders
+
+from . import services
+from .forms import SmartIntakeForm
+from .models import AgentState, Call, ShiftHandover, WrapUpCode
+
+
+def _token(call: Call | None) -> str:
+    if call is None:
+        return "none"
+    return f"{call.pk}:{call.state}:{call.customer_id or 0}:{call.work_orders.count()}"
+
+
+def _call_context(request, call: Call | None) -> dict:
+    candidates = []
+    if call is not None and call.customer_id is None:
+        candidates = services.caller_candidates(request.user, call.caller_number)
+    return {
+        "call": call,
+        "token": _token(call),
+        "caller": mask_phone(call.caller_number) if call else "",
+        "candidates": candidates,
+        "wrapups": WrapUpCode.objects.filter(is_active=True),
+        "agent_state": AgentState.objects.filter(agent=request.user).first(),
+        "agent_states": AgentState.State.choices,
+    }
+
+
+@login_required
+def workspace(request):
+    call = services.current_call(request.user)
+    context = _call_context(request, call)
+    context["order_types"] = OrderType.choices
+    account_no = request.GET.get("account_no") or (
+        call.customer.account_no if call and call.customer_id else ""
+    )
+    if account_no:
+        context.update(_customer_context(request, account_no))
+    return render(request, "hotline/workspace.html", context)
+
+
+@login_required
+def pop(request):
+    """Polled by the call strip: 204 when nothing changed, else the strip (+ the customer, out of band)."""
+    call = services.current_call(request.user)
+    if request.GET.get("v") == _token(call):
+        return HttpResponse(status=204)
+    context = _call_context(request, call)
+    if call is not None and call.customer_id:
+        context.update(_customer_context(request, call.customer.account_no))
+        context["oob_customer"] = True
+    return render(request, "hotline/_call_strip.html", context)
+
+
+def _customer_context(request, account_no: str) -> dict:
+    customer = get_customer(request.user, account_no, active_unit=request.active_unit)
+    orders = visible_orders(request.user).filter(customer=customer).select_related("assigned_unit")
+    return {
+        "customer": customer,
+        "phones": [mask_phone(p.number) for p in customer.phones.all()],
+        "addresses": [mask_address(a.address) for a in customer.addresses.all()],
+        "id_number": mask_id_number(customer.id_number),
+        "open_orders": list(orders.filter(state__in=OPEN_STATES).order_by("-created_at")[:10]),
+        "recent_orders": list(orders.exclude(state__in=OPEN_STATES).order_by("-created_at")[:5]),
+    }
+
+
+@login_required
+def customer(request, account_no: str):
+    context = _customer_context(request, account_no)
+    call = services.current_call(request.user)
+    if call is not None and call.customer_id is None and request.GET.get("identify"):
+        services.identify_customer(call=call, customer=context["customer"], actor=request.user)
+    return render(request, "hotline/_customer.html", context)
+
+
+@login_required
+def search(request):
+    q = request.GET.get("q", "").strip()
+    results = (
+        search_customers(request.user, CustomerQuery(q=q), active_unit=request.active_unit, limit=10)
+        if q
+        else []
+    )
+    rows = [
+        {
+            "c": c,
+            "phone": mask_phone(next(iter(c.phones.all()), None).number) if c.phones.all() else "",
+            "address": mask_address(c.addresses.all()[0].address) if c.addresses.all() else "",
+        }
+        for c in results
+    ]
+    return render(request, "hotline/_search_results.html", {"rows": rows, "q": q})
+
+
+@login_required
+def intake(request):
+    """GET: the intake form for a type (adapts); POST: create the order on the current call."""
+    call = services.current_call(request.user)
+    if request.method == "POST":
+        form = SmartIntakeForm(request.POST)
+    else:
+        form = SmartIntakeForm(
+            initial={
+                "order_type": request.GET.get("type", OrderType.FAULT_REPAIR),
+                "account_no": request.GET.get("account_no", ""),
+                "caller_phone": call.caller_number if call else "",
+            }
+        )
+    order_type = (form.data.get("order_type") if form.is_bound else form.initial.get("order_type")) or ""
+    account_no = (form.data.get("account_no") if form.is_bound else form.initial.get("account_no")) or ""
+    customer_obj = None
+    if account_no:
+        try:
+            customer_obj = get_customer(request.user, account_no, active_unit=request.active_unit)
+        except Http404:
+            customer_obj = None
+    duplicate = (
+        workorders.find_open_duplicate(
+            customer=customer_obj,
+            caller_phone="" if customer_obj else (call.caller_number if call else ""),
+            order_type=order_type,
+        )
+        if order_type in OrderType.values
+        else None
+    )
+    context = {"form": form, "order_type": order_type, "customer": customer_obj, "duplicate": duplicate}
+    context.update(_integrations(request, customer_obj, order_type))
+    if request.method == "POST" and form.is_valid():
+        content, subtype = form.composed_content()
+        data = form.cleaned_data
+        intake = workorders.Intake(
+            order_type=data["order_type"],
+            channel=data["channel"],
+            content=content,
+            customer=customer_obj,
+            caller_name=data["caller_name"],
+            caller_phone=data["caller_phone"] or (call.caller_number if call else ""),
+            address=data["address"],
+            subtype=subtype,
+            complaint_class=data.get("complaint_class") or "",
+            handed_in_by_account_manager=data.get("handed_in_by_account_manager") or False,
+        )
+        try:
+            order = services.take_order_on_call(
+                call=call,
+                actor=request.user,
+                intake=intake,
+                idempotency_key=request.POST.get("idempotency_key") or None,
+            )
+        except ApiError as exc:
+            form.add_error(None, exc.message)
+        else:
+            _after_intake(request, order)
+            response = render(
+                request, "hotline/_order_created.html", {"order": order, "customer": customer_obj}
+            )
+            response["HX-Trigger"] = "orders-changed"
+            return response
+    return render(request, "hotline/_intake.html", context, status=422 if form.is_bound else 200)
+
+
+def _integrations(request, customer, order_type: str) -> dict:
+    """Hooks for what other business areas add to the intake (outage events for fault calls)."""
+    return {}
+
+
+def _after_intake(request, order) -> None:
+    """Hooks after an order is taken on a call (fault calls join the trouble-call analysis)."""
+
+
+@login_required
+@require_POST
+def urge(request, number: str):
+    order = get_object_or_404(visible_orders(request.user), number=number)
+    call = services.current_call(request.user)
+    try:
+        order = services.urge_on_call(
+            call=call, actor=request.user, order=order, note=request.POST.get("note", "")
+        )
+    except ApiError as exc:
+        return render(request, "hotline/_message.html", {"error": exc.message}, status=exc.status)
+    response = render(
+        request,
+        "hotline/_message.html",
+        {"message": f"已催办工单 {order.number}（第 {order.urge_count} 次），未重复建单。"},
+    )
+    response["HX-Trigger"] = "orders-changed"
+    return response
+
+
+@login_required
+@require_POST
+def agent_state(request):
+    try:
+        services.set_agent_state(agent=request.user, state=request.POST.get("state", ""))
+    except ApiError as exc:
+        return HttpResponse(exc.message, status=exc.status)
+    call = services.current_call(request.user)
+    return render(request, "hotline/_call_strip.html", _call_context(request, call))
+
+
+@login_required
+@require_POST
+def wrap_up(request):
+    call = services.current_call(request.user)
+    if call is None:
+        return HttpResponse(status=204)
+    try:
+        services.wrap_up(
+            call=call,
+            actor=request.user,
+            code=request.POST.get("code", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ApiError as exc:
+        return HttpResponse(exc.message, status=exc.status)
+    return render(
+        request, "hotline/_call_strip.html", _call_context(request, services.current_call(request.user))
+    )
+
+
+@login_required
+def handover(request):
+    """交接班: hand my open items to the next shift, or receive a waiting handover."""
+    error = None
+    if request.method == "POST":
+        try:
+            services.hand_over(actor=request.user, notes=request.POST.get("notes", ""))
+        except ApiError as exc:
+            error = exc.message
+        else:
+            return redirect("hotline:handover")
+    from gridcare.org.scoping import visible_unit_ids
+
+    waiting = ShiftHandover.objects.filter(
+        unit_id__in=visible_unit_ids(request.user), received_at__isnull=True
+    )
+    recent = ShiftHandover.objects.filter(unit_id__in=visible_unit_ids(request.user)).select_related(
+        "handed_by", "received_by"
+    )[:20]
+    return render(
+        request,
+        "hotline/handover.html",
+        {
+            "open_items": services.open_items_for(request.user),
+            "waiting": waiting.exclude(handed_by=request.user),
+            "recent": recent,
+            "error": error,
+        },
+    )
+
+
+@login_required
+@require_POST
+def acknowledge(request, pk: int):
+    from gridcare.org.scoping import visible_unit_ids
+
+    handover = get_object_or_404(ShiftHandover, pk=pk, unit_id__in=visible_unit_ids(request.user))
+    try:
+        services.acknowledge_handover(
+            handover=handover, actor=request.user, note=request.POST.get("note", "")
+        )
+    except ApiError as exc:
+        return HttpResponse(exc.message, status=exc.status)
+    return redirect("hotline:handover")
