@@ -11,6 +11,7 @@ from ninja.security import SessionAuth
 
 from gridcare.core.api_errors import ApiError
 from gridcare.customers.api import router as customers_router
+from gridcare.hotline.api import router as calls_router
 from gridcare.knowledge.api import router as knowledge_router
 from gridcare.org.api import BearerToken
 from gridcare.outages.api import router as outages_router
@@ -64,3 +65,4 @@ api.add_router("/customers", customers_router)
 api.add_router("/knowledge", knowledge_router)
 api.add_router("/outages", outages_router)
 api.add_router("/work-orders", workorders_router)
+api.add_router("/calls", calls_router)
