@@ -1,0 +1,473 @@
+"""Fault repair command (抢修指挥): the repair network, trouble calls, outage events, dispatch.
+
+- ``Crew`` / ``DutyRoster``: the three-level repair network of a supply station and who is on duty.
+- ``TroubleCall``: one fault-repair work order placed on the grid topology (customer → 台区 → 线路).
+- ``OutageEvent``: calls rolled up onto the device that most likely failed (故障停电事件).
+- ``CrewAssignment`` / ``SupportRequest`` / ``EventUpdate``: dispatch, reinforcement and history.
+- ``RepairSetting``: the analysis thresholds and dispatch rules, as data (editable in the admin).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from gridcare.customers.models import AreaClass, Customer, Feeder, TransformerArea
+from gridcare.org.models import Unit
+from gridcare.workorders.models import WorkOrder
+
+
+class RepairSetting(models.Model):
+    """研判与调度参数 (one row, editable in the admin): when calls make an outage event, and how
+    events are dispatched and watched."""
+
+    window_minutes = models.PositiveIntegerField(
+        _("研判时间窗(分钟)"), default=120, help_text=_("只把这段时间内的来电归并研判")
+    )
+    area_min_customers = models.PositiveSmallIntegerField(
+        _("台区故障最少报修户数"),
+        default=3,
+        help_text=_("同一台区不同客户报修达到此数，研判为台区（配变）故障"),
+    )
+    area_min_share = models.DecimalField(
+        _("台区故障最少报修户数比例"),
+        max_digits=4,
+        decimal_places=3,
+        default=0.15,
+        help_text=_("或达到台区户数的此比例（两者取大）"),
+    )
+    feeder_min_areas = models.PositiveSmallIntegerField(
+        _("线路故障最少故障台区数"), default=3, help_text=_("同一线路有此数台区研判为故障，研判为线路故障")
+    )
+    feeder_min_share = models.DecimalField(
+        _("线路故障最少故障台区比例"),
+        max_digits=4,
+        decimal_places=3,
+        default=0.25,
+        help_text=_("或达到线路台区数的此比例（两者取大）"),
+    )
+    auto_dispatch = models.BooleanField(
+        _("自动派工"), default=True, help_text=_("台区/线路事件形成后自动派最近的可用队伍")
+    )
+    auto_review_on_restore = models.BooleanField(
+        _("恢复送电后自动审核"), default=True, help_text=_("恢复送电时回单并审核全部关联工单，进入回访队列")
+    )
+    max_jobs_per_crew = models.PositiveSmallIntegerField(_("每支队伍同时最多任务数"), default=2)
+    outage_warning_hours = models.DecimalField(
+        _("停电超时预警(小时)"),
+        max_digits=5,
+        decimal_places=1,
+        default=12,
+        help_text=_("超过即发二级服务预警"),
+    )
+    day_shift_starts = models.TimeField(_("白班开始"), default=dt.time(8, 0))
+    night_shift_starts = models.TimeField(_("夜班开始"), default=dt.time(20, 0))
+
+    class Meta:
+        verbose_name = _("研判与调度参数")
+        verbose_name_plural = _("研判与调度参数")
+
+    def __str__(self) -> str:
+        return str(_("研判与调度参数"))
+
+    @classmethod
+    def current(cls) -> RepairSetting:
+        return cls.objects.order_by("id").first() or cls()
+
+
+class AnalysisWakeup(models.Model):
+    """研判唤醒: the one row remembering when the next roll-up task is due, so a storm of calls
+    schedules one roll-up every few seconds rather than one per call."""
+
+    run_after = models.DateTimeField(_("计划研判时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("研判唤醒")
+        verbose_name_plural = _("研判唤醒")
+
+    def __str__(self) -> str:
+        return str(self.run_after or "-")
+
+
+class Crew(models.Model):
+    """抢修队伍: a crew of the three-level repair network of a supply station."""
+
+    class Tier(models.TextChoices):
+        JOINT_DEFENSE = "joint_defense", _("供电所联防组织")
+        REPAIR_TEAM = "repair_team", _("供电所抢修班")
+        ELECTRICIAN_GROUP = "electrician_group", _("电工组")
+
+    class Status(models.TextChoices):
+        ON_DUTY = "on_duty", _("值班待命")
+        DISPATCHED = "dispatched", _("已派工")
+        ON_SITE = "on_site", _("现场处置")
+        OFF = "off", _("休息")
+
+    name = models.CharField(_("名称"), max_length=60)
+    code = models.CharField(_("编码"), max_length=32, unique=True)
+    tier = models.CharField(_("层级"), max_length=20, choices=Tier.choices, default=Tier.REPAIR_TEAM)
+    station = models.ForeignKey(
+        Unit, verbose_name=_("所属供电所"), on_delete=models.PROTECT, related_name="crews"
+    )
+    team_unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("所属班组"),
+        on_delete=models.PROTECT,
+        related_name="team_crews",
+        help_text=_("工单派往此班组；队员在此班组任抢修人员"),
+    )
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("负责人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_crews",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("队员"), blank=True, related_name="crews"
+    )
+    vehicle = models.CharField(_("车辆"), max_length=40, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    service_area = models.CharField(_("服务区域"), max_length=200, blank=True)
+    service_feeders = models.ManyToManyField(
+        Feeder, verbose_name=_("负责线路"), blank=True, related_name="crews"
+    )
+    status = models.CharField(_("值班状态"), max_length=12, choices=Status.choices, default=Status.ON_DUTY)
+    status_since = models.DateTimeField(_("状态时间"), null=True, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        ordering = ["station__path", "code"]
+        verbose_name = _("抢修队伍")
+        verbose_name_plural = _("抢修队伍")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DutyRoster(models.Model):
+    """值班表: which crews are on duty on a date and shift. A station without any roster row for
+    the shift counts every active crew not marked 休息 as on duty."""
+
+    class Shift(models.TextChoices):
+        DAY = "day", _("白班")
+        NIGHT = "night", _("夜班")
+
+    date = models.DateField(_("日期"))
+    shift = models.CharField(_("班次"), max_length=6, choices=Shift.choices)
+    crew = models.ForeignKey(Crew, verbose_name=_("队伍"), on_delete=models.CASCADE, related_name="rosters")
+    note = models.CharField(_("备注"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-date", "shift", "crew"]
+        verbose_name = _("值班表")
+        verbose_name_plural = _("值班表")
+        constraints = [models.UniqueConstraint(fields=["date", "shift", "crew"], name="uniq_roster_crew")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_shift_display()} {self.crew}"
+
+
+class DeviceLevel(models.TextChoices):
+    """研判的故障设备层级."""
+
+    CUSTOMER = "customer", _("客户内部/表后")
+    AREA = "area", _("台区（配变）")
+    FEEDER = "feeder", _("10kV线路")
+
+
+class OutageEvent(models.Model):
+    """故障停电事件: fault calls rolled up onto the device that most likely failed."""
+
+    class State(models.TextChoices):
+        SELF_CHECK = "self_check", _("引导客户自查")
+        WAITING = "waiting", _("待派工")
+        DISPATCHED = "dispatched", _("已派工")
+        ON_SITE = "on_site", _("已到达现场")
+        RESTORED = "restored", _("已恢复送电")
+        MERGED = "merged", _("已合并")
+        CANCELLED = "cancelled", _("已撤销")
+
+    OPEN_STATES = (State.SELF_CHECK, State.WAITING, State.DISPATCHED, State.ON_SITE)
+
+    number = models.CharField(_("事件编号"), max_length=24, unique=True)
+    level = models.CharField(_("研判层级"), max_length=10, choices=DeviceLevel.choices)
+    state = models.CharField(_("状态"), max_length=12, choices=State.choices, default=State.WAITING)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    transformer_area = models.ForeignKey(
+        TransformerArea,
+        verbose_name=_("疑似故障台区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    feeder = models.ForeignKey(
+        Feeder,
+        verbose_name=_("疑似故障线路"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    station = models.ForeignKey(
+        Unit, verbose_name=_("责任供电所"), on_delete=models.PROTECT, related_name="+"
+    )
+    area_class = models.CharField(
+        _("区域类别"), max_length=10, choices=AreaClass.choices, default=AreaClass.URBAN
+    )
+    confidence = models.DecimalField(_("研判可信度"), max_digits=4, decimal_places=2, default=0)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("确认人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    primary_order = models.ForeignKey(
+        WorkOrder, verbose_name=_("主工单"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    crew = models.ForeignKey(
+        Crew, verbose_name=_("主责队伍"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("合并至"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    call_count = models.PositiveIntegerField(_("来电数"), default=0)
+    caller_count = models.PositiveIntegerField(_("报修户数"), default=0)
+    affected_count = models.PositiveIntegerField(_("影响户数"), default=0)
+    key_customer_count = models.PositiveIntegerField(_("重要客户数"), default=0)
+    first_call_at = models.DateTimeField(_("首次来电"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("派工时间"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("到达时间"), null=True, blank=True)
+    estimated_restore_at = models.DateTimeField(_("预计恢复送电"), null=True, blank=True)
+    restored_at = models.DateTimeField(_("恢复送电时间"), null=True, blank=True)
+    cause = models.CharField(_("故障原因"), max_length=200, blank=True)
+    situation = models.TextField(_("现场情况"), blank=True)
+    result = models.TextField(_("处理结果"), blank=True)
+    service_warning_level = models.PositiveSmallIntegerField(_("服务预警级别"), default=0)
+    customers_notified_at = models.DateTimeField(_("已通知客户"), null=True, blank=True)
+    created_at = models.DateTimeField(_("研判时间"), db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"))
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("故障停电事件")
+        verbose_name_plural = _("故障停电事件")
+        indexes = [
+            models.Index(
+                fields=["transformer_area"],
+                condition=Q(state__in=["self_check", "waiting", "dispatched", "on_site"]),
+                name="repair_event_open_area",
+            ),
+            models.Index(
+                fields=["feeder"],
+                condition=Q(state__in=["self_check", "waiting", "dispatched", "on_site"]),
+                name="repair_event_open_feeder",
+            ),
+            models.Index(fields=["station", "state"], name="repair_event_station_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.device_label}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+    @property
+    def device_label(self) -> str:
+        if self.level == DeviceLevel.FEEDER and self.feeder_id:
+            return self.feeder.name
+        if self.level == DeviceLevel.AREA and self.transformer_area_id:
+            return self.transformer_area.name
+        if self.customer_id:
+            return f"{self.customer.name}（{self.customer.account_no}）"
+        return "—"
+
+
+class TroubleCall(models.Model):
+    """故障来电: one fault-repair work order placed on the topology and linked to its event.
+
+    Repeated calls of the same customer urge the open order (重复来电 → 催办) and count in
+    ``order.urge_count``; they do not make a second row.
+    """
+
+    class PlacedBy(models.TextChoices):
+        ACCOUNT = "account", _("户号")
+        PHONE = "phone", _("来电号码")
+        ADDRESS = "address", _("地址匹配")
+        AREA_NAME = "area_name", _("台区名称")
+        DISPATCHER = "dispatcher", _("调度员指定")
+        UNPLACED = "unplaced", _("未能定位")
+
+    order = models.OneToOneField(
+        WorkOrder, verbose_name=_("工单"), on_delete=models.CASCADE, related_name="trouble_call"
+    )
+    event = models.ForeignKey(
+        OutageEvent,
+        verbose_name=_("事件"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    transformer_area = models.ForeignKey(
+        TransformerArea,
+        verbose_name=_("台区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    feeder = models.ForeignKey(
+        Feeder, verbose_name=_("线路"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    station = models.ForeignKey(
+        Unit, verbose_name=_("供电所"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    placed_by = models.CharField(_("定位方式"), max_length=10, choices=PlacedBy.choices)
+    caller_key = models.CharField(
+        _("报修户标识"), max_length=40, help_text=_("户号或来电号码，用于统计报修户数")
+    )
+    received_at = models.DateTimeField(_("来电时间"), db_index=True)
+    linked_at = models.DateTimeField(_("归并时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        verbose_name = _("故障来电")
+        verbose_name_plural = _("故障来电")
+        indexes = [
+            models.Index(fields=["received_at"], condition=Q(event__isnull=True), name="repair_call_pending"),
+            models.Index(fields=["transformer_area", "received_at"], name="repair_call_area"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} → {self.event_id or '-'}"
+
+
+class CrewAssignment(models.Model):
+    """派工: a crew sent to an event (the primary crew, or a reinforcement)."""
+
+    class Role(models.TextChoices):
+        PRIMARY = "primary", _("主责")
+        REINFORCEMENT = "reinforcement", _("支援")
+
+    event = models.ForeignKey(
+        OutageEvent, verbose_name=_("事件"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    crew = models.ForeignKey(
+        Crew, verbose_name=_("队伍"), on_delete=models.PROTECT, related_name="assignments"
+    )
+    role = models.CharField(_("角色"), max_length=14, choices=Role.choices, default=Role.PRIMARY)
+    assigned_at = models.DateTimeField(_("派工时间"))
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("派工人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    arrived_at = models.DateTimeField(_("到达时间"), null=True, blank=True)
+    released_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["assigned_at", "id"]
+        verbose_name = _("派工记录")
+        verbose_name_plural = _("派工记录")
+        indexes = [
+            models.Index(fields=["crew"], condition=Q(released_at__isnull=True), name="repair_assign_active")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} ← {self.crew}"
+
+
+class SupportRequest(models.Model):
+    """支援申请: a crew on site asks for reinforcement (neighbouring stations), materials or a generator."""
+
+    class Kind(models.TextChoices):
+        CREW = "crew", _("增援队伍")
+        MATERIALS = "materials", _("物资")
+        GENERATOR = "generator", _("应急发电车")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("待处理")
+        GRANTED = "granted", _("已满足")
+        DECLINED = "declined", _("未满足")
+
+    event = models.ForeignKey(
+        OutageEvent, verbose_name=_("事件"), on_delete=models.CASCADE, related_name="support_requests"
+    )
+    kind = models.CharField(_("类别"), max_length=10, choices=Kind.choices)
+    note = models.TextField(_("说明"))
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.OPEN)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申请人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("申请时间"))
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    handled_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    answer = models.CharField(_("处理意见"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("支援申请")
+        verbose_name_plural = _("支援申请")
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.get_kind_display()}"
+
+
+class EventUpdate(models.Model):
+    """事件记录: one row per action on an event (append-only)."""
+
+    event = models.ForeignKey(
+        OutageEvent, verbose_name=_("事件"), on_delete=models.CASCADE, related_name="updates"
+    )
+    action = models.CharField(_("动作"), max_length=24)
+    at = models.DateTimeField(_("时间"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(_("说明"), blank=True)
+    data = models.JSONField(_("内容"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("事件记录")
+        verbose_name_plural = _("事件记录")
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.action}"

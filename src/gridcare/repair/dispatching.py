@@ -1,0 +1,323 @@
+"""Dispatch (派工): choosing a crew, sending it, and keeping the event's work orders in step.
+
+Every work-order change goes through the engine's ``perform``. Automatic steps (the roll-up's
+dispatch, linked orders following their event) act as the system account 抢修指挥系统, whose
+name is on the order history beside the person who caused the step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db.models import Count, Q
+
+from gridcare.core import clock
+from gridcare.core.api_errors import ApiError
+from gridcare.org.models import Role, RoleAssignment, Unit, User
+from gridcare.workorders import services as engine
+from gridcare.workorders.models import State, WorkOrder
+
+from .models import Crew, CrewAssignment, DutyRoster, EventUpdate, OutageEvent, RepairSetting, TroubleCall
+
+log = logging.getLogger(__name__)
+
+SYSTEM_USERNAME = "gridcare-repair"
+
+
+def system_actor() -> User:
+    """抢修指挥系统: the account that performs automatic dispatch steps. It cannot log in (no usable
+    password) and holds the dispatcher and shift-leader roles at every top unit."""
+    user, created = User.objects.get_or_create(
+        username=SYSTEM_USERNAME,
+        defaults={"full_name": "抢修指挥系统", "password": make_password(None), "is_active": True},
+    )
+    roots = list(Unit.objects.filter(parent__isnull=True))
+    have = set(RoleAssignment.objects.filter(user=user).values_list("role", "unit_id"))
+    missing = [
+        RoleAssignment(user=user, role=role, unit=unit)
+        for unit in roots
+        for role in (Role.DISPATCHER, Role.SHIFT_LEADER)
+        if (role, unit.pk) not in have
+    ]
+    if missing:
+        RoleAssignment.objects.bulk_create(missing, ignore_conflicts=True)
+        user._gridcare_assignments = None
+    return user
+
+
+def perform_on_order(
+    order: WorkOrder, action: str, actor: Any, system: User, note: str = "", **payload
+) -> bool:
+    """``perform`` as the person when their roles and scope allow it, else as the system account."""
+    try:
+        engine.perform(order=order, action=action, actor=actor or system, note=note, **payload)
+        return True
+    except ApiError as exc:
+        if exc.status != 403 or actor is None or actor == system:
+            raise
+    engine.perform(order=order, action=action, actor=system, note=note, **payload)
+    return True
+
+
+def repair_unit_of(station: Unit) -> Unit:
+    """The station's repair team (抢修班), where orders wait for a crew; the station itself if none."""
+    team = (
+        Unit.objects.filter(path__startswith=station.path, function=Unit.Function.REPAIR, is_active=True)
+        .order_by("depth", "code")
+        .first()
+    )
+    return team or station
+
+
+def target_unit(event: OutageEvent) -> Unit:
+    if event.crew_id:
+        return event.crew.team_unit
+    return repair_unit_of(event.station)
+
+
+# --- shifts and availability ---------------------------------------------------------------------
+
+
+def current_shift(at: dt.datetime | None = None, setting: RepairSetting | None = None) -> tuple[dt.date, str]:
+    setting = setting or RepairSetting.current()
+    local = (at or clock.now()).astimezone(clock.LOCAL_TZ)
+    t = local.time()
+    if setting.day_shift_starts <= t < setting.night_shift_starts:
+        return local.date(), DutyRoster.Shift.DAY
+    if t < setting.day_shift_starts:
+        return local.date() - dt.timedelta(days=1), DutyRoster.Shift.NIGHT
+    return local.date(), DutyRoster.Shift.NIGHT
+
+
+def active_load():
+    return Count("assignments", filter=Q(assignments__released_at__isnull=True))
+
+
+def crews_on_duty(stations: Iterable[Unit], at: dt.datetime | None = None):
+    """Active crews of the stations not marked 休息; where a station has a roster for the current
+    shift, only the rostered crews."""
+    setting = RepairSetting.current()
+    date, shift = current_shift(at, setting)
+    station_ids = [s.pk for s in stations]
+    qs = Crew.objects.filter(station_id__in=station_ids, is_active=True).exclude(status=Crew.Status.OFF)
+    rostered_stations = set(
+        DutyRoster.objects.filter(date=date, shift=shift, crew__station_id__in=station_ids).values_list(
+            "crew__station_id", flat=True
+        )
+    )
+    if rostered_stations:
+        qs = qs.filter(
+            ~Q(station_id__in=rostered_stations) | Q(rosters__date=date, rosters__shift=shift)
+        ).distinct()
+    return qs
+
+
+TIER_ORDER = {Crew.Tier.ELECTRICIAN_GROUP: 0, Crew.Tier.REPAIR_TEAM: 1, Crew.Tier.JOINT_DEFENSE: 2}
+
+
+def candidate_crews(event: OutageEvent, *, neighbours: bool = False, at=None) -> list[Crew]:
+    """Available crews, best first: those serving the event's feeder, then the least loaded, then
+    the electrician groups before the station team before the joint-defense organization.
+    ``neighbours``: the other stations of the same county (reinforcement)."""
+    setting = RepairSetting.current()
+    station = event.station
+    if neighbours and station.parent_id:
+        stations = list(
+            Unit.objects.filter(parent_id=station.parent_id, kind=Unit.Kind.STATION).exclude(pk=station.pk)
+        )
+    else:
+        stations = [station]
+    busy_with_this = set(
+        CrewAssignment.objects.filter(event=event, released_at__isnull=True).values_list("crew_id", flat=True)
+    )
+    crews = (
+        crews_on_duty(stations, at)
+        .annotate(load=active_load())
+        .prefetch_related("service_feeders")
+        .select_related("station", "team_unit")
+    )
+    out = [c for c in crews if c.load < setting.max_jobs_per_crew and c.pk not in busy_with_this]
+
+    def key(c: Crew):
+        serves = any(f.pk == event.feeder_id for f in c.service_feeders.all()) if event.feeder_id else False
+        return (0 if serves else 1, c.load, TIER_ORDER.get(c.tier, 3), c.code)
+
+    return sorted(out, key=key)
+
+
+# --- dispatching ----------------------------------------------------------------------------------
+
+
+def set_crew_status(crew: Crew, now: dt.datetime) -> None:
+    """A crew's status follows its jobs: on site > dispatched > on duty (休息 is set by hand)."""
+    if crew.status == Crew.Status.OFF:
+        return
+    active = CrewAssignment.objects.filter(crew=crew, released_at__isnull=True)
+    if active.filter(arrived_at__isnull=False).exists():
+        status = Crew.Status.ON_SITE
+    elif active.exists():
+        status = Crew.Status.DISPATCHED
+    else:
+        status = Crew.Status.ON_DUTY
+    if status != crew.status:
+        Crew.objects.filter(pk=crew.pk).update(status=status, status_since=now)
+        crew.status = status
+
+
+def sync_orders(event: OutageEvent, actor: Any = None, note: str = "", orders=None) -> int:
+    """Bring every open order linked to the event to the event's unit: dispatch the new ones
+    (meeting their 5-minute dispatch limit), re-dispatch the ones sent elsewhere, and after the
+    crew's arrival take and mark them on site. Returns how many engine actions were performed."""
+    system = system_actor()
+    unit = target_unit(event)
+    done = 0
+    orders = (
+        (orders if orders is not None else WorkOrder.objects.all())
+        .filter(trouble_call__event=event, state__in=[State.ACCEPTED, State.DISPATCHED, State.IN_PROGRESS])
+        .order_by("created_at")
+    )
+    for order in orders:
+        try:
+            if order.state == State.ACCEPTED:
+                perform_on_order(order, "dispatch", actor, system, note=note, unit=unit.pk)
+                order.refresh_from_db(fields=["state", "assigned_unit", "version"])
+                done += 1
+            elif order.assigned_unit_id != unit.pk:
+                perform_on_order(
+                    order,
+                    "redispatch",
+                    actor,
+                    system,
+                    note=note or f"随事件 {event.number} 转派",
+                    unit=unit.pk,
+                )
+                order.refresh_from_db(fields=["state", "assigned_unit", "version"])
+                done += 1
+            if event.state == OutageEvent.State.ON_SITE:
+                if order.state == State.DISPATCHED:
+                    perform_on_order(order, "take", actor, system)
+                    order.refresh_from_db(fields=["state", "version"])
+                    done += 1
+                if order.state == State.IN_PROGRESS:
+                    perform_on_order(order, "arrive", actor, system, note=note)
+                    done += 1
+        except ApiError as exc:  # one order in a state the engine refuses must not stop the others
+            log.warning("order %s not synced with event %s: %s", order.number, event.number, exc.message)
+    return done
+
+
+def dispatch_event(
+    *, event: OutageEvent, crew: Crew | None, actor: Any = None, note: str = "", now=None
+) -> OutageEvent:
+    """派工: send ``crew`` (or, with none available, the station's repair team) to the event."""
+    now = now or clock.now()
+    if crew is not None:
+        already = CrewAssignment.objects.filter(event=event, crew=crew, released_at__isnull=True).exists()
+        if not already:
+            CrewAssignment.objects.create(
+                event=event,
+                crew=crew,
+                role=CrewAssignment.Role.PRIMARY
+                if event.crew_id is None
+                else CrewAssignment.Role.REINFORCEMENT,
+                assigned_at=now,
+                assigned_by=actor if getattr(actor, "pk", None) else None,
+            )
+        if event.crew_id is None:
+            event.crew = crew
+        set_crew_status(crew, now)
+        if event.state in (OutageEvent.State.WAITING, OutageEvent.State.SELF_CHECK):
+            event.state = OutageEvent.State.DISPATCHED
+        if event.dispatched_at is None:
+            event.dispatched_at = now
+    event.updated_at = now
+    event.save(update_fields=["crew", "state", "dispatched_at", "updated_at"])
+    EventUpdate.objects.create(
+        event=event,
+        action="dispatch",
+        at=now,
+        actor=actor if getattr(actor, "pk", None) else None,
+        note=note,
+        data={"crew": crew.code if crew else None, "unit": target_unit(event).code},
+    )
+    sync_orders(event, actor, note=note or f"抢修事件 {event.number} 派工")
+    if crew is not None:
+        _tell_crew(event, crew)
+    return event
+
+
+def _tell_crew(event: OutageEvent, crew: Crew) -> None:
+    from gridcare.notify import services as notify
+    from gridcare.notify.models import Channel, Priority
+
+    subject = f"【抢修派工】{event.number} {event.device_label}"
+    body = f"事件 {event.number}：{event.get_level_display()} {event.device_label}，报修 {event.caller_count} 户，影响 {event.affected_count} 户。请立即出发并在手机页面报告到达。"
+    for person in [*crew.members.all(), *([crew.leader] if crew.leader_id else [])]:
+        notify.enqueue(
+            channel=Channel.STAFF_INBOX,
+            to=str(person.pk),
+            to_name=person.display_name,
+            subject=subject,
+            body=body,
+            priority=Priority.URGENT,
+            recipient=("org.user", str(person.pk)),
+            about=("repair.outageevent", event.number),
+            dedup_key=f"repair:{event.number}:crew:{crew.pk}:{person.pk}",
+        )
+
+
+def auto_dispatch(event: OutageEvent, now=None) -> Crew | None:
+    """The roll-up's dispatch of a new area/feeder event: the best available crew of the owning
+    station; with none free the orders go to the station's repair team and the event waits."""
+    crews = candidate_crews(event, at=now)
+    crew = crews[0] if crews else None
+    dispatch_event(
+        event=event,
+        crew=crew,
+        actor=None,
+        note="自动派工" if crew else "本所暂无可用队伍，工单派至抢修班待派工",
+        now=now,
+    )
+    return crew
+
+
+def transfer_assignments(*, source: OutageEvent, target: OutageEvent, now) -> None:
+    """Crews of a merged event move to the target (the target keeps its own primary crew)."""
+    for assignment in CrewAssignment.objects.filter(event=source, released_at__isnull=True).select_related(
+        "crew"
+    ):
+        if CrewAssignment.objects.filter(
+            event=target, crew=assignment.crew, released_at__isnull=True
+        ).exists():
+            CrewAssignment.objects.filter(pk=assignment.pk).update(released_at=now)
+            continue
+        role = CrewAssignment.Role.PRIMARY if target.crew_id is None else CrewAssignment.Role.REINFORCEMENT
+        CrewAssignment.objects.filter(pk=assignment.pk).update(event=target, role=role)
+        if target.crew_id is None:
+            target.crew_id = assignment.crew_id
+            target.state = (
+                OutageEvent.State.ON_SITE if assignment.arrived_at else OutageEvent.State.DISPATCHED
+            )
+            OutageEvent.objects.filter(pk=target.pk).update(crew_id=assignment.crew_id, state=target.state)
+
+
+def release_crews(event: OutageEvent, now) -> None:
+    crews = [
+        a.crew
+        for a in CrewAssignment.objects.filter(event=event, released_at__isnull=True).select_related("crew")
+    ]
+    CrewAssignment.objects.filter(event=event, released_at__isnull=True).update(released_at=now)
+    for crew in crews:
+        set_crew_status(crew, now)
+
+
+def orders_of(event: OutageEvent):
+    return WorkOrder.objects.filter(trouble_call__event=event)
+
+
+def calls_of(event: OutageEvent):
+    return TroubleCall.objects.filter(event=event)

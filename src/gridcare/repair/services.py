@@ -1,0 +1,814 @@
+"""Business actions of fault repair command. Pages, the API, commands and tasks all call these.
+
+Intake: ``report_fault_call``. Analysis: ``run_analysis`` (roll-up + dispatch of new events).
+Dispatcher: ``confirm_event``, ``reassign_device``, ``split_event``, ``merge_events``,
+``dispatch_to_crew``, ``send_reinforcement``, ``answer_support_request``, ``release_to_self_check``.
+Crew: ``report_arrival``, ``report_progress``, ``report_eta``, ``request_support``, ``report_restored``.
+Watch: ``raise_long_outage_warnings``. Customers: ``notify_affected_customers``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from gridcare.core import clock
+from gridcare.core.api_errors import ApiError
+from gridcare.customers.models import Customer, CustomerPhone, Feeder, TransformerArea
+from gridcare.org import scoping
+from gridcare.org.models import Role, Unit, User
+from gridcare.workorders import services as engine
+from gridcare.workorders.models import OPEN_STATES, OrderType, State, WorkOrder
+
+from . import analysis
+from .dispatching import (
+    auto_dispatch,
+    candidate_crews,
+    dispatch_event,
+    perform_on_order,
+    release_crews,
+    set_crew_status,
+    sync_orders,
+    system_actor,
+)
+from .models import (
+    AnalysisWakeup,
+    Crew,
+    CrewAssignment,
+    DeviceLevel,
+    EventUpdate,
+    OutageEvent,
+    RepairSetting,
+    SupportRequest,
+    TroubleCall,
+)
+
+log = logging.getLogger(__name__)
+
+DISPATCH_ROLES = (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER, Role.ADMIN)
+ROLLUP_DELAY_SECONDS = 3
+
+SELF_CHECK_GUIDE = (
+    "请客户先自查：1. 家中总开关、漏电保护器是否跳闸，复位后能否送电；2. 邻居家是否有电；"
+    "3. 预付费电表是否欠费或余额不足。自查后仍无法恢复的，安排电工上门。"
+)
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _require_dispatcher(actor: Any) -> None:
+    if not scoping.has_role(actor, *DISPATCH_ROLES):
+        raise ApiError("forbidden_role", "只有抢修指挥人员可以执行此操作 (dispatchers only).", status=403)
+
+
+def _note(event: OutageEvent, action: str, actor: Any, note: str = "", **data) -> EventUpdate:
+    return EventUpdate.objects.create(
+        event=event, action=action, at=clock.now(), actor=_user(actor), note=note, data=data
+    )
+
+
+def _lock(event: OutageEvent) -> OutageEvent:
+    return (
+        OutageEvent.objects.select_for_update().select_related("station", "crew__team_unit").get(pk=event.pk)
+    )
+
+
+def _open(event: OutageEvent) -> None:
+    if not event.is_open:
+        raise ApiError(
+            "event_closed",
+            f"事件已{event.get_state_display()}，不能再操作 (the event is closed).",
+            status=409,
+        )
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+
+@dataclass
+class CallResult:
+    order: WorkOrder
+    created: bool  # False: the same idempotency key, or a repeated call urging the open order
+    repeated: bool
+    event: OutageEvent | None
+    answer: str  # what the agent tells the caller
+
+
+def answer_for(event: OutageEvent | None) -> str:
+    """What a later caller hears: we know, crew on the way, ETA."""
+    if event is None:
+        return "已受理您的报修，正在研判故障范围，抢修人员将尽快与您联系。"
+    if event.level == DeviceLevel.CUSTOMER and event.state == OutageEvent.State.SELF_CHECK:
+        return "周边未发现停电报修，可能是您家内部故障。" + SELF_CHECK_GUIDE
+    parts = [
+        f"我们已掌握{event.device_label}故障停电（事件 {event.number}，影响约 {event.affected_count} 户）"
+    ]
+    if event.state == OutageEvent.State.ON_SITE:
+        parts.append("抢修人员已到达现场处理")
+    elif event.crew_id:
+        parts.append(f"{event.crew.name}正在赶赴现场")
+    else:
+        parts.append("正在安排抢修队伍")
+    if event.estimated_restore_at:
+        parts.append(f"预计 {event.estimated_restore_at.astimezone(clock.LOCAL_TZ):%m-%d %H:%M} 恢复送电")
+    return "，".join(parts) + "。"
+
+
+def report_fault_call(
+    *,
+    actor: Any,
+    content: str,
+    customer: Customer | None = None,
+    caller_name: str = "",
+    caller_phone: str = "",
+    address: str = "",
+    channel: str = "hotline",
+    idempotency_key: str | None = None,
+) -> CallResult:
+    """故障报修受理: one fault call. A repeated call of a customer with an open fault order urges it
+    (重复来电 → 催办); a new order is placed on the topology and linked at once to the open event of
+    its device if there is one (and dispatched with it) — else the roll-up decides."""
+    key = f"{getattr(actor, 'pk', '')}:repair:{idempotency_key}" if idempotency_key else None
+    if key:
+        existing = WorkOrder.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            call = TroubleCall.objects.filter(order=existing).select_related("event").first()
+            event = analysis.follow_merges(call.event) if call and call.event_id else None
+            return CallResult(existing, False, False, event, answer_for(event))
+    duplicate = engine.find_open_duplicate(
+        customer=customer,
+        caller_phone=caller_phone if customer is None else "",
+        order_type=OrderType.FAULT_REPAIR,
+    )
+    if duplicate is not None and duplicate.state != State.SUSPENDED:
+        duplicate = engine.perform(
+            order=duplicate, action="urge", actor=actor, note=f"重复来电：{content.strip()[:200]}"
+        )
+        call = TroubleCall.objects.filter(order=duplicate).select_related("event__crew").first()
+        event = analysis.follow_merges(call.event) if call and call.event_id else None
+        return CallResult(duplicate, False, True, event, answer_for(event))
+    intake = engine.Intake(
+        order_type=OrderType.FAULT_REPAIR,
+        channel=channel,
+        content=content,
+        customer=customer,
+        caller_name=caller_name,
+        caller_phone=caller_phone,
+        address=address,
+    )
+    order, created = engine.create_work_order(actor=actor, intake=intake, idempotency_key=key)
+    with transaction.atomic():
+        call = TroubleCall.objects.filter(order=order).first() or analysis.make_trouble_call(order)
+        event = analysis.open_event_for(call) if call.event_id is None else call.event
+        if event is not None:
+            TroubleCall.objects.filter(pk=call.pk).update(event=event, linked_at=clock.now())
+            analysis.refresh_call_counts(event)
+            note = (
+                "单户报修，派至抢修班引导自查"
+                if event.state == OutageEvent.State.SELF_CHECK
+                else f"关联抢修事件 {event.number}"
+            )
+            sync_orders(event, None, note=note, orders=WorkOrder.objects.filter(pk=order.pk))
+        else:
+            _wake_analysis()
+    order.refresh_from_db()
+    return CallResult(order, created, False, event, answer_for(event))
+
+
+def _wake_analysis() -> None:
+    """Schedule one roll-up a few seconds from now, unless one is already due (debounced)."""
+    from .tasks import roll_up_fault_calls
+
+    now = clock.now()
+    when = now + dt.timedelta(seconds=ROLLUP_DELAY_SECONDS)
+    wakeup = AnalysisWakeup.objects.order_by("id").first()
+    if wakeup is None:
+        AnalysisWakeup.objects.create(run_after=when)
+    elif (
+        not AnalysisWakeup.objects.filter(pk=wakeup.pk)
+        .filter(Q(run_after__isnull=True) | Q(run_after__lt=now))
+        .update(run_after=when)
+    ):
+        return
+    transaction.on_commit(lambda: roll_up_fault_calls.using(run_after=when).enqueue(), robust=True)
+
+
+# --- analysis -----------------------------------------------------------------------------------
+
+
+def run_analysis(now: dt.datetime | None = None) -> analysis.RollupReport:
+    """研判: roll calls up into events, then dispatch the new area/feeder events (when automatic
+    dispatch is on) and bring every linked order to its event's unit."""
+    now = now or clock.now()
+    AnalysisWakeup.objects.update(run_after=None)
+    report = analysis.roll_up(now)
+    setting = RepairSetting.current()
+    for event in OutageEvent.objects.filter(
+        pk__in=report.created, state__in=OutageEvent.OPEN_STATES
+    ).select_related("station", "crew__team_unit"):
+        with transaction.atomic():
+            if event.level != DeviceLevel.CUSTOMER and setting.auto_dispatch and event.crew_id is None:
+                auto_dispatch(event, now)
+            else:
+                sync_orders(event, None, note="单户报修，派至抢修班引导自查")
+            if event.level != DeviceLevel.CUSTOMER:
+                _schedule_outage_watch(event)
+    # Orders linked by the roll-up to existing events follow them.
+    stale = (
+        OutageEvent.objects.filter(state__in=OutageEvent.OPEN_STATES, calls__order__state=State.ACCEPTED)
+        .select_related("station", "crew__team_unit")
+        .distinct()
+    )
+    for event in stale:
+        with transaction.atomic():
+            sync_orders(
+                event,
+                None,
+                note=f"关联抢修事件 {event.number}",
+                orders=WorkOrder.objects.filter(state=State.ACCEPTED),
+            )
+    return report
+
+
+def _schedule_outage_watch(event: OutageEvent) -> None:
+    from .tasks import check_long_outage
+
+    setting = RepairSetting.current()
+    when = event.created_at + dt.timedelta(hours=float(setting.outage_warning_hours))
+    pk = event.pk
+    transaction.on_commit(lambda: check_long_outage.using(run_after=when).enqueue(pk), robust=True)
+
+
+# --- dispatcher decisions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def confirm_event(*, event: OutageEvent, actor: Any, note: str = "") -> OutageEvent:
+    """确认研判: the dispatcher agrees with the suspect device; the roll-up will not move it."""
+    _require_dispatcher(actor)
+    event = _lock(event)
+    _open(event)
+    now = clock.now()
+    event.confirmed_by = _user(actor)
+    event.confirmed_at = now
+    event.confidence = Decimal("1.00")
+    if event.state == OutageEvent.State.SELF_CHECK and event.level != DeviceLevel.CUSTOMER:
+        event.state = OutageEvent.State.WAITING
+    event.updated_at = now
+    event.save(update_fields=["confirmed_by", "confirmed_at", "confidence", "state", "updated_at"])
+    _note(event, "confirm", actor, note)
+    return event
+
+
+@transaction.atomic
+def reassign_device(
+    *,
+    event: OutageEvent,
+    actor: Any,
+    level: str,
+    area: TransformerArea | None = None,
+    feeder: Feeder | None = None,
+    note: str = "",
+) -> OutageEvent:
+    """改判: put the event on another device (a transformer area or a feeder). Confirms it."""
+    _require_dispatcher(actor)
+    event = _lock(event)
+    _open(event)
+    now = clock.now()
+    old = {"level": event.level, "device": event.device_label}
+    if level == DeviceLevel.AREA:
+        if area is None:
+            raise ApiError("area_required", "请指定台区 (transformer area required).", status=422)
+        event.level, event.transformer_area, event.feeder = level, area, area.feeder
+        event.station_id, event.area_class, event.customer = area.station_id, area.area_class, None
+    elif level == DeviceLevel.FEEDER:
+        if feeder is None:
+            raise ApiError("feeder_required", "请指定线路 (feeder required).", status=422)
+        sample = TransformerArea.objects.filter(feeder=feeder).first()
+        event.level, event.feeder, event.transformer_area, event.customer = level, feeder, None, None
+        event.station_id = analysis._feeder_station(feeder.pk, sample)
+        event.area_class = sample.area_class if sample else event.area_class
+    else:
+        raise ApiError("invalid_level", "只能改判为台区或线路 (area or feeder).", status=422)
+    if event.state == OutageEvent.State.SELF_CHECK:
+        event.state = OutageEvent.State.WAITING
+    event.confirmed_by, event.confirmed_at = _user(actor), now
+    event.updated_at = now
+    event.save()
+    _note(event, "reassign", actor, note, old=old, new={"level": event.level, "device": event.device_label})
+    analysis.refresh_event(event, now)
+    # Other open events on the new device join this one.
+    others = OutageEvent.objects.filter(state__in=OutageEvent.OPEN_STATES, confirmed_at__isnull=True).exclude(
+        pk=event.pk
+    )
+    if event.level == DeviceLevel.FEEDER:
+        others = others.filter(feeder_id=event.feeder_id)
+    else:
+        others = others.filter(transformer_area_id=event.transformer_area_id)
+    for other in others:
+        analysis.absorb(source=other, target=event, now=now, actor=actor, note="随改判并入")
+    analysis.refresh_event(event, now)
+    sync_orders(event, actor, note=f"事件 {event.number} 改判")
+    return event
+
+
+@transaction.atomic
+def split_event(*, event: OutageEvent, actor: Any, order_numbers: list[str], note: str = "") -> OutageEvent:
+    """拆分: move some calls to a new event, placed on their own customer's area (confirmed)."""
+    _require_dispatcher(actor)
+    event = _lock(event)
+    _open(event)
+    calls = list(TroubleCall.objects.filter(event=event, order__number__in=order_numbers))
+    if not calls or len(calls) >= TroubleCall.objects.filter(event=event).count():
+        raise ApiError(
+            "invalid_split",
+            "请选择部分来电拆分（不能为空，也不能是全部）(choose some of the calls).",
+            status=422,
+        )
+    now = clock.now()
+    first = calls[0]
+    area = first.transformer_area or event.transformer_area
+    station_id = area.station_id if area else event.station_id
+    level = DeviceLevel.AREA if area else event.level
+    new = analysis.new_event(
+        level=level,
+        station_id=station_id,
+        area_id=area.pk if area else None,
+        feeder_id=area.feeder_id if area else event.feeder_id,
+        area_class=area.area_class if area else event.area_class,
+        now=now,
+        note=f"由事件 {event.number} 拆分",
+    )
+    new.confirmed_by, new.confirmed_at = _user(actor), now
+    new.save(update_fields=["confirmed_by", "confirmed_at"])
+    TroubleCall.objects.filter(pk__in=[c.pk for c in calls]).update(event=new, linked_at=now)
+    _note(event, "split", actor, note, into=new.number, orders=order_numbers)
+    if event.primary_order_id in {c.order_id for c in calls}:
+        event.primary_order = None
+        event.save(update_fields=["primary_order"])
+    analysis.refresh_event(event, now)
+    analysis.refresh_event(new, now)
+    return new
+
+
+@transaction.atomic
+def merge_events(*, source: OutageEvent, target: OutageEvent, actor: Any, note: str = "") -> OutageEvent:
+    """合并: the source event's calls and crews join the target."""
+    _require_dispatcher(actor)
+    if source.pk == target.pk:
+        raise ApiError("invalid_merge", "不能与自身合并 (same event).", status=422)
+    source, target = _lock(source), _lock(target)
+    _open(source)
+    _open(target)
+    now = clock.now()
+    analysis.absorb(source=source, target=target, now=now, actor=actor, note=note)
+    analysis.refresh_event(target, now)
+    sync_orders(target, actor, note=f"事件 {source.number} 并入 {target.number}")
+    return target
+
+
+@transaction.atomic
+def dispatch_to_crew(
+    *, event: OutageEvent, crew: Crew, actor: Any, note: str = "", replace: bool = False
+) -> OutageEvent:
+    """派工 by hand (also for a customer-side fault the customer could not fix). ``replace``: the
+    crew takes over from the current primary crew, which is released."""
+    _require_dispatcher(actor)
+    event = _lock(event)
+    _open(event)
+    if not crew.is_active or crew.status == Crew.Status.OFF:
+        raise ApiError("crew_unavailable", f"{crew.name}不在岗 (the crew is off duty).", status=409)
+    if not (getattr(actor, "is_superuser", False) or crew.station_id in scoping.visible_unit_ids(actor)):
+        raise ApiError("crew_out_of_scope", "该队伍不在您的管辖范围内 (crew out of scope).", status=422)
+    if replace and event.crew_id and event.crew_id != crew.pk:
+        now = clock.now()
+        old = event.crew
+        CrewAssignment.objects.filter(event=event, crew=old, released_at__isnull=True).update(released_at=now)
+        set_crew_status(old, now)
+        event.crew = None
+    return dispatch_event(event=event, crew=crew, actor=actor, note=note or "调度员派工")
+
+
+@transaction.atomic
+def send_reinforcement(*, event: OutageEvent, crew: Crew, actor: Any, note: str = "") -> OutageEvent:
+    """支援: a crew of a neighbouring station joins the event."""
+    _require_dispatcher(actor)
+    event = _lock(event)
+    _open(event)
+    if event.crew_id is None:
+        return dispatch_event(event=event, crew=crew, actor=actor, note=note or "邻所支援派工")
+    now = clock.now()
+    CrewAssignment.objects.get_or_create(
+        event=event,
+        crew=crew,
+        released_at=None,
+        defaults={"role": CrewAssignment.Role.REINFORCEMENT, "assigned_at": now, "assigned_by": _user(actor)},
+    )
+    set_crew_status(crew, now)
+    _note(event, "reinforce", actor, note, crew=crew.code, station=crew.station.name)
+    SupportRequest.objects.filter(
+        event=event, kind=SupportRequest.Kind.CREW, state=SupportRequest.State.OPEN
+    ).update(
+        state=SupportRequest.State.GRANTED,
+        handled_by=_user(actor),
+        handled_at=now,
+        answer=f"已派{crew.name}支援",
+    )
+    from .dispatching import _tell_crew
+
+    _tell_crew(event, crew)
+    return event
+
+
+@transaction.atomic
+def answer_support_request(
+    *, request: SupportRequest, actor: Any, granted: bool, answer: str = ""
+) -> SupportRequest:
+    _require_dispatcher(actor)
+    if request.state != SupportRequest.State.OPEN:
+        raise ApiError("already_answered", "该申请已处理 (already answered).", status=409)
+    request.state = SupportRequest.State.GRANTED if granted else SupportRequest.State.DECLINED
+    request.handled_by, request.handled_at, request.answer = _user(actor), clock.now(), answer
+    request.save()
+    _note(request.event, "support_answer", actor, answer, kind=request.kind, granted=granted)
+    return request
+
+
+# --- the crew ---------------------------------------------------------------------------------------
+
+
+def crew_of(actor: Any, event: OutageEvent) -> Crew | None:
+    """The actor's crew among those working on the event."""
+    return (
+        Crew.objects.filter(
+            Q(members=actor) | Q(leader=actor),
+            assignments__event=event,
+            assignments__released_at__isnull=True,
+        )
+        .distinct()
+        .first()
+    )
+
+
+def _require_crew_or_dispatcher(actor: Any, event: OutageEvent) -> Crew | None:
+    crew = crew_of(actor, event)
+    if crew is None and not scoping.has_role(actor, *DISPATCH_ROLES):
+        raise ApiError("not_your_job", "该事件未派给您的队伍 (not your crew's job).", status=403)
+    return crew
+
+
+@transaction.atomic
+def report_arrival(*, event: OutageEvent, actor: Any, note: str = "") -> OutageEvent:
+    """到达现场: time recorded; the linked orders are taken and marked on site."""
+    event = _lock(event)
+    _open(event)
+    crew = _require_crew_or_dispatcher(actor, event)
+    now = clock.now()
+    if crew is not None:
+        CrewAssignment.objects.filter(
+            event=event, crew=crew, released_at__isnull=True, arrived_at__isnull=True
+        ).update(arrived_at=now)
+        set_crew_status(crew, now)
+    if event.state in (OutageEvent.State.DISPATCHED, OutageEvent.State.WAITING, OutageEvent.State.SELF_CHECK):
+        event.state = OutageEvent.State.ON_SITE
+        event.arrived_at = event.arrived_at or now
+        event.updated_at = now
+        event.save(update_fields=["state", "arrived_at", "updated_at"])
+    _note(event, "arrive", actor, note, crew=crew.code if crew else None)
+    sync_orders(event, actor, note=note or "抢修人员到达现场")
+    return event
+
+
+@transaction.atomic
+def report_progress(
+    *, event: OutageEvent, actor: Any, situation: str, cause: str = "", note: str = ""
+) -> OutageEvent:
+    """现场进展: situation and cause, also written to the primary order's history."""
+    event = _lock(event)
+    _open(event)
+    _require_crew_or_dispatcher(actor, event)
+    if not situation.strip():
+        raise ApiError("situation_required", "请填写现场情况 (situation required).", status=422)
+    event.situation = situation.strip()
+    if cause.strip():
+        event.cause = cause.strip()[:200]
+    event.updated_at = clock.now()
+    event.save(update_fields=["situation", "cause", "updated_at"])
+    _note(event, "progress", actor, situation.strip(), cause=cause.strip())
+    if event.primary_order_id:
+        order = WorkOrder.objects.get(pk=event.primary_order_id)
+        if order.state in (State.IN_PROGRESS, State.ON_SITE):
+            perform_on_order(order, "handle", actor, system_actor(), note=f"现场进展：{situation.strip()}")
+    return event
+
+
+@transaction.atomic
+def report_eta(
+    *, event: OutageEvent, actor: Any, estimated_restore_at: dt.datetime, note: str = ""
+) -> OutageEvent:
+    """预计恢复送电时间: later callers hear it."""
+    event = _lock(event)
+    _open(event)
+    _require_crew_or_dispatcher(actor, event)
+    event.estimated_restore_at = estimated_restore_at
+    event.updated_at = clock.now()
+    event.save(update_fields=["estimated_restore_at", "updated_at"])
+    _note(event, "eta", actor, note, eta=estimated_restore_at.isoformat())
+    return event
+
+
+@transaction.atomic
+def request_support(*, event: OutageEvent, actor: Any, kind: str, note: str) -> SupportRequest:
+    """申请支援: reinforcement from neighbouring stations, materials, or an emergency generator."""
+    event = _lock(event)
+    _open(event)
+    _require_crew_or_dispatcher(actor, event)
+    if kind not in SupportRequest.Kind.values:
+        raise ApiError("invalid_kind", "支援类别应为 crew / materials / generator.", status=422)
+    if not note.strip():
+        raise ApiError("note_required", "请说明需要的支援 (a note is required).", status=422)
+    request = SupportRequest.objects.create(
+        event=event, kind=kind, note=note.strip(), requested_by=_user(actor), requested_at=clock.now()
+    )
+    _note(event, "support_request", actor, note.strip(), kind=kind)
+    _tell_dispatchers(event, f"【支援申请】{event.number} {request.get_kind_display()}", note.strip())
+    return request
+
+
+def report_restored(*, event: OutageEvent, actor: Any, result: str, cause: str = "") -> OutageEvent:
+    """恢复送电: the event closes, crews are released, every linked order is replied with the
+    result (and reviewed when the setting says so), which puts it in the callback queue; the
+    affected customers are told that power is back."""
+    if not result.strip():
+        raise ApiError("result_required", "请填写处理结果 (result required).", status=422)
+    with transaction.atomic():
+        event = _lock(event)
+        _open(event)
+        _require_crew_or_dispatcher(actor, event)
+        now = clock.now()
+        event.state = OutageEvent.State.RESTORED
+        event.restored_at = now
+        event.result = result.strip()
+        if cause.strip():
+            event.cause = cause.strip()[:200]
+        event.arrived_at = event.arrived_at or now
+        event.updated_at = now
+        event.save(update_fields=["state", "restored_at", "result", "cause", "arrived_at", "updated_at"])
+        release_crews(event, now)
+        _note(event, "restore", actor, result.strip(), cause=event.cause)
+    closed = close_linked_orders(event, actor)
+    notify_affected_customers(event, kind="restored")
+    log.info("event %s restored, %d orders replied", event.number, closed)
+    return event
+
+
+def close_linked_orders(event: OutageEvent, actor: Any) -> int:
+    """回单 every open order of the event with the result (one transaction per order, so a large
+    event is not one giant transaction), then 审核 so each waits in the callback queue."""
+    system = system_actor()
+    setting = RepairSetting.current()
+    reply = f"{event.result}（抢修事件 {event.number}，{event.device_label}，恢复送电时间 {event.restored_at.astimezone(clock.LOCAL_TZ):%Y-%m-%d %H:%M}）"
+    closed = 0
+    for order in WorkOrder.objects.filter(trouble_call__event=event, state__in=OPEN_STATES).order_by(
+        "created_at"
+    ):
+        try:
+            with transaction.atomic():
+                if order.state == State.SUSPENDED:
+                    perform_on_order(order, "resume", actor, system)
+                    order.refresh_from_db()
+                if order.state == State.ACCEPTED:
+                    perform_on_order(order, "dispatch", actor, system, unit=_unit_for(event).pk)
+                    order.refresh_from_db()
+                if order.state == State.DISPATCHED:
+                    perform_on_order(order, "take", actor, system)
+                    order.refresh_from_db()
+                if order.state in (State.IN_PROGRESS, State.ON_SITE):
+                    perform_on_order(order, "reply", actor, system, reply=reply)
+                    order.refresh_from_db()
+                    closed += 1
+                if setting.auto_review_on_restore and order.state == State.REPLIED:
+                    engine.perform(
+                        order=order,
+                        action="review",
+                        actor=system,
+                        note="抢修事件恢复送电，统一审核",
+                        approve=True,
+                    )
+        except ApiError as exc:
+            log.warning("order %s of event %s not closed: %s", order.number, event.number, exc.message)
+    return closed
+
+
+def _unit_for(event: OutageEvent) -> Unit:
+    from .dispatching import target_unit
+
+    return target_unit(event)
+
+
+@transaction.atomic
+def cancel_event(*, event: OutageEvent, actor: Any, note: str) -> OutageEvent:
+    """撤销: e.g. the customer fixed it by self-check. Its open orders are replied with the note."""
+    _require_dispatcher(actor)
+    if not note.strip():
+        raise ApiError("note_required", "请填写撤销原因 (a note is required).", status=422)
+    event = _lock(event)
+    _open(event)
+    now = clock.now()
+    event.state, event.result, event.updated_at = OutageEvent.State.CANCELLED, note.strip(), now
+    event.restored_at = now
+    event.save(update_fields=["state", "result", "restored_at", "updated_at"])
+    release_crews(event, now)
+    _note(event, "cancel", actor, note.strip())
+    transaction.on_commit(lambda: close_linked_orders(event, actor))
+    return event
+
+
+@transaction.atomic
+def set_crew_duty(*, crew: Crew, actor: Any, on_duty: bool) -> Crew:
+    """上岗 / 休息."""
+    if not (
+        scoping.has_role(actor, *DISPATCH_ROLES)
+        or crew.members.filter(pk=getattr(actor, "pk", None)).exists()
+    ):
+        raise ApiError("forbidden_role", "无权修改该队伍的值班状态.", status=403)
+    now = clock.now()
+    if on_duty:
+        crew.status = Crew.Status.ON_DUTY
+        crew.save(update_fields=["status"])
+        set_crew_status(crew, now)
+    else:
+        if CrewAssignment.objects.filter(crew=crew, released_at__isnull=True).exists():
+            raise ApiError("crew_busy", "队伍仍有未完成的抢修任务 (the crew has open jobs).", status=409)
+        Crew.objects.filter(pk=crew.pk).update(status=Crew.Status.OFF, status_since=now)
+        crew.status = Crew.Status.OFF
+    return crew
+
+
+def best_crews(event: OutageEvent, neighbours: bool = False) -> list[Crew]:
+    return candidate_crews(event, neighbours=neighbours)
+
+
+# --- watch: the 12-hour outage warning -------------------------------------------------------------
+
+
+def _station_and_county_managers(station: Unit) -> list[User]:
+    units = [u for u in station.ancestors() if u.kind in (Unit.Kind.STATION, Unit.Kind.COUNTY)]
+    if station.kind in (Unit.Kind.STATION, Unit.Kind.COUNTY):
+        units.append(station)
+    return list(
+        User.objects.filter(
+            is_active=True, assignments__role=Role.MANAGER, assignments__unit__in=units
+        ).distinct()
+    )
+
+
+def _staff_message(people: list[User], subject: str, body: str, dedup: str, about: tuple[str, str]) -> int:
+    from gridcare.notify import services as notify
+    from gridcare.notify.models import Channel, Priority
+
+    sent = 0
+    seen: set[int] = set()
+    for person in people:
+        if person.pk in seen:
+            continue
+        seen.add(person.pk)
+        recipient = ("org.user", str(person.pk))
+        notify.enqueue(
+            channel=Channel.STAFF_INBOX,
+            to=str(person.pk),
+            to_name=person.display_name,
+            subject=subject,
+            body=body,
+            priority=Priority.URGENT,
+            recipient=recipient,
+            about=about,
+            dedup_key=f"{dedup}:inbox:{person.pk}",
+        )
+        if person.mobile:
+            notify.enqueue(
+                channel=Channel.SMS,
+                to=person.mobile,
+                to_name=person.display_name,
+                subject=subject,
+                body=f"{subject} {body}",
+                priority=Priority.URGENT,
+                recipient=recipient,
+                about=about,
+                dedup_key=f"{dedup}:sms:{person.pk}",
+            )
+        sent += 1
+    return sent
+
+
+def _tell_dispatchers(event: OutageEvent, subject: str, body: str) -> None:
+    people = list(
+        User.objects.filter(
+            is_active=True,
+            assignments__role=Role.DISPATCHER,
+            assignments__unit__in=[u.pk for u in event.station.ancestors()] + [event.station_id],
+        )
+        .exclude(username="gridcare-repair")
+        .distinct()
+    )
+    _staff_message(
+        people, subject, body, f"repair:{event.number}:{subject}", ("repair.outageevent", event.number)
+    )
+
+
+def raise_long_outage_warnings(now: dt.datetime | None = None) -> int:
+    """二级服务预警: an outage (area or feeder event) still open after ``outage_warning_hours``
+    is reported to the managers of its station and county and to the crew's leader, once."""
+    now = now or clock.now()
+    setting = RepairSetting.current()
+    limit = now - dt.timedelta(hours=float(setting.outage_warning_hours))
+    raised = 0
+    due = OutageEvent.objects.filter(
+        state__in=OutageEvent.OPEN_STATES,
+        service_warning_level__lt=2,
+        created_at__lte=limit,
+    ).exclude(level=DeviceLevel.CUSTOMER)
+    for event in due.select_related("station", "crew__leader", "feeder", "transformer_area", "customer"):
+        with transaction.atomic():
+            won = OutageEvent.objects.filter(pk=event.pk, service_warning_level__lt=2).update(
+                service_warning_level=2, updated_at=now
+            )
+            if not won:
+                continue
+            hours = (now - event.created_at).total_seconds() / 3600
+            subject = (
+                f"【二级服务预警】{event.device_label}停电已超过{float(setting.outage_warning_hours):g}小时"
+            )
+            body = (
+                f"抢修事件 {event.number}（{event.get_level_display()} {event.device_label}，影响 {event.affected_count} 户）"
+                f"已停电 {hours:.1f} 小时仍未恢复送电，请督促抢修。"
+            )
+            people = _station_and_county_managers(event.station)
+            if event.crew_id and event.crew.leader_id:
+                people.append(event.crew.leader)
+            _staff_message(
+                people, subject, body, f"repair:{event.number}:warn2", ("repair.outageevent", event.number)
+            )
+            _note(event, "service_warning", None, subject, level=2, recipients=len(people))
+            raised += 1
+    return raised
+
+
+# --- customers ----------------------------------------------------------------------------------------
+
+
+def notify_affected_customers(event: OutageEvent, *, kind: str = "outage") -> int:
+    """Tell every affected customer (key customers first) by SMS through the notify outbox:
+    ``kind`` "outage" (故障停电告知) or "restored" (恢复送电告知). Deduplicated per event, kind and
+    customer, so calling it again queues nothing new."""
+    from gridcare.notify import services as notify
+    from gridcare.notify.models import Channel, Priority
+
+    event = OutageEvent.objects.select_related("feeder", "transformer_area", "customer", "crew").get(
+        pk=event.pk
+    )
+    if event.level == DeviceLevel.CUSTOMER:
+        return 0
+    label = event.device_label
+    if kind == "restored":
+        text = f"【国网供电】尊敬的客户，您所在区域（{label}）的故障停电已于{(event.restored_at or clock.now()).astimezone(clock.LOCAL_TZ):%m月%d日%H:%M}恢复送电，感谢您的理解。如仍无电请拨打95598。"
+    else:
+        eta = (
+            f"，预计{event.estimated_restore_at.astimezone(clock.LOCAL_TZ):%m月%d日%H:%M}恢复送电"
+            if event.estimated_restore_at
+            else "，抢修人员正在处理"
+        )
+        text = f"【国网供电】尊敬的客户，您所在区域（{label}）发生故障停电{eta}，给您带来不便敬请谅解。"
+    customers = analysis.affected_customers(event)
+    phones = (
+        CustomerPhone.objects.filter(customer__in=customers.values("pk"), is_primary=True)
+        .order_by("-customer__is_key", "-customer__is_vip", "customer__load_class", "customer_id")
+        .values_list("customer_id", "number", "customer__name", "customer__is_key", "customer__is_vip")
+    )
+    about = ("repair.outageevent", event.number)
+
+    def outgoing():
+        for customer_id, number, name, is_key, is_vip in phones.iterator(chunk_size=5000):
+            yield notify.Outgoing(
+                channel=Channel.SMS,
+                to=number,
+                to_name=name,
+                body=text,
+                priority=Priority.KEY_CUSTOMER if (is_key or is_vip) else Priority.BULK,
+                recipient=("customers.customer", str(customer_id)),
+                about=about,
+                dedup_key=f"repair:{event.number}:{kind}:{customer_id}",
+            )
+
+    queued = notify.enqueue_many(outgoing())
+    if kind == "outage":
+        OutageEvent.objects.filter(pk=event.pk).update(customers_notified_at=clock.now())
+    return queued

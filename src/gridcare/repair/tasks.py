@@ -1,0 +1,22 @@
+"""Background work of fault repair command (Django Tasks API)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def roll_up_fault_calls() -> int:
+    """研判: roll new fault calls up into outage events (scheduled a few seconds after a call)."""
+    from .services import run_analysis
+
+    report = run_analysis()
+    return len(report.created)
+
+
+@task()
+def check_long_outage(event_id: int) -> int:
+    """The 12-hour service warning of one event (scheduled when the event forms)."""
+    from .services import raise_long_outage_warnings
+
+    return raise_long_outage_warnings()
