@@ -1,0 +1,142 @@
+"""Notices to every affected customer through the outbox: key customers first, once each."""
+
+import pytest
+
+from gridcare.notify.delivery import deliver_pending
+from gridcare.notify.models import Channel, Message, Priority
+from gridcare.outages import queries, services
+from gridcare.outages.models import OutageCustomer, OutageKind, OutageState
+
+from .conftest import local
+from .senders import Recording
+
+
+@pytest.fixture
+def recording(settings):
+    Recording.sent = []
+    settings.GRIDCARE_SENDERS = dict.fromkeys(
+        ("sms", "email", "wechat", "app_push", "log"), "gridcare.outages.tests.senders.Recording"
+    )
+    return Recording.sent
+
+
+@pytest.fixture
+def published(ow):
+    outage, _ = services.create_outage(
+        kind=OutageKind.PLANNED,
+        reason="10kV东风线设备检修",
+        actor=ow.dispatcher,
+        planned_start=local(2026, 12, 2, 8),
+        planned_end=local(2026, 12, 2, 18),
+        area_text="东风路沿线",
+        feeders=["F01"],
+    )
+    return services.publish(outage=outage, actor=ow.dispatcher)
+
+
+def sms(outage):
+    return Message.objects.filter(about_id=outage.number, channel=Channel.SMS)
+
+
+def test_publishing_queues_one_sms_per_customer_with_a_mobile_and_an_email_to_the_account_manager(
+    ow, published
+):
+    texts = list(sms(published).values_list("recipient_address", flat=True))
+    assert sorted(texts) == ["13800000010", "13800000011", "13812341234"]  # not the landline-only one
+    assert queries.customers_without_mobile(published) == 1
+    body = sms(published).first().body
+    assert body.startswith(
+        "【国网城关县供电公司】尊敬的客户：因10kV东风线设备检修，我公司计划于12月2日08:00至18:00对东风路沿线停电，"
+        "预计12月2日18:00恢复供电"
+    )
+    assert body.endswith("给您带来不便敬请谅解。咨询请拨打95598。")
+    [email] = Message.objects.filter(about_id=published.number, channel=Channel.EMAIL)
+    assert email.recipient_address == "kong@gridcare.example"
+    assert "城关县人民医院" in email.body and email.priority == Priority.KEY_CUSTOMER
+
+
+def test_key_customers_are_sent_first(ow, published, recording):
+    hospital = sms(published).get(recipient_address="13800000010")
+    assert hospital.priority == Priority.KEY_CUSTOMER
+    assert {m.priority for m in sms(published).exclude(pk=hospital.pk)} == {Priority.BULK}
+
+    deliver_pending(batch_size=1)
+
+    sent_sms = [to for channel, to, _body in recording if channel == Channel.SMS]
+    assert sent_sms[0] == "13800000010"
+    assert len(sent_sms) == 3
+
+
+def test_publishing_again_or_requeueing_sends_nothing_twice(ow, published):
+    before = Message.objects.count()
+
+    services.publish(outage=published, actor=ow.dispatcher)
+    assert services.queue_notices(published, services.Purpose.NOTICE) == 0
+
+    assert Message.objects.count() == before
+    assert published.events.filter(action="publish").count() == 1
+
+
+def test_delivery_state_is_visible_per_outage(ow, published, recording):
+    [notice] = queries.delivery_progress(published)
+    assert (notice["label"], notice["total"], notice["pending"], notice["sent"]) == ("停电通知", 4, 4, 0)
+
+    deliver_pending()
+
+    [notice] = queries.delivery_progress(published)
+    assert (notice["sent"], notice["pending"], notice["done_percent"]) == (4, 0, 100)
+    row = next(r for r in queries.key_customers(published) if r.customer == ow.hospital)
+    assert row.message_states["notice"] == Message.State.SENT
+
+
+def test_restoring_tells_every_customer_key_customers_first(ow, published, recording):
+    ow.now.advance(days=8)  # 12-02 09:00, during the outage
+    services.start(outage=published, actor=ow.dispatcher, at=local(2026, 12, 2, 8))
+    ow.now.advance(hours=7)
+
+    outage = services.restore(outage=published, actor=ow.dispatcher, note="检修完毕")
+
+    assert outage.state == OutageState.RESTORED and outage.actual_end == local(2026, 12, 2, 16)
+    restored = Message.objects.filter(dedup_key__startswith=f"outage:{outage.number}:restored:sms:")
+    assert restored.count() == 3
+    assert restored.get(recipient_address="13800000010").priority == Priority.KEY_CUSTOMER
+    assert restored.first().body == (
+        "【国网城关县供电公司】尊敬的客户：东风路沿线已于12月2日16:00恢复供电，感谢您的理解与支持。"
+        "如您家中仍无电，请拨打95598报修。"
+    )
+    assert OutageCustomer.objects.filter(outage=outage, restore_queued_at__isnull=False).count() == 3
+    services.restore(outage=outage, actor=ow.dispatcher)
+    assert restored.count() == 3  # restoring twice sends nothing more
+    labels = [p["label"] for p in queries.delivery_progress(outage)]
+    assert labels == ["停电通知", "恢复送电通知"]
+
+
+def test_cancelling_a_published_outage_tells_the_customers_who_were_told(ow, published):
+    services.cancel(outage=published, actor=ow.dispatcher, reason="施工计划调整")
+
+    cancelled = Message.objects.filter(dedup_key__startswith=f"outage:{published.number}:cancelled:sms:")
+    assert cancelled.count() == 3
+    assert "原定于12月2日08:00至18:00对东风路沿线的停电已取消" in cancelled.first().body
+
+
+def test_a_fault_outage_notifies_at_once_and_a_grown_scope_only_tells_the_newcomers(ow):
+    outage = services.open_fault_outage(
+        transformer_areas=["T01"],
+        reason="10kV东风线故障跳闸",
+        started_at=local(2026, 11, 24, 8, 40),
+        estimated_end=local(2026, 11, 24, 12, 0),
+        actor=None,
+    )
+    [first] = sms(outage)
+    assert first.recipient_address == "13812341234" and first.priority == Priority.NORMAL
+    assert "11月24日08:40起停电，抢修人员正在全力抢修，预计11月24日12:00前恢复供电" in first.body
+
+    services.update_fault_scope(outage=outage, feeders=["F01"], actor=ow.dispatcher)
+    services.update_fault_scope(outage=outage, transformer_areas=["T03"], actor=ow.dispatcher)
+    services.update_fault_scope(outage=outage, feeders=["F01"], actor=ow.dispatcher)
+
+    assert sorted(sms(outage).values_list("recipient_address", flat=True)) == [
+        "13800000010",
+        "13800000011",
+        "13812341234",
+    ]
