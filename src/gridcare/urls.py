@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("gridcare.org.urls")),
     path("customers/", include("gridcare.customers.urls")),
     path("knowledge/", include("gridcare.knowledge.urls")),
+    path("outages/", include("gridcare.outages.urls")),
     path("workorders/", include("gridcare.workorders.urls")),
     path("hotline/", include("gridcare.hotline.urls")),
 ]

@@ -15,6 +15,7 @@ NAVIGATION = [
     (_("客户查询"), "customers:search", ()),
     (_("工单"), "workorders:queue", ()),
     (_("知识库"), "knowledge:search", ()),
+    (_("停电信息"), "outages:list", ()),
 ]
 
 
