@@ -152,6 +152,48 @@ def take_order_on_call(
     return order
 
 
+def take_fault_call_on_call(
+    *, call: Call | None, actor: User, intake: workorders.Intake, idempotency_key: str | None = None
+):
+    """A fault call goes through the repair command's trouble-call analysis: a repeated call urges
+    the open order, a new one is linked to the open outage event of its device (no new field work)."""
+    from gridcare.repair.services import report_fault_call
+
+    result = report_fault_call(
+        actor=actor,
+        content=intake.content,
+        customer=intake.customer,
+        caller_name=intake.caller_name,
+        caller_phone=intake.caller_phone,
+        address=intake.address,
+        channel=intake.channel,
+        idempotency_key=idempotency_key,
+    )
+    if call is not None:
+        _agent_call(call, actor)
+        call.work_orders.add(result.order)
+        if intake.customer is not None and call.customer_id is None:
+            call.customer = intake.customer
+            call.save(update_fields=["customer"])
+    return result
+
+
+def known_outage_event(customer: Any):
+    """The open outage event this customer's supply hangs on, if the repair command knows one."""
+    from gridcare.repair.analysis import follow_merges, open_event_for
+    from gridcare.repair.models import TroubleCall
+
+    if customer is None:
+        return None
+    probe = TroubleCall(
+        customer_id=customer.pk,
+        transformer_area_id=customer.transformer_area_id,
+        feeder_id=customer.transformer_area.feeder_id,
+    )
+    event = open_event_for(probe)
+    return follow_merges(event) if event is not None else None
+
+
 def urge_on_call(*, call: Call | None, actor: User, order: WorkOrder, note: str = "") -> WorkOrder:
     """重复来电: link the call to the open order as an urging instead of a new order."""
     order = workorders.perform(order=order, action="urge", actor=actor, note=note or "客户再次来电催办")

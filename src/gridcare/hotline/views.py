@@ -114,11 +114,12 @@ def intake(request):
     if request.method == "POST":
         form = SmartIntakeForm(request.POST)
     else:
+        # The caller's number is not pre-filled (personal data stays masked); an empty field means
+        # "the number of this call" when the order is saved.
         form = SmartIntakeForm(
             initial={
                 "order_type": request.GET.get("type", OrderType.FAULT_REPAIR),
                 "account_no": request.GET.get("account_no", ""),
-                "caller_phone": call.caller_number if call else "",
             }
         )
     order_type = (form.data.get("order_type") if form.is_bound else form.initial.get("order_type")) or ""
@@ -138,8 +139,19 @@ def intake(request):
         if order_type in OrderType.values
         else None
     )
-    context = {"form": form, "order_type": order_type, "customer": customer_obj, "duplicate": duplicate}
-    context.update(_integrations(request, customer_obj, order_type))
+    context = {
+        "form": form,
+        "order_type": order_type,
+        "customer": customer_obj,
+        "duplicate": duplicate,
+        "caller_masked": mask_phone(call.caller_number) if call else "",
+    }
+    if order_type == OrderType.FAULT_REPAIR and customer_obj is not None and duplicate is None:
+        from gridcare.repair.services import answer_for
+
+        event = services.known_outage_event(customer_obj)
+        if event is not None:
+            context.update({"known_event": event, "known_answer": answer_for(event)})
     if request.method == "POST" and form.is_valid():
         content, subtype = form.composed_content()
         data = form.cleaned_data
@@ -155,32 +167,29 @@ def intake(request):
             complaint_class=data.get("complaint_class") or "",
             handed_in_by_account_manager=data.get("handed_in_by_account_manager") or False,
         )
+        key = request.POST.get("idempotency_key") or None
         try:
-            order = services.take_order_on_call(
-                call=call,
-                actor=request.user,
-                intake=intake,
-                idempotency_key=request.POST.get("idempotency_key") or None,
-            )
+            if intake.order_type == OrderType.FAULT_REPAIR:
+                result = services.take_fault_call_on_call(
+                    call=call, actor=request.user, intake=intake, idempotency_key=key
+                )
+                order, answer, event = result.order, result.answer, result.event
+            else:
+                order = services.take_order_on_call(
+                    call=call, actor=request.user, intake=intake, idempotency_key=key
+                )
+                answer, event = "", None
         except ApiError as exc:
             form.add_error(None, exc.message)
         else:
-            _after_intake(request, order)
             response = render(
-                request, "hotline/_order_created.html", {"order": order, "customer": customer_obj}
+                request,
+                "hotline/_order_created.html",
+                {"order": order, "customer": customer_obj, "answer": answer, "event": event},
             )
             response["HX-Trigger"] = "orders-changed"
             return response
     return render(request, "hotline/_intake.html", context, status=422 if form.is_bound else 200)
-
-
-def _integrations(request, customer, order_type: str) -> dict:
-    """Hooks for what other business areas add to the intake (outage events for fault calls)."""
-    return {}
-
-
-def _after_intake(request, order) -> None:
-    """Hooks after an order is taken on a call (fault calls join the trouble-call analysis)."""
 
 
 @login_required

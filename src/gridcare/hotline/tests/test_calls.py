@@ -87,7 +87,7 @@ def test_order_taken_on_the_call_is_recorded_against_it(world, client, cti):
     )
     assert response.status_code == 200 and "已受理" in response.content.decode()
     order = WorkOrder.objects.get()
-    assert "整栋楼/整个小区" in order.content and "安全隐患" in order.content and order.subtype == "no_power"
+    assert "整栋楼/整个小区" in order.content and "安全隐患" in order.content and "无电" in order.content
     assert list(Call.objects.get(call_id="c-5").work_orders.all()) == [order]
 
 
@@ -157,3 +157,47 @@ def test_workspace_page_renders_for_agent(world, client):
     client.force_login(world.agent)
     page = client.get("/hotline/", {"account_no": "5100000001"}).content.decode()
     assert "座席工作台" in page and "张建国" in page and "call-strip" in page
+
+
+def test_fault_call_links_to_the_open_outage_event(world, client):
+    """A later caller under a known outage hears what is known and is linked, not dispatched again."""
+    from gridcare.customers.models import Customer, CustomerPhone
+    from gridcare.customers.services import refresh_search_text
+    from gridcare.repair import services as repair
+    from gridcare.repair.models import OutageEvent
+
+    neighbours = []
+    for i in range(4):
+        c = Customer.objects.create(
+            account_no=f"51000001{i:02d}",
+            name=f"邻居{i}",
+            transformer_area=world.area_east,
+            station=world.east,
+            customer_class="residential",
+            tariff_category="residential_tiered",
+        )
+        CustomerPhone.objects.create(customer=c, number=f"1390000000{i}", is_primary=True)
+        refresh_search_text(c)
+        neighbours.append(c)
+    for c in neighbours:
+        repair.report_fault_call(actor=world.agent, content="没电了", customer=c)
+    repair.run_analysis()
+    event = OutageEvent.objects.get()
+    client.force_login(world.agent)
+    form = client.get(
+        "/hotline/intake/", {"type": "fault_repair", "account_no": "5100000001"}
+    ).content.decode()
+    assert event.number in form and "已有抢修事件" in form
+    created = client.post(
+        "/hotline/intake/",
+        {
+            "order_type": "fault_repair",
+            "channel": "hotline",
+            "account_no": "5100000001",
+            "symptom": "no_power",
+            "scope": "building",
+            "content": "楼里都没电",
+        },
+    ).content.decode()
+    assert f"已关联抢修事件 {event.number}" in created and "答复客户" in created
+    assert OutageEvent.objects.count() == 1
