@@ -262,8 +262,10 @@ def new_event(
 def absorb(*, source: OutageEvent, target: OutageEvent, now, actor: Any = None, note: str = "") -> None:
     """Merge ``source`` into ``target``: its calls, crews and primary order follow."""
     from .dispatching import transfer_assignments
+    from .outage_link import take_over_outage
 
     TroubleCall.objects.filter(event=source).update(event=target)
+    take_over_outage(source=source, target=target)
     transfer_assignments(source=source, target=target, now=now)
     if target.primary_order_id is None and source.primary_order_id:
         target.primary_order_id = source.primary_order_id

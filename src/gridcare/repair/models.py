@@ -256,6 +256,15 @@ class OutageEvent(models.Model):
     situation = models.TextField(_("现场情况"), blank=True)
     result = models.TextField(_("处理结果"), blank=True)
     service_warning_level = models.PositiveSmallIntegerField(_("服务预警级别"), default=0)
+    outage = models.ForeignKey(
+        "outages.Outage",
+        verbose_name=_("停电信息"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("向客户发布的故障停电信息（停电告知与恢复送电通知由停电信息发送）"),
+    )
     customers_notified_at = models.DateTimeField(_("已通知客户"), null=True, blank=True)
     created_at = models.DateTimeField(_("研判时间"), db_index=True)
     updated_at = models.DateTimeField(_("更新时间"))

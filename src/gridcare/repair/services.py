@@ -4,7 +4,8 @@ Intake: ``report_fault_call``. Analysis: ``run_analysis`` (roll-up + dispatch of
 Dispatcher: ``confirm_event``, ``reassign_device``, ``split_event``, ``merge_events``,
 ``dispatch_to_crew``, ``send_reinforcement``, ``answer_support_request``, ``release_to_self_check``.
 Crew: ``report_arrival``, ``report_progress``, ``report_eta``, ``request_support``, ``report_restored``.
-Watch: ``raise_long_outage_warnings``. Customers: ``notify_affected_customers``.
+Watch: ``raise_long_outage_warnings``. Customers hear about the outage through the
+outages app (``outage_link``).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from django.db.models import Q
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
-from gridcare.customers.models import Customer, CustomerPhone, Feeder, TransformerArea
+from gridcare.customers.models import Customer, Feeder, TransformerArea
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit, User
 from gridcare.workorders import services as engine
 from gridcare.workorders.models import OPEN_STATES, OrderType, State, WorkOrder
 
-from . import analysis
+from . import analysis, outage_link
 from .dispatching import (
     auto_dispatch,
     candidate_crews,
@@ -220,6 +221,7 @@ def run_analysis(now: dt.datetime | None = None) -> analysis.RollupReport:
             else:
                 sync_orders(event, None, note="单户报修，派至抢修班引导自查")
             if event.level != DeviceLevel.CUSTOMER:
+                outage_link.sync_fault_outage(event)
                 _schedule_outage_watch(event)
     # Orders linked by the roll-up to existing events follow them.
     stale = (
@@ -317,6 +319,7 @@ def reassign_device(
         analysis.absorb(source=other, target=event, now=now, actor=actor, note="随改判并入")
     analysis.refresh_event(event, now)
     sync_orders(event, actor, note=f"事件 {event.number} 改判")
+    outage_link.sync_fault_outage(event)
     return event
 
 
@@ -356,6 +359,7 @@ def split_event(*, event: OutageEvent, actor: Any, order_numbers: list[str], not
         event.save(update_fields=["primary_order"])
     analysis.refresh_event(event, now)
     analysis.refresh_event(new, now)
+    outage_link.sync_fault_outage(new)
     return new
 
 
@@ -372,6 +376,7 @@ def merge_events(*, source: OutageEvent, target: OutageEvent, actor: Any, note: 
     analysis.absorb(source=source, target=target, now=now, actor=actor, note=note)
     analysis.refresh_event(target, now)
     sync_orders(target, actor, note=f"事件 {source.number} 并入 {target.number}")
+    outage_link.sync_fault_outage(target)
     return target
 
 
@@ -522,6 +527,7 @@ def report_eta(
     event.updated_at = clock.now()
     event.save(update_fields=["estimated_restore_at", "updated_at"])
     _note(event, "eta", actor, note, eta=estimated_restore_at.isoformat())
+    outage_link.set_eta(event)
     return event
 
 
@@ -565,7 +571,7 @@ def report_restored(*, event: OutageEvent, actor: Any, result: str, cause: str =
         release_crews(event, now)
         _note(event, "restore", actor, result.strip(), cause=event.cause)
     closed = close_linked_orders(event, actor)
-    notify_affected_customers(event, kind="restored")
+    outage_link.restore_outages(event, event.result)
     log.info("event %s restored, %d orders replied", event.number, closed)
     return event
 
@@ -629,6 +635,7 @@ def cancel_event(*, event: OutageEvent, actor: Any, note: str) -> OutageEvent:
     release_crews(event, now)
     _note(event, "cancel", actor, note.strip())
     transaction.on_commit(lambda: close_linked_orders(event, actor))
+    outage_link.restore_outages(event, f"事件撤销：{note.strip()}")
     return event
 
 
@@ -760,55 +767,3 @@ def raise_long_outage_warnings(now: dt.datetime | None = None) -> int:
             _note(event, "service_warning", None, subject, level=2, recipients=len(people))
             raised += 1
     return raised
-
-
-# --- customers ----------------------------------------------------------------------------------------
-
-
-def notify_affected_customers(event: OutageEvent, *, kind: str = "outage") -> int:
-    """Tell every affected customer (key customers first) by SMS through the notify outbox:
-    ``kind`` "outage" (故障停电告知) or "restored" (恢复送电告知). Deduplicated per event, kind and
-    customer, so calling it again queues nothing new."""
-    from gridcare.notify import services as notify
-    from gridcare.notify.models import Channel, Priority
-
-    event = OutageEvent.objects.select_related("feeder", "transformer_area", "customer", "crew").get(
-        pk=event.pk
-    )
-    if event.level == DeviceLevel.CUSTOMER:
-        return 0
-    label = event.device_label
-    if kind == "restored":
-        text = f"【国网供电】尊敬的客户，您所在区域（{label}）的故障停电已于{(event.restored_at or clock.now()).astimezone(clock.LOCAL_TZ):%m月%d日%H:%M}恢复送电，感谢您的理解。如仍无电请拨打95598。"
-    else:
-        eta = (
-            f"，预计{event.estimated_restore_at.astimezone(clock.LOCAL_TZ):%m月%d日%H:%M}恢复送电"
-            if event.estimated_restore_at
-            else "，抢修人员正在处理"
-        )
-        text = f"【国网供电】尊敬的客户，您所在区域（{label}）发生故障停电{eta}，给您带来不便敬请谅解。"
-    customers = analysis.affected_customers(event)
-    phones = (
-        CustomerPhone.objects.filter(customer__in=customers.values("pk"), is_primary=True)
-        .order_by("-customer__is_key", "-customer__is_vip", "customer__load_class", "customer_id")
-        .values_list("customer_id", "number", "customer__name", "customer__is_key", "customer__is_vip")
-    )
-    about = ("repair.outageevent", event.number)
-
-    def outgoing():
-        for customer_id, number, name, is_key, is_vip in phones.iterator(chunk_size=5000):
-            yield notify.Outgoing(
-                channel=Channel.SMS,
-                to=number,
-                to_name=name,
-                body=text,
-                priority=Priority.KEY_CUSTOMER if (is_key or is_vip) else Priority.BULK,
-                recipient=("customers.customer", str(customer_id)),
-                about=about,
-                dedup_key=f"repair:{event.number}:{kind}:{customer_id}",
-            )
-
-    queued = notify.enqueue_many(outgoing())
-    if kind == "outage":
-        OutageEvent.objects.filter(pk=event.pk).update(customers_notified_at=clock.now())
-    return queued

@@ -1,0 +1,204 @@
+"""Dispatch, the crew's reports, restoration, and the 12-hour service warning."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from gridcare.core.api_errors import ApiError
+from gridcare.notify.models import Channel, Message
+from gridcare.repair import services
+from gridcare.repair.models import Crew, CrewAssignment, DeviceLevel, OutageEvent, SupportRequest
+from gridcare.workorders.models import State, WorkOrder
+
+from .helpers import call
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def area_event(grid, storm_clock):
+    area = grid.areas[0]
+    for c in grid.customers_by_area[area.pk][:3]:
+        call(grid, c)
+    services.run_analysis()
+    event = OutageEvent.objects.get(state=OutageEvent.State.DISPATCHED)
+    # Send the world's crew member's crew, as the dispatcher would.
+    return services.dispatch_to_crew(event=event, crew=grid.crew_one, actor=grid.dispatcher, replace=True)
+
+
+def orders(event):
+    return WorkOrder.objects.filter(trouble_call__event=event)
+
+
+def test_the_dispatcher_replaces_the_crew_and_the_orders_follow(grid, area_event):
+    assert area_event.crew == grid.crew_one
+    grid.crew_two.refresh_from_db()
+    grid.crew_one.refresh_from_db()
+    assert grid.crew_two.status == Crew.Status.ON_DUTY  # released
+    assert grid.crew_one.status == Crew.Status.DISPATCHED
+    assert all(o.assigned_unit == grid.east_crew for o in orders(area_event))
+
+
+def test_crew_reports_arrival_progress_eta_and_support(grid, area_event, storm_clock):
+    storm_clock.advance(minutes=25)
+    event = services.report_arrival(event=area_event, actor=grid.crew)
+    assert event.state == OutageEvent.State.ON_SITE
+    assert event.arrived_at == storm_clock.at
+    assert {o.state for o in orders(event)} == {State.ON_SITE}
+    assert all(o.deadlines.get(milestone="arrive").met_at for o in orders(event))
+    grid.crew_one.refresh_from_db()
+    assert grid.crew_one.status == Crew.Status.ON_SITE
+
+    services.report_progress(event=event, actor=grid.crew, situation="配变低压桩头烧损", cause="雷击")
+    eta = storm_clock.at + dt.timedelta(hours=2)
+    services.report_eta(event=event, actor=grid.crew, estimated_restore_at=eta)
+    request = services.request_support(
+        event=event, actor=grid.crew, kind="materials", note="需要400kVA配变桩头2套"
+    )
+    assert request.state == SupportRequest.State.OPEN
+    assert Message.objects.filter(
+        channel=Channel.STAFF_INBOX, recipient_address=str(grid.dispatcher.pk)
+    ).exists()
+
+    late = call(grid, grid.customers_by_area[grid.areas[0].pk][4])
+    assert late.event == event
+    assert "已到达现场" in late.answer and "恢复送电" in late.answer
+    assert late.order.state == State.ON_SITE  # taken and on site with the crew already there
+
+
+def test_another_crew_member_cannot_report_on_a_job_not_theirs(grid, area_event):
+    with pytest.raises(ApiError) as exc:
+        services.report_arrival(event=area_event, actor=grid.clerk_east)
+    assert exc.value.code == "not_your_job"
+
+
+def test_restoration_closes_every_linked_order_and_queues_callbacks(grid, area_event, storm_clock):
+    late = call(grid, grid.customers_by_area[grid.areas[0].pk][3])
+    assert late.event == area_event
+    storm_clock.advance(minutes=30)
+    services.report_arrival(event=area_event, actor=grid.crew)
+    storm_clock.advance(hours=1)
+
+    event = services.report_restored(
+        event=area_event, actor=grid.crew, result="更换配变桩头，已恢复送电", cause="雷击"
+    )
+
+    assert event.state == OutageEvent.State.RESTORED
+    linked = list(orders(event))
+    assert len(linked) == 4
+    for order in linked:
+        assert order.state == State.REVIEWED  # waiting in the callback queue
+        assert order.callback_required
+        assert "已恢复送电" in order.reply
+        assert order.deadlines.get(milestone="restore").met_at == storm_clock.at
+    grid.crew_one.refresh_from_db()
+    assert grid.crew_one.status == Crew.Status.ON_DUTY
+    assert not CrewAssignment.objects.filter(event=event, released_at__isnull=True).exists()
+    # Every affected customer hears that power is back, key customers first.
+    # through the event's fault outage (停电信息), which also answers "is my power out".
+    from gridcare.outages.models import Outage
+
+    outage = Outage.objects.get(pk=event.outage_id)
+    assert outage.state == "restored"
+    restored = Message.objects.filter(
+        channel=Channel.SMS, about_id=outage.number, subject__contains="恢复送电"
+    )
+    assert restored.count() == 5
+    key = grid.customers_by_area[grid.areas[0].pk][4]
+    assert restored.order_by("priority", "id").first().recipient_id == str(key.pk)
+    # A callback agent can now call each customer back.
+    from gridcare.workorders.services import perform
+
+    done = perform(order=linked[0], action="callback", actor=grid.agent, satisfaction="satisfied")
+    assert done.state == State.CALLED_BACK
+
+
+def test_an_outage_open_twelve_hours_warns_the_station_and_county_leaders(grid, area_event, storm_clock):
+    storm_clock.advance(hours=11, minutes=59)
+    assert services.raise_long_outage_warnings() == 0
+
+    storm_clock.advance(minutes=2)
+    assert services.raise_long_outage_warnings() == 1
+    assert services.raise_long_outage_warnings() == 0  # once only
+
+    area_event.refresh_from_db()
+    assert area_event.service_warning_level == 2
+    inbox = Message.objects.filter(channel=Channel.STAFF_INBOX, subject__contains="二级服务预警")
+    assert set(inbox.values_list("recipient_address", flat=True)) >= {
+        str(grid.station_head.pk),
+        str(grid.county_chief.pk),
+        str(grid.crew.pk),  # the crew's leader, the responsible person on site
+    }
+    assert Message.objects.filter(channel=Channel.SMS, recipient_address="13700000001").exists()
+
+
+def test_a_restored_outage_raises_no_warning(grid, area_event, storm_clock):
+    services.report_restored(event=area_event, actor=grid.crew, result="已恢复")
+    storm_clock.advance(hours=13)
+    assert services.raise_long_outage_warnings() == 0
+
+
+def test_no_free_crew_sends_the_orders_to_the_station_team_and_the_event_waits(grid, storm_clock):
+    Crew.objects.filter(station=grid.east).update(status=Crew.Status.OFF)
+    for c in grid.customers_by_area[grid.areas[1].pk][:3]:
+        call(grid, c)
+    services.run_analysis()
+    event = OutageEvent.objects.get(level=DeviceLevel.AREA)
+    assert event.state == OutageEvent.State.WAITING
+    assert {o.state for o in orders(event)} == {State.DISPATCHED}  # 5-minute dispatch limit met
+    # Reinforcement from the neighbouring station on request.
+    assert services.best_crews(event) == []
+    assert services.best_crews(event, neighbours=True) == [grid.crew_west]
+    event = services.send_reinforcement(event=event, crew=grid.crew_west, actor=grid.dispatcher)
+    assert event.crew == grid.crew_west and event.state == OutageEvent.State.DISPATCHED
+
+
+def test_duty_roster_limits_who_is_dispatched(grid, storm_clock):
+    from gridcare.repair.models import DutyRoster
+
+    DutyRoster.objects.create(date=dt.date(2026, 7, 14), shift="day", crew=grid.crew_one)
+    for c in grid.customers_by_area[grid.areas[2].pk][:3]:
+        call(grid, c)
+    services.run_analysis()
+    event = OutageEvent.objects.get(level=DeviceLevel.AREA)
+    assert event.crew == grid.crew_one  # the electrician group is not on today's day shift
+
+
+class TestDispatcherDecisions:
+    def test_confirm_reassign_split_and_merge(self, grid, storm_clock):
+        a, b = grid.areas[:2]
+        for c in grid.customers_by_area[a.pk][:3] + grid.customers_by_area[b.pk][:3]:
+            call(grid, c)
+        services.run_analysis()
+        first, second = OutageEvent.objects.filter(level=DeviceLevel.AREA).order_by("transformer_area__code")
+
+        services.confirm_event(event=first, actor=grid.dispatcher)
+        first.refresh_from_db()
+        assert first.confirmed_by == grid.dispatcher and first.confidence == 1
+
+        merged = services.merge_events(source=second, target=first, actor=grid.dispatcher, note="同一故障")
+        assert merged.call_count == 6
+        second.refresh_from_db()
+        assert second.state == OutageEvent.State.MERGED
+
+        moved = services.reassign_device(
+            event=first, actor=grid.dispatcher, level=DeviceLevel.FEEDER, feeder=grid.feeder_east
+        )
+        assert moved.level == DeviceLevel.FEEDER and moved.affected_count == 21
+
+        numbers = list(orders(first).filter(customer__transformer_area=b).values_list("number", flat=True))
+        split = services.split_event(event=first, actor=grid.dispatcher, order_numbers=numbers)
+        assert split.transformer_area == b and split.call_count == 3
+        first.refresh_from_db()
+        assert first.call_count == 3
+
+    def test_only_dispatchers_decide(self, grid, storm_clock):
+        for c in grid.customers_by_area[grid.areas[0].pk][:3]:
+            call(grid, c)
+        services.run_analysis()
+        event = OutageEvent.objects.get()
+        with pytest.raises(ApiError) as exc:
+            services.confirm_event(event=event, actor=grid.agent)
+        assert exc.value.status == 403
