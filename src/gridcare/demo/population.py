@@ -1,0 +1,437 @@
+"""The demo county's customers, generated cheaply in bulk.
+
+Faker (zh_CN) runs only to build pools (surnames with their weights, given names, company
+words, mobile prefixes); each customer is then a handful of ``random.Random`` draws from the
+pools, so half a million customers take seconds of Python. The same seed gives the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import accumulate
+
+from faker import Faker
+from faker.providers.person.zh_CN import Provider as PersonProvider
+from faker.providers.phone_number.zh_CN import Provider as PhoneProvider
+
+from gridcare.customers.models import (
+    AreaClass,
+    Customer,
+    CustomerAddress,
+    CustomerPhone,
+    Meter,
+    SupplyContract,
+)
+from gridcare.customers.services import search_text_for
+
+from . import places
+from .county import AreaInfo, County
+
+C = Customer.CustomerClass
+T = Customer.TariffCategory
+V = Customer.VulnerableKind
+S = Customer.Status
+
+CUSTOMER_FIELDS = [
+    "id", "account_no", "name", "id_number", "customer_class", "tariff_category", "load_class",
+    "contracted_capacity_kva", "credit_rating", "transformer_area", "station", "account_manager",
+    "is_key", "is_vip", "vulnerable_kind", "is_sensitive", "sensitive_note", "is_prepaid",
+    "has_dedicated_transformer", "status", "opened_on", "search_text",
+]  # fmt: skip
+PHONE_FIELDS = ["id", "customer", "number", "kind", "contact_name", "is_primary"]
+ADDRESS_FIELDS = ["id", "customer", "kind", "address", "is_primary"]
+METER_FIELDS = [
+    "id",
+    "customer",
+    "meter_no",
+    "kind",
+    "multiplier",
+    "installed_on",
+    "last_verified_on",
+    "is_active",
+]
+CONTRACT_FIELDS = [
+    "id",
+    "customer",
+    "contract_no",
+    "kind",
+    "signed_on",
+    "expires_on",
+    "last_changed_on",
+    "status",
+]
+
+# Customer class shares by area class (居民 / 一般工商业 / 大工业 / 农业生产 / 公用).
+CLASS_ORDER = [C.RESIDENTIAL, C.NON_RESIDENTIAL, C.LARGE_INDUSTRY, C.AGRICULTURE, C.PUBLIC]
+CLASS_SHARES = {
+    AreaClass.URBAN: [0.86, 0.11, 0.004, 0.002, 0.024],
+    AreaClass.RURAL: [0.90, 0.05, 0.003, 0.035, 0.012],
+    AreaClass.REMOTE: [0.93, 0.025, 0.001, 0.03, 0.014],
+}
+CAPACITY = {
+    C.RESIDENTIAL: [4, 4, 6, 6, 8, 10, 12],
+    C.NON_RESIDENTIAL: [10, 15, 20, 30, 40, 50, 80],
+    C.LARGE_INDUSTRY: [315, 400, 500, 630, 800, 1000, 1250, 1600, 2000, 2500, 3150, 4000, 5000],
+    C.AGRICULTURE: [5, 10, 15, 20, 30, 50, 80, 100, 160],
+    C.PUBLIC: [5, 10, 20, 30, 50, 100, 160, 250],
+}
+LARGE_COMMERCIAL = [100, 125, 160, 200, 250, 315, 400, 500, 630]
+CREDIT = (["AAA", "AA", "A", "B", "C"], list(accumulate([0.10, 0.25, 0.55, 0.07, 0.03])))
+STATUS = ([S.ACTIVE, S.SUSPENDED, S.DISCONNECTED, S.CLOSED], list(accumulate([0.965, 0.008, 0.012, 0.015])))
+VULNERABLE = (
+    [V.FIVE_GUARANTEES, V.ELDERLY_ALONE, V.MINIMUM_LIVING, V.DISABLED],
+    [0.006, 0.012, 0.015, 0.004],
+)
+ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+@dataclass
+class Pools:
+    surnames: list[str]
+    surname_cum: list[float]
+    given: list[str]
+    company_words: list[str]
+    mobile_prefixes: list[str]
+
+
+def make_pools(fake: Faker, rng: random.Random) -> Pools:
+    surnames = list(PersonProvider.last_names)
+    weights = list(PersonProvider.last_names.values())
+    common = list(PersonProvider.first_names)
+    chars = sorted({ch for name in common for ch in name})
+    composed = sorted({rng.choice(chars) + rng.choice(chars) for _ in range(4000)})
+    # Faker's common given names weigh more than composed ones, as in a real register.
+    given = common * 8 + composed
+    company_words = sorted({fake.company_prefix() for _ in range(300)})
+    return Pools(
+        surnames=surnames,
+        surname_cum=list(accumulate(weights)),
+        given=given,
+        company_words=company_words,
+        mobile_prefixes=[str(p) for p in PhoneProvider.phonenumber_prefixes],
+    )
+
+
+@dataclass
+class Batch:
+    customers: list[tuple] = field(default_factory=list)
+    phones: list[tuple] = field(default_factory=list)
+    addresses: list[tuple] = field(default_factory=list)
+    meters: list[tuple] = field(default_factory=list)
+    contracts: list[tuple] = field(default_factory=list)
+
+
+def _id_number(rng: random.Random, region: str, today: dt.date) -> str:
+    born = today - dt.timedelta(days=rng.randint(20 * 365, 85 * 365))
+    body = f"{region}{born:%Y%m%d}{rng.randrange(1000):03d}"
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
+
+
+def _credit_code(rng: random.Random, region: str) -> str:
+    return "91" + region + "".join(rng.choice(CREDIT_CODE_CHARS) for _ in range(10))
+
+
+class CustomerFactory:
+    """Turns (area, slot) into the rows of one customer and its phones, addresses, meter, contract."""
+
+    def __init__(
+        self, county: County, pools: Pools, rng: random.Random, today: dt.date, first_id: dict[str, int]
+    ):
+        self.county = county
+        self.pools = pools
+        self.rng = rng
+        self.today = today
+        self.ids = dict(first_id)
+        self.station_seq = [0] * len(county.stations)
+        self.managers_turn = [0] * len(county.counties)
+
+    def _next(self, table: str) -> int:
+        value = self.ids[table]
+        self.ids[table] = value + 1
+        return value
+
+    def person_name(self) -> str:
+        r = self.rng
+        return r.choices(self.pools.surnames, cum_weights=self.pools.surname_cum)[0] + r.choice(
+            self.pools.given
+        )
+
+    def mobile(self) -> str:
+        return f"{self.rng.choice(self.pools.mobile_prefixes)}{self.rng.randrange(10**8):08d}"
+
+    def supply_address(self, area: AreaInfo, residential: bool) -> str:
+        r = self.rng
+        station = self.county.stations[area.station]
+        county_plan = places.COUNTIES[station.county]
+        head = f"{places.CITY_PLACE}{county_plan.name}{station.plan.town}"
+        if area.road:
+            address = f"{head}{area.road}{r.randint(1, 380)}号"
+            if area.community and residential:
+                address += f"{area.community}{r.randint(1, 24)}栋{r.randint(1, 4)}单元{r.randint(1, 18)}{r.randint(1, 4):02d}室"
+            return address
+        group = r.choice(area.groups)
+        if not group.endswith("组"):
+            group += "组"
+        return f"{head}{area.village}{group}{r.randint(1, 120)}号"
+
+    def mailing_address(self) -> str:
+        r = self.rng
+        road = r.choice(places.ROAD_WORDS) + r.choice(places.ROAD_SUFFIXES)
+        district = r.choice(places.CITY_DISTRICTS)
+        return f"{places.CITY_PLACE}{district}{road}{r.randint(1, 600)}号{r.randint(1, 30)}栋{r.randint(1, 3)}单元{r.randint(1, 28)}{r.randint(1, 6):02d}室"
+
+    def business_name(self, customer_class: str, area: AreaInfo) -> str:
+        r = self.rng
+        station = self.county.stations[area.station]
+        county_name = places.COUNTIES[station.county].name
+        word = r.choice(self.pools.company_words)
+        if customer_class == C.NON_RESIDENTIAL:
+            if r.random() < 0.5:
+                return self.person_name()  # 个体工商户 are often registered under the owner's name
+            return f"{station.plan.town}{word}{r.choice(places.SHOP_KINDS)}"
+        if customer_class == C.LARGE_INDUSTRY:
+            return f"{county_name}{word}{r.choice(places.INDUSTRIES)}有限公司"
+        if customer_class == C.AGRICULTURE:
+            if r.random() < 0.5:
+                return self.person_name()
+            return f"{area.village or station.plan.town}{r.choice(places.FARMS)}"
+        if area.road and r.random() < 0.4:
+            return f"{station.plan.town}{area.road}路灯"
+        return f"{area.village or station.plan.town}{r.choice(places.PUBLIC_KINDS)}"
+
+    def make(self, area: AreaInfo, batch: Batch, key: tuple[str, int, int] | None = None) -> None:
+        r = self.rng
+        today = self.today
+        station = self.county.stations[area.station]
+        county_plan = places.COUNTIES[station.county]
+        cid = self._next("customer")
+        self.station_seq[area.station] += 1
+        account_no = f"5{station.county + 1}{station.number:02d}{self.station_seq[area.station]:06d}"
+
+        if key is not None:
+            name, load_class, capacity = key
+            customer_class = C.PUBLIC
+        else:
+            shares = CLASS_SHARES[area.area_class]
+            customer_class = r.choices(CLASS_ORDER, weights=shares)[0]
+            load_class = 3
+            if customer_class == C.NON_RESIDENTIAL and r.random() < 0.08:
+                capacity = r.choice(LARGE_COMMERCIAL)
+            else:
+                capacity = r.choice(CAPACITY[customer_class])
+            if customer_class == C.LARGE_INDUSTRY and r.random() < 0.6:
+                load_class = 2
+            name = (
+                self.person_name()
+                if customer_class == C.RESIDENTIAL
+                else self.business_name(customer_class, area)
+            )
+        residential = customer_class == C.RESIDENTIAL
+        if residential:
+            tariff = T.RESIDENTIAL_TOU if r.random() < 0.2 else T.RESIDENTIAL_TIERED
+        else:
+            tariff = {
+                C.LARGE_INDUSTRY: T.LARGE_INDUSTRY_TWO_PART,
+                C.AGRICULTURE: T.AGRICULTURE,
+            }.get(customer_class, T.GENERAL_BUSINESS)
+        large = capacity >= 100
+        manager_id = None
+        if large:
+            managers = self.county.account_managers[station.county]
+            manager_id = managers[self.managers_turn[station.county] % len(managers)].pk
+            self.managers_turn[station.county] += 1
+        vulnerable = ""
+        if residential:
+            factor = 0.5 if area.area_class == AreaClass.URBAN else 1.0
+            x = r.random()
+            for kind, share in zip(*VULNERABLE, strict=True):
+                if x < share * factor:
+                    vulnerable = kind
+                    break
+                x -= share * factor
+        is_key = key is not None
+        is_vip = (
+            (is_key and r.random() < 0.5)
+            or (customer_class == C.LARGE_INDUSTRY and r.random() < 0.3)
+            or (large and r.random() < 0.1)
+            or r.random() < 0.0005
+        )
+        sensitive_note = r.choice(places.SENSITIVE_NOTES) if r.random() < 0.003 else ""
+        prepaid = (residential and r.random() < (0.2 if area.road else 0.1)) or (
+            customer_class == C.NON_RESIDENTIAL and not large and r.random() < 0.1
+        )
+        status = S.ACTIVE if is_key else r.choices(STATUS[0], cum_weights=STATUS[1])[0]
+        opened = today - dt.timedelta(days=r.randint(60, 30 * 365))
+        id_number = (
+            _id_number(r, county_plan.id_region, today)
+            if residential
+            else _credit_code(r, county_plan.id_region)
+        )
+
+        supply = self.supply_address(area, residential)
+        addresses = [supply]
+        batch.addresses.append((self._next("address"), cid, CustomerAddress.Kind.SUPPLY, supply, True))
+        if r.random() < 0.15:
+            mailing = self.mailing_address()
+            addresses.append(mailing)
+            batch.addresses.append((self._next("address"), cid, CustomerAddress.Kind.MAILING, mailing, False))
+
+        batch.customers.append(
+            (
+                cid, account_no, name, id_number, customer_class, tariff, load_class, Decimal(capacity),
+                r.choices(CREDIT[0], cum_weights=CREDIT[1])[0], area.pk, station.unit.pk, manager_id,
+                is_key, is_vip, vulnerable, bool(sensitive_note), sensitive_note, prepaid, large, status,
+                opened, search_text_for(name, addresses),
+            )
+        )  # fmt: skip
+
+        # Phones: 1–3; mostly mobiles, some rural households only have a landline.
+        x = r.random()
+        count = 1 if x < 0.6 else 2 if x < 0.9 else 3
+        for n in range(count):
+            if n == 0 and area.village and r.random() < 0.06:
+                number, kind = (
+                    f"{county_plan.landline_prefix}{r.randrange(10**6):06d}",
+                    CustomerPhone.Kind.LANDLINE,
+                )
+            else:
+                number, kind = self.mobile(), CustomerPhone.Kind.MOBILE
+            contact = ""
+            if n > 0:
+                kind = CustomerPhone.Kind.CONTACT
+                contact = f"{r.choice(places.CONTACT_RELATIONS)} {self.person_name()}"
+            batch.phones.append((self._next("phone"), cid, number, kind, contact, n == 0))
+
+        mid = self._next("meter")
+        if large:
+            meter_kind, multiplier = Meter.Kind.HIGH_VOLTAGE, r.choice([20, 30, 40, 50, 75, 100, 150, 200])
+        elif residential:
+            meter_kind, multiplier = Meter.Kind.SINGLE_PHASE, 1
+        else:
+            meter_kind, multiplier = Meter.Kind.THREE_PHASE, r.choice([1, 1, 1, 5, 10, 20])
+        installed = max(opened, today - dt.timedelta(days=r.randint(365, 11 * 365)))
+        verified = (
+            installed if not large else max(installed, today - dt.timedelta(days=r.randint(30, 5 * 365)))
+        )
+        batch.meters.append(
+            (
+                mid,
+                cid,
+                f"52{station.county + 1}0{mid:012d}",
+                meter_kind,
+                multiplier,
+                installed,
+                verified,
+                status != S.CLOSED,
+            )
+        )
+
+        if residential:
+            contract_kind, signed, expires = SupplyContract.Kind.RESIDENTIAL, opened, None
+        else:
+            if r.random() < 0.01:
+                contract_kind = SupplyContract.Kind.TEMPORARY
+                expires = today + dt.timedelta(days=r.randint(-30, 330))
+                signed = expires - dt.timedelta(days=365)
+            else:
+                contract_kind = SupplyContract.Kind.HIGH_VOLTAGE if large else SupplyContract.Kind.LOW_VOLTAGE
+                expires = today + dt.timedelta(days=r.randint(-60, 5 * 365))  # some due for renewal
+                signed = max(opened, expires - dt.timedelta(days=5 * 365))
+        if status == S.CLOSED:
+            contract_status = SupplyContract.Status.TERMINATED
+        elif expires is not None and expires < today:
+            contract_status = SupplyContract.Status.EXPIRED
+        else:
+            contract_status = SupplyContract.Status.ACTIVE
+        changed = (
+            signed + dt.timedelta(days=r.randint(0, max(0, (today - signed).days)))
+            if r.random() < 0.1
+            else None
+        )
+        batch.contracts.append(
+            (
+                self._next("contract"), cid, f"GY{station.county + 1}{station.number:02d}{signed:%Y}{cid:08d}",
+                contract_kind, signed, expires, changed, contract_status,
+            )
+        )  # fmt: skip
+
+
+def key_customer_slots(county: County, count: int) -> list[tuple[AreaInfo, tuple[str, int, int]]]:
+    """The first ``count`` 重要客户 (county hospitals, water works, government …, then the towns')."""
+    slots: list[tuple[AreaInfo, tuple[str, int, int]]] = []
+    by_station: dict[int, list[AreaInfo]] = {}
+    for area in county.areas:
+        by_station.setdefault(area.station, []).append(area)
+    county_lists: list[list] = []
+    for ci, plan in enumerate(places.COUNTIES):
+        town_station = next(i for i, s in enumerate(county.stations) if s.county == ci)
+        items = [
+            (
+                by_station[town_station][k % len(by_station[town_station])],
+                (pattern.format(county=plan.name), lc, kva),
+            )
+            for k, (pattern, lc, kva) in enumerate(places.KEY_CUSTOMERS_COUNTY)
+        ]
+        for si, station in enumerate(county.stations):
+            if station.county == ci and station.plan.profile != "urban":
+                items += [
+                    (by_station[si][k], (pattern.format(town=station.plan.town), lc, kva))
+                    for k, (pattern, lc, kva) in enumerate(places.KEY_CUSTOMERS_TOWN)
+                ]
+        county_lists.append(items)
+    # Interleave the counties so a small demo still has key customers in each of them.
+    for k in range(max(len(items) for items in county_lists)):
+        for items in county_lists:
+            if k < len(items):
+                slots.append(items[k])
+    return slots[:count]
+
+
+AREA_WEIGHT = {AreaClass.URBAN: 2.0, AreaClass.RURAL: 1.0, AreaClass.REMOTE: 0.4}
+
+
+def generate(
+    county: County,
+    total: int,
+    pools: Pools,
+    rng: random.Random,
+    today: dt.date,
+    first_id: dict[str, int],
+    batch_size: int,
+) -> Iterator[Batch]:
+    """Yield batches of rows for ``total`` customers spread over the county's 台区."""
+    factory = CustomerFactory(county, pools, rng, today, first_id)
+    keys = key_customer_slots(county, min(max(1, total // 200), total))
+    keyed: dict[int, list[tuple[str, int, int]]] = {}
+    for area, key in keys:
+        keyed.setdefault(area.pk, []).append(key)
+    cum = list(accumulate(AREA_WEIGHT[a.area_class] for a in county.areas))
+    counts = [0] * len(county.areas)
+    for index in rng.choices(range(len(county.areas)), cum_weights=cum, k=total - len(keys)):
+        counts[index] += 1
+    batch = Batch()
+    for area, count in zip(county.areas, counts, strict=True):
+        for key in keyed.get(area.pk, []):
+            factory.make(area, batch, key)
+        for _ in range(count):
+            factory.make(area, batch)
+            if len(batch.customers) >= batch_size:
+                yield batch
+                batch = Batch()
+    if batch.customers:
+        yield batch
+
+
+MODELS = [Customer, CustomerPhone, CustomerAddress, Meter, SupplyContract]
+TABLE_KEYS = {
+    "customer": Customer,
+    "phone": CustomerPhone,
+    "address": CustomerAddress,
+    "meter": Meter,
+    "contract": SupplyContract,
+}

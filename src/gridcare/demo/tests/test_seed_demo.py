@@ -1,0 +1,159 @@
+"""The demo county: what a person trying GridCare meets after `gridcare seed-demo`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+
+from gridcare.core import clock
+from gridcare.customers.models import AreaClass, Customer, CustomerPhone, TransformerArea
+from gridcare.customers.queries import CustomerQuery, search_customers, visible_customers
+from gridcare.customers.services import search_text_for
+from gridcare.org.models import Role, RoleAssignment, Unit, User
+
+README_ACCOUNTS = [
+    "admin",
+    "agent01",
+    "leader01",
+    "dispatch01",
+    "clerk01",
+    "manager01",
+    "crew01",
+    "auditor01",
+]
+TODAY = dt.datetime(2026, 3, 2, 9, 0)
+
+
+@pytest.fixture
+def county(db):
+    with clock.frozen(TODAY):
+        call_command("seed_demo", customers=1000, seed=7, no_knowledge=True, verbosity=0)
+
+
+def _snapshot():
+    return list(Customer.objects.order_by("account_no").values_list("account_no", "name", "search_text"))
+
+
+def test_same_seed_gives_the_same_county(db):
+    class Rollback(Exception):
+        pass
+
+    with clock.frozen(TODAY):
+        with pytest.raises(Rollback), transaction.atomic():
+            call_command("seed_demo", customers=300, seed=11, no_knowledge=True, verbosity=0)
+            first = _snapshot()
+            first_phones = sorted(CustomerPhone.objects.values_list("customer__account_no", "number"))
+            raise Rollback
+        assert not Customer.objects.exists()
+        call_command("seed_demo", customers=300, seed=11, no_knowledge=True, verbosity=0)
+    assert len(first) == 300
+    assert _snapshot() == first
+    assert sorted(CustomerPhone.objects.values_list("customer__account_no", "number")) == first_phones
+
+
+def test_every_role_has_staff_and_readme_accounts_log_in(county, client):
+    held = set(RoleAssignment.objects.values_list("role", flat=True))
+    assert held == set(Role.values)
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff
+    for username in README_ACCOUNTS:
+        response = client.post("/login/", {"username": username, "password": "gridcare-demo"})
+        assert response.status_code == 302, username
+        client.post("/logout/")
+
+
+def test_county_shape(county):
+    assert Unit.objects.filter(kind=Unit.Kind.PROVINCE).count() == 1
+    assert Unit.objects.filter(kind=Unit.Kind.CITY).count() == 1
+    assert Unit.objects.filter(kind=Unit.Kind.COUNTY).count() == 3
+    assert Unit.objects.filter(kind=Unit.Kind.STATION).count() == 20
+    assert set(Unit.objects.exclude(function="").values_list("function", flat=True)) == set(
+        Unit.Function.values
+    ) - {""}
+    # every station has a repair crew team
+    for station in Unit.objects.filter(kind=Unit.Kind.STATION):
+        assert station.children.filter(function=Unit.Function.REPAIR).exists(), station
+    assert TransformerArea.objects.filter(grid_manager__isnull=True).count() == 0
+    assert set(TransformerArea.objects.values_list("area_class", flat=True)) == set(AreaClass.values)
+    assert (
+        TransformerArea.objects.filter(feeder__name__regex=r"^10kV.+线$").count()
+        == TransformerArea.objects.count()
+    )
+
+
+def test_customers_look_real(county):
+    customers = Customer.objects.all()
+    assert customers.count() == 1000
+    residential = customers.filter(customer_class=Customer.CustomerClass.RESIDENTIAL).count()
+    assert 800 < residential < 950
+    for flag in ["is_key", "is_vip", "is_prepaid", "is_sensitive"]:
+        assert customers.filter(**{flag: True}).exists(), flag
+    assert customers.exclude(vulnerable_kind="").exists()
+    assert not customers.filter(is_sensitive=True, sensitive_note="").exists()
+    # ≥100 kVA customers are served by an account manager
+    large = customers.filter(contracted_capacity_kva__gte=100)
+    assert large.exists() and not large.filter(account_manager__isnull=True).exists()
+    assert customers.filter(is_key=True, name__endswith="人民医院").exists()
+    for customer in customers.prefetch_related("addresses", "phones", "meters", "contracts")[:200]:
+        assert customer.search_text == search_text_for(
+            customer.name, [a.address for a in customer.addresses.all()]
+        )
+        assert customer.station_id == customer.transformer_area.station_id
+        assert 1 <= len(customer.phones.all()) <= 3
+        assert all(len(p.number) == 11 and p.number.isdigit() for p in customer.phones.all())
+        assert len(customer.meters.all()) == 1 and len(customer.contracts.all()) == 1
+        assert customer.addresses.all()[0].address.startswith("白溪市")
+
+
+def test_clerk_sees_only_their_station(county, client):
+    clerk = User.objects.get(username="clerk01")
+    station = RoleAssignment.objects.get(user=clerk).unit
+    own = Customer.objects.filter(station=station)
+    assert own.exists()
+    assert set(visible_customers(clerk).values_list("pk", flat=True)) == set(own.values_list("pk", flat=True))
+    elsewhere = Customer.objects.exclude(station=station).first()
+    client.force_login(clerk)
+    assert client.get(f"/customers/{elsewhere.account_no}/").status_code == 404
+    assert client.get(f"/customers/{own.first().account_no}/").status_code == 200
+
+
+def test_agent_finds_a_customer_by_phone_and_address(county):
+    agent = User.objects.get(username="agent01")
+    customer = Customer.objects.filter(vulnerable_kind="").order_by("account_no")[500]
+    phone = customer.phones.first().number
+    assert customer in search_customers(agent, CustomerQuery(phone=phone))
+    address = customer.addresses.first().address
+    assert customer in search_customers(agent, CustomerQuery(address=address[6:]), limit=1000)
+
+
+def test_refuses_a_non_empty_database_unless_asked_to_skip(county):
+    with pytest.raises(CommandError, match="not empty"):
+        call_command("seed_demo", customers=10, verbosity=0)
+    call_command("seed_demo", customers=10, if_empty=True, verbosity=0)
+    assert Customer.objects.count() == 1000
+
+
+def test_runs_the_knowledge_seed_when_the_knowledge_app_has_one(db, monkeypatch):
+    from django.core import management
+
+    from gridcare.demo.management.commands import seed_demo
+
+    calls = []
+    real_call_command = management.call_command
+
+    def spy(name, *args, **kwargs):
+        calls.append(name)
+        if name != "seed_knowledge":
+            return real_call_command(name, *args, **kwargs)
+        return None
+
+    monkeypatch.setattr(
+        seed_demo, "get_commands", lambda: {**management.get_commands(), "seed_knowledge": "x"}
+    )
+    monkeypatch.setattr(seed_demo, "call_command", spy)
+    real_call_command("seed_demo", customers=20, verbosity=0)
+    assert calls == ["seed_knowledge"]
