@@ -273,7 +273,7 @@ def _apply(user: Any, revision: Revision, action: str, note: str) -> tuple[Revis
 @transaction.atomic
 def act_on_revision(*, user: Any, revision: Revision, action: str, note: str = "") -> Revision:
     """submit / withdraw / approve / reject / discard, per ``TRANSITIONS``."""
-    revision = Revision.objects.select_for_update().select_related("article", "region").get(pk=revision.pk)
+    revision = Revision.objects.select_for_update().get(pk=revision.pk)
     article = Article.objects.select_for_update().get(pk=revision.article_id)
     revision.article = article
     revision, transition = _apply(user, revision, action, note)
