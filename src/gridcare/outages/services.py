@@ -18,7 +18,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
-from gridcare.core import audit, clock, numbering
+from gridcare.core import clock, numbering
 from gridcare.core.api_errors import ApiError
 from gridcare.customers.models import Customer, CustomerPhone, Feeder, TransformerArea
 from gridcare.notify.models import Channel, Priority
@@ -339,7 +339,7 @@ def publish(*, outage: Outage, actor: Any, override_reason: str = "") -> Outage:
 
     Less notice than the rule requires (planned 7 days, temporary 24 h) is refused with
     ``notice_too_short`` (422) unless ``override_reason`` says why; the override is recorded (who,
-    why, when) on the outage, in its history and in the audit log. Publishing again is a no-op:
+    why, when) on the outage and in its history. Publishing again is a no-op:
     nothing is queued twice."""
     _check_actor(actor)
     with transaction.atomic():
@@ -386,13 +386,6 @@ def publish(*, outage: Outage, actor: Any, override_reason: str = "") -> Outage:
             override=bool(short),
             queued=queued,
         )
-        if short:
-            audit.record(
-                action="outage.notice_override",
-                actor=actor,
-                obj=outage,
-                detail={"reason": override_reason, "notice_hours": float(hours), "required_hours": required},
-            )
     return outage
 
 

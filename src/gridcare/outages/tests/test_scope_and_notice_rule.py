@@ -3,7 +3,6 @@
 import pytest
 
 from gridcare.core.api_errors import ApiError
-from gridcare.core.models import AuditLog
 from gridcare.notify.models import Message
 from gridcare.outages import services
 from gridcare.outages.models import NoticeRule, OutageCustomer, OutageKind, OutageState
@@ -117,8 +116,7 @@ def test_the_override_is_recorded_with_who_and_why(ow):
     assert float(outage.notice_hours) == 47.0
     event = outage.events.get(action="publish")
     assert event.data["override"] is True and event.note == "配合市政道路施工，工期提前"
-    log = AuditLog.objects.get(action="outage.notice_override")
-    assert log.actor == ow.dispatcher and log.detail["reason"] == "配合市政道路施工，工期提前"
+    assert event.actor == ow.dispatcher
 
 
 def test_temporary_maintenance_needs_24_hours(ow):
