@@ -22,6 +22,10 @@ class Invalid(ValueError):
 
 def text(value: Any) -> str:
     """The cell as text: numbers without a spurious ``.0``, dates as ``YYYY-MM-DD``."""
+    if value.__class__ is str:  # the common case, kept fast for 100,000-row files
+        if "\u00a0" in value or "\u3000" in value:
+            value = value.replace("\u00a0", " ").replace("\u3000", " ")
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -82,20 +86,27 @@ class ChoiceReader:
         for word, value in (synonyms or {}).items():
             self.lookup[fold(word)] = value
         self.labels = [str(label) for value, label in choices.choices if value != ""]
+        self.seen: dict[str, Any] = {}  # raw cell text → value: a column repeats a few values
 
     def __call__(self, value: Any, *, default: Any = None, required: bool = False) -> Any:
         raw = text(value)
+        if raw in self.seen:
+            return self.seen[raw]
         if not raw:
             if required:
                 raise Invalid("必填项为空")
             return default
         try:
-            return self.lookup[fold(raw)]
+            result = self.lookup[fold(raw)]
         except KeyError:
             raise Invalid(f"不是可选值；可填：{'、'.join(self.labels)}") from None
+        if len(self.seen) < 1000:
+            self.seen[raw] = result
+        return result
 
 
 _TRUE = {"是", "y", "yes", "true", "1", "√", "✓", "有", "t"}
+_PLAIN = {"是": True, "否": False, "": False, None: False}
 _FALSE = {"否", "n", "no", "false", "0", "×", "x", "无", "f", "-", "—"}
 
 
@@ -103,6 +114,8 @@ def boolean(value: Any) -> bool:
     """是/否 (also Y/N, 1/0, √/×, TRUE/FALSE); an empty cell is 否."""
     if isinstance(value, bool):
         return value
+    if value in _PLAIN:
+        return _PLAIN[value]
     raw = fold(text(value))
     if raw == "" or raw in _FALSE:
         return False

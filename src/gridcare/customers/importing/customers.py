@@ -21,7 +21,7 @@ from gridcare.customers.models import (
 from gridcare.customers.services import search_text_for
 
 from . import cells
-from .pipeline import BATCH, chunks, employee_problem, lookup, run_import, staff_by_employee_no
+from .pipeline import BATCH, chunks, employee_problem, insert, lookup, run_import, staff_by_employee_no
 from .reading import Column, Source, Table
 from .results import ImportResult, RowChecker, RowError
 
@@ -354,56 +354,59 @@ def _check(table: Table, errors: list[RowError], *, update: bool) -> Plan:
 
 
 def _write(plan: Plan, result: ImportResult) -> None:
-    new: list[Customer] = []
-    changed: list[Customer] = []
-    for item in plan.items:
-        customer = Customer(account_no=item.account_no, **item.fields)
-        if item.account_no in plan.existing:
-            customer.pk = plan.existing[item.account_no]
-            changed.append(customer)
-        else:
-            new.append(customer)
-    Customer.objects.bulk_create(new, batch_size=BATCH)
+    new = [item for item in plan.items if item.account_no not in plan.existing]
+    changed = [
+        Customer(pk=plan.existing[item.account_no], account_no=item.account_no, **item.fields)
+        for item in plan.items
+        if item.account_no in plan.existing
+    ]
+    new_ids = insert(Customer, [{"account_no": i.account_no, **i.fields} for i in new], returning_ids=True)
     ids = dict(plan.existing)
-    ids.update({c.account_no: c.pk for c in new if c.pk is not None})
-    if len(ids) < len(plan.items):  # the database could not return ids from the bulk insert
-        ids.update(lookup(Customer.objects.all(), "account_no", [c.account_no for c in new], "id"))
+    ids.update(zip((i.account_no for i in new), new_ids, strict=True))
     Customer.objects.bulk_update(changed, CUSTOMER_FIELDS, batch_size=BATCH // 2)
     for batch in chunks([c.pk for c in changed]):
         CustomerPhone.objects.filter(customer_id__in=batch).delete()
         CustomerAddress.objects.filter(customer_id__in=batch).delete()
 
-    phones, addresses, meters, contracts = [], [], [], []
-    meters_changed, contracts_changed = [], []
+    phones: list[dict[str, Any]] = []
+    addresses: list[dict[str, Any]] = []
+    meters: list[dict[str, Any]] = []
+    contracts: list[dict[str, Any]] = []
+    meters_changed: list[Meter] = []
+    contracts_changed: list[SupplyContract] = []
     for item in plan.items:
         customer_id = ids[item.account_no]
         phones += [
-            CustomerPhone(customer_id=customer_id, number=number, kind=kind, is_primary=i == 0)
+            {
+                "customer_id": customer_id,
+                "number": number,
+                "kind": kind,
+                "contact_name": "",
+                "is_primary": i == 0,
+            }
             for i, (number, kind) in enumerate(item.phones)
         ]
         addresses += [
-            CustomerAddress(customer_id=customer_id, kind=kind, address=address, is_primary=i == 0)
+            {"customer_id": customer_id, "kind": kind, "address": address, "is_primary": i == 0}
             for i, (kind, address) in enumerate(item.addresses)
         ]
         if item.meter:
-            meter = Meter(customer_id=customer_id, **item.meter)
             if item.meter["meter_no"] in plan.meters:
-                meter.pk = plan.meters[item.meter["meter_no"]][0]
-                meters_changed.append(meter)
+                pk = plan.meters[item.meter["meter_no"]][0]
+                meters_changed.append(Meter(pk=pk, customer_id=customer_id, **item.meter))
             else:
-                meters.append(meter)
+                meters.append({"customer_id": customer_id, **item.meter})
         if item.contract:
-            contract = SupplyContract(customer_id=customer_id, **item.contract)
             if item.contract["contract_no"] in plan.contracts:
-                contract.pk = plan.contracts[item.contract["contract_no"]][0]
-                contracts_changed.append(contract)
+                pk = plan.contracts[item.contract["contract_no"]][0]
+                contracts_changed.append(SupplyContract(pk=pk, customer_id=customer_id, **item.contract))
             else:
-                contracts.append(contract)
-    CustomerPhone.objects.bulk_create(phones, batch_size=BATCH)
-    CustomerAddress.objects.bulk_create(addresses, batch_size=BATCH)
-    Meter.objects.bulk_create(meters, batch_size=BATCH)
+                contracts.append({"customer_id": customer_id, **item.contract})
+    insert(CustomerPhone, phones)
+    insert(CustomerAddress, addresses)
+    insert(Meter, meters)
     Meter.objects.bulk_update(meters_changed, ["kind", "multiplier", "installed_on"], batch_size=BATCH)
-    SupplyContract.objects.bulk_create(contracts, batch_size=BATCH)
+    insert(SupplyContract, contracts)
     SupplyContract.objects.bulk_update(
         contracts_changed, ["kind", "signed_on", "expires_on", "status"], batch_size=BATCH
     )
