@@ -242,7 +242,7 @@ def perform(
     now = clock.now()
     with transaction.atomic():
         current = (
-            WorkOrder.objects.select_for_update()
+            WorkOrder.objects.select_for_update(of=("self",))
             .select_related("customer", "assigned_unit", "accepted_unit", "transformer_area")
             .get(pk=order.pk)
         )
