@@ -12,13 +12,14 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from gridcare.core import clock
 
 from . import policies
-from .models import Deadline, Milestone, WorkOrder, WorkOrderEvent
+from .escalation import ORDER_FIELDS, BulkRecipients, outgoing, warning_text
+from .models import Deadline, Milestone, OrderType, TimeLimitPolicy, WorkOrder, WorkOrderEvent
 
 log = logging.getLogger(__name__)
 
@@ -156,19 +157,157 @@ def due_deadline_ids(now: dt.datetime, limit: int | None = None) -> Iterable[int
     return ids[:limit] if limit else ids
 
 
-def raise_due_warnings(now: dt.datetime | None = None, batch_size: int = 2000) -> int:
-    """The reconciliation sweep: raise every due warning once. Returns how many were raised."""
+def raise_due_warnings(now: dt.datetime | None = None, batch_size: int = 5000) -> int:
+    """The reconciliation sweep: raise every due warning once. Returns how many were raised.
+
+    Set-based: the due deadlines are read once through the partial index, then handled in
+    batches, each one transaction of a fixed number of statements whatever its size — lock the
+    batch's orders (in id order, as ``services.perform`` locks an order before its deadlines),
+    lock and re-read the still-due deadlines (skipping any a ``check_deadline`` task holds),
+    move each to its highest due level in one UPDATE, lift the orders' warning level, write the
+    history rows and queue the notices with ``notify.enqueue_many`` (dedup keys as in
+    ``escalation.notify_warning``), and schedule the next checks after commit. Rows are locked
+    and re-checked before they change, so two sweeps (or a sweep and a task) never raise the
+    same level twice.
+    """
     now = now or clock.now()
+    due = list(
+        Deadline.objects.filter(
+            met_at__isnull=True,
+            paused_at__isnull=True,
+            next_warning_at__isnull=False,
+            next_warning_at__lte=now,
+        )
+        .order_by("next_warning_at", "id")
+        .values_list("id", "order_id")
+    )
+    recipients = BulkRecipients()
+    policy_cache: dict[int, TimeLimitPolicy] = {}
     total = 0
-    ids = list(due_deadline_ids(now))
-    for start_at in range(0, len(ids), batch_size):
-        chunk = ids[start_at : start_at + batch_size]
-        with transaction.atomic():
-            for deadline in Deadline.objects.select_related("policy", "order").filter(
-                pk__in=chunk, met_at__isnull=True, paused_at__isnull=True
-            ):
-                total += _raise(deadline, now)
+    for start_at in range(0, len(due), batch_size):
+        total += _raise_batch(due[start_at : start_at + batch_size], now, recipients, policy_cache)
     return total
+
+
+def _raise_batch(
+    batch: list[tuple[int, int]],
+    now: dt.datetime,
+    recipients: BulkRecipients,
+    policy_cache: dict[int, TimeLimitPolicy],
+) -> int:
+    from gridcare.notify import services as notify
+
+    with transaction.atomic():
+        order_ids = sorted({order_id for _pk, order_id in batch})
+        # Lock the orders first, in id order: actions lock an order and then its deadlines, and
+        # two sweeps take the same orders in the same order, so nobody waits in a circle.
+        locked = list(
+            WorkOrder.objects.filter(pk__in=order_ids)
+            .order_by("pk")
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        rows = list(
+            Deadline.objects.filter(
+                pk__in=[pk for pk, _order_id in batch],
+                order_id__in=locked,
+                met_at__isnull=True,
+                paused_at__isnull=True,
+                next_warning_at__isnull=False,
+                next_warning_at__lte=now,
+            )
+            .order_by("due_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", "order_id", "milestone", "policy_id", "warning_level", "started_at", "due_at")
+        )
+        missing = {r[3] for r in rows} - policy_cache.keys()
+        if missing:
+            policy_cache.update((p.pk, p) for p in TimeLimitPolicy.objects.filter(pk__in=missing))
+
+        # (deadline id, order id, milestone, due_at, old level, new level, next warning time)
+        raised = []
+        for pk, order_id, milestone, policy_id, level, started_at, due_at in rows:
+            times = policies.warning_times(policy_cache[policy_id], started_at, due_at)
+            new_level = level
+            while new_level < 3 and times[new_level] <= now:
+                new_level += 1
+            if new_level > level:
+                following = times[new_level] if new_level < 3 else None
+                raised.append((pk, order_id, milestone, due_at, level, new_level, following))
+        if not raised:
+            return 0
+        _move_levels(raised)
+
+        top_level: dict[int, int] = {}
+        for _pk, order_id, _m, _d, _old, new_level, _n in raised:
+            top_level[order_id] = max(top_level.get(order_id, 0), new_level)
+        for level in (1, 2, 3):
+            ids = [order_id for order_id, top in top_level.items() if top == level]
+            if ids:
+                WorkOrder.objects.filter(pk__in=ids, warning_level__lt=level).update(warning_level=level)
+
+        orders = {o["id"]: o for o in WorkOrder.objects.filter(pk__in=list(top_level)).values(*ORDER_FIELDS)}
+        recipients.load(list(orders.values()))
+        events = []
+        messages = []
+        for pk, order_id, milestone, due_at, old_level, new_level, _n in raised:
+            order = orders[order_id]
+            milestone_label = Milestone(milestone).label
+            type_label = OrderType(order["order_type"]).label
+            for level in range(old_level + 1, new_level + 1):
+                events.append(
+                    WorkOrderEvent(
+                        order_id=order_id,
+                        action="warning",
+                        at=now,
+                        from_state="",
+                        to_state="",
+                        note=f"{milestone_label}时限{'已超期' if level == 3 else '预警'}（{level}级）",
+                        data={"milestone": milestone, "level": level, "due_at": due_at.isoformat()},
+                    )
+                )
+                subject, body = warning_text(order["number"], type_label, milestone_label, due_at, level)
+                messages.extend(
+                    outgoing(
+                        order["number"],
+                        recipients.tier_recipients(order, level),
+                        subject,
+                        body,
+                        dedup=f"warning:{pk}:{level}",
+                    )
+                )
+        WorkOrderEvent.objects.bulk_create(events, batch_size=2000)
+        notify.enqueue_many(messages)
+        later = [(pk, following) for pk, *_rest, following in raised if following is not None]
+        if later:
+            from .tasks import schedule_checks
+
+            transaction.on_commit(lambda: schedule_checks(later))
+        return len(events)
+
+
+def _move_levels(raised: list[tuple]) -> None:
+    """Set each raised deadline's level and next warning time (rows are locked by the caller)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE workorders_deadline AS d
+                   SET warning_level = v.new_level, next_warning_at = v.following
+                  FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::int[]) AS old_level,
+                               unnest(%s::int[]) AS new_level, unnest(%s::timestamptz[]) AS following) AS v
+                 WHERE d.id = v.id AND d.warning_level = v.old_level
+                """,
+                [
+                    [r[0] for r in raised],
+                    [r[4] for r in raised],
+                    [r[5] for r in raised],
+                    [r[6] for r in raised],
+                ],
+            )
+        return
+    objs = [Deadline(pk=r[0], warning_level=r[5], next_warning_at=r[6]) for r in raised]
+    Deadline.objects.bulk_update(objs, ["warning_level", "next_warning_at"], batch_size=500)
 
 
 def bump_order_warning(order: WorkOrder) -> None:

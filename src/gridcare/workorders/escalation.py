@@ -54,13 +54,21 @@ def tier_recipients(order: WorkOrder, up_to_tier: int) -> dict[int, list[User]]:
     return {tier: recipients(order, tier) for tier in range(1, min(up_to_tier, 4) + 1)}
 
 
+def warning_text(order_number: str, order_type_label: str, milestone_label: str, due_at, level: int):
+    """Subject and body of a level-``level`` warning (shared by the single and the bulk path)."""
+    what = f"{milestone_label}时限{'已超期' if level == 3 else '即将到期'}"
+    subject = f"【{level}级预警】工单 {order_number} {what}"
+    body = (
+        f"工单 {order_number}（{order_type_label}）{what}，"
+        f"到期时间 {due_at.astimezone().strftime('%Y-%m-%d %H:%M')}，请及时督办。"
+    )
+    return subject, body
+
+
 def notify_warning(deadline: Deadline, level: int) -> None:
     order = deadline.order
-    what = f"{deadline.get_milestone_display()}时限{'已超期' if level == 3 else '即将到期'}"
-    subject = f"【{level}级预警】工单 {order.number} {what}"
-    body = (
-        f"工单 {order.number}（{order.get_order_type_display()}）{what}，"
-        f"到期时间 {deadline.due_at.astimezone().strftime('%Y-%m-%d %H:%M')}，请及时督办。"
+    subject, body = warning_text(
+        order.number, order.get_order_type_display(), deadline.get_milestone_display(), deadline.due_at, level
     )
     _send(order, tier_recipients(order, level), subject, body, dedup=f"warning:{deadline.pk}:{level}")
 
@@ -74,36 +82,130 @@ def notify_escalation(order: WorkOrder, tier: int, note: str) -> None:
 def _send(order: WorkOrder, by_tier: dict[int, list[User]], subject: str, body: str, dedup: str) -> None:
     """Each recipient once: a staff-inbox message, and an SMS when the person has a mobile."""
     from gridcare.notify import services as notify
-    from gridcare.notify.models import Channel, Priority
 
-    about = ("workorders.workorder", order.number)
+    for item in outgoing(order.number, by_tier, subject, body, dedup):
+        notify.enqueue(**{field: getattr(item, field) for field in _OUTGOING_FIELDS})
+
+
+_OUTGOING_FIELDS = (
+    "channel",
+    "to",
+    "to_name",
+    "subject",
+    "body",
+    "priority",
+    "recipient",
+    "about",
+    "dedup_key",
+)
+
+
+def outgoing(order_number: str, by_tier: dict[int, list[User]], subject: str, body: str, dedup: str) -> list:
+    """The messages of one notice as ``notify.services.Outgoing`` items (each recipient once)."""
+    from gridcare.notify.models import Channel, Priority
+    from gridcare.notify.services import Outgoing
+
+    about = ("workorders.workorder", order_number)
     seen: set[int] = set()
+    items = []
     for people in by_tier.values():
         for person in people:
             if person.pk in seen:
                 continue
             seen.add(person.pk)
             recipient = ("org.user", str(person.pk))
-            notify.enqueue(
-                channel=Channel.STAFF_INBOX,
-                to=str(person.pk),
-                to_name=person.display_name,
-                subject=subject,
-                body=body,
-                priority=Priority.URGENT,
-                recipient=recipient,
-                about=about,
-                dedup_key=f"{dedup}:inbox:{person.pk}",
-            )
-            if person.mobile:
-                notify.enqueue(
-                    channel=Channel.SMS,
-                    to=person.mobile,
+            items.append(
+                Outgoing(
+                    channel=Channel.STAFF_INBOX,
+                    to=str(person.pk),
                     to_name=person.display_name,
                     subject=subject,
-                    body=f"{subject} {body}",
+                    body=body,
                     priority=Priority.URGENT,
                     recipient=recipient,
                     about=about,
-                    dedup_key=f"{dedup}:sms:{person.pk}",
+                    dedup_key=f"{dedup}:inbox:{person.pk}",
                 )
+            )
+            if person.mobile:
+                items.append(
+                    Outgoing(
+                        channel=Channel.SMS,
+                        to=person.mobile,
+                        to_name=person.display_name,
+                        subject=subject,
+                        body=f"{subject} {body}",
+                        priority=Priority.URGENT,
+                        recipient=recipient,
+                        about=about,
+                        dedup_key=f"{dedup}:sms:{person.pk}",
+                    )
+                )
+    return items
+
+
+class BulkRecipients:
+    """``tier_recipients`` for many orders at once: the same people, found with a few queries.
+
+    Tier 1 comes from ids read with the order (account manager, grid manager, assignee); tiers
+    2–4 depend only on the handling unit, so they are computed once per unit and tier.
+    """
+
+    def __init__(self) -> None:
+        self._users: dict[int, User] = {}
+        self._by_unit: dict[tuple[int, int], list[User]] = {}
+        self._units: dict[int, Unit] = {}
+
+    def load(self, orders: list[dict]) -> None:
+        """Fetch the users and units the given order rows (see ``ORDER_FIELDS``) will need."""
+        user_ids = {
+            uid
+            for o in orders
+            for uid in (
+                o["customer__account_manager_id"],
+                o["transformer_area__grid_manager_id"],
+                o["assignee_id"],
+            )
+            if uid
+        } - self._users.keys()
+        if user_ids:
+            self._users.update((u.pk, u) for u in User.objects.filter(pk__in=user_ids))
+        unit_ids = {o["assigned_unit_id"] or o["accepted_unit_id"] for o in orders} - self._units.keys()
+        if unit_ids:
+            self._units.update((u.pk, u) for u in Unit.objects.filter(pk__in=unit_ids))
+
+    def tier_recipients(self, order: dict, up_to_tier: int) -> dict[int, list[User]]:
+        by_tier: dict[int, list[User]] = {}
+        for tier in range(1, min(up_to_tier, 4) + 1):
+            if tier == 1:
+                people = []
+                if order["customer_id"] and order["customer__account_manager_id"]:
+                    people.append(self._users[order["customer__account_manager_id"]])
+                elif order["transformer_area_id"] and order["transformer_area__grid_manager_id"]:
+                    people.append(self._users[order["transformer_area__grid_manager_id"]])
+                if order["assignee_id"]:
+                    people.append(self._users[order["assignee_id"]])
+                by_tier[1] = people
+                continue
+            unit_id = order["assigned_unit_id"] or order["accepted_unit_id"]
+            key = (unit_id, tier)
+            if key not in self._by_unit:
+                kinds = {2: Unit.Kind.STATION, 3: Unit.Kind.COUNTY}.get(tier, Unit.Kind.CITY)
+                self._by_unit[key] = _managers_at(_ancestors_of_kind(self._units[unit_id], {kinds}))
+            by_tier[tier] = self._by_unit[key]
+        return by_tier
+
+
+# The order columns ``BulkRecipients`` reads (``WorkOrder.objects.values(*ORDER_FIELDS)``).
+ORDER_FIELDS = (
+    "id",
+    "number",
+    "order_type",
+    "customer_id",
+    "customer__account_manager_id",
+    "transformer_area_id",
+    "transformer_area__grid_manager_id",
+    "assignee_id",
+    "assigned_unit_id",
+    "accepted_unit_id",
+)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django_tasks import task
+import datetime as dt
+
+from django_tasks import task, task_backends
+from django_tasks_db.backend import DatabaseBackend
 
 
 @task()
@@ -19,3 +22,34 @@ def sweep_deadlines() -> int:
     from .deadlines import raise_due_warnings
 
     return raise_due_warnings()
+
+
+def schedule_checks(items: list[tuple[int, dt.datetime]]) -> None:
+    """Schedule ``check_deadline(pk)`` at each ``when`` — what ``deadlines.schedule`` does for one
+    deadline, for many. With the database task backend the rows are written in bulk (one INSERT per
+    thousand tasks instead of one per task); any other backend enqueues them one by one."""
+    if not items:
+        return
+    backend = task_backends[check_deadline.backend]
+    if not isinstance(backend, DatabaseBackend):
+        for pk, when in items:
+            check_deadline.using(run_after=when).enqueue(pk)
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    backend.validate_task(check_deadline.using(run_after=items[0][1]))
+    DBTaskResult.objects.bulk_create(
+        [
+            DBTaskResult(
+                id=backend._get_id(),
+                args_kwargs={"args": [pk], "kwargs": {}},
+                priority=check_deadline.priority,
+                task_path=check_deadline.module_path,
+                queue_name=check_deadline.queue_name,
+                run_after=when,
+                backend_name=backend.alias,
+            )
+            for pk, when in items
+        ],
+        batch_size=1000,
+    )

@@ -1,0 +1,138 @@
+"""The bulk reconciliation sweep behaves exactly like raising deadline by deadline."""
+
+import datetime as dt
+import importlib
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from gridcare.core import clock
+from gridcare.core.clock import LOCAL_TZ
+from gridcare.notify.models import Message
+from gridcare.workorders import deadlines
+from gridcare.workorders.models import Deadline, TimeLimitPolicy, WorkOrderEvent
+
+from .test_lifecycle import act, new_order
+
+
+def local(*args):
+    return dt.datetime(*args, tzinfo=LOCAL_TZ)
+
+
+@pytest.fixture
+def policies(transactional_db):
+    """A transactional test before this one flushed the tables, the seeded policies with them."""
+    from django.apps import apps
+
+    if not TimeLimitPolicy.objects.exists():
+        importlib.import_module("gridcare.workorders.migrations.0002_seed_policies").seed(apps, None)
+
+
+def _assigned_order(w):
+    order = act(new_order(w, customer=w.customer_east), "dispatch", w.agent, unit=w.east.pk)
+    return act(order, "take", w.clerk_east)
+
+
+def _notices(order):
+    rows = Message.objects.filter(about_id=order.number).values_list(
+        "channel", "recipient_address", "recipient_name", "subject", "body", "priority"
+    )
+    return sorted(tuple(str(v).replace(order.number, "#") for v in row) for row in rows)
+
+
+def _warnings(order):
+    return sorted(
+        (e.note, e.data["milestone"], e.data["level"], e.data["due_at"])
+        for e in WorkOrderEvent.objects.filter(order=order, action="warning")
+    )
+
+
+def test_sweep_writes_what_the_scheduled_check_writes(wo_world):
+    w = wo_world
+    w.station_head.mobile = "13600000001"
+    w.station_head.save()
+    w.clerk_east.mobile = "13600000002"
+    w.clerk_east.save()
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        by_task = _assigned_order(w)
+        by_sweep = _assigned_order(w)
+    now = local(2026, 3, 2, 9, 50)  # arrival overdue: levels 1, 2 and 3 at once
+    raised_by_task = sum(deadlines.check_one(d.pk, now) for d in Deadline.objects.filter(order=by_task))
+    assert deadlines.raise_due_warnings(now) == raised_by_task == 3
+    assert _warnings(by_sweep) == _warnings(by_task)
+    assert _notices(by_sweep) == _notices(by_task)
+    assert {m for m in _notices(by_sweep) if m[0] == "sms"}  # the mobiles get an SMS too
+    for order in (by_task, by_sweep):
+        order.refresh_from_db()
+        assert order.warning_level == 3
+        arrive = Deadline.objects.get(order=order, milestone="arrive")
+        assert (arrive.warning_level, arrive.next_warning_at) == (3, None)
+
+
+def test_sweep_keeps_the_next_warning_time(wo_world):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = new_order(w, customer=w.customer_east)
+    assert deadlines.raise_due_warnings(local(2026, 3, 2, 9, 3)) == 1
+    dispatch = Deadline.objects.get(order=order, milestone="dispatch")
+    assert dispatch.warning_level == 1
+    assert dispatch.next_warning_at == local(2026, 3, 2, 9, 4)  # 80% of 5 minutes
+    assert deadlines.check_one(dispatch.pk, local(2026, 3, 2, 9, 3, 59)) == 0
+    assert deadlines.check_one(dispatch.pk, local(2026, 3, 2, 9, 4)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweep_schedules_the_next_check_of_each_raised_deadline(policies, wo_world):
+    from django_tasks_db.models import DBTaskResult
+
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = new_order(wo_world, customer=wo_world.customer_east)
+    DBTaskResult.objects.all().delete()
+    assert deadlines.raise_due_warnings(local(2026, 3, 2, 9, 3)) == 1
+    dispatch = Deadline.objects.get(order=order, milestone="dispatch")
+    scheduled = [
+        (r.args_kwargs["args"][0], r.run_after)
+        for r in DBTaskResult.objects.filter(task_path="gridcare.workorders.tasks.check_deadline")
+    ]
+    assert scheduled == [(dispatch.pk, local(2026, 3, 2, 9, 4))]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+def test_concurrent_sweeps_raise_each_level_once(policies, wo_world):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        orders = [new_order(w, customer=w.customer_east) for _ in range(40)]
+    now = local(2026, 3, 2, 10, 0)  # every level of both deadlines of every order is due
+    results: list[int] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def sweep():
+        try:
+            start.wait()
+            results.append(deadlines.raise_due_warnings(now, batch_size=7))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sum(results) == len(orders) * 2 * 3
+    for order in orders:
+        levels = sorted((m, lv) for _note, m, lv, _due in _warnings(order))
+        assert levels == [
+            ("arrive", 1),
+            ("arrive", 2),
+            ("arrive", 3),
+            ("dispatch", 1),
+            ("dispatch", 2),
+            ("dispatch", 3),
+        ]
+    assert deadlines.raise_due_warnings(now) == 0
