@@ -48,6 +48,7 @@ def run_import(
         result.errors.append(RowError(0, "", "", "文件中没有数据行"))
         return result
     plan = check(table, result.errors)
+    result.errors.sort(key=lambda e: e.row)  # format problems and reference problems, row by row
     if result.errors or dry_run:
         return result
     try:

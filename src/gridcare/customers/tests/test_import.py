@@ -268,6 +268,7 @@ def test_every_problem_is_reported_row_by_row(county):
     assert found[(5, "合同容量(kVA)")] == "不是数字"
     assert "已存在" in found[(6, "户号")]
     assert found[(7, "户号")] == found[(7, "户名")] == "必填项为空"
+    assert [e.row for e in result.errors] == sorted(e.row for e in result.errors)
     assert Customer.objects.count() == 2
 
 
