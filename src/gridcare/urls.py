@@ -19,4 +19,5 @@ urlpatterns = [
     path("outages/", include("gridcare.outages.urls")),
     path("workorders/", include("gridcare.workorders.urls")),
     path("hotline/", include("gridcare.hotline.urls")),
+    path("repair/", include("gridcare.repair.urls")),
 ]

@@ -16,6 +16,8 @@ NAVIGATION = [
     (_("工单"), "workorders:queue", ()),
     (_("知识库"), "knowledge:search", ()),
     (_("停电信息"), "outages:list", ()),
+    (_("抢修指挥"), "repair:board", (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER)),
+    (_("我的抢修任务"), "repair:my_jobs", (Role.CREW,)),
 ]
 
 

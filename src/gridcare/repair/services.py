@@ -78,7 +78,9 @@ def _note(event: OutageEvent, action: str, actor: Any, note: str = "", **data) -
 
 def _lock(event: OutageEvent) -> OutageEvent:
     return (
-        OutageEvent.objects.select_for_update().select_related("station", "crew__team_unit").get(pk=event.pk)
+        OutageEvent.objects.select_for_update(of=("self",))
+        .select_related("station", "crew__team_unit")
+        .get(pk=event.pk)
     )
 
 

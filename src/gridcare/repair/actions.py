@@ -1,0 +1,124 @@
+"""One entry point for the actions on an event, for the API and the pages: the action name and
+plain payload (codes, numbers, text) are resolved to objects and handed to the service verb."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from gridcare.core.api_errors import ApiError
+from gridcare.customers.models import Feeder, TransformerArea
+from gridcare.org import scoping
+
+from . import queries, services
+from .models import Crew, OutageEvent
+
+# action → label (the pages show these; the API takes the keys)
+ACTIONS = {
+    "confirm": "确认研判",
+    "reassign": "改判设备",
+    "split": "拆分事件",
+    "merge": "合并到事件",
+    "dispatch": "派工",
+    "reinforce": "邻所支援",
+    "arrive": "到达现场",
+    "progress": "现场进展",
+    "eta": "预计恢复时间",
+    "support": "申请支援",
+    "restore": "恢复送电",
+    "cancel": "撤销事件",
+}
+
+
+def _crew(actor: Any, code: str | None) -> Crew:
+    if not code:
+        raise ApiError("crew_required", "请选择队伍 (crew code required).", status=422)
+    crew = Crew.objects.select_related("station", "team_unit").filter(code=code, is_active=True).first()
+    if crew is None or not (
+        getattr(actor, "is_superuser", False) or crew.station_id in scoping.visible_unit_ids(actor)
+    ):
+        raise ApiError("invalid_crew", "队伍不存在或不在您的管辖范围内 (unknown crew).", status=422)
+    return crew
+
+
+def _visible_area(actor: Any, code: str | None) -> TransformerArea | None:
+    if not code:
+        return None
+    area = TransformerArea.objects.select_related("feeder").filter(code=code).first()
+    if area is None or not (
+        getattr(actor, "is_superuser", False) or area.station_id in scoping.visible_unit_ids(actor)
+    ):
+        raise ApiError("invalid_area", "台区不存在或不在您的管辖范围内 (unknown area).", status=422)
+    return area
+
+
+def _visible_feeder(actor: Any, code: str | None) -> Feeder | None:
+    if not code:
+        return None
+    feeder = Feeder.objects.filter(code=code).first()
+    if feeder is None or not (
+        getattr(actor, "is_superuser", False) or feeder.unit_id in scoping.visible_unit_ids(actor)
+    ):
+        raise ApiError("invalid_feeder", "线路不存在或不在您的管辖范围内 (unknown feeder).", status=422)
+    return feeder
+
+
+def act_on_event(*, event: OutageEvent, action: str, actor: Any, **p: Any) -> OutageEvent:
+    note = str(p.get("note") or "")
+    if action == "confirm":
+        return services.confirm_event(event=event, actor=actor, note=note)
+    if action == "reassign":
+        return services.reassign_device(
+            event=event,
+            actor=actor,
+            level=str(p.get("level") or ""),
+            area=_visible_area(actor, p.get("transformer_area")),
+            feeder=_visible_feeder(actor, p.get("feeder")),
+            note=note,
+        )
+    if action == "split":
+        return services.split_event(
+            event=event, actor=actor, order_numbers=list(p.get("orders") or []), note=note
+        )
+    if action == "merge":
+        target = queries.get_event(actor, str(p.get("into") or ""))
+        return services.merge_events(source=event, target=target, actor=actor, note=note)
+    if action == "dispatch":
+        return services.dispatch_to_crew(
+            event=event,
+            crew=_crew(actor, p.get("crew")),
+            actor=actor,
+            note=note,
+            replace=bool(p.get("replace")),
+        )
+    if action == "reinforce":
+        return services.send_reinforcement(
+            event=event, crew=_crew(actor, p.get("crew")), actor=actor, note=note
+        )
+    if action == "arrive":
+        return services.report_arrival(event=event, actor=actor, note=note)
+    if action == "progress":
+        return services.report_progress(
+            event=event, actor=actor, situation=str(p.get("situation") or ""), cause=str(p.get("cause") or "")
+        )
+    if action == "eta":
+        eta = p.get("estimated_restore_at")
+        if isinstance(eta, str) and eta:
+            eta = dt.datetime.fromisoformat(eta)
+        if not isinstance(eta, dt.datetime):
+            raise ApiError("eta_required", "请填写预计恢复送电时间 (estimated_restore_at).", status=422)
+        if eta.tzinfo is None:
+            from gridcare.core import clock
+
+            eta = eta.replace(tzinfo=clock.LOCAL_TZ)
+        return services.report_eta(event=event, actor=actor, estimated_restore_at=eta, note=note)
+    if action == "support":
+        services.request_support(event=event, actor=actor, kind=str(p.get("kind") or ""), note=note)
+        return event
+    if action == "restore":
+        return services.report_restored(
+            event=event, actor=actor, result=str(p.get("result") or note), cause=str(p.get("cause") or "")
+        )
+    if action == "cancel":
+        return services.cancel_event(event=event, actor=actor, note=note)
+    raise ApiError("unknown_action", f"Unknown action {action!r}.", status=404)

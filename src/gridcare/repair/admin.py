@@ -1,0 +1,108 @@
+from django.contrib import admin
+
+from .models import (
+    Crew,
+    CrewAssignment,
+    DutyRoster,
+    EventUpdate,
+    OutageEvent,
+    RepairSetting,
+    SupportRequest,
+    TroubleCall,
+)
+
+
+@admin.register(RepairSetting)
+class RepairSettingAdmin(admin.ModelAdmin):
+    list_display = [
+        "window_minutes",
+        "area_min_customers",
+        "area_min_share",
+        "feeder_min_areas",
+        "feeder_min_share",
+        "auto_dispatch",
+        "outage_warning_hours",
+    ]
+
+    def has_add_permission(self, request):
+        return not RepairSetting.objects.exists()
+
+
+class RosterInline(admin.TabularInline):
+    model = DutyRoster
+    extra = 0
+
+
+@admin.register(Crew)
+class CrewAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "tier", "station", "team_unit", "status", "vehicle", "is_active"]
+    list_filter = ["tier", "status", "is_active"]
+    search_fields = ["code", "name", "station__name"]
+    raw_id_fields = ["station", "team_unit", "leader"]
+    filter_horizontal = ["members"]
+    autocomplete_fields = []
+    inlines = [RosterInline]
+
+
+@admin.register(DutyRoster)
+class DutyRosterAdmin(admin.ModelAdmin):
+    list_display = ["date", "shift", "crew", "note"]
+    list_filter = ["shift", "date"]
+    raw_id_fields = ["crew"]
+
+
+class AssignmentInline(admin.TabularInline):
+    model = CrewAssignment
+    extra = 0
+    raw_id_fields = ["crew", "assigned_by"]
+
+
+class UpdateInline(admin.TabularInline):
+    model = EventUpdate
+    extra = 0
+    can_delete = False
+    readonly_fields = ["action", "at", "actor", "note", "data"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutageEvent)
+class OutageEventAdmin(admin.ModelAdmin):
+    """Read-mostly: events change through the dispatcher pages (services), not here."""
+
+    list_display = [
+        "number",
+        "level",
+        "state",
+        "station",
+        "call_count",
+        "affected_count",
+        "crew",
+        "created_at",
+    ]
+    list_filter = ["level", "state"]
+    search_fields = ["number"]
+    readonly_fields = [f.name for f in OutageEvent._meta.fields]
+    inlines = [AssignmentInline, UpdateInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(TroubleCall)
+class TroubleCallAdmin(admin.ModelAdmin):
+    list_display = ["order", "event", "placed_by", "transformer_area", "received_at"]
+    list_filter = ["placed_by"]
+    search_fields = ["order__number"]
+    readonly_fields = [f.name for f in TroubleCall._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SupportRequest)
+class SupportRequestAdmin(admin.ModelAdmin):
+    list_display = ["event", "kind", "state", "requested_at"]
+    list_filter = ["kind", "state"]
+    raw_id_fields = ["event", "requested_by", "handled_by"]

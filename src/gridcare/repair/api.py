@@ -1,0 +1,147 @@
+"""/api/v1/repair: fault calls, outage events (the dispatcher's board) and crews."""
+
+from ninja import Query, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from gridcare.core.api_errors import ApiError
+from gridcare.core.masking import mask_name
+from gridcare.customers.queries import get_customer
+
+from . import queries, services
+from .actions import act_on_event
+from .schemas import (
+    AffectedCustomerOut,
+    CallOut,
+    CrewOut,
+    CrewStatusIn,
+    EventActionIn,
+    EventBrief,
+    EventOut,
+    FaultCallIn,
+    FaultCallOut,
+)
+
+router = Router(tags=["repair"])
+
+
+@router.post(
+    "/calls", response={201: FaultCallOut, 200: FaultCallOut}, summary="Report a fault call (故障报修)"
+)
+def report_call(request, body: FaultCallIn):
+    """Creates the fault-repair work order, places it on the grid topology and links it to the open
+    outage event of its device (answer: "we know, crew on the way, ETA …"). A repeated call of a
+    customer with an open fault order urges that order instead (200, `repeated`). Honours
+    `Idempotency-Key`."""
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and len(key) > 60:
+        raise ApiError(
+            "invalid_idempotency_key", "Idempotency-Key must be at most 60 characters.", status=400
+        )
+    customer = get_customer(request.auth, body.account_no) if body.account_no else None
+    result = services.report_fault_call(
+        actor=request.auth,
+        content=body.content,
+        customer=customer,
+        caller_name=body.caller_name,
+        caller_phone=body.caller_phone,
+        address=body.address,
+        channel=body.channel,
+        idempotency_key=key,
+    )
+    out = FaultCallOut(
+        order_number=result.order.number,
+        order_state=result.order.state,
+        created=result.created,
+        repeated=result.repeated,
+        answer=result.answer,
+        event=EventBrief.from_event(result.event) if result.event else None,
+    )
+    return Status(201 if result.created else 200, out)
+
+
+class EventFilters(Schema):
+    state: str = ""
+    level: str = ""
+
+
+@router.get("/events", response=list[EventOut], summary="Open outage events in your scope (the live board)")
+@paginate(LimitOffsetPagination)
+def list_events(request, filters: Query[EventFilters]):
+    return [
+        EventOut.from_event(e) for e in queries.board(request.auth, state=filters.state, level=filters.level)
+    ]
+
+
+@router.get("/events/{number}", response=EventOut, summary="One outage event")
+def get_event(request, number: str):
+    return EventOut.from_event(queries.get_event(request.auth, number))
+
+
+@router.get(
+    "/events/{number}/calls", response=list[CallOut], summary="The event's calls (linked work orders)"
+)
+@paginate(LimitOffsetPagination)
+def event_calls(request, number: str):
+    event = queries.get_event(request.auth, number)
+    return [CallOut.from_call(c) for c in queries.event_calls(event)]
+
+
+@router.get(
+    "/events/{number}/customers",
+    response=list[AffectedCustomerOut],
+    summary="Every customer the event's device supplies, key customers first",
+)
+@paginate(LimitOffsetPagination)
+def event_customers(request, number: str):
+    event = queries.get_event(request.auth, number)
+    return [
+        AffectedCustomerOut(
+            account_no=c.account_no,
+            name_masked=mask_name(c.name),
+            transformer_area_code=c.transformer_area.code,
+            is_key=c.is_key,
+            is_vip=c.is_vip,
+            load_class=c.load_class,
+        )
+        for c in queries.event_customers(event, limit=None)
+    ]
+
+
+@router.post(
+    "/events/{number}/actions/{action}",
+    response=EventOut,
+    summary="Act on an event: confirm, reassign, split, merge, dispatch, reinforce, arrive, progress, eta, support, restore, cancel",
+)
+def act(request, number: str, action: str, body: EventActionIn):
+    event = queries.get_event(request.auth, number)
+    result = act_on_event(event=event, action=action, actor=request.auth, **body.model_dump())
+    return EventOut.from_event(queries.get_event(request.auth, result.number))
+
+
+@router.post("/analysis", summary="Run the trouble-call analysis now (研判)")
+def analyse(request):
+    services._require_dispatcher(request.auth)
+    report = services.run_analysis()
+    return {
+        "placed": report.placed,
+        "linked": report.linked,
+        "created": len(report.created),
+        "merged": report.merged,
+    }
+
+
+@router.get("/crews", response=list[CrewOut], summary="Crews in your scope with their status and jobs")
+def list_crews(request):
+    return [CrewOut.from_crew(c) for c in queries.crew_board(request.auth)]
+
+
+@router.get("/crews/{code}", response=CrewOut, summary="One crew")
+def get_crew(request, code: str):
+    return CrewOut.from_crew(queries.get_crew(request.auth, code))
+
+
+@router.post("/crews/{code}/duty", response=CrewOut, summary="Put a crew on duty or off (上岗/休息)")
+def set_duty(request, code: str, body: CrewStatusIn):
+    crew = queries.get_crew(request.auth, code)
+    services.set_crew_duty(crew=crew, actor=request.auth, on_duty=body.on_duty)
+    return CrewOut.from_crew(queries.get_crew(request.auth, code))

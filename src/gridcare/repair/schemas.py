@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Field, Schema
+
+from gridcare.core import clock
+from gridcare.core.masking import mask_name, mask_phone
+from gridcare.workorders.models import Channel
+
+from .models import Crew, OutageEvent, TroubleCall
+
+
+class FaultCallIn(Schema):
+    content: str = Field(..., min_length=1, max_length=4000, description="故障现象")
+    account_no: str | None = Field(None, description="户号; empty when the caller is not identified")
+    caller_name: str = Field("", max_length=60)
+    caller_phone: str = Field("", max_length=20)
+    address: str = Field("", max_length=200, description="故障地址 (used to place an unknown caller)")
+    channel: Channel = Channel.HOTLINE
+
+
+class EventBrief(Schema):
+    number: str
+    level: str
+    state: str
+    device: str
+    crew: str | None
+    estimated_restore_at: dt.datetime | None
+
+    @staticmethod
+    def from_event(e: OutageEvent) -> EventBrief:
+        return EventBrief(
+            number=e.number,
+            level=e.level,
+            state=e.state,
+            device=e.device_label,
+            crew=e.crew.name if e.crew_id else None,
+            estimated_restore_at=e.estimated_restore_at,
+        )
+
+
+class FaultCallOut(Schema):
+    order_number: str
+    order_state: str
+    created: bool = Field(
+        description="false: the same Idempotency-Key, or a repeated call that urged the open order"
+    )
+    repeated: bool
+    answer: str = Field(description="what the agent tells the caller")
+    event: EventBrief | None
+
+
+class EventOut(Schema):
+    number: str
+    level: str
+    level_label: str
+    state: str
+    state_label: str
+    device: str
+    station: str
+    area_class: str
+    transformer_area_code: str | None
+    feeder_code: str | None
+    account_no: str | None
+    confidence: float
+    confirmed: bool
+    crew: str | None
+    crew_code: str | None
+    primary_order: str | None
+    call_count: int
+    caller_count: int
+    affected_count: int
+    key_customer_count: int
+    first_call_at: dt.datetime | None
+    created_at: dt.datetime
+    dispatched_at: dt.datetime | None
+    arrived_at: dt.datetime | None
+    estimated_restore_at: dt.datetime | None
+    restored_at: dt.datetime | None
+    elapsed_minutes: int
+    service_warning_level: int
+    cause: str
+    result: str
+    outage_number: str | None
+
+    @staticmethod
+    def from_event(e: OutageEvent) -> EventOut:
+        end = e.restored_at or clock.now()
+        return EventOut(
+            number=e.number,
+            level=e.level,
+            level_label=str(e.get_level_display()),
+            state=e.state,
+            state_label=str(e.get_state_display()),
+            device=e.device_label,
+            station=e.station.name,
+            area_class=e.area_class,
+            transformer_area_code=e.transformer_area.code if e.transformer_area_id else None,
+            feeder_code=e.feeder.code if e.feeder_id else None,
+            account_no=e.customer.account_no if e.customer_id else None,
+            confidence=float(e.confidence),
+            confirmed=e.confirmed_at is not None,
+            crew=e.crew.name if e.crew_id else None,
+            crew_code=e.crew.code if e.crew_id else None,
+            primary_order=e.primary_order.number if e.primary_order_id else None,
+            call_count=e.call_count,
+            caller_count=e.caller_count,
+            affected_count=e.affected_count,
+            key_customer_count=e.key_customer_count,
+            first_call_at=e.first_call_at,
+            created_at=e.created_at,
+            dispatched_at=e.dispatched_at,
+            arrived_at=e.arrived_at,
+            estimated_restore_at=e.estimated_restore_at,
+            restored_at=e.restored_at,
+            elapsed_minutes=int((end - (e.first_call_at or e.created_at)).total_seconds() // 60),
+            service_warning_level=e.service_warning_level,
+            cause=e.cause,
+            result=e.result,
+            outage_number=e.outage.number if e.outage_id else None,
+        )
+
+
+class CallOut(Schema):
+    order_number: str
+    order_state: str
+    received_at: dt.datetime
+    placed_by: str
+    account_no: str | None
+    customer_name_masked: str
+    caller_phone_masked: str
+    transformer_area_code: str | None
+    urge_count: int
+
+    @staticmethod
+    def from_call(c: TroubleCall) -> CallOut:
+        return CallOut(
+            order_number=c.order.number,
+            order_state=c.order.state,
+            received_at=c.received_at,
+            placed_by=c.placed_by,
+            account_no=c.customer.account_no if c.customer_id else None,
+            customer_name_masked=mask_name(c.customer.name) if c.customer_id else "",
+            caller_phone_masked=mask_phone(c.order.caller_phone),
+            transformer_area_code=c.transformer_area.code if c.transformer_area_id else None,
+            urge_count=c.order.urge_count,
+        )
+
+
+class AffectedCustomerOut(Schema):
+    account_no: str
+    name_masked: str
+    transformer_area_code: str
+    is_key: bool
+    is_vip: bool
+    load_class: int
+
+
+class EventActionIn(Schema):
+    note: str = Field("", max_length=1000)
+    crew: str | None = Field(None, description="dispatch / reinforce: crew code")
+    replace: bool = Field(False, description="dispatch: take over from the current crew")
+    level: str | None = Field(None, description="reassign: area | feeder")
+    transformer_area: str | None = Field(None, description="reassign: transformer area code")
+    feeder: str | None = Field(None, description="reassign: feeder code")
+    orders: list[str] = Field(default_factory=list, description="split: order numbers to move out")
+    into: str | None = Field(None, description="merge: target event number")
+    situation: str = Field("", max_length=2000, description="progress")
+    cause: str = Field("", max_length=200, description="progress / restore")
+    estimated_restore_at: dt.datetime | None = Field(None, description="eta")
+    kind: str | None = Field(None, description="support: crew | materials | generator")
+    result: str = Field("", max_length=2000, description="restore: what was done")
+
+
+class CrewOut(Schema):
+    code: str
+    name: str
+    tier: str
+    station: str
+    team_unit: str
+    status: str
+    status_label: str
+    vehicle: str
+    leader: str | None
+    members: list[str]
+    active_events: list[str]
+
+    @staticmethod
+    def from_crew(c: Crew) -> CrewOut:
+        jobs = getattr(c, "active_jobs", None)
+        if jobs is None:
+            jobs = list(c.assignments.filter(released_at__isnull=True).select_related("event"))
+        return CrewOut(
+            code=c.code,
+            name=c.name,
+            tier=c.tier,
+            station=c.station.name,
+            team_unit=c.team_unit.code,
+            status=c.status,
+            status_label=str(c.get_status_display()),
+            vehicle=c.vehicle,
+            leader=c.leader.display_name if c.leader_id else None,
+            members=[m.display_name for m in c.members.all()],
+            active_events=[a.event.number for a in jobs],
+        )
+
+
+class CrewStatusIn(Schema):
+    on_duty: bool
