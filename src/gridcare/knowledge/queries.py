@@ -29,7 +29,7 @@ from gridcare.org.models import Unit
 
 from . import search
 from .models import Article, Category, CustomerClass, Revision, SearchGap, Status
-from .search import Filters, Meta
+from .search import Filters
 
 SEARCH_LIMIT = 10
 
@@ -128,16 +128,6 @@ class SearchResult:
         return bool(self.hits)
 
 
-def _meta_loader(ids: list[int]) -> dict[int, Meta]:
-    rows = Article.objects.filter(id__in=ids).values_list(
-        "id", "effective_from", "published_at", "helpful_count", "unhelpful_count", "region_id"
-    )
-    return {
-        pk: Meta(effective, published, (good + 1) / (good + bad + 2), region is not None)
-        for pk, effective, published, good, bad, region in rows
-    }
-
-
 def search_articles(
     user: Any,
     q: str,
@@ -152,7 +142,7 @@ def search_articles(
     filters = served_filters(user, active_unit=active_unit, unit=unit, customer_class=customer_class)
     if not q or filters is None:
         return SearchResult(q, [], False, [])
-    scored, confident, tokens = search.run(q, filters, limit=limit, meta_loader=_meta_loader)
+    scored, confident, tokens = search.run(q, filters, limit=limit)
     articles = Article.objects.select_related("category__parent", "region").in_bulk(
         [h.article_id for h in scored]
     )

@@ -38,14 +38,30 @@ class ScoredHit:
     coverage: float  # share of the question's weight found in the article
     title_coverage: float
     via: str  # "words" or "bigrams"
+    meta: Meta | None = None
 
 
 @dataclass
 class Meta:
     effective_from: dt.date
-    published_at: dt.datetime | None
+    published_at: dt.date | None
     helpfulness: float
     regional: bool
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value.date() if isinstance(value, dt.datetime) else value
+    return dt.date.fromisoformat(str(value)[:10])  # SQLite hands raw dates back as text
+
+
+def _meta(c: index.Candidate) -> Meta:
+    return Meta(
+        effective_from=_as_date(c.effective_from) or dt.date.min,
+        published_at=_as_date(c.published_at),
+        helpfulness=(c.helpful + 1) / (c.helpful + c.unhelpful + 2),
+        regional=c.region_id is not None,
+    )
 
 
 def _weight(token: str) -> float:
@@ -63,7 +79,7 @@ def _coverage(tokens: list[str], found: set[str]) -> float:
 def _freshness(meta: Meta | None, today: dt.date) -> float:
     if meta is None:
         return 1.0
-    start = meta.published_at.date() if meta.published_at else meta.effective_from
+    start = meta.published_at or meta.effective_from
     age_days = max(0, (today - start).days)
     return 1.0 + 0.08 * math.exp(-age_days / 365)
 
@@ -79,7 +95,7 @@ def _score_words(tokens: list[str], found: list[index.Candidate]) -> list[Scored
         title_cov = _coverage(tokens, head)
         cov = _coverage(tokens, everything)
         score = 0.4 * (c.rank / top) + 0.4 * title_cov + 0.2 * cov
-        hits.append(ScoredHit(c.article_id, score, cov, title_cov, "words"))
+        hits.append(ScoredHit(c.article_id, score, cov, title_cov, "words", _meta(c)))
     return hits
 
 
@@ -92,7 +108,7 @@ def _score_grams(grams: list[str], found: list[index.Candidate]) -> list[ScoredH
         article_grams = set(text.bigrams(c.index_title.replace(" ", "")))
         share = len([g for g in grams if g in article_grams]) / max(1, len(grams))
         score = 0.75 * (0.5 * (c.rank / top) + 0.5 * share)
-        hits.append(ScoredHit(c.article_id, score, share, share, "bigrams"))
+        hits.append(ScoredHit(c.article_id, score, share, share, "bigrams", _meta(c)))
     return hits
 
 
@@ -101,13 +117,8 @@ def run(
     filters: Filters,
     *,
     limit: int = 10,
-    meta_loader=None,
 ) -> tuple[list[ScoredHit], bool, list[str]]:
-    """Best articles for ``question``: (hits, confident, tokens).
-
-    ``meta_loader(ids) -> {id: Meta}`` supplies freshness, helpfulness and regional specificity
-    for the candidates (the caller loads them in one query).
-    """
+    """Best articles for ``question``: (hits, confident, tokens)."""
     tokens = text.unique_tokens(question)
     hits = _score_words(tokens, index.search(tokens, filters, limit=CANDIDATES)) if tokens else []
     best_cov = max((h.coverage for h in hits), default=0.0)
@@ -125,9 +136,8 @@ def run(
         hits = list(known.values())
     if not hits:
         return [], False, tokens
-    metas = meta_loader([h.article_id for h in hits]) if meta_loader else {}
     for h in hits:
-        meta = metas.get(h.article_id)
+        meta = h.meta
         h.score *= _freshness(meta, filters.today)
         if meta is not None:
             h.score *= 0.94 + 0.12 * meta.helpfulness

@@ -92,6 +92,12 @@ class Candidate:
     rank: float
     index_title: str
     index_body: str
+    # for re-ranking (fetched with the match, to save a query)
+    effective_from: dt.date | str | None = None
+    published_at: dt.datetime | str | None = None
+    helpful: int = 0
+    unhelpful: int = 0
+    region_id: int | None = None
 
 
 def _where(filters: Filters, alias: str = "a") -> tuple[str, list]:
@@ -129,31 +135,40 @@ def match_expression(tokens: list[str], *, grams: bool = False) -> str:
     return f"{columns} : (" + " OR ".join(_fts5_phrase(t) for t in tokens) + ")"
 
 
-def search(tokens: list[str], filters: Filters, *, grams: bool = False, limit: int = 60) -> list[Candidate]:
-    """Served articles matching any of ``tokens``, best ranked first (higher rank = better)."""
-    if not tokens:
-        return []
+_EXTRA = "a.effective_from, a.published_at, a.helpful_count, a.unhelpful_count, a.region_id"
+
+
+def build_query(
+    tokens: list[str], filters: Filters, *, grams: bool = False, limit: int = 60
+) -> tuple[str, list]:
+    """The SQL and parameters of one index query (the benchmark's control issues it as is)."""
     where, params = _where(filters)
     expression = match_expression(tokens, grams=grams)
     if connection.vendor == "postgresql":
         column = "gram_vector" if grams else "search_vector"
         sql = (
-            f"SELECT a.id, ts_rank('{PG_WEIGHTS}', a.{column}, q, 1) AS rank, a.index_title, a.index_body "
+            f"SELECT a.id, ts_rank('{PG_WEIGHTS}', a.{column}, q, 1) AS rank, a.index_title, a.index_body, {_EXTRA} "
             f"FROM knowledge_article a, to_tsquery('simple', %s) q "
             f"WHERE a.{column} @@ q AND {where} ORDER BY rank DESC, a.id LIMIT %s"
         )
-        args = [expression, *params, limit]
     else:
         weights = ", ".join(str(w) for w in ((0.0, 0.0, 1.0) if grams else SQLITE_WEIGHTS))
         sql = (
-            f"SELECT a.id, -bm25({FTS_TABLE}, {weights}) AS rank, a.index_title, a.index_body "
+            f"SELECT a.id, -bm25({FTS_TABLE}, {weights}) AS rank, a.index_title, a.index_body, {_EXTRA} "
             f"FROM {FTS_TABLE} JOIN knowledge_article a ON a.id = {FTS_TABLE}.rowid "
             f"WHERE {FTS_TABLE} MATCH %s AND {where} ORDER BY rank DESC, a.id LIMIT %s"
         )
-        args = [expression, *params, limit]
+    return sql, [expression, *params, limit]
+
+
+def search(tokens: list[str], filters: Filters, *, grams: bool = False, limit: int = 60) -> list[Candidate]:
+    """Served articles matching any of ``tokens``, best ranked first (higher rank = better)."""
+    if not tokens:
+        return []
+    sql, args = build_query(tokens, filters, grams=grams, limit=limit)
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
-        return [Candidate(row[0], float(row[1]), row[2], row[3]) for row in cursor.fetchall()]
+        return [Candidate(row[0], float(row[1]), *row[2:]) for row in cursor.fetchall()]
 
 
 def indexed_ids() -> set[int]:
