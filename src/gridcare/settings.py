@@ -135,6 +135,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # A file, not shared-cache memory: the browser tests' live server threads then wait on
+            # SQLite's busy timeout instead of failing with "database table is locked".
+            "TEST": {"NAME": str(VAR_DIR / f"test-gridcare-{os.getpid()}.sqlite3")},
         }
     }
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):

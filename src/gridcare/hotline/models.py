@@ -100,7 +100,6 @@ class Call(models.Model):
     work_orders = models.ManyToManyField(
         WorkOrder, verbose_name=_("关联工单"), blank=True, related_name="calls"
     )
-    knowledge_articles = models.JSONField(_("引用知识"), default=list, blank=True)
 
     class Meta:
         ordering = ["-ringing_at"]

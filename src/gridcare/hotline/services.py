@@ -203,14 +203,6 @@ def urge_on_call(*, call: Call | None, actor: User, order: WorkOrder, note: str 
     return order
 
 
-def note_article(*, call: Call, actor: User, article_ref: str) -> None:
-    """Remember that the agent answered from a knowledge article on this call."""
-    _agent_call(call, actor)
-    if article_ref not in call.knowledge_articles:
-        call.knowledge_articles = [*call.knowledge_articles, article_ref]
-        call.save(update_fields=["knowledge_articles"])
-
-
 @transaction.atomic
 def wrap_up(*, call: Call, actor: User, code: str, note: str = "") -> Call:
     _agent_call(call, actor)
