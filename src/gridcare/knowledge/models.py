@@ -241,6 +241,14 @@ class ArticleEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.article_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
 
+    @property
+    def status_change(self) -> str:
+        """ "草稿 → 待审核" when the article's status moved, else ""."""
+        if not self.to_status or self.to_status == self.from_status:
+            return ""
+        labels = dict(Status.choices)
+        return f"{labels.get(self.from_status, '—')} → {labels.get(self.to_status, self.to_status)}"
+
 
 def attachment_path(instance: Attachment, filename: str) -> str:
     return f"knowledge/{instance.article.number}/{filename}"
