@@ -19,5 +19,6 @@ urlpatterns = [
     path("outages/", include("gridcare.outages.urls")),
     path("workorders/", include("gridcare.workorders.urls")),
     path("hotline/", include("gridcare.hotline.urls")),
+    path("inbox/", include("gridcare.notify.urls")),
     path("repair/", include("gridcare.repair.urls")),
 ]

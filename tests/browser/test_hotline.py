@@ -23,7 +23,7 @@ from gridcare.repair.models import OutageEvent
 from gridcare.workorders import services as workorders
 from gridcare.workorders.models import WorkOrder
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 # The targets are 1 s (screen pop) and 500 ms (save → shown), measured on PostgreSQL on a
 # quiet machine; the test prints the figures and fails only past the target times this slack, so a

@@ -75,11 +75,7 @@ def claim_batch(size: int, stats: DeliveryStats) -> tuple[list[Message], int]:
     now = clock.now()
     max_attempts = settings.GRIDCARE_NOTIFY_MAX_ATTEMPTS
     with transaction.atomic():
-        qs = (
-            Message.objects.deliverable()
-            .filter(next_attempt_at__lte=now)
-            .order_by("priority", "created_at", "id")
-        )
+        qs = Message.objects.due(now).order_by("priority", "created_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
         rows = list(qs[:size])
@@ -93,6 +89,7 @@ def claim_batch(size: int, stats: DeliveryStats) -> tuple[list[Message], int]:
         if lost:
             Message.objects.filter(pk__in=lost_pks).update(
                 state=Message.State.DEAD,
+                next_attempt_at=None,
                 last_error="投递进程在发送中退出，已达最大尝试次数（可能已送达）",
             )
             stats.dead += len(lost)
@@ -130,42 +127,49 @@ def deliver_batch(batch: Sequence[Message], stats: DeliveryStats) -> None:
 
 
 def record_outcomes(outcomes: Sequence[tuple[Message, str, Exception | None]], stats: DeliveryStats) -> None:
+    """Write each outcome: sent, failed (due again after the backoff) or dead.
+
+    Rows with the same outcome share one UPDATE (a batch usually has one or two outcomes)."""
     now = clock.now()
     max_attempts = settings.GRIDCARE_NOTIFY_MAX_ATTEMPTS
-    changed = []
+    groups: dict[tuple, list[int]] = defaultdict(list)
     for message, provider_ref, error in outcomes:
         if error is None:
-            message.state = Message.State.SENT
-            message.sent_at = now
-            message.provider_ref = (provider_ref or "")[:100]
+            changes = {
+                "state": Message.State.SENT,
+                "next_attempt_at": None,
+                "sent_at": now,
+                "provider_ref": (provider_ref or "")[:100],
+            }
             stats.sent += 1
         else:
-            message.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+            last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
             if isinstance(error, PermanentSendError) or message.attempts >= max_attempts:
-                message.state = Message.State.DEAD
+                changes = {"state": Message.State.DEAD, "next_attempt_at": None, "last_error": last_error}
                 stats.dead += 1
                 logger.error(
-                    "message %s gave up after %s attempts: %s",
-                    message.pk,
-                    message.attempts,
-                    message.last_error,
+                    "message %s gave up after %s attempts: %s", message.pk, message.attempts, last_error
                 )
             else:
-                message.state = Message.State.FAILED
-                message.next_attempt_at = now + retry_delay(message.attempts)
+                changes = {
+                    "state": Message.State.FAILED,
+                    "next_attempt_at": now + retry_delay(message.attempts),
+                    "last_error": last_error,
+                }
                 stats.retrying += 1
                 logger.warning(
                     "message %s attempt %s failed, retry at %s: %s",
                     message.pk,
                     message.attempts,
-                    message.next_attempt_at,
-                    message.last_error,
+                    changes["next_attempt_at"],
+                    last_error,
                 )
-        changed.append(message)
-    if changed:
-        Message.objects.bulk_update(
-            changed, ["state", "sent_at", "provider_ref", "last_error", "next_attempt_at"]
-        )
+        for name, value in changes.items():
+            setattr(message, name, value)
+        groups[tuple(changes.items())].append(message.pk)
+    with transaction.atomic():
+        for changes_key, pks in groups.items():
+            Message.objects.filter(pk__in=pks).update(**dict(changes_key))
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -176,9 +180,9 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 
 def any_due() -> bool:
-    return Message.objects.deliverable().filter(next_attempt_at__lte=clock.now()).exists()
+    return Message.objects.due(clock.now()).exists()
 
 
 def next_due_at() -> dt.datetime | None:
     """When the earliest open message becomes due (a retry, a held message, a lease running out)."""
-    return Message.objects.deliverable().aggregate(at=Min("next_attempt_at"))["at"]
+    return Message.objects.open().aggregate(at=Min("next_attempt_at"))["at"]

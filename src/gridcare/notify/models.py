@@ -7,6 +7,8 @@ app depends on nothing above ``core``.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -42,10 +44,13 @@ class Priority(models.IntegerChoices):
 
 
 class MessageQuerySet(models.QuerySet["Message"]):
-    def deliverable(self) -> MessageQuerySet:
+    def open(self) -> MessageQuerySet:
         """Rows the worker still owes an attempt: new, failed-and-retrying, or claimed by a worker
-        whose lease may have run out."""
-        return self.filter(state__in=Message.OPEN_STATES)
+        (whose lease may run out). Exactly the rows with a next attempt time."""
+        return self.filter(next_attempt_at__isnull=False)
+
+    def due(self, at: dt.datetime) -> MessageQuerySet:
+        return self.filter(next_attempt_at__lte=at)
 
 
 class Message(models.Model):
@@ -59,6 +64,7 @@ class Message(models.Model):
         DEAD = "dead", _("已放弃")
 
     OPEN_STATES = (State.PENDING, State.FAILED, State.SENDING)
+    CLOSED_STATES = (State.SENT, State.DEAD)
 
     channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
     recipient_address = models.CharField(
@@ -88,7 +94,9 @@ class Message(models.Model):
 
     state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
-    next_attempt_at = models.DateTimeField(_("下次尝试时间"), default=clock.now)
+    # Set while the message is open, empty once it is sent or given up (a check constraint keeps
+    # the two in step), so the queue index below holds open rows only.
+    next_attempt_at = models.DateTimeField(_("下次尝试时间"), null=True, blank=True, default=clock.now)
     last_attempt_at = models.DateTimeField(_("最近尝试时间"), null=True, blank=True)
     last_error = models.TextField(_("最近错误"), blank=True)
     provider_ref = models.CharField(_("网关回执号"), max_length=100, blank=True)
@@ -103,24 +111,28 @@ class Message(models.Model):
         verbose_name = _("消息")
         verbose_name_plural = _("消息")
         indexes = [
-            # The worker's queue: due rows in sending order. Partial, so it only holds open rows.
+            # The worker's queue: due rows in sending order. The condition is "IS NOT NULL" (no
+            # literal values) so that SQLite, too, uses it for "next_attempt_at <= %s".
             models.Index(
                 fields=["priority", "created_at", "id"],
-                condition=Q(state__in=["pending", "failed", "sending"]),
+                condition=Q(next_attempt_at__isnull=False),
                 name="notify_msg_queue",
             ),
-            models.Index(
-                fields=["next_attempt_at"],
-                condition=Q(state__in=["pending", "failed", "sending"]),
-                name="notify_msg_next_attempt",
-            ),
             models.Index(fields=["about_type", "about_id"], name="notify_msg_about"),
+            models.Index(fields=["channel", "recipient_address", "-created_at"], name="notify_msg_recipient"),
+            # What operators filter on in the admin (PostgreSQL); sent and open rows stay out.
             models.Index(
-                fields=["recipient_address", "-created_at"],
-                condition=Q(channel="staff_inbox"),
-                name="notify_msg_inbox",
+                fields=["state", "-created_at"],
+                condition=Q(state__in=["failed", "dead"]),
+                name="notify_msg_trouble",
             ),
-            models.Index(fields=["state", "-created_at"], name="notify_msg_state"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "failed", "sending"], next_attempt_at__isnull=False)
+                | Q(state__in=["sent", "dead"], next_attempt_at__isnull=True),
+                name="notify_msg_open_has_next_attempt",
+            ),
         ]
 
     def __str__(self) -> str:

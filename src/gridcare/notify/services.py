@@ -18,15 +18,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from gridcare.core import clock
 
-from . import tasks
+from . import bulk, tasks
 from .models import Channel, Message, Priority
 
-BULK_CHUNK = 2000
+BULK_CHUNK = 5000
+# After a bulk insert this large, refresh the planner's statistics so the worker's queue query
+# keeps using the queue index (PostgreSQL would otherwise sort every due row for each batch).
+ANALYZE_AFTER_ROWS = 5000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,36 +101,21 @@ def enqueue(
 
 
 def enqueue_many(items: Iterable[Outgoing]) -> int:
-    """Queue many messages with bulk inserts (outage notices to every affected customer).
+    """Queue many messages at once (an outage notice to every affected customer).
 
-    Returns how many rows were written; items whose ``dedup_key`` is already queued (or repeats
-    within ``items``) are skipped. Runs in the caller's transaction, or in its own."""
+    Returns how many rows were written: items whose ``dedup_key`` is already queued, or repeats
+    within ``items``, are skipped. Runs in the caller's transaction, or in its own."""
     now = clock.now()
     queued = 0
     needs_delivery = False
-    seen: set[str] = set()
     with transaction.atomic():
         for chunk in _chunks(items, BULK_CHUNK):
-            rows = []
-            for item in chunk:
-                row = _row(item, now)
-                if row.dedup_key:
-                    if row.dedup_key in seen:
-                        continue
-                    seen.add(row.dedup_key)
-                rows.append(row)
-            keys = [row.dedup_key for row in rows if row.dedup_key]
-            known = set(Message.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
-            keyed = [row for row in rows if row.dedup_key and row.dedup_key not in known]
-            plain = [row for row in rows if not row.dedup_key]
-            Message.objects.bulk_create(plain, batch_size=BULK_CHUNK)
-            # A key queued by a concurrent transaction since the check above is skipped quietly.
-            Message.objects.bulk_create(keyed, batch_size=BULK_CHUNK, ignore_conflicts=True)
-            queued += len(plain) + len(keyed)
-            needs_delivery = needs_delivery or any(
-                row.state != Message.State.SENT for row in (*plain, *keyed)
-            )
-    if needs_delivery:
+            rows = [_fields(item, now) for item in chunk]
+            queued += bulk.insert_messages(rows)
+            needs_delivery = needs_delivery or any(row["state"] != Message.State.SENT for row in rows)
+    if queued >= ANALYZE_AFTER_ROWS:
+        transaction.on_commit(bulk.refresh_statistics, robust=True)
+    if needs_delivery and queued:
         _deliver_after_commit()
     return queued
 
@@ -154,6 +143,10 @@ def mark_read(*, user_id: int | str, message_ids: Iterable[int] | None = None) -
 
 
 def _row(item: Outgoing, now: dt.datetime) -> Message:
+    return Message(**_fields(item, now))
+
+
+def _fields(item: Outgoing, now: dt.datetime) -> dict[str, Any]:
     if item.channel not in Channel.values:
         raise ValueError(f"unknown channel {item.channel!r}")
     address = (item.to or "").strip()
@@ -164,23 +157,23 @@ def _row(item: Outgoing, now: dt.datetime) -> Message:
     inbox = item.channel == Channel.STAFF_INBOX
     recipient_type, recipient_id = item.recipient or ("", "")
     about_type, about_id = item.about or ("", "")
-    return Message(
-        channel=item.channel,
-        recipient_address=address,
-        recipient_name=item.to_name,
-        recipient_type=recipient_type,
-        recipient_id=str(recipient_id),
-        about_type=about_type,
-        about_id=str(about_id),
-        subject=item.subject[:200],
-        body=item.body,
-        priority=item.priority,
-        dedup_key=item.dedup_key or None,
-        state=Message.State.SENT if inbox else Message.State.PENDING,
-        sent_at=now if inbox else None,
-        next_attempt_at=item.not_before or now,
-        created_at=now,
-    )
+    return {
+        "channel": str(item.channel),
+        "recipient_address": address,
+        "recipient_name": item.to_name,
+        "recipient_type": recipient_type,
+        "recipient_id": str(recipient_id),
+        "about_type": about_type,
+        "about_id": str(about_id),
+        "subject": item.subject[:200],
+        "body": item.body,
+        "priority": int(item.priority),
+        "dedup_key": item.dedup_key or None,
+        "state": str(Message.State.SENT if inbox else Message.State.PENDING),
+        "sent_at": now if inbox else None,
+        "next_attempt_at": None if inbox else (item.not_before or now),
+        "created_at": now,
+    }
 
 
 def _chunks(items: Iterable[Outgoing], size: int) -> Iterator[list[Outgoing]]:

@@ -46,7 +46,10 @@ def workspace(request):
         from gridcare.core.calendar import years_awaiting_schedule
 
         calendar_warning = years_awaiting_schedule()
+    from gridcare.notify.queries import unread_count
+
     return {
+        "unread_messages": unread_count(user.pk),
         "nav_items": nav,
         "my_assignments": assignments_of(user),
         "my_roles": sorted({a.get_role_display() for a in assignments_of(user)}),

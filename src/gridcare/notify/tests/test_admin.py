@@ -10,7 +10,7 @@ from gridcare.notify.models import Channel, Message
 def dead_sms(phone):
     message = services.enqueue(channel=Channel.SMS, to=phone, body="停电通知")
     Message.objects.filter(pk=message.pk).update(
-        state=Message.State.DEAD, attempts=8, last_error="网关无响应"
+        state=Message.State.DEAD, next_attempt_at=None, attempts=8, last_error="网关无响应"
     )
     return message
 
@@ -32,7 +32,7 @@ def test_the_list_masks_phone_numbers_and_filters_by_state(admin_client):
 def test_retry_action_requeues_dead_messages(admin_client):
     dead = dead_sms("13812341234")
     sent = services.enqueue(channel=Channel.SMS, to="13987654321", body="已发")
-    Message.objects.filter(pk=sent.pk).update(state=Message.State.SENT)
+    Message.objects.filter(pk=sent.pk).update(state=Message.State.SENT, next_attempt_at=None)
 
     response = admin_client.post(
         reverse("admin:notify_message_changelist"),

@@ -11,7 +11,7 @@ from gridcare.notify.models import Channel, Message
 from gridcare.notify.tasks import deliver_pending_messages
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_committed_message_is_delivered_by_the_worker(caplog):
     message = services.enqueue(channel=Channel.SMS, to="13812341234", body="您的报修工单已受理。")
     assert DBTaskResult.objects.count() == 1  # scheduled when the enqueue committed

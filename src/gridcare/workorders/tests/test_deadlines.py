@@ -174,7 +174,7 @@ def test_duplicate_call_finds_the_open_order(wo_world):
     )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_each_deadline_schedules_a_check_at_its_next_warning(wo_world):
     """After commit, every running deadline has a task waiting (run_after) for its first warning."""
     from django_tasks_db.models import DBTaskResult
@@ -187,3 +187,20 @@ def test_each_deadline_schedules_a_check_at_its_next_warning(wo_world):
     }
     expected = {(d.pk, d.next_warning_at) for d in Deadline.objects.filter(order=order)}
     assert scheduled == expected and len(expected) == 2
+
+
+def test_warning_shows_in_the_assignees_inbox(wo_world, client):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = act(new_order(w, customer=w.customer_east), "dispatch", w.agent, unit=w.east.pk)
+        order = act(order, "take", w.clerk_east)
+    deadlines.raise_due_warnings(local(2026, 3, 2, 9, 30))
+    client.force_login(w.clerk_east)
+    home = client.get("/").content.decode()
+    assert 'id="unread-count"' in home
+    inbox = client.get("/inbox/").content.decode()
+    assert order.number in inbox and "预警" in inbox
+    client.post("/inbox/read/")
+    assert 'id="unread-count"' not in client.get("/").content.decode()
+    client.force_login(w.clerk_west)
+    assert order.number not in client.get("/inbox/").content.decode()

@@ -1,0 +1,20 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import queries, services
+
+
+@login_required
+def inbox(request):
+    """站内消息: warnings, escalations and notices addressed to me."""
+    messages = list(queries.inbox_for(request.user.pk)[:100])
+    return render(request, "notify/inbox.html", {"inbox": messages})
+
+
+@login_required
+@require_POST
+def mark_read(request):
+    ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()]
+    services.mark_read(user_id=request.user.pk, message_ids=ids or None)
+    return redirect("notify:inbox")
