@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Model, QuerySet
 
 from gridcare.org import scoping
+from gridcare.org.models import Unit
 
-from .models import Customer, CustomerAddress, CustomerPhone
+from .models import Customer, CustomerAddress, CustomerPhone, TransformerArea
 
 SEARCH_LIMIT = 50
 _DIGITS = re.compile(r"^\d{5,20}$")
@@ -53,13 +56,6 @@ class CustomerQuery:
         )
 
 
-def _list_queryset(qs: QuerySet[Customer]) -> QuerySet[Customer]:
-    return qs.select_related("transformer_area", "station").prefetch_related(
-        Prefetch("phones", queryset=CustomerPhone.objects.order_by("-is_primary", "id")),
-        Prefetch("addresses", queryset=CustomerAddress.objects.order_by("-is_primary", "id")),
-    )
-
-
 def search_customers(
     user: Any, query: CustomerQuery, *, active_unit: Any = None, limit: int = SEARCH_LIMIT
 ) -> list[Customer]:
@@ -67,31 +63,214 @@ def search_customers(
 
     A free-text ``q`` is read the way an agent types it: an 11-digit number is a phone, another
     long number an account number (or landline), anything else a name or a piece of address.
+
+    Returns at most ``limit`` customers ordered by account number, each with its station, its
+    transformer area, its phones and its addresses loaded. This runs on every incoming call (the
+    IVR/CTI screen pop), so it is one SQL statement (see ``_ResultPage``) rather than three ORM
+    queries; the scope still comes from the scoping door.
     """
     if query.is_empty():
         return []
-    qs = visible_customers(user, active_unit)
-    condition = Q()
+    conditions: list[str] = []
+    params: list[Any] = []
     if query.phone.strip():
-        condition &= Q(
-            id__in=CustomerPhone.objects.filter(number=normalize_phone(query.phone)).values("customer_id")
-        )
+        conditions.append(_PHONE_MATCH)
+        params.append(normalize_phone(query.phone))
     if query.account_no.strip():
-        condition &= Q(account_no=query.account_no.strip())
+        conditions.append(f"{_C}.account_no = %s")
+        params.append(query.account_no.strip())
     if query.name.strip():
-        condition &= Q(name__startswith=query.name.strip())
+        conditions.append(_name_starts())
+        params.append(_like_prefix(query.name.strip()))
     if query.address.strip():
-        condition &= Q(search_text__contains=normalize_text(query.address))
+        conditions.append(_text_contains())
+        params.append(_like_infix(normalize_text(query.address)))
     q = query.q.strip()
     if q:
         compact = re.sub(r"[\s\-]", "", q)
         if _DIGITS.match(compact):
-            phone_ids = CustomerPhone.objects.filter(number=normalize_phone(compact)).values("customer_id")
-            condition &= Q(account_no=compact) | Q(id__in=phone_ids)
+            conditions.append(f"({_C}.account_no = %s OR {_PHONE_MATCH})")
+            params += [compact, normalize_phone(compact)]
         else:
-            text = normalize_text(q)
-            condition &= Q(name__startswith=q) | Q(search_text__contains=text)
-    return list(_list_queryset(qs.filter(condition)).order_by("account_no")[:limit])
+            conditions.append(f"({_name_starts()} OR {_text_contains()})")
+            params += [_like_prefix(q), _like_infix(normalize_text(q))]
+    return _ResultPage.fetch(visible_customers(user, active_unit), conditions, params, limit)
+
+
+# --- the result page in one statement -----------------------------------------------------------
+# Table and column names below come from the models' metadata, values always travel as parameters.
+
+_C = connection.ops.quote_name(Customer._meta.db_table)
+_PHONE_MATCH = (
+    f"{_C}.id IN (SELECT customer_id FROM {connection.ops.quote_name(CustomerPhone._meta.db_table)} "  # noqa: S608
+    "WHERE number = %s)"
+)
+
+
+def _like_prefix(value: str) -> str:
+    return connection.ops.prep_for_like_query(value) + "%"
+
+
+def _like_infix(value: str) -> str:
+    return "%" + connection.ops.prep_for_like_query(value) + "%"
+
+
+def _like(column: str) -> str:
+    # The same SQL as Django's startswith/contains lookups, so the same indexes serve it
+    # (customer_name_prefix and customer_search_trgm on PostgreSQL, see migration 0003).
+    if connection.vendor == "postgresql":
+        return f"{_C}.{column}::text LIKE %s"
+    return f"{_C}.{column} LIKE %s ESCAPE '\\'"
+
+
+def _name_starts() -> str:
+    return _like("name")
+
+
+def _text_contains() -> str:
+    return _like("search_text")
+
+
+class _Loaded(QuerySet):
+    """A related set already loaded (what ``prefetch_related`` stores), built without a query.
+
+    Reading it answers from the loaded rows; anything chained on it (``filter``, ``order_by`` …)
+    becomes the ordinary related query of its owner, exactly as with a prefetched set.
+    """
+
+    @classmethod
+    def holding(cls, model: type[Model], objects: list[Model], owner: Model, name: str) -> _Loaded:
+        loaded = cls(model=model)
+        loaded._result_cache = objects
+        loaded._prefetch_done = True
+        loaded._owner = (owner, name)
+        return loaded
+
+    def _clone(self):
+        owner, name = self._owner
+        manager = getattr(owner, name)
+        return manager._apply_rel_filters(self.model._default_manager.get_queryset())._clone()
+
+
+class _ResultPage:
+    """SELECT customers with their station and area (joined) and phones and addresses (as JSON).
+
+    Rows become model instances exactly as the ORM would build them (``from_db`` and the
+    backend's value converters), with ``station`` and ``transformer_area`` cached and
+    ``phones.all()`` / ``addresses.all()`` answered from the prefetch cache, ordered as
+    ``Prefetch(..., order_by("-is_primary", "id"))`` would.
+    """
+
+    _sql: dict[str, str] = {}
+
+    @staticmethod
+    def _related() -> list[tuple[type[Model], str, str]]:
+        return [(Unit, "s", "station_id"), (TransformerArea, "a", "transformer_area_id")]
+
+    @staticmethod
+    def _children() -> list[tuple[type[Model], str]]:
+        return [(CustomerPhone, "phones"), (CustomerAddress, "addresses")]
+
+    @classmethod
+    def _statement(cls) -> str:
+        vendor = connection.vendor
+        if vendor in cls._sql:
+            return cls._sql[vendor]
+        qn = connection.ops.quote_name
+        columns = [f"{_C}.{qn(f.column)}" for f in Customer._meta.concrete_fields]
+        joins = []
+        for model, alias, fk in cls._related():
+            columns += [f"{alias}.{qn(f.column)}" for f in model._meta.concrete_fields]
+            joins.append(f"INNER JOIN {qn(model._meta.db_table)} {alias} ON {alias}.id = {_C}.{qn(fk)}")
+        for model, _name in cls._children():
+            table = qn(model._meta.db_table)
+            fields = ", ".join(f"x.{qn(f.column)}" for f in model._meta.concrete_fields)
+            if vendor == "postgresql":
+                columns.append(
+                    f"(SELECT json_agg(json_build_array({fields}) ORDER BY x.is_primary DESC, x.id) "  # noqa: S608
+                    f"FROM {table} x WHERE x.customer_id = {_C}.id)"
+                )
+            else:
+                columns.append(
+                    f"(SELECT json_group_array(json_array({fields})) FROM (SELECT * FROM {table} "  # noqa: S608
+                    f"WHERE customer_id = {_C}.id ORDER BY is_primary DESC, id) x)"
+                )
+        sql = (
+            f"SELECT {', '.join(columns)} FROM {_C} {' '.join(joins)} "  # noqa: S608
+            f"WHERE {{where}} ORDER BY {_C}.account_no LIMIT %s"
+        )
+        cls._sql[vendor] = sql
+        return sql
+
+    @staticmethod
+    def _converters(model: type[Model]) -> list[tuple[int, list, Any]]:
+        found = []
+        for index, f in enumerate(model._meta.concrete_fields):
+            col = f.get_col(model._meta.db_table)
+            funcs = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
+            if funcs:
+                found.append((index, funcs, col))
+        return found
+
+    @classmethod
+    def fetch(
+        cls, scoped: QuerySet[Customer], conditions: list[str], params: list[Any], limit: int
+    ) -> list[Customer]:
+        # The scope comes from the scoping door: compile the WHERE of the restricted queryset.
+        compiler = scoped.query.get_compiler(connection=connection)
+        scope_sql, scope_params = compiler.compile(scoped.query.where)
+        if scope_params and "%%" not in scope_sql and all(type(p) is int for p in scope_params):
+            # A scope is a list of unit ids. Written into the statement as integer literals it
+            # keeps the statement at a few parameters, so the driver's parsed-query cache serves
+            # it (psycopg caches statements of at most 50 parameters; a city has ~90 units).
+            scope_sql, scope_params = scope_sql % tuple(scope_params), ()
+        where = [f"({scope_sql})"] if scope_sql else []
+        sql = cls._statement().format(where=" AND ".join([*where, *conditions]) or "1=1")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*scope_params, *params, limit])
+            rows = cursor.fetchall()
+        return [cls._build(row) for row in rows]
+
+    @classmethod
+    def _build(cls, row: tuple) -> Customer:
+        db = connection.alias
+        values = list(row)
+        offset = 0
+        built: list[Model] = []
+        for model in [Customer, *(m for m, _a, _f in cls._related())]:
+            fields = model._meta.concrete_fields
+            part = values[offset : offset + len(fields)]
+            for index, funcs, col in cls._converters_for(model):
+                for func in funcs:
+                    part[index] = func(part[index], col, connection)
+            built.append(model.from_db(db, [f.attname for f in fields], part))
+            offset += len(fields)
+        customer, station, area = built
+        customer.station = station
+        customer.transformer_area = area
+        cache = customer.__dict__.setdefault("_prefetched_objects_cache", {})
+        for model, name in cls._children():
+            data = values[offset]
+            offset += 1
+            if isinstance(data, str):
+                data = json.loads(data)
+            fields = model._meta.concrete_fields
+            names = [f.attname for f in fields]
+            objects = [
+                model.from_db(db, names, [f.to_python(v) for f, v in zip(fields, item, strict=True)])
+                for item in data or []
+            ]
+            cache[name] = _Loaded.holding(model, objects, customer, name)
+        return customer
+
+    _converter_cache: dict[tuple[str, type[Model]], list] = {}
+
+    @classmethod
+    def _converters_for(cls, model: type[Model]) -> list:
+        key = (connection.vendor, model)
+        if key not in cls._converter_cache:
+            cls._converter_cache[key] = cls._converters(model)
+        return cls._converter_cache[key]
 
 
 def get_customer(user: Any, account_no: str, *, active_unit: Any = None) -> Customer:

@@ -157,3 +157,35 @@ def test_runs_the_knowledge_seed_when_the_knowledge_app_has_one(db, monkeypatch)
     monkeypatch.setattr(seed_demo, "call_command", spy)
     real_call_command("seed_demo", customers=20, verbosity=0)
     assert calls == ["seed_knowledge"]
+
+
+def test_search_results_arrive_complete_in_one_query(county, django_assert_num_queries):
+    agent = User.objects.get(username="agent01")
+    from gridcare.org import scoping
+
+    scoping.visible_unit_ids(agent)  # the scope is learnt once per request
+    with_contacts = (
+        Customer.objects.filter(phones__kind=CustomerPhone.Kind.CONTACT).order_by("account_no").first()
+    )
+    number = with_contacts.phones.get(is_primary=True).number
+    with django_assert_num_queries(1):
+        (found,) = search_customers(agent, CustomerQuery(phone=number))
+        phones = [p.number for p in found.phones.all()]
+        addresses = [a.address for a in found.addresses.all()]
+        place = (found.station.name, found.transformer_area.name)
+    assert found == with_contacts
+    assert phones == [p.number for p in with_contacts.phones.order_by("-is_primary", "id")]
+    assert phones[0] == number and len(phones) >= 2
+    assert addresses == [a.address for a in with_contacts.addresses.order_by("-is_primary", "id")]
+    assert place == (with_contacts.station.name, with_contacts.transformer_area.name)
+    assert (
+        found.opened_on == with_contacts.opened_on
+        and found.contracted_capacity_kva == with_contacts.contracted_capacity_kva
+    )
+    # A query built on a loaded set is the ordinary related query.
+    assert list(found.phones.filter(kind=CustomerPhone.Kind.CONTACT)) == list(
+        with_contacts.phones.filter(kind=CustomerPhone.Kind.CONTACT)
+    )
+    # Name prefixes and free text read like before: LIKE wildcards typed by a person are literal.
+    assert search_customers(agent, CustomerQuery(name="%")) == []
+    assert search_customers(agent, CustomerQuery(q=found.name[:2]), limit=5)
