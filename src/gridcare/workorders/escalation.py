@@ -154,10 +154,11 @@ class BulkRecipients:
     def __init__(self) -> None:
         self._users: dict[int, User] = {}
         self._by_unit: dict[tuple[int, int], list[User]] = {}
-        self._units: dict[int, Unit] = {}
+        self._units: dict[int, Unit] | None = None
+        self._managers: dict[int, list[User]] = {}
 
     def load(self, orders: list[dict]) -> None:
-        """Fetch the users and units the given order rows (see ``ORDER_FIELDS``) will need."""
+        """Fetch the users the given order rows (see ``ORDER_FIELDS``) will need."""
         user_ids = {
             uid
             for o in orders
@@ -170,9 +171,26 @@ class BulkRecipients:
         } - self._users.keys()
         if user_ids:
             self._users.update((u.pk, u) for u in User.objects.filter(pk__in=user_ids))
-        unit_ids = {o["assigned_unit_id"] or o["accepted_unit_id"] for o in orders} - self._units.keys()
-        if unit_ids:
-            self._units.update((u.pk, u) for u in Unit.objects.filter(pk__in=unit_ids))
+        if self._units is None:
+            # The organization tree and its managers are small: read them once per sweep.
+            self._units = {u.pk: u for u in Unit.objects.all()}
+            from gridcare.org.models import RoleAssignment
+
+            for a in RoleAssignment.objects.filter(role=Role.MANAGER, user__is_active=True).select_related(
+                "user"
+            ):
+                self._managers.setdefault(a.unit_id, []).append(a.user)
+
+    def _managers_of(self, unit_id: int, kind: str) -> list[User]:
+        """``_managers_at(_ancestors_of_kind(unit, {kind}))`` from the tree read in ``load``."""
+        unit = self._units[unit_id]
+        ids = [int(part) for part in unit.path.strip("/").split("/") if part] + [unit.pk]
+        people: dict[int, User] = {}
+        for uid in ids:
+            if uid in self._units and self._units[uid].kind == kind:
+                for person in self._managers.get(uid, []):
+                    people.setdefault(person.pk, person)
+        return list(people.values())
 
     def tier_recipients(self, order: dict, up_to_tier: int) -> dict[int, list[User]]:
         by_tier: dict[int, list[User]] = {}
@@ -190,8 +208,8 @@ class BulkRecipients:
             unit_id = order["assigned_unit_id"] or order["accepted_unit_id"]
             key = (unit_id, tier)
             if key not in self._by_unit:
-                kinds = {2: Unit.Kind.STATION, 3: Unit.Kind.COUNTY}.get(tier, Unit.Kind.CITY)
-                self._by_unit[key] = _managers_at(_ancestors_of_kind(self._units[unit_id], {kinds}))
+                kind = {2: Unit.Kind.STATION, 3: Unit.Kind.COUNTY}.get(tier, Unit.Kind.CITY)
+                self._by_unit[key] = self._managers_of(unit_id, kind)
             by_tier[tier] = self._by_unit[key]
         return by_tier
 
