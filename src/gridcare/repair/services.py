@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from gridcare.core import clock
@@ -169,7 +169,13 @@ def report_fault_call(
     )
     order, created = engine.create_work_order(actor=actor, intake=intake, idempotency_key=key)
     with transaction.atomic():
-        call = TroubleCall.objects.filter(order=order).first() or analysis.make_trouble_call(order)
+        call = TroubleCall.objects.filter(order=order).first()
+        if call is None:
+            try:
+                with transaction.atomic():
+                    call = analysis.make_trouble_call(order)
+            except IntegrityError:  # the roll-up placed it meanwhile
+                call = TroubleCall.objects.get(order=order)
         event = analysis.open_event_for(call) if call.event_id is None else call.event
         if event is not None:
             TroubleCall.objects.filter(pk=call.pk).update(event=event, linked_at=clock.now())
