@@ -9,7 +9,9 @@ customers in transformer areas of 200, 95% of customers with a mobile phone, 1% 
 then, per run, through ``gridcare.outages.services``:
 
 1. creates a planned outage over every feeder (scope → affected customers, INSERT … SELECT),
-2. publishes it (one SMS per customer with a mobile, key customers first, into the notify outbox),
+2. publishes it (one SMS per customer with a mobile, key customers first, into the notify outbox):
+   the request queues the key customers, the worker task ``queue_outage_notices`` the rest (the
+   bench runs it in-process at once and times both),
 3. publishes again (must queue nothing: dedup),
 4. restores it (one restoration SMS per customer).
 
@@ -146,7 +148,7 @@ def one_run(topology: dict, run: int) -> dict:
 
     from gridcare.core import clock
     from gridcare.notify.models import Message, Priority
-    from gridcare.outages import services
+    from gridcare.outages import services, tasks
     from gridcare.outages.models import Outage, OutageKind
 
     figures: dict[str, float] = {}
@@ -163,15 +165,23 @@ def one_run(topology: dict, run: int) -> dict:
         area_text="基准测试区域",
     )
     figures["scope"] = time.perf_counter() - t
+    # The production path: the verb queues key customers in its transaction and schedules the
+    # rest for the worker (above GRIDCARE_OUTAGE_INLINE_NOTICES customers); the bench runs that
+    # task in-process right after, so the total is "publish → every notice queued".
     t = time.perf_counter()
     services.publish(outage=outage, actor=actor)
+    figures["publish_request"] = time.perf_counter() - t
+    tasks.queue_outage_notices.call(outage.pk, services.Purpose.NOTICE)
     figures["publish"] = time.perf_counter() - t
     t = time.perf_counter()
     services.publish(outage=outage, actor=actor)
     again = services.queue_notices(outage, services.Purpose.NOTICE)
+    again += tasks.queue_outage_notices.call(outage.pk, services.Purpose.NOTICE)
     figures["republish"] = time.perf_counter() - t
     t = time.perf_counter()
     services.restore(outage=outage, actor=actor, at=start + dt.timedelta(hours=6))
+    figures["restore_request"] = time.perf_counter() - t
+    tasks.queue_outage_notices.call(outage.pk, services.Purpose.RESTORED)
     figures["restore"] = time.perf_counter() - t
 
     # The floor: one INSERT … SELECT writing the same rows, rolled back.
@@ -226,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         queued = figures["publish"]
         print(
             f"run {run}: {figures['customers']:,} customers — scope {figures['scope']:.1f} s, "
-            f"publish (queue {figures['notices']:,} SMS) {queued:.1f} s, republish {figures['republish']:.2f} s "
+            f"publish (queue {figures['notices']:,} SMS) {queued:.1f} s "
+            f"(request {figures['publish_request']:.1f} s + worker task), republish {figures['republish']:.2f} s "
             f"(queued {figures['requeued']}), restore (queue {figures['restored']:,}) {figures['restore']:.1f} s, "
             f"raw SQL floor {figures['control']:.1f} s ({figures['control_rows']:,} rows)",
             flush=True,
@@ -241,9 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     print("== medians ==")
     print(f"scope → affected customers: {scope:.1f} s")
     print(f"publish (queue notices):   {publish:.1f} s   ({args.customers / publish:,.0f} customers/s)")
+    print(
+        f"  of which the request:    {med('publish_request'):.2f} s (key customers; the rest in the worker task)"
+    )
     print(f"restore (queue notices):   {restore:.1f} s")
     print(f"raw SQL floor:             {control:.2f} s   ratio publish / floor = {publish / control:.1f}")
-    target = TARGET_SECONDS_100K * args.customers / 100_000
     last = runs[-1]
     correct = (
         all(r["notices"] == topology["mobiles"] and r["restored"] == topology["mobiles"] for r in runs)
@@ -254,10 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"correctness (one notice + one restoration per mobile, key first, nothing twice): {common.verdict(correct)}"
     )
-    print(
-        f"target: publish under {target:.0f} s for {args.customers:,} customers "
-        f"(60 s per 100,000): {common.verdict(publish < target)}"
-    )
+    if args.customers >= 100_000:
+        print(
+            f"target: every notice queued within {TARGET_SECONDS_100K:.0f} s of publishing for 100,000 customers: "
+            f"{common.verdict(publish * 100_000 / args.customers < TARGET_SECONDS_100K)}"
+        )
+    else:
+        print("target (60 s for 100,000 customers): not judged below 100,000 customers")
     return 0 if correct else 1
 
 

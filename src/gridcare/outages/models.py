@@ -248,5 +248,29 @@ class OutageEvent(models.Model):
         verbose_name = _("停电信息流转记录")
         verbose_name_plural = _("停电信息流转记录")
 
+    ACTION_LABELS = {
+        "create": _("新建"),
+        "publish": _("发布"),
+        "start": _("实际停电"),
+        "restore": _("恢复送电"),
+        "cancel": _("取消"),
+        "open_fault": _("故障停电登记"),
+        "update_scope": _("调整停电范围"),
+        "estimate": _("更新预计恢复时间"),
+        "key_customer_called": _("电话告知重要客户"),
+    }
+
     def __str__(self) -> str:
         return f"{self.outage_id} {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        return str(self.ACTION_LABELS.get(self.action, self.action))
+
+    @property
+    def from_label(self) -> str:
+        return str(OutageState(self.from_state).label) if self.from_state in OutageState.values else ""
+
+    @property
+    def to_label(self) -> str:
+        return str(OutageState(self.to_state).label) if self.to_state in OutageState.values else ""

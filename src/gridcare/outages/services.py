@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
@@ -374,7 +375,7 @@ def publish(*, outage: Outage, actor: Any, override_reason: str = "") -> Outage:
             outage.override_by = outage.published_by
             outage.override_at = now
         outage.save()
-        queued = queue_notices(outage, Purpose.NOTICE)
+        queued = queue_or_defer(outage, Purpose.NOTICE)
         _event(
             outage,
             "publish",
@@ -430,7 +431,7 @@ def cancel(*, outage: Outage, actor: Any, reason: str) -> Outage:
         outage.state = OutageState.CANCELLED
         outage.cancel_reason = reason[:300]
         outage.save()
-        queued = queue_notices(outage, Purpose.CANCELLED) if before == OutageState.PUBLISHED else 0
+        queued = queue_or_defer(outage, Purpose.CANCELLED) if before == OutageState.PUBLISHED else 0
         _event(outage, "cancel", actor, before, reason, queued=queued)
     return outage
 
@@ -489,7 +490,7 @@ def open_fault_outage(
         _set_declared_scope(outage, feeder_objs, area_objs)
         _materialize(outage, areas)
         outage.save(update_fields=["customer_count", "key_customer_count"])
-        queued = queue_notices(outage, Purpose.NOTICE)
+        queued = queue_or_defer(outage, Purpose.NOTICE)
         _event(outage, "open_fault", actor, "", data_scope(feeder_objs, area_objs), at=now, queued=queued)
     return outage
 
@@ -525,7 +526,7 @@ def update_fault_scope(
         change = _materialize(outage, areas)
         outage.refresh_window()
         outage.save()
-        queued = queue_notices(outage, Purpose.NOTICE)
+        queued = queue_or_defer(outage, Purpose.NOTICE)
         _event(
             outage,
             "update_scope",
@@ -577,7 +578,7 @@ def restore(*, outage: Outage, at: dt.datetime | None = None, actor: Any, note: 
         outage.restore_note = (note or "")[:300]
         outage.refresh_window()
         outage.save()
-        queued = queue_notices(outage, Purpose.RESTORED)
+        queued = queue_or_defer(outage, Purpose.RESTORED)
         _event(outage, "restore", actor, before, note, at=at, queued=queued)
     return outage
 
@@ -606,7 +607,39 @@ def record_key_customer_call(
 # --- Notices --------------------------------------------------------------------------------
 
 
-def queue_notices(outage: Outage, purpose: str) -> int:
+DEFAULT_INLINE_NOTICES = 5000
+
+
+def inline_limit() -> int:
+    """Outages with more affected customers than this queue their ordinary customers' notices in
+    the background task (``GRIDCARE_OUTAGE_INLINE_NOTICES`` in settings, default 5,000)."""
+    return int(getattr(settings, "GRIDCARE_OUTAGE_INLINE_NOTICES", DEFAULT_INLINE_NOTICES))
+
+
+def purpose_still_due(outage: Outage, purpose: str) -> bool:
+    """A deferred notice is not sent once it no longer applies (a notice after the restoration)."""
+    if purpose == Purpose.NOTICE:
+        return outage.state in (OutageState.PUBLISHED, OutageState.IN_PROGRESS)
+    if purpose == Purpose.RESTORED:
+        return outage.state == OutageState.RESTORED
+    return outage.state == OutageState.CANCELLED
+
+
+def queue_or_defer(outage: Outage, purpose: str) -> int:
+    """Queue ``purpose`` now for a small outage; for a big one queue the key customers now (they
+    come first) and everyone else in ``tasks.queue_outage_notices`` after this transaction
+    commits, so publishing or restoring 100,000 customers does not hold the request."""
+    if outage.customer_count <= inline_limit():
+        return queue_notices(outage, purpose)
+    queued = queue_notices(outage, purpose, key_only=True)
+    from . import tasks
+
+    outage_id = outage.pk
+    transaction.on_commit(lambda: tasks.queue_outage_notices.enqueue(outage_id, purpose), robust=True)
+    return queued
+
+
+def queue_notices(outage: Outage, purpose: str, *, key_only: bool = False) -> int:
     """Queue ``purpose`` (notice / restored / cancelled) by SMS to the primary mobile of every
     affected customer not yet sent it, key customers first, plus an e-mail to the account manager
     of each affected key customer. Idempotent: dedup keys and the per-customer ``*_queued_at``
@@ -620,6 +653,8 @@ def queue_notices(outage: Outage, purpose: str) -> int:
     }[purpose](outage, company)
     label = Purpose.LABELS[purpose]
     waiting = OutageCustomer.objects.filter(outage=outage, **{f"{field}__isnull": True})
+    if key_only:
+        waiting = waiting.filter(is_key=True)
     if purpose == Purpose.CANCELLED:
         waiting = waiting.filter(notice_queued_at__isnull=False)  # only those who were told
     key_ids = set(waiting.filter(is_key=True).values_list("customer_id", flat=True))

@@ -114,6 +114,7 @@ def _detail_context(request, outage) -> dict:
     return {
         "o": outage,
         "status": wording.status_line(outage),
+        "scope_text": wording.scope_text(outage),
         "areas": list(queries.areas_of(outage)),
         "feeders": list(outage.feeders.all()),
         "key_rows": key_rows,

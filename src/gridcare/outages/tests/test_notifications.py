@@ -140,3 +140,39 @@ def test_a_fault_outage_notifies_at_once_and_a_grown_scope_only_tells_the_newcom
         "13800000011",
         "13812341234",
     ]
+
+
+def test_a_big_outage_tells_key_customers_at_once_and_the_rest_from_the_worker(
+    ow, settings, django_capture_on_commit_callbacks
+):
+    from gridcare.outages import tasks
+
+    settings.GRIDCARE_OUTAGE_INLINE_NOTICES = 2  # "big" = more than two customers
+    with django_capture_on_commit_callbacks() as callbacks:
+        outage = services.open_fault_outage(
+            transformer_areas=["T03"],
+            reason="台区变压器故障",
+            started_at=local(2026, 11, 24, 8, 40),
+            actor=None,
+        )
+    assert list(sms(outage).values_list("recipient_address", flat=True)) == ["13800000010"]
+    assert Message.objects.filter(about_id=outage.number, channel=Channel.EMAIL).count() == 1
+    assert len(callbacks) == 2  # the notify delivery run and the deferred notices
+
+    assert tasks.queue_outage_notices.call(outage.pk, services.Purpose.NOTICE) == 1
+    assert sorted(sms(outage).values_list("recipient_address", flat=True)) == ["13800000010", "13800000011"]
+    assert tasks.queue_outage_notices.call(outage.pk, services.Purpose.NOTICE) == 0
+
+
+def test_a_deferred_notice_is_dropped_once_power_is_back(ow, settings):
+    from gridcare.outages import tasks
+
+    settings.GRIDCARE_OUTAGE_INLINE_NOTICES = 2
+    outage = services.open_fault_outage(
+        transformer_areas=["T03"], reason="台区变压器故障", started_at=local(2026, 11, 24, 8, 40), actor=None
+    )
+    services.restore(outage=outage, actor=None, at=local(2026, 11, 24, 8, 55))
+
+    assert tasks.queue_outage_notices.call(outage.pk, services.Purpose.NOTICE) == 0
+    assert tasks.queue_outage_notices.call(outage.pk, services.Purpose.RESTORED) == 1
+    assert not sms(outage).filter(recipient_address="13800000011", dedup_key__contains=":notice:").exists()
