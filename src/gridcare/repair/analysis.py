@@ -55,9 +55,28 @@ class Placement:
     station_id: int | None = None
 
 
+_AREA_CACHE: dict[int, tuple[int, int, float]] = {}
+AREA_CACHE_SECONDS = 300.0
+
+
+def _area_topology(area_id: int) -> tuple[int, int]:
+    """(feeder id, station id) of an area, cached for a few minutes per process: every call needs
+    it, and the topology changes only by an import."""
+    import time
+
+    hit = _AREA_CACHE.get(area_id)
+    if hit is not None and hit[2] > time.monotonic():
+        return hit[0], hit[1]
+    feeder_id, station_id = (
+        TransformerArea.objects.filter(pk=area_id).values_list("feeder_id", "station_id").get()
+    )
+    _AREA_CACHE[area_id] = (feeder_id, station_id, time.monotonic() + AREA_CACHE_SECONDS)
+    return feeder_id, station_id
+
+
 def _area_placement(placed_by: str, area_id: int, customer_id: int | None = None) -> Placement:
-    area = TransformerArea.objects.only("id", "feeder_id", "station_id").get(pk=area_id)
-    return Placement(placed_by, customer_id, area.pk, area.feeder_id, area.station_id)
+    feeder_id, station_id = _area_topology(area_id)
+    return Placement(placed_by, customer_id, area_id, feeder_id, station_id)
 
 
 def _address_candidates(text: str) -> list[str]:
@@ -139,9 +158,9 @@ def caller_key(order: WorkOrder, placement: Placement) -> str:
     return f"p{normalize_phone(order.caller_phone) or order.pk}"
 
 
-def make_trouble_call(order: WorkOrder) -> TroubleCall:
+def build_trouble_call(order: WorkOrder) -> TroubleCall:
     placement = place_order(order)
-    return TroubleCall.objects.create(
+    return TroubleCall(
         order=order,
         customer_id=placement.customer_id,
         transformer_area_id=placement.area_id,
@@ -151,6 +170,12 @@ def make_trouble_call(order: WorkOrder) -> TroubleCall:
         caller_key=caller_key(order, placement),
         received_at=order.created_at,
     )
+
+
+def make_trouble_call(order: WorkOrder) -> TroubleCall:
+    call = build_trouble_call(order)
+    call.save(force_insert=True)
+    return call
 
 
 # Orders taken through ``report_fault_call`` get their trouble call a moment after the order
@@ -197,19 +222,21 @@ def follow_merges(event: OutageEvent) -> OutageEvent:
 
 
 def open_event_for(call: TroubleCall) -> OutageEvent | None:
-    """The open event a new call belongs to: its feeder's, its area's, or its customer's own."""
-    qs = OutageEvent.objects.filter(state__in=OPEN_EVENT).order_by("created_at")
+    """The open event a new call belongs to: its feeder's, its area's, or its customer's own
+    (one query; the feeder's event wins over the area's over the customer's)."""
+    condition = Q()
     if call.feeder_id:
-        found = qs.filter(level=DeviceLevel.FEEDER, feeder_id=call.feeder_id).first()
-        if found:
-            return found
+        condition |= Q(level=DeviceLevel.FEEDER, feeder_id=call.feeder_id)
     if call.transformer_area_id:
-        found = qs.filter(level=DeviceLevel.AREA, transformer_area_id=call.transformer_area_id).first()
-        if found:
-            return found
+        condition |= Q(level=DeviceLevel.AREA, transformer_area_id=call.transformer_area_id)
     if call.customer_id:
-        return qs.filter(level=DeviceLevel.CUSTOMER, customer_id=call.customer_id).first()
-    return None
+        condition |= Q(level=DeviceLevel.CUSTOMER, customer_id=call.customer_id)
+    if not condition:
+        return None
+    found = list(OutageEvent.objects.filter(condition, state__in=OPEN_EVENT).select_related("crew"))
+    rank = {DeviceLevel.FEEDER: 0, DeviceLevel.AREA: 1, DeviceLevel.CUSTOMER: 2}
+    found.sort(key=lambda e: (rank[e.level], e.created_at))
+    return found[0] if found else None
 
 
 # --- roll-up ------------------------------------------------------------------------------------
@@ -298,10 +325,23 @@ def absorb(*, source: OutageEvent, target: OutageEvent, now, actor: Any = None, 
 
 def refresh_call_counts(event: OutageEvent) -> None:
     """The cheap part of ``refresh_event``, for a call linked at intake."""
-    calls = TroubleCall.objects.filter(event=event)
+    from django.db.models import OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    def counted(expression):
+        return Coalesce(
+            Subquery(
+                TroubleCall.objects.filter(event_id=OuterRef("pk"))
+                .values("event_id")
+                .annotate(n=expression)
+                .values("n")[:1]
+            ),
+            0,
+        )
+
     OutageEvent.objects.filter(pk=event.pk).update(
-        call_count=calls.count(),
-        caller_count=calls.values("caller_key").distinct().count(),
+        call_count=counted(Count("id")),
+        caller_count=counted(Count("caller_key", distinct=True)),
         updated_at=clock.now(),
     )
 

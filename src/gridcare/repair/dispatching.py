@@ -28,9 +28,33 @@ log = logging.getLogger(__name__)
 SYSTEM_USERNAME = "gridcare-repair"
 
 
+_SYSTEM: dict[str, tuple[User, float]] = {}
+SYSTEM_CACHE_SECONDS = 60.0
+
+
 def system_actor() -> User:
     """抢修指挥系统: the account that performs automatic dispatch steps. It cannot log in (no usable
-    password) and holds the dispatcher and shift-leader roles at every top unit."""
+    password) and holds the dispatcher and shift-leader roles at every top unit. Cached a minute per
+    process (checked against the database so a test database never sees another's account)."""
+    import time
+
+    from django.db import connection
+
+    roots = tuple(Unit.objects.filter(parent__isnull=True).order_by("id").values_list("id", flat=True))
+    key = f"{connection.settings_dict['NAME']}:{roots}"
+    hit = _SYSTEM.get(key)
+    if (
+        hit is not None
+        and hit[1] > time.monotonic()
+        and User.objects.filter(pk=hit[0].pk, username=SYSTEM_USERNAME).exists()
+    ):
+        return hit[0]
+    user = _system_actor()
+    _SYSTEM[key] = (user, time.monotonic() + SYSTEM_CACHE_SECONDS)
+    return user
+
+
+def _system_actor() -> User:
     user, created = User.objects.get_or_create(
         username=SYSTEM_USERNAME,
         defaults={"full_name": "抢修指挥系统", "password": make_password(None), "is_active": True},

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from gridcare.core import clock
@@ -168,25 +168,28 @@ def report_fault_call(
         address=address,
     )
     order, created = engine.create_work_order(actor=actor, intake=intake, idempotency_key=key)
-    with transaction.atomic():
-        call = TroubleCall.objects.filter(order=order).first()
-        if call is None:
-            try:
-                with transaction.atomic():
-                    call = analysis.make_trouble_call(order)
-            except IntegrityError:  # the roll-up placed it meanwhile
-                call = TroubleCall.objects.get(order=order)
-        event = analysis.open_event_for(call) if call.event_id is None else call.event
+    call = TroubleCall.objects.filter(order=order).select_related("event__crew").first()
+    if call is None:
+        # One INSERT, already linked to the open event of its device when there is one; a
+        # roll-up that placed the order meanwhile wins (ON CONFLICT DO NOTHING).
+        call = analysis.build_trouble_call(order)
+        event = analysis.open_event_for(call)
         if event is not None:
-            TroubleCall.objects.filter(pk=call.pk).update(event=event, linked_at=clock.now())
-            analysis.refresh_call_counts(event)
-            note = (
-                "单户报修，派至抢修班引导自查"
-                if event.state == OutageEvent.State.SELF_CHECK
-                else f"关联抢修事件 {event.number}"
-            )
+            call.event, call.linked_at = event, clock.now()
+        TroubleCall.objects.bulk_create([call], ignore_conflicts=True)
+        call = TroubleCall.objects.select_related("event__crew").get(order=order)
+    event = call.event
+    if event is not None:
+        analysis.refresh_call_counts(event)
+        note = (
+            "单户报修，派至抢修班引导自查"
+            if event.state == OutageEvent.State.SELF_CHECK
+            else f"关联抢修事件 {event.number}"
+        )
+        with transaction.atomic():
             sync_orders(event, None, note=note, orders=WorkOrder.objects.filter(pk=order.pk))
-        else:
+    else:
+        with transaction.atomic():
             _wake_analysis()
     order.refresh_from_db()
     return CallResult(order, created, False, event, answer_for(event))
