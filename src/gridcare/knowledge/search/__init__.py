@@ -27,6 +27,10 @@ from . import index, text
 from .index import Filters
 
 CANDIDATES = 60
+# A token in more than this share of the index (and of at least COMMON_FLOOR articles) is left out
+# of the index query when rarer tokens remain; it still counts in the re-ranking.
+COMMON_SHARE = 0.05
+COMMON_FLOOR = 500
 MIN_HITS = 3
 GOOD_COVERAGE = 0.5
 
@@ -112,6 +116,19 @@ def _score_grams(grams: list[str], found: list[index.Candidate]) -> list[ScoredH
     return hits
 
 
+def retrieval_tokens(tokens: list[str]) -> list[str]:
+    """The tokens worth asking the index for: without the very common ones, unless nothing is left."""
+    if len(tokens) <= 1:
+        return tokens
+    limit = max(COMMON_FLOOR, COMMON_SHARE * index.indexed_count())
+    frequencies = {t: index.document_frequency(t) for t in tokens}
+    rare = [t for t in tokens if frequencies[t] <= limit]
+    if rare:
+        return rare
+    # only common words: keep the two rarest that occur at all
+    return [t for _, t in sorted((f, t) for t, f in frequencies.items())[:2]]
+
+
 def run(
     question: str,
     filters: Filters,
@@ -120,7 +137,8 @@ def run(
 ) -> tuple[list[ScoredHit], bool, list[str]]:
     """Best articles for ``question``: (hits, confident, tokens)."""
     tokens = text.unique_tokens(question)
-    hits = _score_words(tokens, index.search(tokens, filters, limit=CANDIDATES)) if tokens else []
+    asked = retrieval_tokens(tokens)
+    hits = _score_words(tokens, index.search(asked, filters, limit=CANDIDATES)) if asked else []
     best_cov = max((h.coverage for h in hits), default=0.0)
     if len(hits) < MIN_HITS or best_cov < GOOD_COVERAGE:
         grams = text.query_bigrams(question)
