@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
 from django.db.models import Model, QuerySet
 
@@ -218,7 +219,12 @@ class _ResultPage:
     ) -> list[Customer]:
         # The scope comes from the scoping door: compile the WHERE of the restricted queryset.
         compiler = scoped.query.get_compiler(connection=connection)
-        scope_sql, scope_params = compiler.compile(scoped.query.where)
+        try:
+            scope_sql, scope_params = compiler.compile(scoped.query.where)
+        except EmptyResultSet:  # a scope without units sees nobody
+            return []
+        except FullResultSet:  # an unrestricted scope (superuser)
+            scope_sql, scope_params = "", ()
         if scope_params and "%%" not in scope_sql and all(type(p) is int for p in scope_params):
             # A scope is a list of unit ids. Written into the statement as integer literals it
             # keeps the statement at a few parameters, so the driver's parsed-query cache serves

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from bisect import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import accumulate
+from operator import mul
+from types import SimpleNamespace
 
 from faker import Faker
 from faker.providers.person.zh_CN import Provider as PersonProvider
@@ -31,10 +34,22 @@ from gridcare.customers.services import search_text_for
 from . import places
 from .county import AreaInfo, County
 
-C = Customer.CustomerClass
-T = Customer.TariffCategory
-V = Customer.VulnerableKind
-S = Customer.Status
+
+def _plain(choices) -> SimpleNamespace:
+    """Choice values as plain ``str``: enum members are slow to pass around half a million times."""
+    return SimpleNamespace(**{member.name: member.value for member in choices})
+
+
+C = _plain(Customer.CustomerClass)
+T = _plain(Customer.TariffCategory)
+V = _plain(Customer.VulnerableKind)
+S = _plain(Customer.Status)
+A = _plain(AreaClass)
+PHONE = _plain(CustomerPhone.Kind)
+ADDRESS = _plain(CustomerAddress.Kind)
+METER = _plain(Meter.Kind)
+CONTRACT = _plain(SupplyContract.Kind)
+CONTRACT_STATUS = _plain(SupplyContract.Status)
 
 CUSTOMER_FIELDS = [
     "id", "account_no", "name", "id_number", "customer_class", "tariff_category", "load_class",
@@ -72,6 +87,7 @@ CLASS_SHARES = {
     AreaClass.RURAL: [0.90, 0.05, 0.003, 0.035, 0.012],
     AreaClass.REMOTE: [0.93, 0.025, 0.001, 0.03, 0.014],
 }
+CLASS_CUM = {key: list(accumulate(shares)) for key, shares in CLASS_SHARES.items()}
 CAPACITY = {
     C.RESIDENTIAL: [4, 4, 6, 6, 8, 10, 12],
     C.NON_RESIDENTIAL: [10, 15, 20, 30, 40, 50, 80],
@@ -117,6 +133,26 @@ def make_pools(fake: Faker, rng: random.Random) -> Pools:
     )
 
 
+class Draw:
+    """Fast draws from one ``random.Random``: ``randint``/``choice``/``choices`` cost several
+    times more, and a county of 500,000 customers makes some ten million draws."""
+
+    def __init__(self, rng: random.Random):
+        self.random = rng.random
+
+    def int(self, low: int, high: int) -> int:
+        return low + int(self.random() * (high - low + 1))
+
+    def below(self, n: int) -> int:
+        return int(self.random() * n)
+
+    def pick(self, items):
+        return items[int(self.random() * len(items))]
+
+    def weighted(self, items, cum_weights):
+        return items[bisect(cum_weights, self.random() * cum_weights[-1])]
+
+
 @dataclass
 class Batch:
     customers: list[tuple] = field(default_factory=list)
@@ -126,14 +162,14 @@ class Batch:
     contracts: list[tuple] = field(default_factory=list)
 
 
-def _id_number(rng: random.Random, region: str, today: dt.date) -> str:
-    born = today - dt.timedelta(days=rng.randint(20 * 365, 85 * 365))
-    body = f"{region}{born:%Y%m%d}{rng.randrange(1000):03d}"
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
+def _id_number(d: Draw, region: str, today: dt.date) -> str:
+    born = today - dt.timedelta(days=d.int(20 * 365, 85 * 365))
+    body = f"{region}{born:%Y%m%d}{d.below(1000):03d}"
+    return body + "10X98765432"[sum(map(mul, map(int, body), ID_WEIGHTS)) % 11]
 
 
-def _credit_code(rng: random.Random, region: str) -> str:
-    return "91" + region + "".join(rng.choice(CREDIT_CODE_CHARS) for _ in range(10))
+def _credit_code(d: Draw, region: str) -> str:
+    return "91" + region + "".join([d.pick(CREDIT_CODE_CHARS) for _ in range(10)])
 
 
 class CustomerFactory:
@@ -145,6 +181,7 @@ class CustomerFactory:
         self.county = county
         self.pools = pools
         self.rng = rng
+        self.draw = Draw(rng)
         self.today = today
         self.ids = dict(first_id)
         self.station_seq = [0] * len(county.stations)
@@ -156,56 +193,56 @@ class CustomerFactory:
         return value
 
     def person_name(self) -> str:
-        r = self.rng
-        return r.choices(self.pools.surnames, cum_weights=self.pools.surname_cum)[0] + r.choice(
-            self.pools.given
-        )
+        d = self.draw
+        return d.weighted(self.pools.surnames, self.pools.surname_cum) + d.pick(self.pools.given)
 
     def mobile(self) -> str:
-        return f"{self.rng.choice(self.pools.mobile_prefixes)}{self.rng.randrange(10**8):08d}"
+        return f"{self.draw.pick(self.pools.mobile_prefixes)}{self.draw.below(10**8):08d}"
 
     def supply_address(self, area: AreaInfo, residential: bool) -> str:
-        r = self.rng
+        d = self.draw
         station = self.county.stations[area.station]
         county_plan = places.COUNTIES[station.county]
         head = f"{places.CITY_PLACE}{county_plan.name}{station.plan.town}"
         if area.road:
-            address = f"{head}{area.road}{r.randint(1, 380)}号"
+            address = f"{head}{area.road}{d.int(1, 380)}号"
             if area.community and residential:
-                address += f"{area.community}{r.randint(1, 24)}栋{r.randint(1, 4)}单元{r.randint(1, 18)}{r.randint(1, 4):02d}室"
+                address += (
+                    f"{area.community}{d.int(1, 24)}栋{d.int(1, 4)}单元{d.int(1, 18)}{d.int(1, 4):02d}室"
+                )
             return address
-        group = r.choice(area.groups)
+        group = d.pick(area.groups)
         if not group.endswith("组"):
             group += "组"
-        return f"{head}{area.village}{group}{r.randint(1, 120)}号"
+        return f"{head}{area.village}{group}{d.int(1, 120)}号"
 
     def mailing_address(self) -> str:
-        r = self.rng
-        road = r.choice(places.ROAD_WORDS) + r.choice(places.ROAD_SUFFIXES)
-        district = r.choice(places.CITY_DISTRICTS)
-        return f"{places.CITY_PLACE}{district}{road}{r.randint(1, 600)}号{r.randint(1, 30)}栋{r.randint(1, 3)}单元{r.randint(1, 28)}{r.randint(1, 6):02d}室"
+        d = self.draw
+        road = d.pick(places.ROAD_WORDS) + d.pick(places.ROAD_SUFFIXES)
+        district = d.pick(places.CITY_DISTRICTS)
+        return f"{places.CITY_PLACE}{district}{road}{d.int(1, 600)}号{d.int(1, 30)}栋{d.int(1, 3)}单元{d.int(1, 28)}{d.int(1, 6):02d}室"
 
     def business_name(self, customer_class: str, area: AreaInfo) -> str:
-        r = self.rng
+        d = self.draw
         station = self.county.stations[area.station]
         county_name = places.COUNTIES[station.county].name
-        word = r.choice(self.pools.company_words)
+        word = d.pick(self.pools.company_words)
         if customer_class == C.NON_RESIDENTIAL:
-            if r.random() < 0.5:
+            if d.random() < 0.5:
                 return self.person_name()  # 个体工商户 are often registered under the owner's name
-            return f"{station.plan.town}{word}{r.choice(places.SHOP_KINDS)}"
+            return f"{station.plan.town}{word}{d.pick(places.SHOP_KINDS)}"
         if customer_class == C.LARGE_INDUSTRY:
-            return f"{county_name}{word}{r.choice(places.INDUSTRIES)}有限公司"
+            return f"{county_name}{word}{d.pick(places.INDUSTRIES)}有限公司"
         if customer_class == C.AGRICULTURE:
-            if r.random() < 0.5:
+            if d.random() < 0.5:
                 return self.person_name()
-            return f"{area.village or station.plan.town}{r.choice(places.FARMS)}"
-        if area.road and r.random() < 0.4:
+            return f"{area.village or station.plan.town}{d.pick(places.FARMS)}"
+        if area.road and d.random() < 0.4:
             return f"{station.plan.town}{area.road}路灯"
-        return f"{area.village or station.plan.town}{r.choice(places.PUBLIC_KINDS)}"
+        return f"{area.village or station.plan.town}{d.pick(places.PUBLIC_KINDS)}"
 
     def make(self, area: AreaInfo, batch: Batch, key: tuple[str, int, int] | None = None) -> None:
-        r = self.rng
+        d = self.draw
         today = self.today
         station = self.county.stations[area.station]
         county_plan = places.COUNTIES[station.county]
@@ -217,14 +254,13 @@ class CustomerFactory:
             name, load_class, capacity = key
             customer_class = C.PUBLIC
         else:
-            shares = CLASS_SHARES[area.area_class]
-            customer_class = r.choices(CLASS_ORDER, weights=shares)[0]
+            customer_class = d.weighted(CLASS_ORDER, CLASS_CUM[area.area_class])
             load_class = 3
-            if customer_class == C.NON_RESIDENTIAL and r.random() < 0.08:
-                capacity = r.choice(LARGE_COMMERCIAL)
+            if customer_class == C.NON_RESIDENTIAL and d.random() < 0.08:
+                capacity = d.pick(LARGE_COMMERCIAL)
             else:
-                capacity = r.choice(CAPACITY[customer_class])
-            if customer_class == C.LARGE_INDUSTRY and r.random() < 0.6:
+                capacity = d.pick(CAPACITY[customer_class])
+            if customer_class == C.LARGE_INDUSTRY and d.random() < 0.6:
                 load_class = 2
             name = (
                 self.person_name()
@@ -233,7 +269,7 @@ class CustomerFactory:
             )
         residential = customer_class == C.RESIDENTIAL
         if residential:
-            tariff = T.RESIDENTIAL_TOU if r.random() < 0.2 else T.RESIDENTIAL_TIERED
+            tariff = T.RESIDENTIAL_TOU if d.random() < 0.2 else T.RESIDENTIAL_TIERED
         else:
             tariff = {
                 C.LARGE_INDUSTRY: T.LARGE_INDUSTRY_TWO_PART,
@@ -247,8 +283,8 @@ class CustomerFactory:
             self.managers_turn[station.county] += 1
         vulnerable = ""
         if residential:
-            factor = 0.5 if area.area_class == AreaClass.URBAN else 1.0
-            x = r.random()
+            factor = 0.5 if area.area_class == A.URBAN else 1.0
+            x = d.random()
             for kind, share in zip(*VULNERABLE, strict=True):
                 if x < share * factor:
                     vulnerable = kind
@@ -256,68 +292,66 @@ class CustomerFactory:
                 x -= share * factor
         is_key = key is not None
         is_vip = (
-            (is_key and r.random() < 0.5)
-            or (customer_class == C.LARGE_INDUSTRY and r.random() < 0.3)
-            or (large and r.random() < 0.1)
-            or r.random() < 0.0005
+            (is_key and d.random() < 0.5)
+            or (customer_class == C.LARGE_INDUSTRY and d.random() < 0.3)
+            or (large and d.random() < 0.1)
+            or d.random() < 0.0005
         )
-        sensitive_note = r.choice(places.SENSITIVE_NOTES) if r.random() < 0.003 else ""
-        prepaid = (residential and r.random() < (0.2 if area.road else 0.1)) or (
-            customer_class == C.NON_RESIDENTIAL and not large and r.random() < 0.1
+        sensitive_note = d.pick(places.SENSITIVE_NOTES) if d.random() < 0.003 else ""
+        prepaid = (residential and d.random() < (0.2 if area.road else 0.1)) or (
+            customer_class == C.NON_RESIDENTIAL and not large and d.random() < 0.1
         )
-        status = S.ACTIVE if is_key else r.choices(STATUS[0], cum_weights=STATUS[1])[0]
-        opened = today - dt.timedelta(days=r.randint(60, 30 * 365))
+        status = S.ACTIVE if is_key else d.weighted(*STATUS)
+        opened = today - dt.timedelta(days=d.int(60, 30 * 365))
         id_number = (
-            _id_number(r, county_plan.id_region, today)
+            _id_number(d, county_plan.id_region, today)
             if residential
-            else _credit_code(r, county_plan.id_region)
+            else _credit_code(d, county_plan.id_region)
         )
 
         supply = self.supply_address(area, residential)
         addresses = [supply]
-        batch.addresses.append((self._next("address"), cid, CustomerAddress.Kind.SUPPLY, supply, True))
-        if r.random() < 0.15:
+        batch.addresses.append((self._next("address"), cid, ADDRESS.SUPPLY, supply, True))
+        if d.random() < 0.15:
             mailing = self.mailing_address()
             addresses.append(mailing)
-            batch.addresses.append((self._next("address"), cid, CustomerAddress.Kind.MAILING, mailing, False))
+            batch.addresses.append((self._next("address"), cid, ADDRESS.MAILING, mailing, False))
 
         batch.customers.append(
             (
                 cid, account_no, name, id_number, customer_class, tariff, load_class, Decimal(capacity),
-                r.choices(CREDIT[0], cum_weights=CREDIT[1])[0], area.pk, station.unit.pk, manager_id,
+                d.weighted(*CREDIT), area.pk, station.unit.pk, manager_id,
                 is_key, is_vip, vulnerable, bool(sensitive_note), sensitive_note, prepaid, large, status,
                 opened, search_text_for(name, addresses),
             )
         )  # fmt: skip
 
         # Phones: 1–3; mostly mobiles, some rural households only have a landline.
-        x = r.random()
+        x = d.random()
         count = 1 if x < 0.6 else 2 if x < 0.9 else 3
         for n in range(count):
-            if n == 0 and area.village and r.random() < 0.06:
+            if n == 0 and area.village and d.random() < 0.06:
                 number, kind = (
-                    f"{county_plan.landline_prefix}{r.randrange(10**6):06d}",
-                    CustomerPhone.Kind.LANDLINE,
+                    f"{county_plan.landline_prefix}{d.below(10**6):06d}",
+                    PHONE.LANDLINE,
                 )
             else:
-                number, kind = self.mobile(), CustomerPhone.Kind.MOBILE
+                number, kind = self.mobile(), PHONE.MOBILE
             contact = ""
             if n > 0:
-                kind = CustomerPhone.Kind.CONTACT
-                contact = f"{r.choice(places.CONTACT_RELATIONS)} {self.person_name()}"
+                kind = PHONE.CONTACT
+                contact = f"{d.pick(places.CONTACT_RELATIONS)} {self.person_name()}"
             batch.phones.append((self._next("phone"), cid, number, kind, contact, n == 0))
 
         mid = self._next("meter")
         if large:
-            meter_kind, multiplier = Meter.Kind.HIGH_VOLTAGE, r.choice([20, 30, 40, 50, 75, 100, 150, 200])
+            meter_kind, multiplier = METER.HIGH_VOLTAGE, d.pick([20, 30, 40, 50, 75, 100, 150, 200])
         elif residential:
-            meter_kind, multiplier = Meter.Kind.SINGLE_PHASE, 1
+            meter_kind, multiplier = METER.SINGLE_PHASE, 1
         else:
-            meter_kind, multiplier = Meter.Kind.THREE_PHASE, r.choice([1, 1, 1, 5, 10, 20])
-        installed = max(opened, today - dt.timedelta(days=r.randint(365, 11 * 365)))
-        verified = (
-            installed if not large else max(installed, today - dt.timedelta(days=r.randint(30, 5 * 365)))
-        )
+            meter_kind, multiplier = METER.THREE_PHASE, d.pick([1, 1, 1, 5, 10, 20])
+        installed = max(opened, today - dt.timedelta(days=d.int(365, 11 * 365)))
+        verified = installed if not large else max(installed, today - dt.timedelta(days=d.int(30, 5 * 365)))
         batch.meters.append(
             (
                 mid,
@@ -332,26 +366,24 @@ class CustomerFactory:
         )
 
         if residential:
-            contract_kind, signed, expires = SupplyContract.Kind.RESIDENTIAL, opened, None
+            contract_kind, signed, expires = CONTRACT.RESIDENTIAL, opened, None
         else:
-            if r.random() < 0.01:
-                contract_kind = SupplyContract.Kind.TEMPORARY
-                expires = today + dt.timedelta(days=r.randint(-30, 330))
+            if d.random() < 0.01:
+                contract_kind = CONTRACT.TEMPORARY
+                expires = today + dt.timedelta(days=d.int(-30, 330))
                 signed = expires - dt.timedelta(days=365)
             else:
-                contract_kind = SupplyContract.Kind.HIGH_VOLTAGE if large else SupplyContract.Kind.LOW_VOLTAGE
-                expires = today + dt.timedelta(days=r.randint(-60, 5 * 365))  # some due for renewal
+                contract_kind = CONTRACT.HIGH_VOLTAGE if large else CONTRACT.LOW_VOLTAGE
+                expires = today + dt.timedelta(days=d.int(-60, 5 * 365))  # some due for renewal
                 signed = max(opened, expires - dt.timedelta(days=5 * 365))
         if status == S.CLOSED:
-            contract_status = SupplyContract.Status.TERMINATED
+            contract_status = CONTRACT_STATUS.TERMINATED
         elif expires is not None and expires < today:
-            contract_status = SupplyContract.Status.EXPIRED
+            contract_status = CONTRACT_STATUS.EXPIRED
         else:
-            contract_status = SupplyContract.Status.ACTIVE
+            contract_status = CONTRACT_STATUS.ACTIVE
         changed = (
-            signed + dt.timedelta(days=r.randint(0, max(0, (today - signed).days)))
-            if r.random() < 0.1
-            else None
+            signed + dt.timedelta(days=d.int(0, max(0, (today - signed).days))) if d.random() < 0.1 else None
         )
         batch.contracts.append(
             (

@@ -189,3 +189,11 @@ def test_search_results_arrive_complete_in_one_query(county, django_assert_num_q
     # Name prefixes and free text read like before: LIKE wildcards typed by a person are literal.
     assert search_customers(agent, CustomerQuery(name="%")) == []
     assert search_customers(agent, CustomerQuery(q=found.name[:2]), limit=5)
+
+
+def test_search_scope_edges(county):
+    customer = Customer.objects.order_by("account_no").first()
+    admin = User.objects.get(username="admin")
+    assert search_customers(admin, CustomerQuery(account_no=customer.account_no)) == [customer]
+    nobody = User.objects.create_user(username="nobody", password="x-unused-9")
+    assert search_customers(nobody, CustomerQuery(account_no=customer.account_no)) == []

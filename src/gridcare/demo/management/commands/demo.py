@@ -16,10 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true")
 
     def handle(self, *args, addr, customers, no_worker, **options):
-        from gridcare.customers.models import Customer
+        from gridcare.demo.seeding import database_is_empty
 
         call_command("migrate", interactive=False, verbosity=0)
-        if not Customer.objects.exists():
+        if database_is_empty():
             self.stdout.write(f"Seeding the demo county with {customers} customers …")
             call_command("seed_demo", customers=customers)
         else:
