@@ -21,7 +21,7 @@ from gridcare.org import scoping
 
 from . import wording
 from .models import LIVE_STATES, PUBLIC_STATES, Outage, OutageArea, OutageCustomer, OutageKind, OutageState
-from .services import ABOUT_TYPE, Purpose
+from .notices import ABOUT_TYPE, Purpose
 
 WHEN_CHOICES = {
     "today": "今日",

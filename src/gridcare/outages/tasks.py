@@ -18,13 +18,13 @@ logger = logging.getLogger("gridcare.outages")
 
 @task()
 def queue_outage_notices(outage_id: int, purpose: str) -> int:
-    from . import services
+    from . import notices
     from .models import Outage
 
     with transaction.atomic():
         outage = Outage.objects.select_for_update().filter(pk=outage_id).first()
-        if outage is None or not services.purpose_still_due(outage, purpose):
+        if outage is None or not notices.purpose_still_due(outage, purpose):
             return 0
-        queued = services.queue_notices(outage, purpose)
+        queued = notices.queue_notices(outage, purpose)
     logger.info("outage %s: queued %s %s messages", outage.number, queued, purpose)
     return queued
