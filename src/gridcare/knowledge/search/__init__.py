@@ -116,12 +116,12 @@ def _score_grams(grams: list[str], found: list[index.Candidate]) -> list[ScoredH
     return hits
 
 
-def retrieval_tokens(tokens: list[str]) -> list[str]:
+def retrieval_tokens(tokens: list[str], *, grams: bool = False) -> list[str]:
     """The tokens worth asking the index for: without the very common ones, unless nothing is left."""
     if len(tokens) <= 1:
         return tokens
     limit = max(COMMON_FLOOR, COMMON_SHARE * index.indexed_count())
-    frequencies = {t: index.document_frequency(t) for t in tokens}
+    frequencies = {t: index.document_frequency(t, grams=grams) for t in tokens}
     rare = [t for t in tokens if frequencies[t] <= limit]
     if rare:
         return rare
@@ -142,7 +142,8 @@ def run(
     best_cov = max((h.coverage for h in hits), default=0.0)
     if len(hits) < MIN_HITS or best_cov < GOOD_COVERAGE:
         grams = text.query_bigrams(question)
-        gram_hits = _score_grams(grams, index.search(grams, filters, grams=True, limit=CANDIDATES))
+        asked_grams = retrieval_tokens(grams, grams=True)
+        gram_hits = _score_grams(grams, index.search(asked_grams, filters, grams=True, limit=CANDIDATES))
         known = {h.article_id: h for h in hits}
         for g in gram_hits:
             word = known.get(g.article_id)

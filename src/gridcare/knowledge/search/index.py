@@ -182,10 +182,10 @@ def _db_key() -> str:
     return f"{connection.alias}:{connection.settings_dict.get('NAME', '')}"
 
 
-def document_frequency(token: str) -> int:
+def document_frequency(token: str, *, grams: bool = False) -> int:
     import time
 
-    key = (_db_key(), token)
+    key = (_db_key(), ("g:" if grams else "w:") + token)
     now = time.monotonic()
     cached = _df_cache.get(key)
     if cached is not None and cached[0] > now:
