@@ -8,6 +8,7 @@ pools, so half a million customers take seconds of Python. The same seed gives t
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import random
 from bisect import bisect
 from collections.abc import Iterator
@@ -178,19 +179,14 @@ class CustomerFactory:
     def __init__(
         self, county: County, pools: Pools, rng: random.Random, today: dt.date, first_id: dict[str, int]
     ):
+        # Ids follow from the customer's position (up to 3 phones and 2 addresses each), so any
+        # run of customers can be generated on its own — in another process — with the same result.
         self.county = county
         self.pools = pools
         self.rng = rng
         self.draw = Draw(rng)
         self.today = today
-        self.ids = dict(first_id)
-        self.station_seq = [0] * len(county.stations)
-        self.managers_turn = [0] * len(county.counties)
-
-    def _next(self, table: str) -> int:
-        value = self.ids[table]
-        self.ids[table] = value + 1
-        return value
+        self.first_id = first_id
 
     def person_name(self) -> str:
         d = self.draw
@@ -241,14 +237,15 @@ class CustomerFactory:
             return f"{station.plan.town}{area.road}路灯"
         return f"{area.village or station.plan.town}{d.pick(places.PUBLIC_KINDS)}"
 
-    def make(self, area: AreaInfo, batch: Batch, key: tuple[str, int, int] | None = None) -> None:
+    def make(
+        self, area: AreaInfo, batch: Batch, cid: int, seq: int, key: tuple[str, int, int] | None = None
+    ) -> None:
         d = self.draw
         today = self.today
         station = self.county.stations[area.station]
         county_plan = places.COUNTIES[station.county]
-        cid = self._next("customer")
-        self.station_seq[area.station] += 1
-        account_no = f"5{station.county + 1}{station.number:02d}{self.station_seq[area.station]:06d}"
+        position = cid - self.first_id["customer"]
+        account_no = f"5{station.county + 1}{station.number:02d}{seq:06d}"
 
         if key is not None:
             name, load_class, capacity = key
@@ -279,8 +276,7 @@ class CustomerFactory:
         manager_id = None
         if large:
             managers = self.county.account_managers[station.county]
-            manager_id = managers[self.managers_turn[station.county] % len(managers)].pk
-            self.managers_turn[station.county] += 1
+            manager_id = managers[cid % len(managers)].pk
         vulnerable = ""
         if residential:
             factor = 0.5 if area.area_class == A.URBAN else 1.0
@@ -311,11 +307,12 @@ class CustomerFactory:
 
         supply = self.supply_address(area, residential)
         addresses = [supply]
-        batch.addresses.append((self._next("address"), cid, ADDRESS.SUPPLY, supply, True))
+        batch.addresses.append((self.first_id["address"] + 2 * position, cid, ADDRESS.SUPPLY, supply, True))
         if d.random() < 0.15:
             mailing = self.mailing_address()
             addresses.append(mailing)
-            batch.addresses.append((self._next("address"), cid, ADDRESS.MAILING, mailing, False))
+            address_id = self.first_id["address"] + 2 * position + 1
+            batch.addresses.append((address_id, cid, ADDRESS.MAILING, mailing, False))
 
         batch.customers.append(
             (
@@ -341,9 +338,11 @@ class CustomerFactory:
             if n > 0:
                 kind = PHONE.CONTACT
                 contact = f"{d.pick(places.CONTACT_RELATIONS)} {self.person_name()}"
-            batch.phones.append((self._next("phone"), cid, number, kind, contact, n == 0))
+            batch.phones.append(
+                (self.first_id["phone"] + 3 * position + n, cid, number, kind, contact, n == 0)
+            )
 
-        mid = self._next("meter")
+        mid = self.first_id["meter"] + position
         if large:
             meter_kind, multiplier = METER.HIGH_VOLTAGE, d.pick([20, 30, 40, 50, 75, 100, 150, 200])
         elif residential:
@@ -387,7 +386,7 @@ class CustomerFactory:
         )
         batch.contracts.append(
             (
-                self._next("contract"), cid, f"GY{station.county + 1}{station.number:02d}{signed:%Y}{cid:08d}",
+                self.first_id["contract"] + position, cid, f"GY{station.county + 1}{station.number:02d}{signed:%Y}{cid:08d}",
                 contract_kind, signed, expires, changed, contract_status,
             )
         )  # fmt: skip
@@ -427,17 +426,47 @@ def key_customer_slots(county: County, count: int) -> list[tuple[AreaInfo, tuple
 AREA_WEIGHT = {AreaClass.URBAN: 2.0, AreaClass.RURAL: 1.0, AreaClass.REMOTE: 0.4}
 
 
-def generate(
-    county: County,
-    total: int,
-    pools: Pools,
-    rng: random.Random,
-    today: dt.date,
-    first_id: dict[str, int],
-    batch_size: int,
-) -> Iterator[Batch]:
-    """Yield batches of rows for ``total`` customers spread over the county's 台区."""
-    factory = CustomerFactory(county, pools, rng, today, first_id)
+@dataclass
+class Chunk:
+    """A run of consecutive customers: which areas, and where their ids and account numbers start."""
+
+    number: int
+    slots: list[tuple[int, int, int, tuple[str, int, int] | None]]  # (area index, cid, seq, key)
+
+
+@dataclass
+class _Context:
+    county: County
+    pools: Pools
+    today: dt.date
+    first_id: dict[str, int]
+    seed: int
+
+
+_context: _Context | None = None
+
+
+def _set_context(context: _Context) -> None:
+    global _context
+    _context = context
+
+
+def _generate_chunk(chunk: Chunk) -> Batch:
+    context = _context
+    assert context is not None
+    rng = random.Random(f"{context.seed}/{chunk.number}")
+    factory = CustomerFactory(context.county, context.pools, rng, context.today, context.first_id)
+    batch = Batch()
+    areas = context.county.areas
+    for area_index, cid, seq, key in chunk.slots:
+        factory.make(areas[area_index], batch, cid, seq, key)
+    return batch
+
+
+def plan_chunks(
+    county: County, total: int, rng: random.Random, first_customer_id: int, size: int
+) -> list[Chunk]:
+    """Spread ``total`` customers over the 台区 (key customers first) and cut them into chunks."""
     keys = key_customer_slots(county, min(max(1, total // 200), total))
     keyed: dict[int, list[tuple[str, int, int]]] = {}
     for area, key in keys:
@@ -446,17 +475,49 @@ def generate(
     counts = [0] * len(county.areas)
     for index in rng.choices(range(len(county.areas)), cum_weights=cum, k=total - len(keys)):
         counts[index] += 1
-    batch = Batch()
-    for area, count in zip(county.areas, counts, strict=True):
-        for key in keyed.get(area.pk, []):
-            factory.make(area, batch, key)
-        for _ in range(count):
-            factory.make(area, batch)
-            if len(batch.customers) >= batch_size:
-                yield batch
-                batch = Batch()
-    if batch.customers:
-        yield batch
+    station_seq = [0] * len(county.stations)
+    chunks: list[Chunk] = []
+    slots: list[tuple[int, int, int, tuple[str, int, int] | None]] = []
+    cid = first_customer_id
+    for index, (area, count) in enumerate(zip(county.areas, counts, strict=True)):
+        for key in [*keyed.get(area.pk, []), *([None] * count)]:
+            station_seq[area.station] += 1
+            slots.append((index, cid, station_seq[area.station], key))
+            cid += 1
+            if len(slots) >= size:
+                chunks.append(Chunk(number=len(chunks), slots=slots))
+                slots = []
+    if slots:
+        chunks.append(Chunk(number=len(chunks), slots=slots))
+    return chunks
+
+
+def generate(
+    county: County,
+    total: int,
+    pools: Pools,
+    rng: random.Random,
+    today: dt.date,
+    first_id: dict[str, int],
+    batch_size: int,
+    *,
+    seed: int,
+    workers: int = 1,
+) -> Iterator[Batch]:
+    """Yield batches of rows for ``total`` customers spread over the county's 台区.
+
+    Each batch is drawn from its own ``Random(f"{seed}/{n}")``, so the county is the same whether
+    the batches are generated here or by ``workers`` forked processes (while this one writes).
+    """
+    chunks = plan_chunks(county, total, rng, first_id["customer"], batch_size)
+    context = _Context(county=county, pools=pools, today=today, first_id=first_id, seed=seed)
+    if workers > 1 and len(chunks) > 1:
+        with multiprocessing.get_context("fork").Pool(workers, _set_context, (context,)) as pool:
+            yield from pool.imap(_generate_chunk, chunks)
+        return
+    _set_context(context)
+    for chunk in chunks:
+        yield _generate_chunk(chunk)
 
 
 MODELS = [Customer, CustomerPhone, CustomerAddress, Meter, SupplyContract]

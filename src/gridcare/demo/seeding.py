@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
@@ -65,7 +66,12 @@ def seed_demo_county(
         first_id = {name: loader.next_id(model) for name, model in population.TABLE_KEYS.items()}
         written = 0
         with loader.constraints_and_indexes_deferred(population.MODELS, say):
-            for batch in population.generate(county, customers, pools, rng, today, first_id, BATCH_SIZE):
+            # Big counties on PostgreSQL: forked processes draw the rows while this one writes.
+            workers = min(2, os.cpu_count() or 1) if customers >= 50_000 and loader.is_postgresql else 1
+            batches = population.generate(
+                county, customers, pools, rng, today, first_id, BATCH_SIZE, seed=seed, workers=workers
+            )
+            for batch in batches:
                 loader.write(population.Customer, population.CUSTOMER_FIELDS, batch.customers)
                 loader.write(population.CustomerPhone, population.PHONE_FIELDS, batch.phones)
                 loader.write(population.CustomerAddress, population.ADDRESS_FIELDS, batch.addresses)

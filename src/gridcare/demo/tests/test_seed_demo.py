@@ -197,3 +197,31 @@ def test_search_scope_edges(county):
     assert search_customers(admin, CustomerQuery(account_no=customer.account_no)) == [customer]
     nobody = User.objects.create_user(username="nobody", password="x-unused-9")
     assert search_customers(nobody, CustomerQuery(account_no=customer.account_no)) == []
+
+
+def test_rows_are_the_same_whether_drawn_here_or_in_worker_processes(db):
+    import random
+
+    from faker import Faker
+
+    from gridcare.demo import population
+    from gridcare.demo.county import build_county
+
+    rng = random.Random(5)
+    fake = Faker("zh_CN")
+    fake.seed_instance(5)
+    county = build_county(rng, fake, areas_per_feeder=2)
+    pools = population.make_pools(fake, rng)
+    first = dict.fromkeys(population.TABLE_KEYS, 1)
+    state = rng.getstate()
+
+    def rows(workers):
+        rng.setstate(state)
+        batches = population.generate(
+            county, 400, pools, rng, TODAY.date(), first, 60, seed=5, workers=workers
+        )
+        return [(b.customers, b.phones, b.addresses, b.meters, b.contracts) for b in batches]
+
+    here = rows(1)
+    assert len(here) == 7 and sum(len(b[0]) for b in here) == 400
+    assert rows(2) == here
