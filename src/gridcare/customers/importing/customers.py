@@ -21,7 +21,7 @@ from gridcare.customers.models import (
 from gridcare.customers.services import search_text_for
 
 from . import cells
-from .pipeline import BATCH, chunks, employee_problem, insert, lookup, run_import, staff_by_employee_no
+from .pipeline import chunks, employee_problem, insert, lookup, run_import, staff_by_employee_no, update_rows
 from .reading import Column, Source, Table
 from .results import ImportResult, RowChecker, RowError
 
@@ -356,15 +356,15 @@ def _check(table: Table, errors: list[RowError], *, update: bool) -> Plan:
 def _write(plan: Plan, result: ImportResult) -> None:
     new = [item for item in plan.items if item.account_no not in plan.existing]
     changed = [
-        Customer(pk=plan.existing[item.account_no], account_no=item.account_no, **item.fields)
+        {"id": plan.existing[item.account_no], **item.fields}
         for item in plan.items
         if item.account_no in plan.existing
     ]
     new_ids = insert(Customer, [{"account_no": i.account_no, **i.fields} for i in new], returning_ids=True)
     ids = dict(plan.existing)
     ids.update(zip((i.account_no for i in new), new_ids, strict=True))
-    Customer.objects.bulk_update(changed, CUSTOMER_FIELDS, batch_size=BATCH // 2)
-    for batch in chunks([c.pk for c in changed]):
+    update_rows(Customer, changed, CUSTOMER_FIELDS)
+    for batch in chunks([row["id"] for row in changed]):
         CustomerPhone.objects.filter(customer_id__in=batch).delete()
         CustomerAddress.objects.filter(customer_id__in=batch).delete()
 
@@ -372,8 +372,8 @@ def _write(plan: Plan, result: ImportResult) -> None:
     addresses: list[dict[str, Any]] = []
     meters: list[dict[str, Any]] = []
     contracts: list[dict[str, Any]] = []
-    meters_changed: list[Meter] = []
-    contracts_changed: list[SupplyContract] = []
+    meters_changed: list[dict[str, Any]] = []
+    contracts_changed: list[dict[str, Any]] = []
     for item in plan.items:
         customer_id = ids[item.account_no]
         phones += [
@@ -393,23 +393,21 @@ def _write(plan: Plan, result: ImportResult) -> None:
         if item.meter:
             if item.meter["meter_no"] in plan.meters:
                 pk = plan.meters[item.meter["meter_no"]][0]
-                meters_changed.append(Meter(pk=pk, customer_id=customer_id, **item.meter))
+                meters_changed.append({"id": pk, **item.meter})
             else:
                 meters.append({"customer_id": customer_id, **item.meter})
         if item.contract:
             if item.contract["contract_no"] in plan.contracts:
                 pk = plan.contracts[item.contract["contract_no"]][0]
-                contracts_changed.append(SupplyContract(pk=pk, customer_id=customer_id, **item.contract))
+                contracts_changed.append({"id": pk, **item.contract})
             else:
                 contracts.append({"customer_id": customer_id, **item.contract})
     insert(CustomerPhone, phones)
     insert(CustomerAddress, addresses)
     insert(Meter, meters)
-    Meter.objects.bulk_update(meters_changed, ["kind", "multiplier", "installed_on"], batch_size=BATCH)
+    update_rows(Meter, meters_changed, ["kind", "multiplier", "installed_on"])
     insert(SupplyContract, contracts)
-    SupplyContract.objects.bulk_update(
-        contracts_changed, ["kind", "signed_on", "expires_on", "status"], batch_size=BATCH
-    )
+    update_rows(SupplyContract, contracts_changed, ["kind", "signed_on", "expires_on", "status"])
     result.created = {
         "customers": len(new),
         "phones": len(phones),

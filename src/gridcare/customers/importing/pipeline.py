@@ -144,6 +144,35 @@ def insert(
     return ids
 
 
+def update_rows(model: type[models.Model], rows: list[dict[str, Any]], fields: list[str]) -> None:
+    """Set ``fields`` (names or attnames) of existing rows; each dict holds ``id`` and the attnames.
+
+    On PostgreSQL the values go into a temporary table with ``COPY`` and one ``UPDATE … FROM``
+    applies them: ``bulk_update``'s ``CASE WHEN`` per field grows with the batch and took over
+    10 minutes for 20,000 customers. Elsewhere ``bulk_update``.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update([model(**row) for row in rows], fields, batch_size=BATCH // 4)
+        return
+    changed = [meta.get_field(name) for name in fields]
+    columns = [meta.pk, *changed]
+    quote = connection.ops.quote_name
+    table, temp, pk = quote(meta.db_table), quote(f"import_{meta.db_table}"), quote(meta.pk.column)
+    column_list = ", ".join(quote(f.column) for f in columns)
+    assignments = ", ".join(f"{quote(f.column)} = s.{quote(f.column)}" for f in changed)
+    # Identifiers come from the model's metadata, never from the file.
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {temp} AS SELECT {column_list} FROM {table} WITH NO DATA")  # noqa: S608
+        with cursor.cursor.copy(f"COPY {temp} ({column_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[f.attname] for f in columns])
+        cursor.execute(f"UPDATE {table} AS t SET {assignments} FROM {temp} AS s WHERE t.{pk} = s.{pk}")  # noqa: S608
+        cursor.execute(f"DROP TABLE {temp}")
+
+
 def staff_by_employee_no(numbers: Iterable[str]) -> dict[str, list[tuple[int, bool]]]:
     """工号 → [(user id, is_active)]; a 工号 may (wrongly) be shared, which the caller reports."""
     from gridcare.org.models import User

@@ -16,7 +16,7 @@ from gridcare.customers.models import AreaClass, Customer, Feeder, Substation, T
 from gridcare.org.models import Unit
 
 from . import cells
-from .pipeline import BATCH, employee_problem, lookup, run_import, staff_by_employee_no
+from .pipeline import employee_problem, insert, lookup, run_import, staff_by_employee_no, update_rows
 from .reading import Column, Source, Table
 from .results import ImportResult, RowChecker, RowError
 
@@ -182,55 +182,47 @@ def _write(plan: Plan, result: ImportResult) -> None:
         "area": {code: pk for code, (pk, _station) in plan.existing["area"].items()},
     }
 
-    def save(kind: str, model: type[models.Model], fields: list[str], build) -> None:
+    def save(kind: str, model: type[models.Model], build) -> None:
         new, changed = [], []
         for item in plan.rows[kind]:
-            obj = build(item)
+            row = build(item)
             if item["code"] in ids[kind]:
-                obj.pk = ids[kind][item["code"]]
-                changed.append(obj)
+                changed.append({"id": ids[kind][item["code"]], **row})
             else:
-                new.append(obj)
-        model.objects.bulk_create(new, batch_size=BATCH)
-        _ensure_pks(model, new, ids[kind])
-        model.objects.bulk_update(changed, fields, batch_size=BATCH)
+                new.append({"code": item["code"], **row})
+        created = insert(model, new, returning_ids=True)
+        ids[kind].update(zip((row["code"] for row in new), created, strict=True))
+        update_rows(model, changed, [name for name in changed[0] if name != "id"] if changed else [])
         result.created[kind] = len(new)
         result.updated[kind] = len(changed)
 
     save(
         "substation",
         Substation,
-        ["name", "voltage_kv", "unit"],
-        lambda i: Substation(
-            code=i["code"], name=i["name"], voltage_kv=i["voltage_kv"], unit_id=i["unit_id"]
-        ),
+        lambda i: {"name": i["name"], "voltage_kv": i["voltage_kv"], "unit_id": i["unit_id"]},
     )
     save(
         "feeder",
         Feeder,
-        ["name", "voltage_kv", "unit", "substation"],
-        lambda i: Feeder(
-            code=i["code"],
-            name=i["name"],
-            voltage_kv=i["voltage_kv"],
-            unit_id=i["unit_id"],
-            substation_id=ids["substation"][i["parent"]],
-        ),
+        lambda i: {
+            "name": i["name"],
+            "voltage_kv": i["voltage_kv"],
+            "unit_id": i["unit_id"],
+            "substation_id": ids["substation"][i["parent"]],
+        },
     )
     save(
         "area",
         TransformerArea,
-        ["name", "feeder", "station", "area_class", "capacity_kva", "is_public", "grid_manager"],
-        lambda i: TransformerArea(
-            code=i["code"],
-            name=i["name"],
-            feeder_id=ids["feeder"][i["parent"]],
-            station_id=i["station_id"],
-            area_class=i["area_class"],
-            capacity_kva=i["capacity_kva"],
-            is_public=i["is_public"],
-            grid_manager_id=i["grid_manager_id"],
-        ),
+        lambda i: {
+            "name": i["name"],
+            "feeder_id": ids["feeder"][i["parent"]],
+            "station_id": i["station_id"],
+            "area_class": i["area_class"],
+            "capacity_kva": i["capacity_kva"],
+            "is_public": i["is_public"],
+            "grid_manager_id": i["grid_manager_id"],
+        },
     )
     # Customer.station repeats its area's station (scoping filters on it): follow moved areas.
     moved: dict[int, list[int]] = {}
@@ -245,14 +237,3 @@ def _write(plan: Plan, result: ImportResult) -> None:
         )
     if customers_moved:
         result.updated["customer_station"] = customers_moved
-
-
-def _ensure_pks(model: type[models.Model], objs: list[models.Model], ids: dict[str, int]) -> None:
-    """Record the new rows' ids by code (databases that can't return ids from a bulk insert are
-    asked once more)."""
-    missing = [obj.code for obj in objs if obj.pk is None]
-    for obj in objs:
-        if obj.pk is not None:
-            ids[obj.code] = obj.pk
-    if missing:
-        ids.update(lookup(model.objects.all(), "code", missing, "id"))

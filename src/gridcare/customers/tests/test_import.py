@@ -346,6 +346,30 @@ def test_update_replaces_existing_customers_instead_of_failing(county):
     assert Customer.objects.count() == 2
 
 
+def test_update_changes_the_meter_and_contract_it_names(county):
+    import_samples("csv")
+    rows = list(csv.reader(io.StringIO((SAMPLES / "customers.csv").read_text(encoding="utf-8"))))
+    header, first = rows[0], rows[1]
+    first[header.index("表类型")] = "三相智能表"
+    first[header.index("到期日期")] = "2035-03-01"
+    result = import_customers(csv_bytes([header, first]), update=True)
+    assert result.ok, result.errors
+    assert result.updated == {"customers": 1, "meters": 1, "contracts": 1}
+    customer = Customer.objects.get(account_no=first[0])
+    assert customer.meters.get().kind == Meter.Kind.THREE_PHASE
+    assert customer.contracts.get().expires_on == dt.date(2035, 3, 1)
+    assert Meter.objects.count() == 6 and SupplyContract.objects.count() == 5
+
+
+def test_a_meter_of_another_customer_is_an_error_even_with_update(county):
+    import_samples("csv")
+    rows = [[*CUSTOMER_HEADER, "表号"], [*customer_row("5100000001"), "3300000001"]]
+    result = import_customers(csv_bytes(rows), update=True)
+    assert [(e.row, e.column, e.message) for e in result.errors] == [
+        (2, "表号", "该表号已属于户号 5101000001 的客户")
+    ]
+
+
 def test_moving_an_area_to_another_station_takes_its_customers(county):
     rows = [
         ["类别", "编码", "名称", "上级编码", "供电所编码", "区域类别"],
