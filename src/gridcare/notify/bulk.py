@@ -63,7 +63,13 @@ def _copy_postgresql(names: list[str], values: Iterable[tuple]) -> int:
 def _insert_sqlite(names: list[str], values: Sequence[tuple]) -> int:
     table = connection.ops.quote_name(Message._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(name) for name in names)
-    adapt = connection.ops.adapt_datetimefield_value
+    adapted: dict[Any, Any] = {}  # a bulk shares one or two instants: adapt each once
+
+    def adapt(value: Any) -> Any:
+        if value not in adapted:
+            adapted[value] = connection.ops.adapt_datetimefield_value(value)
+        return adapted[value]
+
     datetime_at = [
         index for index, field in enumerate(fields()) if field.get_internal_type() == "DateTimeField"
     ]

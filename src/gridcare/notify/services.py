@@ -27,6 +27,7 @@ from gridcare.core import clock
 from . import bulk, tasks
 from .models import Channel, Message, Priority
 
+CHANNELS = frozenset(Channel.values)
 BULK_CHUNK = 5000
 # After a bulk insert this large, refresh the planner's statistics so the worker's queue query
 # keeps using the queue index (PostgreSQL would otherwise sort every due row for each batch).
@@ -147,7 +148,7 @@ def _row(item: Outgoing, now: dt.datetime) -> Message:
 
 
 def _fields(item: Outgoing, now: dt.datetime) -> dict[str, Any]:
-    if item.channel not in Channel.values:
+    if item.channel not in CHANNELS:
         raise ValueError(f"unknown channel {item.channel!r}")
     address = (item.to or "").strip()
     if not address:

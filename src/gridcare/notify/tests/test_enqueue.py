@@ -113,3 +113,39 @@ def test_bad_input_is_refused(db):
         services.enqueue(channel="fax", to="0851-1234567", body="x")
     with pytest.raises(ValueError):
         services.enqueue(channel=Channel.SMS, to=" ", body="x")
+
+
+def test_bulk_queueing_twice_in_one_transaction_writes_both_lists(db):
+    with transaction.atomic():
+        first = services.enqueue_many(Outgoing(**outage_sms(f"1370000{n:04d}")) for n in range(30))
+        second = services.enqueue_many(Outgoing(**outage_sms(f"1360000{n:04d}")) for n in range(20))
+
+    assert (first, second) == (30, 20)
+    assert Message.objects.count() == 50
+
+
+def test_bulk_warnings_to_staff_land_in_their_inboxes_at_once(db):
+    queued = services.enqueue_many(
+        Outgoing(channel=Channel.STAFF_INBOX, to=str(user_id), body="10kV东风线停电超过12小时（二级预警）")
+        for user_id in (7, 8, 9)
+    )
+
+    assert queued == 3
+    assert [m.body for m in queries.inbox_for(8)] == ["10kV东风线停电超过12小时（二级预警）"]
+    assert not Message.objects.open().exists()
+
+
+def test_bulk_rows_read_back_like_rows_queued_one_by_one(db):
+    with clock.frozen(dt.datetime(2026, 11, 24, 9, 0)):
+        one = services.enqueue(
+            **outage_sms("13812341234"), subject="停电通知", about=("outages.outage", "TD1")
+        )
+        services.enqueue_many(
+            [Outgoing(**outage_sms("13987654321"), subject="停电通知", about=("outages.outage", "TD1"))]
+        )
+
+    bulk = Message.objects.get(recipient_address="13987654321")
+    fields = ["channel", "recipient_name", "subject", "body", "priority", "state", "attempts", "about_type"]
+    assert [getattr(bulk, f) for f in fields] == [getattr(one, f) for f in fields]
+    assert bulk.created_at == one.created_at == bulk.next_attempt_at
+    assert bulk.dedup_key is None and bulk.last_error == "" and bulk.sent_at is None
