@@ -230,6 +230,10 @@ def sync_orders(event: OutageEvent, actor: Any = None, note: str = "", orders=No
                     perform_on_order(order, "arrive", actor, system, note=note)
                     done += 1
         except ApiError as exc:  # one order in a state the engine refuses must not stop the others
+            if exc.code in ("illegal_transition", "version_conflict"):
+                # An intake and the roll-up both moved it at the same moment: it is already in step.
+                log.debug("order %s moved concurrently: %s", order.number, exc.message)
+                continue
             log.warning("order %s not synced with event %s: %s", order.number, event.number, exc.message)
     return done
 
