@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, models, transaction
 from gridcare.core import audit
 from gridcare.core.models import AuditLog
 
-from .reading import Column, FileUnreadable, Source, Table, read_table
+from .reading import Column, FileUnreadable, Source, Table, read_table, source_name
 from .results import ImportResult, RowError
 
 # Rows per INSERT/UPDATE statement and values per ``IN (...)`` lookup (SQLite allows 32,766
@@ -35,13 +35,12 @@ def run_import(
     dry_run: bool,
     actor: Any,
 ) -> ImportResult:
-    result = ImportResult(kind=kind, filename=filename or "", dry_run=dry_run)
+    result = ImportResult(kind=kind, filename=source_name(source, filename), dry_run=dry_run)
     try:
         table = read_table(source, columns, filename)
     except FileUnreadable as exc:
         result.errors.append(RowError(0, "", "", str(exc)))
         return result
-    result.filename = table.filename
     result.rows = len(table.rows)
     result.ignored_headers = table.ignored_headers
     if not table.rows:

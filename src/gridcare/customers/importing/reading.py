@@ -82,16 +82,26 @@ def read_table(source: Source, columns: Sequence[Column], filename: str | None =
     return _tabulate(name, raw_rows, columns)
 
 
-def _load(source: Source, filename: str | None) -> tuple[str, bytes]:
+def source_name(source: Source, filename: str | None = None) -> str:
+    if filename:
+        return filename
     if isinstance(source, str | Path):
-        path = Path(source)
+        return Path(source).name
+    if isinstance(source, bytes):
+        return ""
+    return Path(getattr(source, "name", "") or "").name
+
+
+def _load(source: Source, filename: str | None) -> tuple[str, bytes]:
+    name = source_name(source, filename)
+    if isinstance(source, str | Path):
         try:
-            return filename or path.name, path.read_bytes()
+            return name, Path(source).read_bytes()
         except OSError as exc:
             raise FileUnreadable(f"无法读取文件：{exc.strerror or exc}") from None
     if isinstance(source, bytes):
-        return filename or "", source
-    return filename or getattr(source, "name", "") or "", source.read()
+        return name, source
+    return name, source.read()
 
 
 def _decode(data: bytes) -> str:

@@ -120,7 +120,10 @@ def summary(result: ImportResult) -> list[str]:
     name = result.filename or "文件"
     if result.ignored_headers:
         lines.append(f"提示：以下列名无法识别，已忽略：{'、'.join(result.ignored_headers)}")
-    if result.errors:
+    if result.errors and all(e.row == 0 for e in result.errors):
+        lines.append(f"{name} 无法导入，数据库没有任何改动。")
+        lines.extend(str(e) for e in result.errors)
+    elif result.errors:
         rows = result.rows_with_errors - (1 if any(e.row == 0 for e in result.errors) else 0)
         lines.append(
             f"{name} 未通过校验：共 {result.rows} 行数据，{rows} 行有错误，"

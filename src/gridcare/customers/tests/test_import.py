@@ -292,11 +292,23 @@ def test_unknown_transformer_area_code_is_reported(county):
     assert [(e.row, e.column, e.value) for e in result.errors] == [(2, "台区编码", "T404")]
 
 
-def test_missing_required_column_rejects_the_file(county):
+def test_missing_required_column_rejects_the_file(county, tmp_path):
     header = [h for h in CUSTOMER_HEADER if h != "台区编码"]
-    result = import_customers(csv_bytes([header, ["5100000801"] * len(header)]))
+    bad = tmp_path / "客户.csv"
+    bad.write_bytes(csv_bytes([header, ["5100000801"] * len(header)]))
+    result = import_customers(bad)
     assert not result.ok and result.errors[0].row == 0
     assert "台区编码" in result.errors[0].message
+
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_customers", str(bad), stdout=out)
+    assert "客户.csv 无法导入" in out.getvalue() and "缺少必需的列：台区编码" in out.getvalue()
+
+
+def test_old_xls_and_garbage_are_refused_with_a_reason(county):
+    assert "另存为 .xlsx" in import_customers(b"\xd0\xcf\x11\xe0", filename="客户.xls").errors[0].message
+    assert "无法打开" in import_customers(b"PK\x03\x04broken", filename="客户.xlsx").errors[0].message
 
 
 def test_topology_references_are_checked(county):
