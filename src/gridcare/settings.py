@@ -182,6 +182,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "GridCare <noreply@gridcare.l
 # Reconciliation sweeps the worker enqueues at an interval (dotted task path, seconds).
 GRIDCARE_PERIODIC_TASKS = [
     ("gridcare.workorders.tasks.sweep_deadlines", env_int("GRIDCARE_SWEEP_SECONDS", 300)),
+    # Outbox: delivers anything whose delivery task was lost (crash between commit and enqueue).
+    ("gridcare.notify.tasks.deliver_pending_messages", env_int("GRIDCARE_NOTIFY_SWEEP_SECONDS", 60)),
 ]
 
 # --- Cache and sessions ----------------------------------------------------------------------

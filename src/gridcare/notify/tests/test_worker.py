@@ -1,11 +1,13 @@
 """The worker path: a committed message is delivered by `gridcare worker` through the Tasks API."""
 
 import logging
+import time
 
 import pytest
 from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
+from gridcare.core.periodic import enqueue_due
 from gridcare.notify import services
 from gridcare.notify.models import Channel, Message
 from gridcare.notify.tasks import deliver_pending_messages
@@ -44,3 +46,18 @@ def test_the_delivery_command_drains_the_outbox(db, recording):
     call_command("deliver_messages")
 
     assert Message.objects.filter(state=Message.State.SENT).count() == 2
+
+
+def test_the_workers_periodic_sweep_delivers_a_message_whose_task_was_lost(db, recording):
+    # Inside the test transaction the after-commit task is never scheduled: as if the process died
+    # between the commit and the enqueue.
+    message = services.enqueue(channel=Channel.SMS, to="13812341234", body="停电通知")
+    assert not DBTaskResult.objects.exists()
+
+    started = enqueue_due({}, time.monotonic())  # what `gridcare worker`'s scheduler does
+
+    path = "gridcare.notify.tasks.deliver_pending_messages"
+    assert path in started
+    DBTaskResult.objects.get(task_path=path).task.call()  # what the worker then runs
+    message.refresh_from_db()
+    assert message.state == Message.State.SENT
