@@ -52,8 +52,12 @@ def start(order: WorkOrder, starts_on: str, at: dt.datetime) -> list[Deadline]:
         deadline.next_warning_at = _next_warning(deadline)
         created.append(deadline)
     Deadline.objects.bulk_create(created)
-    for deadline in created:
-        schedule(deadline)
+    # One bulk write of the warning checks after commit, rather than one task enqueue per deadline.
+    later = [(d.pk, d.next_warning_at) for d in created if d.pk is not None and d.next_warning_at is not None]
+    if later:
+        from .tasks import schedule_checks
+
+        transaction.on_commit(lambda: schedule_checks(later))
     return created
 
 
