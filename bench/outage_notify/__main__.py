@@ -252,9 +252,14 @@ def main(argv: list[str] | None = None) -> int:
     print("== medians ==")
     print(f"scope → affected customers: {scope:.1f} s")
     print(f"publish (queue notices):   {publish:.1f} s   ({args.customers / publish:,.0f} customers/s)")
-    print(
-        f"  of which the request:    {med('publish_request'):.2f} s (key customers; the rest in the worker task)"
+    from gridcare.outages.notices import inline_limit
+
+    how = (
+        "key customers; the rest in the worker task"
+        if args.customers > inline_limit()
+        else f"all of them: at most {inline_limit():,} customers are queued in the request"
     )
+    print(f"  of which the request:    {med('publish_request'):.2f} s ({how})")
     print(f"restore (queue notices):   {restore:.1f} s")
     print(f"raw SQL floor:             {control:.2f} s   ratio publish / floor = {publish / control:.1f}")
     last = runs[-1]
