@@ -109,6 +109,8 @@ COUNT_LABELS = {
 def describe_counts(counts: dict[str, int]) -> str:
     parts = []
     for key, n in counts.items():
+        if not n:
+            continue
         label, measure = COUNT_LABELS.get(key, (key, ""))
         parts.append(f"{label} {n} {measure}".rstrip())
     return "，".join(parts)
