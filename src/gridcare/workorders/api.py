@@ -2,7 +2,8 @@ from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from gridcare.core.api_errors import ApiError
-from gridcare.customers.queries import get_customer
+from gridcare.customers.models import Customer
+from gridcare.org import scoping
 
 from . import queries, services
 from .schemas import ActionIn, EventOut, WorkOrderIn, WorkOrderOut
@@ -18,7 +19,18 @@ def create_work_order(request, body: WorkOrderIn):
         raise ApiError(
             "invalid_idempotency_key", "Idempotency-Key must be at most 80 characters.", status=400
         )
-    customer = get_customer(request.auth, body.account_no) if body.account_no else None
+    # Intake needs the customer and its area only (not the archive's phones, meters, contracts):
+    # the same scoped lookup as customers.queries.get_customer, without the prefetches.
+    customer = (
+        scoping.get_for_user(
+            Customer.objects.select_related("transformer_area"),
+            request.auth,
+            "station_id",
+            account_no=body.account_no,
+        )
+        if body.account_no
+        else None
+    )
     intake = services.Intake(
         order_type=body.order_type,
         channel=body.channel,
@@ -34,8 +46,10 @@ def create_work_order(request, body: WorkOrderIn):
     order, created = services.create_work_order(
         actor=request.auth, intake=intake, idempotency_key=f"{request.auth.pk}:{key}" if key else None
     )
-    order = queries.get_order(request.auth, order.number)
-    return Status(201 if created else 200, WorkOrderOut.from_order(order))
+    if created:
+        # Accepted by the actor's own unit, so in scope; its relations are already in memory.
+        return Status(201, WorkOrderOut.from_order(order))
+    return Status(200, WorkOrderOut.from_order(queries.get_order(request.auth, order.number)))
 
 
 class ListFilters(Schema):
