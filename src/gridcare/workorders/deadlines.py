@@ -254,10 +254,13 @@ def _raise_batch(
         recipients.load(list(orders.values()))
         events = []
         messages = []
+        # Labels are lazy translations: resolve each once per batch, not once per message.
+        milestone_labels = {m.value: str(m.label) for m in Milestone}
+        type_labels = {t.value: str(t.label) for t in OrderType}
         for pk, order_id, milestone, due_at, old_level, new_level, _n in raised:
             order = orders[order_id]
-            milestone_label = Milestone(milestone).label
-            type_label = OrderType(order["order_type"]).label
+            milestone_label = milestone_labels[milestone]
+            type_label = type_labels[order["order_type"]]
             for level in range(old_level + 1, new_level + 1):
                 events.append(
                     WorkOrderEvent(

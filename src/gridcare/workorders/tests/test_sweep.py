@@ -22,7 +22,7 @@ def local(*args):
 
 @pytest.fixture
 def policies(transactional_db):
-    """A transactional test before this one flushed the tables, the seeded policies with them."""
+    """The seeded policies, should a transactional test before this one have flushed them."""
     from django.apps import apps
 
     if not TimeLimitPolicy.objects.exists():
@@ -82,7 +82,7 @@ def test_sweep_keeps_the_next_warning_time(wo_world):
     assert deadlines.check_one(dispatch.pk, local(2026, 3, 2, 9, 4)) == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_sweep_schedules_the_next_check_of_each_raised_deadline(policies, wo_world):
     from django_tasks_db.models import DBTaskResult
 
@@ -98,7 +98,7 @@ def test_sweep_schedules_the_next_check_of_each_raised_deadline(policies, wo_wor
     assert scheduled == [(dispatch.pk, local(2026, 3, 2, 9, 4))]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
 def test_concurrent_sweeps_raise_each_level_once(policies, wo_world):
     w = wo_world
