@@ -187,5 +187,14 @@ TABLE: dict[str, Transition] = {
 }
 
 
+# History rows that are not actions of the table.
+EVENT_LABELS = {"accept": _("受理"), "warning": _("时限预警"), "merge_in": _("合并重复工单")}
+
+
+def event_label(action: str) -> str:
+    transition = TABLE.get(action)
+    return str(transition.label) if transition else str(EVENT_LABELS.get(action, action))
+
+
 def actions_from(state: str) -> list[Transition]:
     return [t for t in TABLE.values() if state in t.sources]

@@ -18,7 +18,7 @@ from gridcare.org.models import Unit
 from . import bulletin, queries, services
 from .forms import ActionForm, IntakeForm
 from .models import OrderType, State
-from .transitions import TABLE, actions_from
+from .transitions import TABLE, actions_from, event_label
 
 
 def _deadline_rows(order):
@@ -77,6 +77,7 @@ def detail(request, number: str):
 
 
 def _detail_context(request, order, form=None, open_action=None, error=None):
+    state_labels = dict(State.choices)
     # Offer only what this user's roles allow; the service checks again (and the unit) on submit.
     available = [
         t for t in actions_from(order.state) if not t.roles or scoping.has_role(request.user, *t.roles)
@@ -84,7 +85,15 @@ def _detail_context(request, order, form=None, open_action=None, error=None):
     return {
         "o": order,
         "deadlines": _deadline_rows(order),
-        "events": order.events.select_related("actor", "actor_unit"),
+        "events": [
+            {
+                "e": e,
+                "label": event_label(e.action),
+                "from": state_labels.get(e.from_state, ""),
+                "to": state_labels.get(e.to_state, ""),
+            }
+            for e in order.events.select_related("actor", "actor_unit")
+        ],
         "actions": available,
         "form": form,
         "open_action": open_action,

@@ -1,6 +1,7 @@
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
+from gridcare.demo.history import make_history
 from gridcare.demo.seeding import (
     DEFAULT_CUSTOMERS,
     DEFAULT_SEED,
@@ -26,10 +27,13 @@ class Command(BaseCommand):
             "--no-knowledge", action="store_true", help="do not run seed_knowledge afterwards"
         )
         parser.add_argument(
+            "--no-history", action="store_true", help="no demo work orders, outages and fault events"
+        )
+        parser.add_argument(
             "--if-empty", action="store_true", help="do nothing (and succeed) when the database is not empty"
         )
 
-    def handle(self, *args, customers, seed, if_empty, no_knowledge, **options):
+    def handle(self, *args, customers, seed, if_empty, no_knowledge, no_history, **options):
         if customers < 1:
             raise CommandError("--customers must be at least 1")
         if not database_is_empty():
@@ -57,4 +61,14 @@ class Command(BaseCommand):
         if not no_knowledge and "seed_knowledge" in get_commands():
             call_command(
                 "seed_knowledge", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr
+            )
+        from gridcare.repair.setup import setup_crews
+
+        crews = setup_crews()
+        self.stdout.write(f"repair crews: {crews} created")
+        if not no_history:
+            history = make_history(seed=seed)
+            self.stdout.write(
+                f"history: {history.orders} work orders, {history.outages} planned outage, "
+                f"{history.events} fault event, {history.warnings} warnings raised"
             )
