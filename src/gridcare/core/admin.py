@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from . import calendar
-from .models import AuditLog, CalendarDay, CalendarYear
+from .models import AuditLog, CalendarDay, CalendarYear, NumberSequence
 
 
 @admin.register(CalendarDay)
@@ -41,4 +41,16 @@ class AuditLogAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NumberSequence)
+class NumberSequenceAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "period", "value"]
+    search_fields = ["prefix", "period"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
