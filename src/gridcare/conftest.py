@@ -25,11 +25,14 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _reset_clock_and_calendar():
     from gridcare.core import calendar
+    from gridcare.repair.analysis import reset_caches
 
     calendar.invalidate()
+    reset_caches()
     yield
     clock.reset()
     calendar.invalidate()
+    reset_caches()
 
 
 class World:

@@ -59,6 +59,11 @@ _AREA_CACHE: dict[int, tuple[int, int, float]] = {}
 AREA_CACHE_SECONDS = 300.0
 
 
+def reset_caches() -> None:
+    """Forget cached topology (tests between databases; after a topology import, or wait 5 min)."""
+    _AREA_CACHE.clear()
+
+
 def _area_topology(area_id: int) -> tuple[int, int]:
     """(feeder id, station id) of an area, cached for a few minutes per process: every call needs
     it, and the topology changes only by an import."""
