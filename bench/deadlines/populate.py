@@ -199,8 +199,24 @@ def populate(n: int, *, missed_minutes: float, seed: int = 20261124, progress=pr
             policy_cache[key] = policies.applicable_policies(probe, "accept")
         return policy_cache[key]
 
+    from gridcare.core.models import NumberSequence
+
     limits: dict[tuple, tuple] = {}
-    sequences: dict[tuple[str, str], int] = {}
+    # Numbers continue any sequence already taken (the demo county comes with some history).
+    sequences: dict[tuple[str, str], int] = {
+        (prefix, period): value
+        for prefix, period, value in NumberSequence.objects.values_list("prefix", "period", "value")
+    }
+    # Deadlines already in the database (the demo's history) that are due now are the sweep's too.
+    for d in Deadline.objects.filter(
+        met_at__isnull=True, paused_at__isnull=True, next_warning_at__isnull=False, next_warning_at__lte=now
+    ).select_related("policy"):
+        times = policies.warning_times(d.policy, d.started_at, d.due_at)
+        level = d.warning_level
+        while level < 3 and times[level] <= now:
+            level += 1
+        pop.due_deadlines += 1
+        pop.due_levels += level - d.warning_level
     order_id = _next_id(WorkOrder._meta.db_table)
     deadline_id = _next_id(Deadline._meta.db_table)
     milestone_label = {m.value: str(m.label) for m in Milestone}
@@ -355,8 +371,6 @@ def populate(n: int, *, missed_minutes: float, seed: int = 20261124, progress=pr
     pop.events = events_copy.count
     for model in (WorkOrder, Deadline, WorkOrderEvent):
         _reset_sequence(model._meta.db_table)
-    from gridcare.core.models import NumberSequence
-
     for (prefix, period), value in sequences.items():
         NumberSequence.objects.update_or_create(prefix=prefix, period=period, defaults={"value": value})
     with connection.cursor() as cursor:
