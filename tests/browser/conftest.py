@@ -140,3 +140,11 @@ def use_language(page, live_server):
         )
 
     return choose
+
+
+@pytest.fixture
+def django_db_serialized_rollback() -> bool:
+    """Put back the rows the migrations seeded (policies, calendar, wrap-up codes) after an earlier
+    transactional test flushed them: ``live_server`` asks for ``transactional_db`` directly, so the
+    tests' ``serialized_rollback=True`` marker alone is not honoured."""
+    return True

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from .models import NumberSequence
+
+# One statement takes the next value: insert the counter at 1, or bump it, and return it.
+# PostgreSQL and SQLite (≥ 3.35) both speak INSERT … ON CONFLICT … RETURNING.
+_UPSERT = (
+    'INSERT INTO "core_numbersequence" ("prefix", "period", "value") VALUES (%s, %s, 1) '
+    'ON CONFLICT ("prefix", "period") DO UPDATE SET "value" = "core_numbersequence"."value" + 1 '
+    'RETURNING "value"'
+)
+assert NumberSequence._meta.db_table == "core_numbersequence"
 
 
 def next_value(prefix: str, period: str) -> int:
     """Atomically take the next counter value for (prefix, period)."""
-    with transaction.atomic():
-        NumberSequence.objects.get_or_create(prefix=prefix, period=period)
-        NumberSequence.objects.filter(prefix=prefix, period=period).update(value=F("value") + 1)
-        return NumberSequence.objects.get(prefix=prefix, period=period).value
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_UPSERT, [prefix, period])
+        return int(cursor.fetchone()[0])
 
 
 def next_number(prefix: str, period: str, width: int = 6) -> str:

@@ -4,6 +4,7 @@ services, so the transition table, history and deadlines stay right)."""
 from django.contrib import admin
 
 from .models import CallbackRule, Deadline, SupervisionSetting, TimeLimitPolicy, WorkOrder, WorkOrderEvent
+from .policies import forget_policies
 
 
 class ReadOnlyMixin:
@@ -69,6 +70,24 @@ class TimeLimitPolicyAdmin(admin.ModelAdmin):
     ]
     list_filter = ["order_type", "milestone", "is_active", "unit"]
     list_editable = ["amount", "is_active"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        forget_policies()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        forget_policies()
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        forget_policies()
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if request.method == "POST":
+            forget_policies()  # list_editable saves
+        return response
 
 
 @admin.register(CallbackRule)

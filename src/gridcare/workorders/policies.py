@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 from gridcare.core import calendar
 
 from .models import DEFAULT_WARNING_FRACTIONS, DurationUnit, TimeLimitPolicy, WorkOrder
 
+# Policies are read on every intake and change rarely (an admin's edit): keep the active ones per
+# process for a short while. ``forget_policies`` drops them at once (admin saves, tests).
+POLICY_CACHE_SECONDS = 60.0
+_policy_cache: tuple[float, list[TimeLimitPolicy]] | None = None
+
+
+def forget_policies() -> None:
+    global _policy_cache
+    _policy_cache = None
+
+
+def _active_policies() -> list[TimeLimitPolicy]:
+    global _policy_cache
+    now = time.monotonic()
+    if _policy_cache is None or now - _policy_cache[0] > POLICY_CACHE_SECONDS:
+        _policy_cache = (now, list(TimeLimitPolicy.objects.filter(is_active=True)))
+    return _policy_cache[1]
+
 
 def applicable_policies(order: WorkOrder, starts_on: str) -> list[TimeLimitPolicy]:
     """The most specific active policy per milestone for this order."""
     best: dict[str, TimeLimitPolicy] = {}
-    candidates = TimeLimitPolicy.objects.filter(
-        order_type=order.order_type, starts_on=starts_on, is_active=True
-    )
+    candidates = [
+        p for p in _active_policies() if p.order_type == order.order_type and p.starts_on == starts_on
+    ]
     for policy in candidates:
         if policy.area_class and policy.area_class != order.area_class:
             continue
