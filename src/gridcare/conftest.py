@@ -157,3 +157,53 @@ def world(db):
     )
     w.password = PASSWORD
     return w
+
+
+# --- a real SMTP server on 127.0.0.1 (aiosmtpd) for the e-mail sender's tests ------------------
+
+
+class Mailbox:
+    """What the local SMTP server received."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sender(settings):
+    """E-mail goes through notify's SMTP sender to 127.0.0.1 (port set by ``smtp_server``)."""
+    settings.GRIDCARE_SENDERS = {
+        **settings.GRIDCARE_SENDERS,
+        "email": "gridcare.notify.senders.SmtpEmailSender",
+    }
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_TIMEOUT = 5
+    settings.DEFAULT_FROM_EMAIL = "95598@gridcare.localhost"
+    return settings
+
+
+@pytest.fixture
+def smtp_server(smtp_sender):
+    """A real SMTP server (aiosmtpd) on a free local port; yields its mailbox."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    smtp_sender.EMAIL_PORT = port
+    yield mailbox
+    controller.stop()

@@ -2,53 +2,11 @@
 
 import email
 import email.policy
-import socket
 
-import pytest
-from aiosmtpd.controller import Controller
-
+from gridcare.conftest import free_port
 from gridcare.notify import services
 from gridcare.notify.delivery import deliver_pending
 from gridcare.notify.models import Channel, Message
-
-
-class Mailbox:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_sender(settings):
-    settings.GRIDCARE_SENDERS = {
-        **settings.GRIDCARE_SENDERS,
-        "email": "gridcare.notify.senders.SmtpEmailSender",
-    }
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_TIMEOUT = 5
-    settings.DEFAULT_FROM_EMAIL = "95598@gridcare.localhost"
-    return settings
-
-
-@pytest.fixture
-def smtp_server(smtp_sender):
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    smtp_sender.EMAIL_PORT = port
-    yield mailbox
-    controller.stop()
 
 
 def test_an_email_reaches_the_smtp_server_with_its_chinese_subject_and_body(db, smtp_server):

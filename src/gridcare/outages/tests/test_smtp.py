@@ -3,50 +3,12 @@
 
 import email
 import email.policy
-import socket
-
-import pytest
-from aiosmtpd.controller import Controller
 
 from gridcare.notify.delivery import deliver_pending
 from gridcare.notify.models import Channel, Message
 from gridcare.outages import services
 
 from .conftest import local
-
-
-class Mailbox:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server(settings):
-    settings.GRIDCARE_SENDERS = {
-        **settings.GRIDCARE_SENDERS,
-        "email": "gridcare.notify.senders.SmtpEmailSender",
-    }
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_TIMEOUT = 5
-    settings.DEFAULT_FROM_EMAIL = "95598@gridcare.localhost"
-    mailbox = Mailbox()
-    port = free_port()
-    settings.EMAIL_PORT = port
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield mailbox
-    controller.stop()
 
 
 def test_the_account_manager_of_an_affected_key_customer_gets_an_email(ow, smtp_server):
