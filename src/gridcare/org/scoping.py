@@ -94,11 +94,23 @@ def get_for_user(
     active_unit: Unit | None = None,
     **lookup: Any,
 ) -> M:
-    """One object in the user's scope, or 404 (also for objects that exist elsewhere)."""
+    """One object in the user's scope, or 404 (also for objects that exist elsewhere).
+
+    ``lookup`` must name one object (a unique key). The object is fetched by that key and its unit
+    checked against the scope in Python: one indexed lookup instead of a filter with the scope's
+    whole list of unit ids.
+    """
     try:
-        return restrict(queryset, user, unit_field, active_unit).get(**lookup)
+        obj = queryset.get(**lookup)
     except queryset.model.DoesNotExist as exc:
         raise Http404("not found") from exc
+    if getattr(user, "is_superuser", False) and active_unit is None:
+        return obj
+    allowed = set(visible_unit_ids(user, active_unit))
+    fields = (unit_field,) if isinstance(unit_field, str) else unit_field
+    if not any(getattr(obj, field) in allowed for field in fields):
+        raise Http404("not found")
+    return obj
 
 
 def can_see_personal_data(user: Any) -> bool:
