@@ -52,12 +52,12 @@ def start(order: WorkOrder, starts_on: str, at: dt.datetime) -> list[Deadline]:
         deadline.next_warning_at = _next_warning(deadline)
         created.append(deadline)
     Deadline.objects.bulk_create(created)
-    # One bulk write of the warning checks after commit, rather than one task enqueue per deadline.
+    # One bulk write of the warning checks in this transaction, rather than one enqueue per deadline.
     later = [(d.pk, d.next_warning_at) for d in created if d.pk is not None and d.next_warning_at is not None]
     if later:
-        from .tasks import schedule_checks
+        from .tasks import schedule_checks_with_commit
 
-        transaction.on_commit(lambda: schedule_checks(later))
+        schedule_checks_with_commit(later)
     return created
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import transaction
 from django_tasks import task, task_backends
 from django_tasks_db.backend import DatabaseBackend
 
@@ -22,6 +23,18 @@ def sweep_deadlines() -> int:
     from .deadlines import raise_due_warnings
 
     return raise_due_warnings()
+
+
+def schedule_checks_with_commit(items: list[tuple[int, dt.datetime]]) -> None:
+    """Schedule the checks as part of the caller's transaction. Rows of the database backend become
+    visible to workers only when that transaction commits, so they are written right away (no
+    extra commit per intake); any other backend (RQ) is told after commit."""
+    if not items:
+        return
+    if isinstance(task_backends[check_deadline.backend], DatabaseBackend):
+        schedule_checks(items)
+    else:
+        transaction.on_commit(lambda: schedule_checks(items))
 
 
 def schedule_checks(items: list[tuple[int, dt.datetime]]) -> None:
