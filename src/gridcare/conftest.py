@@ -162,25 +162,6 @@ def world(db):
 # --- a real SMTP server on 127.0.0.1 (aiosmtpd) for the e-mail sender's tests ------------------
 
 
-class Mailbox:
-    """What the local SMTP server received."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_sender(settings):
     """E-mail goes through notify's SMTP sender to 127.0.0.1 (port set by ``smtp_server``)."""
@@ -199,6 +180,8 @@ def smtp_sender(settings):
 def smtp_server(smtp_sender):
     """A real SMTP server (aiosmtpd) on a free local port; yields its mailbox."""
     from aiosmtpd.controller import Controller
+
+    from gridcare.core.testing import Mailbox, free_port
 
     mailbox = Mailbox()
     port = free_port()

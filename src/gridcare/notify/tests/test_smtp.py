@@ -3,7 +3,7 @@
 import email
 import email.policy
 
-from gridcare.conftest import free_port
+from gridcare.core.testing import free_port
 from gridcare.notify import services
 from gridcare.notify.delivery import deliver_pending
 from gridcare.notify.models import Channel, Message
