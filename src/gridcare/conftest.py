@@ -179,9 +179,16 @@ def smtp_sender(settings):
 @pytest.fixture
 def smtp_server(smtp_sender):
     """A real SMTP server (aiosmtpd) on a free local port; yields its mailbox."""
+    import logging
+
     from aiosmtpd.controller import Controller
 
     from gridcare.core.testing import Mailbox, free_port
+
+    # aiosmtpd logs the cancelled client tasks from its own thread after the test has finished.
+    smtp_log = logging.getLogger("mail.log")
+    smtp_log.addHandler(logging.NullHandler())
+    smtp_log.propagate = False
 
     mailbox = Mailbox()
     port = free_port()
