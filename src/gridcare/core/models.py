@@ -5,6 +5,21 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class SettingsRow(models.Model):
+    """Base of the one-row parameter tables an admin edits (督办参数, 研判与调度参数…): the
+    first row is in force; with none yet, the model's defaults are."""
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)
+
+    @classmethod
+    def current(cls):
+        return cls.objects.order_by("id").first() or cls()
+
+
 class CalendarDay(models.Model):
     """节假日与调休. A date whose status differs from the plain Mon–Fri rule."""
 

@@ -17,12 +17,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.models import SettingsRow
 from gridcare.customers.models import AreaClass, Customer, Feeder, TransformerArea
 from gridcare.org.models import Unit
 from gridcare.workorders.models import WorkOrder
 
 
-class RepairSetting(models.Model):
+class RepairSetting(SettingsRow):
     """研判与调度参数 (one row, editable in the admin): when calls make an outage event, and how
     events are dispatched and watched."""
 
@@ -71,13 +72,6 @@ class RepairSetting(models.Model):
     class Meta:
         verbose_name = _("研判与调度参数")
         verbose_name_plural = _("研判与调度参数")
-
-    def __str__(self) -> str:
-        return str(_("研判与调度参数"))
-
-    @classmethod
-    def current(cls) -> RepairSetting:
-        return cls.objects.order_by("id").first() or cls()
 
 
 class AnalysisWakeup(models.Model):

@@ -7,6 +7,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.models import SettingsRow
 from gridcare.customers.models import AreaClass, Customer, TransformerArea
 from gridcare.org.models import Unit
 
@@ -379,7 +380,7 @@ class CallbackRule(models.Model):
         return f"{self.get_order_type_display()} {self.subtype} {self.rate:.0%}"
 
 
-class SupervisionSetting(models.Model):
+class SupervisionSetting(SettingsRow):
     """督办参数 (data): how many urgings raise the warning level, etc. One row."""
 
     urgings_to_raise_warning = models.PositiveSmallIntegerField(_("催办几次升一级预警"), default=2)
@@ -387,10 +388,3 @@ class SupervisionSetting(models.Model):
     class Meta:
         verbose_name = _("督办参数")
         verbose_name_plural = _("督办参数")
-
-    def __str__(self) -> str:
-        return str(_("督办参数"))
-
-    @classmethod
-    def current(cls) -> SupervisionSetting:
-        return cls.objects.order_by("id").first() or cls()
