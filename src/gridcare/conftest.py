@@ -25,17 +25,20 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _reset_clock_and_calendar():
     from gridcare.core import calendar
+    from gridcare.org.services import forget_tokens
     from gridcare.repair.analysis import reset_caches
     from gridcare.workorders.policies import forget_policies
 
     calendar.invalidate()
     reset_caches()
     forget_policies()
+    forget_tokens()
     yield
     clock.reset()
     calendar.invalidate()
     reset_caches()
     forget_policies()
+    forget_tokens()
 
 
 class World:

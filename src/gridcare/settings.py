@@ -205,6 +205,10 @@ CSRF_COOKIE_SECURE = PRODUCTION
 # Lockout after repeated failed logins.
 GRIDCARE_LOGIN_MAX_FAILURES = env_int("GRIDCARE_LOGIN_MAX_FAILURES", 5)
 GRIDCARE_LOCKOUT_MINUTES = env_int("GRIDCARE_LOCKOUT_MINUTES", 15)
+# A bearer token, its user and the user's scope are remembered per process this long (0: never).
+# Revoking a token or changing roles takes effect at once in the process that made the change and
+# within this many seconds in the others.
+GRIDCARE_TOKEN_CACHE_SECONDS = env_int("GRIDCARE_TOKEN_CACHE_SECONDS", 10)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import connection
 
 from .models import NumberSequence
 
@@ -17,8 +17,13 @@ assert NumberSequence._meta.db_table == "core_numbersequence"
 
 
 def next_value(prefix: str, period: str) -> int:
-    """Atomically take the next counter value for (prefix, period)."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    """Atomically take the next counter value for (prefix, period).
+
+    One statement, so it is atomic on its own (in autocommit mode) and joins the caller's
+    transaction when there is one: the counter row is then locked until that transaction ends,
+    and a rollback gives the value back.
+    """
+    with connection.cursor() as cursor:
         cursor.execute(_UPSERT, [prefix, period])
         return int(cursor.fetchone()[0])
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import time
 from typing import Any
 
 from django.conf import settings
@@ -129,15 +131,48 @@ def issue_token(*, user: User, name: str = "", actor: Any = None) -> str:
     return key
 
 
+# Token → user (with the user's scope already worked out), per process, for a few seconds: an API
+# client sends many requests in a row and each would otherwise cost three queries before any work.
+# Every change to tokens, users, role assignments or units empties it in this process (signals,
+# connected in OrgConfig.ready); other processes see the change within the time to live.
+_token_cache: dict[str, tuple[float, User]] = {}
+_TOKEN_CACHE_MAX = 10_000
+
+
+def forget_tokens(**_kwargs: Any) -> None:
+    """Empty this process's token cache (a signal receiver, and for tests)."""
+    _token_cache.clear()
+
+
 def authenticate_token(key: str) -> User | None:
+    """The active user holding the unrevoked token ``key``, or None.
+
+    Each request gets its own copy of the user, so nothing set on it during one request is seen
+    by the next; the copies share the scope (role assignments, visible units) worked out once.
+    """
+    from . import scoping
+
+    key_hash = ApiToken.hash_key(key)
+    ttl = settings.GRIDCARE_TOKEN_CACHE_SECONDS
+    hit = _token_cache.get(key_hash)
+    if hit is not None and hit[0] > time.monotonic():
+        return copy.copy(hit[1])
     token = (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=ApiToken.hash_key(key), revoked=False, user__is_active=True)
+        .filter(key_hash=key_hash, revoked=False, user__is_active=True)
         .first()
     )
     if token is None:
+        _token_cache.pop(key_hash, None)
         return None
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    user = token.user
+    if ttl > 0:
+        scoping.visible_unit_ids(user)  # fills the user's assignments and scope once
+        if len(_token_cache) >= _TOKEN_CACHE_MAX:
+            _token_cache.clear()
+        _token_cache[key_hash] = (time.monotonic() + ttl, user)
+        return copy.copy(user)
+    return user

@@ -92,7 +92,7 @@ class WorkOrderOut(Schema):
                     warning_level=d.warning_level,
                     seconds_left=None if d.met_at else int((d.due_at - (d.paused_at or now)).total_seconds()),
                 )
-                for d in order.deadlines.all()
+                for d in getattr(order, "started_deadlines", None) or order.deadlines.all()
             ],
         )
 

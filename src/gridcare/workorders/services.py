@@ -91,10 +91,6 @@ def create_work_order(
 ) -> tuple[WorkOrder, bool]:
     """受理: create an order; returns (order, created). The same idempotency key returns the first order."""
     _validate_intake(intake)
-    if idempotency_key:
-        existing = WorkOrder.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing, False
     unit = acting_unit(actor)
     if unit is None:
         raise ApiError("no_unit", "受理人没有所属单位 (the actor holds no role at any unit).", status=403)
@@ -105,13 +101,15 @@ def create_work_order(
     ):
         raise ApiError("not_found", "No such customer in your scope.", status=404)
     now = clock.now()
-    # The number is taken in its own short transaction so concurrent intake does not queue on the
-    # counter row; a failed intake leaves a gap in the sequence, never a duplicate.
-    number = numbering.next_number(NUMBER_PREFIX[intake.order_type], clock.local_now().strftime("%Y%m%d"))
     customer = intake.customer
     area = customer.transformer_area if customer is not None else None
     try:
         with transaction.atomic():
+            # The number is taken in the order's own transaction (one commit per intake): the counter
+            # row stays locked only for the few inserts below; a rolled-back intake frees its number.
+            number = numbering.next_number(
+                NUMBER_PREFIX[intake.order_type], clock.local_now().strftime("%Y%m%d")
+            )
             order = WorkOrder.objects.create(
                 number=number,
                 order_type=intake.order_type,
@@ -144,8 +142,11 @@ def create_work_order(
                 note="",
                 data={"channel": intake.channel, "priority": order.priority},
             )
-            deadlines.start(order, "accept", now)
+            # Kept on the order so the answer can show them without reading them back.
+            order.started_deadlines = deadlines.start(order, "accept", now)
     except IntegrityError:
+        # A repeated idempotency key is found here, by the unique index, rather than by a query
+        # before every insert: the first order is answered and this attempt leaves no trace.
         if idempotency_key:
             existing = WorkOrder.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:

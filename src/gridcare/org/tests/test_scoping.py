@@ -63,3 +63,19 @@ def test_api_rejects_missing_or_bad_token(world, client, header):
     response = client.get("/api/v1/customers", {"q": "张"}, **extra)
     assert response.status_code == 401
     assert response.json()["code"] == "unauthorized"
+
+
+def test_token_revocation_and_role_changes_apply_at_once(world, client):
+    """Tokens and scopes are remembered for a few seconds per process; a change empties that memory."""
+    from gridcare.org.models import ApiToken, Role, RoleAssignment
+
+    token = issue_token(user=world.clerk_east)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    west = f"/api/v1/customers/{world.customer_west.account_no}"
+    assert client.get(west, **auth).status_code == 404
+    RoleAssignment.objects.create(user=world.clerk_east, role=Role.BUSINESS_CLERK, unit=world.west)
+    assert client.get(west, **auth).status_code == 200
+    row = ApiToken.objects.get(user=world.clerk_east)
+    row.revoked = True
+    row.save()
+    assert client.get(west, **auth).status_code == 401
