@@ -27,18 +27,21 @@ def _reset_clock_and_calendar():
     from gridcare.core import calendar
     from gridcare.org.services import forget_tokens
     from gridcare.repair.analysis import reset_caches
+    from gridcare.repair.dispatching import forget_system_actor
     from gridcare.workorders.policies import forget_policies
 
     calendar.invalidate()
     reset_caches()
     forget_policies()
     forget_tokens()
+    forget_system_actor()
     yield
     clock.reset()
     calendar.invalidate()
     reset_caches()
     forget_policies()
     forget_tokens()
+    forget_system_actor()
 
 
 class World:

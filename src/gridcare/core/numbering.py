@@ -8,7 +8,7 @@ from .models import NumberSequence
 
 # One statement takes the next value: insert the counter at 1, or bump it, and return it.
 # PostgreSQL and SQLite (≥ 3.35) both speak INSERT … ON CONFLICT … RETURNING.
-_UPSERT = (
+UPSERT_SQL = (
     'INSERT INTO "core_numbersequence" ("prefix", "period", "value") VALUES (%s, %s, 1) '
     'ON CONFLICT ("prefix", "period") DO UPDATE SET "value" = "core_numbersequence"."value" + 1 '
     'RETURNING "value"'
@@ -24,9 +24,16 @@ def next_value(prefix: str, period: str) -> int:
     and a rollback gives the value back.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [prefix, period])
+        cursor.execute(UPSERT_SQL, [prefix, period])
         return int(cursor.fetchone()[0])
 
 
-def next_number(prefix: str, period: str, width: int = 6) -> str:
+WIDTH = 6
+
+# The same number formed in SQL from the counter value ``value`` (for one-statement writes that
+# take the number inside a larger INSERT): PREFIX+period, then the value zero-padded to ``width``.
+NUMBER_SQL = '(%s || lpad("value"::text, greatest(%s, length("value"::text)), \'0\'))'
+
+
+def next_number(prefix: str, period: str, width: int = WIDTH) -> str:
     return f"{prefix}{period}{next_value(prefix, period):0{width}d}"

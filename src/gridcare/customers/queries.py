@@ -279,6 +279,13 @@ class _ResultPage:
         return cls._converter_cache[key]
 
 
+def get_customer_for_intake(user: Any, account_no: str, *, active_unit: Any = None) -> Customer:
+    """The same scoped lookup as ``get_customer`` for taking a request: the customer and its
+    transformer area only (one query), not the archive's phones, meters and contracts."""
+    qs = Customer.objects.select_related("transformer_area")
+    return scoping.get_for_user(qs, user, "station_id", active_unit, account_no=account_no)
+
+
 def get_customer(user: Any, account_no: str, *, active_unit: Any = None) -> Customer:
     """One customer in the user's scope by account number, or 404."""
     qs = Customer.objects.select_related(

@@ -5,7 +5,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from gridcare.core.api_errors import ApiError
 from gridcare.core.masking import mask_name
-from gridcare.customers.queries import get_customer
+from gridcare.customers.queries import get_customer_for_intake
 
 from . import queries, services
 from .actions import act_on_event
@@ -37,7 +37,7 @@ def report_call(request, body: FaultCallIn):
         raise ApiError(
             "invalid_idempotency_key", "Idempotency-Key must be at most 60 characters.", status=400
         )
-    customer = get_customer(request.auth, body.account_no) if body.account_no else None
+    customer = get_customer_for_intake(request.auth, body.account_no) if body.account_no else None
     result = services.report_fault_call(
         actor=request.auth,
         content=body.content,

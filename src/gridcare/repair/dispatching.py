@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
+from django.db import transaction
 from django.db.models import Count, Q
 
 from gridcare.core import clock
@@ -34,27 +35,35 @@ SYSTEM_CACHE_SECONDS = 60.0
 
 def system_actor() -> User:
     """抢修指挥系统: the account that performs automatic dispatch steps. It cannot log in (no usable
-    password) and holds the dispatcher and shift-leader roles at every top unit. Cached a minute per
-    process (checked against the database so a test database never sees another's account)."""
+    password) and holds the dispatcher and shift-leader roles at every top unit. Remembered a minute
+    per process and database (``forget_system_actor`` empties it; the tests do before each test)."""
     import time
 
     from django.db import connection
 
-    roots = tuple(Unit.objects.filter(parent__isnull=True).order_by("id").values_list("id", flat=True))
-    key = f"{connection.settings_dict['NAME']}:{roots}"
+    key = connection.settings_dict["NAME"]
     hit = _SYSTEM.get(key)
-    if (
-        hit is not None
-        and hit[1] > time.monotonic()
-        and User.objects.filter(pk=hit[0].pk, username=SYSTEM_USERNAME).exists()
-    ):
+    if hit is not None and hit[1] > time.monotonic():
         return hit[0]
-    user = _system_actor()
-    _SYSTEM[key] = (user, time.monotonic() + SYSTEM_CACHE_SECONDS)
+    user, created = _system_actor()
+
+    def remember() -> None:
+        _SYSTEM[key] = (user, time.monotonic() + SYSTEM_CACHE_SECONDS)
+
+    # Rows written by an open transaction are remembered only once it commits (a rollback would
+    # leave the cache pointing at an account that does not exist).
+    if created:
+        transaction.on_commit(remember)
+    else:
+        remember()
     return user
 
 
-def _system_actor() -> User:
+def forget_system_actor() -> None:
+    _SYSTEM.clear()
+
+
+def _system_actor() -> tuple[User, bool]:
     user, created = User.objects.get_or_create(
         username=SYSTEM_USERNAME,
         defaults={"full_name": "抢修指挥系统", "password": make_password(None), "is_active": True},
@@ -70,7 +79,7 @@ def _system_actor() -> User:
     if missing:
         RoleAssignment.objects.bulk_create(missing, ignore_conflicts=True)
         user._gridcare_assignments = None
-    return user
+    return user, created or bool(missing)
 
 
 def perform_on_order(

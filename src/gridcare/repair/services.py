@@ -125,6 +125,10 @@ def answer_for(event: OutageEvent | None) -> str:
     return "，".join(parts) + "。"
 
 
+# What the answer to a caller reads of the event (device name, crew) in the same query as the call.
+_EVENT_FOR_ANSWER = ("event__crew", "event__transformer_area", "event__feeder", "event__customer")
+
+
 def report_fault_call(
     *,
     actor: Any,
@@ -155,7 +159,7 @@ def report_fault_call(
         duplicate = engine.perform(
             order=duplicate, action="urge", actor=actor, note=f"重复来电：{content.strip()[:200]}"
         )
-        call = TroubleCall.objects.filter(order=duplicate).select_related("event__crew").first()
+        call = TroubleCall.objects.filter(order=duplicate).select_related(*_EVENT_FOR_ANSWER).first()
         event = analysis.follow_merges(call.event) if call and call.event_id else None
         return CallResult(duplicate, False, True, event, answer_for(event))
     intake = engine.Intake(
@@ -168,28 +172,34 @@ def report_fault_call(
         address=address,
     )
     order, created = engine.create_work_order(actor=actor, intake=intake, idempotency_key=key)
-    call = TroubleCall.objects.filter(order=order).select_related("event__crew").first()
-    if call is None:
-        # One INSERT, already linked to the open event of its device when there is one; a
-        # roll-up that placed the order meanwhile wins (ON CONFLICT DO NOTHING).
-        call = analysis.build_trouble_call(order)
-        event = analysis.open_event_for(call)
+    call = (
+        None
+        if created
+        else TroubleCall.objects.filter(order=order).select_related(*_EVENT_FOR_ANSWER).first()
+    )
+    # Placing the call, linking it, dispatching the order with its event and counting the event's
+    # calls: one transaction. The event row is updated last, so concurrent calls about one outage
+    # queue on it only for the commit.
+    with transaction.atomic():
+        if call is None:
+            # One INSERT, already linked to the open event of its device when there is one; a
+            # roll-up that placed the order meanwhile wins (ON CONFLICT DO NOTHING).
+            call = analysis.build_trouble_call(order)
+            event = analysis.open_event_for(call)
+            if event is not None:
+                call.event, call.linked_at = event, clock.now()
+            TroubleCall.objects.bulk_create([call], ignore_conflicts=True)
+            call = TroubleCall.objects.select_related(*_EVENT_FOR_ANSWER).get(order=order)
+        event = call.event
         if event is not None:
-            call.event, call.linked_at = event, clock.now()
-        TroubleCall.objects.bulk_create([call], ignore_conflicts=True)
-        call = TroubleCall.objects.select_related("event__crew").get(order=order)
-    event = call.event
-    if event is not None:
-        analysis.refresh_call_counts(event)
-        note = (
-            "单户报修，派至抢修班引导自查"
-            if event.state == OutageEvent.State.SELF_CHECK
-            else f"关联抢修事件 {event.number}"
-        )
-        with transaction.atomic():
+            note = (
+                "单户报修，派至抢修班引导自查"
+                if event.state == OutageEvent.State.SELF_CHECK
+                else f"关联抢修事件 {event.number}"
+            )
             sync_orders(event, None, note=note, orders=WorkOrder.objects.filter(pk=order.pk))
-    else:
-        with transaction.atomic():
+            analysis.refresh_call_counts(event)
+        else:
             _wake_analysis()
     order.refresh_from_db()
     return CallResult(order, created, False, event, answer_for(event))

@@ -2,8 +2,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from gridcare.core.api_errors import ApiError
-from gridcare.customers.models import Customer
-from gridcare.org import scoping
+from gridcare.customers.queries import get_customer_for_intake
 
 from . import queries, services
 from .schemas import ActionIn, EventOut, WorkOrderIn, WorkOrderOut
@@ -19,18 +18,7 @@ def create_work_order(request, body: WorkOrderIn):
         raise ApiError(
             "invalid_idempotency_key", "Idempotency-Key must be at most 80 characters.", status=400
         )
-    # Intake needs the customer and its area only (not the archive's phones, meters, contracts):
-    # the same scoped lookup as customers.queries.get_customer, without the prefetches.
-    customer = (
-        scoping.get_for_user(
-            Customer.objects.select_related("transformer_area"),
-            request.auth,
-            "station_id",
-            account_no=body.account_no,
-        )
-        if body.account_no
-        else None
-    )
+    customer = get_customer_for_intake(request.auth, body.account_no) if body.account_no else None
     intake = services.Intake(
         order_type=body.order_type,
         channel=body.channel,

@@ -294,7 +294,9 @@ def perform(
             data={k: (v.pk if hasattr(v, "pk") else v) for k, v in changes.items()},
         )
         _after(transition, current, before, target, now, note)
-    current.refresh_from_db()
+    # The row now holds what the conditional UPDATE wrote: the changes set above, the next version.
+    current.version += 1
+    current.updated_at = now
     return current
 
 
