@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from gridcare.core import calendar
 
-from .models import DEFAULT_WARNING_FRACTIONS, DurationUnit, TimeLimitPolicy, WorkOrder
+from .models import DEFAULT_WARNING_FRACTIONS, Deadline, DurationUnit, TimeLimitPolicy, WorkOrder
 
 # Policies are read on every intake and change rarely (an admin's edit): keep the active ones per
 # process for a short while. ``forget_policies`` drops them at once (admin saves, tests).
@@ -70,3 +70,22 @@ def warning_times(policy: TimeLimitPolicy, started_at: dt.datetime, due: dt.date
     """When each of the three warning levels falls due (level 3 = overdue)."""
     span = due - started_at
     return [started_at + span * fraction for fraction in warning_fractions(policy)]
+
+
+def new_deadlines(order: WorkOrder, starts_on: str, at: dt.datetime) -> list[Deadline]:
+    """The deadlines (unsaved) that start for ``order`` at ``at`` with the event ``starts_on``:
+    one per milestone of the applicable policies, each with its first warning time."""
+    created = []
+    for policy in applicable_policies(order, starts_on):
+        due = due_at(policy, at)
+        deadline = Deadline(
+            order=order,
+            milestone=policy.milestone,
+            policy=policy,
+            started_at=at,
+            due_at=due.at,
+            provisional=due.provisional,
+        )
+        deadline.next_warning_at = warning_times(policy, at, due.at)[0]
+        created.append(deadline)
+    return created

@@ -7,11 +7,12 @@ Pages, the API, commands and tasks all call these functions.
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from gridcare.core import clock, numbering
@@ -20,7 +21,7 @@ from gridcare.customers.models import AreaClass, Customer
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
 
-from . import deadlines
+from . import deadlines, intake_sql, policies
 from .models import (
     NUMBER_PREFIX,
     OPEN_STATES,
@@ -103,47 +104,56 @@ def create_work_order(
     now = clock.now()
     customer = intake.customer
     area = customer.transformer_area if customer is not None else None
+    order = WorkOrder(
+        order_type=intake.order_type,
+        subtype=intake.subtype,
+        channel=intake.channel,
+        priority=_priority(intake, actor),
+        customer=customer,
+        caller_name=intake.caller_name,
+        caller_phone=intake.caller_phone,
+        address=intake.address,
+        transformer_area=area,
+        area_class=area.area_class if area is not None else AreaClass.URBAN,
+        customer_class=customer.customer_class if customer is not None else "",
+        content=intake.content.strip(),
+        complaint_class=intake.complaint_class,
+        accepted_by=actor if getattr(actor, "pk", None) else None,
+        accepted_unit=unit,
+        idempotency_key=idempotency_key or None,
+        created_at=now,
+        updated_at=now,
+    )
+    event = WorkOrderEvent(
+        order=order,
+        action="accept",
+        at=now,
+        actor=order.accepted_by,
+        actor_unit=unit,
+        from_state="",
+        to_state=State.ACCEPTED,
+        note="",
+        data={"channel": intake.channel, "priority": order.priority},
+    )
+    prefix, period = NUMBER_PREFIX[intake.order_type], clock.local_now().strftime("%Y%m%d")
     try:
-        with transaction.atomic():
-            # The number is taken in the order's own transaction (one commit per intake): the counter
-            # row stays locked only for the few inserts below; a rolled-back intake frees its number.
-            number = numbering.next_number(
-                NUMBER_PREFIX[intake.order_type], clock.local_now().strftime("%Y%m%d")
-            )
-            order = WorkOrder.objects.create(
-                number=number,
-                order_type=intake.order_type,
-                subtype=intake.subtype,
-                channel=intake.channel,
-                priority=_priority(intake, actor),
-                customer=customer,
-                caller_name=intake.caller_name,
-                caller_phone=intake.caller_phone,
-                address=intake.address,
-                transformer_area=area,
-                area_class=area.area_class if area is not None else AreaClass.URBAN,
-                customer_class=customer.customer_class if customer is not None else "",
-                content=intake.content.strip(),
-                complaint_class=intake.complaint_class,
-                accepted_by=actor if getattr(actor, "pk", None) else None,
-                accepted_unit=unit,
-                idempotency_key=idempotency_key or None,
-                created_at=now,
-                updated_at=now,
-            )
-            WorkOrderEvent.objects.create(
-                order=order,
-                action="accept",
-                at=now,
-                actor=order.accepted_by,
-                actor_unit=unit,
-                from_state="",
-                to_state=State.ACCEPTED,
-                note="",
-                data={"channel": intake.channel, "priority": order.priority},
-            )
-            # Kept on the order so the answer can show them without reading them back.
-            order.started_deadlines = deadlines.start(order, "accept", now)
+        if intake_sql.available():
+            # PostgreSQL: number, order, history row, deadlines and their checks in one statement.
+            started = policies.new_deadlines(order, "accept", now)
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                intake_sql.insert(
+                    order, event, started, intake_sql.checks_for(started), prefix=prefix, period=period
+                )
+        else:
+            with transaction.atomic():
+                # The number is taken in the order's own transaction: the counter row stays locked
+                # only for the few inserts below; a rolled-back intake frees its number.
+                order.number = numbering.next_number(prefix, period)
+                order.save(force_insert=True)
+                event.save(force_insert=True)
+                started = deadlines.start(order, "accept", now)
+        # Kept on the order so the answer can show them without reading them back.
+        order.started_deadlines = started
     except IntegrityError:
         # A repeated idempotency key is found here, by the unique index, rather than by a query
         # before every insert: the first order is answered and this attempt leaves no trace.
