@@ -149,3 +149,38 @@ def test_bulk_rows_read_back_like_rows_queued_one_by_one(db):
     assert [getattr(bulk, f) for f in fields] == [getattr(one, f) for f in fields]
     assert bulk.created_at == one.created_at == bulk.next_attempt_at
     assert bulk.dedup_key is None and bulk.last_error == "" and bulk.sent_at is None
+
+
+def test_bulk_queueing_of_fresh_keys_still_skips_a_key_already_queued(db):
+    """``fresh_keys`` is a hint for speed (COPY straight into the outbox on PostgreSQL): when a
+    key is there after all, or repeats, the rows go in the usual way, duplicates skipped."""
+    services.enqueue(**outage_sms("13800000000"), dedup_key="warning:1:1:sms:5")
+    items = [Outgoing(**outage_sms(f"138{n:08d}"), dedup_key=f"warning:1:1:sms:{n + 5}") for n in range(300)]
+
+    with transaction.atomic():
+        queued = services.enqueue_many(items, fresh_keys=True)
+        again = services.enqueue_many([*items[:3], items[0]], fresh_keys=True)
+        fresh = services.enqueue_many(
+            [Outgoing(**outage_sms("13900000000"), dedup_key="warning:2:1:sms:5")], fresh_keys=True
+        )
+
+    assert (queued, again, fresh) == (299, 0, 1)
+    assert Message.objects.count() == 301
+    assert Message.objects.filter(dedup_key="warning:1:1:sms:5").get().recipient_address == "13800000000"
+
+
+def test_bulk_queueing_leaves_the_statistics_to_the_caller_when_asked(
+    db, django_capture_on_commit_callbacks, monkeypatch
+):
+    from gridcare.notify import bulk
+
+    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", 10)
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        services.enqueue_many(Outgoing(**outage_sms(f"1370000{n:04d}")) for n in range(20))
+    assert bulk.refresh_statistics in callbacks
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        services.enqueue_many(
+            (Outgoing(**outage_sms(f"1360000{n:04d}")) for n in range(20)), refresh_statistics=False
+        )
+    assert bulk.refresh_statistics not in callbacks
