@@ -9,6 +9,7 @@ hand (``escalate``) reaches its escalation tier too.
 
 from __future__ import annotations
 
+from gridcare.notify.models import Channel, Priority
 from gridcare.org.models import Role, Unit, User
 
 from .models import Deadline, WorkOrder
@@ -102,46 +103,53 @@ _OUTGOING_FIELDS = (
 
 def outgoing(order_number: str, by_tier: dict[int, list[User]], subject: str, body: str, dedup: str) -> list:
     """The messages of one notice as ``notify.services.Outgoing`` items (each recipient once)."""
-    from gridcare.notify.models import Channel, Priority
     from gridcare.notify.services import Outgoing
 
     about = ("workorders.workorder", order_number)
+    sms_body = f"{subject} {body}"
     seen: set[int] = set()
     items = []
     for people in by_tier.values():
         for person in people:
-            if person.pk in seen:
+            pk = person.pk
+            if pk in seen:
                 continue
-            seen.add(person.pk)
-            recipient = ("org.user", str(person.pk))
+            seen.add(pk)
+            recipient = ("org.user", str(pk))
+            name = person.display_name
             items.append(
                 Outgoing(
-                    channel=Channel.STAFF_INBOX,
-                    to=str(person.pk),
-                    to_name=person.display_name,
+                    channel=_INBOX,
+                    to=recipient[1],
+                    to_name=name,
                     subject=subject,
                     body=body,
-                    priority=Priority.URGENT,
+                    priority=_URGENT,
                     recipient=recipient,
                     about=about,
-                    dedup_key=f"{dedup}:inbox:{person.pk}",
+                    dedup_key=f"{dedup}:inbox:{pk}",
                 )
             )
             if person.mobile:
                 items.append(
                     Outgoing(
-                        channel=Channel.SMS,
+                        channel=_SMS,
                         to=person.mobile,
-                        to_name=person.display_name,
+                        to_name=name,
                         subject=subject,
-                        body=f"{subject} {body}",
-                        priority=Priority.URGENT,
+                        body=sms_body,
+                        priority=_URGENT,
                         recipient=recipient,
                         about=about,
-                        dedup_key=f"{dedup}:sms:{person.pk}",
+                        dedup_key=f"{dedup}:sms:{pk}",
                     )
                 )
     return items
+
+
+_INBOX = str(Channel.STAFF_INBOX)
+_SMS = str(Channel.SMS)
+_URGENT = int(Priority.URGENT)
 
 
 class BulkRecipients:

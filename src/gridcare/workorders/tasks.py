@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import connection, transaction
 from django_tasks import task, task_backends
 from django_tasks_db.backend import DatabaseBackend
 
@@ -51,6 +51,9 @@ def schedule_checks(items: list[tuple[int, dt.datetime]]) -> None:
     from django_tasks_db.models import DBTaskResult
 
     backend.validate_task(check_deadline.using(run_after=items[0][1]))
+    if connection.vendor == "postgresql" and len(items) >= COPY_FROM:
+        _copy_checks(backend, items)
+        return
     DBTaskResult.objects.bulk_create(
         [
             DBTaskResult(
@@ -66,3 +69,43 @@ def schedule_checks(items: list[tuple[int, dt.datetime]]) -> None:
         ],
         batch_size=1000,
     )
+
+
+# From this many checks on, PostgreSQL gets them by COPY (a sweep schedules tens of thousands).
+COPY_FROM = 100
+
+
+def _copy_checks(backend: DatabaseBackend, items: list[tuple[int, dt.datetime]]) -> None:
+    """The rows ``bulk_create`` would write, by COPY: every column of the model, its defaults
+    (status READY, no worker ids …) for what a new task leaves out, ``enqueued_at`` now."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from .deadlines import copy_rows
+
+    fields = DBTaskResult._meta.concrete_fields
+    enqueued_at = timezone.now()
+    fixed = {
+        "priority": check_deadline.priority,
+        "task_path": check_deadline.module_path,
+        "queue_name": check_deadline.queue_name,
+        "backend_name": backend.alias,
+        "enqueued_at": enqueued_at,
+    }
+    template = []
+    for field in fields:
+        value = fixed[field.column] if field.column in fixed else field.get_default()
+        template.append(field.get_db_prep_save(value, connection) if field.column != "id" else None)
+    at = {field.column: index for index, field in enumerate(fields)}
+    id_at, args_at, run_after_at = at["id"], at["args_kwargs"], at["run_after"]
+    args_field = DBTaskResult._meta.get_field("args_kwargs")
+
+    def rows():
+        for pk, when in items:
+            row = list(template)
+            row[id_at] = backend._get_id()
+            row[args_at] = args_field.get_db_prep_save({"args": [pk], "kwargs": {}}, connection)
+            row[run_after_at] = when
+            yield row
+
+    copy_rows(DBTaskResult._meta.db_table, [field.column for field in fields], rows())

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 
 from gridcare.core import clock
 from gridcare.core.clock import LOCAL_TZ
@@ -204,3 +205,28 @@ def test_warning_shows_in_the_assignees_inbox(wo_world, client):
     assert 'id="unread-count"' not in client.get("/").content.decode()
     client.force_login(w.clerk_west)
     assert order.number not in client.get("/inbox/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_checks_written_by_copy_read_back_like_bulk_created_ones(wo_world, monkeypatch):
+    """Many checks go in by COPY on PostgreSQL: the rows are those ``bulk_create`` writes."""
+    from django_tasks_db.models import DBTaskResult
+
+    from gridcare.workorders import tasks
+
+    when = local(2026, 3, 2, 9, 4)
+    DBTaskResult.objects.all().delete()
+    tasks.schedule_checks([(1, when)])
+    monkeypatch.setattr(tasks, "COPY_FROM", 1)
+    tasks.schedule_checks([(2, when), (3, when)])
+
+    fields = ["status", "priority", "task_path", "queue_name", "backend_name", "run_after", "worker_ids"]
+    rows = {r.args_kwargs["args"][0]: r for r in DBTaskResult.objects.all()}
+    assert sorted(rows) == [1, 2, 3]
+    for pk in (2, 3):
+        assert [getattr(rows[pk], f) for f in fields] == [getattr(rows[1], f) for f in fields]
+        assert rows[pk].args_kwargs == {"args": [pk], "kwargs": {}}
+        assert rows[pk].enqueued_at is not None and rows[pk].return_value is None
+        assert rows[pk].task.func is tasks.check_deadline.func
+    assert len({r.id for r in rows.values()}) == 3

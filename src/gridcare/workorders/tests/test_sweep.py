@@ -136,3 +136,78 @@ def test_concurrent_sweeps_raise_each_level_once(policies, wo_world):
             ("dispatch", 3),
         ]
     assert deadlines.raise_due_warnings(now) == 0
+
+
+def test_a_deadline_raised_meanwhile_gets_nothing_from_the_sweep(wo_world, monkeypatch):
+    """The level moves by a conditional UPDATE: a deadline someone else raised after the sweep
+    read it is left alone, and gets no second history row and no second notice."""
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = new_order(w, customer=w.customer_east)
+        other = new_order(w, customer=w.customer_east)
+    now = local(2026, 3, 2, 9, 3)  # dispatch level 1 of both orders
+    taken = Deadline.objects.get(order=order, milestone="dispatch")
+    read = deadlines._Sweep._lock_and_read
+
+    def read_then_raced(self, ids):
+        rows = read(self, ids)
+        assert deadlines.check_one(taken.pk, now) == 1  # as if a task had won the race
+        return rows
+
+    monkeypatch.setattr(deadlines._Sweep, "_lock_and_read", read_then_raced)
+    messages_before = Message.objects.count()
+    assert deadlines.raise_due_warnings(now) == 1  # only the other order's
+    assert [lv for _n, _m, lv, _d in _warnings(order)] == [1]
+    assert [lv for _n, _m, lv, _d in _warnings(other)] == [1]
+    by_order = {n: Message.objects.filter(about_id=n).count() for n in (order.number, other.number)}
+    assert by_order[order.number] == by_order[other.number] > 0  # the task's, once
+    assert Message.objects.count() == messages_before + 2 * by_order[other.number]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+@pytest.mark.parametrize("path", ["check_one", "sweep"])
+def test_a_check_waits_for_the_order_an_action_holds(policies, wo_world, path):
+    """Actions lock the order, then change its deadlines; the scheduled check and the sweep lock
+    the order first too. A check that took the deadline first and then waited for the order would
+    deadlock with the action (PostgreSQL would abort one of them)."""
+    import time
+
+    from django.db import transaction
+
+    from gridcare.workorders.models import WorkOrder
+
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = new_order(wo_world, customer=wo_world.customer_east)
+    dispatch = Deadline.objects.get(order=order, milestone="dispatch")
+    now = local(2026, 3, 2, 9, 3)  # dispatch level 1 is due
+    action_holds_order = threading.Event()
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def check():
+        try:
+            action_holds_order.wait()
+            if path == "check_one":
+                results.append(deadlines.check_one(dispatch.pk, now))
+            else:
+                results.append(deadlines.raise_due_warnings(now))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=check)
+    thread.start()
+    try:
+        with transaction.atomic():
+            WorkOrder.objects.select_for_update().get(pk=order.pk)
+            action_holds_order.set()
+            time.sleep(0.5)  # the check is now waiting
+            deadlines.meet(order, "dispatch", now)  # the dispatch deadline is met
+    finally:
+        action_holds_order.set()
+        thread.join()
+    assert not errors
+    assert results == [0]  # met before the check could raise it
+    assert _warnings(order) == []
