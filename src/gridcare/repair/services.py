@@ -199,9 +199,9 @@ def report_fault_call(
             )
             sync_orders(event, None, note=note, orders=WorkOrder.objects.filter(pk=order.pk))
             analysis.refresh_call_counts(event)
+            order.refresh_from_db()  # dispatched with its event
         else:
             _wake_analysis()
-    order.refresh_from_db()
     return CallResult(order, created, False, event, answer_for(event))
 
 
