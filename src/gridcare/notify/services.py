@@ -114,15 +114,33 @@ def enqueue_many(
     after every batch. ``fresh_keys=True``: the caller expects every dedup key to be new; the
     rows then take a faster way in on PostgreSQL (``bulk.insert_values``), with the same result."""
     now = clock.now()
+    return enqueue_prepared(
+        (prepare_many(chunk, now) for chunk in _chunks(items, BULK_CHUNK)),
+        refresh_statistics=refresh_statistics,
+        fresh_keys=fresh_keys,
+    )
+
+
+def prepare_many(items: Iterable[Outgoing], now: dt.datetime | None = None) -> list[tuple]:
+    """The checked outbox rows of ``items`` (raises ValueError as ``enqueue`` does), for
+    ``enqueue_prepared``. No database access: a caller may prepare them in a helper thread
+    while its connection is busy (pass ``now``, the instant the messages are queued)."""
+    now = now or clock.now()
+    make_row = bulk.row_maker()
+    return [make_row(_given(item, now)) for item in items]
+
+
+def enqueue_prepared(
+    chunks: Iterable[list[tuple]], *, refresh_statistics: bool = True, fresh_keys: bool = False
+) -> int:
+    """``enqueue_many`` for rows made by ``prepare_many`` (one list or more)."""
     queued = 0
     needs_delivery = False
-    make_row = bulk.row_maker()
     state_at = bulk.columns().index("state")
     with transaction.atomic():
-        for chunk in _chunks(items, BULK_CHUNK):
-            values = [make_row(_given(item, now)) for item in chunk]
-            queued += bulk.insert_values(values, fresh_keys=fresh_keys)
-            needs_delivery = needs_delivery or any(row[state_at] != _SENT for row in values)
+        for rows in chunks:
+            queued += bulk.insert_values(rows, fresh_keys=fresh_keys)
+            needs_delivery = needs_delivery or any(row[state_at] != _SENT for row in rows)
     if queued >= ANALYZE_AFTER_ROWS and refresh_statistics:
         transaction.on_commit(bulk.refresh_statistics, robust=True)
     if needs_delivery and queued:

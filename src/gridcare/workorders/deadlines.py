@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from gridcare.core import clock
+from gridcare.notify import services as notify
 
 from . import policies
 from .escalation import ORDER_FIELDS, BulkRecipients, outgoing, warning_text
@@ -190,8 +191,9 @@ def raise_due_warnings(now: dt.datetime | None = None, batch_size: int = SWEEP_B
     3. one conditional UPDATE moves the deadlines (``WHERE warning_level = <the level read>``,
        ``RETURNING`` the winners) and lifts their orders' warning level;
     4. the history rows (one per raised level) go in by COPY, the notices of every tier through
-       ``notify.enqueue_many`` (COPY; dedup keys as in ``escalation.notify_warning``), and the
-       next checks by COPY into the task table — all in the same transaction.
+       the notify outbox (``notify.enqueue_prepared``, COPY; dedup keys as in
+       ``escalation.notify_warning``), and the next checks by COPY into the task table — all in
+       the same transaction.
 
     The orders are locked and the update is conditional besides, so two sweeps (or a sweep and
     a task) never raise the same level twice. The outbox's planner statistics are refreshed once,
@@ -339,11 +341,11 @@ class _Sweep:
             # the notices of every raised level (plain Python, no database); those of a deadline
             # that lost the conditional update (none while the orders are locked) are dropped.
             with ThreadPoolExecutor(max_workers=1) as helper:
-                written = helper.submit(self._history_and_notices, raised, orders)
+                written = helper.submit(self._history_and_notices, raised, orders, clock.now())
                 won = self._move(raised)
                 per_deadline = written.result()
             events: list[tuple] = []
-            messages: list = []
+            messages: list[tuple] = []
             for (row, _level, _following), (row_events, row_messages) in zip(
                 raised, per_deadline, strict=True
             ):
@@ -352,9 +354,7 @@ class _Sweep:
                     messages.extend(row_messages)
             raised = [r for r in raised if r[0][0] in won]
             self._write_events(events)
-            from gridcare.notify import services as notify
-
-            self.queued += notify.enqueue_many(messages, refresh_statistics=False, fresh_keys=True)
+            self.queued += notify.enqueue_prepared([messages], refresh_statistics=False, fresh_keys=True)
             later = [(row[0], following) for row, _level, following in raised if following is not None]
             if later:
                 from .tasks import schedule_checks_with_commit
@@ -427,9 +427,12 @@ class _Sweep:
         self.recipients.load(list(orders.values()))
         return orders
 
-    def _history_and_notices(self, raised: list[tuple], orders: dict[int, dict]) -> list[tuple[list, list]]:
+    def _history_and_notices(
+        self, raised: list[tuple], orders: dict[int, dict], queued_at: dt.datetime
+    ) -> list[tuple[list, list]]:
         """For each raised deadline, its history rows (``_EVENT_COLUMNS``; the data as JSON text
-        on PostgreSQL, for COPY) and the notices of its raised levels. No database access."""
+        on PostgreSQL, for COPY) and the outbox rows of the notices of its raised levels
+        (``notify.prepare_many``). No database access."""
         now = self.now
         encode = DjangoJSONEncoder().encode if self.postgresql else None
         result = []
@@ -455,7 +458,7 @@ class _Sweep:
                         dedup=f"warning:{pk}:{level}",
                     )
                 )
-            result.append((events, messages))
+            result.append((events, notify.prepare_many(messages, queued_at)))
         return result
 
     def _write_events(self, events: list[tuple]) -> None:
