@@ -25,6 +25,7 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _reset_clock_and_calendar():
     from gridcare.core import calendar
+    from gridcare.core.models import SettingsRow
     from gridcare.org.services import forget_tokens
     from gridcare.repair.analysis import reset_caches
     from gridcare.repair.dispatching import forget_system_actor
@@ -35,6 +36,7 @@ def _reset_clock_and_calendar():
     forget_policies()
     forget_tokens()
     forget_system_actor()
+    SettingsRow.forget_all()
     yield
     clock.reset()
     calendar.invalidate()
@@ -42,6 +44,7 @@ def _reset_clock_and_calendar():
     forget_policies()
     forget_tokens()
     forget_system_actor()
+    SettingsRow.forget_all()
 
 
 class World:

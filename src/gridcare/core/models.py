@@ -15,9 +15,35 @@ class SettingsRow(models.Model):
     def __str__(self) -> str:
         return str(self._meta.verbose_name)
 
+    def save(self, *args, **kwargs):
+        SettingsRow._cache.pop(self._meta.label, None)
+        super().save(*args, **kwargs)
+        SettingsRow._cache.pop(self._meta.label, None)
+
+    def delete(self, *args, **kwargs):
+        SettingsRow._cache.pop(self._meta.label, None)
+        return super().delete(*args, **kwargs)
+
+    # Read on hot paths (every urging, every roll-up) and changed rarely by an admin: kept per
+    # process for a minute. Saving or deleting a row forgets it at once in this process.
+    CACHE_SECONDS = 60.0
+    _cache: dict[str, tuple[float, SettingsRow]] = {}
+
     @classmethod
     def current(cls):
-        return cls.objects.order_by("id").first() or cls()
+        import time
+
+        key = cls._meta.label
+        hit = SettingsRow._cache.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        row = cls.objects.order_by("id").first() or cls()
+        SettingsRow._cache[key] = (time.monotonic() + cls.CACHE_SECONDS, row)
+        return row
+
+    @staticmethod
+    def forget_all() -> None:
+        SettingsRow._cache.clear()
 
 
 class CalendarDay(models.Model):

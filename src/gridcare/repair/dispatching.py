@@ -84,16 +84,15 @@ def _system_actor() -> tuple[User, bool]:
 
 def perform_on_order(
     order: WorkOrder, action: str, actor: Any, system: User, note: str = "", **payload
-) -> bool:
-    """``perform`` as the person when their roles and scope allow it, else as the system account."""
+) -> WorkOrder:
+    """``perform`` as the person when their roles and scope allow it, else as the system account;
+    returns the order as the action left it."""
     try:
-        engine.perform(order=order, action=action, actor=actor or system, note=note, **payload)
-        return True
+        return engine.perform(order=order, action=action, actor=actor or system, note=note, **payload)
     except ApiError as exc:
         if exc.status != 403 or actor is None or actor == system:
             raise
-    engine.perform(order=order, action=action, actor=system, note=note, **payload)
-    return True
+    return engine.perform(order=order, action=action, actor=system, note=note, **payload)
 
 
 def repair_unit_of(station: Unit) -> Unit:
@@ -214,37 +213,39 @@ def sync_orders(event: OutageEvent, actor: Any = None, note: str = "", orders=No
         .order_by("created_at")
     )
     for order in orders:
-        try:
-            if order.state == State.ACCEPTED:
-                perform_on_order(order, "dispatch", actor, system, note=note, unit=unit.pk)
-                order.refresh_from_db(fields=["state", "assigned_unit", "version"])
-                done += 1
-            elif order.assigned_unit_id != unit.pk:
-                perform_on_order(
-                    order,
-                    "redispatch",
-                    actor,
-                    system,
-                    note=note or f"随事件 {event.number} 转派",
-                    unit=unit.pk,
-                )
-                order.refresh_from_db(fields=["state", "assigned_unit", "version"])
-                done += 1
-            if event.state == OutageEvent.State.ON_SITE:
-                if order.state == State.DISPATCHED:
-                    perform_on_order(order, "take", actor, system)
-                    order.refresh_from_db(fields=["state", "version"])
-                    done += 1
-                if order.state == State.IN_PROGRESS:
-                    perform_on_order(order, "arrive", actor, system, note=note)
-                    done += 1
-        except ApiError as exc:  # one order in a state the engine refuses must not stop the others
-            if exc.code in ("illegal_transition", "version_conflict"):
-                # An intake and the roll-up both moved it at the same moment: it is already in step.
-                log.debug("order %s moved concurrently: %s", order.number, exc.message)
-                continue
-            log.warning("order %s not synced with event %s: %s", order.number, event.number, exc.message)
+        done += sync_order(event, order, unit=unit, actor=actor, system=system, note=note)[1]
     return done
+
+
+def sync_order(
+    event: OutageEvent, order: WorkOrder, *, unit: Unit, actor: Any, system: User, note: str = ""
+) -> tuple[WorkOrder, int]:
+    """One open order of ``event`` brought to ``unit`` (see ``sync_orders``): returns the order as
+    the actions left it and how many were performed."""
+    done = 0
+    try:
+        if order.state == State.ACCEPTED:
+            order = perform_on_order(order, "dispatch", actor, system, note=note, unit=unit)
+            done += 1
+        elif order.assigned_unit_id != unit.pk:
+            order = perform_on_order(
+                order, "redispatch", actor, system, note=note or f"随事件 {event.number} 转派", unit=unit
+            )
+            done += 1
+        if event.state == OutageEvent.State.ON_SITE:
+            if order.state == State.DISPATCHED:
+                order = perform_on_order(order, "take", actor, system)
+                done += 1
+            if order.state == State.IN_PROGRESS:
+                order = perform_on_order(order, "arrive", actor, system, note=note)
+                done += 1
+    except ApiError as exc:  # one order in a state the engine refuses must not stop the others
+        if exc.code in ("illegal_transition", "version_conflict"):
+            # An intake and the roll-up both moved it at the same moment: it is already in step.
+            log.debug("order %s moved concurrently: %s", order.number, exc.message)
+        else:
+            log.warning("order %s not synced with event %s: %s", order.number, event.number, exc.message)
+    return order, done
 
 
 def dispatch_event(

@@ -35,8 +35,10 @@ from .dispatching import (
     perform_on_order,
     release_crews,
     set_crew_status,
+    sync_order,
     sync_orders,
     system_actor,
+    target_unit,
 )
 from .models import (
     AnalysisWakeup,
@@ -197,9 +199,10 @@ def report_fault_call(
                 if event.state == OutageEvent.State.SELF_CHECK
                 else f"关联抢修事件 {event.number}"
             )
-            sync_orders(event, None, note=note, orders=WorkOrder.objects.filter(pk=order.pk))
+            order, _done = sync_order(
+                event, order, unit=target_unit(event), actor=None, system=system_actor(), note=note
+            )
             analysis.refresh_call_counts(event)
-            order.refresh_from_db()  # dispatched with its event
         else:
             _wake_analysis()
     return CallResult(order, created, False, event, answer_for(event))

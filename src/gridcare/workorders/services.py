@@ -219,7 +219,11 @@ def _check_roles(transition: Transition, order: WorkOrder, actor: Any) -> None:
 
 
 def _unit_in_scope(actor: Any, unit_id: Any) -> Unit:
-    unit = Unit.objects.filter(pk=unit_id).first() if str(unit_id).isdigit() else None
+    """The unit named by ``unit_id`` (a Unit, its id or its code) if the actor may send orders there."""
+    if isinstance(unit_id, Unit):
+        unit = unit_id
+    else:
+        unit = Unit.objects.filter(pk=unit_id).first() if str(unit_id).isdigit() else None
     if unit is None:
         unit = Unit.objects.filter(code=str(unit_id)).first()
     if unit is None or not (
