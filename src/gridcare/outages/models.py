@@ -29,6 +29,7 @@ class OutageState(models.TextChoices):
     IN_PROGRESS = "in_progress", _("停电中")
     RESTORED = "restored", _("已送电")
     CANCELLED = "cancelled", _("已取消")
+    MERGED = "merged", _("已并入")
 
 
 # States in which customers are (or will be) without power: what the lookup answers.
@@ -131,6 +132,15 @@ class Outage(models.Model):
     override_at = models.DateTimeField(_("不足时限发布时间"), null=True, blank=True)
     restore_note = models.CharField(_("送电说明"), max_length=300, blank=True)
     cancel_reason = models.CharField(_("取消原因"), max_length=300, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("并入停电"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_from",
+        help_text=_("同一故障的两条停电信息合并后，本条的客户由并入的那条通知"),
+    )
     idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True, editable=False)
 
     class Meta:

@@ -16,6 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from gridcare.core import clock, numbering
 from gridcare.core.api_errors import ApiError
@@ -486,6 +488,66 @@ def update_fault_scope(
             **change,
         )
     return outage
+
+
+def merge_fault_outage(*, source: Outage, into: Outage, actor: Any, note: str = "") -> Outage:
+    """Two open fault outages turn out to be one (their repair events were merged): ``into`` takes
+    over the scope and the customers of ``source``; whoever was already told of either is not told
+    again, now or at the restoration; ``source`` leaves the lookups as 已并入. Returns ``into``."""
+    _check_actor(actor)
+    if source.pk == into.pk:
+        raise ApiError("invalid_merge", "不能并入自身。", status=422)
+    with transaction.atomic():
+        # Both rows locked, in id order, so two merges cannot wait on each other.
+        locked = {
+            o.pk: o
+            for o in Outage.objects.select_for_update().filter(pk__in=[source.pk, into.pk]).order_by("pk")
+        }
+        source, into = locked[source.pk], locked[into.pk]
+        for outage in (source, into):
+            if outage.kind != OutageKind.FAULT or outage.state != OutageState.IN_PROGRESS:
+                raise _illegal(outage, "合并")
+        feeders = sorted({*into.feeders.all(), *source.feeders.all()}, key=lambda f: f.pk)
+        areas = sorted({*into.transformer_areas.all(), *source.transformer_areas.all()}, key=lambda a: a.pk)
+        set_declared_scope(into, feeders, areas)
+        change = materialize(into, expand_areas(feeders, areas))
+        _carry_notice_marks(source, into)
+        if source.actual_start and (into.actual_start is None or source.actual_start < into.actual_start):
+            into.actual_start = source.actual_start
+        into.refresh_window()
+        into.save()
+        queued = queue_or_defer(into, Purpose.NOTICE)
+        before = source.state
+        source.state = OutageState.MERGED
+        source.merged_into = into
+        source.save(update_fields=["state", "merged_into"])
+        _event(source, "merged", actor, before, note, into=into.number)
+        _event(
+            into,
+            "merge_in",
+            actor,
+            into.state,
+            note,
+            source=source.number,
+            queued=queued,
+            customers=into.customer_count,
+            **change,
+        )
+    return into
+
+
+def _carry_notice_marks(source: Outage, into: Outage) -> None:
+    """What ``source`` already did for a customer counts for ``into``: notice queued, phone call."""
+    same = OutageCustomer.objects.filter(outage=source, customer_id=OuterRef("customer_id"))
+    rows = OutageCustomer.objects.filter(outage=into)
+    rows.filter(notice_queued_at__isnull=True).update(
+        notice_queued_at=Subquery(same.values("notice_queued_at")[:1])
+    )
+    rows.filter(phoned_at__isnull=True).update(
+        phoned_at=Subquery(same.values("phoned_at")[:1]),
+        phoned_by=Subquery(same.values("phoned_by")[:1]),
+        phone_note=Coalesce(Subquery(same.values("phone_note")[:1]), Value("")),
+    )
 
 
 def set_estimated_end(*, outage: Outage, estimated_end: dt.datetime, actor: Any, note: str = "") -> Outage:

@@ -21,18 +21,33 @@ log = logging.getLogger(__name__)
 
 
 def _scope(event: OutageEvent) -> dict:
-    if event.level == DeviceLevel.FEEDER:
-        return {"feeders": [event.feeder]}
-    return {"transformer_areas": [event.transformer_area]}
+    """The event's device and the devices of the events merged into it (areas on a feeder of the
+    scope are covered by the feeder)."""
+    feeders, areas = {}, {}
+    pending, seen = [event], set()
+    while pending:
+        current = pending.pop()
+        if current.pk in seen:
+            continue
+        seen.add(current.pk)
+        if current.level == DeviceLevel.FEEDER and current.feeder_id:
+            feeders[current.feeder_id] = current.feeder
+        elif current.level == DeviceLevel.AREA and current.transformer_area_id:
+            areas[current.transformer_area_id] = current.transformer_area
+        pending.extend(
+            OutageEvent.objects.filter(merged_into=current).select_related("feeder", "transformer_area")
+        )
+    return {
+        "feeders": list(feeders.values()),
+        "transformer_areas": [a for a in areas.values() if a.feeder_id not in feeders],
+    }
 
 
-def _same_scope(event: OutageEvent) -> bool:
+def _same_scope(event: OutageEvent, scope: dict) -> bool:
     outage = event.outage
-    feeders = set(outage.feeders.values_list("id", flat=True))
-    areas = set(outage.transformer_areas.values_list("id", flat=True))
-    if event.level == DeviceLevel.FEEDER:
-        return feeders == {event.feeder_id} and not areas
-    return areas == {event.transformer_area_id} and not feeders
+    return set(outage.feeders.values_list("id", flat=True)) == {f.pk for f in scope["feeders"]} and set(
+        outage.transformer_areas.values_list("id", flat=True)
+    ) == {a.pk for a in scope["transformer_areas"]}
 
 
 def sync_fault_outage(event: OutageEvent) -> None:
@@ -42,10 +57,11 @@ def sync_fault_outage(event: OutageEvent) -> None:
     )
     if event.level == DeviceLevel.CUSTOMER or not event.is_open:
         return
+    scope = _scope(event)
     try:
         if event.outage_id is None:
             outage = outages.open_fault_outage(
-                **_scope(event),
+                **scope,
                 reason=f"{event.device_label}故障",
                 started_at=event.first_call_at or event.created_at,
                 estimated_end=event.estimated_restore_at,
@@ -54,21 +70,34 @@ def sync_fault_outage(event: OutageEvent) -> None:
                 idempotency_key=f"repair:{event.number}",
             )
             OutageEvent.objects.filter(pk=event.pk).update(outage=outage, customers_notified_at=clock.now())
-        elif event.outage.state == OutageState.IN_PROGRESS and not _same_scope(event):
+        elif event.outage.state == OutageState.IN_PROGRESS and not _same_scope(event, scope):
             outages.update_fault_scope(
-                outage=event.outage, actor=None, reason=f"{event.device_label}故障", **_scope(event)
+                outage=event.outage, actor=None, reason=f"{event.device_label}故障", **scope
             )
     except ApiError as exc:
         log.warning("fault outage of event %s not published: %s", event.number, exc.message)
 
 
 def take_over_outage(*, source: OutageEvent, target: OutageEvent) -> None:
-    """A merged event's outage passes to the target when the target has none yet."""
-    if source.outage_id and target.outage_id is None:
+    """A merged event's outage passes to the target when the target has none yet; when both have
+    one, the source's is merged into the target's (its customers are told once, restored once)."""
+    if not source.outage_id or source.outage_id == target.outage_id:
+        return
+    if target.outage_id is None:
         target.outage_id = source.outage_id
         OutageEvent.objects.filter(pk=target.pk).update(outage_id=source.outage_id)
         OutageEvent.objects.filter(pk=source.pk).update(outage=None)
         source.outage_id = None
+        return
+    try:
+        outages.merge_fault_outage(
+            source=source.outage,
+            into=target.outage,
+            actor=None,
+            note=f"抢修事件 {source.number} 并入 {target.number}",
+        )
+    except ApiError as exc:
+        log.warning("outage of event %s not merged into %s: %s", source.number, target.number, exc.message)
 
 
 def set_eta(event: OutageEvent) -> None:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from gridcare.core.api_errors import ApiError
 from gridcare.notify.delivery import deliver_pending
 from gridcare.notify.models import Channel, Message, Priority
 from gridcare.outages import queries, services
@@ -176,3 +177,52 @@ def test_a_deferred_notice_is_dropped_once_power_is_back(ow, settings):
     assert tasks.queue_outage_notices.call(outage.pk, services.Purpose.NOTICE) == 0
     assert tasks.queue_outage_notices.call(outage.pk, services.Purpose.RESTORED) == 1
     assert not sms(outage).filter(recipient_address="13800000011", dedup_key__contains=":notice:").exists()
+
+
+def test_merged_fault_outages_tell_each_customer_once_and_restore_once(ow):
+    """Two fault outages found to be one fault: whoever either told is not told again, and the
+    restoration of the survivor tells every customer of both exactly once."""
+    west = services.open_fault_outage(
+        transformer_areas=["T01"], reason="台区故障", started_at=local(2026, 11, 24, 8, 40), actor=None
+    )
+    east = services.open_fault_outage(
+        transformer_areas=["T03"], reason="台区故障", started_at=local(2026, 11, 24, 8, 50), actor=None
+    )
+    told = sorted(
+        Message.objects.filter(channel=Channel.SMS, body__contains="停电").values_list(
+            "recipient_address", flat=True
+        )
+    )
+    assert told == ["13800000010", "13800000011", "13812341234"]
+
+    survivor = services.merge_fault_outage(source=east, into=west, actor=None, note="同一线路故障")
+    east.refresh_from_db()
+    assert east.state == OutageState.MERGED and east.merged_into == survivor
+    assert survivor.customer_count == 4 and survivor.actual_start == local(2026, 11, 24, 8, 40)
+    # Nobody is told of the fault a second time; the merged outage leaves the lookups.
+    assert sorted(sms(survivor).values_list("recipient_address", flat=True)) == ["13812341234"]
+    assert Message.objects.filter(channel=Channel.SMS).count() == 3
+    assert [o.pk for o in queries.outages_for_customer(ow.hospital)] == [survivor.pk]
+
+    services.restore(outage=survivor, actor=None)
+    restored = Message.objects.filter(channel=Channel.SMS, dedup_key__contains="restored")
+    assert sorted(restored.values_list("recipient_address", flat=True)) == [
+        "13800000010",
+        "13800000011",
+        "13812341234",
+    ]
+
+
+def test_only_open_fault_outages_merge(ow):
+    one = services.open_fault_outage(
+        transformer_areas=["T01"], reason="故障", started_at=local(2026, 11, 24, 8), actor=None
+    )
+    two = services.open_fault_outage(
+        transformer_areas=["T03"], reason="故障", started_at=local(2026, 11, 24, 8), actor=None
+    )
+    services.restore(outage=two, actor=None)
+    with pytest.raises(ApiError) as exc:
+        services.merge_fault_outage(source=two, into=one, actor=None)
+    assert exc.value.code == "illegal_transition"
+    with pytest.raises(ApiError):
+        services.merge_fault_outage(source=one, into=one, actor=None)

@@ -202,3 +202,39 @@ class TestDispatcherDecisions:
         with pytest.raises(ApiError) as exc:
             services.confirm_event(event=event, actor=grid.agent)
         assert exc.value.status == 403
+
+
+def test_merging_two_events_with_outages_tells_each_customer_once(grid, storm_clock):
+    """Two area events each published a fault outage; the dispatcher finds they are one fault: the
+    customers of both are told of the fault once and of the restoration once."""
+    a, b = grid.areas[:2]
+    for c in grid.customers_by_area[a.pk][:3] + grid.customers_by_area[b.pk][:3]:
+        call(grid, c)
+    services.run_analysis()
+    first, second = OutageEvent.objects.filter(level=DeviceLevel.AREA).order_by("transformer_area__code")
+    assert first.outage_id and second.outage_id and first.outage_id != second.outage_id
+
+    def texts(word):
+        return list(
+            Message.objects.filter(channel=Channel.SMS, about_type="outages.outage", body__contains=word)
+            .values_list("recipient_address", flat=True)
+        )
+
+    told = texts("停电")
+    assert len(told) == len(set(told)) == 10  # both areas' customers, once each
+
+    services.merge_events(source=second, target=first, actor=grid.dispatcher, note="同一故障")
+    assert texts("停电") == told
+    second.refresh_from_db()
+    assert second.outage.state == "merged" and second.outage.merged_into_id == first.outage_id
+
+    storm_clock.advance(minutes=30)
+    services.report_arrival(event=first, actor=grid.crew)
+    storm_clock.advance(hours=1)
+    services.report_restored(event=first, actor=grid.crew, result="已恢复送电", cause="雷击")
+    restored = list(
+        Message.objects.filter(channel=Channel.SMS, dedup_key__contains=":restored:").values_list(
+            "recipient_address", flat=True
+        )
+    )
+    assert sorted(restored) == sorted(told)
