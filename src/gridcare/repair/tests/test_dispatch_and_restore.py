@@ -216,8 +216,9 @@ def test_merging_two_events_with_outages_tells_each_customer_once(grid, storm_cl
 
     def texts(word):
         return list(
-            Message.objects.filter(channel=Channel.SMS, about_type="outages.outage", body__contains=word)
-            .values_list("recipient_address", flat=True)
+            Message.objects.filter(
+                channel=Channel.SMS, about_type="outages.outage", body__contains=word
+            ).values_list("recipient_address", flat=True)
         )
 
     told = texts("停电")
