@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from django.db import connection, transaction
 from django_tasks import task, task_backends
@@ -95,6 +96,8 @@ def _copy_checks(backend: DatabaseBackend, items: list[tuple[int, dt.datetime]])
     template = []
     for field in fields:
         value = fixed[field.column] if field.column in fixed else field.get_default()
+        if isinstance(value, enum.Enum):
+            value = value.value  # COPY would write an enum member by its name
         template.append(field.get_db_prep_save(value, connection) if field.column != "id" else None)
     at = {field.column: index for index, field in enumerate(fields)}
     id_at, args_at, run_after_at = at["id"], at["args_kwargs"], at["run_after"]
