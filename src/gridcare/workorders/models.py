@@ -105,8 +105,11 @@ class Satisfaction(models.TextChoices):
 class WorkOrder(models.Model):
     """电子工单. Created by ``services.create_work_order``; changed only through ``services.perform``."""
 
-    number = models.CharField(_("工单编号"), max_length=24, unique=True)
-    order_type = models.CharField(_("工单类型"), max_length=20, choices=OrderType.choices, db_index=True)
+    # Indexes are chosen by the queries that use them (Meta.indexes), not one per column: every
+    # intake writes each of them. Unique keys are constraints, which on PostgreSQL do not bring the
+    # second (LIKE) index that ``unique=True`` on a CharField does.
+    number = models.CharField(_("工单编号"), max_length=24)
+    order_type = models.CharField(_("工单类型"), max_length=20, choices=OrderType.choices)
     subtype = models.CharField(_("业务子类"), max_length=40, blank=True)
     channel = models.CharField(_("受理渠道"), max_length=20, choices=Channel.choices)
     state = models.CharField(_("状态"), max_length=12, choices=State.choices, default=State.ACCEPTED)
@@ -120,9 +123,10 @@ class WorkOrder(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="work_orders",
+        db_index=False,  # wo_customer_state leads with it
     )
     caller_name = models.CharField(_("来电人"), max_length=60, blank=True)
-    caller_phone = models.CharField(_("来电号码"), max_length=20, blank=True, db_index=True)
+    caller_phone = models.CharField(_("来电号码"), max_length=20, blank=True)
     address = models.CharField(_("地址"), max_length=200, blank=True)
     transformer_area = models.ForeignKey(
         TransformerArea,
@@ -149,10 +153,20 @@ class WorkOrder(models.Model):
         related_name="+",
     )
     accepted_unit = models.ForeignKey(
-        Unit, verbose_name=_("受理单位（首问负责）"), on_delete=models.PROTECT, related_name="+"
+        Unit,
+        verbose_name=_("受理单位（首问负责）"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # wo_accepted_state leads with it
     )
     assigned_unit = models.ForeignKey(
-        Unit, verbose_name=_("承办单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Unit,
+        verbose_name=_("承办单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # wo_assigned_state leads with it
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -170,6 +184,7 @@ class WorkOrder(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="merged",
+        db_index=False,  # never looked up by; orders are not deleted
     )
     urge_count = models.PositiveSmallIntegerField(_("催办次数"), default=0)
     escalation_tier = models.PositiveSmallIntegerField(_("升级层级"), default=0)
@@ -188,10 +203,11 @@ class WorkOrder(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # never looked up by
     )
     callback_required = models.BooleanField(_("需回访"), default=False)
     satisfaction = models.CharField(_("回访满意度"), max_length=12, choices=Satisfaction.choices, blank=True)
-    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True, editable=False)
+    idempotency_key = models.CharField(max_length=80, null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1)
     created_at = models.DateTimeField(_("受理时间"), db_index=True)
     updated_at = models.DateTimeField(_("更新时间"))
@@ -201,10 +217,16 @@ class WorkOrder(models.Model):
         ordering = ["-priority", "created_at"]
         verbose_name = _("工单")
         verbose_name_plural = _("工单")
+        constraints = [
+            models.UniqueConstraint(fields=["number"], name="wo_number_unique"),
+            models.UniqueConstraint(fields=["idempotency_key"], name="wo_idempotency_key_unique"),
+        ]
         indexes = [
             models.Index(fields=["assigned_unit", "state"], name="wo_assigned_state"),
             models.Index(fields=["accepted_unit", "state"], name="wo_accepted_state"),
             models.Index(fields=["customer", "state"], name="wo_customer_state"),
+            # 重复来电 of an unknown customer: the open orders of a caller's number.
+            models.Index(fields=["caller_phone", "state"], name="wo_caller_state"),
         ]
 
     def __str__(self) -> str:
