@@ -42,19 +42,7 @@ def _next_warning(deadline: Deadline) -> dt.datetime | None:
 
 
 def start(order: WorkOrder, starts_on: str, at: dt.datetime) -> list[Deadline]:
-    created = []
-    for policy in policies.applicable_policies(order, starts_on):
-        due = policies.due_at(policy, at)
-        deadline = Deadline(
-            order=order,
-            milestone=policy.milestone,
-            policy=policy,
-            started_at=at,
-            due_at=due.at,
-            provisional=due.provisional,
-        )
-        deadline.next_warning_at = _next_warning(deadline)
-        created.append(deadline)
+    created = policies.new_deadlines(order, starts_on, at)
     Deadline.objects.bulk_create(created)
     # One bulk write of the warning checks in this transaction, rather than one enqueue per deadline.
     later = [(d.pk, d.next_warning_at) for d in created if d.pk is not None and d.next_warning_at is not None]

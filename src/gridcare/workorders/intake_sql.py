@@ -38,24 +38,14 @@ def available() -> bool:
 def checks_for(deadlines: list[Deadline]) -> list[DBTaskResult]:
     """The scheduled ``check_deadline`` task rows of ``deadlines`` (what ``tasks.schedule_checks``
     writes), each marked with its deadline's milestone; the deadline id is filled in by ``insert``."""
-    from .tasks import check_deadline
+    from .tasks import check_row
 
-    backend = task_backends[check_deadline.backend]
     rows = []
     for deadline in deadlines:
-        if deadline.next_warning_at is None:
-            continue
-        row = DBTaskResult(
-            id=backend._get_id(),
-            args_kwargs=None,
-            priority=check_deadline.priority,
-            task_path=check_deadline.module_path,
-            queue_name=check_deadline.queue_name,
-            run_after=deadline.next_warning_at,
-            backend_name=backend.alias,
-        )
-        row.milestone = deadline.milestone
-        rows.append(row)
+        if deadline.next_warning_at is not None:
+            row = check_row(None, deadline.next_warning_at)
+            row.milestone = deadline.milestone
+            rows.append(row)
     return rows
 
 

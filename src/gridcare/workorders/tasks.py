@@ -55,20 +55,22 @@ def schedule_checks(items: list[tuple[int, dt.datetime]]) -> None:
     if connection.vendor == "postgresql" and len(items) >= COPY_FROM:
         _copy_checks(backend, items)
         return
-    DBTaskResult.objects.bulk_create(
-        [
-            DBTaskResult(
-                id=backend._get_id(),
-                args_kwargs={"args": [pk], "kwargs": {}},
-                priority=check_deadline.priority,
-                task_path=check_deadline.module_path,
-                queue_name=check_deadline.queue_name,
-                run_after=when,
-                backend_name=backend.alias,
-            )
-            for pk, when in items
-        ],
-        batch_size=1000,
+    DBTaskResult.objects.bulk_create([check_row(pk, when) for pk, when in items], batch_size=1000)
+
+
+def check_row(deadline_id: int | None, when: dt.datetime):
+    """The database task backend's row of ``check_deadline(deadline_id)`` to run at ``when``."""
+    from django_tasks_db.models import DBTaskResult
+
+    backend = task_backends[check_deadline.backend]
+    return DBTaskResult(
+        id=backend._get_id(),
+        args_kwargs={"args": [deadline_id], "kwargs": {}},
+        priority=check_deadline.priority,
+        task_path=check_deadline.module_path,
+        queue_name=check_deadline.queue_name,
+        run_after=when,
+        backend_name=backend.alias,
     )
 
 
