@@ -6,13 +6,19 @@ writes all of them — and takes the order number — with one ``INSERT … RETU
 data-modifying CTEs: one round trip and one commit instead of seven statements. Intake is the
 busiest write of the system (a storm brings thousands of calls an hour), so it is worth it.
 
-The rows are exactly those the ORM would write: the column values come from the model fields'
-own ``get_db_prep_save``. The ORM path stays the reference (SQLite, other task backends) and a test
-compares what both paths write.
+The rows are exactly those the ORM would write: the values come from the model fields' own
+``pre_save``, and each row travels as one JSON parameter that PostgreSQL turns into a typed row
+of the table (``jsonb_populate_record``), so the statement's text is the same for every intake.
+The ORM path stays the reference (SQLite, other task backends) and a test compares what both
+paths write.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import uuid
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -55,21 +61,56 @@ def _fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     return tuple(f for f in model._meta.concrete_fields if f is not model._meta.auto_field)
 
 
-def _row(obj: models.Model, sql_for: dict[str, str]) -> tuple[str, str, list[Any]]:
-    """(column list, VALUES list, parameters) of ``obj``; ``sql_for`` maps a column to an SQL
-    expression (taking its own parameters first, as a tuple) instead of the field's value."""
-    quote = connection.ops.quote_name
-    columns, values, params = [], [], []
-    for field in _fields(type(obj)):
-        columns.append(quote(field.column))
-        if field.column in sql_for:
-            expression, extra = sql_for[field.column]
-            values.append(expression)
-            params.extend(extra)
-        else:
-            values.append("%s")
-            params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
-    return ", ".join(columns), ", ".join(values), params
+def _record(obj: models.Model) -> dict[str, Any]:
+    """The row of ``obj`` as the fields would save it (``pre_save``), by column name."""
+    return {field.column: field.pre_save(obj, True) for field in _fields(type(obj))}
+
+
+def _json(value: Any) -> str:
+    def default(v: Any) -> str:
+        if isinstance(v, dt.datetime | dt.date | dt.time):
+            return v.isoformat()  # full precision, with the offset
+        if isinstance(v, Decimal | uuid.UUID):
+            return str(v)
+        raise TypeError(f"cannot write {type(v).__name__} in the intake statement")
+
+    return json.dumps(value, default=default, ensure_ascii=False)
+
+
+def _insert(model: type[models.Model], sql_for: dict[str, str], *, many: bool = False) -> str:
+    """``INSERT INTO t (…) SELECT … FROM jsonb_populate_record(set)(NULL::t, %s)``: PostgreSQL turns
+    one JSON parameter into typed rows of the table; ``sql_for`` replaces a column's value by an
+    SQL expression (which may read ``r``, the row given)."""
+    q = connection.ops.quote_name
+    table = q(model._meta.db_table)
+    columns = [f.column for f in _fields(model)]
+    select = ", ".join(sql_for.get(c, f"r.{q(c)}") for c in columns)
+    function = "jsonb_populate_recordset" if many else "jsonb_populate_record"
+    return (
+        f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "  # noqa: S608 - names from model metadata
+        f"SELECT {select} FROM {function}(NULL::{table}, %s::jsonb) AS r"
+    )
+
+
+@cache
+def _statement(with_deadlines: bool, with_checks: bool) -> str:
+    """The whole intake statement (built once per shape; psycopg caches its parsing)."""
+    parts = [f"num AS ({numbering.UPSERT_SQL})"]
+    number = f"(SELECT {numbering.NUMBER_SQL} FROM num)"  # noqa: S608
+    parts.append(f"o AS ({_insert(WorkOrder, {'number': number})} RETURNING id, number)")
+    own_order = {"order_id": "(SELECT id FROM o)"}
+    parts.append(f"e AS ({_insert(WorkOrderEvent, own_order)})")
+    if with_deadlines:
+        parts.append(f"d AS ({_insert(Deadline, own_order, many=True)} RETURNING id, milestone)")
+    if with_checks:
+        # Each check's row carries its deadline's milestone in args_kwargs until the id is known.
+        args = (
+            "jsonb_build_object('args', jsonb_build_array((SELECT d.id FROM d "
+            "WHERE d.milestone = r.args_kwargs->>'milestone')), 'kwargs', '{}'::jsonb)"
+        )
+        parts.append(f"t AS ({_insert(DBTaskResult, {'args_kwargs': args}, many=True)})")
+    ids = "(SELECT json_object_agg(milestone, id) FROM d)" if with_deadlines else "NULL"
+    return "WITH " + ", ".join(parts) + f" SELECT o.id, o.number, {ids} FROM o"  # noqa: S608
 
 
 def insert(
@@ -87,52 +128,19 @@ def insert(
     (``check.milestone``), known only inside the statement. Raises IntegrityError as the ORM
     would (e.g. a repeated idempotency key); then nothing is written and the number is unused.
     """
-    # Every name below comes from model metadata (quoted) and every value is a parameter.
-    q = connection.ops.quote_name
-    params: list[Any] = [prefix, period]
-    parts = [f"num AS ({numbering.UPSERT_SQL})"]
-    cols, vals, p = _row(
-        order,
-        {"number": (f"(SELECT {numbering.NUMBER_SQL} FROM num)", (prefix + period, numbering.WIDTH))},  # noqa: S608
-    )
-    parts.append(
-        f"o AS (INSERT INTO {q(WorkOrder._meta.db_table)} ({cols}) VALUES ({vals}) "  # noqa: S608
-        f"RETURNING {q('id')}, {q('number')})"
-    )
-    params += p
-    own_order = {"order_id": ("(SELECT id FROM o)", ())}
-    cols, vals, p = _row(event, own_order)
-    parts.append(f"e AS (INSERT INTO {q(WorkOrderEvent._meta.db_table)} ({cols}) VALUES ({vals}))")  # noqa: S608
-    params += p
+    params: list[Any] = [prefix, period, prefix + period, numbering.WIDTH, _json(_record(order))]
+    params.append(_json(_record(event)))
     if deadlines:
-        rows = [_row(d, own_order) for d in deadlines]
-        values = ", ".join(f"({vals})" for _cols, vals, _p in rows)
-        parts.append(
-            f"d AS (INSERT INTO {q(Deadline._meta.db_table)} ({rows[0][0]}) VALUES {values} "  # noqa: S608
-            f"RETURNING {q('id')}, {q('milestone')})"
-        )
-        params += [v for _cols, _vals, p in rows for v in p]
+        params.append(_json([_record(d) for d in deadlines]))
     if checks:
-        rows = [
-            _row(
-                check,
-                {
-                    "args_kwargs": (
-                        "jsonb_build_object('args', jsonb_build_array("
-                        "(SELECT id FROM d WHERE milestone = %s)), 'kwargs', '{}'::jsonb)",
-                        (check.milestone,),
-                    )
-                },
-            )
-            for check in checks
-        ]
-        values = ", ".join(f"({vals})" for _cols, vals, _p in rows)
-        parts.append(f"t AS (INSERT INTO {q(DBTaskResult._meta.db_table)} ({rows[0][0]}) VALUES {values})")  # noqa: S608
-        params += [v for _cols, _vals, p in rows for v in p]
-    ids = "(SELECT json_object_agg(milestone, id) FROM d)" if deadlines else "NULL"
-    sql = "WITH " + ", ".join(parts) + f" SELECT o.id, o.number, {ids} FROM o"  # noqa: S608
+        rows = []
+        for check in checks:
+            row = _record(check)
+            row["args_kwargs"] = {"milestone": check.milestone}
+            rows.append(row)
+        params.append(_json(rows))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_statement(bool(deadlines), bool(checks)), params)
         order_id, number, deadline_ids = cursor.fetchone()
     order.pk, order.number = order_id, number
     order._state.adding, order._state.db = False, connection.alias
