@@ -99,6 +99,8 @@ def status_line(outage: Outage, now: dt.datetime | None = None) -> str:
         return f"已于{when(outage.actual_end)}恢复供电"
     if outage.state == OutageState.CANCELLED:
         return "停电已取消"
+    if outage.state == OutageState.MERGED and outage.merged_into_id:
+        return f"已并入停电信息 {outage.merged_into.number}"
     until = outage.expected_end
     until_text = f"，预计{when(until)}恢复" if until else "，恢复时间待定"
     if outage.state == OutageState.IN_PROGRESS or (outage.starts_at and outage.starts_at <= now):

@@ -100,3 +100,13 @@ def test_an_agent_sees_no_create_button_and_cannot_create(ow, client):
     client.force_login(ow.agent)
     assert 'id="new-outage"' not in client.get("/outages/").content.decode()
     assert client.get("/outages/new/").status_code == 302
+
+
+def test_a_merged_outage_points_to_the_one_it_joined(ow, fault, client):
+    other = services.open_fault_outage(
+        transformer_areas=["T01"], reason="台区故障", started_at=local(2026, 11, 24, 8, 50), actor=None
+    )
+    services.merge_fault_outage(source=other, into=fault, actor=None)
+    html = login(client, ow.clerk_east, ow.password).get(f"/outages/{other.number}/").content.decode()
+    assert "已并入" in html and f'href="/outages/{fault.number}/"' in html
+    assert "已告知</button>" not in html  # no phone checklist on a merged outage
