@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from .forms import LockoutAuthenticationForm
+from .home import tiles as home_tiles
 from .middleware import SESSION_KEY
 from .models import Unit
 from .scoping import assignments_of, root_units
@@ -33,7 +34,9 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 def home(request):
     units = root_units(request.user, request.active_unit)
     return render(
-        request, "org/home.html", {"scope_units": units, "assignments": assignments_of(request.user)}
+        request,
+        "org/home.html",
+        {"scope_units": units, "assignments": assignments_of(request.user), "tiles": home_tiles(request)},
     )
 
 

@@ -6,3 +6,10 @@ class OutagesConfig(AppConfig):
     name = "gridcare.outages"
     label = "outages"
     verbose_name = _("停电信息")
+
+    def ready(self) -> None:
+        from gridcare.org.home import register
+
+        from .home import tile
+
+        register(tile)

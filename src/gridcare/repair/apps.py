@@ -6,3 +6,10 @@ class RepairConfig(AppConfig):
     name = "gridcare.repair"
     label = "repair"
     verbose_name = _("抢修指挥")
+
+    def ready(self) -> None:
+        from gridcare.org.home import register
+
+        from .home import tile
+
+        register(tile)

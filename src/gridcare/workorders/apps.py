@@ -6,3 +6,10 @@ class WorkordersConfig(AppConfig):
     name = "gridcare.workorders"
     label = "workorders"
     verbose_name = _("工单")
+
+    def ready(self) -> None:
+        from gridcare.org.home import register
+
+        from .home import tile
+
+        register(tile)
