@@ -12,7 +12,9 @@ def figures(html: str) -> dict[str, dict[str, int]]:
     """{tile title: {figure label: value}} as the page shows them."""
     found: dict[str, dict[str, int]] = {}
     for title, body in re.findall(r'data-tile="([^"]+)">(.*?)</div>\s*</div>\s*</div>', html, re.S):
-        pairs = re.findall(r'fw-semibold[^"]*">(\d+)</div>\s*<div class="small text-muted">([^<]+)</div>', body)
+        pairs = re.findall(
+            r'fw-semibold[^"]*">(\d+)</div>\s*<div class="small text-muted">([^<]+)</div>', body
+        )
         found[title] = {label: int(value) for value, label in pairs}
     return found
 
