@@ -30,7 +30,7 @@ def test_dispatcher_confirms_and_dispatches_and_the_crew_restores(page, shot, gr
     event = OutageEvent.objects.get()
 
     login("dispatcher")
-    page.get_by_role("link", name="抢修指挥").click()
+    page.locator("#gc-nav").get_by_role("link", name="抢修指挥").click()
     page.wait_for_url(re.compile(r"/repair/$"))
     board = page.locator("#event-board")
     expect(board).to_contain_text(event.number)
@@ -51,7 +51,7 @@ def test_dispatcher_confirms_and_dispatches_and_the_crew_restores(page, shot, gr
     logout(page)
 
     login("crew")
-    page.get_by_role("link", name="我的抢修任务").click()
+    page.locator("#gc-nav").get_by_role("link", name="我的抢修任务").click()
     job = page.locator(f"#job-{event.number}")
     expect(job).to_contain_text(area.name)
     job.locator(".arrive-button").click()
