@@ -257,11 +257,9 @@ def perform(
         raise ApiError("unknown_action", f"Unknown action {action!r}.", status=404)
     now = clock.now()
     with transaction.atomic():
-        current = (
-            WorkOrder.objects.select_for_update(of=("self",))
-            .select_related("customer", "assigned_unit", "accepted_unit", "transformer_area")
-            .get(pk=order.pk)
-        )
+        # The order row alone: the few guards that read a related row (提级审核, escalation) load
+        # it themselves, and the busiest actions (urging, dispatch) need none.
+        current = WorkOrder.objects.select_for_update().get(pk=order.pk)
         if version is not None and version != current.version:
             raise ApiError(
                 "version_conflict",
