@@ -3,12 +3,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import queries, services
+from .links import link_for
 
 
 @login_required
 def inbox(request):
     """站内消息: warnings, escalations and notices addressed to me."""
     messages = list(queries.inbox_for(request.user.pk)[:100])
+    for m in messages:
+        m.link = link_for(m.about_type, m.about_id)
     return render(request, "notify/inbox.html", {"inbox": messages})
 
 

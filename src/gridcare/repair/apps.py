@@ -8,8 +8,10 @@ class RepairConfig(AppConfig):
     verbose_name = _("抢修指挥")
 
     def ready(self) -> None:
+        from gridcare.notify.links import register as register_link
         from gridcare.org.home import register
 
         from .home import tile
 
         register(tile)
+        register_link("repair.outageevent", "repair:event", _("查看抢修事件"))

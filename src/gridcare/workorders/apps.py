@@ -8,8 +8,10 @@ class WorkordersConfig(AppConfig):
     verbose_name = _("工单")
 
     def ready(self) -> None:
+        from gridcare.notify.links import register as register_link
         from gridcare.org.home import register
 
         from .home import tile
 
         register(tile)
+        register_link("workorders.workorder", "workorders:detail", _("查看工单"))

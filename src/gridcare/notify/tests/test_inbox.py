@@ -46,3 +46,17 @@ def test_reading_the_inbox_takes_one_query(world, django_assert_num_queries):
 
     with django_assert_num_queries(1):
         assert len(list(queries.inbox_for(world.agent.pk))) == 5
+
+
+def test_each_message_links_to_what_it_is_about(world, client):
+    """Apps register the page of their objects; a message about something unknown has no link."""
+    warn(world.crew, "【抢修派工】SJ2026112400001", about=("repair.outageevent", "SJ2026112400001"))
+    warn(world.crew, "工单预警", about=("workorders.workorder", "GZ20261124000001"))
+    warn(world.crew, "停电通知", about=("outages.outage", "TD202611240001"))
+    warn(world.crew, "别的", about=("elsewhere.thing", "X1"))
+    client.force_login(world.crew)
+    html = client.get("/inbox/").content.decode()
+    assert 'href="/repair/events/SJ2026112400001/"' in html and "查看抢修事件" in html
+    assert 'href="/workorders/GZ20261124000001/"' in html
+    assert 'href="/outages/TD202611240001/"' in html
+    assert "X1" not in html
