@@ -9,6 +9,7 @@ hand (``escalate``) reaches its escalation tier too.
 
 from __future__ import annotations
 
+from gridcare.core import clock
 from gridcare.notify.models import Channel, Priority
 from gridcare.org.models import Role, Unit, User
 
@@ -61,7 +62,7 @@ def warning_text(order_number: str, order_type_label: str, milestone_label: str,
     subject = f"【{level}级预警】工单 {order_number} {what}"
     body = (
         f"工单 {order_number}（{order_type_label}）{what}，"
-        f"到期时间 {due_at.astimezone().strftime('%Y-%m-%d %H:%M')}，请及时督办。"
+        f"到期时间 {due_at.astimezone(clock.LOCAL_TZ).strftime('%Y-%m-%d %H:%M')}，请及时督办。"
     )
     return subject, body
 

@@ -230,3 +230,20 @@ def test_checks_written_by_copy_read_back_like_bulk_created_ones(wo_world, monke
         assert rows[pk].enqueued_at is not None and rows[pk].return_value is None
         assert rows[pk].task.func is tasks.check_deadline.func
     assert len({r.id for r in rows.values()}) == 3
+
+
+def test_warning_text_gives_the_due_time_in_beijing_time_whatever_the_servers_zone(monkeypatch):
+    import datetime as dt
+    import time
+
+    from gridcare.workorders.escalation import warning_text
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        due = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # 17:00 in Beijing
+        _subject, body = warning_text("TS20260302000001", "投诉", "答复客户", due, 1)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert "到期时间 2026-03-02 17:00" in body
