@@ -81,3 +81,35 @@ def test_repeated_key_writes_nothing_and_gives_the_number_back(wo_world):
     other, _ = services.create_work_order(actor=wo_world.agent, intake=intake, idempotency_key="other")
     # The attempt with the repeated key rolled back its number: no gap.
     assert int(other.number[-6:]) == int(first.number[-6:]) + 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_intake_numbers_every_order_once_without_gaps(world):
+    """Eight clerks taking orders at once: every order gets its own number, 1…N, nothing lost."""
+    import threading
+
+    from django.db import connections
+
+    errors: list[Exception] = []
+
+    def take(n: int):
+        try:
+            for k in range(15):
+                intake = services.Intake(
+                    order_type="complaint", channel="hotline", content="态度差", customer=world.customer_east
+                )
+                services.create_work_order(actor=world.agent, intake=intake, idempotency_key=f"{n}-{k}")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=take, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    numbers = sorted(int(n[-6:]) for n in WorkOrder.objects.values_list("number", flat=True))
+    assert numbers == list(range(1, 121))
+    assert WorkOrderEvent.objects.count() == 120
