@@ -33,6 +33,7 @@ def queue(
     user: Any,
     *,
     mine: bool = False,
+    accepted: bool = False,
     active_unit: Any = None,
     order_type: str = "",
     state: str = "",
@@ -43,6 +44,8 @@ def queue(
     qs = visible_orders(user, active_unit)
     if mine:
         qs = qs.filter(assignee=user)
+    if accepted:
+        qs = qs.filter(accepted_by=user)
     if open_only:
         qs = qs.filter(state__in=OPEN_STATES)
     if order_type:

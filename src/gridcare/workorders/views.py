@@ -39,12 +39,14 @@ def _nearest_left(order):
 def queue(request):
     """我的工单 / 本单位工单: priority first, then warnings, then age."""
     mine = request.GET.get("scope") == "mine"
+    accepted = request.GET.get("scope") == "accepted"
     order_type = request.GET.get("type", "")
     state = request.GET.get("state", "")
     warning = request.GET.get("warning", "")
     qs = queries.queue(
         request.user,
         mine=mine,
+        accepted=accepted,
         active_unit=request.active_unit,
         order_type=order_type,
         state=state,
@@ -62,6 +64,7 @@ def queue(request):
     context = {
         "rows": rows,
         "mine": mine,
+        "accepted": accepted,
         "types": OrderType.choices,
         "states": State.choices,
         "f": {"type": order_type, "state": state, "warning": warning},

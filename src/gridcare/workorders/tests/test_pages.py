@@ -5,6 +5,7 @@ import io
 from openpyxl import load_workbook
 
 from gridcare.core.models import AuditLog
+from gridcare.workorders import services
 from gridcare.workorders.models import OrderType, WorkOrder
 
 from .test_lifecycle import act, new_order
@@ -115,3 +116,19 @@ def test_supervision_bulletin_page_and_excel_export(wo_world, client):
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][0] == "承办单位" and rows[2][0] == "城东供电所" and rows[2][1] == 1
     assert AuditLog.objects.filter(action="export", actor=w.leader).exists()
+
+
+def test_the_agent_sees_the_open_orders_they_accepted(wo_world, client):
+    w = wo_world
+    mine = new_order(w, customer=w.customer_east)  # accepted by the agent
+    other, _ = services.create_work_order(
+        actor=w.leader,
+        intake=services.Intake(
+            order_type=OrderType.COMPLAINT, channel="hotline", content="态度差", customer=w.customer_west
+        ),
+    )
+    client.force_login(w.agent)
+    page = client.get("/workorders/?scope=accepted").content.decode()
+    assert mine.number in page and other.number not in page
+    home = client.get("/").content.decode()
+    assert "我受理的在途" in home and 'href="/workorders/?scope=accepted"' in home
