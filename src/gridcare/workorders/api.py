@@ -41,7 +41,8 @@ def create_work_order(request, body: WorkOrderIn):
 
 
 class ListFilters(Schema):
-    mine: bool = False
+    mine: bool = False  # assigned to me
+    accepted: bool = False  # accepted by me (受理人)
     order_type: str = ""
     state: str = ""
     warning_level: int | None = None
@@ -54,6 +55,7 @@ def list_work_orders(request, filters: Query[ListFilters]):
     qs = queries.queue(
         request.auth,
         mine=filters.mine,
+        accepted=filters.accepted,
         order_type=filters.order_type,
         state=filters.state,
         warning_level=filters.warning_level,

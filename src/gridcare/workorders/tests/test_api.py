@@ -124,3 +124,13 @@ def test_other_station_cannot_see_or_act(wo_world, client, agent_api):
     assert client.get("/api/v1/work-orders", **west).json()["count"] == 0
     east = {"HTTP_AUTHORIZATION": f"Bearer {issue_token(user=w.clerk_east)}"}
     assert client.get("/api/v1/work-orders", **east).json()["count"] == 1
+
+
+def test_list_what_i_accepted(wo_world, client, agent_api):
+    body = {"order_type": "complaint", "account_no": "5100000001", "content": "态度差"}
+    mine = post(client, "/api/v1/work-orders", body, **agent_api()).json()["number"]
+    leader = {"HTTP_AUTHORIZATION": f"Bearer {issue_token(user=wo_world.leader)}"}
+    theirs = post(client, "/api/v1/work-orders", body, **leader).json()["number"]
+    listed = client.get("/api/v1/work-orders", {"accepted": "true"}, **agent_api()).json()
+    numbers = [o["number"] for o in (listed["items"] if isinstance(listed, dict) else listed)]
+    assert mine in numbers and theirs not in numbers
