@@ -10,6 +10,7 @@ wrong address), any other exception is retried with backoff. See docs/notify.md.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -32,12 +33,12 @@ class PermanentSendError(Exception):
     """The message can never be delivered (bad address, rejected content): do not retry."""
 
 
-class Sender:
+class Sender(ABC):
     """Base class: deliver one message per ``send`` call; raise to fail it."""
 
+    @abstractmethod
     def send(self, message: Message) -> str:
         """Deliver ``message``; return the gateway's reference (or "")."""
-        raise NotImplementedError
 
     def send_batch(self, messages: Sequence[Message]) -> Iterator[tuple[Message, str, Exception | None]]:
         """Yield ``(message, provider_ref, error)`` for each message, error None on success.
@@ -75,6 +76,13 @@ class SmtpEmailSender(Sender):
     sender always talks SMTP; one connection serves a whole batch."""
 
     backend = "django.core.mail.backends.smtp.EmailBackend"
+
+    def send(self, message: Message) -> str:
+        """One message on a connection of its own (the outbox sends whole batches)."""
+        [(_message, ref, error)] = list(self.send_batch([message]))
+        if error is not None:
+            raise error
+        return ref
 
     def send_batch(self, messages: Sequence[Message]) -> Iterator[tuple[Message, str, Exception | None]]:
         connection = get_connection(self.backend, fail_silently=False)

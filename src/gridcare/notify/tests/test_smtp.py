@@ -64,3 +64,16 @@ def test_a_phone_number_on_the_email_channel_is_given_up_at_once(db, smtp_server
     assert "not an e-mail address" in message.last_error
     assert "13812341234" not in message.last_error  # masked
     assert smtp_server.envelopes == []
+
+
+def test_one_message_can_be_sent_on_its_own(db, smtp_server):
+    import pytest
+
+    from gridcare.notify.senders import PermanentSendError, SmtpEmailSender
+
+    ok = services.enqueue(channel=Channel.EMAIL, to="a@example.com", subject="单发", body="单独发送")
+    assert SmtpEmailSender().send(ok).startswith("<")  # the Message-ID
+    assert [e.rcpt_tos for e in smtp_server.envelopes] == [["a@example.com"]]
+    wrong = services.enqueue(channel=Channel.EMAIL, to="13812341234", subject="单发", body="单独发送")
+    with pytest.raises(PermanentSendError):
+        SmtpEmailSender().send(wrong)
