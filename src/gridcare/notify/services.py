@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -99,6 +99,61 @@ def enqueue(
     if row.state != Message.State.SENT:
         _deliver_after_commit()
     return row
+
+
+def enqueue_outgoing(item: Outgoing) -> Message:
+    """:func:`enqueue` of one prepared :class:`Outgoing` item."""
+    return enqueue(**{f.name: getattr(item, f.name) for f in fields(Outgoing)})
+
+
+_INBOX, _SMS, _URGENT = str(Channel.STAFF_INBOX), str(Channel.SMS), int(Priority.URGENT)
+
+
+def staff_notice(
+    people: Iterable[Any], *, subject: str, body: str, about: tuple[str, str], dedup: str, sms: bool = True
+) -> list[Outgoing]:
+    """A notice to staff members (anything with ``pk``, ``display_name``, ``mobile``): each person
+    once, a staff-inbox message and — with ``sms`` and a mobile on file — an SMS carrying subject
+    and body, both urgent. Dedup keys ``{dedup}:inbox:{pk}`` and ``{dedup}:sms:{pk}``. Pure: it
+    reads no database (the deadline sweep calls it off the database thread)."""
+    sms_body = f"{subject} {body}"
+    seen: set[Any] = set()
+    items = []
+    for person in people:
+        pk = person.pk
+        if pk in seen:
+            continue
+        seen.add(pk)
+        recipient = ("org.user", str(pk))
+        name = person.display_name
+        items.append(
+            Outgoing(
+                channel=_INBOX,
+                to=recipient[1],
+                to_name=name,
+                subject=subject,
+                body=body,
+                priority=_URGENT,
+                recipient=recipient,
+                about=about,
+                dedup_key=f"{dedup}:inbox:{pk}",
+            )
+        )
+        if sms and person.mobile:
+            items.append(
+                Outgoing(
+                    channel=_SMS,
+                    to=person.mobile,
+                    to_name=name,
+                    subject=subject,
+                    body=sms_body,
+                    priority=_URGENT,
+                    recipient=recipient,
+                    about=about,
+                    dedup_key=f"{dedup}:sms:{pk}",
+                )
+            )
+    return items
 
 
 def enqueue_many(

@@ -289,23 +289,21 @@ def dispatch_event(
 
 
 def _tell_crew(event: OutageEvent, crew: Crew) -> None:
+    """The dispatch notice in the inbox of every member of the crew (their mobile page shows it)."""
     from gridcare.notify import services as notify
-    from gridcare.notify.models import Channel, Priority
 
     subject = f"【抢修派工】{event.number} {event.device_label}"
     body = f"事件 {event.number}：{event.get_level_display()} {event.device_label}，报修 {event.caller_count} 户，影响 {event.affected_count} 户。请立即出发并在手机页面报告到达。"
-    for person in [*crew.members.all(), *([crew.leader] if crew.leader_id else [])]:
-        notify.enqueue(
-            channel=Channel.STAFF_INBOX,
-            to=str(person.pk),
-            to_name=person.display_name,
-            subject=subject,
-            body=body,
-            priority=Priority.URGENT,
-            recipient=("org.user", str(person.pk)),
-            about=("repair.outageevent", event.number),
-            dedup_key=f"repair:{event.number}:crew:{crew.pk}:{person.pk}",
-        )
+    people = [*crew.members.all(), *([crew.leader] if crew.leader_id else [])]
+    for item in notify.staff_notice(
+        people,
+        subject=subject,
+        body=body,
+        about=("repair.outageevent", event.number),
+        dedup=f"repair:{event.number}:crew:{crew.pk}",
+        sms=False,
+    ):
+        notify.enqueue_outgoing(item)
 
 
 def auto_dispatch(event: OutageEvent, now=None) -> Crew | None:

@@ -703,41 +703,13 @@ def _station_and_county_managers(station: Unit) -> list[User]:
 
 
 def _staff_message(people: list[User], subject: str, body: str, dedup: str, about: tuple[str, str]) -> int:
+    """Inbox and SMS to each person once; returns how many people were told."""
     from gridcare.notify import services as notify
-    from gridcare.notify.models import Channel, Priority
 
-    sent = 0
-    seen: set[int] = set()
-    for person in people:
-        if person.pk in seen:
-            continue
-        seen.add(person.pk)
-        recipient = ("org.user", str(person.pk))
-        notify.enqueue(
-            channel=Channel.STAFF_INBOX,
-            to=str(person.pk),
-            to_name=person.display_name,
-            subject=subject,
-            body=body,
-            priority=Priority.URGENT,
-            recipient=recipient,
-            about=about,
-            dedup_key=f"{dedup}:inbox:{person.pk}",
-        )
-        if person.mobile:
-            notify.enqueue(
-                channel=Channel.SMS,
-                to=person.mobile,
-                to_name=person.display_name,
-                subject=subject,
-                body=f"{subject} {body}",
-                priority=Priority.URGENT,
-                recipient=recipient,
-                about=about,
-                dedup_key=f"{dedup}:sms:{person.pk}",
-            )
-        sent += 1
-    return sent
+    items = notify.staff_notice(people, subject=subject, body=body, about=about, dedup=dedup)
+    for item in items:
+        notify.enqueue_outgoing(item)
+    return len({item.recipient for item in items})
 
 
 def _tell_dispatchers(event: OutageEvent, subject: str, body: str) -> None:

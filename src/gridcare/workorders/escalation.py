@@ -10,7 +10,6 @@ hand (``escalate``) reaches its escalation tier too.
 from __future__ import annotations
 
 from gridcare.core import clock
-from gridcare.notify.models import Channel, Priority
 from gridcare.org.models import Role, Unit, User
 
 from .models import Deadline, WorkOrder
@@ -86,71 +85,17 @@ def _send(order: WorkOrder, by_tier: dict[int, list[User]], subject: str, body: 
     from gridcare.notify import services as notify
 
     for item in outgoing(order.number, by_tier, subject, body, dedup):
-        notify.enqueue(**{field: getattr(item, field) for field in _OUTGOING_FIELDS})
-
-
-_OUTGOING_FIELDS = (
-    "channel",
-    "to",
-    "to_name",
-    "subject",
-    "body",
-    "priority",
-    "recipient",
-    "about",
-    "dedup_key",
-)
+        notify.enqueue_outgoing(item)
 
 
 def outgoing(order_number: str, by_tier: dict[int, list[User]], subject: str, body: str, dedup: str) -> list:
     """The messages of one notice as ``notify.services.Outgoing`` items (each recipient once)."""
-    from gridcare.notify.services import Outgoing
+    from gridcare.notify.services import staff_notice
 
-    about = ("workorders.workorder", order_number)
-    sms_body = f"{subject} {body}"
-    seen: set[int] = set()
-    items = []
-    for people in by_tier.values():
-        for person in people:
-            pk = person.pk
-            if pk in seen:
-                continue
-            seen.add(pk)
-            recipient = ("org.user", str(pk))
-            name = person.display_name
-            items.append(
-                Outgoing(
-                    channel=_INBOX,
-                    to=recipient[1],
-                    to_name=name,
-                    subject=subject,
-                    body=body,
-                    priority=_URGENT,
-                    recipient=recipient,
-                    about=about,
-                    dedup_key=f"{dedup}:inbox:{pk}",
-                )
-            )
-            if person.mobile:
-                items.append(
-                    Outgoing(
-                        channel=_SMS,
-                        to=person.mobile,
-                        to_name=name,
-                        subject=subject,
-                        body=sms_body,
-                        priority=_URGENT,
-                        recipient=recipient,
-                        about=about,
-                        dedup_key=f"{dedup}:sms:{pk}",
-                    )
-                )
-    return items
-
-
-_INBOX = str(Channel.STAFF_INBOX)
-_SMS = str(Channel.SMS)
-_URGENT = int(Priority.URGENT)
+    people = [person for tier_people in by_tier.values() for person in tier_people]
+    return staff_notice(
+        people, subject=subject, body=body, about=("workorders.workorder", order_number), dedup=dedup
+    )
 
 
 class BulkRecipients:
