@@ -10,3 +10,19 @@ class ApiError(Exception):
         self.message = message
         self.status = status
         self.extra = extra
+
+
+# Stored as "<user id>:<scope>:<key>" in columns of 80 characters or more.
+IDEMPOTENCY_KEY_MAX = 60
+
+
+def idempotency_key(request) -> str | None:
+    """The request's ``Idempotency-Key`` header (None when absent); 400 when it is too long."""
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
+        raise ApiError(
+            "invalid_idempotency_key",
+            f"Idempotency-Key must be at most {IDEMPOTENCY_KEY_MAX} characters.",
+            status=400,
+        )
+    return key

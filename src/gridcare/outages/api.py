@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import Query, Router, Schema, Status
 
-from gridcare.core.api_errors import ApiError
+from gridcare.core.api_errors import ApiError, idempotency_key
 from gridcare.customers.queries import get_customer
 
 from . import queries, services, wording
@@ -114,11 +114,7 @@ def get_outage(request, number: str):
 def create_outage(request, body: OutageIn):
     """Planned/temporary outages are created as drafts (`publish: true` publishes at once, with
     the notice rule); `kind: fault` opens a fault outage in progress. Honours `Idempotency-Key`."""
-    key = request.headers.get("Idempotency-Key") or None
-    if key is not None and len(key) > 80:
-        raise ApiError(
-            "invalid_idempotency_key", "Idempotency-Key must be at most 80 characters.", status=400
-        )
+    key = idempotency_key(request)
     outage, created = services.create_outage(
         kind=body.kind,
         reason=body.reason,

@@ -3,7 +3,7 @@
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from gridcare.core.api_errors import ApiError
+from gridcare.core.api_errors import idempotency_key
 from gridcare.core.masking import mask_name
 from gridcare.customers.queries import get_customer_for_intake
 
@@ -32,11 +32,7 @@ def report_call(request, body: FaultCallIn):
     outage event of its device (answer: "we know, crew on the way, ETA …"). A repeated call of a
     customer with an open fault order urges that order instead (200, `repeated`). Honours
     `Idempotency-Key`."""
-    key = request.headers.get("Idempotency-Key") or None
-    if key is not None and len(key) > 60:
-        raise ApiError(
-            "invalid_idempotency_key", "Idempotency-Key must be at most 60 characters.", status=400
-        )
+    key = idempotency_key(request)
     customer = get_customer_for_intake(request.auth, body.account_no) if body.account_no else None
     result = services.report_fault_call(
         actor=request.auth,

@@ -1,7 +1,7 @@
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from gridcare.core.api_errors import ApiError
+from gridcare.core.api_errors import idempotency_key
 from gridcare.customers.queries import get_customer_for_intake
 
 from . import queries, services
@@ -13,11 +13,7 @@ router = Router(tags=["work-orders"])
 @router.post("", response={201: WorkOrderOut, 200: WorkOrderOut}, summary="Create a work order (受理)")
 def create_work_order(request, body: WorkOrderIn):
     """Honours `Idempotency-Key`: the same key returns the first order (200) instead of a new one."""
-    key = request.headers.get("Idempotency-Key") or None
-    if key is not None and len(key) > 80:
-        raise ApiError(
-            "invalid_idempotency_key", "Idempotency-Key must be at most 80 characters.", status=400
-        )
+    key = idempotency_key(request)
     customer = get_customer_for_intake(request.auth, body.account_no) if body.account_no else None
     intake = services.Intake(
         order_type=body.order_type,

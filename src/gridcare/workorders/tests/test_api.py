@@ -134,3 +134,14 @@ def test_list_what_i_accepted(wo_world, client, agent_api):
     listed = client.get("/api/v1/work-orders", {"accepted": "true"}, **agent_api()).json()
     numbers = [o["number"] for o in (listed["items"] if isinstance(listed, dict) else listed)]
     assert mine in numbers and theirs not in numbers
+
+
+def test_an_idempotency_key_too_long_to_store_is_refused_not_a_server_error(wo_world, client, agent_api):
+    body = {"order_type": "complaint", "account_no": "5100000001", "content": "态度差"}
+    longest = post(client, "/api/v1/work-orders", body, HTTP_IDEMPOTENCY_KEY="k" * 60, **agent_api())
+    assert longest.status_code == 201
+    again = post(client, "/api/v1/work-orders", body, HTTP_IDEMPOTENCY_KEY="k" * 60, **agent_api())
+    assert again.status_code == 200 and again.json()["number"] == longest.json()["number"]
+    too_long = post(client, "/api/v1/work-orders", body, HTTP_IDEMPOTENCY_KEY="k" * 79, **agent_api())
+    assert too_long.status_code == 400 and too_long.json()["code"] == "invalid_idempotency_key"
+    assert WorkOrder.objects.count() == 1
