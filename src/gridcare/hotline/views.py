@@ -135,6 +135,8 @@ def intake(request):
             customer=customer_obj,
             caller_phone="" if customer_obj else (call.caller_number if call else ""),
             order_type=order_type,
+            user=request.user,
+            active_unit=request.active_unit,
         )
         if order_type in OrderType.values
         else None

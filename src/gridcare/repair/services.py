@@ -156,6 +156,7 @@ def report_fault_call(
         customer=customer,
         caller_phone=caller_phone if customer is None else "",
         order_type=OrderType.FAULT_REPAIR,
+        user=actor,
     )
     if duplicate is not None and duplicate.state != State.SUSPENDED:
         duplicate = engine.perform(

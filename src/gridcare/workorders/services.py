@@ -165,9 +165,14 @@ def create_work_order(
     return order, True
 
 
-def find_open_duplicate(*, customer: Customer | None, caller_phone: str, order_type: str) -> WorkOrder | None:
-    """重复来电: an open order of the same type for the same customer (or caller) to urge instead."""
-    qs = WorkOrder.objects.filter(order_type=order_type, state__in=OPEN_STATES)
+def find_open_duplicate(
+    *, customer: Customer | None, caller_phone: str, order_type: str, user: Any, active_unit: Any = None
+) -> WorkOrder | None:
+    """重复来电: an open order of the same type for the same customer (or caller) to urge instead,
+    among the orders ``user`` may see (a caller's number must not reveal orders elsewhere)."""
+    from .queries import visible_orders
+
+    qs = visible_orders(user, active_unit).filter(order_type=order_type, state__in=OPEN_STATES)
     if customer is not None:
         qs = qs.filter(customer=customer)
     elif caller_phone:
@@ -401,7 +406,10 @@ def _apply(transition: Transition, order: WorkOrder, actor: Any, note: str, now,
             changes["warning_level"] = min(order.warning_level + 1, 3)
         return changes
     if action == "merge":
-        target = WorkOrder.objects.filter(number=str(payload.get("into") or "")).first()
+        from .queries import visible_orders
+
+        # Only into an order the actor may see: the same answer whether it is elsewhere or absent.
+        target = visible_orders(actor).filter(number=str(payload.get("into") or "")).first()
         if target is None or target.pk == order.pk or target.state not in OPEN_STATES:
             raise ApiError("invalid_merge_target", "合并目标工单不存在或已办结.", status=422)
         return {"merged_into": target, "closed_at": now}

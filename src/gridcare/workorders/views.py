@@ -128,7 +128,7 @@ def action(request, number: str, action: str):
         form = ActionForm(initial={"version": order.version}, **kwargs)
         return render(request, "workorders/_action_form.html", {"o": order, "t": transition, "form": form})
     form = ActionForm(request.POST, **kwargs)
-    error = None
+    error, status = None, 422
     if form.is_valid():
         try:
             services.perform(
@@ -140,7 +140,7 @@ def action(request, number: str, action: str):
                 **form.payload(),
             )
         except ApiError as exc:
-            error = exc.message
+            error, status = exc.message, exc.status
         else:
             messages.success(request, _("已%(action)s") % {"action": transition.label})
             response = HttpResponse(status=204)
@@ -150,7 +150,6 @@ def action(request, number: str, action: str):
             return response
     else:
         error = _("请检查填写的内容")
-    status = 409 if error and "状态" in error else 422
     return render(
         request,
         "workorders/_action_form.html",
@@ -173,7 +172,11 @@ def new(request):
             customer = None
         if form.is_valid():
             duplicate = services.find_open_duplicate(
-                customer=customer, caller_phone=data["caller_phone"], order_type=data["order_type"]
+                customer=customer,
+                caller_phone=data["caller_phone"],
+                order_type=data["order_type"],
+                user=request.user,
+                active_unit=request.active_unit,
             )
             if duplicate is not None and not request.POST.get("confirm_new"):
                 return render(request, "workorders/new.html", {"form": form, "duplicate": duplicate})

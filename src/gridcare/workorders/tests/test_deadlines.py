@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from gridcare.core import clock
+from gridcare.core.api_errors import ApiError
 from gridcare.core.clock import LOCAL_TZ
 from gridcare.notify.models import Message
 from gridcare.workorders import deadlines, services
@@ -167,12 +168,46 @@ def test_urgings_raise_the_warning_level(wo_world, count, expected_level):
 def test_duplicate_call_finds_the_open_order(wo_world):
     w = wo_world
     order = new_order(w, OrderType.COMPLAINT)
-    found = services.find_open_duplicate(customer=w.customer_east, caller_phone="", order_type="complaint")
+    found = services.find_open_duplicate(
+        customer=w.customer_east, caller_phone="", order_type="complaint", user=w.agent
+    )
     assert found == order
     assert (
-        services.find_open_duplicate(customer=w.customer_west, caller_phone="", order_type="complaint")
+        services.find_open_duplicate(
+            customer=w.customer_west, caller_phone="", order_type="complaint", user=w.agent
+        )
         is None
     )
+
+
+def test_a_callers_number_finds_no_order_outside_the_users_scope(wo_world):
+    """Typing a phone number must not reveal another station's order (nor let one merge into it)."""
+    w = wo_world
+    intake = services.Intake(
+        order_type=OrderType.COMPLAINT,
+        channel="hotline",
+        content="态度差",
+        caller_phone="13900001111",
+        address="城西镇某路1号",
+    )
+    west, _ = services.create_work_order(actor=w.clerk_west, intake=intake)
+    assert (
+        services.find_open_duplicate(
+            customer=None, caller_phone="13900001111", order_type="complaint", user=w.clerk_west
+        )
+        == west
+    )
+    assert (
+        services.find_open_duplicate(
+            customer=None, caller_phone="13900001111", order_type="complaint", user=w.clerk_east
+        )
+        is None
+    )
+    east = new_order(w, OrderType.COMPLAINT)
+    east = act(east, "dispatch", w.agent, unit=w.east.pk)
+    with pytest.raises(ApiError) as exc:
+        services.perform(order=east, action="merge", actor=w.clerk_east, into=west.number)
+    assert exc.value.code == "invalid_merge_target"
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
