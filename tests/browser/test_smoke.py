@@ -204,3 +204,27 @@ def test_pages_fit_a_1366x768_screen(page, shot, world, login, use_language, lan
     no_horizontal_overflow(page)
     shot("user-menu", full_page=False)
     assert page.gc_js_errors == []
+
+
+def test_a_refused_action_shows_its_reason_in_the_form(page, shot, world, login):
+    """The service refuses (a note is required, or the order changed meanwhile): the form stays
+    open and says why — htmx must swap 4xx answers of our forms, not drop them."""
+    from gridcare.workorders import services
+
+    order, _ = services.create_work_order(
+        actor=world.agent,
+        intake=services.Intake(
+            order_type="complaint", channel="hotline", content="态度差", customer=world.customer_east
+        ),
+    )
+    login("agent")
+    page.goto(f"/workorders/{order.number}/")
+    page.locator('[data-action="cancel"]').click()
+    page.locator("#action-form button[type=submit]").click()
+    expect(page.locator("#action-error")).to_contain_text("须填写说明")
+    shot("note-required")
+    services.perform(order=order, action="urge", actor=world.agent)  # someone else acts meanwhile
+    page.fill("#action-form textarea[name=note]", "重复受理")
+    page.locator("#action-form button[type=submit]").click()
+    expect(page.locator("#action-error")).to_contain_text("已被他人更新")
+    shot("changed-meanwhile")
