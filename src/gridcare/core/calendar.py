@@ -136,17 +136,6 @@ def add_working_hours(start: dt.datetime, hours: float) -> Deadline:
         cursor = dt.datetime.combine(date, day_start, tzinfo=clock.LOCAL_TZ)
 
 
-def working_days_between(start: dt.date, end: dt.date) -> int:
-    """Working days in (start, end]."""
-    count = 0
-    date = start
-    while date < end:
-        date += dt.timedelta(days=1)
-        if is_working_day(date):
-            count += 1
-    return count
-
-
 def years_awaiting_schedule(horizon_days: int = 60) -> list[int]:
     """Years a deadline may soon run into whose holidays have not been entered yet."""
     today = clock.today()

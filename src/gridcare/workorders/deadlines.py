@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import F
 
 from gridcare.core import clock
 from gridcare.notify import services as notify
@@ -55,13 +54,10 @@ def start(order: WorkOrder, starts_on: str, at: dt.datetime) -> list[Deadline]:
 
 def schedule(deadline: Deadline) -> None:
     """Ask the worker to look at this deadline when its next warning falls due."""
-    if deadline.next_warning_at is None or deadline.pk is None:
-        return
-    from .tasks import check_deadline
+    if deadline.next_warning_at is not None and deadline.pk is not None:
+        from .tasks import schedule_checks_with_commit
 
-    when = deadline.next_warning_at
-    pk = deadline.pk
-    transaction.on_commit(lambda: check_deadline.using(run_after=when).enqueue(pk))
+        schedule_checks_with_commit([(deadline.pk, deadline.next_warning_at)])
 
 
 def meet(order: WorkOrder, action: str, at: dt.datetime) -> None:
@@ -151,14 +147,6 @@ def check_one(deadline_id: int, now: dt.datetime | None = None) -> int:
         if deadline is None:
             return 0
         return _raise(deadline, now)
-
-
-def due_deadline_ids(now: dt.datetime, limit: int | None = None) -> Iterable[int]:
-    qs = Deadline.objects.filter(
-        met_at__isnull=True, paused_at__isnull=True, next_warning_at__isnull=False, next_warning_at__lte=now
-    ).order_by("next_warning_at")
-    ids = qs.values_list("id", flat=True)
-    return ids[:limit] if limit else ids
 
 
 SWEEP_BATCH = 20_000
@@ -468,7 +456,3 @@ def copy_rows(table: str, columns: Iterable[str], rows: Iterable[tuple]) -> None
     ):
         for row in rows:
             copy.write_row(row)
-
-
-def bump_order_warning(order: WorkOrder) -> None:
-    WorkOrder.objects.filter(pk=order.pk, warning_level__lt=3).update(warning_level=F("warning_level") + 1)

@@ -79,7 +79,6 @@ OPEN_STATES = frozenset(
         State.SUSPENDED,
     }
 )
-CLOSED_STATES = frozenset({State.ARCHIVED, State.MERGED, State.CANCELLED})
 
 
 class Priority(models.IntegerChoices):
@@ -380,9 +379,12 @@ class Deadline(models.Model):
     def __str__(self) -> str:
         return f"{self.order_id} {self.milestone} → {self.due_at}"
 
-    @property
-    def is_running(self) -> bool:
-        return self.met_at is None and self.paused_at is None
+    def seconds_left(self, now) -> int | None:
+        """Seconds until the due time (negative: overdue); a paused clock counts to the pause;
+        None once the milestone is met."""
+        if self.met_at:
+            return None
+        return int((self.due_at - (self.paused_at or now)).total_seconds())
 
 
 class CallbackRule(models.Model):

@@ -90,7 +90,7 @@ class WorkOrderOut(Schema):
                     met_at=d.met_at,
                     paused=d.paused_at is not None,
                     warning_level=d.warning_level,
-                    seconds_left=None if d.met_at else int((d.due_at - (d.paused_at or now)).total_seconds()),
+                    seconds_left=d.seconds_left(now),
                 )
                 for d in getattr(order, "started_deadlines", None) or order.deadlines.all()
             ],

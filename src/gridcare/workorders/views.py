@@ -25,7 +25,7 @@ def _deadline_rows(order):
     now = clock.now()
     rows = []
     for d in order.deadlines.all():
-        left = None if d.met_at else int((d.due_at - (d.paused_at or now)).total_seconds())
+        left = d.seconds_left(now)
         rows.append({"d": d, "left": left, "overdue": left is not None and left < 0})
     return rows
 
