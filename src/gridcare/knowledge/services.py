@@ -368,9 +368,7 @@ def rebuild_index() -> int:
 
 
 @transaction.atomic
-def import_article(
-    *, user: Any, number: str, source: str = "", reindex_now: bool = True, **content: Any
-) -> tuple[Article, bool]:
+def import_article(*, user: Any, number: str, source: str = "", **content: Any) -> tuple[Article, bool]:
     """导入发布: load a vetted article (seed content, a bulk import) straight as a published version.
 
     Idempotent by ``number``: an unchanged article is left alone; a changed one gets a new
@@ -385,8 +383,10 @@ def import_article(
         article = Article.objects.create(
             number=number, status=Status.DRAFT, owner=user, created_at=now, updated_at=now, **data
         )
+    # Published at once: an editor's open draft of the article is left as it is (one open revision).
     revision = Revision.objects.create(
         article=article,
+        state=Revision.State.PUBLISHED,
         author=user,
         reviewer=user,
         created_at=now,
@@ -395,15 +395,7 @@ def import_article(
         **data,
     )
     old = article.status
-    revision.state = Revision.State.PUBLISHED
-    if reindex_now:
-        _publish(article, revision, now)
-    else:
-        revision.version_no = article.version + 1
-        revision.published_at = now
-        for name in CONTENT_FIELDS:
-            setattr(article, name, getattr(revision, name))
-        article.version, article.status, article.published_at = revision.version_no, Status.PUBLISHED, now
+    _publish(article, revision, now)
     revision.save()
     article.updated_at = now
     article.save()

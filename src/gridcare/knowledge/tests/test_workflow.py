@@ -1,5 +1,7 @@
 """Who may do what: editors write and submit, reviewers approve, nobody approves their own work."""
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -128,3 +130,28 @@ def test_retired_articles_never_appear(kb, client, django_user_model):
     found = client.get("/api/v1/knowledge/search", {"q": "交完欠费多久来电"}, **auth).json()
     assert number not in [r["number"] for r in found["results"]]
     assert client.get(f"/api/v1/knowledge/articles/{number}", **auth).status_code == 404
+
+
+def test_an_import_publishes_over_an_editors_open_draft_and_leaves_it(kb):
+    article, _ = services.import_article(
+        user=kb.editor,
+        number="KB-SEED-1",
+        title="峰谷电价怎么申请？",
+        phrasings="我想改成峰谷电",
+        answer="通过网上国网或营业厅申请。",
+        category=kb.cat_tariff,
+        effective_from=dt.date(2026, 1, 1),
+    )
+    draft = services.start_revision(user=kb.editor, article=article, change_note="补充办理时限")
+    again, changed = services.import_article(
+        user=kb.editor,
+        number="KB-SEED-1",
+        title="峰谷电价怎么申请？",
+        phrasings="我想改成峰谷电",
+        answer="通过网上国网、95598网站或营业厅申请。",
+        category=kb.cat_tariff,
+        effective_from=dt.date(2026, 1, 1),
+    )
+    assert changed and again.status == Status.PUBLISHED and "95598网站" in again.answer
+    draft.refresh_from_db()
+    assert draft.state == Revision.State.DRAFT  # the editor's work is still there
