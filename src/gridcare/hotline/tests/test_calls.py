@@ -157,6 +157,8 @@ def test_workspace_page_renders_for_agent(world, client):
     client.force_login(world.agent)
     page = client.get("/hotline/", {"account_no": "5100000001"}).content.decode()
     assert "座席工作台" in page and "张建国" in page and "call-strip" in page
+    # The knowledge panel answers with the rules of the caller's supply station.
+    assert f"unit={world.customer_east.station_id}" in page
 
 
 def test_fault_call_links_to_the_open_outage_event(world, client):
