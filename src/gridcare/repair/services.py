@@ -29,6 +29,7 @@ from gridcare.workorders.models import OPEN_STATES, OrderType, State, WorkOrder
 
 from . import analysis, outage_link
 from .dispatching import (
+    SYSTEM_USERNAME,
     auto_dispatch,
     candidate_crews,
     dispatch_event,
@@ -570,7 +571,12 @@ def request_support(*, event: OutageEvent, actor: Any, kind: str, note: str) -> 
         event=event, kind=kind, note=note.strip(), requested_by=_user(actor), requested_at=clock.now()
     )
     _note(event, "support_request", actor, note.strip(), kind=kind)
-    _tell_dispatchers(event, f"【支援申请】{event.number} {request.get_kind_display()}", note.strip())
+    _tell_dispatchers(
+        event,
+        f"【支援申请】{event.number} {request.get_kind_display()}",
+        note.strip(),
+        dedup=f"repair:{event.number}:support:{request.pk}",
+    )
     return request
 
 
@@ -713,19 +719,17 @@ def _staff_message(people: list[User], subject: str, body: str, dedup: str, abou
     return len({item.recipient for item in items})
 
 
-def _tell_dispatchers(event: OutageEvent, subject: str, body: str) -> None:
+def _tell_dispatchers(event: OutageEvent, subject: str, body: str, dedup: str) -> None:
     people = list(
         User.objects.filter(
             is_active=True,
             assignments__role=Role.DISPATCHER,
             assignments__unit__in=[u.pk for u in event.station.ancestors()] + [event.station_id],
         )
-        .exclude(username="gridcare-repair")
+        .exclude(username=SYSTEM_USERNAME)
         .distinct()
     )
-    _staff_message(
-        people, subject, body, f"repair:{event.number}:{subject}", ("repair.outageevent", event.number)
-    )
+    _staff_message(people, subject, body, dedup, ("repair.outageevent", event.number))
 
 
 def raise_long_outage_warnings(now: dt.datetime | None = None) -> int:

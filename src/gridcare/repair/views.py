@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from gridcare.core import clock
@@ -185,7 +186,10 @@ def crew_duty(request, code: str):
         services.set_crew_duty(crew=crew, actor=request.user, on_duty=request.POST.get("on_duty") == "1")
     except ApiError as exc:
         messages.error(request, exc.message)
-    return redirect(request.POST.get("next") or "repair:crews")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "repair:crews"
+    return redirect(next_url)
 
 
 @login_required

@@ -239,3 +239,19 @@ def test_merging_two_events_with_outages_tells_each_customer_once(grid, storm_cl
         )
     )
     assert sorted(restored) == sorted(told)
+
+
+def test_every_support_request_reaches_the_dispatchers(grid, area_event, storm_clock):
+    for note in ("需要电缆头 2 个", "还需要绝缘子 6 只"):
+        services.request_support(event=area_event, actor=grid.crew, kind="materials", note=note)
+    inbox = Message.objects.filter(
+        channel=Channel.STAFF_INBOX, recipient_address=str(grid.dispatcher.pk), subject__contains="支援申请"
+    )
+    assert sorted(inbox.values_list("body", flat=True)) == ["还需要绝缘子 6 只", "需要电缆头 2 个"]
+
+
+def test_the_crew_duty_switch_returns_only_to_this_site(grid, client):
+    client.force_login(grid.dispatcher)
+    url = f"/repair/crews/{grid.crew_one.code}/duty/"
+    assert client.post(url, {"on_duty": "0", "next": "https://evil.example/"})["Location"] == "/repair/crews/"
+    assert client.post(url, {"on_duty": "1", "next": "/repair/"})["Location"] == "/repair/"
