@@ -67,11 +67,15 @@ EDITOR_ROLES = frozenset({Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER, Role
 NUMBER_PREFIX = "TD"
 
 
-def _check_actor(actor: Any) -> None:
+def _check_actor(actor: Any, *outages: Outage) -> None:
+    """The actor holds an editor role and — for each outage acted on — their scope covers all of
+    it (seeing one of its areas is enough to look at an outage, not to change it)."""
     if actor is None:
         return
     if not scoping.has_role(actor, *EDITOR_ROLES):
         raise ApiError("forbidden", "您的岗位不能发布或维护停电信息 (editor role required).", status=403)
+    for outage in outages:
+        check_scope_visible(actor, list(outage.feeders.all()), list(outage.transformer_areas.all()))
 
 
 # --- History --------------------------------------------------------------------------------
@@ -268,7 +272,7 @@ def publish(*, outage: Outage, actor: Any, override_reason: str = "") -> Outage:
     ``notice_too_short`` (422) unless ``override_reason`` says why; the override is recorded (who,
     why, when) on the outage and in its history. Publishing again is a no-op:
     nothing is queued twice."""
-    _check_actor(actor)
+    _check_actor(actor, outage)
     with transaction.atomic():
         outage = _locked(outage)
         if outage.state in (OutageState.PUBLISHED, OutageState.IN_PROGRESS, OutageState.RESTORED):
@@ -325,7 +329,7 @@ def _hours_text(hours) -> str:
 
 def start(*, outage: Outage, actor: Any, at: dt.datetime | None = None, note: str = "") -> Outage:
     """The power is cut (实际停电): a published outage becomes in progress."""
-    _check_actor(actor)
+    _check_actor(actor, outage)
     with transaction.atomic():
         outage = _locked(outage)
         if outage.state == OutageState.IN_PROGRESS:
@@ -343,7 +347,7 @@ def start(*, outage: Outage, actor: Any, at: dt.datetime | None = None, note: st
 
 def cancel(*, outage: Outage, actor: Any, reason: str) -> Outage:
     """Cancel a draft or published outage; customers already told get a cancellation notice."""
-    _check_actor(actor)
+    _check_actor(actor, outage)
     reason = (reason or "").strip()
     if not reason:
         raise ApiError("reason_required", "请填写取消原因。", status=422)
@@ -458,7 +462,7 @@ def update_fault_scope(
     """Replace the scope of an open fault outage (the suspect device was re-assigned, the event
     grew to the whole feeder …). Customers that left the scope are dropped; customers that joined
     are sent the fault notice; nobody is notified twice."""
-    _check_actor(actor)
+    _check_actor(actor, outage)
     feeder_objs, area_objs = resolve_scope(feeders=feeders, transformer_areas=transformer_areas)
     areas = expand_areas(feeder_objs, area_objs)
     if not areas:
@@ -494,7 +498,7 @@ def merge_fault_outage(*, source: Outage, into: Outage, actor: Any, note: str = 
     """Two open fault outages turn out to be one (their repair events were merged): ``into`` takes
     over the scope and the customers of ``source``; whoever was already told of either is not told
     again, now or at the restoration; ``source`` leaves the lookups as 已并入. Returns ``into``."""
-    _check_actor(actor)
+    _check_actor(actor, source, into)
     if source.pk == into.pk:
         raise ApiError("invalid_merge", "不能并入自身。", status=422)
     with transaction.atomic():
@@ -552,7 +556,7 @@ def _carry_notice_marks(source: Outage, into: Outage) -> None:
 
 def set_estimated_end(*, outage: Outage, estimated_end: dt.datetime, actor: Any, note: str = "") -> Outage:
     """A new estimate of the restoration time (the lookup answers "until when" with it)."""
-    _check_actor(actor)
+    _check_actor(actor, outage)
     with transaction.atomic():
         outage = _locked(outage)
         if outage.state not in (OutageState.PUBLISHED, OutageState.IN_PROGRESS):
@@ -570,7 +574,7 @@ def set_estimated_end(*, outage: Outage, estimated_end: dt.datetime, actor: Any,
 def restore(*, outage: Outage, at: dt.datetime | None = None, actor: Any, note: str = "") -> Outage:
     """Power is back (恢复送电): the outage is restored at ``at`` and every affected customer is
     sent a restoration notice, key customers first. Restoring again is a no-op."""
-    _check_actor(actor)
+    _check_actor(actor, outage)
     with transaction.atomic():
         outage = _locked(outage)
         if outage.state == OutageState.RESTORED:
@@ -606,6 +610,7 @@ def record_key_customer_call(
         )
         if row is None:
             raise ApiError("not_a_key_customer", "该客户不是本次停电影响的重要客户。", status=422)
+        check_scope_visible(actor, [], [row.transformer_area])  # the customer is in the caller's scope
         row.phoned_at = _aware(at) or clock.now()
         row.phoned_by = actor if getattr(actor, "is_authenticated", False) else None
         row.phone_note = (note or "")[:200]

@@ -177,3 +177,25 @@ def test_fault_scope_can_grow_and_shrink(ow):
 
     outage = services.update_fault_scope(outage=outage, transformer_areas=["T01"], actor=ow.dispatcher)
     assert outage.customer_count == 1 and outage.key_customer_count == 0
+
+
+def test_seeing_part_of_an_outage_is_not_enough_to_change_it(ow):
+    """A station head sees the county-wide fault in their lists but may not restore, re-estimate or
+    cancel it; the county's dispatcher may."""
+    outage = services.open_fault_outage(
+        transformer_areas=["T01", "T02"],
+        reason="10kV线路故障",
+        started_at=local(2026, 11, 24, 8, 40),
+        actor=None,
+    )
+    for change in (
+        lambda who: services.set_estimated_end(
+            outage=outage, estimated_end=local(2026, 11, 24, 12), actor=who
+        ),
+        lambda who: services.restore(outage=outage, actor=who),
+    ):
+        with pytest.raises(ApiError) as exc:
+            change(ow.station_head)
+        assert exc.value.code == "scope_not_allowed" and exc.value.status == 403
+    services.set_estimated_end(outage=outage, estimated_end=local(2026, 11, 24, 12), actor=ow.dispatcher)
+    assert services.restore(outage=outage, actor=ow.dispatcher).state == OutageState.RESTORED
