@@ -395,7 +395,11 @@ def merge_events(*, source: OutageEvent, target: OutageEvent, actor: Any, note: 
     _require_dispatcher(actor)
     if source.pk == target.pk:
         raise ApiError("invalid_merge", "不能与自身合并 (same event).", status=422)
-    source, target = _lock(source), _lock(target)
+    # Both rows locked in id order, so two opposite merges cannot wait on each other.
+    if source.pk < target.pk:
+        source, target = _lock(source), _lock(target)
+    else:
+        target, source = _lock(target), _lock(source)
     _open(source)
     _open(target)
     now = clock.now()
@@ -601,8 +605,10 @@ def report_restored(*, event: OutageEvent, actor: Any, result: str, cause: str =
         event.save(update_fields=["state", "restored_at", "result", "cause", "arrived_at", "updated_at"])
         release_crews(event, now)
         _note(event, "restore", actor, result.strip(), cause=event.cause)
+        # The public outage is restored (and its customers' notices queued) with the event, or not
+        # at all; the orders follow after, one transaction each.
+        outage_link.restore_outages(event, event.result)
     closed = close_linked_orders(event, actor)
-    outage_link.restore_outages(event, event.result)
     log.info("event %s restored, %d orders replied", event.number, closed)
     return event
 

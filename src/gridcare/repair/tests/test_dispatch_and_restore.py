@@ -255,3 +255,25 @@ def test_the_crew_duty_switch_returns_only_to_this_site(grid, client):
     url = f"/repair/crews/{grid.crew_one.code}/duty/"
     assert client.post(url, {"on_duty": "0", "next": "https://evil.example/"})["Location"] == "/repair/crews/"
     assert client.post(url, {"on_duty": "1", "next": "/repair/"})["Location"] == "/repair/"
+
+
+def test_a_restoration_that_cannot_tell_the_outage_leaves_the_event_open(
+    grid, area_event, storm_clock, monkeypatch
+):
+    """The public outage and the event are restored together or not at all (it can be retried)."""
+    from gridcare.outages import services as outages
+
+    assert area_event.outage_id is not None
+
+    def broken(**kwargs):
+        raise RuntimeError("notice queue unavailable")
+
+    monkeypatch.setattr(outages, "restore", broken)
+    with pytest.raises(RuntimeError):
+        services.report_restored(event=area_event, actor=grid.crew, result="已恢复送电")
+    area_event.refresh_from_db()
+    assert area_event.state != OutageEvent.State.RESTORED
+    monkeypatch.undo()
+    assert services.report_restored(event=area_event, actor=grid.crew, result="已恢复送电").state == (
+        OutageEvent.State.RESTORED
+    )
