@@ -3,6 +3,7 @@ import datetime as dt
 from ninja import Field, Router, Schema
 
 from gridcare.core.masking import mask_phone
+from gridcare.org import scoping
 
 from . import services
 from .models import Call
@@ -30,13 +31,18 @@ class CallOut(Schema):
     ended_at: dt.datetime | None
 
     @staticmethod
-    def from_call(call: Call) -> "CallOut":
+    def from_call(call: Call, viewer) -> "CallOut":
+        """``account_no`` only when ``viewer`` may see that customer."""
+        sees_customer = call.customer_id and (
+            getattr(viewer, "is_superuser", False)
+            or call.customer.station_id in scoping.visible_unit_ids(viewer)
+        )
         return CallOut(
             call_id=call.call_id,
             state=call.state,
             caller_masked=mask_phone(call.caller_number),
             agent=call.agent.username if call.agent_id else None,
-            account_no=call.customer.account_no if call.customer_id else None,
+            account_no=call.customer.account_no if sees_customer else None,
             ringing_at=call.ringing_at,
             answered_at=call.answered_at,
             ended_at=call.ended_at,
@@ -46,6 +52,7 @@ class CallOut(Schema):
 @router.post("", response=CallOut, summary="CTI/IVR call event (ringing, answered, ended) → screen pop")
 def call_event(request, body: CallEventIn):
     call = services.record_call_event(
+        actor=request.auth,
         call_id=body.call_id,
         event=body.event,
         caller_number=body.caller,
@@ -53,4 +60,4 @@ def call_event(request, body: CallEventIn):
         agent_ref=body.agent,
         at=body.at,
     )
-    return CallOut.from_call(call)
+    return CallOut.from_call(call, request.auth)

@@ -10,7 +10,8 @@ from django.db import IntegrityError, transaction
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.customers.queries import CustomerQuery, search_customers
-from gridcare.org.models import User
+from gridcare.org import scoping
+from gridcare.org.models import Role, User
 from gridcare.workorders import services as workorders
 from gridcare.workorders.models import OPEN_STATES, State, WorkOrder
 
@@ -53,9 +54,26 @@ def caller_candidates(agent: User, caller_number: str) -> list:
     return search_customers(agent, CustomerQuery(phone=caller_number), limit=10)
 
 
+# Who may report call events (the CTI integration account, the agents' softphones).
+CALL_EVENT_ROLES = (Role.AGENT, Role.SHIFT_LEADER, Role.ADMIN)
+
+
+def _check_call_event_actor(actor: Any, agent: User | None) -> None:
+    """The reporter holds a hotline role and the named agent is within the reporter's scope."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return
+    if not scoping.has_role(actor, *CALL_EVENT_ROLES):
+        raise ApiError("forbidden_role", "您的岗位不能上报来电事件 (hotline role required).", status=403)
+    if agent is not None and agent.pk != actor.pk:
+        visible = set(scoping.visible_unit_ids(actor))
+        if not any(a.unit_id in visible for a in scoping.assignments_of(agent)):
+            raise ApiError("unknown_agent", "No such agent in your scope.", status=422)
+
+
 @transaction.atomic
 def record_call_event(
     *,
+    actor: Any = None,
     call_id: str,
     event: str,
     caller_number: str = "",
@@ -70,6 +88,7 @@ def record_call_event(
         raise ApiError("call_id_required", "call_id is required.", status=422)
     at = at or clock.now()
     agent = find_agent(agent_ref) if agent_ref else None
+    _check_call_event_actor(actor, agent)
     call = Call.objects.select_for_update().filter(call_id=call_id).first()
     if call is None:
         if not caller_number.strip():

@@ -203,3 +203,23 @@ def test_fault_call_links_to_the_open_outage_event(world, client):
     ).content.decode()
     assert f"已关联抢修事件 {event.number}" in created and "答复客户" in created
     assert OutageEvent.objects.count() == 1
+
+
+def test_only_hotline_staff_report_calls_and_only_for_agents_in_their_scope(world, client):
+    def send(user, **body):
+        token = issue_token(user=user)
+        return client.post(
+            "/api/v1/calls", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+        )
+
+    refused = send(world.crew, call_id="x-1", event="ringing", caller="13812341234", agent="agent")
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden_role"
+    assert not Call.objects.exists()
+    east_agent = create_staff(
+        username="agent_east", password=world.password, full_name="东座席", roles=[(Role.AGENT, world.east)]
+    )
+    elsewhere = send(east_agent, call_id="x-2", event="ringing", caller="13812341234", agent="agent")
+    assert elsewhere.status_code == 422 and not Call.objects.exists()
+    # An agent's own softphone: the customer pops, but a number outside their scope shows no account.
+    own = send(east_agent, call_id="x-3", event="ringing", caller="13987654321", agent="agent_east")
+    assert own.status_code == 200 and own.json()["account_no"] is None
