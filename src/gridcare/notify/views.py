@@ -18,6 +18,8 @@ def inbox(request):
 @login_required
 @require_POST
 def mark_read(request):
-    ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()]
-    services.mark_read(user_id=request.user.pk, message_ids=ids or None)
+    # Named messages only when ids are posted (even if none of them is valid); else all of mine.
+    given = request.POST.getlist("id")
+    ids = [int(i) for i in given if i.isdigit()] if given else None
+    services.mark_read(user_id=request.user.pk, message_ids=ids)
     return redirect("notify:inbox")

@@ -60,3 +60,12 @@ def test_each_message_links_to_what_it_is_about(world, client):
     assert 'href="/workorders/GZ20261124000001/"' in html
     assert 'href="/outages/TD202611240001/"' in html
     assert "X1" not in html
+
+
+def test_a_bad_message_id_marks_nothing_read(world, client):
+    warn(world.agent, "一级预警")
+    client.force_login(world.agent)
+    client.post("/inbox/read/", {"id": ["abc"]})
+    assert queries.unread_count(world.agent.pk) == 1
+    client.post("/inbox/read/")
+    assert queries.unread_count(world.agent.pk) == 0
