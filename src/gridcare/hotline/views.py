@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from gridcare.core.api_errors import ApiError
 from gridcare.core.masking import mask_address, mask_id_number, mask_phone
 from gridcare.customers.queries import CustomerQuery, get_customer, search_customers
+from gridcare.org import scoping
 from gridcare.workorders import services as workorders
 from gridcare.workorders.models import OPEN_STATES, OrderType
 from gridcare.workorders.queries import visible_orders
@@ -49,7 +50,11 @@ def workspace(request):
         call.customer.account_no if call and call.customer_id else ""
     )
     if account_no:
-        context.update(_customer_context(request, account_no))
+        try:
+            context.update(_customer_context(request, account_no))
+        except Http404:
+            if request.GET.get("account_no"):
+                raise  # asked for by number: not in scope
     return render(request, "hotline/workspace.html", context)
 
 
@@ -61,14 +66,21 @@ def pop(request):
         return HttpResponse(status=204)
     context = _call_context(request, call)
     if call is not None and call.customer_id:
-        context.update(_customer_context(request, call.customer.account_no))
-        context["oob_customer"] = True
+        try:
+            context.update(_customer_context(request, call.customer.account_no))
+            context["oob_customer"] = True
+        except Http404:
+            pass  # the caller is outside the unit the agent narrowed to: the strip shows the call only
     return render(request, "hotline/_call_strip.html", context)
 
 
 def _customer_context(request, account_no: str) -> dict:
     customer = get_customer(request.user, account_no, active_unit=request.active_unit)
-    orders = visible_orders(request.user).filter(customer=customer).select_related("assigned_unit")
+    orders = (
+        visible_orders(request.user, request.active_unit)
+        .filter(customer=customer)
+        .select_related("assigned_unit")
+    )
     return {
         "customer": customer,
         "phones": [mask_phone(p.number) for p in customer.phones.all()],
@@ -197,7 +209,7 @@ def intake(request):
 @login_required
 @require_POST
 def urge(request, number: str):
-    order = get_object_or_404(visible_orders(request.user), number=number)
+    order = get_object_or_404(visible_orders(request.user, request.active_unit), number=number)
     call = services.current_call(request.user)
     try:
         order = services.urge_on_call(
@@ -256,14 +268,9 @@ def handover(request):
             error = exc.message
         else:
             return redirect("hotline:handover")
-    from gridcare.org.scoping import visible_unit_ids
-
-    waiting = ShiftHandover.objects.filter(
-        unit_id__in=visible_unit_ids(request.user), received_at__isnull=True
-    )
-    recent = ShiftHandover.objects.filter(unit_id__in=visible_unit_ids(request.user)).select_related(
-        "handed_by", "received_by"
-    )[:20]
+    handovers = scoping.restrict(ShiftHandover.objects.all(), request.user, "unit_id", request.active_unit)
+    waiting = handovers.filter(received_at__isnull=True)
+    recent = handovers.select_related("handed_by", "received_by")[:20]
     return render(
         request,
         "hotline/handover.html",
@@ -279,9 +286,7 @@ def handover(request):
 @login_required
 @require_POST
 def acknowledge(request, pk: int):
-    from gridcare.org.scoping import visible_unit_ids
-
-    handover = get_object_or_404(ShiftHandover, pk=pk, unit_id__in=visible_unit_ids(request.user))
+    handover = scoping.get_for_user(ShiftHandover.objects.all(), request.user, "unit_id", pk=pk)
     try:
         services.acknowledge_handover(
             handover=handover, actor=request.user, note=request.POST.get("note", "")

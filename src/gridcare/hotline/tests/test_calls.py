@@ -223,3 +223,16 @@ def test_only_hotline_staff_report_calls_and_only_for_agents_in_their_scope(worl
     # An agent's own softphone: the customer pops, but a number outside their scope shows no account.
     own = send(east_agent, call_id="x-3", event="ringing", caller="13987654321", agent="agent_east")
     assert own.status_code == 200 and own.json()["account_no"] is None
+
+
+def test_a_narrowed_agent_still_sees_the_call_of_a_customer_elsewhere(world, client, cti):
+    """The unit switcher narrows the agent to 城西; a caller from 城东 rings: the strip shows the
+    call (not a 404 every 300 ms), without the customer card of a unit the agent narrowed away."""
+    cti(call_id="c-n", event="ringing", caller="13812341234", called_line="95598", agent="agent")
+    client.force_login(world.agent)
+    client.post("/unit/", {"unit": world.west.pk, "next": "/"})
+    pop = client.get("/hotline/pop/", {"v": "none"})
+    assert pop.status_code == 200
+    html = pop.content.decode()
+    assert "来电振铃" in html and 'hx-swap-oob="true"' not in html
+    assert client.get("/hotline/").status_code == 200
