@@ -223,6 +223,15 @@ def _check_roles(transition: Transition, order: WorkOrder, actor: Any) -> None:
         )
 
 
+# Where an order can be sent to be handled (承办单位): not a city or province company.
+DISPATCHABLE_KINDS = (Unit.Kind.COUNTY, Unit.Kind.STATION, Unit.Kind.DEPARTMENT, Unit.Kind.TEAM)
+
+
+def dispatch_targets(user: Any) -> Any:
+    """The units ``user`` may send orders to (in their scope, of a handling kind)."""
+    return scoping.restrict(Unit.objects.filter(kind__in=DISPATCHABLE_KINDS), user, "id")
+
+
 def _unit_in_scope(actor: Any, unit_id: Any) -> Unit:
     """The unit named by ``unit_id`` (a Unit, its id or its code) if the actor may send orders there."""
     if isinstance(unit_id, Unit):
@@ -231,8 +240,10 @@ def _unit_in_scope(actor: Any, unit_id: Any) -> Unit:
         unit = Unit.objects.filter(pk=unit_id).first() if str(unit_id).isdigit() else None
     if unit is None:
         unit = Unit.objects.filter(code=str(unit_id)).first()
-    if unit is None or not (
-        getattr(actor, "is_superuser", False) or unit.pk in scoping.visible_unit_ids(actor)
+    if (
+        unit is None
+        or unit.kind not in DISPATCHABLE_KINDS
+        or not (getattr(actor, "is_superuser", False) or unit.pk in scoping.visible_unit_ids(actor))
     ):
         raise ApiError("invalid_unit", "派往的单位不存在或不在您的管辖范围内 (unknown unit).", status=422)
     return unit

@@ -13,7 +13,6 @@ from gridcare.core.api_errors import ApiError
 from gridcare.core.masking import mask_name, mask_phone
 from gridcare.customers.queries import get_customer
 from gridcare.org import scoping
-from gridcare.org.models import Unit
 
 from . import bulletin, queries, services
 from .forms import ActionForm, IntakeForm
@@ -107,13 +106,7 @@ def _detail_context(request, order, form=None, open_action=None, error=None):
 
 
 def _unit_choices(user):
-    ids = scoping.visible_unit_ids(user) if not user.is_superuser else None
-    qs = Unit.objects.filter(
-        kind__in=[Unit.Kind.STATION, Unit.Kind.TEAM, Unit.Kind.DEPARTMENT, Unit.Kind.COUNTY]
-    )
-    if ids is not None:
-        qs = qs.filter(pk__in=ids)
-    return [(str(u.pk), u.name) for u in qs.order_by("path")[:300]]
+    return [(str(u.pk), u.name) for u in services.dispatch_targets(user).order_by("path")[:300]]
 
 
 @login_required

@@ -145,3 +145,22 @@ def test_an_idempotency_key_too_long_to_store_is_refused_not_a_server_error(wo_w
     too_long = post(client, "/api/v1/work-orders", body, HTTP_IDEMPOTENCY_KEY="k" * 79, **agent_api())
     assert too_long.status_code == 400 and too_long.json()["code"] == "invalid_idempotency_key"
     assert WorkOrder.objects.count() == 1
+
+
+def test_orders_are_sent_to_a_handling_unit_not_to_a_city_company(wo_world, client, agent_api):
+    body = {"order_type": "complaint", "account_no": "5100000001", "content": "态度差"}
+    number = post(client, "/api/v1/work-orders", body, **agent_api()).json()["number"]
+    refused = post(
+        client,
+        f"/api/v1/work-orders/{number}/actions/dispatch",
+        {"version": 1, "unit": wo_world.city.code},
+        **agent_api(),
+    )
+    assert refused.status_code == 422 and refused.json()["code"] == "invalid_unit"
+    sent = post(
+        client,
+        f"/api/v1/work-orders/{number}/actions/dispatch",
+        {"version": 1, "unit": wo_world.east.code},
+        **agent_api(),
+    )
+    assert sent.status_code == 200 and sent.json()["state"] == "dispatched"
