@@ -28,21 +28,24 @@ class BulletinRow:
 
 def by_unit(user: Any, active_unit: Any = None) -> list[BulletinRow]:
     qs = queries.visible_orders(user, active_unit).filter(state__in=OPEN_STATES)
-    grouped = (
-        qs.values("assigned_unit__name", "accepted_unit__name")
-        .annotate(
-            in_transit=Count("id"),
-            near_due=Count("id", filter=Q(warning_level__in=[1, 2])),
-            overdue=Count("id", filter=Q(warning_level__gte=3)),
-            urged=Count("id", filter=Q(urge_count__gt=0)),
-            escalated=Count("id", filter=Q(escalation_tier__gt=0)),
-        )
-        .order_by("-overdue", "-near_due")
+    # Grouped by unit id (names are not unique); a row is the handling unit, or the accepting unit
+    # for orders not yet dispatched.
+    grouped = qs.values(
+        "assigned_unit_id", "assigned_unit__name", "accepted_unit_id", "accepted_unit__name"
+    ).annotate(
+        in_transit=Count("id"),
+        near_due=Count("id", filter=Q(warning_level__in=[1, 2])),
+        overdue=Count("id", filter=Q(warning_level__gte=3)),
+        urged=Count("id", filter=Q(urge_count__gt=0)),
+        escalated=Count("id", filter=Q(escalation_tier__gt=0)),
     )
-    merged: dict[str, BulletinRow] = {}
+    merged: dict[tuple, BulletinRow] = {}
     for g in grouped:
-        name = g["assigned_unit__name"] or f"{g['accepted_unit__name']}（待派单）"
-        row = merged.setdefault(name, BulletinRow(name, 0, 0, 0, 0, 0))
+        if g["assigned_unit_id"]:
+            key, name = ("assigned", g["assigned_unit_id"]), g["assigned_unit__name"]
+        else:
+            key, name = ("accepted", g["accepted_unit_id"]), f"{g['accepted_unit__name']}（待派单）"
+        row = merged.setdefault(key, BulletinRow(name, 0, 0, 0, 0, 0))
         row.in_transit += g["in_transit"]
         row.near_due += g["near_due"]
         row.overdue += g["overdue"]

@@ -135,7 +135,8 @@ def create_work_order(
         note="",
         data={"channel": intake.channel, "priority": order.priority},
     )
-    prefix, period = NUMBER_PREFIX[intake.order_type], clock.local_now().strftime("%Y%m%d")
+    # The number's date is the acceptance time's local date (one reading of the clock, also at midnight).
+    prefix, period = NUMBER_PREFIX[intake.order_type], now.astimezone(clock.LOCAL_TZ).strftime("%Y%m%d")
     try:
         if intake_sql.available():
             # PostgreSQL: number, order, history row, deadlines and their checks in one statement.

@@ -132,3 +132,15 @@ def test_the_agent_sees_the_open_orders_they_accepted(wo_world, client):
     assert mine.number in page and other.number not in page
     home = client.get("/").content.decode()
     assert "我受理的在途" in home and 'href="/workorders/?scope=accepted"' in home
+
+
+def test_the_bulletin_keeps_two_units_of_the_same_name_apart(wo_world):
+    from gridcare.org.services import create_unit
+    from gridcare.workorders import bulletin
+
+    w = wo_world
+    twin = create_unit(name=w.east.name, code="S09", kind=w.east.kind, parent=w.county)
+    act(new_order(w), "dispatch", w.agent, unit=w.east.pk)
+    act(new_order(w), "dispatch", w.agent, unit=twin.pk)
+    rows = [r for r in bulletin.by_unit(w.agent) if r.unit == w.east.name]
+    assert [r.in_transit for r in rows] == [1, 1]
