@@ -22,7 +22,7 @@ from gridcare.org.models import Role, RoleAssignment, Unit, User
 from gridcare.workorders import services as engine
 from gridcare.workorders.models import State, WorkOrder
 
-from .models import Crew, CrewAssignment, DutyRoster, EventUpdate, OutageEvent, RepairSetting, TroubleCall
+from .models import Crew, CrewAssignment, DutyRoster, EventUpdate, OutageEvent, RepairSetting
 
 log = logging.getLogger(__name__)
 
@@ -349,11 +349,3 @@ def release_crews(event: OutageEvent, now) -> None:
     CrewAssignment.objects.filter(event=event, released_at__isnull=True).update(released_at=now)
     for crew in crews:
         set_crew_status(crew, now)
-
-
-def orders_of(event: OutageEvent):
-    return WorkOrder.objects.filter(trouble_call__event=event)
-
-
-def calls_of(event: OutageEvent):
-    return TroubleCall.objects.filter(event=event)

@@ -619,24 +619,22 @@ def close_linked_orders(event: OutageEvent, actor: Any) -> int:
     system = system_actor()
     setting = RepairSetting.current()
     reply = f"{event.result}（抢修事件 {event.number}，{event.device_label}，恢复送电时间 {event.restored_at.astimezone(clock.LOCAL_TZ):%Y-%m-%d %H:%M}）"
+    unit = target_unit(event)
     closed = 0
     for order in WorkOrder.objects.filter(trouble_call__event=event, state__in=OPEN_STATES).order_by(
         "created_at"
     ):
         try:
             with transaction.atomic():
+                # Each step returns the order as it left it: no re-reading between steps.
                 if order.state == State.SUSPENDED:
-                    perform_on_order(order, "resume", actor, system)
-                    order.refresh_from_db()
+                    order = perform_on_order(order, "resume", actor, system)
                 if order.state == State.ACCEPTED:
-                    perform_on_order(order, "dispatch", actor, system, unit=_unit_for(event).pk)
-                    order.refresh_from_db()
+                    order = perform_on_order(order, "dispatch", actor, system, unit=unit)
                 if order.state == State.DISPATCHED:
-                    perform_on_order(order, "take", actor, system)
-                    order.refresh_from_db()
+                    order = perform_on_order(order, "take", actor, system)
                 if order.state in (State.IN_PROGRESS, State.ON_SITE):
-                    perform_on_order(order, "reply", actor, system, reply=reply)
-                    order.refresh_from_db()
+                    order = perform_on_order(order, "reply", actor, system, reply=reply)
                     closed += 1
                 if setting.auto_review_on_restore and order.state == State.REPLIED:
                     engine.perform(
@@ -649,12 +647,6 @@ def close_linked_orders(event: OutageEvent, actor: Any) -> int:
         except ApiError as exc:
             log.warning("order %s of event %s not closed: %s", order.number, event.number, exc.message)
     return closed
-
-
-def _unit_for(event: OutageEvent) -> Unit:
-    from .dispatching import target_unit
-
-    return target_unit(event)
 
 
 @transaction.atomic
