@@ -65,16 +65,6 @@ def row_maker() -> Callable[[tuple], tuple]:
     return make
 
 
-def insert_messages(rows: Sequence[dict[str, Any]]) -> int:
-    """Insert ``rows`` (column → value) into the outbox; return how many were written."""
-    if not rows:
-        return 0
-    names = columns()
-    # Values a row leaves out take the field's default (attempts 0, empty error, no read_at …).
-    base = {field.column: field.get_default() for field in fields() if field.column not in rows[0]}
-    return insert_values([tuple(row[name] if name in row else base[name] for name in names) for row in rows])
-
-
 def insert_values(values: Sequence[tuple], *, fresh_keys: bool = False) -> int:
     """Insert full rows (tuples in the order of ``columns()``); return how many were written.
 

@@ -64,7 +64,6 @@ class Message(models.Model):
         DEAD = "dead", _("已放弃")
 
     OPEN_STATES = (State.PENDING, State.FAILED, State.SENDING)
-    CLOSED_STATES = (State.SENT, State.DEAD)
 
     channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
     recipient_address = models.CharField(
