@@ -411,12 +411,7 @@ def _apply(transition: Transition, order: WorkOrder, actor: Any, note: str, now,
     if action == "return":
         return {"assigned_unit": None, "assignee": None}
     if action == "urge":
-        count = order.urge_count + 1
-        changes = {"urge_count": count}
-        every = SupervisionSetting.current().urgings_to_raise_warning
-        if every and count % every == 0:
-            changes["warning_level"] = min(order.warning_level + 1, 3)
-        return changes
+        return _urging(order)
     if action == "merge":
         from .queries import visible_orders
 
@@ -446,6 +441,16 @@ def _apply(transition: Transition, order: WorkOrder, actor: Any, note: str, now,
     return {}
 
 
+def _urging(order: WorkOrder) -> dict:
+    """One more urging (催办) of ``order``: the count, and a warning level more every N urgings."""
+    count = order.urge_count + 1
+    changes = {"urge_count": count}
+    every = SupervisionSetting.current().urgings_to_raise_warning
+    if every and count % every == 0:
+        changes["warning_level"] = min(order.warning_level + 1, 3)
+    return changes
+
+
 def _after(transition: Transition, order: WorkOrder, before: str, target: str, now, note: str) -> None:
     """Deadlines and notifications that follow an action (same transaction; sends on commit)."""
     action = transition.action
@@ -463,8 +468,11 @@ def _after(transition: Transition, order: WorkOrder, before: str, target: str, n
 
         notify_escalation(order, order.escalation_tier, note)
     if action == "merge" and order.merged_into_id:
-        # The duplicate's caller is now waiting on the target: count it as an urging there.
-        WorkOrder.objects.filter(pk=order.merged_into_id).update(urge_count=F("urge_count") + 1)
+        # The duplicate's caller is now waiting on the target: it counts as an urging there, with
+        # the urging rule (a warning level more every N) and a new version for whoever holds it.
+        target = WorkOrder.objects.select_for_update().get(pk=order.merged_into_id)
+        urged = _urging(target)
+        WorkOrder.objects.filter(pk=target.pk).update(version=F("version") + 1, updated_at=now, **urged)
         WorkOrderEvent.objects.create(
             order_id=order.merged_into_id,
             action="merge_in",
@@ -472,5 +480,5 @@ def _after(transition: Transition, order: WorkOrder, before: str, target: str, n
             from_state="",
             to_state="",
             note=f"合并重复工单 {order.number}",
-            data={"from": order.number},
+            data={"from": order.number, **urged},
         )

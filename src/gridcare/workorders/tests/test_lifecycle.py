@@ -204,3 +204,17 @@ def test_agent_answers_consultation_on_the_call(wo_world):
 
 def test_open_states_constant_matches_table():
     assert State.ARCHIVED not in OPEN_STATES and State.SUSPENDED in OPEN_STATES
+
+
+def test_merged_duplicates_count_as_urgings_with_the_urging_rule(wo_world):
+    """Every 2nd urging (the default) raises the warning level — merged duplicates included."""
+    w = wo_world
+    first = new_order(w)
+    version = first.version
+    first = act(first, "urge", w.agent)
+    assert first.warning_level == 0
+    duplicate = act(new_order(w), "merge", w.agent, into=first.number)
+    assert duplicate.state == State.MERGED
+    first.refresh_from_db()
+    assert first.urge_count == 2 and first.warning_level == 1
+    assert first.version == version + 2  # whoever holds the old version gets a 409
