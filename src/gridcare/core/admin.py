@@ -13,8 +13,22 @@ class CalendarDayAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        calendar.invalidate([obj.date.year])
-        calendar.calendar_changed.send(sender=CalendarDay, years=[obj.date.year])
+        self._changed([obj.date.year])
+
+    def delete_model(self, request, obj):
+        year = obj.date.year
+        super().delete_model(request, obj)
+        self._changed([year])
+
+    def delete_queryset(self, request, queryset):
+        years = sorted({d.year for d in queryset.values_list("date", flat=True)})
+        super().delete_queryset(request, queryset)
+        self._changed(years)
+
+    @staticmethod
+    def _changed(years: list[int]) -> None:
+        calendar.invalidate(years)
+        calendar.calendar_changed.send(sender=CalendarDay, years=years)
 
 
 @admin.register(CalendarYear)

@@ -8,10 +8,14 @@ class WorkordersConfig(AppConfig):
     verbose_name = _("工单")
 
     def ready(self) -> None:
+        from gridcare.core.calendar import calendar_changed
         from gridcare.notify.links import register as register_link
         from gridcare.org.home import register
 
+        from .deadlines import recompute_for_calendar
         from .home import tile
 
+        # Holidays entered or changed: running working-time deadlines are counted again.
+        calendar_changed.connect(recompute_for_calendar, dispatch_uid="workorders-recompute-deadlines")
         register(tile)
         register_link("workorders.workorder", "workorders:detail", _("查看工单"))

@@ -16,13 +16,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Q
 
 from gridcare.core import clock
 from gridcare.notify import services as notify
 
 from . import policies
 from .escalation import ORDER_FIELDS, BulkRecipients, outgoing, warning_text
-from .models import Deadline, Milestone, OrderType, TimeLimitPolicy, WorkOrder, WorkOrderEvent
+from .models import (
+    Deadline,
+    DurationUnit,
+    Milestone,
+    OrderType,
+    TimeLimitPolicy,
+    WorkOrder,
+    WorkOrderEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +67,33 @@ def schedule(deadline: Deadline) -> None:
         from .tasks import schedule_checks_with_commit
 
         schedule_checks_with_commit([(deadline.pk, deadline.next_warning_at)])
+
+
+def recompute_for_calendar(*, years: Iterable[int], **_signal: object) -> int:
+    """Holidays of ``years`` were entered or changed (``core.calendar.calendar_changed``): every
+    running deadline counted in working days or hours that is provisional or ends in those years
+    is counted again, and its next warning rescheduled. Returns how many moved."""
+    years = set(years)
+    if not years:
+        return 0
+    running = Deadline.objects.filter(
+        met_at__isnull=True,
+        policy__unit__in=(DurationUnit.WORKING_DAYS, DurationUnit.WORKING_HOURS),
+    ).select_related("policy")
+    moved = 0
+    with transaction.atomic():
+        for deadline in running.filter(Q(provisional=True) | Q(due_at__year__in=years)).select_for_update(
+            of=("self",)
+        ):
+            due = policies.due_at(deadline.policy, deadline.started_at)
+            if due.at == deadline.due_at and due.provisional == deadline.provisional:
+                continue
+            deadline.due_at, deadline.provisional = due.at, due.provisional
+            deadline.next_warning_at = _next_warning(deadline)
+            deadline.save(update_fields=["due_at", "provisional", "next_warning_at"])
+            schedule(deadline)
+            moved += 1
+    return moved
 
 
 def meet(order: WorkOrder, action: str, at: dt.datetime) -> None:

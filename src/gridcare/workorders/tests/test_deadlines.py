@@ -282,3 +282,28 @@ def test_warning_text_gives_the_due_time_in_beijing_time_whatever_the_servers_zo
         monkeypatch.undo()
         time.tzset()
     assert "到期时间 2026-03-02 17:00" in body
+
+
+def test_entering_next_years_holidays_moves_a_provisional_deadline(wo_world):
+    """Accepted on 2027-01-28 before 2027's schedule is known: the reply is due after 5 working
+    days counted Mon–Fri (provisional). Once the year is entered with a holiday on Mon 02-01, the
+    deadline moves one working day later and is no longer provisional."""
+    from gridcare.core import calendar
+    from gridcare.core.models import CalendarDay, CalendarYear
+
+    CalendarYear.objects.filter(year=2027).delete()
+    CalendarDay.objects.filter(date__year=2027).delete()
+    calendar.invalidate([2027])
+    with clock.frozen(local(2027, 1, 28, 10, 0)):
+        order = new_order(wo_world, OrderType.COMPLAINT)
+        reply = order.deadlines.get(milestone="reply")
+        assert reply.provisional and reply.due_at.date() == dt.date(2027, 2, 4)
+
+        CalendarDay.objects.create(date=dt.date(2027, 2, 1), kind=CalendarDay.Kind.HOLIDAY, name="假日")
+        CalendarYear.objects.create(year=2027, published=True)
+        calendar.invalidate([2027])
+        calendar.calendar_changed.send(sender=CalendarYear, years=[2027])
+
+    reply.refresh_from_db()
+    assert not reply.provisional
+    assert reply.due_at.date() == dt.date(2027, 2, 5)
