@@ -54,8 +54,10 @@ class Intake:
     handed_in_by_account_manager: bool = False
 
 
-def acting_unit(user: Any) -> Unit | None:
-    units = scoping.root_units(user)
+def acting_unit(user: Any, active_unit: Unit | None = None) -> Unit | None:
+    """The unit a person acts for: the one they narrowed to with the unit switcher, else their
+    first unit."""
+    units = scoping.root_units(user, active_unit)
     return units[0] if units else None
 
 
@@ -88,11 +90,12 @@ def _validate_intake(intake: Intake) -> None:
 
 
 def create_work_order(
-    *, actor: Any, intake: Intake, idempotency_key: str | None = None
+    *, actor: Any, intake: Intake, idempotency_key: str | None = None, active_unit: Unit | None = None
 ) -> tuple[WorkOrder, bool]:
-    """受理: create an order; returns (order, created). The same idempotency key returns the first order."""
+    """受理: create an order; returns (order, created). The same idempotency key returns the first order.
+    The accepting unit (首问负责) is the one the actor acts for (``active_unit`` from the switcher)."""
     _validate_intake(intake)
-    unit = acting_unit(actor)
+    unit = acting_unit(actor, active_unit)
     if unit is None:
         raise ApiError("no_unit", "受理人没有所属单位 (the actor holds no role at any unit).", status=403)
     if (
@@ -266,7 +269,14 @@ def _is_upper_reviewer(actor: Any, order: WorkOrder) -> bool:
 
 
 def perform(
-    *, order: WorkOrder, action: str, actor: Any, version: int | None = None, note: str = "", **payload: Any
+    *,
+    order: WorkOrder,
+    action: str,
+    actor: Any,
+    version: int | None = None,
+    note: str = "",
+    active_unit: Unit | None = None,
+    **payload: Any,
 ) -> WorkOrder:
     """Carry out ``action`` on ``order`` for ``actor``. Raises ApiError (4xx) when it may not happen."""
     transition = TABLE.get(action)
@@ -316,7 +326,7 @@ def perform(
             action=action,
             at=now,
             actor=actor if getattr(actor, "pk", None) else None,
-            actor_unit=acting_unit(actor),
+            actor_unit=acting_unit(actor, active_unit),
             from_state=before,
             to_state=target,
             note=note.strip(),

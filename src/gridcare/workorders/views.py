@@ -130,6 +130,7 @@ def action(request, number: str, action: str):
                 actor=request.user,
                 version=form.cleaned_data["version"],
                 note=form.cleaned_data.get("note") or "",
+                active_unit=request.active_unit,
                 **form.payload(),
             )
         except ApiError as exc:
@@ -186,7 +187,9 @@ def new(request):
                 handed_in_by_account_manager=data["handed_in_by_account_manager"],
             )
             try:
-                order, _created = services.create_work_order(actor=request.user, intake=intake)
+                order, _created = services.create_work_order(
+                    actor=request.user, intake=intake, active_unit=request.active_unit
+                )
             except ApiError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -202,7 +205,11 @@ def urge_instead(request, number: str):
     order = queries.get_order(request.user, number, request.active_unit)
     try:
         services.perform(
-            order=order, action="urge", actor=request.user, note=request.POST.get("note", "客户再次来电催办")
+            order=order,
+            action="urge",
+            actor=request.user,
+            note=request.POST.get("note", "客户再次来电催办"),
+            active_unit=request.active_unit,
         )
     except ApiError as exc:
         messages.error(request, exc.message)

@@ -144,3 +144,33 @@ def test_the_bulletin_keeps_two_units_of_the_same_name_apart(wo_world):
     act(new_order(w), "dispatch", w.agent, unit=twin.pk)
     rows = [r for r in bulletin.by_unit(w.agent) if r.unit == w.east.name]
     assert [r.in_transit for r in rows] == [1, 1]
+
+
+def test_an_order_taken_after_switching_unit_is_accepted_by_that_unit(wo_world, client):
+    """首问负责: someone with roles at two stations who narrowed to 城西 takes the order for 城西."""
+    from gridcare.org.models import Role
+    from gridcare.org.services import create_staff
+
+    w = wo_world
+    both = create_staff(
+        username="clerk_both",
+        password=w.password,
+        full_name="陈两所",
+        roles=[(Role.BUSINESS_CLERK, w.east), (Role.BUSINESS_CLERK, w.west)],
+    )
+    client.force_login(both)
+    client.post("/unit/", {"unit": w.west.pk, "next": "/"})
+    client.post(
+        "/workorders/new/",
+        {
+            "order_type": "complaint",
+            "channel": "hall",
+            "account_no": "5100000002",
+            "content": "营业厅排队太久",
+            "complaint_class": "service",
+            "confirm_new": "1",
+        },
+    )
+    order = WorkOrder.objects.get()
+    assert order.accepted_unit == w.west
+    assert order.events.get(action="accept").actor_unit == w.west
