@@ -38,6 +38,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import common
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -341,13 +343,6 @@ def drive(calls: list[Call], port: int, token: str, concurrency: int) -> tuple[f
     return time.perf_counter() - started, [c.latency_ms for c in calls if c.status], statuses
 
 
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round((len(ordered) - 1) * q / 100)))]
-
-
 # --- one GridCare run ---------------------------------------------------------------------------------
 
 
@@ -489,8 +484,8 @@ def run_gridcare(storm: Storm, args, token: str) -> dict:
     return {
         "rate": ok / seconds,
         "seconds": seconds,
-        "p50": pct(latencies, 50),
-        "p99": pct(latencies, 99),
+        "p50": common.percentile(latencies, 50),
+        "p99": common.percentile(latencies, 99),
         "statuses": dict(statuses),
         "stable": stable,
         "dispatched": dispatched,
@@ -517,8 +512,8 @@ def run_control(storm: Storm, args) -> dict:
     ok = statuses.get(201, 0)
     return {
         "rate": ok / seconds,
-        "p50": pct(latencies, 50),
-        "p99": pct(latencies, 99),
+        "p50": common.percentile(latencies, 50),
+        "p99": common.percentile(latencies, 99),
         "written": written,
         "statuses": dict(statuses),
     }
