@@ -104,6 +104,16 @@ def get_for_user(
         obj = queryset.get(**lookup)
     except queryset.model.DoesNotExist as exc:
         raise Http404("not found") from exc
+    return require_in_scope(obj, user, unit_field, active_unit)
+
+
+def require_in_scope(
+    obj: M | None, user: Any, unit_field: str | tuple[str, ...], active_unit: Unit | None = None
+) -> M:
+    """``obj`` if one of its ``unit_field`` units is in the user's scope; else 404 (as for an
+    object that does not exist — also when ``obj`` is None)."""
+    if obj is None:
+        raise Http404("not found")
     if getattr(user, "is_superuser", False) and active_unit is None:
         return obj
     allowed = set(visible_unit_ids(user, active_unit))
@@ -123,6 +133,7 @@ __all__ = [
     "Role",
     "assignments_of",
     "can_see_personal_data",
+    "require_in_scope",
     "get_for_user",
     "has_role",
     "restrict",

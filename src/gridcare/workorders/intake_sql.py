@@ -27,7 +27,7 @@ from django_tasks import task_backends
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from gridcare.core import numbering
+from gridcare.core import numbering, prepared
 
 from .models import Deadline, WorkOrder, WorkOrderEvent
 
@@ -139,9 +139,8 @@ def insert(
             row["args_kwargs"] = {"milestone": check.milestone}
             rows.append(row)
         params.append(_json(rows))
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(bool(deadlines), bool(checks)), params)
-        order_id, number, deadline_ids = cursor.fetchone()
+    # Prepared once per connection: the statement is long and the same for every intake.
+    ((order_id, number, deadline_ids),) = prepared.fetch(_statement(bool(deadlines), bool(checks)), params)
     order.pk, order.number = order_id, number
     order._state.adding, order._state.db = False, connection.alias
     for deadline in deadlines:
