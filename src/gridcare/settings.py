@@ -90,6 +90,14 @@ MIDDLEWARE = [
     "gridcare.org.middleware.ActiveUnitMiddleware",
 ]
 
+# Requests to /api/ with a bearer token take this shorter chain (gridcare.core.wsgi).
+GRIDCARE_TOKEN_API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "gridcare.core.middleware.ChineseFirstLocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "gridcare.core.wsgi.TokenRequestMiddleware",
+]
+
 ROOT_URLCONF = "gridcare.urls"
 WSGI_APPLICATION = "gridcare.wsgi.application"
 AUTH_USER_MODEL = "org.User"

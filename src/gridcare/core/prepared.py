@@ -23,11 +23,12 @@ _NEVER_BY_ITSELF = 2**31 - 1
 
 
 def fetch(sql: str, params: list[Any] | tuple[Any, ...]) -> list[tuple]:
-    """The rows of ``sql`` (``%s`` placeholders), prepared on PostgreSQL."""
+    """The rows of ``sql`` (``%s`` placeholders; a statement that returns rows), prepared on
+    PostgreSQL."""
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall() if cursor.description else []
+            return cursor.fetchall()
     import psycopg
 
     connection.ensure_connection()
@@ -36,4 +37,4 @@ def fetch(sql: str, params: list[Any] | tuple[Any, ...]) -> list[tuple]:
         raw.prepare_threshold = _NEVER_BY_ITSELF
     with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
-        return cursor.fetchall() if cursor.description else []
+        return cursor.fetchall()
