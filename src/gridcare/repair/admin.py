@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     Crew,
@@ -7,6 +8,7 @@ from .models import (
     EventUpdate,
     OutageEvent,
     RepairSetting,
+    ReportedCall,
     SupportRequest,
     TroubleCall,
 )
@@ -106,3 +108,42 @@ class SupportRequestAdmin(admin.ModelAdmin):
     list_display = ["event", "kind", "state", "requested_at"]
     list_filter = ["kind", "state"]
     raw_id_fields = ["event", "requested_by", "handled_by"]
+
+
+@admin.register(ReportedCall)
+class ReportedCallAdmin(admin.ModelAdmin):
+    """来电登记: the API's queue; failed calls are taken here or on the dispatcher's board."""
+
+    list_display = [
+        "ref",
+        "received_at",
+        "state",
+        "unit",
+        "customer",
+        "caller_phone",
+        "order",
+        "repeated",
+        "attempts",
+    ]
+    list_filter = ["state", "channel", "repeated"]
+    search_fields = ["=ref", "customer__account_no", "caller_phone", "order__number"]
+    date_hierarchy = "received_at"
+    raw_id_fields = ["actor", "unit", "customer", "order"]
+    readonly_fields = ["ref", "received_at", "processed_at", "attempts", "error", "idempotency_key"]
+    actions = ["retry"]
+
+    @admin.action(description=_("重新处理所选的失败来电"))
+    def retry(self, request, queryset):
+        from gridcare.core.api_errors import ApiError
+
+        from .services import retry_reported_call
+
+        done = 0
+        for call in queryset.filter(state=ReportedCall.State.FAILED):
+            try:
+                retry_reported_call(call=call, actor=request.user)
+            except ApiError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                return
+            done += 1
+        self.message_user(request, _("%(n)d 个来电已重新排队处理") % {"n": done}, messages.SUCCESS)

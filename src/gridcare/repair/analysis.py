@@ -60,8 +60,13 @@ AREA_CACHE_SECONDS = 300.0
 
 
 def reset_caches() -> None:
-    """Forget cached topology (tests between databases; after a topology import, or wait 5 min)."""
+    """Forget cached topology (tests between databases; after a topology import, or wait 5 min),
+    the per-process view of open events and the known due roll-up."""
+    from . import open_events, services
+
     _AREA_CACHE.clear()
+    open_events.forget()
+    services.forget_wakeups()
 
 
 def _area_topology(area_id: int) -> tuple[int, int]:
@@ -254,10 +259,15 @@ class RollupReport:
     created: list[int] = field(default_factory=list)  # new event ids
     merged: int = 0
     pending: int = 0  # calls that could not be placed (wait for a dispatcher)
+    processed: int = 0  # queued calls (来电登记) processed before the roll-up
+    failed: int = 0  # queued calls whose processing failed (kept, failed, for a person)
+    queue_left: bool = False  # queued calls remain for the next run
 
     @property
     def changed(self) -> bool:
-        return bool(self.placed or self.linked or self.created or self.merged)
+        return bool(
+            self.placed or self.linked or self.created or self.merged or self.processed or self.failed
+        )
 
 
 def area_threshold(setting: RepairSetting, customers_in_area: int) -> int:

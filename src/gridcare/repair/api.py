@@ -14,27 +14,35 @@ from .schemas import (
     CallOut,
     CrewOut,
     CrewStatusIn,
+    ErrorOut,
     EventActionIn,
-    EventBrief,
     EventOut,
     FaultCallIn,
-    FaultCallOut,
+    ReportedCallOut,
 )
 
 router = Router(tags=["repair"])
 
 
+_CALL_ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+
+
 @router.post(
-    "/calls", response={201: FaultCallOut, 200: FaultCallOut}, summary="Report a fault call (故障报修)"
+    "/calls",
+    response={202: ReportedCallOut, 200: ReportedCallOut, **_CALL_ERRORS},
+    summary="Report a fault call (故障报修): recorded at once, processed within seconds",
 )
 def report_call(request, body: FaultCallIn):
-    """Creates the fault-repair work order, places it on the grid topology and links it to the open
-    outage event of its device (answer: "we know, crew on the way, ETA …"). A repeated call of a
-    customer with an open fault order urges that order instead (200, `repeated`). Honours
-    `Idempotency-Key`."""
+    """Records the call (来电登记) and answers **202 Accepted** with its reference, a status URL and
+    what the caller can hear now: the open outage event covering the customer's transformer area or
+    feeder ("we know, crew on the way, ETA …"), else that the fault is being analysed. The work order
+    follows within seconds (the call's state turns `done`): a repeated call of a customer with an
+    open fault order urges that order (`repeated`), a new order is placed on the grid topology and
+    linked to its event. The same `Idempotency-Key` answers **200** with the first call and writes
+    nothing. 404: the account is not in your scope; 422: invalid input (nothing is recorded)."""
     key = idempotency_key(request)
     customer = get_customer_for_intake(request.auth, body.account_no) if body.account_no else None
-    result = services.report_fault_call(
+    queued = services.queue_fault_call(
         actor=request.auth,
         content=body.content,
         customer=customer,
@@ -44,15 +52,44 @@ def report_call(request, body: FaultCallIn):
         channel=body.channel,
         idempotency_key=key,
     )
-    out = FaultCallOut(
-        order_number=result.order.number,
-        order_state=result.order.state,
-        created=result.created,
-        repeated=result.repeated,
-        answer=result.answer,
-        event=EventBrief.from_event(result.event) if result.event else None,
+    out = ReportedCallOut.from_call(
+        queued.call,
+        status_url=f"{request.path.rstrip('/')}/{queued.call.ref}",
+        event=queued.event,
+        answer=queued.answer,
     )
-    return Status(201 if result.created else 200, out)
+    return Status(202 if queued.created else 200, out)
+
+
+@router.get(
+    "/calls/{ref}",
+    response={200: ReportedCallOut, 404: ErrorOut},
+    summary="A reported fault call: its state, work order and event",
+)
+def get_call(request, ref: str):
+    """For the person who reported it, or staff whose scope covers the customer's station (the
+    reporter's unit when the customer is unknown); 404 otherwise."""
+    call = queries.get_reported_call(request.auth, ref)
+    event = services.reported_call_event(call)
+    return ReportedCallOut.from_call(
+        call, status_url=request.path, event=event, answer=services.answer_for(event)
+    )
+
+
+@router.post(
+    "/calls/{ref}/retry",
+    response={200: ReportedCallOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Put a failed fault call back in the queue (dispatchers)",
+)
+def retry_call(request, ref: str):
+    call = queries.get_reported_call(request.auth, ref)
+    call = services.retry_reported_call(call=call, actor=request.auth)
+    return ReportedCallOut.from_call(
+        call,
+        status_url=request.path.removesuffix("/retry"),
+        event=None,
+        answer=services.answer_for(None),
+    )
 
 
 class EventFilters(Schema):

@@ -5,11 +5,14 @@
 - ``OutageEvent``: calls rolled up onto the device that most likely failed (故障停电事件).
 - ``CrewAssignment`` / ``SupportRequest`` / ``EventUpdate``: dispatch, reinforcement and history.
 - ``RepairSetting``: the analysis thresholds and dispatch rules, as data (editable in the admin).
+- ``ReportedCall``: a fault call recorded by the API (来电登记), queued until the processing
+  (``services.process_queued_calls``) turns it into a work order and a trouble call.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -20,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from gridcare.core.models import SettingsRow
 from gridcare.customers.models import AreaClass, Customer, Feeder, TransformerArea
 from gridcare.org.models import Unit
-from gridcare.workorders.models import WorkOrder
+from gridcare.workorders.models import Channel, WorkOrder
 
 
 class RepairSetting(SettingsRow):
@@ -474,3 +477,94 @@ class EventUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.action}"
+
+
+class ReportedCall(models.Model):
+    """来电登记: one fault call received by ``POST /api/v1/repair/calls``, recorded durably at once
+    (one INSERT) and processed later, in arrival order, by ``services.process_queued_calls`` (the
+    same fault-call path as the hotline: urge or create the order, place it, link it, dispatch).
+    A call whose processing fails stays here, failed with its error, for a person to take."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("待处理")
+        DONE = "done", _("已处理")
+        FAILED = "failed", _("处理失败")
+
+    ref = models.UUIDField(_("登记号"), default=uuid.uuid4, unique=True, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("受理人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("所属单位"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        help_text=_("客户的供电所；客户不明时为受理人的单位（决定谁能看到这条登记）"),
+    )
+    received_at = models.DateTimeField(_("来电时间"))
+    channel = models.CharField(_("受理渠道"), max_length=16, choices=Channel.choices, default=Channel.HOTLINE)
+    content = models.TextField(_("故障现象"))
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    caller_name = models.CharField(_("来电人"), max_length=60, blank=True)
+    caller_phone = models.CharField(_("来电号码"), max_length=20, blank=True)
+    address = models.CharField(_("故障地址"), max_length=200, blank=True)
+    caller_key = models.CharField(
+        _("报修户标识"),
+        max_length=40,
+        help_text=_("客户或来电号码：同一报修户的来电按到达顺序逐个处理，重复来电催办首次来电的工单"),
+    )
+    idempotency_key = models.CharField(max_length=80, null=True, blank=True, editable=False)
+    state = models.CharField(_("状态"), max_length=8, choices=State.choices, default=State.QUEUED)
+    order = models.ForeignKey(
+        WorkOrder,
+        verbose_name=_("工单"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    repeated = models.BooleanField(_("重复来电"), default=False)
+    error = models.TextField(_("处理错误"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("处理次数"), default=0)
+    processed_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    # Foreign keys without their own index: every index is paid for by the intake's one INSERT,
+    # and nothing looks calls up by actor, customer or order (the queue, the reference, the key
+    # and the failed calls have the indexes below).
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("来电登记")
+        verbose_name_plural = _("来电登记")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="repair_rcall_idempotency_key",
+            )
+        ]
+        indexes = [
+            # The queue: only queued rows, in arrival order, and per caller (one at a time).
+            models.Index(fields=["id"], condition=Q(state="queued"), name="repair_rcall_queued"),
+            models.Index(
+                fields=["caller_key", "id"], condition=Q(state="queued"), name="repair_rcall_queued_caller"
+            ),
+            models.Index(fields=["unit"], condition=Q(state="failed"), name="repair_rcall_failed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ref} {self.get_state_display()}"

@@ -13,7 +13,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from gridcare.org import scoping
 
 from .analysis import affected_customers
-from .models import Crew, CrewAssignment, DutyRoster, OutageEvent, TroubleCall
+from .models import Crew, CrewAssignment, DutyRoster, OutageEvent, ReportedCall, TroubleCall
 
 
 def visible_events(user: Any, active_unit: Any = None) -> QuerySet[OutageEvent]:
@@ -170,4 +170,42 @@ def pending_calls(user: Any, active_unit: Any = None) -> QuerySet[TroubleCall]:
         .filter(order__in=visible_orders(user, active_unit).values("pk"))
         .select_related("order", "transformer_area")
         .order_by("received_at")
+    )
+
+
+# --- calls recorded by the API (来电登记) ------------------------------------------------------------
+
+
+def get_reported_call(user: Any, ref: str, active_unit: Any = None) -> ReportedCall:
+    """A recorded call by its reference: for the person who reported it, or staff whose scope
+    covers its unit (the customer's station; the reporter's unit when the customer is unknown)."""
+    import uuid
+
+    from django.http import Http404
+
+    try:
+        key = uuid.UUID(str(ref))
+    except ValueError as exc:
+        raise Http404("not found") from exc
+    call = ReportedCall.objects.select_related("order", "customer__transformer_area").filter(ref=key).first()
+    if call is not None and active_unit is None and call.actor_id == getattr(user, "pk", None):
+        return call
+    return scoping.require_in_scope(call, user, "unit_id", active_unit)
+
+
+def failed_calls(user: Any, active_unit: Any = None) -> QuerySet[ReportedCall]:
+    """Recorded calls whose processing failed: a person takes them (the board lists them)."""
+    return (
+        scoping.restrict(
+            ReportedCall.objects.filter(state=ReportedCall.State.FAILED), user, "unit_id", active_unit
+        )
+        .select_related("customer", "actor")
+        .order_by("id")
+    )
+
+
+def queued_calls(user: Any, active_unit: Any = None) -> QuerySet[ReportedCall]:
+    """Recorded calls still waiting to be processed (normally seconds)."""
+    return scoping.restrict(
+        ReportedCall.objects.filter(state=ReportedCall.State.QUEUED), user, "unit_id", active_unit
     )

@@ -8,7 +8,7 @@ from gridcare.core import clock
 from gridcare.core.masking import mask_name, mask_phone
 from gridcare.workorders.models import Channel
 
-from .models import Crew, OutageEvent, TroubleCall
+from .models import Crew, OutageEvent, ReportedCall, TroubleCall
 
 
 class FaultCallIn(Schema):
@@ -40,15 +40,52 @@ class EventBrief(Schema):
         )
 
 
-class FaultCallOut(Schema):
-    order_number: str
-    order_state: str
-    created: bool = Field(
-        description="false: the same Idempotency-Key, or a repeated call that urged the open order"
+class ReportedCallOut(Schema):
+    """A fault call recorded by the API (来电登记) and what is known of it."""
+
+    ref: str = Field(description="登记号: the call's reference")
+    status_url: str = Field(description="GET it for the call's state")
+    state: ReportedCall.State = Field(
+        description="queued: waiting to be processed; done; failed (a person takes it)"
     )
-    repeated: bool
-    answer: str = Field(description="what the agent tells the caller")
+    received_at: dt.datetime
+    processed_at: dt.datetime | None
+    order_number: str | None = Field(
+        description="the work order, once processed (a repeated call: the order it urged)"
+    )
+    order_state: str | None
+    repeated: bool = Field(
+        description="the caller had an open fault order, which the call urged (重复来电 → 催办)"
+    )
+    answer: str = Field(
+        description="what the caller hears: the open event covering their area or feeder, else 正在研判"
+    )
     event: EventBrief | None
+    error: str = Field("", description="why processing failed (state failed)")
+
+    @staticmethod
+    def from_call(
+        call: ReportedCall, *, status_url: str, event: OutageEvent | None, answer: str
+    ) -> ReportedCallOut:
+        order = call.order if call.order_id else None
+        return ReportedCallOut(
+            ref=str(call.ref),
+            status_url=status_url,
+            state=call.state,
+            received_at=call.received_at,
+            processed_at=call.processed_at,
+            order_number=order.number if order else None,
+            order_state=order.state if order else None,
+            repeated=call.repeated,
+            answer=answer,
+            event=EventBrief.from_event(event) if event else None,
+            error=call.error if call.state == ReportedCall.State.FAILED else "",
+        )
+
+
+class ErrorOut(Schema):
+    code: str = Field(description="stable error code, e.g. not_found, invalid_input, content_required")
+    message: str
 
 
 class EventOut(Schema):

@@ -1,6 +1,8 @@
 """Business actions of fault repair command. Pages, the API, commands and tasks all call these.
 
-Intake: ``report_fault_call``. Analysis: ``run_analysis`` (roll-up + dispatch of new events).
+Intake: ``report_fault_call`` (synchronous: the hotline), ``queue_fault_call`` (the API: 来电登记, one
+INSERT) and ``process_queued_calls`` (the queue through ``report_fault_call``, in arrival order),
+``retry_reported_call``. Analysis: ``run_analysis`` (queue, roll-up, dispatch of new events).
 Dispatcher: ``confirm_event``, ``reassign_device``, ``split_event``, ``merge_events``,
 ``dispatch_to_crew``, ``send_reinforcement``, ``answer_support_request``, ``release_to_self_check``.
 Crew: ``report_arrival``, ``report_progress``, ``report_eta``, ``request_support``, ``report_restored``.
@@ -12,12 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
@@ -27,7 +31,7 @@ from gridcare.org.models import Role, Unit, User
 from gridcare.workorders import services as engine
 from gridcare.workorders.models import OPEN_STATES, OrderType, State, WorkOrder
 
-from . import analysis, outage_link
+from . import analysis, open_events, outage_link
 from .dispatching import (
     SYSTEM_USERNAME,
     auto_dispatch,
@@ -49,6 +53,7 @@ from .models import (
     EventUpdate,
     OutageEvent,
     RepairSetting,
+    ReportedCall,
     SupportRequest,
     TroubleCall,
 )
@@ -142,10 +147,15 @@ def report_fault_call(
     address: str = "",
     channel: str = "hotline",
     idempotency_key: str | None = None,
+    received_at: dt.datetime | None = None,
+    wake: bool = True,
 ) -> CallResult:
     """故障报修受理: one fault call. A repeated call of a customer with an open fault order urges it
     (重复来电 → 催办); a new order is placed on the topology and linked at once to the open event of
-    its device if there is one (and dispatched with it) — else the roll-up decides."""
+    its device if there is one (and dispatched with it) — else the roll-up decides.
+
+    ``received_at``: when the call came in, if earlier than now (a queued call: the roll-up counts
+    it in its time window by that time). ``wake=False``: the caller runs the roll-up next itself."""
     key = f"{getattr(actor, 'pk', '')}:repair:{idempotency_key}" if idempotency_key else None
     if key:
         existing = WorkOrder.objects.filter(idempotency_key=key).first()
@@ -189,6 +199,8 @@ def report_fault_call(
             # One INSERT, already linked to the open event of its device when there is one; a
             # roll-up that placed the order meanwhile wins (ON CONFLICT DO NOTHING).
             call = analysis.build_trouble_call(order)
+            if received_at is not None:
+                call.received_at = received_at
             event = analysis.open_event_for(call)
             if event is not None:
                 call.event, call.linked_at = event, clock.now()
@@ -205,13 +217,14 @@ def report_fault_call(
                 event, order, unit=target_unit(event), actor=None, system=system_actor(), note=note
             )
             analysis.refresh_call_counts(event)
-        else:
+        elif wake:
             _wake_analysis()
     return CallResult(order, created, False, event, answer_for(event))
 
 
-def _wake_analysis() -> None:
-    """Schedule one roll-up a few seconds from now, unless one is already due (debounced)."""
+def _wake_analysis() -> dt.datetime:
+    """Schedule one roll-up a few seconds from now, unless one is already due (debounced).
+    Returns when the roll-up is due."""
     from .tasks import roll_up_fault_calls
 
     now = clock.now()
@@ -224,19 +237,251 @@ def _wake_analysis() -> None:
         .filter(Q(run_after__isnull=True) | Q(run_after__lt=now))
         .update(run_after=when)
     ):
-        return
+        return wakeup.run_after or when
     transaction.on_commit(lambda: roll_up_fault_calls.using(run_after=when).enqueue(), robust=True)
+    return when
+
+
+# --- the API's queue of fault calls (来电登记) ----------------------------------------------------
+
+# A roll-up this process knows to be due (clock time), so a storm of queued calls reads the wakeup
+# row at most once per roll-up per process, and writes it only when no roll-up is due.
+_ROLLUP_DUE: dict[str, dt.datetime | None] = {"at": None}
+# How long one analysis run processes queued calls before it rolls up (then it goes on).
+PROCESS_SECONDS = 2.0
+
+
+def forget_wakeups() -> None:
+    _ROLLUP_DUE["at"] = None
+
+
+def _wake_soon() -> None:
+    """After a call is queued: make sure a roll-up (which processes the queue first) is due after
+    this call's commit. No write while one is known to be due; a read of the one wakeup row at most
+    once per due roll-up and process."""
+    now = clock.now()
+    due = _ROLLUP_DUE["at"]
+    if due is not None and now < due:
+        return
+    due = AnalysisWakeup.objects.order_by("id").values_list("run_after", flat=True).first()
+    if due is None or due <= now:
+        due = _wake_analysis()
+    _ROLLUP_DUE["at"] = due
+
+
+@dataclass
+class QueuedCall:
+    call: ReportedCall
+    created: bool  # False: the same Idempotency-Key again (nothing written)
+    event: OutageEvent | None
+    answer: str  # what the caller hears at once
+
+
+def queue_fault_call(
+    *,
+    actor: Any,
+    content: str,
+    customer: Customer | None = None,
+    caller_name: str = "",
+    caller_phone: str = "",
+    address: str = "",
+    channel: str = "hotline",
+    idempotency_key: str | None = None,
+) -> QueuedCall:
+    """来电登记 (the API's intake): validate, record the call durably with one INSERT and answer at
+    once with what is known (the open event covering the customer's area or feeder); the work order
+    follows when the call is processed (``process_queued_calls``). The same Idempotency-Key
+    returns the first call and writes nothing."""
+    key = f"{getattr(actor, 'pk', '')}:{idempotency_key}" if idempotency_key else None
+    if key:
+        existing = _call_by_key(key)
+        if existing is not None:
+            return _queued(existing, created=False)
+    engine._validate_intake(
+        engine.Intake(
+            order_type=OrderType.FAULT_REPAIR,
+            channel=channel,
+            content=content,
+            customer=customer,
+            caller_name=caller_name,
+            caller_phone=caller_phone,
+            address=address,
+        )
+    )
+    unit = engine.acting_unit(actor)
+    if unit is None:
+        raise ApiError("no_unit", "受理人没有所属单位 (the actor holds no role at any unit).", status=403)
+    if customer is not None:
+        scoping.require_in_scope(customer, actor, "station_id")
+    call = ReportedCall(
+        actor=actor,
+        unit_id=customer.station_id if customer is not None else unit.pk,
+        received_at=clock.now(),
+        channel=channel,
+        content=content,
+        customer=customer,
+        caller_name=caller_name,
+        caller_phone=caller_phone,
+        address=address,
+        caller_key=f"c{customer.pk}" if customer is not None else f"p{caller_phone.strip()}"[:40],
+        idempotency_key=key,
+    )
+    try:
+        # One INSERT, committed by itself (a savepoint only inside a caller's transaction).
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            call.save(force_insert=True)
+    except IntegrityError:
+        existing = _call_by_key(key) if key else None
+        if existing is None:
+            raise
+        return _queued(existing, created=False)  # the same key, a moment earlier
+    _wake_soon()
+    return _queued(call, created=True)
+
+
+def _call_by_key(key: str) -> ReportedCall | None:
+    return (
+        ReportedCall.objects.filter(idempotency_key=key).select_related("customer__transformer_area").first()
+    )
+
+
+def _queued(call: ReportedCall, *, created: bool) -> QueuedCall:
+    event = reported_call_event(call)
+    return QueuedCall(call, created, event, answer_for(event))
+
+
+def reported_call_event(call: ReportedCall) -> OutageEvent | None:
+    """The event a reported call is about: once processed, its order's event; before, the open
+    event covering its customer (the short per-process view, no query of its own)."""
+    if call.state == ReportedCall.State.DONE and call.order_id:
+        trouble = (
+            TroubleCall.objects.filter(order_id=call.order_id).select_related(*_EVENT_FOR_ANSWER).first()
+        )
+        return analysis.follow_merges(trouble.event) if trouble and trouble.event_id else None
+    if call.state == ReportedCall.State.QUEUED and call.customer_id:
+        return open_events.covering(call.customer)
+    return None
+
+
+@dataclass
+class QueueReport:
+    processed: int = 0
+    failed: int = 0
+    left: bool = False  # queued calls remain (the limit or the time budget was reached)
+
+
+def process_queued_calls(*, limit: int | None = None, seconds: float | None = None) -> QueueReport:
+    """Take queued calls in arrival order and run each through ``report_fault_call``; the order,
+    ``repeated`` and the new state are written in the transaction that did the work. Several
+    processes may run this at once: each claims one call at a time with ``FOR UPDATE SKIP LOCKED``,
+    and a caller's later call waits until their earlier one is processed (so it urges the order the
+    first one created). A call whose processing raises is marked failed with its error and kept."""
+    report = QueueReport()
+    actors: dict[int, Any] = {}
+    deadline = time.monotonic() + seconds if seconds is not None else None
+    while True:
+        if (limit is not None and report.processed + report.failed >= limit) or (
+            deadline is not None and time.monotonic() >= deadline
+        ):
+            report.left = ReportedCall.objects.filter(state=ReportedCall.State.QUEUED).exists()
+            break
+        with transaction.atomic():
+            call = _claim_next_call()
+            if call is None:
+                break
+            if _process_call(call, actors):
+                report.processed += 1
+            else:
+                report.failed += 1
+    return report
+
+
+def _claim_next_call() -> ReportedCall | None:
+    """The oldest queued call no other process holds and whose caller has no earlier queued call
+    (locked until the caller's transaction ends)."""
+    earlier = ReportedCall.objects.filter(
+        state=ReportedCall.State.QUEUED, caller_key=OuterRef("caller_key"), pk__lt=OuterRef("pk")
+    )
+    return (
+        ReportedCall.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(state=ReportedCall.State.QUEUED)
+        .filter(~Exists(earlier))
+        .select_related("customer__transformer_area")
+        .order_by("pk")
+        .first()
+    )
+
+
+def _process_call(call: ReportedCall, actors: dict[int, Any]) -> bool:
+    actor = actors.get(call.actor_id)
+    if actor is None:
+        actor = actors[call.actor_id] = User.objects.get(pk=call.actor_id)
+    try:
+        with transaction.atomic():
+            result = report_fault_call(
+                actor=actor,
+                content=call.content,
+                customer=call.customer,
+                caller_name=call.caller_name,
+                caller_phone=call.caller_phone,
+                address=call.address,
+                channel=call.channel,
+                received_at=call.received_at,
+                wake=False,
+            )
+            ReportedCall.objects.filter(pk=call.pk).update(
+                state=ReportedCall.State.DONE,
+                order=result.order,
+                repeated=result.repeated,
+                error="",
+                attempts=F("attempts") + 1,
+                processed_at=clock.now(),
+            )
+        return True
+    except Exception as exc:  # nothing is lost: the call is kept, failed, with its error
+        error = f"{exc.code}: {exc.message}" if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
+        log.warning("reported call %s failed: %s", call.ref, error, exc_info=not isinstance(exc, ApiError))
+        ReportedCall.objects.filter(pk=call.pk).update(
+            state=ReportedCall.State.FAILED,
+            error=error[:2000],
+            attempts=F("attempts") + 1,
+            processed_at=clock.now(),
+        )
+        return False
+
+
+def retry_reported_call(*, call: ReportedCall, actor: Any) -> ReportedCall:
+    """重新处理: a dispatcher puts a failed call back in the queue (processed within seconds)."""
+    _require_dispatcher(actor)
+    with transaction.atomic():
+        queued = ReportedCall.objects.filter(pk=call.pk, state=ReportedCall.State.FAILED).update(
+            state=ReportedCall.State.QUEUED, processed_at=None
+        )
+        if not queued:
+            raise ApiError(
+                "not_failed",
+                "只有处理失败的来电可以重新处理 (only a failed call can be retried).",
+                status=409,
+            )
+        _wake_analysis()
+    call.refresh_from_db()
+    return call
 
 
 # --- analysis -----------------------------------------------------------------------------------
 
 
-def run_analysis(now: dt.datetime | None = None) -> analysis.RollupReport:
-    """研判: roll calls up into events, then dispatch the new area/feeder events (when automatic
-    dispatch is on) and bring every linked order to its event's unit."""
-    now = now or clock.now()
+def run_analysis(
+    now: dt.datetime | None = None, *, process_seconds: float | None = PROCESS_SECONDS
+) -> analysis.RollupReport:
+    """研判: process the queued calls (for ``process_seconds`` at most; None: all of them), roll
+    calls up into events, then dispatch the new area/feeder events (when automatic dispatch is on)
+    and bring every linked order to its event's unit. Calls left in the queue wake another run."""
     AnalysisWakeup.objects.update(run_after=None)
+    queue = process_queued_calls(seconds=process_seconds)
+    now = now or clock.now()
     report = analysis.roll_up(now)
+    report.processed, report.failed, report.queue_left = queue.processed, queue.failed, queue.left
     setting = RepairSetting.current()
     for event in OutageEvent.objects.filter(
         pk__in=report.created, state__in=OutageEvent.OPEN_STATES
@@ -263,6 +508,9 @@ def run_analysis(now: dt.datetime | None = None) -> analysis.RollupReport:
                 note=f"关联抢修事件 {event.number}",
                 orders=WorkOrder.objects.filter(state=State.ACCEPTED),
             )
+    open_events.forget()
+    if queue.left:
+        _wake_analysis()
     return report
 
 

@@ -7,7 +7,8 @@ from django_tasks import task
 
 @task()
 def roll_up_fault_calls() -> int:
-    """研判: roll new fault calls up into outage events (scheduled a few seconds after a call)."""
+    """研判: process the queued fault calls (来电登记), then roll new fault calls up into outage
+    events (scheduled a few seconds after a call; a run that leaves calls queued schedules the next)."""
     from .services import run_analysis
 
     report = run_analysis()

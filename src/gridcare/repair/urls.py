@@ -6,6 +6,7 @@ app_name = "repair"
 urlpatterns = [
     path("", views.board, name="board"),
     path("analyse/", views.analyse, name="analyse"),
+    path("calls/<str:ref>/retry/", views.retry_call, name="retry_call"),
     path("events/<str:number>/", views.event_detail, name="event"),
     path("events/<str:number>/act/<str:action>/", views.event_action, name="act"),
     path("crews/", views.crews, name="crews"),

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridcare.core import clock
@@ -45,6 +46,12 @@ def _board_context(request) -> dict:
     return {
         "rows": rows,
         "pending": queries.pending_calls(request.user, request.active_unit).count(),
+        "queued": queries.queued_calls(request.user, request.active_unit).count(),
+        "failed": [
+            {"c": c, "who": c.customer.account_no if c.customer_id else mask_phone(c.caller_phone)}
+            for c in queries.failed_calls(request.user, request.active_unit)[:50]
+        ],
+        "is_dispatcher": _is_dispatcher(request.user),
         "now": now,
         "counts": {
             "feeder": sum(1 for e in events if e.level == DeviceLevel.FEEDER),
@@ -78,7 +85,6 @@ def board(request):
     if request.htmx:
         return render(request, "repair/_board.html", context)
     context["recent"] = queries.recent_closed(request.user, active_unit=request.active_unit, limit=10)
-    context["is_dispatcher"] = _is_dispatcher(request.user)
     return render(request, "repair/board.html", context)
 
 
@@ -92,6 +98,20 @@ def analyse(request):
         request,
         f"研判完成：新定位 {report.placed} 个来电，关联 {report.linked} 个，新事件 {len(report.created)} 个，合并 {report.merged} 个。",
     )
+    return redirect("repair:board")
+
+
+@login_required
+@require_POST
+def retry_call(request, ref: str):
+    """重新处理: a failed recorded call back in the queue."""
+    call = queries.get_reported_call(request.user, ref, request.active_unit)
+    try:
+        services.retry_reported_call(call=call, actor=request.user)
+    except ApiError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("来电已重新排队处理"))
     return redirect("repair:board")
 
 

@@ -28,7 +28,8 @@ def test_fault_calls_over_the_api_roll_up_and_later_callers_hear_the_event(grid,
             content_type="application/json",
             headers={"Idempotency-Key": f"k-{c.pk}"},
         )
-        assert r.status_code == 201, r.content
+        assert r.status_code == 202, r.content
+        assert r.json()["state"] == "queued" and r.json()["order_number"] is None
     again = client.post(
         "/api/v1/repair/calls",
         {"content": "停电", "account_no": people[0].account_no},
@@ -37,7 +38,7 @@ def test_fault_calls_over_the_api_roll_up_and_later_callers_hear_the_event(grid,
     )
     assert again.status_code == 200 and not again.json()["repeated"]  # the same key: no urging
 
-    services.run_analysis()
+    services.run_analysis()  # processes the queued calls, then rolls them up
     late = client.post(
         "/api/v1/repair/calls",
         {"content": "停电", "account_no": people[3].account_no},
@@ -45,6 +46,9 @@ def test_fault_calls_over_the_api_roll_up_and_later_callers_hear_the_event(grid,
     ).json()
     assert late["event"]["level"] == "area"
     assert "已掌握" in late["answer"]
+    services.run_analysis()
+    status = client.get(late["status_url"]).json()
+    assert status["state"] == "done" and status["event"]["number"] == late["event"]["number"]
 
     dispatcher = api(grid.dispatcher)
     board = dispatcher.get("/api/v1/repair/events").json()

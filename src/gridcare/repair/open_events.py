@@ -1,0 +1,56 @@
+"""What the API tells a fault caller at once: the open outage event covering the customer, read from
+a short per-process view of the open events (refreshed at most every ``REFRESH_SECONDS``), so the
+intake endpoint answers without a query of its own (docs/decisions/0006-queued-fault-calls.md).
+
+The view may lag a second or two behind the board: a caller may hear "正在研判" for an event formed
+a moment ago; the call is linked to it all the same when it is processed. Never written to.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .models import DeviceLevel, OutageEvent
+
+REFRESH_SECONDS = 1.5
+
+_view: dict = {"until": 0.0, DeviceLevel.FEEDER: {}, DeviceLevel.AREA: {}, DeviceLevel.CUSTOMER: {}}
+
+
+def forget() -> None:
+    """Read the events again at the next call (tests; after an analysis run in this process)."""
+    _view["until"] = 0.0
+
+
+def _refresh() -> None:
+    by_level: dict[str, dict[int, OutageEvent]] = {level: {} for level in DeviceLevel.values}
+    events = (
+        OutageEvent.objects.filter(state__in=OutageEvent.OPEN_STATES)
+        .select_related("crew", "transformer_area", "feeder", "customer")
+        .order_by("created_at", "id")
+    )
+    for event in events:
+        key = {
+            DeviceLevel.FEEDER: event.feeder_id,
+            DeviceLevel.AREA: event.transformer_area_id,
+            DeviceLevel.CUSTOMER: event.customer_id,
+        }[event.level]
+        if key is not None:
+            by_level[event.level].setdefault(key, event)  # the oldest event of a device
+    _view.update(by_level)
+    _view["until"] = time.monotonic() + REFRESH_SECONDS
+
+
+def covering(customer) -> OutageEvent | None:
+    """The open event of the customer's feeder, else of its transformer area, else the customer's
+    own (the same precedence as ``analysis.open_event_for``)."""
+    if customer is None:
+        return None
+    if time.monotonic() >= _view["until"]:
+        _refresh()
+    area = customer.transformer_area
+    return (
+        _view[DeviceLevel.FEEDER].get(area.feeder_id)
+        or _view[DeviceLevel.AREA].get(area.pk)
+        or _view[DeviceLevel.CUSTOMER].get(customer.pk)
+    )
