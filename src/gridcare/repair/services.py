@@ -21,9 +21,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 
-from gridcare.core import clock
+from gridcare.core import clock, prepared
 from gridcare.core.api_errors import ApiError
 from gridcare.customers.models import Customer, Feeder, TransformerArea
 from gridcare.org import scoping
@@ -329,7 +329,7 @@ def queue_fault_call(
     try:
         # One INSERT, committed by itself (a savepoint only inside a caller's transaction).
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            call.save(force_insert=True)
+            _insert_call(call)
     except IntegrityError:
         existing = _call_by_key(key) if key else None
         if existing is None:
@@ -337,6 +337,21 @@ def queue_fault_call(
         return _queued(existing, created=False)  # the same key, a moment earlier
     _wake_soon()
     return _queued(call, created=True)
+
+
+_INSERT_FIELDS = [f for f in ReportedCall._meta.concrete_fields if not f.primary_key]
+
+
+def _insert_call(call: ReportedCall) -> None:
+    """``call.save()`` as a prepared statement (the intake's only write: parsed once per
+    connection, no SQL composed per call). Each value is prepared by its model field."""
+    quote = connection.ops.quote_name  # names from the model, values as parameters
+    table, columns = quote(ReportedCall._meta.db_table), ", ".join(quote(f.column) for f in _INSERT_FIELDS)
+    values, pk = ", ".join(["%s"] * len(_INSERT_FIELDS)), quote(ReportedCall._meta.pk.column)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}"  # noqa: S608
+    params = [f.get_db_prep_save(getattr(call, f.attname), connection) for f in _INSERT_FIELDS]
+    ((call.pk,),) = prepared.fetch(sql, params)
+    call._state.adding, call._state.db = False, connection.alias
 
 
 def _call_by_key(key: str) -> ReportedCall | None:
@@ -398,18 +413,22 @@ def process_queued_calls(*, limit: int | None = None, seconds: float | None = No
 
 def _claim_next_call() -> ReportedCall | None:
     """The oldest queued call no other process holds and whose caller has no earlier queued call
-    (locked until the caller's transaction ends)."""
-    earlier = ReportedCall.objects.filter(
-        state=ReportedCall.State.QUEUED, caller_key=OuterRef("caller_key"), pk__lt=OuterRef("pk")
+    (locked until the caller's transaction ends). One statement written out, as the ORM spends
+    more time composing it than the database running it; the customer follows by its key."""
+    table = connection.ops.quote_name(ReportedCall._meta.db_table)
+    lock = " FOR UPDATE OF r SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    queued = ReportedCall.State.QUEUED
+    sql = (
+        f"SELECT r.* FROM {table} r WHERE r.state = %s AND NOT EXISTS (SELECT 1 FROM {table} e "  # noqa: S608
+        f"WHERE e.state = %s AND e.caller_key = r.caller_key AND e.id < r.id) ORDER BY r.id LIMIT 1{lock}"
     )
-    return (
-        ReportedCall.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(state=ReportedCall.State.QUEUED)
-        .filter(~Exists(earlier))
-        .select_related("customer__transformer_area")
-        .order_by("pk")
-        .first()
-    )
+    found = list(ReportedCall.objects.raw(sql, [queued, queued]))
+    if not found:
+        return None
+    call = found[0]
+    if call.customer_id:
+        call.customer = Customer.objects.select_related("transformer_area").get(pk=call.customer_id)
+    return call
 
 
 def _process_call(call: ReportedCall, actors: dict[int, Any]) -> bool:

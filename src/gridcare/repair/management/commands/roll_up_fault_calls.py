@@ -1,3 +1,4 @@
+import os
 import time
 
 from django.core.management.base import BaseCommand
@@ -16,8 +17,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="run again every --interval seconds")
         parser.add_argument("--interval", type=float, default=2.0)
+        parser.add_argument(
+            "--nice",
+            type=int,
+            default=0,
+            help="lower this process's CPU priority (os.nice) so that, on a host shared with the web "
+            "workers, taking calls comes first and the queue is worked off with the CPU left",
+        )
 
-    def handle(self, *args, loop, interval, **options):
+    def handle(self, *args, loop, interval, nice, **options):
+        if nice:
+            os.nice(nice)
         while True:
             # Once: the whole queue. In the loop: a roll-up at least every PROCESS_SECONDS while
             # calls wait, so later calls link to the events formed meanwhile.
