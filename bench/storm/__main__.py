@@ -5,14 +5,20 @@
 N fault calls within one simulated hour from customers under D truly faulted devices (a quarter of
 them feeders, the rest transformer areas), plus 5% customer-side faults and 2% calls with no
 account number (placed by the spoken address). The calls go over HTTP to POST /api/v1/repair/calls
-(gunicorn, 2 sync workers) while the trouble-call analysis runs beside it (``gridcare
-roll_up_fault_calls --loop``), in the order they would arrive in that hour, as fast as the server
+(gunicorn, 2 sync workers), which records each call (来电登记, 202) for the queue, while the
+processing and trouble-call analysis run beside it (``gridcare roll_up_fault_calls --loop``, one
+process per --processors), in the order they would arrive in that hour, as fast as the server
 takes them. Printed:
 
-- calls ingested per second over HTTP, beside the control (a bare ninja endpoint doing one INSERT,
-  same gunicorn command, same load generator); control and GridCare run alternately, twice each;
-- time from the last call to a stable set of events (and to every order dispatched);
-- grouping quality against the generated truth;
+- calls ingested per second over HTTP (202/200), beside the control (a bare ninja endpoint doing
+  one INSERT, same gunicorn command, same load generator); control and GridCare run alternately,
+  twice each;
+- the processing: calls processed per second after the ingest, the queue left at the last call,
+  and the queue lag (received → processed) of the calls;
+- time from the last call to an empty queue and a stable set of events (and to every order
+  dispatched);
+- correctness: every call recorded exactly once, every queued call processed, none failed;
+- grouping quality against the generated truth (call reference → order → trouble call → event);
 - time to queue notifications to every affected customer (fault outage of the outages app →
   notify.enqueue_many), for the storm's events and for a scope of ≥ 100,000 customers.
 
@@ -49,6 +55,18 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--calls", type=int, default=20_000, help="fault calls in the storm (default 20000)")
     p.add_argument("--devices", type=int, default=40, help="truly faulted devices (default 40)")
     p.add_argument("--concurrency", type=int, default=8, help="client connections (default 8)")
+    p.add_argument(
+        "--processors",
+        type=int,
+        default=1,
+        help="queue processing / analysis loops beside the server (default 1)",
+    )
+    p.add_argument(
+        "--processor-nice",
+        type=int,
+        default=10,
+        help="the loops' nice value (default 10: on this shared host the intake comes first; 0 to compare)",
+    )
     p.add_argument("--runs", type=int, default=2, help="alternating control/GridCare runs (default 2)")
     p.add_argument("--notify-customers", type=int, default=100_000, help="scope size of the notification run")
     p.add_argument("--port", type=int, default=0, help="first of two ports (default: two free ports)")
@@ -146,7 +164,7 @@ def reset_storm_state() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE repair_troublecall, repair_outageevent, repair_eventupdate, repair_crewassignment, "
+            "TRUNCATE repair_reportedcall, repair_troublecall, repair_outageevent, repair_eventupdate, repair_crewassignment, "
             "repair_supportrequest, repair_analysiswakeup, workorders_workorder, workorders_workorderevent, "
             "workorders_deadline, outages_outage, notify_message, django_tasks_database_dbtaskresult CASCADE"
         )
@@ -176,7 +194,7 @@ class Call:
     at: float  # simulated seconds into the hour
     truth: tuple[str, int]  # ("feeder", id) / ("area", id) / ("customer", customer id)
     body: dict
-    order: str = ""
+    ref: str = ""  # the call's reference (来电登记) answered by GridCare
     status: int = 0
     latency_ms: float = 0.0
 
@@ -330,8 +348,8 @@ def drive(calls: list[Call], port: int, token: str, concurrency: int) -> tuple[f
             call.latency_ms = (time.perf_counter() - started) * 1000
             call.status = resp.status
             statuses[resp.status] += 1
-            if resp.status in (200, 201):
-                call.order = json.loads(data).get("order_number", "")
+            if resp.status in (200, 202):
+                call.ref = json.loads(data).get("ref", "")
         conn.close()
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
@@ -346,7 +364,7 @@ def drive(calls: list[Call], port: int, token: str, concurrency: int) -> tuple[f
 # --- one GridCare run ---------------------------------------------------------------------------------
 
 
-def analysis_loop() -> subprocess.Popen:
+def analysis_loop(nice: int) -> subprocess.Popen:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="gridcare.settings")
     return subprocess.Popen(
         [
@@ -357,6 +375,8 @@ def analysis_loop() -> subprocess.Popen:
             "1",
             "--verbosity",
             "0",
+            "--nice",
+            str(nice),
         ],
         env=env,
         cwd=str(ROOT),
@@ -367,9 +387,10 @@ def analysis_loop() -> subprocess.Popen:
 def snapshot() -> tuple:
     from django.db.models import Q
 
-    from gridcare.repair.models import OutageEvent, TroubleCall
+    from gridcare.repair.models import OutageEvent, ReportedCall, TroubleCall
     from gridcare.workorders.models import OPEN_STATES, WorkOrder
 
+    queued = ReportedCall.objects.filter(state=ReportedCall.State.QUEUED).count()
     unplaced_orders = WorkOrder.objects.filter(
         order_type="fault_repair", state__in=OPEN_STATES, trouble_call__isnull=True
     ).count()
@@ -388,20 +409,23 @@ def snapshot() -> tuple:
         .filter(Q(trouble_call__event__isnull=False) | Q(trouble_call__transformer_area__isnull=False))
         .count()
     )
-    return unplaced_orders, waiting, events, accepted
+    return queued, unplaced_orders, waiting, events, accepted
 
 
-def wait_stable(last_call_at: float, timeout: float) -> tuple[float, float]:
-    """Seconds from the last call until the events stop changing (nothing waits for the analysis
-    and two looks 1 s apart agree), and until no order waits for dispatch."""
-    stable_at = dispatched_at = None
+def wait_stable(last_call_at: float, timeout: float) -> tuple[float, float, float]:
+    """Seconds from the last call until the queue is empty, until the events stop changing (the
+    queue empty, nothing waits for the analysis and two looks 1 s apart agree), and until no order
+    waits for dispatch."""
+    drained_at = stable_at = dispatched_at = None
     previous = None
     previous_at = time.perf_counter()
     end = time.perf_counter() + timeout
     while time.perf_counter() < end:
         now = time.perf_counter()
-        unplaced, waiting, events, accepted = snapshot()
-        settled = unplaced == 0 and waiting == 0
+        queued, unplaced, waiting, events, accepted = snapshot()
+        if queued == 0 and drained_at is None:
+            drained_at = now
+        settled = queued == 0 and unplaced == 0 and waiting == 0
         if settled and previous == events and stable_at is None:
             stable_at = previous_at
         if accepted == 0 and dispatched_at is None and settled:
@@ -410,20 +434,53 @@ def wait_stable(last_call_at: float, timeout: float) -> tuple[float, float]:
             break
         if not settled or previous != events:
             previous, previous_at = events, now
-        time.sleep(1.0)
+        time.sleep(1.0 if queued == 0 else 0.25)
     return (
+        (drained_at - last_call_at) if drained_at else float("nan"),
         (stable_at - last_call_at) if stable_at else float("nan"),
         (dispatched_at - last_call_at) if dispatched_at else float("nan"),
     )
 
 
+def queue_figures(storm: Storm) -> dict:
+    """Correctness of the queue (every call recorded once, processed, none failed) and its lag."""
+    from django.db.models import Count
+
+    from gridcare.repair.models import ReportedCall
+
+    refs = [c.ref for c in storm.calls if c.ref]
+    rows = ReportedCall.objects.all()
+    states = dict(rows.values_list("state").annotate(n=Count("id")))
+    recorded = rows.count()
+    distinct_refs = len(set(refs))
+    known = rows.filter(ref__in=refs).count() if refs else 0
+    lags = [
+        (done - received).total_seconds()
+        for received, done in rows.filter(state="done").values_list("received_at", "processed_at")
+    ]
+    return {
+        "answered": len(refs),
+        "recorded": recorded,
+        "exactly_once": recorded == len(storm.calls) == distinct_refs == known,
+        "queued": states.get("queued", 0),
+        "done": states.get("done", 0),
+        "failed": states.get("failed", 0),
+        "with_order": rows.filter(state="done", order__isnull=False).count(),
+        "lag_p50": common.percentile(lags, 50),
+        "lag_p99": common.percentile(lags, 99),
+        "lag_max": max(lags) if lags else float("nan"),
+    }
+
+
 def grouping_quality(storm: Storm) -> dict:
     from gridcare.repair.analysis import follow_merges
-    from gridcare.repair.models import DeviceLevel, OutageEvent, TroubleCall
+    from gridcare.repair.models import DeviceLevel, OutageEvent, ReportedCall, TroubleCall
 
     events = {e.pk: e for e in OutageEvent.objects.all()}
     final = {pk: follow_merges(e) for pk, e in events.items()}
-    event_of_order = dict(TroubleCall.objects.values_list("order__number", "event_id"))
+    # The call's reference → its work order → the order's trouble call → the event.
+    order_of_ref = {str(ref): order for ref, order in ReportedCall.objects.values_list("ref", "order_id")}
+    event_of_order = dict(TroubleCall.objects.values_list("order_id", "event_id"))
 
     def device(e: OutageEvent) -> tuple[str, int]:
         if e.level == DeviceLevel.FEEDER:
@@ -435,7 +492,7 @@ def grouping_quality(storm: Storm) -> dict:
     right = 0
     attached = 0
     for call in storm.calls:
-        event_id = event_of_order.get(call.order)
+        event_id = event_of_order.get(order_of_ref.get(call.ref))
         if event_id is None:
             continue
         attached += 1
@@ -467,30 +524,44 @@ def grouping_quality(storm: Storm) -> dict:
 def run_gridcare(storm: Storm, args, token: str) -> dict:
     from django.db import close_old_connections
 
+    from gridcare.repair.models import ReportedCall
+
     for c in storm.calls:
-        c.order, c.status, c.latency_ms = "", 0, 0.0
+        c.ref, c.status, c.latency_ms = "", 0, 0.0
     reset_storm_state()
     server = serve("gridcare.settings", args.port)
-    loop = analysis_loop()
+    loops = [analysis_loop(args.processor_nice) for _ in range(args.processors)]
     try:
         seconds, latencies, statuses = drive(storm.calls, args.port, token, args.concurrency)
         last_call = time.perf_counter()
         close_old_connections()
-        stable, dispatched = wait_stable(last_call, timeout=max(120, args.calls / 20))
+        left = ReportedCall.objects.filter(state=ReportedCall.State.QUEUED).count()
+        drained, stable, dispatched = wait_stable(last_call, timeout=max(120, args.calls / 20))
     finally:
-        stop(loop)
+        for loop in loops:
+            stop(loop)
         stop(server)
-    ok = sum(v for k, v in statuses.items() if k in (200, 201))
+    ok = sum(v for k, v in statuses.items() if k in (200, 202))
     return {
         "rate": ok / seconds,
         "seconds": seconds,
         "p50": common.percentile(latencies, 50),
         "p99": common.percentile(latencies, 99),
         "statuses": dict(statuses),
+        "left": left,
+        "drained": drained,
+        "processing_rate": left / drained if drained and drained == drained else float("nan"),
+        "overall_rate": len(storm.calls) / (seconds + drained) if drained == drained else float("nan"),
         "stable": stable,
         "dispatched": dispatched,
+        "queue": queue_figures(storm),
         "quality": grouping_quality(storm),
     }
+
+
+def correct(g: dict) -> bool:
+    q = g["queue"]
+    return q["exactly_once"] and q["queued"] == 0 and q["failed"] == 0 and q["with_order"] == q["recorded"]
 
 
 def run_control(storm: Storm, args) -> dict:
@@ -611,7 +682,8 @@ def main() -> None:
         f"{len(storm.calls):,} calls over one simulated hour, {len(storm.devices)} faulted devices "
         f"({sum(1 for d in storm.devices if d[0] == 'feeder')} feeders), "
         f"{kinds['customer']} customer-side, {sum(1 for c in storm.calls if 'account_no' not in c.body)} without account; "
-        f"concurrency {args.concurrency}, gunicorn 2 sync workers, analysis loop every 1 s",
+        f"concurrency {args.concurrency}, gunicorn 2 sync workers, {args.processors} processing/analysis "
+        f"loop(s) at nice {args.processor_nice} (queue, then roll-up at least every 2 s; idle: every 1 s)",
         flush=True,
     )
     controls, grids = [], []
@@ -629,6 +701,14 @@ def main() -> None:
         print(
             f"run {run} GridCare: {g['rate']:7.1f} calls/s  p50 {g['p50']:6.1f} ms  p99 {g['p99']:6.1f} ms  "
             f"{g['statuses']}\n"
+            f"    processing: {g['left']:,} calls queued at the last call, drained in {g['drained']:.1f} s = "
+            f"{g['processing_rate']:.1f} calls/s after the ingest ({g['overall_rate']:.1f} calls/s first call → "
+            f"empty queue); queue lag p50 {g['queue']['lag_p50']:.1f} s, p99 {g['queue']['lag_p99']:.1f} s, "
+            f"max {g['queue']['lag_max']:.1f} s\n"
+            f"    correctness: answered {g['queue']['answered']:,}, recorded {g['queue']['recorded']:,} "
+            f"(exactly once: {'PASS' if g['queue']['exactly_once'] else 'FAIL'}), processed {g['queue']['done']:,} "
+            f"with an order {g['queue']['with_order']:,}, still queued {g['queue']['queued']}, "
+            f"failed {g['queue']['failed']} {'PASS' if correct(g) else 'FAIL'}\n"
             f"    last call → stable events {g['stable']:.1f} s; → every order dispatched {g['dispatched']:.1f} s\n"
             f"    calls on the right event {q['right']:,}/{q['calls']:,} = {q['right_share']:.1%}; "
             f"devices found {q['devices_found']}/{q['devices']} = {q['found_share']:.1%}; "
@@ -657,6 +737,15 @@ def main() -> None:
         f"ingest over HTTP: GridCare {gc_rate:.1f} calls/s, control {ctl_rate:.1f} calls/s, ratio {ratio:.2f} "
         f"(target ≥ 0.40 while grouping runs; ≥ 200/s on an ordinary day) "
         f"{'PASS' if ratio >= 0.4 else 'FAIL'}"
+    )
+    print(
+        f"processing after the ingest: {med([g['processing_rate'] for g in grids]):.1f} calls/s "
+        f"with {args.processors} loop(s); last call → empty queue {med([g['drained'] for g in grids]):.1f} s; "
+        f"queue lag p99 {med([g['queue']['lag_p99'] for g in grids]):.1f} s"
+    )
+    print(
+        f"queue correctness (every run): every call recorded exactly once, processed, none failed "
+        f"{'PASS' if all(correct(g) for g in grids) else 'FAIL'}"
     )
     print(
         f"last call → stable events: {med([g['stable'] for g in grids]):.1f} s; "
