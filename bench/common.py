@@ -156,6 +156,52 @@ def stopwatch(label: str, sink: dict[str, float] | None = None):
     print(f"{label}: {elapsed:.1f} s", flush=True)
 
 
+# --- CPU spent by the server's processes (robust to a busy machine) -----------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process so far (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+
+
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is ``parent`` (a gunicorn master's workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def database_backend_pids(dbname: str) -> list[int]:
+    """The PostgreSQL client backends connected to ``dbname``, except this process's own."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend' "
+            "AND pid <> pg_backend_pid()",
+            [dbname],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def cpu_of(pids: Sequence[int]) -> float:
+    return sum(process_cpu_seconds(p) for p in pids)
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 

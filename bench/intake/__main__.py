@@ -196,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
             prefix = f"b{secrets.token_hex(3)}"
             results: dict[str, list[Run]] = {"control": [], "gridcare": []}
             warmups: dict[str, list[Run]] = {"control": [], "gridcare": []}
+            # CPU seconds of the server's workers and of its database backends, per request: a
+            # figure a busy machine disturbs much less than requests per second.
+            cpu: dict[str, list[tuple[float, float]]] = {"control": [], "gridcare": []}
+            dbname = connection.settings_dict["NAME"]
             for r in range(args.runs):
                 for name in ("control", "gridcare"):
                     _app, port, tok, _env = servers[name]
@@ -209,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
                         seed=9000 + r,
                     )
                     warmups[name].append(warm)
+                    pids = common.child_pids(procs[name].pid), common.database_backend_pids(dbname)
+                    connection.close()
+                    cpu_before = common.cpu_of(pids[0]), common.cpu_of(pids[1])
                     run = drive(
                         port=port,
                         token=tok,
@@ -220,7 +227,18 @@ def main(argv: list[str] | None = None) -> int:
                         max_seconds=args.max_seconds,
                     )
                     results[name].append(run)
+                    n = max(len(run.results), 1)
+                    cpu[name].append(
+                        tuple(
+                            1000 * (common.cpu_of(p) - b) / n for p, b in zip(pids, cpu_before, strict=True)
+                        )
+                    )
                     print(f"run {r + 1}  " + describe(name, run), flush=True)
+                    print(
+                        f"          CPU per request: web workers {cpu[name][-1][0]:.2f} ms, "
+                        f"database {cpu[name][-1][1]:.2f} ms",
+                        flush=True,
+                    )
                     for error in run.errors[:5]:
                         print(f"    {error}")
         finally:
@@ -266,6 +284,14 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"GridCare  {g_rate:8.1f} orders/s  p50 {g_p50:6.1f} ms  p95 {g_p95:6.1f} ms  p99 {g_p99:6.1f} ms"
         )
+        for name, label in (("control", "control "), ("gridcare", "GridCare")):
+            web, db = (common.median([c[i] for c in cpu[name]]) for i in (0, 1))
+            print(
+                f"{label}  CPU per request: web workers {web:.2f} ms + database {db:.2f} ms = {web + db:.2f} ms"
+            )
+        g_cpu = common.median([sum(c) for c in cpu["gridcare"]])
+        c_cpu = common.median([sum(c) for c in cpu["control"]])
+        print(f"CPU per request GridCare / control: {g_cpu / c_cpu if c_cpu else float('nan'):.2f} ×")
         rate_ratio = g_rate / c_rate if c_rate else float("nan")
         p99_ratio = g_p99 / c_p99 if c_p99 else float("nan")
         print(

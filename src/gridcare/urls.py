@@ -8,11 +8,11 @@ admin.site.site_header = "GridCare 供电客户服务中心 · 管理后台"
 admin.site.site_title = "GridCare 管理后台"
 
 urlpatterns = [
+    path("api/v1/", api.urls),  # first: the busiest path, resolved without trying the others
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
     path("", include("gridcare.org.urls")),
     path("customers/", include("gridcare.customers.urls")),
     path("knowledge/", include("gridcare.knowledge.urls")),

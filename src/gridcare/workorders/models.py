@@ -256,6 +256,8 @@ class WorkOrderEvent(models.Model):
     )
     action = models.CharField(_("动作"), max_length=20)
     at = models.DateTimeField(_("时间"))
+    # Every action writes a row here, and history is read by order only: no index by actor or
+    # unit (people and units are deactivated, not deleted; a deletion may scan).
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("操作人"),
@@ -263,9 +265,16 @@ class WorkOrderEvent(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     actor_unit = models.ForeignKey(
-        Unit, verbose_name=_("操作单位"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Unit,
+        verbose_name=_("操作单位"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     from_state = models.CharField(_("原状态"), max_length=12, blank=True)
     to_state = models.CharField(_("新状态"), max_length=12, blank=True)
@@ -347,11 +356,19 @@ class Deadline(models.Model):
     """A running time limit of one order (one per milestone)."""
 
     order = models.ForeignKey(
-        WorkOrder, on_delete=models.CASCADE, related_name="deadlines", verbose_name=_("工单")
+        WorkOrder,
+        on_delete=models.CASCADE,
+        related_name="deadlines",
+        verbose_name=_("工单"),
+        db_index=False,  # uniq_deadline_milestone (order, milestone) leads with it
     )
     milestone = models.CharField(_("节点"), max_length=10, choices=Milestone.choices)
     policy = models.ForeignKey(
-        TimeLimitPolicy, on_delete=models.PROTECT, related_name="+", verbose_name=_("策略")
+        TimeLimitPolicy,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("策略"),
+        db_index=False,  # never looked up by; a policy in use is kept (a deletion may scan)
     )
     started_at = models.DateTimeField(_("起算时间"))
     due_at = models.DateTimeField(_("到期时间"))
