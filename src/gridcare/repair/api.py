@@ -156,6 +156,8 @@ def analyse(request):
     services._require_dispatcher(request.auth)
     report = services.run_analysis()
     return {
+        "processed": report.processed,
+        "failed": report.failed,
         "placed": report.placed,
         "linked": report.linked,
         "created": len(report.created),
