@@ -192,6 +192,10 @@ GRIDCARE_PERIODIC_TASKS = [
     ("gridcare.workorders.tasks.sweep_deadlines", env_int("GRIDCARE_SWEEP_SECONDS", 300)),
     # Outbox: delivers anything whose delivery task was lost (crash between commit and enqueue).
     ("gridcare.notify.tasks.deliver_pending_messages", env_int("GRIDCARE_NOTIFY_SWEEP_SECONDS", 60)),
+    # Fault calls queued over the API and not yet processed (a lost wake-up), then the roll-up.
+    ("gridcare.repair.tasks.roll_up_fault_calls", env_int("GRIDCARE_ROLLUP_SWEEP_SECONDS", 60)),
+    # The 12-hour warning of open outage events (a lost scheduled check).
+    ("gridcare.repair.tasks.sweep_long_outages", env_int("GRIDCARE_OUTAGE_SWEEP_SECONDS", 600)),
 ]
 
 # --- Cache and sessions ----------------------------------------------------------------------

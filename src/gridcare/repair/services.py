@@ -297,7 +297,7 @@ def queue_fault_call(
         existing = _call_by_key(key)
         if existing is not None:
             return _queued(existing, created=False)
-    engine._validate_intake(
+    engine.validate_intake(
         engine.Intake(
             order_type=OrderType.FAULT_REPAIR,
             channel=channel,

@@ -21,3 +21,12 @@ def check_long_outage(event_id: int) -> int:
     from .services import raise_long_outage_warnings
 
     return raise_long_outage_warnings()
+
+
+@task()
+def sweep_long_outages() -> int:
+    """Reconciliation: the 12-hour service warning of every event still open, should the task
+    scheduled when the event formed have been lost."""
+    from .services import raise_long_outage_warnings
+
+    return raise_long_outage_warnings()

@@ -41,17 +41,27 @@ def available() -> bool:
     return isinstance(task_backends[check_deadline.backend], DatabaseBackend)
 
 
-def checks_for(deadlines: list[Deadline]) -> list[DBTaskResult]:
-    """The scheduled ``check_deadline`` task rows of ``deadlines`` (what ``tasks.schedule_checks``
-    writes), each marked with its deadline's milestone; the deadline id is filled in by ``insert``."""
-    from .tasks import check_row
+def checks_for(deadlines: list[Deadline]) -> list[dict[str, Any]]:
+    """The rows of the scheduled ``check_deadline`` tasks of ``deadlines`` (what
+    ``tasks.schedule_checks`` writes), by column. Each row's ``args_kwargs`` names its deadline's
+    milestone until ``insert`` puts the deadline's id there."""
+    due = [d for d in deadlines if d.next_warning_at is not None]
+    if not due:
+        return []
+    from .tasks import check_deadline, check_row
 
+    new_id = task_backends[check_deadline.backend]._get_id
+    # One model instance gives what every check shares (defaults, task path, queue, backend,
+    # enqueued now); the checks differ by id, time and argument only.
+    first = check_row(None, due[0].next_warning_at)
+    shared = _record(first)
     rows = []
-    for deadline in deadlines:
-        if deadline.next_warning_at is not None:
-            row = check_row(None, deadline.next_warning_at)
-            row.milestone = deadline.milestone
-            rows.append(row)
+    for deadline in due:
+        row = dict(shared)
+        row["id"] = new_id() if rows else shared["id"]
+        row["run_after"] = deadline.next_warning_at
+        row["args_kwargs"] = {"milestone": deadline.milestone}
+        rows.append(row)
     return rows
 
 
@@ -61,9 +71,26 @@ def _fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     return tuple(f for f in model._meta.concrete_fields if f is not model._meta.auto_field)
 
 
+def _plain(field: models.Field) -> bool:
+    """True when the field saves its attribute as it is (``Field.pre_save``): no auto_now, no file."""
+    if isinstance(field, models.DateField | models.TimeField):  # DateTimeField is a DateField
+        return not (field.auto_now or field.auto_now_add)
+    return type(field).pre_save is models.Field.pre_save
+
+
+@cache
+def _columns(model: type[models.Model]) -> tuple[tuple[str, str, models.Field | None], ...]:
+    """(column, attribute, the field when its ``pre_save`` must run) of each column of ``model``."""
+    return tuple((f.column, f.attname, None if _plain(f) else f) for f in _fields(model))
+
+
 def _record(obj: models.Model) -> dict[str, Any]:
     """The row of ``obj`` as the fields would save it (``pre_save``), by column name."""
-    return {field.column: field.pre_save(obj, True) for field in _fields(type(obj))}
+    values = obj.__dict__
+    return {
+        column: values[attname] if field is None else field.pre_save(obj, True)
+        for column, attname, field in _columns(type(obj))
+    }
 
 
 def _json(value: Any) -> str:
@@ -117,15 +144,15 @@ def insert(
     order: WorkOrder,
     event: WorkOrderEvent,
     deadlines: list[Deadline],
-    checks: list[DBTaskResult],
+    checks: list[dict[str, Any]],
     *,
     prefix: str,
     period: str,
 ) -> None:
     """Write the order (numbered here), its history row, deadlines and checks; set their keys.
 
-    Each check's ``args_kwargs`` is filled with the id of the deadline of the same milestone
-    (``check.milestone``), known only inside the statement. Raises IntegrityError as the ORM
+    Each check's ``args_kwargs`` is filled with the id of the deadline of the milestone it names
+    (see ``checks_for``), known only inside the statement. Raises IntegrityError as the ORM
     would (e.g. a repeated idempotency key); then nothing is written and the number is unused.
     """
     params: list[Any] = [prefix, period, prefix + period, numbering.WIDTH, _json(_record(order))]
@@ -133,12 +160,7 @@ def insert(
     if deadlines:
         params.append(_json([_record(d) for d in deadlines]))
     if checks:
-        rows = []
-        for check in checks:
-            row = _record(check)
-            row["args_kwargs"] = {"milestone": check.milestone}
-            rows.append(row)
-        params.append(_json(rows))
+        params.append(_json(checks))
     # Prepared once per connection: the statement is long and the same for every intake.
     ((order_id, number, deadline_ids),) = prepared.fetch(_statement(bool(deadlines), bool(checks)), params)
     order.pk, order.number = order_id, number

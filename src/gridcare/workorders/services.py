@@ -74,10 +74,13 @@ def _priority(intake: Intake, user: Any) -> int:
     return Priority.NORMAL
 
 
-def _validate_intake(intake: Intake) -> None:
-    if intake.order_type not in OrderType.values:
+_ORDER_TYPES, _CHANNELS = frozenset(OrderType.values), frozenset(Channel.values)
+
+
+def validate_intake(intake: Intake) -> None:
+    if intake.order_type not in _ORDER_TYPES:
         raise ApiError("invalid_order_type", f"Unknown order type {intake.order_type!r}.", status=422)
-    if intake.channel not in Channel.values:
+    if intake.channel not in _CHANNELS:
         raise ApiError("invalid_channel", f"Unknown channel {intake.channel!r}.", status=422)
     if not intake.content.strip():
         raise ApiError("content_required", "诉求内容不能为空 (content is required).", status=422)
@@ -94,7 +97,7 @@ def create_work_order(
 ) -> tuple[WorkOrder, bool]:
     """受理: create an order; returns (order, created). The same idempotency key returns the first order.
     The accepting unit (首问负责) is the one the actor acts for (``active_unit`` from the switcher)."""
-    _validate_intake(intake)
+    validate_intake(intake)
     unit = acting_unit(actor, active_unit)
     if unit is None:
         raise ApiError("no_unit", "受理人没有所属单位 (the actor holds no role at any unit).", status=403)
