@@ -13,6 +13,13 @@ UPSERT_SQL = (
     'ON CONFLICT ("prefix", "period") DO UPDATE SET "value" = "core_numbersequence"."value" + 1 '
     'RETURNING "value"'
 )
+# The same, taken only when the SQL condition ``{when}`` holds (for a larger statement that may
+# turn out to write nothing): no row, no value taken.
+UPSERT_WHEN_SQL = (
+    'INSERT INTO "core_numbersequence" ("prefix", "period", "value") SELECT %s, %s, 1 WHERE {when} '
+    'ON CONFLICT ("prefix", "period") DO UPDATE SET "value" = "core_numbersequence"."value" + 1 '
+    'RETURNING "value"'
+)
 assert NumberSequence._meta.db_table == "core_numbersequence"
 
 

@@ -3,8 +3,10 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from gridcare.core.api_errors import idempotency_key
 from gridcare.customers.queries import get_customer_for_intake
+from gridcare.org import scoping
 
 from . import queries, services
+from .queries import ORDER_UNIT_FIELDS
 from .schemas import ActionIn, EventOut, WorkOrderIn, WorkOrderOut
 
 router = Router(tags=["work-orders"])
@@ -33,7 +35,10 @@ def create_work_order(request, body: WorkOrderIn):
     if created:
         # Accepted by the actor's own unit, so in scope; its relations are already in memory.
         return Status(201, WorkOrderOut.from_order(order))
-    return Status(200, WorkOrderOut.from_order(queries.get_order(request.auth, order.number)))
+    # The actor's own key: the first order, loaded with its relations, if still in their scope.
+    return Status(
+        200, WorkOrderOut.from_order(scoping.require_in_scope(order, request.auth, ORDER_UNIT_FIELDS))
+    )
 
 
 class ListFilters(Schema):

@@ -104,10 +104,10 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=default, ensure_ascii=False)
 
 
-def _insert(model: type[models.Model], sql_for: dict[str, str], *, many: bool = False) -> str:
-    """``INSERT INTO t (…) SELECT … FROM jsonb_populate_record(set)(NULL::t, %s)``: PostgreSQL turns
-    one JSON parameter into typed rows of the table; ``sql_for`` replaces a column's value by an
-    SQL expression (which may read ``r``, the row given)."""
+def _insert(model: type[models.Model], sql_for: dict[str, str], *, many: bool = False, when: str = "") -> str:
+    """``INSERT INTO t (…) SELECT … FROM jsonb_populate_record(set)(NULL::t, %s) [WHERE when]``:
+    PostgreSQL turns one JSON parameter into typed rows of the table; ``sql_for`` replaces a
+    column's value by an SQL expression (which may read ``r``, the row given)."""
     q = connection.ops.quote_name
     table = q(model._meta.db_table)
     columns = [f.column for f in _fields(model)]
@@ -115,29 +115,44 @@ def _insert(model: type[models.Model], sql_for: dict[str, str], *, many: bool = 
     function = "jsonb_populate_recordset" if many else "jsonb_populate_record"
     return (
         f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "  # noqa: S608 - names from model metadata
-        f"SELECT {select} FROM {function}(NULL::{table}, %s::jsonb) AS r"
+        f"SELECT {select} FROM {function}(NULL::{table}, %s::jsonb) AS r" + (f" WHERE {when}" if when else "")
     )
 
 
 @cache
 def _statement(with_deadlines: bool, with_checks: bool) -> str:
-    """The whole intake statement (built once per shape; psycopg caches its parsing)."""
-    parts = [f"num AS ({numbering.UPSERT_SQL})"]
+    """The whole intake statement (built once per shape; prepared once per connection).
+
+    ``prior`` finds an order already taken with the same idempotency key (by its unique index);
+    then nothing is written — not even a number taken — and the statement answers that order.
+    """
+    # Table and column names come from model metadata; every value is a parameter.
+    q = connection.ops.quote_name
+    table = q(WorkOrder._meta.db_table)
+    not_taken = numbering.UPSERT_WHEN_SQL.format(when="NOT EXISTS (SELECT 1 FROM prior)")
+    prior = f"SELECT id, number FROM {table} WHERE idempotency_key = %s"  # noqa: S608
+    parts = [f"prior AS ({prior})", f"num AS ({not_taken})"]
     number = f"(SELECT {numbering.NUMBER_SQL} FROM num)"  # noqa: S608
-    parts.append(f"o AS ({_insert(WorkOrder, {'number': number})} RETURNING id, number)")
+    written = "EXISTS (SELECT 1 FROM o)"
+    order = _insert(WorkOrder, {"number": number}, when="EXISTS (SELECT 1 FROM num)")
+    parts.append(f"o AS ({order} RETURNING id, number)")
     own_order = {"order_id": "(SELECT id FROM o)"}
-    parts.append(f"e AS ({_insert(WorkOrderEvent, own_order)})")
+    parts.append(f"e AS ({_insert(WorkOrderEvent, own_order, when=written)})")
     if with_deadlines:
-        parts.append(f"d AS ({_insert(Deadline, own_order, many=True)} RETURNING id, milestone)")
+        parts.append(
+            f"d AS ({_insert(Deadline, own_order, many=True, when=written)} RETURNING id, milestone)"
+        )
     if with_checks:
         # Each check's row carries its deadline's milestone in args_kwargs until the id is known.
         args = (
             "jsonb_build_object('args', jsonb_build_array((SELECT d.id FROM d "
             "WHERE d.milestone = r.args_kwargs->>'milestone')), 'kwargs', '{}'::jsonb)"
         )
-        parts.append(f"t AS ({_insert(DBTaskResult, {'args_kwargs': args}, many=True)})")
-    ids = "(SELECT json_object_agg(milestone, id) FROM d)" if with_deadlines else "NULL"
-    return "WITH " + ", ".join(parts) + f" SELECT o.id, o.number, {ids} FROM o"  # noqa: S608
+        parts.append(f"t AS ({_insert(DBTaskResult, {'args_kwargs': args}, many=True, when=written)})")
+    ids = "(SELECT json_object_agg(milestone, id) FROM d)" if with_deadlines else "NULL::json"
+    mine = f"SELECT o.id, o.number, {ids}, false FROM o"  # noqa: S608
+    answer = mine + " UNION ALL SELECT id, number, NULL::json, true FROM prior"  # noqa: S608
+    return "WITH " + ", ".join(parts) + " " + answer
 
 
 def insert(
@@ -148,21 +163,29 @@ def insert(
     *,
     prefix: str,
     period: str,
-) -> None:
+) -> int | None:
     """Write the order (numbered here), its history row, deadlines and checks; set their keys.
+    Returns None — or, when an order was already taken with the order's idempotency key, that
+    order's id, and then nothing is written.
 
     Each check's ``args_kwargs`` is filled with the id of the deadline of the milestone it names
     (see ``checks_for``), known only inside the statement. Raises IntegrityError as the ORM
-    would (e.g. a repeated idempotency key); then nothing is written and the number is unused.
+    would (e.g. the same idempotency key taken by a concurrent intake that committed first);
+    then nothing is written and the number is unused.
     """
-    params: list[Any] = [prefix, period, prefix + period, numbering.WIDTH, _json(_record(order))]
+    params: list[Any] = [order.idempotency_key, prefix, period, prefix + period, numbering.WIDTH]
+    params.append(_json(_record(order)))
     params.append(_json(_record(event)))
     if deadlines:
         params.append(_json([_record(d) for d in deadlines]))
     if checks:
         params.append(_json(checks))
     # Prepared once per connection: the statement is long and the same for every intake.
-    ((order_id, number, deadline_ids),) = prepared.fetch(_statement(bool(deadlines), bool(checks)), params)
+    ((order_id, number, deadline_ids, taken_before),) = prepared.fetch(
+        _statement(bool(deadlines), bool(checks)), params
+    )
+    if taken_before:
+        return order_id
     order.pk, order.number = order_id, number
     order._state.adding, order._state.db = False, connection.alias
     for deadline in deadlines:

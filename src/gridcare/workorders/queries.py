@@ -24,6 +24,11 @@ def _with_relations(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
     )
 
 
+def with_relations(**lookup: Any) -> WorkOrder | None:
+    """The order of a unique ``lookup`` with what its page and answer show (no scope check)."""
+    return _with_relations(WorkOrder.objects.filter(**lookup)).first()
+
+
 def get_order(user: Any, number: str, active_unit: Any = None) -> WorkOrder:
     qs = _with_relations(WorkOrder.objects.all())
     return scoping.get_for_user(qs, user, ORDER_UNIT_FIELDS, active_unit, number=number)

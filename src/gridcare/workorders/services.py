@@ -21,7 +21,7 @@ from gridcare.customers.models import AreaClass, Customer
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
 
-from . import deadlines, intake_sql, policies
+from . import deadlines, intake_sql, policies, queries
 from .models import (
     NUMBER_PREFIX,
     OPEN_STATES,
@@ -95,7 +95,8 @@ def validate_intake(intake: Intake) -> None:
 def create_work_order(
     *, actor: Any, intake: Intake, idempotency_key: str | None = None, active_unit: Unit | None = None
 ) -> tuple[WorkOrder, bool]:
-    """受理: create an order; returns (order, created). The same idempotency key returns the first order.
+    """受理: create an order; returns (order, created). The same idempotency key returns the first order
+    (with what its answer shows: customer, units, assignee, deadlines).
     The accepting unit (首问负责) is the one the actor acts for (``active_unit`` from the switcher)."""
     validate_intake(intake)
     unit = acting_unit(actor, active_unit)
@@ -148,9 +149,11 @@ def create_work_order(
             # PostgreSQL: number, order, history row, deadlines and their checks in one statement.
             started = policies.new_deadlines(order, "accept", now)
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                intake_sql.insert(
+                prior = intake_sql.insert(
                     order, event, started, intake_sql.checks_for(started), prefix=prefix, period=period
                 )
+            if prior is not None:  # the key was taken before: that order, and nothing written
+                return queries.with_relations(pk=prior), False
         else:
             with transaction.atomic():
                 # The number is taken in the order's own transaction: the counter row stays locked
@@ -165,7 +168,7 @@ def create_work_order(
         # A repeated idempotency key is found here, by the unique index, rather than by a query
         # before every insert: the first order is answered and this attempt leaves no trace.
         if idempotency_key:
-            existing = WorkOrder.objects.filter(idempotency_key=idempotency_key).first()
+            existing = queries.with_relations(idempotency_key=idempotency_key)
             if existing is not None:
                 return existing, False
         raise

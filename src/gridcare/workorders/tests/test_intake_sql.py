@@ -113,3 +113,44 @@ def test_concurrent_intake_numbers_every_order_once_without_gaps(world):
     numbers = sorted(int(n[-6:]) for n in WorkOrder.objects.values_list("number", flat=True))
     assert numbers == list(range(1, 121))
     assert WorkOrderEvent.objects.count() == 120
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_same_key_sent_at_once_from_several_connections_is_one_order(world):
+    """A client retrying before its first attempt answered: whichever commits first makes the
+    order, every other attempt answers that order (found before writing, or by the unique index
+    when both wrote at once) and leaves nothing behind."""
+    import threading
+
+    from django.db import connections
+
+    answers: dict[str, set[str]] = {}
+    errors: list[Exception] = []
+    lock = threading.Lock()
+
+    def take():
+        try:
+            for k in range(10):
+                intake = services.Intake(
+                    order_type="complaint", channel="hotline", content="态度差", customer=world.customer_east
+                )
+                order, _created = services.create_work_order(
+                    actor=world.agent, intake=intake, idempotency_key=f"same-{k}"
+                )
+                with lock:
+                    answers.setdefault(f"same-{k}", set()).add(order.number)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(len(numbers) == 1 for numbers in answers.values())
+    assert WorkOrder.objects.count() == 10 and WorkOrderEvent.objects.count() == 10
+    numbers = sorted(int(n[-6:]) for n in WorkOrder.objects.values_list("number", flat=True))
+    assert numbers[0] == 1 and len(set(numbers)) == 10
