@@ -51,6 +51,7 @@ PG_SETTINGS = [
     "max_parallel_workers_per_gather",
     "jit",
     "synchronous_commit",
+    "autovacuum",
 ]
 
 

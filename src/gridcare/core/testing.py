@@ -21,3 +21,35 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def in_threads(work, count: int, *, barrier: bool = False) -> list:
+    """Run ``work()`` in ``count`` threads at once, each on its own database connection (closed
+    when it ends); return what each returned. Re-raises the first exception a thread met.
+    ``barrier``: the threads start ``work`` together."""
+    import threading
+
+    from django.db import connections
+
+    results: list = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(count) if barrier else None
+
+    def run():
+        try:
+            if start is not None:
+                start.wait()
+            results.append(work())
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results

@@ -1,9 +1,8 @@
-import threading
-
 import pytest
 from django.db import connection
 
 from gridcare.core import numbering
+from gridcare.core.testing import in_threads
 
 
 @pytest.mark.django_db
@@ -18,22 +17,6 @@ def test_numbers_count_up_per_prefix_and_period():
 def test_concurrent_intake_never_shares_a_number():
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers need PostgreSQL")
-    taken: list[int] = []
-    lock = threading.Lock()
-
-    def take():
-        from django.db import connections
-
-        try:
-            values = [numbering.next_value("ZX", "20261124") for _ in range(25)]
-            with lock:
-                taken.extend(values)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=take) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    runs = in_threads(lambda: [numbering.next_value("ZX", "20261124") for _ in range(25)], 8)
+    taken = [value for run in runs for value in run]
     assert sorted(taken) == list(range(1, 201))

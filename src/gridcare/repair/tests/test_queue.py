@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from gridcare.core.testing import in_threads
 from gridcare.org.services import issue_token
 from gridcare.repair import services
 from gridcare.repair.models import AnalysisWakeup, OutageEvent, ReportedCall, TroubleCall
@@ -313,26 +314,9 @@ def test_a_call_held_by_one_process_is_skipped_by_another_and_so_are_its_callers
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED needs PostgreSQL")
 def test_several_processes_process_every_call_exactly_once(grid):
-    from django.db import connections
 
     _queue(grid, n_customers=12, repeats=3)
-    reports = []
-    errors = []
-
-    def work():
-        try:
-            reports.append(services.process_queued_calls())
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    reports = in_threads(services.process_queued_calls, 3)
     assert sum(r.processed for r in reports) == 36 and sum(r.failed for r in reports) == 0
     assert not ReportedCall.objects.exclude(state="done").exists()
     assert WorkOrder.objects.count() == 12  # one order per caller; the other calls urged it

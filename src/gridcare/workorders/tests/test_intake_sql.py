@@ -8,6 +8,7 @@ from django.forms.models import model_to_dict
 from django_tasks_db.models import DBTaskResult
 
 from gridcare.core import clock
+from gridcare.core.testing import in_threads
 from gridcare.workorders import intake_sql, services
 from gridcare.workorders.models import Deadline, WorkOrder, WorkOrderEvent
 
@@ -86,30 +87,18 @@ def test_repeated_key_writes_nothing_and_gives_the_number_back(wo_world):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_intake_numbers_every_order_once_without_gaps(world):
     """Eight clerks taking orders at once: every order gets its own number, 1…N, nothing lost."""
-    import threading
 
-    from django.db import connections
+    counter = iter(range(8))
 
-    errors: list[Exception] = []
+    def take():
+        n = next(counter)
+        for k in range(15):
+            intake = services.Intake(
+                order_type="complaint", channel="hotline", content="态度差", customer=world.customer_east
+            )
+            services.create_work_order(actor=world.agent, intake=intake, idempotency_key=f"{n}-{k}")
 
-    def take(n: int):
-        try:
-            for k in range(15):
-                intake = services.Intake(
-                    order_type="complaint", channel="hotline", content="态度差", customer=world.customer_east
-                )
-                services.create_work_order(actor=world.agent, intake=intake, idempotency_key=f"{n}-{k}")
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=take, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    in_threads(take, 8)
     numbers = sorted(int(n[-6:]) for n in WorkOrder.objects.values_list("number", flat=True))
     assert numbers == list(range(1, 121))
     assert WorkOrderEvent.objects.count() == 120
@@ -120,36 +109,23 @@ def test_the_same_key_sent_at_once_from_several_connections_is_one_order(world):
     """A client retrying before its first attempt answered: whichever commits first makes the
     order, every other attempt answers that order (found before writing, or by the unique index
     when both wrote at once) and leaves nothing behind."""
-    import threading
-
-    from django.db import connections
-
-    answers: dict[str, set[str]] = {}
-    errors: list[Exception] = []
-    lock = threading.Lock()
 
     def take():
-        try:
-            for k in range(10):
-                intake = services.Intake(
-                    order_type="complaint", channel="hotline", content="态度差", customer=world.customer_east
-                )
-                order, _created = services.create_work_order(
-                    actor=world.agent, intake=intake, idempotency_key=f"same-{k}"
-                )
-                with lock:
-                    answers.setdefault(f"same-{k}", set()).add(order.number)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        taken = {}
+        for k in range(10):
+            intake = services.Intake(
+                order_type="complaint", channel="hotline", content="态度差", customer=world.customer_east
+            )
+            order, _created = services.create_work_order(
+                actor=world.agent, intake=intake, idempotency_key=f"same-{k}"
+            )
+            taken[k] = order.number
+        return taken
 
-    threads = [threading.Thread(target=take) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    answers: dict[int, set[str]] = {}
+    for taken in in_threads(take, 4):
+        for k, number in taken.items():
+            answers.setdefault(k, set()).add(number)
     assert all(len(numbers) == 1 for numbers in answers.values())
     assert WorkOrder.objects.count() == 10 and WorkOrderEvent.objects.count() == 10
     numbers = sorted(int(n[-6:]) for n in WorkOrder.objects.values_list("number", flat=True))

@@ -9,6 +9,7 @@ from django.db import connection, connections
 
 from gridcare.core import clock
 from gridcare.core.clock import LOCAL_TZ
+from gridcare.core.testing import in_threads
 from gridcare.notify.models import Message
 from gridcare.workorders import deadlines
 from gridcare.workorders.models import Deadline, TimeLimitPolicy, WorkOrderEvent
@@ -105,25 +106,7 @@ def test_concurrent_sweeps_raise_each_level_once(policies, wo_world):
     with clock.frozen(local(2026, 3, 2, 9, 0)):
         orders = [new_order(w, customer=w.customer_east) for _ in range(40)]
     now = local(2026, 3, 2, 10, 0)  # every level of both deadlines of every order is due
-    results: list[int] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
-
-    def sweep():
-        try:
-            start.wait()
-            results.append(deadlines.raise_due_warnings(now, batch_size=7))
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=sweep) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    results = in_threads(lambda: deadlines.raise_due_warnings(now, batch_size=7), 4, barrier=True)
     assert sum(results) == len(orders) * 2 * 3
     for order in orders:
         levels = sorted((m, lv) for _note, m, lv, _due in _warnings(order))
