@@ -93,7 +93,6 @@ MIDDLEWARE = [
 # Requests to /api/ with a bearer token take this shorter chain (gridcare.core.wsgi).
 GRIDCARE_TOKEN_API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "gridcare.core.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "gridcare.core.wsgi.TokenRequestMiddleware",
 ]

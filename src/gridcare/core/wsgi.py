@@ -3,7 +3,7 @@
 A request to ``/api/`` that carries ``Authorization: Bearer …`` is a machine talking to the API
 (IVR/CTI, the WeChat channel, other systems, the benchmarks): it has no session, no CSRF token,
 no flash messages, no htmx and no unit switcher, so the middleware that serves those — about a
-tenth of such a request's time — is left out (``GRIDCARE_TOKEN_API_MIDDLEWARE``). It is
+tenth of such a request's time — is left out (``GRIDCARE_TOKEN_API_MIDDLEWARE``; the language is GridCare's working language, zh-hans). It is
 authenticated by its token alone: a bad token is a 401, never a fall back to a session cookie.
 Every other request takes ``MIDDLEWARE`` whole.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.wsgi import WSGIHandler
+from django.utils import translation
 
 
 class TokenRequestMiddleware:
@@ -25,6 +26,11 @@ class TokenRequestMiddleware:
     def __call__(self, request):
         request.user = AnonymousUser()
         request.active_unit = None
+        # GridCare's working language, as the locale middleware would pick it for a request
+        # without a language cookie (a machine client has none); set anew for every request, as
+        # the worker's previous request may have been a page in English.
+        translation.activate(settings.LANGUAGE_CODE)
+        request.LANGUAGE_CODE = settings.LANGUAGE_CODE
         return self.get_response(request)
 
 

@@ -22,21 +22,32 @@ def forget() -> None:
     _view["until"] = 0.0
 
 
+_RELATED = ("crew", "transformer_area", "feeder", "customer")
+
+
 def _refresh() -> None:
-    by_level: dict[str, dict[int, OutageEvent]] = {level: {} for level in DeviceLevel.values}
+    """Feeder and transformer-area events whole (a storm has tens of them); single-customer events
+    (a storm has a thousand: one per customer-side fault) only by customer, read whole when their
+    customer calls again."""
+    by_level: dict[str, dict[int, OutageEvent | int]] = {level: {} for level in DeviceLevel.values}
     events = (
-        OutageEvent.objects.filter(state__in=OutageEvent.OPEN_STATES)
-        .select_related("crew", "transformer_area", "feeder", "customer")
+        OutageEvent.objects.filter(
+            state__in=OutageEvent.OPEN_STATES, level__in=(DeviceLevel.FEEDER, DeviceLevel.AREA)
+        )
+        .select_related(*_RELATED)
         .order_by("created_at", "id")
     )
     for event in events:
-        key = {
-            DeviceLevel.FEEDER: event.feeder_id,
-            DeviceLevel.AREA: event.transformer_area_id,
-            DeviceLevel.CUSTOMER: event.customer_id,
-        }[event.level]
+        key = event.feeder_id if event.level == DeviceLevel.FEEDER else event.transformer_area_id
         if key is not None:
             by_level[event.level].setdefault(key, event)  # the oldest event of a device
+    own = (
+        OutageEvent.objects.filter(state__in=OutageEvent.OPEN_STATES, level=DeviceLevel.CUSTOMER)
+        .exclude(customer_id=None)
+        .order_by("-created_at", "-id")
+        .values_list("customer_id", "pk")
+    )
+    by_level[DeviceLevel.CUSTOMER] = dict(own)  # the oldest wins: written last
     _view.update(by_level)
     _view["until"] = time.monotonic() + REFRESH_SECONDS
 
@@ -49,8 +60,14 @@ def covering(customer) -> OutageEvent | None:
     if time.monotonic() >= _view["until"]:
         _refresh()
     area = customer.transformer_area
+    found = _view[DeviceLevel.FEEDER].get(area.feeder_id) or _view[DeviceLevel.AREA].get(area.pk)
+    if found is not None:
+        return found
+    own = _view[DeviceLevel.CUSTOMER].get(customer.pk)
+    if own is None:
+        return None
     return (
-        _view[DeviceLevel.FEEDER].get(area.feeder_id)
-        or _view[DeviceLevel.AREA].get(area.pk)
-        or _view[DeviceLevel.CUSTOMER].get(customer.pk)
+        OutageEvent.objects.select_related(*_RELATED)
+        .filter(pk=own, state__in=OutageEvent.OPEN_STATES)
+        .first()
     )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 
 from gridcare.core import clock, prepared
@@ -293,10 +293,6 @@ def queue_fault_call(
     follows when the call is processed (``process_queued_calls``). The same Idempotency-Key
     returns the first call and writes nothing."""
     key = f"{getattr(actor, 'pk', '')}:{idempotency_key}" if idempotency_key else None
-    if key:
-        existing = _call_by_key(key)
-        if existing is not None:
-            return _queued(existing, created=False)
     engine.validate_intake(
         engine.Intake(
             order_type=OrderType.FAULT_REPAIR,
@@ -326,15 +322,12 @@ def queue_fault_call(
         caller_key=f"c{customer.pk}" if customer is not None else f"p{caller_phone.strip()}"[:40],
         idempotency_key=key,
     )
-    try:
-        # One INSERT, committed by itself (a savepoint only inside a caller's transaction).
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            _insert_call(call)
-    except IntegrityError:
-        existing = _call_by_key(key) if key else None
-        if existing is None:
-            raise
-        return _queued(existing, created=False)  # the same key, a moment earlier
+    # One INSERT, committed by itself (a savepoint only inside a caller's transaction). A key used
+    # before is found by its unique index in the same statement, which then writes nothing.
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        written = _insert_call(call)
+    if not written:
+        return _queued(_call_by_key(key), created=False)
     _wake_soon()
     return _queued(call, created=True)
 
@@ -342,16 +335,25 @@ def queue_fault_call(
 _INSERT_FIELDS = [f for f in ReportedCall._meta.concrete_fields if not f.primary_key]
 
 
-def _insert_call(call: ReportedCall) -> None:
+def _insert_call(call: ReportedCall) -> bool:
     """``call.save()`` as a prepared statement (the intake's only write: parsed once per
-    connection, no SQL composed per call). Each value is prepared by its model field."""
+    connection, no SQL composed per call). Each value is prepared by its model field. False, and
+    nothing written, when the call's idempotency key was used before."""
     quote = connection.ops.quote_name  # names from the model, values as parameters
     table, columns = quote(ReportedCall._meta.db_table), ", ".join(quote(f.column) for f in _INSERT_FIELDS)
     values, pk = ", ".join(["%s"] * len(_INSERT_FIELDS)), quote(ReportedCall._meta.pk.column)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}"  # noqa: S608
+    key = quote("idempotency_key")
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({values}) "  # noqa: S608
+        f"ON CONFLICT ({key}) WHERE {key} IS NOT NULL DO NOTHING RETURNING {pk}"
+    )
     params = [f.get_db_prep_save(getattr(call, f.attname), connection) for f in _INSERT_FIELDS]
-    ((call.pk,),) = prepared.fetch(sql, params)
+    rows = prepared.fetch(sql, params)
+    if not rows:
+        return False
+    ((call.pk,),) = rows
     call._state.adding, call._state.db = False, connection.alias
+    return True
 
 
 def _call_by_key(key: str) -> ReportedCall | None:
