@@ -324,8 +324,17 @@ def absorb(*, source: OutageEvent, target: OutageEvent, now, actor: Any = None, 
     transfer_assignments(source=source, target=target, now=now)
     if target.primary_order_id is None and source.primary_order_id:
         target.primary_order_id = source.primary_order_id
-    if target.dispatched_at is None and source.dispatched_at:
-        target.dispatched_at = source.dispatched_at
+    # The target's crew may now be the source's: it was dispatched (and arrived) when that crew
+    # was — kept on the row, so the board and the dispatch limit see it as it is.
+    carried = {}
+    on_site = target.state == OutageEvent.State.ON_SITE
+    for name, applies in (("dispatched_at", target.crew_id is not None), ("arrived_at", on_site)):
+        mine, theirs = getattr(target, name), getattr(source, name)
+        if applies and theirs and (mine is None or theirs < mine):
+            carried[name] = theirs
+            setattr(target, name, theirs)
+    if carried:
+        OutageEvent.objects.filter(pk=target.pk).update(**carried)
     OutageEvent.objects.filter(pk=source.pk).update(
         state=OutageEvent.State.MERGED, merged_into=target, updated_at=now
     )

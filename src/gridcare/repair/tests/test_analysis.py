@@ -88,6 +88,10 @@ def test_area_events_grow_into_a_feeder_event_as_more_areas_call(grid, storm_clo
     assert area_event.merged_into == feeder_event
     assert feeder_event.call_count == 9
     assert feeder_event.crew == area_event.crew  # the crew already on its way keeps the job
+    # ... and the board counts the feeder event as dispatched since that crew was sent: not as
+    # still waiting for a crew (the dispatch limit is met), not dispatched anew.
+    assert feeder_event.state == OutageEvent.State.DISPATCHED
+    assert feeder_event.dispatched_at == area_event.dispatched_at is not None
 
 
 def test_a_single_customer_is_a_customer_side_fault_with_self_check_first(grid, storm_clock):
