@@ -26,7 +26,9 @@ def _with_relations(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
 
 def with_relations(**lookup: Any) -> WorkOrder | None:
     """The order of a unique ``lookup`` with what its page and answer show (no scope check)."""
-    return _with_relations(WorkOrder.objects.filter(**lookup)).first()
+    # No ORDER BY for a unique lookup: composing it was a third of this query's cost.
+    found = list(_with_relations(WorkOrder.objects.filter(**lookup).order_by())[:1])
+    return found[0] if found else None
 
 
 def get_order(user: Any, number: str, active_unit: Any = None) -> WorkOrder:
