@@ -203,6 +203,13 @@ def test_a_callers_number_finds_no_order_outside_the_users_scope(wo_world):
         )
         is None
     )
+    # A newer order of the same number elsewhere hides nothing: each finds the one they may see.
+    east, _ = services.create_work_order(actor=w.clerk_east, intake=intake)
+    for clerk, theirs in ((w.clerk_west, west), (w.clerk_east, east)):
+        found = services.find_open_duplicate(
+            customer=None, caller_phone="13900001111", order_type="complaint", user=clerk
+        )
+        assert found == theirs
     east = new_order(w, OrderType.COMPLAINT)
     east = act(east, "dispatch", w.agent, unit=w.east.pk)
     with pytest.raises(ApiError) as exc:
