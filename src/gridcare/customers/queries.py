@@ -308,6 +308,13 @@ def get_customer_for_intake(user: Any, account_no: str, *, active_unit: Any = No
     return scoping.require_in_scope(found[0] if found else None, user, "station_id", active_unit)
 
 
+def customer_with_area(pk: int) -> Customer | None:
+    """A customer and its transformer area by id, unscoped (for work already admitted, such as a
+    queued call), by the same prebuilt statement as ``get_customer_for_intake``."""
+    found = _IntakeRow.fetch(None, [f"{_C}.id = %s"], [pk], 1)
+    return found[0] if found else None
+
+
 def get_customer(user: Any, account_no: str, *, active_unit: Any = None) -> Customer:
     """One customer in the user's scope by account number, or 404."""
     qs = Customer.objects.select_related(

@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from gridcare.core import clock, prepared
 from gridcare.core.api_errors import ApiError
 from gridcare.customers.models import Customer, Feeder, TransformerArea
+from gridcare.customers.queries import customer_with_area
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit, User
 from gridcare.workorders import services as engine
@@ -455,7 +456,7 @@ def _claim_next_call() -> ReportedCall | None:
         return None
     call = found[0]
     if call.customer_id:
-        call.customer = Customer.objects.select_related("transformer_area").get(pk=call.customer_id)
+        call.customer = customer_with_area(call.customer_id)
     return call
 
 
