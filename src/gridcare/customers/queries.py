@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +23,9 @@ _DIGITS = re.compile(r"^\d{5,20}$")
 
 
 def normalize_phone(value: str) -> str:
-    """Keep digits only; drop a leading +86 / 0086 country code."""
-    digits = re.sub(r"\D", "", value or "")
+    """Keep digits only (full-width ones typed with a Chinese input method become ASCII); drop a
+    leading +86 / 0086 country code."""
+    digits = re.sub(r"[^0-9]", "", unicodedata.normalize("NFKC", value or ""))
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
             digits = digits[len(prefix) :]
@@ -87,7 +89,7 @@ def search_customers(
     if query.address.strip():
         conditions.append(_text_contains())
         params.append(_like_infix(normalize_text(query.address)))
-    q = query.q.strip()
+    q = unicodedata.normalize("NFKC", query.q).strip()  # full-width digits, letters and spaces
     if q:
         compact = re.sub(r"[\s\-]", "", q)
         if _DIGITS.match(compact):

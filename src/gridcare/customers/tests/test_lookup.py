@@ -6,7 +6,15 @@ from gridcare.org.services import issue_token
 
 def test_lookup_by_phone_account_name_and_address(world, client):
     client.force_login(world.agent)
-    for q in ["13812341234", "138-1234-1234", "5100000001", "张建", "东风路18号"]:
+    # Full-width digits and dashes, as a Chinese input method types them, find the same customer.
+    for q in [
+        "13812341234",
+        "138-1234-1234",
+        "１３８－１２３４－１２３４",
+        "５１０００００００１",
+        "张建",
+        "东风路18号",
+    ]:
         # the htmx partial: just the result table, not the echoed query box
         page = client.get("/customers/", {"q": q}, HTTP_HX_REQUEST="true").content.decode()
         assert "张建国" in page, q
