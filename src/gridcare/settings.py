@@ -98,6 +98,7 @@ GRIDCARE_TOKEN_API_MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "gridcare.urls"
+CSRF_FAILURE_VIEW = "gridcare.core.views.csrf_failure"
 WSGI_APPLICATION = "gridcare.wsgi.application"
 AUTH_USER_MODEL = "org.User"
 LOGIN_URL = "login"
