@@ -3,7 +3,6 @@ import datetime as dt
 from ninja import Field, Router, Schema
 
 from gridcare.core.masking import mask_phone
-from gridcare.org import scoping
 
 from . import services
 from .models import Call
@@ -33,16 +32,12 @@ class CallOut(Schema):
     @staticmethod
     def from_call(call: Call, viewer) -> "CallOut":
         """``account_no`` only when ``viewer`` may see that customer."""
-        sees_customer = call.customer_id and (
-            getattr(viewer, "is_superuser", False)
-            or call.customer.station_id in scoping.visible_unit_ids(viewer)
-        )
         return CallOut(
             call_id=call.call_id,
             state=call.state,
             caller_masked=mask_phone(call.caller_number),
             agent=call.agent.username if call.agent_id else None,
-            account_no=call.customer.account_no if sees_customer else None,
+            account_no=services.call_account_no(call, viewer),
             ringing_at=call.ringing_at,
             answered_at=call.answered_at,
             ended_at=call.ended_at,

@@ -131,6 +131,13 @@ def record_call_event(
     return call
 
 
+def call_account_no(call: Call, viewer: Any) -> str | None:
+    """The account number of the call's customer, for a viewer whose scope covers that customer."""
+    if call.customer_id and scoping.in_scope(call.customer, viewer, "station_id"):
+        return call.customer.account_no
+    return None
+
+
 def current_call(agent: User) -> Call | None:
     """The call on the agent's screen: ringing or talking, or ended and not yet wrapped up."""
     return (

@@ -112,15 +112,19 @@ def require_in_scope(
 ) -> M:
     """``obj`` if one of its ``unit_field`` units is in the user's scope; else 404 (as for an
     object that does not exist — also when ``obj`` is None)."""
-    if obj is None:
-        raise Http404("not found")
-    if getattr(user, "is_superuser", False) and active_unit is None:
-        return obj
-    allowed = set(visible_unit_ids(user, active_unit))
-    fields = (unit_field,) if isinstance(unit_field, str) else unit_field
-    if not any(getattr(obj, field) in allowed for field in fields):
+    if obj is None or not in_scope(obj, user, unit_field, active_unit):
         raise Http404("not found")
     return obj
+
+
+def in_scope(obj: Any, user: Any, unit_field: str | tuple[str, ...], active_unit: Unit | None = None) -> bool:
+    """Whether one of ``obj``'s ``unit_field`` units is in the user's scope (checked in Python, for
+    an object already read by its key)."""
+    if getattr(user, "is_superuser", False) and active_unit is None:
+        return True
+    allowed = visible_unit_ids(user, active_unit)
+    fields = (unit_field,) if isinstance(unit_field, str) else unit_field
+    return any(getattr(obj, field) in allowed for field in fields)
 
 
 def can_see_personal_data(user: Any) -> bool:
@@ -136,6 +140,7 @@ __all__ = [
     "require_in_scope",
     "get_for_user",
     "has_role",
+    "in_scope",
     "restrict",
     "roles_of",
     "root_units",

@@ -191,12 +191,10 @@ def find_open_duplicate(
         qs = qs.filter(caller_phone=caller_phone)
     else:
         return None
-    everywhere = getattr(user, "is_superuser", False) and active_unit is None
-    allowed = set() if everywhere else set(scoping.visible_unit_ids(user, active_unit))
-    for order in qs.order_by("-created_at", "-id"):
-        if everywhere or any(getattr(order, field) in allowed for field in queries.ORDER_UNIT_FIELDS):
-            return order
-    return None
+    ordered = qs.order_by("-created_at", "-id")
+    return next(
+        (o for o in ordered if scoping.in_scope(o, user, queries.ORDER_UNIT_FIELDS, active_unit)), None
+    )
 
 
 def callback_rate(order: WorkOrder) -> Decimal:
