@@ -603,6 +603,11 @@ def record_key_customer_call(
     """Tick the phone checklist: a key customer of the outage was told by phone (电话告知)."""
     _check_actor(actor)
     with transaction.atomic():
+        outage = _locked(outage)
+        if outage.state in (OutageState.CANCELLED, OutageState.MERGED):
+            # A merged outage's customers and marks live on the one it joined: a mark here would
+            # never reach that checklist, and the customer would be phoned twice.
+            raise _illegal(outage, "再登记电话告知")
         row = (
             OutageCustomer.objects.select_for_update()
             .filter(outage=outage, customer=customer, is_key=True)

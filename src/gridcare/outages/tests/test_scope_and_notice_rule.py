@@ -161,6 +161,11 @@ def test_a_fault_outage_has_no_notice_rule_and_lists_key_customers_to_phone(ow):
     with pytest.raises(ApiError) as exc:
         services.record_key_customer_call(outage=outage, customer=ow.neighbour, actor=ow.dispatcher)
     assert exc.value.code == "not_a_key_customer"
+    # A merged (or cancelled) outage takes no more phone marks: refused by the service itself.
+    type(outage).objects.filter(pk=outage.pk).update(state=OutageState.MERGED)
+    with pytest.raises(ApiError) as exc:
+        services.record_key_customer_call(outage=outage, customer=ow.hospital, actor=ow.dispatcher)
+    assert exc.value.code == "illegal_transition" and exc.value.status == 409
 
 
 def test_fault_scope_can_grow_and_shrink(ow):
