@@ -195,7 +195,7 @@ GRIDCARE_PERIODIC_TASKS = [
     # Fault calls queued over the API and not yet processed (a lost wake-up), then the roll-up.
     ("gridcare.repair.tasks.roll_up_fault_calls", env_int("GRIDCARE_ROLLUP_SWEEP_SECONDS", 60)),
     # The 12-hour warning of open outage events (a lost scheduled check).
-    ("gridcare.repair.tasks.sweep_long_outages", env_int("GRIDCARE_OUTAGE_SWEEP_SECONDS", 600)),
+    ("gridcare.repair.tasks.check_long_outage", env_int("GRIDCARE_OUTAGE_SWEEP_SECONDS", 600)),
 ]
 
 # --- Cache and sessions ----------------------------------------------------------------------

@@ -13,22 +13,17 @@ class CalendarDayAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        self._changed([obj.date.year])
+        calendar.changed([obj.date.year], sender=CalendarDay)
 
     def delete_model(self, request, obj):
         year = obj.date.year
         super().delete_model(request, obj)
-        self._changed([year])
+        calendar.changed([year], sender=CalendarDay)
 
     def delete_queryset(self, request, queryset):
         years = sorted({d.year for d in queryset.values_list("date", flat=True)})
         super().delete_queryset(request, queryset)
-        self._changed(years)
-
-    @staticmethod
-    def _changed(years: list[int]) -> None:
-        calendar.invalidate(years)
-        calendar.calendar_changed.send(sender=CalendarDay, years=years)
+        calendar.changed(years, sender=CalendarDay)
 
 
 @admin.register(CalendarYear)
@@ -37,8 +32,7 @@ class CalendarYearAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        calendar.invalidate([obj.year])
-        calendar.calendar_changed.send(sender=CalendarYear, years=[obj.year])
+        calendar.changed([obj.year], sender=CalendarYear)
 
 
 @admin.register(AuditLog)

@@ -39,6 +39,14 @@ class Deadline:
     provisional: bool = False
 
 
+def changed(years: list[int], sender: type = object) -> None:
+    """Holiday data of ``years`` changed: forget them here and tell every listener
+    (``calendar_changed``: running deadlines are counted again)."""
+    invalidate(years)
+    if years:
+        calendar_changed.send(sender=sender, years=years)
+
+
 def invalidate(years: list[int] | None = None) -> None:
     with _lock:
         if years is None:
@@ -181,6 +189,5 @@ def load_official_schedule(years: list[int] | None = None) -> list[int]:
             year=year, defaults={"published": True, "note": "国务院办公厅放假安排（chinese_calendar）"}
         )
     invalidate()
-    if wanted:
-        calendar_changed.send(sender=CalendarYear, years=wanted)
+    changed(wanted, sender=CalendarYear)
     return wanted

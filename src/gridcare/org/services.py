@@ -139,8 +139,11 @@ _token_cache: dict[str, tuple[float, User]] = {}
 _TOKEN_CACHE_MAX = 10_000
 
 
-def forget_tokens(**_kwargs: Any) -> None:
-    """Empty this process's token cache (a signal receiver, and for tests)."""
+def forget_tokens(update_fields: Any = None, **_kwargs: Any) -> None:
+    """Empty this process's token cache (a signal receiver, and for tests). A login, which saves
+    only the user's ``last_login``, changes nothing the cache holds and keeps it."""
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return
     _token_cache.clear()
 
 

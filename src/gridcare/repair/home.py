@@ -12,14 +12,13 @@ from gridcare.org.home import Figure, Tile
 from gridcare.org.models import Role
 
 from .models import OutageEvent
-from .queries import my_jobs, pending_calls, visible_events
-
-COMMAND_ROLES = (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER)
+from .queries import my_open_jobs, pending_calls, visible_events
+from .services import DISPATCH_ROLES
 
 
 def tile(request) -> Tile | None:
     user = request.user
-    if scoping.has_role(user, *COMMAND_ROLES):
+    if scoping.has_role(user, *DISPATCH_ROLES):
         board = reverse("repair:board")
         counts = (
             visible_events(user, request.active_unit)
@@ -47,6 +46,6 @@ def tile(request) -> Tile | None:
             title=_("我的抢修任务"),
             link=jobs,
             order=20,
-            figures=[Figure(_("进行中"), len(my_jobs(user)), jobs, "warning")],
+            figures=[Figure(_("进行中"), my_open_jobs(user).count(), jobs, "warning")],
         )
     return None

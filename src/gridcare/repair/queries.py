@@ -141,14 +141,18 @@ def my_crews(user: Any) -> list[Crew]:
     )
 
 
-def my_jobs(user: Any) -> list[OutageEvent]:
-    """The crew member's page: the open events of their crews."""
-    qs = OutageEvent.objects.filter(
+def my_open_jobs(user: Any) -> QuerySet[OutageEvent]:
+    """The open events of the crews ``user`` belongs to (or leads)."""
+    return OutageEvent.objects.filter(
         Q(assignments__crew__members=user) | Q(assignments__crew__leader=user),
         assignments__released_at__isnull=True,
         state__in=OutageEvent.OPEN_STATES,
     ).distinct()
-    return list(_with_relations(qs).order_by("created_at"))
+
+
+def my_jobs(user: Any) -> list[OutageEvent]:
+    """The crew member's page: the open events of their crews."""
+    return list(_with_relations(my_open_jobs(user)).order_by("created_at"))
 
 
 def rosters_today(user: Any, date, active_unit: Any = None) -> list[DutyRoster]:

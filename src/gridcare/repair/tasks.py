@@ -16,17 +16,10 @@ def roll_up_fault_calls() -> int:
 
 
 @task()
-def check_long_outage(event_id: int) -> int:
-    """The 12-hour service warning of one event (scheduled when the event forms)."""
-    from .services import raise_long_outage_warnings
-
-    return raise_long_outage_warnings()
-
-
-@task()
-def sweep_long_outages() -> int:
-    """Reconciliation: the 12-hour service warning of every event still open, should the task
-    scheduled when the event formed have been lost."""
+def check_long_outage(event_id: int | None = None) -> int:
+    """The 12-hour service warning: scheduled for an event when it forms (``event_id``), and run
+    periodically without one as the sweep that catches a lost check. Either way every open event
+    past 12 hours is warned about once."""
     from .services import raise_long_outage_warnings
 
     return raise_long_outage_warnings()
