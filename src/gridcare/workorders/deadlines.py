@@ -71,20 +71,28 @@ def schedule(deadline: Deadline) -> None:
 
 def recompute_for_calendar(*, years: Iterable[int], **_signal: object) -> int:
     """Holidays of ``years`` were entered or changed (``core.calendar.calendar_changed``): every
-    running deadline counted in working days or hours that is provisional or ends in those years
-    is counted again, and its next warning rescheduled. Returns how many moved."""
+    running deadline counted in working days or hours that is provisional or whose span touches
+    those years is counted again, and its next warning rescheduled. Returns how many moved."""
     years = set(years)
     if not years:
         return 0
+    # A deadline counts working time over every year its span touches: one that started in a
+    # changed year (or before it) and ends in it (or after it), or one still counted provisionally.
+    touched = Q(provisional=True) | Q(started_at__year__lte=max(years), due_at__year__gte=min(years))
     running = Deadline.objects.filter(
+        touched,
         met_at__isnull=True,
         policy__unit__in=(DurationUnit.WORKING_DAYS, DurationUnit.WORKING_HOURS),
     ).select_related("policy")
     moved = 0
     with transaction.atomic():
-        for deadline in running.filter(Q(provisional=True) | Q(due_at__year__in=years)).select_for_update(
-            of=("self",)
-        ):
+        # Orders first, in id order, as actions, check_one and the sweep lock them: whoever changes
+        # a running deadline holds its order, so nobody waits in a circle.
+        orders = running.values("order_id")
+        list(
+            WorkOrder.objects.filter(pk__in=orders).order_by("pk").select_for_update(no_key=True).values("pk")
+        )
+        for deadline in running.select_for_update(of=("self",)):
             due = policies.due_at(deadline.policy, deadline.started_at)
             if due.at == deadline.due_at and due.provisional == deadline.provisional:
                 continue

@@ -314,3 +314,26 @@ def test_entering_next_years_holidays_moves_a_provisional_deadline(wo_world):
     reply.refresh_from_db()
     assert not reply.provisional
     assert reply.due_at.date() == dt.date(2027, 2, 5)
+
+
+def test_a_holiday_added_to_the_year_a_deadline_started_in_moves_it_into_the_next_year(wo_world):
+    """Accepted Tue 2026-12-29, the reply is due 5 working days later, in January 2027. A holiday
+    entered afterwards for Thu 2026-12-31 (a year the deadline only started in) moves it a day."""
+    from gridcare.core import calendar
+    from gridcare.core.models import CalendarDay, CalendarYear
+
+    CalendarYear.objects.update_or_create(year=2027, defaults={"published": True})  # not provisional
+    calendar.invalidate([2027])
+    with clock.frozen(local(2026, 12, 29, 10, 0)):
+        order = new_order(wo_world, OrderType.COMPLAINT)
+        reply = order.deadlines.get(milestone="reply")
+        before = reply.due_at
+        assert before.year == 2027 and not reply.provisional
+
+        CalendarDay.objects.update_or_create(
+            date=dt.date(2026, 12, 31), defaults={"kind": CalendarDay.Kind.HOLIDAY, "name": "假日"}
+        )
+        calendar.changed([2026])
+
+    reply.refresh_from_db()
+    assert reply.due_at > before
