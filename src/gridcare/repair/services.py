@@ -223,30 +223,8 @@ def report_fault_call(
     return CallResult(order, created, False, event, answer_for(event))
 
 
-def _wake_analysis() -> dt.datetime:
-    """Schedule one roll-up a few seconds from now, unless one is already due (debounced).
-    Returns when the roll-up is due."""
-    from .tasks import roll_up_fault_calls
-
-    now = clock.now()
-    when = now + dt.timedelta(seconds=ROLLUP_DELAY_SECONDS)
-    wakeup = AnalysisWakeup.objects.order_by("id").first()
-    if wakeup is None:
-        AnalysisWakeup.objects.create(run_after=when)
-    elif (
-        not AnalysisWakeup.objects.filter(pk=wakeup.pk)
-        .filter(Q(run_after__isnull=True) | Q(run_after__lt=now))
-        .update(run_after=when)
-    ):
-        return wakeup.run_after or when
-    transaction.on_commit(lambda: roll_up_fault_calls.using(run_after=when).enqueue(), robust=True)
-    return when
-
-
-# --- the API's queue of fault calls (来电登记) ----------------------------------------------------
-
-# A roll-up this process knows to be due (clock time), so a storm of queued calls reads the wakeup
-# row at most once per roll-up per process, and writes it only when no roll-up is due.
+# A roll-up this process knows to be due (clock time): while it is, a call wakes nothing and
+# touches no row, so a storm of calls reads the wakeup row at most once per roll-up and process.
 _ROLLUP_DUE: dict[str, dt.datetime | None] = {"at": None}
 # How long one analysis run processes queued calls before it rolls up (then it goes on).
 PROCESS_SECONDS = 2.0
@@ -256,18 +234,32 @@ def forget_wakeups() -> None:
     _ROLLUP_DUE["at"] = None
 
 
-def _wake_soon() -> None:
-    """After a call is queued: make sure a roll-up (which processes the queue first) is due after
-    this call's commit. No write while one is known to be due; a read of the one wakeup row at most
-    once per due roll-up and process."""
+def _wake_analysis() -> dt.datetime:
+    """Make sure one roll-up (which processes the queued calls first) runs a few seconds from now,
+    unless one is already due (debounced): no database work while this process knows one is due,
+    else a read of the one wakeup row and a write only when none is due. Returns when it is due;
+    the process remembers it once the caller's transaction has committed."""
+    from .tasks import roll_up_fault_calls
+
     now = clock.now()
-    due = _ROLLUP_DUE["at"]
-    if due is not None and now < due:
-        return
-    due = AnalysisWakeup.objects.order_by("id").values_list("run_after", flat=True).first()
-    if due is None or due <= now:
-        due = _wake_analysis()
-    _ROLLUP_DUE["at"] = due
+    known = _ROLLUP_DUE["at"]
+    if known is not None and now < known:
+        return known
+    when = now + dt.timedelta(seconds=ROLLUP_DELAY_SECONDS)
+    wakeup = AnalysisWakeup.objects.order_by("id").first()
+    if wakeup is None:
+        AnalysisWakeup.objects.create(run_after=when)
+    elif (
+        not AnalysisWakeup.objects.filter(pk=wakeup.pk)
+        .filter(Q(run_after__isnull=True) | Q(run_after__lt=now))
+        .update(run_after=when)
+    ):
+        when = wakeup.run_after or when
+        transaction.on_commit(lambda: _ROLLUP_DUE.update(at=when))
+        return when
+    transaction.on_commit(lambda: roll_up_fault_calls.using(run_after=when).enqueue(), robust=True)
+    transaction.on_commit(lambda: _ROLLUP_DUE.update(at=when))
+    return when
 
 
 @dataclass
@@ -329,7 +321,7 @@ def queue_fault_call(
         written = _insert_call(call)
     if not written:
         return _queued(_call_by_key(key), created=False)
-    _wake_soon()
+    _wake_analysis()
     return _queued(call, created=True)
 
 
@@ -526,6 +518,7 @@ def run_analysis(
     calls up into events, then dispatch the new area/feeder events (when automatic dispatch is on)
     and bring every linked order to its event's unit. Calls left in the queue wake another run."""
     AnalysisWakeup.objects.update(run_after=None)
+    forget_wakeups()  # this run is the one that was due: a call from here on wakes the next
     queue = process_queued_calls(seconds=process_seconds)
     now = now or clock.now()
     report = analysis.roll_up(now)

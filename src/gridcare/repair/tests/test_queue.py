@@ -56,10 +56,13 @@ def test_a_call_is_recorded_at_once_and_answered_202_without_an_order_yet(grid, 
     assert AnalysisWakeup.objects.get().run_after is not None  # a roll-up (which processes it) is due
 
 
-def test_the_intake_writes_one_row_and_reads_no_events_or_wakeup_per_call(grid, storm_clock):
+def test_the_intake_writes_one_row_and_reads_no_events_or_wakeup_per_call(
+    grid, storm_clock, django_capture_on_commit_callbacks
+):
     client = api(grid.agent)
     people = grid.customers_by_area[grid.areas[0].pk]
-    post(client, {"content": "停电", "account_no": people[0].account_no})  # wakes the roll-up once
+    with django_capture_on_commit_callbacks(execute=True):  # the first call commits and
+        post(client, {"content": "停电", "account_no": people[0].account_no})  # wakes the roll-up once
     with CaptureQueriesContext(connection) as queries:
         assert post(client, {"content": "停电", "account_no": people[1].account_no}).status_code == 202
     sql = [q["sql"] for q in queries.captured_queries]
