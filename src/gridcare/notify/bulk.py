@@ -14,6 +14,8 @@ from typing import Any
 
 from django.db import connection
 
+from gridcare.core import dbstats
+
 from .models import Message
 
 SQLITE_ROWS_PER_STATEMENT = 500  # × 20 columns stays under SQLite's 32,766 variables
@@ -168,6 +170,4 @@ def _insert_orm(rows: Sequence[dict[str, Any]]) -> int:
 
 def refresh_statistics() -> None:
     """ANALYZE the outbox (PostgreSQL): run after commit when a bulk insert changed it a lot."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(Message._meta.db_table)}")
+    dbstats.analyze(Message)
