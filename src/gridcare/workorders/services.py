@@ -248,18 +248,14 @@ def dispatch_targets(user: Any) -> Any:
 
 
 def _unit_in_scope(actor: Any, unit_id: Any) -> Unit:
-    """The unit named by ``unit_id`` (a Unit, its id or its code) if the actor may send orders there."""
-    if isinstance(unit_id, Unit):
-        unit = unit_id
-    else:
-        unit = Unit.objects.filter(pk=unit_id).first() if str(unit_id).isdigit() else None
+    """The unit named by ``unit_id`` (a Unit, its id or its code) among the actor's
+    ``dispatch_targets``."""
+    ref = unit_id.pk if isinstance(unit_id, Unit) else unit_id
+    targets = dispatch_targets(actor)
+    unit = targets.filter(pk=ref).first() if str(ref).isdigit() else None
     if unit is None:
-        unit = Unit.objects.filter(code=str(unit_id)).first()
-    if (
-        unit is None
-        or unit.kind not in DISPATCHABLE_KINDS
-        or not (getattr(actor, "is_superuser", False) or unit.pk in scoping.visible_unit_ids(actor))
-    ):
+        unit = targets.filter(code=str(ref)).first()
+    if unit is None:
         raise ApiError("invalid_unit", "派往的单位不存在或不在您的管辖范围内 (unknown unit).", status=422)
     return unit
 
