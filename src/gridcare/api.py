@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 from ninja.security import SessionAuth
 
 from gridcare.core.api_errors import ApiError
@@ -17,6 +22,22 @@ from gridcare.org.api import BearerToken
 from gridcare.outages.api import router as outages_router
 from gridcare.workorders.api import router as workorders_router
 
+
+class LocalTimeEncoder(NinjaJSONEncoder):
+    """Every time in an answer in GridCare's zone (Asia/Shanghai, ``+08:00``), whether the value
+    was computed in local time or read back from the database in UTC: the same instant is always
+    written the same way."""
+
+    def default(self, o):
+        if isinstance(o, dt.datetime) and o.tzinfo is not None:
+            o = timezone.localtime(o)
+        return super().default(o)
+
+
+class LocalTimeRenderer(JSONRenderer):
+    encoder_class = LocalTimeEncoder
+
+
 api = NinjaAPI(
     title="GridCare API",
     version="1",
@@ -24,6 +45,7 @@ api = NinjaAPI(
     "(`gridcare create-token USERNAME`) or a staff session. Errors are JSON `{code, message}`.",
     auth=[BearerToken(), SessionAuth()],
     urls_namespace="api",
+    renderer=LocalTimeRenderer(),
 )
 
 

@@ -153,7 +153,7 @@ def create_work_order(
                     order, event, started, intake_sql.checks_for(started), prefix=prefix, period=period
                 )
             if prior is not None:  # the key was taken before: that order, and nothing written
-                return queries.with_relations(pk=prior), False
+                return queries.answer(pk=prior), False
         else:
             with transaction.atomic():
                 # The number is taken in the order's own transaction: the counter row stays locked
@@ -168,7 +168,7 @@ def create_work_order(
         # A repeated idempotency key is found here, by the unique index, rather than by a query
         # before every insert: the first order is answered and this attempt leaves no trace.
         if idempotency_key:
-            existing = queries.with_relations(idempotency_key=idempotency_key)
+            existing = queries.answer(idempotency_key=idempotency_key)
             if existing is not None:
                 return existing, False
         raise

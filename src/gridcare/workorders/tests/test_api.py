@@ -26,6 +26,44 @@ def test_create_with_idempotency_key_returns_the_first_order(wo_world, client, a
     assert {d["milestone"] for d in first.json()["deadlines"]} == {"dispatch", "arrive"}
 
 
+def _without_clock(answer: dict) -> dict:
+    return {**answer, "deadlines": [{**d, "seconds_left": None} for d in answer["deadlines"]]}
+
+
+def test_a_retry_answers_the_order_as_it_now_stands(wo_world, client, agent_api):
+    """A retry is answered by one prebuilt statement: the same fields as the first answer, with
+    a caller who is no customer, and with the unit and person the order went to since."""
+    w = wo_world
+    known = {
+        "order_type": "complaint",
+        "account_no": "5100000001",
+        "content": "抄表不准",
+        "complaint_class": "service",
+    }
+    unknown = {
+        "order_type": "consultation",
+        "caller_phone": "13900001111",
+        "address": "城东路1号",
+        "content": "电价咨询",
+    }
+    for key, body in (("k-known", known), ("k-unknown", unknown)):
+        first = post(client, "/api/v1/work-orders", body, HTTP_IDEMPOTENCY_KEY=key, **agent_api())
+        again = post(client, "/api/v1/work-orders", body, HTTP_IDEMPOTENCY_KEY=key, **agent_api())
+        assert (first.status_code, again.status_code) == (201, 200)
+        assert _without_clock(again.json()) == _without_clock(first.json())
+        assert first.json()["deadlines"]
+    assert again.json()["account_no"] is None and again.json()["assigned_unit"] is None
+
+    order = WorkOrder.objects.get(idempotency_key__endswith=":k-known")
+    WorkOrder.objects.filter(pk=order.pk).update(assigned_unit=w.east, assignee=w.station_head)
+    again = post(client, "/api/v1/work-orders", known, HTTP_IDEMPOTENCY_KEY="k-known", **agent_api()).json()
+    assert again["account_no"] == "5100000001"
+    assert (again["assigned_unit"], again["assignee"]) == (w.east.name, "何所长")
+    assert [d["milestone"] for d in again["deadlines"]] == [
+        d.milestone for d in order.deadlines.order_by("due_at")
+    ]
+
+
 def test_bad_input_is_4xx_and_writes_nothing(wo_world, client, agent_api):
     cases = [
         ({"order_type": "nonsense", "content": "x", "account_no": "5100000001"}, 422, "invalid_input"),
