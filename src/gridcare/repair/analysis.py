@@ -464,11 +464,10 @@ def roll_up(now: dt.datetime | None = None) -> RollupReport:
             ).order_by("received_at", "id")
         )
         open_events = list(OutageEvent.objects.filter(state__in=OPEN_EVENT).order_by("created_at", "id"))
-        by_feeder = {e.feeder_id: e for e in open_events if e.level == DeviceLevel.FEEDER}
-        by_area = {e.transformer_area_id: e for e in open_events if e.level == DeviceLevel.AREA}
-        by_customer = {
-            e.customer_id: e for e in open_events if e.level == DeviceLevel.CUSTOMER and e.customer_id
-        }
+        by_device = OutageEvent.oldest_by_device(open_events)
+        by_feeder, by_area, by_customer = (
+            by_device[level] for level in (DeviceLevel.FEEDER, DeviceLevel.AREA, DeviceLevel.CUSTOMER)
+        )
 
         # 1. Calls on a device that already has an open event.
         remaining: list[TroubleCall] = []

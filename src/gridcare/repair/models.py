@@ -292,6 +292,26 @@ class OutageEvent(models.Model):
         return self.state in self.OPEN_STATES
 
     @property
+    def device_id(self) -> int | None:
+        """The id of the device the event is on: its feeder, transformer area or customer."""
+        if self.level == DeviceLevel.FEEDER:
+            return self.feeder_id
+        if self.level == DeviceLevel.AREA:
+            return self.transformer_area_id
+        return self.customer_id
+
+    @staticmethod
+    def oldest_by_device(events) -> dict[str, dict[int, OutageEvent]]:
+        """``events`` (in creation order) by level and device, the oldest of a device kept: the
+        event a call on that device belongs to, as ``analysis.open_event_for`` picks it (a split
+        or a dispatcher's own event can leave two open events on one device)."""
+        by_level: dict[str, dict[int, OutageEvent]] = {level: {} for level in DeviceLevel.values}
+        for event in events:
+            if event.device_id is not None:
+                by_level[event.level].setdefault(event.device_id, event)
+        return by_level
+
+    @property
     def device_label(self) -> str:
         if self.level == DeviceLevel.FEEDER and self.feeder_id:
             return self.feeder.name

@@ -29,7 +29,6 @@ def _refresh() -> None:
     """Feeder and transformer-area events whole (a storm has tens of them); single-customer events
     (a storm has a thousand: one per customer-side fault) only by customer, read whole when their
     customer calls again."""
-    by_level: dict[str, dict[int, OutageEvent | int]] = {level: {} for level in DeviceLevel.values}
     events = (
         OutageEvent.objects.filter(
             state__in=OutageEvent.OPEN_STATES, level__in=(DeviceLevel.FEEDER, DeviceLevel.AREA)
@@ -37,10 +36,7 @@ def _refresh() -> None:
         .select_related(*_RELATED)
         .order_by("created_at", "id")
     )
-    for event in events:
-        key = event.feeder_id if event.level == DeviceLevel.FEEDER else event.transformer_area_id
-        if key is not None:
-            by_level[event.level].setdefault(key, event)  # the oldest event of a device
+    by_level: dict[str, dict[int, OutageEvent | int]] = OutageEvent.oldest_by_device(events)
     own = (
         OutageEvent.objects.filter(state__in=OutageEvent.OPEN_STATES, level=DeviceLevel.CUSTOMER)
         .exclude(customer_id=None)

@@ -186,3 +186,38 @@ def test_fault_orders_created_through_the_work_order_api_are_analysed_too(grid, 
     assert report.placed == 3
     [event] = open_events()
     assert event.transformer_area == grid.areas[3]
+
+
+def test_with_two_open_events_on_one_area_every_path_picks_the_oldest(grid, storm_clock):
+    """A split (or a dispatcher's own event) can leave two open events on one transformer area:
+    the roll-up, the hotline's call and the API's answer all name the oldest of them."""
+    from gridcare.core import clock
+    from gridcare.repair import analysis, open_events
+
+    area = grid.areas[0]
+    people = grid.customers_by_area[area.pk]
+    waiting = [call(grid, c) for c in people[:2]]  # before any event: left for the roll-up
+    assert all(r.event is None for r in waiting)
+
+    def area_event():
+        return analysis.new_event(
+            level=DeviceLevel.AREA,
+            station_id=area.station_id,
+            area_id=area.pk,
+            feeder_id=area.feeder_id,
+            area_class=area.area_class,
+            now=clock.now(),
+        )
+
+    oldest = area_event()
+    storm_clock.advance(minutes=1)
+    area_event()
+
+    run_analysis()
+    assert set(
+        TroubleCall.objects.filter(order__in=[r.order for r in waiting]).values_list("event", flat=True)
+    ) == {oldest.pk}
+    late = call(grid, people[3])
+    assert late.event == oldest
+    open_events.forget()
+    assert open_events.covering(people[4]) == oldest
