@@ -156,6 +156,17 @@ def staff_notice(
     return items
 
 
+def tell_staff(
+    people: Iterable[Any], *, subject: str, body: str, about: tuple[str, str], dedup: str, sms: bool = True
+) -> int:
+    """Queue a :func:`staff_notice` (each person once, inbox and SMS) in the caller's transaction;
+    returns how many people were told."""
+    items = staff_notice(people, subject=subject, body=body, about=about, dedup=dedup, sms=sms)
+    for item in items:
+        enqueue_outgoing(item)
+    return len({item.recipient for item in items})
+
+
 def enqueue_many(
     items: Iterable[Outgoing], *, refresh_statistics: bool = True, fresh_keys: bool = False
 ) -> int:

@@ -295,15 +295,14 @@ def _tell_crew(event: OutageEvent, crew: Crew) -> None:
     subject = f"【抢修派工】{event.number} {event.device_label}"
     body = f"事件 {event.number}：{event.get_level_display()} {event.device_label}，报修 {event.caller_count} 户，影响 {event.affected_count} 户。请立即出发并在手机页面报告到达。"
     people = [*crew.members.all(), *([crew.leader] if crew.leader_id else [])]
-    for item in notify.staff_notice(
+    notify.tell_staff(
         people,
         subject=subject,
         body=body,
         about=("repair.outageevent", event.number),
         dedup=f"repair:{event.number}:crew:{crew.pk}",
         sms=False,
-    ):
-        notify.enqueue_outgoing(item)
+    )
 
 
 def auto_dispatch(event: OutageEvent, now=None) -> Crew | None:

@@ -982,10 +982,7 @@ def _staff_message(people: list[User], subject: str, body: str, dedup: str, abou
     """Inbox and SMS to each person once; returns how many people were told."""
     from gridcare.notify import services as notify
 
-    items = notify.staff_notice(people, subject=subject, body=body, about=about, dedup=dedup)
-    for item in items:
-        notify.enqueue_outgoing(item)
-    return len({item.recipient for item in items})
+    return notify.tell_staff(people, subject=subject, body=body, about=about, dedup=dedup)
 
 
 def _tell_dispatchers(event: OutageEvent, subject: str, body: str, dedup: str) -> None:

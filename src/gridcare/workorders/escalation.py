@@ -84,18 +84,24 @@ def _send(order: WorkOrder, by_tier: dict[int, list[User]], subject: str, body: 
     """Each recipient once: a staff-inbox message, and an SMS when the person has a mobile."""
     from gridcare.notify import services as notify
 
-    for item in outgoing(order.number, by_tier, subject, body, dedup):
-        notify.enqueue_outgoing(item)
+    notify.tell_staff(_everyone(by_tier), subject=subject, body=body, about=_about(order.number), dedup=dedup)
 
 
 def outgoing(order_number: str, by_tier: dict[int, list[User]], subject: str, body: str, dedup: str) -> list:
     """The messages of one notice as ``notify.services.Outgoing`` items (each recipient once)."""
     from gridcare.notify.services import staff_notice
 
-    people = [person for tier_people in by_tier.values() for person in tier_people]
     return staff_notice(
-        people, subject=subject, body=body, about=("workorders.workorder", order_number), dedup=dedup
+        _everyone(by_tier), subject=subject, body=body, about=_about(order_number), dedup=dedup
     )
+
+
+def _everyone(by_tier: dict[int, list[User]]) -> list[User]:
+    return [person for tier_people in by_tier.values() for person in tier_people]
+
+
+def _about(order_number: str) -> tuple[str, str]:
+    return ("workorders.workorder", order_number)
 
 
 class BulkRecipients:
