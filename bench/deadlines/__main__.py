@@ -221,8 +221,9 @@ def vacuum_and_checkpoint() -> None:
         cursor.execute("CHECKPOINT")
 
 
-def write_floor(replay: dict) -> float:
-    """Sweep 1's writes as raw SQL in one transaction, rolled back; returns the seconds."""
+def write_floor(replay: dict, parts: dict[str, list[float]] | None = None) -> float:
+    """Sweep 1's writes as raw SQL in one transaction, rolled back; returns the seconds. Each
+    part's seconds are added to ``parts`` (what each kind of row costs)."""
     from django.db import connection, transaction
 
     def copy(cursor, table: str, cols: list[str], rows: list[tuple]) -> None:
@@ -231,8 +232,16 @@ def write_floor(replay: dict) -> float:
                 out.write_row(row)
 
     vacuum_and_checkpoint()
+    times: dict[str, float] = {}
     with transaction.atomic(), connection.cursor() as cursor:
-        started = time.perf_counter()
+        started = mark = time.perf_counter()
+
+        def took(part: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            times[part] = now - mark
+            mark = now
+
         deadlines = replay["deadlines"]
         ids = [d[0] for d in deadlines]
         cursor.execute(
@@ -241,6 +250,7 @@ def write_floor(replay: dict) -> float:
                 WHERE d.id = v.id AND d.id = ANY(%s::bigint[])""",
             [ids, [d[1] for d in deadlines], [d[2] for d in deadlines], ids],
         )
+        took("deadline updates")
         lifted = replay["lifted"]
         order_ids = [o[0] for o in lifted]
         cursor.execute(
@@ -249,11 +259,18 @@ def write_floor(replay: dict) -> float:
                 WHERE o.id = v.id AND o.id = ANY(%s::bigint[])""",
             [order_ids, [o[1] for o in lifted], order_ids],
         )
+        took("order updates")
         copy(cursor, "workorders_workorderevent", *replay["events"])
+        took("history rows")
         copy(cursor, "notify_message", *replay["messages"])
+        took("messages")
         copy(cursor, "django_tasks_database_dbtaskresult", *replay["tasks"])
+        took("task rows")
         elapsed = time.perf_counter() - started
         transaction.set_rollback(True)
+    for part, seconds in times.items():
+        if parts is not None:
+            parts.setdefault(part, []).append(seconds)
     return elapsed
 
 
@@ -346,8 +363,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sweep 2 (again):                    {t2:.2f} s, raised {raised2:,}", flush=True)
             replay = replay_of_sweep(due_rows, levels_before, mark)
             write_times = []
+            write_parts: dict[str, list[float]] = {}
             for _ in range(args.floor_runs):
-                write_times.append(write_floor(replay))
+                write_times.append(write_floor(replay, write_parts))
             c3 = counts()
             write_s = statistics.median(write_times)
             print(
@@ -357,6 +375,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(replay['tasks'][1]):,} tasks: "
                 + ", ".join(f"{t:.2f} s" for t in write_times)
                 + f" → median {write_s:.2f} s",
+                flush=True,
+            )
+            print(
+                "  of which (medians): "
+                + ", ".join(f"{part} {statistics.median(t):.2f} s" for part, t in write_parts.items()),
                 flush=True,
             )
 
