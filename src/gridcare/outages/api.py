@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import Query, Router, Schema, Status
 
-from gridcare.core.api_errors import ApiError, idempotency_key
+from gridcare.core.api_errors import ApiError, idempotency_key, stored_idempotency_key
 from gridcare.customers.queries import get_customer
 
 from . import queries, services, wording
@@ -125,7 +125,7 @@ def create_outage(request, body: OutageIn):
         feeders=body.feeders,
         transformer_areas=body.transformer_areas,
         area_text=body.area_text,
-        idempotency_key=f"{request.auth.pk}:{key}" if key else None,
+        idempotency_key=stored_idempotency_key(request.auth, key),
     )
     if created and body.publish and outage.kind != "fault":
         try:

@@ -33,7 +33,8 @@ def outage_list(request):
     """停电信息: today's, this week's, open fault outages (and all, newest first)."""
     when = _when(request)
     outages = list(queries.list_outages(request.user, when=when, active_unit=request.active_unit)[:200])
-    rows = [{"o": o, "status": wording.status_line(o)} for o in outages]
+    scopes = wording.scope_texts(outages)
+    rows = [{"o": o, "status": wording.status_line(o), "scope": scopes[o.pk]} for o in outages]
     return render(
         request,
         "outages/list.html",
@@ -71,7 +72,8 @@ def customer_outages(request, account_no: str):
     """The reusable partial for the agent's customer view (hx-get it into any page)."""
     customer = get_customer(request.user, account_no, active_unit=request.active_unit)
     outages = queries.outages_for_customer(customer, when="week")
-    rows = [{"o": o, "status": wording.status_line(o)} for o in outages]
+    scopes = wording.scope_texts(outages)
+    rows = [{"o": o, "status": wording.status_line(o), "scope": scopes[o.pk]} for o in outages]
     return render(request, "outages/_customer_outages.html", {"customer": customer, "rows": rows})
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from gridcare.core import clock
 from gridcare.org.models import Unit
 
-from .models import Outage, OutageKind, OutageState
+from .models import Outage, OutageArea, OutageKind, OutageState
 
 HOTLINE = "95598"
 
@@ -53,9 +53,32 @@ def scope_text(outage: Outage) -> str:
     names = list(
         outage.areas.select_related("transformer_area").values_list("transformer_area__name", flat=True)[:3]
     )
+    return _scope_of(names, outage.areas.count() if names else 0)
+
+
+def scope_texts(outages: list[Outage]) -> dict[int, str]:
+    """``scope_text`` of each of ``outages`` (a list page's), by id, with one query for all."""
+    texts = {o.pk: o.area_text for o in outages if o.area_text}
+    names: dict[int, list[str]] = {o.pk: [] for o in outages if not o.area_text}
+    totals: dict[int, int] = dict.fromkeys(names, 0)
+    if names:
+        rows = (
+            OutageArea.objects.filter(outage_id__in=list(names))
+            .order_by("outage_id", "transformer_area_id")
+            .values_list("outage_id", "transformer_area__name")
+        )
+        for outage_id, name in rows:
+            totals[outage_id] += 1
+            if len(names[outage_id]) < 3:
+                names[outage_id].append(name)
+    texts.update((pk, _scope_of(found, totals[pk])) for pk, found in names.items())
+    return texts
+
+
+def _scope_of(names: list[str], total: int) -> str:
+    """The scope of an outage without a written one, from its first area names and their count."""
     if not names:
         return "相关区域"
-    total = outage.areas.count()
     joined = "、".join(names)
     return f"{joined}等{total}个台区供电范围" if total > len(names) else f"{joined}供电范围"
 

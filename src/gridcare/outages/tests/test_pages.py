@@ -2,6 +2,7 @@
 
 import pytest
 
+from gridcare.customers.models import TransformerArea
 from gridcare.outages import services
 from gridcare.outages.models import Outage, OutageState
 
@@ -26,6 +27,9 @@ def test_the_list_shows_todays_fault_to_its_station_only(ow, fault, client):
     html = page.content.decode()
     assert fault.number in html and "台区变压器故障" in html and "正在停电" in html
     assert "停电信息" in html  # the navigation entry
+    # A fault outage has no written scope: the list names its transformer area, as its page does.
+    area = TransformerArea.objects.get(code="T03")
+    assert not fault.area_text and f"{area.name}供电范围" in html
 
     client.force_login(ow.clerk_west)
     assert fault.number not in client.get("/outages/?when=fault").content.decode()
