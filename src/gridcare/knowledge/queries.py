@@ -159,17 +159,7 @@ def maintained_articles(user: Any, *, status: str = "", q: str = "", category: s
     """Articles a maintainer may manage: their regions' and (for the center) nationwide ones."""
     from django.db.models import Q
 
-    qs = Article.objects.select_related("category__parent", "region", "owner")
-    if not getattr(user, "is_superuser", False):
-        roots = scoping.root_units(user)
-        if not roots:
-            return qs.none()
-        region = Q()
-        for r in roots:
-            region |= Q(region__path__startswith=r.path)
-        if any(r.parent_id is None or r.kind in (Unit.Kind.PROVINCE, Unit.Kind.CITY) for r in roots):
-            region |= Q(region__isnull=True)
-        qs = qs.filter(region)
+    qs = _maintained(Article.objects.select_related("category__parent", "region", "owner"), user)
     if status in Status.values:
         qs = qs.filter(status=status)
     if category:
@@ -194,9 +184,29 @@ def versions(article: Article) -> list[Revision]:
     )
 
 
-def open_gaps(*, include_resolved: bool = False) -> QuerySet[SearchGap]:
-    qs = SearchGap.objects.select_related("region", "last_user", "resolved_article")
+def open_gaps(user: Any, *, include_resolved: bool = False) -> QuerySet[SearchGap]:
+    """The gaps a maintainer looks after: searches in their regions (those without a region,
+    for the center's maintainers), by the rule of ``maintained_articles``."""
+    qs = _maintained(SearchGap.objects.select_related("region", "last_user", "resolved_article"), user)
     return qs if include_resolved else qs.filter(resolved=False)
+
+
+def _maintained(qs: QuerySet, user: Any) -> QuerySet:
+    """Rows whose ``region`` lies in the user's units' subtrees, and rows without a region when
+    the user works at the center (the province or a city); everything for a superuser."""
+    from django.db.models import Q
+
+    if getattr(user, "is_superuser", False):
+        return qs
+    roots = scoping.root_units(user)
+    if not roots:
+        return qs.none()
+    region = Q()
+    for r in roots:
+        region |= Q(region__path__startswith=r.path)
+    if any(r.parent_id is None or r.kind in (Unit.Kind.PROVINCE, Unit.Kind.CITY) for r in roots):
+        region |= Q(region__isnull=True)
+    return qs.filter(region)
 
 
 def category_tree() -> list[tuple[Category, list[Category]]]:

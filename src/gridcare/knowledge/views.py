@@ -151,7 +151,7 @@ def gaps(request):
     return render(
         request,
         "knowledge/gaps.html",
-        {"gaps": queries.open_gaps(include_resolved=show_all)[:200], "show_all": show_all},
+        {"gaps": queries.open_gaps(request.user, include_resolved=show_all)[:200], "show_all": show_all},
     )
 
 
@@ -159,7 +159,7 @@ def gaps(request):
 @require_POST
 def resolve_gap(request, pk: int):
     _require_maintainer(request)
-    gap = SearchGap.objects.filter(pk=pk).first()
+    gap = queries.open_gaps(request.user, include_resolved=True).filter(pk=pk).first()
     if gap is None:
         raise Http404
     number = request.POST.get("article", "").strip()

@@ -54,6 +54,11 @@ def test_questions_without_a_good_answer_are_logged_as_gaps(kb, client):
 
     # maintainers see the gaps, agents don't
     assert client.get("/knowledge/gaps/").status_code == 403
+    # a county's editor looks after the gaps of that county only
+    client.force_login(kb.editor_mountain)
+    page = client.get("/knowledge/gaps/").content.decode()
+    assert "火星 移民 签证" not in page and "阶梯电价外地户口怎么算" not in page
+    assert client.post(f"/knowledge/gaps/{gap.pk}/resolve/", {"article": kb.tiered.number}).status_code == 404
     client.force_login(kb.editor)
     page = client.get("/knowledge/gaps/").content.decode()
     assert "火星 移民 签证" in page and "阶梯电价外地户口怎么算" in page  # the latest wording is shown
