@@ -4,7 +4,6 @@ from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from gridcare.core.api_errors import idempotency_key
-from gridcare.core.masking import mask_name
 from gridcare.customers.queries import get_customer_for_intake
 
 from . import queries, services
@@ -116,7 +115,7 @@ def get_event(request, number: str):
 @paginate(LimitOffsetPagination)
 def event_calls(request, number: str):
     event = queries.get_event(request.auth, number)
-    return [CallOut.from_call(c) for c in queries.event_calls(event)]
+    return queries.event_calls(event)  # paged by the query
 
 
 @router.get(
@@ -127,17 +126,7 @@ def event_calls(request, number: str):
 @paginate(LimitOffsetPagination)
 def event_customers(request, number: str):
     event = queries.get_event(request.auth, number)
-    return [
-        AffectedCustomerOut(
-            account_no=c.account_no,
-            name_masked=mask_name(c.name),
-            transformer_area_code=c.transformer_area.code,
-            is_key=c.is_key,
-            is_vip=c.is_vip,
-            load_class=c.load_class,
-        )
-        for c in queries.event_customers(event, limit=None)
-    ]
+    return queries.event_customers(event, limit=None)  # paged by the query
 
 
 @router.post(

@@ -170,19 +170,35 @@ class CallOut(Schema):
     transformer_area_code: str | None
     urge_count: int
 
+    # Read from a TroubleCall with its order, customer and area (``queries.event_calls``); the
+    # API pages the query itself, so only a page of calls is ever loaded.
     @staticmethod
-    def from_call(c: TroubleCall) -> CallOut:
-        return CallOut(
-            order_number=c.order.number,
-            order_state=c.order.state,
-            received_at=c.received_at,
-            placed_by=c.placed_by,
-            account_no=c.customer.account_no if c.customer_id else None,
-            customer_name_masked=mask_name(c.customer.name) if c.customer_id else "",
-            caller_phone_masked=mask_phone(c.order.caller_phone),
-            transformer_area_code=c.transformer_area.code if c.transformer_area_id else None,
-            urge_count=c.order.urge_count,
-        )
+    def resolve_order_number(c: TroubleCall) -> str:
+        return c.order.number
+
+    @staticmethod
+    def resolve_order_state(c: TroubleCall) -> str:
+        return c.order.state
+
+    @staticmethod
+    def resolve_account_no(c: TroubleCall) -> str | None:
+        return c.customer.account_no if c.customer_id else None
+
+    @staticmethod
+    def resolve_customer_name_masked(c: TroubleCall) -> str:
+        return mask_name(c.customer.name) if c.customer_id else ""
+
+    @staticmethod
+    def resolve_caller_phone_masked(c: TroubleCall) -> str:
+        return mask_phone(c.order.caller_phone)
+
+    @staticmethod
+    def resolve_transformer_area_code(c: TroubleCall) -> str | None:
+        return c.transformer_area.code if c.transformer_area_id else None
+
+    @staticmethod
+    def resolve_urge_count(c: TroubleCall) -> int:
+        return c.order.urge_count
 
 
 class AffectedCustomerOut(Schema):
@@ -192,6 +208,15 @@ class AffectedCustomerOut(Schema):
     is_key: bool
     is_vip: bool
     load_class: int
+
+    # Read from a Customer with its area; paged by the query (a feeder supplies thousands).
+    @staticmethod
+    def resolve_name_masked(c) -> str:
+        return mask_name(c.name)
+
+    @staticmethod
+    def resolve_transformer_area_code(c) -> str:
+        return c.transformer_area.code
 
 
 class EventActionIn(Schema):

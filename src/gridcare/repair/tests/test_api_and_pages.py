@@ -59,6 +59,13 @@ def test_fault_calls_over_the_api_roll_up_and_later_callers_hear_the_event(grid,
     assert customers["count"] == 5 and customers["items"][0]["is_key"]
     calls = dispatcher.get(f"/api/v1/repair/events/{number}/calls").json()
     assert calls["count"] == 4
+    assert calls["items"][0]["order_number"] and calls["items"][0]["customer_name_masked"]
+    # A page of a feeder's thousands: the query is paged, the count is still the whole.
+    page = dispatcher.get(f"/api/v1/repair/events/{number}/customers?limit=2&offset=1").json()
+    assert page["count"] == 5 and [c["account_no"] for c in page["items"]] == [
+        c["account_no"] for c in customers["items"][1:3]
+    ]
+    assert all(c["name_masked"] and c["transformer_area_code"] for c in page["items"])
 
     r = dispatcher.post(
         f"/api/v1/repair/events/{number}/actions/dispatch",
