@@ -26,3 +26,11 @@ def idempotency_key(request) -> str | None:
             status=400,
         )
     return key
+
+
+def stored_idempotency_key(actor, key: str | None, scope: str = "") -> str | None:
+    """How a client's ``Idempotency-Key`` is stored: per user, as two clients may pick the same
+    key, and per ``scope`` where one table takes keys from two APIs ("<user id>:[<scope>:]<key>")."""
+    if not key:
+        return None
+    return f"{getattr(actor, 'pk', '')}:{scope}:{key}" if scope else f"{getattr(actor, 'pk', '')}:{key}"

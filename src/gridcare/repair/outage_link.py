@@ -9,6 +9,7 @@ Only the outages app's stable verbs are used: ``open_fault_outage``, ``update_fa
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
@@ -20,23 +21,28 @@ from .models import DeviceLevel, OutageEvent
 log = logging.getLogger(__name__)
 
 
-def _scope(event: OutageEvent) -> dict:
-    """The event's device and the devices of the events merged into it (areas on a feeder of the
-    scope are covered by the feeder)."""
-    feeders, areas = {}, {}
+def _with_merged(event: OutageEvent, *related: str) -> Iterator[OutageEvent]:
+    """``event`` and every event merged into it, directly or through others, each once (read
+    with ``related`` joined)."""
     pending, seen = [event], set()
     while pending:
         current = pending.pop()
         if current.pk in seen:
             continue
         seen.add(current.pk)
+        yield current
+        pending.extend(OutageEvent.objects.filter(merged_into=current).select_related(*related))
+
+
+def _scope(event: OutageEvent) -> dict:
+    """The event's device and the devices of the events merged into it (areas on a feeder of the
+    scope are covered by the feeder)."""
+    feeders, areas = {}, {}
+    for current in _with_merged(event, "feeder", "transformer_area"):
         if current.level == DeviceLevel.FEEDER and current.feeder_id:
             feeders[current.feeder_id] = current.feeder
         elif current.level == DeviceLevel.AREA and current.transformer_area_id:
             areas[current.transformer_area_id] = current.transformer_area
-        pending.extend(
-            OutageEvent.objects.filter(merged_into=current).select_related("feeder", "transformer_area")
-        )
     return {
         "feeders": list(feeders.values()),
         "transformer_areas": [a for a in areas.values() if a.feeder_id not in feeders],
@@ -113,15 +119,8 @@ def set_eta(event: OutageEvent) -> None:
 def restore_outages(event: OutageEvent, note: str) -> None:
     """Power is back: the event's outage and those of events merged into it are restored, which
     sends the restoration notice to every affected customer."""
-    pending = [event]
-    seen: set[int] = set()
-    while pending:
-        current = pending.pop()
-        if current.pk in seen:
-            continue
-        seen.add(current.pk)
+    for current in _with_merged(event, "outage"):
         if current.outage_id:
             outage = current.outage
             if outage.state in (OutageState.IN_PROGRESS, OutageState.PUBLISHED):
                 outages.restore(outage=outage, at=event.restored_at, actor=None, note=note[:300])
-        pending.extend(OutageEvent.objects.filter(merged_into=current).select_related("outage"))

@@ -18,13 +18,14 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, Q
 
 from gridcare.core import clock, dbstats, prepared
-from gridcare.core.api_errors import ApiError
+from gridcare.core.api_errors import ApiError, stored_idempotency_key
 from gridcare.customers.models import Customer, Feeder, TransformerArea
 from gridcare.customers.queries import customer_with_area
 from gridcare.org import scoping
@@ -157,7 +158,7 @@ def report_fault_call(
 
     ``received_at``: when the call came in, if earlier than now (a queued call: the roll-up counts
     it in its time window by that time). ``wake=False``: the caller runs the roll-up next itself."""
-    key = f"{getattr(actor, 'pk', '')}:repair:{idempotency_key}" if idempotency_key else None
+    key = stored_idempotency_key(actor, idempotency_key, scope="repair")
     if key:
         existing = WorkOrder.objects.filter(idempotency_key=key).first()
         if existing is not None:
@@ -285,7 +286,7 @@ def queue_fault_call(
     once with what is known (the open event covering the customer's area or feeder); the work order
     follows when the call is processed (``process_queued_calls``). The same Idempotency-Key
     returns the first call and writes nothing."""
-    key = f"{getattr(actor, 'pk', '')}:{idempotency_key}" if idempotency_key else None
+    key = stored_idempotency_key(actor, idempotency_key)
     engine.validate_intake(
         engine.Intake(
             order_type=OrderType.FAULT_REPAIR,
@@ -328,20 +329,25 @@ def queue_fault_call(
 _INSERT_FIELDS = [f for f in ReportedCall._meta.concrete_fields if not f.primary_key]
 
 
-def _insert_call(call: ReportedCall) -> bool:
-    """``call.save()`` as a prepared statement (the intake's only write: parsed once per
-    connection, no SQL composed per call). Each value is prepared by its model field. False, and
-    nothing written, when the call's idempotency key was used before."""
+@cache
+def _insert_call_sql(vendor: str) -> str:
+    """The INSERT of ``_insert_call`` (composed once per database vendor)."""
     quote = connection.ops.quote_name  # names from the model, values as parameters
     table, columns = quote(ReportedCall._meta.db_table), ", ".join(quote(f.column) for f in _INSERT_FIELDS)
     values, pk = ", ".join(["%s"] * len(_INSERT_FIELDS)), quote(ReportedCall._meta.pk.column)
     key = quote("idempotency_key")
-    sql = (
+    return (
         f"INSERT INTO {table} ({columns}) VALUES ({values}) "  # noqa: S608
         f"ON CONFLICT ({key}) WHERE {key} IS NOT NULL DO NOTHING RETURNING {pk}"
     )
+
+
+def _insert_call(call: ReportedCall) -> bool:
+    """``call.save()`` as a prepared statement (the intake's only write: parsed once per
+    connection, no SQL composed per call). Each value is prepared by its model field. False, and
+    nothing written, when the call's idempotency key was used before."""
     params = [f.get_db_prep_save(getattr(call, f.attname), connection) for f in _INSERT_FIELDS]
-    rows = prepared.fetch(sql, params)
+    rows = prepared.fetch(_insert_call_sql(connection.vendor), params)
     if not rows:
         return False
     ((call.pk,),) = rows

@@ -2,7 +2,7 @@ from django.http import HttpResponse
 from ninja import Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from gridcare.core.api_errors import idempotency_key
+from gridcare.core.api_errors import idempotency_key, stored_idempotency_key
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
 
@@ -31,7 +31,7 @@ def create_work_order(request, body: WorkOrderIn):
         handed_in_by_account_manager=body.handed_in_by_account_manager,
     )
     order, created = services.create_work_order(
-        actor=request.auth, intake=intake, idempotency_key=f"{request.auth.pk}:{key}" if key else None
+        actor=request.auth, intake=intake, idempotency_key=stored_idempotency_key(request.auth, key)
     )
     if not created:
         # The actor's own key: the first order, loaded with its relations, if still in their scope.

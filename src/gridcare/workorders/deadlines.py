@@ -22,7 +22,7 @@ from gridcare.core import clock
 from gridcare.notify import services as notify
 
 from . import policies
-from .escalation import ORDER_FIELDS, BulkRecipients, outgoing, warning_text
+from .escalation import ORDER_FIELDS, BulkRecipients, outgoing, warning_note, warning_text
 from .models import (
     Deadline,
     DurationUnit,
@@ -161,7 +161,7 @@ def _raise(deadline: Deadline, now: dt.datetime) -> int:
             at=now,
             from_state="",
             to_state="",
-            note=f"{deadline.get_milestone_display()}时限{'已超期' if level == 3 else '预警'}（{level}级）",
+            note=warning_note(deadline.get_milestone_display(), level),
             data={"milestone": deadline.milestone, "level": level, "due_at": deadline.due_at.isoformat()},
         )
         notify_warning(deadline, level)
@@ -465,7 +465,7 @@ class _Sweep:
             events = []
             messages = []
             for level in range(old_level + 1, new_level + 1):
-                note = f"{milestone_label}时限{'已超期' if level == 3 else '预警'}（{level}级）"
+                note = warning_note(milestone_label, level)
                 data = {"milestone": milestone, "level": level, "due_at": due_iso}
                 events.append((order_id, "warning", now, "", "", note, encode(data) if encode else data))
                 subject, body = warning_text(order["number"], type_label, milestone_label, due_at, level)

@@ -55,6 +55,11 @@ def tier_recipients(order: WorkOrder, up_to_tier: int) -> dict[int, list[User]]:
     return {tier: recipients(order, tier) for tier in range(1, min(up_to_tier, 4) + 1)}
 
 
+def warning_note(milestone_label: str, level: int) -> str:
+    """The history note of a raised warning level (shared by the single and the bulk path)."""
+    return f"{milestone_label}时限{'已超期' if level == 3 else '预警'}（{level}级）"
+
+
 def warning_text(order_number: str, order_type_label: str, milestone_label: str, due_at, level: int):
     """Subject and body of a level-``level`` warning (shared by the single and the bulk path)."""
     what = f"{milestone_label}时限{'已超期' if level == 3 else '即将到期'}"
