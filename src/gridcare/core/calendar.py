@@ -16,21 +16,19 @@ Rules
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.dispatch import Signal
 
 from . import clock
+from .memo import Memo
 
 calendar_changed = Signal()  # sent with years=[...] after holiday data changes
 
-_lock = threading.Lock()
-_cache: dict[int, tuple[float, tuple[bool, frozenset[dt.date], frozenset[dt.date]]]] = {}
 # Other processes (web workers, task workers) see an admin's edit within this many seconds.
 CACHE_SECONDS = 300
+_years: Memo[tuple[bool, frozenset[dt.date], frozenset[dt.date]]] = Memo(CACHE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -48,18 +46,18 @@ def changed(years: list[int], sender: type = object) -> None:
 
 
 def invalidate(years: list[int] | None = None) -> None:
-    with _lock:
-        if years is None:
-            _cache.clear()
-        else:
-            for year in years:
-                _cache.pop(year, None)
+    if years is None:
+        _years.forget()
+    else:
+        for year in years:
+            _years.forget(year)
 
 
 def _year(year: int) -> tuple[bool, frozenset[dt.date], frozenset[dt.date]]:
-    cached = _cache.get(year)
-    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-        return cached[1]
+    return _years.get(year, lambda: _load_year(year))
+
+
+def _load_year(year: int) -> tuple[bool, frozenset[dt.date], frozenset[dt.date]]:
     from .models import CalendarDay, CalendarYear
 
     published = CalendarYear.objects.filter(year=year, published=True).exists()
@@ -67,10 +65,7 @@ def _year(year: int) -> tuple[bool, frozenset[dt.date], frozenset[dt.date]]:
     workdays: set[dt.date] = set()
     for date, kind in CalendarDay.objects.filter(date__year=year).values_list("date", "kind"):
         (holidays if kind == CalendarDay.Kind.HOLIDAY else workdays).add(date)
-    entry = (published, frozenset(holidays), frozenset(workdays))
-    with _lock:
-        _cache[year] = (time.monotonic(), entry)
-    return entry
+    return published, frozenset(holidays), frozenset(workdays)
 
 
 def is_published(year: int) -> bool:

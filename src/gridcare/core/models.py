@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .memo import Memo
+
 
 class SettingsRow(models.Model):
     """Base of the one-row parameter tables an admin edits (督办参数, 研判与调度参数…): the
@@ -26,24 +28,15 @@ class SettingsRow(models.Model):
 
     # Read on hot paths (every urging, every roll-up) and changed rarely by an admin: kept per
     # process for a minute. Saving or deleting a row forgets it at once in this process.
-    CACHE_SECONDS = 60.0
-    _cache: dict[str, tuple[float, SettingsRow]] = {}
+    _kept: Memo[SettingsRow] = Memo(60.0)
 
     @classmethod
     def current(cls):
-        import time
-
-        key = cls._meta.label
-        hit = SettingsRow._cache.get(key)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        row = cls.objects.order_by("id").first() or cls()
-        SettingsRow._cache[key] = (time.monotonic() + cls.CACHE_SECONDS, row)
-        return row
+        return SettingsRow._kept.get(cls._meta.label, lambda: cls.objects.order_by("id").first() or cls())
 
     @staticmethod
     def forget_all() -> None:
-        SettingsRow._cache.clear()
+        SettingsRow._kept.forget()
 
 
 class CalendarDay(models.Model):

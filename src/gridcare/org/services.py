@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import time
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
 from gridcare.core import audit, clock
+from gridcare.core.memo import Memo
 from gridcare.core.models import AuditLog
 
 from .models import ApiToken, RoleAssignment, Unit, User
@@ -135,8 +135,7 @@ def issue_token(*, user: User, name: str = "", actor: Any = None) -> str:
 # client sends many requests in a row and each would otherwise cost three queries before any work.
 # Every change to tokens, users, role assignments or units empties it in this process (signals,
 # connected in OrgConfig.ready); other processes see the change within the time to live.
-_token_cache: dict[str, tuple[float, User]] = {}
-_TOKEN_CACHE_MAX = 10_000
+_tokens: Memo[User] = Memo(lambda: settings.GRIDCARE_TOKEN_CACHE_SECONDS, max_size=10_000)
 
 
 def forget_tokens(update_fields: Any = None, **_kwargs: Any) -> None:
@@ -144,7 +143,7 @@ def forget_tokens(update_fields: Any = None, **_kwargs: Any) -> None:
     only the user's ``last_login``, changes nothing the cache holds and keeps it."""
     if update_fields is not None and set(update_fields) <= {"last_login"}:
         return
-    _token_cache.clear()
+    _tokens.forget()
 
 
 def authenticate_token(key: str) -> User | None:
@@ -156,26 +155,23 @@ def authenticate_token(key: str) -> User | None:
     from . import scoping
 
     key_hash = ApiToken.hash_key(key)
-    ttl = settings.GRIDCARE_TOKEN_CACHE_SECONDS
-    hit = _token_cache.get(key_hash)
-    if hit is not None and hit[0] > time.monotonic():
-        return copy.copy(hit[1])
+    kept = _tokens.peek(key_hash)
+    if kept is not None:
+        return copy.copy(kept)
     token = (
         ApiToken.objects.select_related("user")
         .filter(key_hash=key_hash, revoked=False, user__is_active=True)
         .first()
     )
     if token is None:
-        _token_cache.pop(key_hash, None)
+        _tokens.forget(key_hash)
         return None
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     user = token.user
-    if ttl > 0:
+    if settings.GRIDCARE_TOKEN_CACHE_SECONDS > 0:
         scoping.visible_unit_ids(user)  # fills the user's assignments and scope once
-        if len(_token_cache) >= _TOKEN_CACHE_MAX:
-            _token_cache.clear()
-        _token_cache[key_hash] = (time.monotonic() + ttl, user)
+        _tokens.put(key_hash, user)
         return copy.copy(user)
     return user

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import Count, F, Min, Q, Value
 
 from gridcare.core import clock, numbering
+from gridcare.core.memo import Memo
 from gridcare.customers.models import Customer, CustomerPhone, TransformerArea
 from gridcare.customers.queries import normalize_phone, normalize_text
 from gridcare.workorders.models import OPEN_STATES, OrderType, WorkOrder
@@ -55,8 +56,7 @@ class Placement:
     station_id: int | None = None
 
 
-_AREA_CACHE: dict[int, tuple[int, int, float]] = {}
-AREA_CACHE_SECONDS = 300.0
+_AREAS: Memo[tuple[int, int]] = Memo(300.0)
 
 
 def reset_caches() -> None:
@@ -64,7 +64,7 @@ def reset_caches() -> None:
     the per-process view of open events and the known due roll-up."""
     from . import open_events, services
 
-    _AREA_CACHE.clear()
+    _AREAS.forget()
     open_events.forget()
     services.forget_wakeups()
 
@@ -72,16 +72,10 @@ def reset_caches() -> None:
 def _area_topology(area_id: int) -> tuple[int, int]:
     """(feeder id, station id) of an area, cached for a few minutes per process: every call needs
     it, and the topology changes only by an import."""
-    import time
-
-    hit = _AREA_CACHE.get(area_id)
-    if hit is not None and hit[2] > time.monotonic():
-        return hit[0], hit[1]
-    feeder_id, station_id = (
-        TransformerArea.objects.filter(pk=area_id).values_list("feeder_id", "station_id").get()
+    return _AREAS.get(
+        area_id,
+        lambda: TransformerArea.objects.filter(pk=area_id).values_list("feeder_id", "station_id").get(),
     )
-    _AREA_CACHE[area_id] = (feeder_id, station_id, time.monotonic() + AREA_CACHE_SECONDS)
-    return feeder_id, station_id
 
 
 def _area_placement(placed_by: str, area_id: int, customer_id: int | None = None) -> Placement:

@@ -18,6 +18,7 @@ from django.db.models import Count, Q
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
+from gridcare.core.memo import Memo
 from gridcare.org.models import Role, RoleAssignment, Unit, User
 from gridcare.workorders import services as engine
 from gridcare.workorders.models import State, WorkOrder
@@ -29,26 +30,23 @@ log = logging.getLogger(__name__)
 SYSTEM_USERNAME = "gridcare-repair"
 
 
-_SYSTEM: dict[str, tuple[User, float]] = {}
-SYSTEM_CACHE_SECONDS = 60.0
+_SYSTEM: Memo[User] = Memo(60.0)  # by database name
 
 
 def system_actor() -> User:
     """抢修指挥系统: the account that performs automatic dispatch steps. It cannot log in (no usable
     password) and holds the dispatcher and shift-leader roles at every top unit. Remembered a minute
     per process and database (``forget_system_actor`` empties it; the tests do before each test)."""
-    import time
-
     from django.db import connection
 
     key = connection.settings_dict["NAME"]
-    hit = _SYSTEM.get(key)
-    if hit is not None and hit[1] > time.monotonic():
-        return hit[0]
+    kept = _SYSTEM.peek(key)
+    if kept is not None:
+        return kept
     user, created = _system_actor()
 
     def remember() -> None:
-        _SYSTEM[key] = (user, time.monotonic() + SYSTEM_CACHE_SECONDS)
+        _SYSTEM.put(key, user)
 
     # Rows written by an open transaction are remembered only once it commits (a rollback would
     # leave the cache pointing at an account that does not exist).
@@ -60,7 +58,7 @@ def system_actor() -> User:
 
 
 def forget_system_actor() -> None:
-    _SYSTEM.clear()
+    _SYSTEM.forget()
 
 
 def _system_actor() -> tuple[User, bool]:

@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 from gridcare.core import calendar
+from gridcare.core.memo import Memo
 
 from .models import DEFAULT_WARNING_FRACTIONS, Deadline, DurationUnit, TimeLimitPolicy, WorkOrder
 
 # Policies are read on every intake and change rarely (an admin's edit): keep the active ones per
 # process for a short while. ``forget_policies`` drops them at once (admin saves, tests).
-POLICY_CACHE_SECONDS = 60.0
-_policy_cache: tuple[float, list[TimeLimitPolicy]] | None = None
+_policies: Memo[list[TimeLimitPolicy]] = Memo(60.0)
 
 
 def forget_policies() -> None:
-    global _policy_cache
-    _policy_cache = None
+    _policies.forget()
 
 
 def _active_policies() -> list[TimeLimitPolicy]:
-    global _policy_cache
-    now = time.monotonic()
-    if _policy_cache is None or now - _policy_cache[0] > POLICY_CACHE_SECONDS:
-        _policy_cache = (now, list(TimeLimitPolicy.objects.filter(is_active=True)))
-    return _policy_cache[1]
+    return _policies.get("active", lambda: list(TimeLimitPolicy.objects.filter(is_active=True)))
 
 
 def applicable_policies(order: WorkOrder, starts_on: str) -> list[TimeLimitPolicy]:

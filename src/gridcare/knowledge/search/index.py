@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from gridcare.core.memo import Memo
+
 from . import text
 
 FTS_TABLE = "knowledge_article_fts"
@@ -174,8 +176,7 @@ def search(tokens: list[str], filters: Filters, *, grams: bool = False, limit: i
 # Document frequencies, cached per process: a token found in a large share of the index (停电 in
 # thousands of local outage notices) says little about which article answers a question, yet
 # ranking every row it matches is what makes a query slow. ``df`` counts through the index itself.
-DF_TTL_SECONDS = 600
-_df_cache: dict[tuple[str, str], tuple[float, int]] = {}
+_frequencies: Memo[int] = Memo(600, max_size=50_000)
 
 
 def _db_key() -> str:
@@ -183,13 +184,10 @@ def _db_key() -> str:
 
 
 def document_frequency(token: str, *, grams: bool = False) -> int:
-    import time
+    return _frequencies.get((_db_key(), ("g:" if grams else "w:") + token), lambda: _count_matching(token))
 
-    key = (_db_key(), ("g:" if grams else "w:") + token)
-    now = time.monotonic()
-    cached = _df_cache.get(key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+
+def _count_matching(token: str) -> int:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -200,33 +198,24 @@ def document_frequency(token: str, *, grams: bool = False) -> int:
             cursor.execute(
                 f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match_expression([token])]
             )
-        value = int(cursor.fetchone()[0])
-    if len(_df_cache) > 50_000:
-        _df_cache.clear()
-    _df_cache[key] = (now + DF_TTL_SECONDS, value)
-    return value
+        return int(cursor.fetchone()[0])
 
 
 def indexed_count() -> int:
-    import time
+    return _frequencies.get((_db_key(), "\x00count"), _count_indexed)
 
-    key = (_db_key(), "\x00count")
-    now = time.monotonic()
-    cached = _df_cache.get(key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+
+def _count_indexed() -> int:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT count(*) FROM knowledge_article WHERE search_vector IS NOT NULL")
         else:
             cursor.execute(f"SELECT count(*) FROM {FTS_TABLE}")
-        value = int(cursor.fetchone()[0])
-    _df_cache[key] = (now + DF_TTL_SECONDS, value)
-    return value
+        return int(cursor.fetchone()[0])
 
 
 def forget_frequencies() -> None:
-    _df_cache.clear()
+    _frequencies.forget()
 
 
 def indexed_ids() -> set[int]:

@@ -83,11 +83,13 @@ def test_token_revocation_and_role_changes_apply_at_once(world, client):
 
 def test_a_page_login_keeps_the_token_memory_but_deactivating_the_user_empties_it(world, client):
     from gridcare.org import services
+    from gridcare.org.models import ApiToken
 
     token = issue_token(user=world.clerk_east)
     assert services.authenticate_token(token) is not None
     client.force_login(world.agent)  # saves the agent's last_login only
-    assert services._token_cache, "a login emptied every process's token memory"
+    kept = services._tokens.peek(ApiToken.hash_key(token))
+    assert kept is not None, "a login emptied every process's token memory"
     world.clerk_east.is_active = False
     world.clerk_east.save()
     assert services.authenticate_token(token) is None
