@@ -24,6 +24,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock, numbering
+from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
 from gridcare.org.scoping import assignments_of
 
@@ -469,10 +470,16 @@ def record_feedback(
 
 
 def record_gap(*, user: Any, query: str, reason: str, region: Unit | None = None) -> SearchGap | None:
-    """Count a query that found no good answer (one row per normalized query)."""
+    """Count a query that found no good answer (one row per normalized query). ``region``: the
+    unit the search was for (the caller's station, the unit chosen in the switcher), else the
+    searcher's own unit when they hold roles at one only, so the gap reaches that region's
+    maintainers."""
     query = (query or "").strip()[:200]
     if not query:
         return None
+    if region is None and getattr(user, "pk", None):
+        roots = scoping.root_units(user)
+        region = roots[0] if len(roots) == 1 else None
     key = text.normalized_query(query)
     now = clock.now()
     with transaction.atomic():

@@ -44,6 +44,7 @@ def test_questions_without_a_good_answer_are_logged_as_gaps(kb, client):
     client.get("/api/v1/knowledge/search", {"q": "火星 移民 签证"}, **auth)
     gap = SearchGap.objects.get()
     assert gap.count == 3 and gap.reason == SearchGap.Reason.NO_RESULT
+    assert gap.region == kb.agent.assignments.get().unit  # for that region's maintainers
     # a good answer is not a gap
     client.get("/knowledge/", {"q": "阶梯电价怎么算"})
     assert SearchGap.objects.count() == 1
