@@ -16,6 +16,8 @@ from typing import Any
 from django.core.management.color import no_style
 from django.db import connections, models
 
+from gridcare.core.bulk import copy_rows
+
 
 class BulkLoader:
     def __init__(self, using: str = "default"):
@@ -50,16 +52,14 @@ class BulkLoader:
         column_sql = ", ".join(quote(c) for c in columns)
         if defaults:
             rows = (row + defaults for row in rows)
+        if self.is_postgresql:
+            copy_rows(table, columns, rows, using=self.connection.alias)
+            return
+        placeholders = ", ".join(["%s"] * len(columns))
+        # Table and column names come from the model's metadata, never from input.
+        sql = f"INSERT INTO {quote(table)} ({column_sql}) VALUES ({placeholders})"  # noqa: S608
         with self.connection.cursor() as cursor:
-            if self.is_postgresql:
-                with cursor.cursor.copy(f"COPY {quote(table)} ({column_sql}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                placeholders = ", ".join(["%s"] * len(columns))
-                # Table and column names come from the model's metadata, never from input.
-                sql = f"INSERT INTO {quote(table)} ({column_sql}) VALUES ({placeholders})"  # noqa: S608
-                cursor.executemany(sql, rows)
+            cursor.executemany(sql, rows)
 
     @contextmanager
     def constraints_and_indexes_deferred(

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection
 
 from gridcare.core import dbstats
+from gridcare.core.bulk import copy_rows
 
 from .models import Message
 
@@ -97,9 +98,7 @@ def _copy_postgresql(names: list[str], values: Iterable[tuple]) -> int:
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {LOAD_TABLE} ON COMMIT DELETE ROWS "  # noqa: S608
             f"AS SELECT {cols} FROM {table} WITH NO DATA"
         )
-        with cursor.cursor.copy(f"COPY {LOAD_TABLE} ({cols}) FROM STDIN") as copy:
-            for row in values:
-                copy.write_row(row)
+        copy_rows(LOAD_TABLE, names, values)
         cursor.execute(
             f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {LOAD_TABLE} ON CONFLICT DO NOTHING"  # noqa: S608
         )
@@ -113,16 +112,9 @@ def _copy_fresh_postgresql(names: list[str], values: Iterable[tuple]) -> bool:
     from django.db import transaction
     from psycopg.errors import UniqueViolation
 
-    table = connection.ops.quote_name(Message._meta.db_table)
-    cols = ", ".join(connection.ops.quote_name(name) for name in names)
     try:
-        with (
-            transaction.atomic(),
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy,
-        ):
-            for row in values:
-                copy.write_row(row)
+        with transaction.atomic():
+            copy_rows(Message._meta.db_table, names, values)
     except UniqueViolation:
         return False
     return True

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from gridcare.core import clock
+from gridcare.core.bulk import copy_rows
 from gridcare.notify import services as notify
 
 from . import policies
@@ -489,14 +490,3 @@ class _Sweep:
             [WorkOrderEvent(**dict(zip(_EVENT_COLUMNS, event, strict=True))) for event in events],
             batch_size=2000,
         )
-
-
-def copy_rows(table: str, columns: Iterable[str], rows: Iterable[tuple]) -> None:
-    """COPY ``rows`` into ``table`` (PostgreSQL; identifiers come from models, never from input)."""
-    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({cols}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)

@@ -84,7 +84,7 @@ def _copy_checks(backend: DatabaseBackend, items: list[tuple[int, dt.datetime]])
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
-    from .deadlines import copy_rows
+    from gridcare.core.bulk import copy_rows
 
     fields = DBTaskResult._meta.concrete_fields
     enqueued_at = timezone.now()

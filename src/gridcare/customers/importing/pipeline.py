@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, connection, models, transaction
 
 from gridcare.core import audit
+from gridcare.core.bulk import copy_rows
 from gridcare.core.models import AuditLog
 
 from .reading import Column, FileUnreadable, Source, Table, read_table, source_name
@@ -127,19 +128,15 @@ def insert(
         for f in fields
         if f.attname not in given and not f.primary_key
     }
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
     names = [f.attname for f in fields]
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(
-            f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"  # noqa: S608 - names from the model
-        ) as copy,
-    ):
+
+    def values():
         for i, row in enumerate(rows):
             if returning_ids:
                 row[meta.pk.attname] = ids[i]
-            copy.write_row([row[name] if name in row else defaults[name] for name in names])
+            yield [row[name] if name in row else defaults[name] for name in names]
+
+    copy_rows(meta.db_table, [f.column for f in fields], values())
     return ids
 
 
@@ -165,9 +162,11 @@ def update_rows(model: type[models.Model], rows: list[dict[str, Any]], fields: l
     # Identifiers come from the model's metadata, never from the file.
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {temp} AS SELECT {column_list} FROM {table} WITH NO DATA")  # noqa: S608
-        with cursor.cursor.copy(f"COPY {temp} ({column_list}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[f.attname] for f in columns])
+        copy_rows(
+            f"import_{meta.db_table}",
+            [f.column for f in columns],
+            ([row[f.attname] for f in columns] for row in rows),
+        )
         cursor.execute(f"UPDATE {table} AS t SET {assignments} FROM {temp} AS s WHERE t.{pk} = s.{pk}")  # noqa: S608
         cursor.execute(f"DROP TABLE {temp}")
 
