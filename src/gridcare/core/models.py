@@ -18,12 +18,12 @@ class SettingsRow(models.Model):
         return str(self._meta.verbose_name)
 
     def save(self, *args, **kwargs):
-        SettingsRow._cache.pop(self._meta.label, None)
+        SettingsRow._kept.forget(self._meta.label)
         super().save(*args, **kwargs)
-        SettingsRow._cache.pop(self._meta.label, None)
+        SettingsRow._kept.forget(self._meta.label)
 
     def delete(self, *args, **kwargs):
-        SettingsRow._cache.pop(self._meta.label, None)
+        SettingsRow._kept.forget(self._meta.label)
         return super().delete(*args, **kwargs)
 
     # Read on hot paths (every urging, every roll-up) and changed rarely by an admin: kept per
