@@ -43,7 +43,7 @@ def create_work_order(request, body: WorkOrderIn):
     return HttpResponse(
         WorkOrderOut.from_order(order).model_dump_json(),
         status=201 if created else 200,
-        content_type="application/json",
+        content_type="application/json; charset=utf-8",
     )
 
 

@@ -54,9 +54,11 @@ def test_a_retry_answers_the_order_as_it_now_stands(wo_world, client, agent_api)
         assert first.json()["deadlines"]
         # The intake writes its answer itself: the same document as reading the order back.
         number = first.json()["number"]
-        read = client.get(f"/api/v1/work-orders/{number}", **agent_api()).json()
+        read_response = client.get(f"/api/v1/work-orders/{number}", **agent_api())
+        read = read_response.json()
         assert _without_clock(read) == _without_clock(first.json())
         assert first.json()["created_at"].endswith("+08:00")
+        assert first["Content-Type"] == read_response["Content-Type"] == "application/json; charset=utf-8"
         assert all(d["due_at"].endswith("+08:00") for d in first.json()["deadlines"])
     assert again.json()["account_no"] is None and again.json()["assigned_unit"] is None
 
