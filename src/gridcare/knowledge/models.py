@@ -304,7 +304,8 @@ class Feedback(models.Model):
 
 
 class SearchGap(models.Model):
-    """知识缺口: a query that found no good answer, counted per normalized query for maintainers."""
+    """知识缺口: a query that found no good answer, counted per normalized query and region (the
+    unit it was searched for), so each region's maintainers see what their agents missed."""
 
     class Reason(models.TextChoices):
         NO_RESULT = "no_result", _("无结果")
@@ -339,7 +340,16 @@ class SearchGap(models.Model):
 
     class Meta:
         ordering = ["resolved", "-count", "-last_seen"]
-        constraints = [models.UniqueConstraint(fields=["normalized"], name="kb_gap_unique_query")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["normalized", "region"],
+                condition=models.Q(region__isnull=False),
+                name="kb_gap_unique_query_region",
+            ),
+            models.UniqueConstraint(
+                fields=["normalized"], condition=models.Q(region__isnull=True), name="kb_gap_unique_query"
+            ),
+        ]
         verbose_name = _("知识缺口")
         verbose_name_plural = _("知识缺口")
 

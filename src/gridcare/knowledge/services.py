@@ -470,7 +470,7 @@ def record_feedback(
 
 
 def record_gap(*, user: Any, query: str, reason: str, region: Unit | None = None) -> SearchGap | None:
-    """Count a query that found no good answer (one row per normalized query). ``region``: the
+    """Count a query that found no good answer (one row per normalized query and region). ``region``: the
     unit the search was for (the caller's station, the unit chosen in the switcher), else the
     searcher's own unit when they hold roles at one only, so the gap reaches that region's
     maintainers."""
@@ -478,12 +478,12 @@ def record_gap(*, user: Any, query: str, reason: str, region: Unit | None = None
     if not query:
         return None
     if region is None and getattr(user, "pk", None):
-        roots = scoping.root_units(user)
-        region = roots[0] if len(roots) == 1 else None
+        units = {unit.pk: unit for unit in scoping.root_units(user)}  # a unit once, whatever its roles
+        region = next(iter(units.values())) if len(units) == 1 else None
     key = text.normalized_query(query)
     now = clock.now()
     with transaction.atomic():
-        gap = SearchGap.objects.select_for_update().filter(normalized=key).first()
+        gap = SearchGap.objects.select_for_update().filter(normalized=key, region=region).first()
         if gap is None:
             try:
                 with transaction.atomic():
@@ -497,7 +497,7 @@ def record_gap(*, user: Any, query: str, reason: str, region: Unit | None = None
                         last_user=user if getattr(user, "pk", None) else None,
                     )
             except IntegrityError:
-                gap = SearchGap.objects.select_for_update().get(normalized=key)
+                gap = SearchGap.objects.select_for_update().get(normalized=key, region=region)
         gap.count = F("count") + 1
         gap.query, gap.last_seen = query, now
         gap.last_user = user if getattr(user, "pk", None) else None

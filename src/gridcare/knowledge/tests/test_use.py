@@ -76,3 +76,31 @@ def test_seed_content_loads_idempotently(db, world):
     call_command("seed_knowledge")
     assert Article.objects.filter(status="published").count() == count
     assert sum(a.version for a in Article.objects.all()) == versions  # nothing re-published
+
+
+def test_a_gap_is_counted_per_region_for_that_regions_maintainers(kb, client):
+    from gridcare.knowledge import services
+    from gridcare.org.models import Role
+    from gridcare.org.services import create_staff
+
+    # two roles at one station: still that station's gap
+    both = create_staff(
+        username="agent_m",
+        password=kb.password,
+        full_name="山区座席",
+        roles=[(Role.AGENT, kb.mountain), (Role.BUSINESS_CLERK, kb.mountain)],
+    )
+    for user in (kb.agent, kb.mountain_clerk, both):
+        services.record_gap(user=user, query="火星移民签证怎么办", reason=SearchGap.Reason.NO_RESULT)
+    mountain = SearchGap.objects.get(region=kb.mountain)
+    elsewhere = SearchGap.objects.exclude(pk=mountain.pk).get()
+    assert (mountain.count, elsewhere.count) == (2, 1)
+
+    client.force_login(kb.editor_mountain)
+    page = client.get("/knowledge/gaps/").content.decode()
+    assert "火星移民签证怎么办" in page
+    assert client.post(f"/knowledge/gaps/{elsewhere.pk}/resolve/").status_code == 404
+    client.post(f"/knowledge/gaps/{mountain.pk}/resolve/")
+    mountain.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert mountain.resolved and not elsewhere.resolved
