@@ -72,8 +72,7 @@ def customer_outages(request, account_no: str):
     """The reusable partial for the agent's customer view (hx-get it into any page)."""
     customer = get_customer(request.user, account_no, active_unit=request.active_unit)
     outages = queries.outages_for_customer(customer, when="week")
-    scopes = wording.scope_texts(outages)
-    rows = [{"o": o, "status": wording.status_line(o), "scope": scopes[o.pk]} for o in outages]
+    rows = [{"o": o, "status": wording.status_line(o)} for o in outages]
     return render(request, "outages/_customer_outages.html", {"customer": customer, "rows": rows})
 
 

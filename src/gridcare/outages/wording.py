@@ -64,7 +64,7 @@ def scope_texts(outages: list[Outage]) -> dict[int, str]:
     if names:
         rows = (
             OutageArea.objects.filter(outage_id__in=list(names))
-            .order_by("outage_id", "transformer_area_id")
+            .order_by("outage_id", "transformer_area__code")  # as ``outage.areas`` is ordered
             .values_list("outage_id", "transformer_area__name")
         )
         for outage_id, name in rows:

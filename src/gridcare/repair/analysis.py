@@ -239,7 +239,7 @@ def open_event_for(call: TroubleCall) -> OutageEvent | None:
         return None
     found = list(OutageEvent.objects.filter(condition, state__in=OPEN_EVENT).select_related("crew"))
     rank = {DeviceLevel.FEEDER: 0, DeviceLevel.AREA: 1, DeviceLevel.CUSTOMER: 2}
-    found.sort(key=lambda e: (rank[e.level], e.created_at))
+    found.sort(key=lambda e: (rank[e.level], e.created_at, e.pk))
     return found[0] if found else None
 
 

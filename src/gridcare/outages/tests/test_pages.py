@@ -114,3 +114,27 @@ def test_a_merged_outage_points_to_the_one_it_joined(ow, fault, client):
     html = login(client, ow.clerk_east, ow.password).get(f"/outages/{other.number}/").content.decode()
     assert "已并入" in html and f'href="/outages/{fault.number}/"' in html
     assert "已告知</button>" not in html  # no phone checklist on a merged outage
+
+
+def test_the_list_names_the_same_areas_as_the_outage_page_and_notice(ow, client):
+    """The list reads every outage's areas with one query; it names the first three by code, as
+    the outage's own page and its customer notice do (areas added later may sort first)."""
+    from gridcare.customers.models import AreaClass
+    from gridcare.outages import wording
+
+    for code in ("S09", "S01"):  # created after T01/T03, yet first by code
+        TransformerArea.objects.create(
+            name=f"{code}号台区",
+            code=code,
+            feeder=ow.feeder_east,
+            station=ow.east,
+            area_class=AreaClass.URBAN,
+        )
+    outage = services.open_fault_outage(
+        feeders=["F01"], reason="线路跳闸", started_at=local(2026, 11, 24, 9, 0), actor=None
+    )
+    expected = wording.scope_text(outage)
+    assert expected.startswith("S01号台区、S09号台区") and "等4个台区" in expected
+    assert wording.scope_texts([outage]) == {outage.pk: expected}
+    html = login(client, ow.clerk_east, ow.password).get("/outages/?when=fault").content.decode()
+    assert expected in html
