@@ -36,9 +36,27 @@ def setup_django(*, require_postgresql: bool = True) -> None:
             "This benchmark measures PostgreSQL: set DATABASE_URL=postgres://USER@HOST:PORT/DBNAME "
             "(a database of its own; it will be migrated and seeded)."
         )
+    if require_postgresql:
+        ensure_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()
+
+
+def ensure_database(url: str) -> None:
+    """Create the database ``url`` names when the server has none of that name (a fresh machine)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name:
+        return
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')  # the operator's own DATABASE_URL
+            print(f"database {name} created", flush=True)
 
 
 # --- conditions ------------------------------------------------------------------------------

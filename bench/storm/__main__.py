@@ -37,7 +37,6 @@ import random
 import signal
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -119,17 +118,6 @@ def conditions() -> dict:
 
 
 # --- setup -------------------------------------------------------------------------------------------
-
-
-def setup_django() -> None:
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "bench.storm measures PostgreSQL: set DATABASE_URL=postgres://USER@HOST:PORT/DBNAME (its own database)"
-        )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridcare.settings")
-    import django
-
-    django.setup()
 
 
 def ensure_county(customers: int, seed: int) -> None:
@@ -699,7 +687,7 @@ def drain_outage_notices() -> int:
 
 def main() -> None:
     args = parse_args()
-    setup_django()
+    common.setup_django()
     ensure_county(args.customers, args.seed)
     from gridcare.repair.models import Crew
     from gridcare.repair.setup import setup_crews
