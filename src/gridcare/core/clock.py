@@ -26,8 +26,11 @@ def local_now() -> dt.datetime:
 
 
 def local(at: dt.datetime | None) -> dt.datetime | None:
-    """``at`` in Asia/Shanghai (None stays None): how the API writes every time."""
-    return at.astimezone(LOCAL_TZ) if at is not None else None
+    """``at`` in Asia/Shanghai (None stays None): how the API writes every time. A naive value is
+    read as Asia/Shanghai, as Django reads one (``TIME_ZONE``), not as the server's zone."""
+    if at is None:
+        return None
+    return at.replace(tzinfo=LOCAL_TZ) if at.tzinfo is None else at.astimezone(LOCAL_TZ)
 
 
 def today() -> dt.date:

@@ -567,7 +567,14 @@ def set_estimated_end(*, outage: Outage, estimated_end: dt.datetime, actor: Any,
         outage.estimated_end = estimated_end
         outage.refresh_window()
         outage.save()
-        _event(outage, "estimate", actor, outage.state, note, estimated_end=estimated_end.isoformat())
+        _event(
+            outage,
+            "estimate",
+            actor,
+            outage.state,
+            note,
+            estimated_end=clock.local(estimated_end).isoformat(),
+        )
     return outage
 
 

@@ -833,7 +833,7 @@ def report_eta(
     event.estimated_restore_at = estimated_restore_at
     event.updated_at = clock.now()
     event.save(update_fields=["estimated_restore_at", "updated_at"])
-    _note(event, "eta", actor, note, eta=estimated_restore_at.isoformat())
+    _note(event, "eta", actor, note, eta=clock.local(estimated_restore_at).isoformat())
     outage_link.set_eta(event)
     return event
 

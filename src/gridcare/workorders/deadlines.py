@@ -163,7 +163,11 @@ def _raise(deadline: Deadline, now: dt.datetime) -> int:
             from_state="",
             to_state="",
             note=warning_note(deadline.get_milestone_display(), level),
-            data={"milestone": deadline.milestone, "level": level, "due_at": deadline.due_at.isoformat()},
+            data={
+                "milestone": deadline.milestone,
+                "level": level,
+                "due_at": clock.local(deadline.due_at).isoformat(),
+            },
         )
         notify_warning(deadline, level)
         raised += 1
@@ -462,7 +466,7 @@ class _Sweep:
             order = orders[order_id]
             milestone_label = self.milestone_labels[milestone]
             type_label = self.type_labels[order["order_type"]]
-            due_iso = due_at.isoformat()
+            due_iso = clock.local(due_at).isoformat()
             events = []
             messages = []
             for level in range(old_level + 1, new_level + 1):

@@ -62,6 +62,7 @@ def test_sweep_writes_what_the_scheduled_check_writes(wo_world):
     raised_by_task = sum(deadlines.check_one(d.pk, now) for d in Deadline.objects.filter(order=by_task))
     assert deadlines.raise_due_warnings(now) == raised_by_task == 3
     assert _warnings(by_sweep) == _warnings(by_task)
+    assert all(w[3].endswith("+08:00") for w in _warnings(by_sweep))  # as the API writes times
     assert _notices(by_sweep) == _notices(by_task)
     assert {m for m in _notices(by_sweep) if m[0] == "sms"}  # the mobiles get an SMS too
     for order in (by_task, by_sweep):
