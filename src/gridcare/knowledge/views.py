@@ -20,7 +20,7 @@ from gridcare.org.models import Unit
 
 from . import markup, queries, services
 from .forms import AttachmentForm, RevisionForm
-from .models import Article, CustomerClass, Revision, SearchGap, Status
+from .models import CustomerClass, Revision, SearchGap, Status
 
 
 def _log_search(request, result: queries.SearchResult, unit: Unit | None) -> None:
@@ -163,7 +163,18 @@ def resolve_gap(request, pk: int):
     if gap is None:
         raise Http404
     number = request.POST.get("article", "").strip()
-    article = Article.objects.filter(number=number).first() if number else None
+    article = None
+    if number:
+        # One they maintain, or one their agents are served (a nationwide answer, say).
+        article = (
+            queries.maintained_articles(request.user).filter(number=number).first()
+            or queries.served_articles(request.user).filter(number=number).first()
+        )
+        if article is None:
+            messages.error(
+                request, _("未找到条目 %(number)s（或不在您的范围内），缺口未标记") % {"number": number}
+            )
+            return redirect("knowledge:gaps")
     services.resolve_gap(user=request.user, gap=gap, article=article)
     messages.success(request, _("已标记为已处理"))
     return redirect("knowledge:gaps")

@@ -100,7 +100,13 @@ def test_a_gap_is_counted_per_region_for_that_regions_maintainers(kb, client):
     page = client.get("/knowledge/gaps/").content.decode()
     assert "火星移民签证怎么办" in page
     assert client.post(f"/knowledge/gaps/{elsewhere.pk}/resolve/").status_code == 404
-    client.post(f"/knowledge/gaps/{mountain.pk}/resolve/")
+    # a mistyped article number resolves nothing and says so
+    page = client.post(f"/knowledge/gaps/{mountain.pk}/resolve/", {"article": "KB-NOPE"}, follow=True)
+    assert "未找到条目 KB-NOPE" in page.content.decode()
     mountain.refresh_from_db()
+    assert not mountain.resolved
+    client.post(f"/knowledge/gaps/{mountain.pk}/resolve/", {"article": kb.tiered.number})  # nationwide
+    mountain.refresh_from_db()
+    assert mountain.resolved_article == kb.tiered
     elsewhere.refresh_from_db()
     assert mountain.resolved and not elsewhere.resolved
