@@ -14,6 +14,7 @@ Table and column names come from the models' metadata; values always travel as p
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -108,13 +109,15 @@ class JoinedRows:
             return self._sql[vendor]
         qn = connection.ops.quote_name
         base = self.table
+        base_pk = qn(self.base._meta.pk.column)
         columns = [f"{base}.{qn(f.column)}" for f in self.base._meta.concrete_fields]
         joins = []
         for rel in self.related:
             columns += [f"{rel.alias}.{qn(f.column)}" for f in rel.model._meta.concrete_fields]
             join = "LEFT OUTER JOIN" if rel.nullable else "INNER JOIN"
             joins.append(
-                f"{join} {qn(rel.model._meta.db_table)} {rel.alias} ON {rel.alias}.id = {base}.{qn(rel.fk)}"
+                f"{join} {qn(rel.model._meta.db_table)} {rel.alias} "
+                f"ON {rel.alias}.{qn(rel.model._meta.pk.column)} = {base}.{qn(rel.fk)}"
             )
         for child in self.children:
             table = qn(child.model._meta.db_table)
@@ -125,12 +128,12 @@ class JoinedRows:
             if vendor == "postgresql":
                 columns.append(
                     f"(SELECT json_agg(json_build_array({fields}) ORDER BY {order}) "  # noqa: S608
-                    f"FROM {table} x WHERE x.{qn(child.fk)} = {base}.id)"
+                    f"FROM {table} x WHERE x.{qn(child.fk)} = {base}.{base_pk})"
                 )
             else:
                 columns.append(
                     f"(SELECT json_group_array(json_array({fields})) FROM (SELECT * FROM {table} x "  # noqa: S608
-                    f"WHERE x.{qn(child.fk)} = {base}.id ORDER BY {order}) x)"
+                    f"WHERE x.{qn(child.fk)} = {base}.{base_pk} ORDER BY {order}) x)"
                 )
         order_by = f" ORDER BY {self.order_by.format(table=base)}" if self.order_by else ""
         sql = (
@@ -180,7 +183,7 @@ class JoinedRows:
             fields = model._meta.concrete_fields
             part = values[offset : offset + len(fields)]
             offset += len(fields)
-            if part[0] is None and built:  # an outer join that found no row (the pk is first)
+            if part[self._pk_at(model)] is None and built:  # an outer join that found no row
                 built.append(None)
                 continue
             for index, funcs, col in self._converters_for(model):
@@ -188,8 +191,7 @@ class JoinedRows:
                     part[index] = func(part[index], col, connection)
             built.append(model.from_db(db, [f.attname for f in fields], part))
         obj = built[0]
-        for rel, related in zip(self.related, built[1:], strict=True):
-            field = self.base._meta.get_field(rel.fk.removesuffix("_id"))
+        for field, related in zip(self._relation_fields(), built[1:], strict=True):
             field.set_cached_value(obj, related)
         cache = obj.__dict__.setdefault("_prefetched_objects_cache", {})
         for child in self.children:
@@ -205,6 +207,16 @@ class JoinedRows:
             ]
             cache[child.name] = Loaded.holding(child.model, objects, obj, child.name)
         return obj
+
+    @functools.cache  # noqa: B019 - a handful of module-level instances, kept for the process
+    def _pk_at(self, model: type[Model]) -> int:
+        return model._meta.concrete_fields.index(model._meta.pk)
+
+    @functools.cache  # noqa: B019
+    def _relation_fields(self) -> list:
+        """The base model's foreign key field of each ``Related`` (by its column)."""
+        by_column = {f.column: f for f in self.base._meta.concrete_fields}
+        return [by_column[rel.fk] for rel in self.related]
 
     @staticmethod
     def _converters(model: type[Model]) -> list[tuple[int, list, Any]]:
