@@ -20,6 +20,7 @@ from typing import Any
 
 import pydantic_core
 from django.db import connection, models
+from django.utils import timezone
 from django_tasks import task_backends
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
@@ -45,21 +46,29 @@ def checks_for(deadlines: list[Deadline]) -> list[dict[str, Any]]:
     due = [d for d in deadlines if d.next_warning_at is not None]
     if not due:
         return []
-    from .tasks import check_deadline, check_row
+    from .tasks import check_deadline
 
-    new_id = task_backends[check_deadline.backend]._get_id
-    # One model instance gives what every check shares (defaults, task path, queue, backend,
-    # enqueued now); the checks differ by id, time and argument only.
-    first = check_row(None, due[0].next_warning_at)
-    shared = _record(first)
+    backend = task_backends[check_deadline.backend]
+    shared = _check_template(backend.alias)
+    enqueued_at = timezone.now()  # what the model's auto_now_add would write
     rows = []
     for deadline in due:
         row = dict(shared)
-        row["id"] = new_id() if rows else shared["id"]
+        row["id"] = backend._get_id()
+        row["enqueued_at"] = enqueued_at
         row["run_after"] = deadline.next_warning_at
         row["args_kwargs"] = {"milestone": deadline.milestone}
         rows.append(row)
     return rows
+
+
+@cache
+def _check_template(backend_alias: str) -> dict[str, Any]:
+    """What every check row of a backend shares (defaults, task path, queue, backend), from one
+    model instance built once; each check adds its id, enqueue time, run time and argument."""
+    from .tasks import check_row
+
+    return _record(check_row(None, timezone.now()))
 
 
 @cache
