@@ -28,7 +28,7 @@ from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
 from gridcare.org.scoping import assignments_of
 
-from . import markup
+from . import markup, queries
 from .models import (
     CONTENT_FIELDS,
     Article,
@@ -510,9 +510,22 @@ def record_gap(*, user: Any, query: str, reason: str, region: Unit | None = None
 
 
 @transaction.atomic
-def resolve_gap(*, user: Any, gap: SearchGap, article: Article | None = None) -> SearchGap:
+def resolve_gap(*, user: Any, gap: SearchGap, article_number: str = "") -> SearchGap:
+    """Mark a gap handled, linked to the article that now answers it (if a number is given): one
+    the user maintains, or one served to their agents (a nationwide answer, say). An unknown or
+    out-of-scope number raises ValidationError and leaves the gap open."""
     if not is_maintainer(user):
         raise PermissionDenied(_("只有知识库维护人员可以处理缺口"))
+    article = None
+    if article_number:
+        article = (
+            queries.maintained_articles(user).filter(number=article_number).first()
+            or queries.served_articles(user).filter(number=article_number).first()
+        )
+        if article is None:
+            raise ValidationError(
+                _("未找到条目 %(number)s（或不在您的范围内），缺口未标记") % {"number": article_number}
+            )
     gap.resolved = True
     gap.resolved_article = article
     gap.save(update_fields=["resolved", "resolved_article"])

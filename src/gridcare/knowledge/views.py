@@ -162,20 +162,13 @@ def resolve_gap(request, pk: int):
     gap = queries.open_gaps(request.user, include_resolved=True).filter(pk=pk).first()
     if gap is None:
         raise Http404
-    number = request.POST.get("article", "").strip()
-    article = None
-    if number:
-        # One they maintain, or one their agents are served (a nationwide answer, say).
-        article = (
-            queries.maintained_articles(request.user).filter(number=number).first()
-            or queries.served_articles(request.user).filter(number=number).first()
+    try:
+        services.resolve_gap(
+            user=request.user, gap=gap, article_number=request.POST.get("article", "").strip()
         )
-        if article is None:
-            messages.error(
-                request, _("未找到条目 %(number)s（或不在您的范围内），缺口未标记") % {"number": number}
-            )
-            return redirect("knowledge:gaps")
-    services.resolve_gap(user=request.user, gap=gap, article=article)
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect("knowledge:gaps")
     messages.success(request, _("已标记为已处理"))
     return redirect("knowledge:gaps")
 

@@ -23,7 +23,7 @@ from gridcare.core.bulk import copy_rows
 from gridcare.notify import services as notify
 
 from . import policies
-from .escalation import ORDER_FIELDS, BulkRecipients, outgoing, warning_note, warning_text
+from .escalation import ORDER_FIELDS, BulkRecipients, outgoing, warning_event, warning_text
 from .models import (
     Deadline,
     DurationUnit,
@@ -156,18 +156,17 @@ def _raise(deadline: Deadline, now: dt.datetime) -> int:
             break  # someone else raised it, or it was met meanwhile
         deadline.warning_level = level
         WorkOrder.objects.filter(pk=deadline.order_id, warning_level__lt=level).update(warning_level=level)
+        note, data = warning_event(
+            deadline.milestone, deadline.get_milestone_display(), level, deadline.due_at
+        )
         WorkOrderEvent.objects.create(
             order_id=deadline.order_id,
             action="warning",
             at=now,
             from_state="",
             to_state="",
-            note=warning_note(deadline.get_milestone_display(), level),
-            data={
-                "milestone": deadline.milestone,
-                "level": level,
-                "due_at": clock.local(deadline.due_at).isoformat(),
-            },
+            note=note,
+            data=data,
         )
         notify_warning(deadline, level)
         raised += 1
@@ -466,12 +465,10 @@ class _Sweep:
             order = orders[order_id]
             milestone_label = self.milestone_labels[milestone]
             type_label = self.type_labels[order["order_type"]]
-            due_iso = clock.local(due_at).isoformat()
             events = []
             messages = []
             for level in range(old_level + 1, new_level + 1):
-                note = warning_note(milestone_label, level)
-                data = {"milestone": milestone, "level": level, "due_at": due_iso}
+                note, data = warning_event(milestone, milestone_label, level, due_at)
                 events.append((order_id, "warning", now, "", "", note, encode(data) if encode else data))
                 subject, body = warning_text(order["number"], type_label, milestone_label, due_at, level)
                 messages.extend(

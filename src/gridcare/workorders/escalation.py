@@ -55,9 +55,11 @@ def tier_recipients(order: WorkOrder, up_to_tier: int) -> dict[int, list[User]]:
     return {tier: recipients(order, tier) for tier in range(1, min(up_to_tier, 4) + 1)}
 
 
-def warning_note(milestone_label: str, level: int) -> str:
-    """The history note of a raised warning level (shared by the single and the bulk path)."""
-    return f"{milestone_label}时限{'已超期' if level == 3 else '预警'}（{level}级）"
+def warning_event(milestone: str, milestone_label: str, level: int, due_at) -> tuple[str, dict]:
+    """The note and data of a raised warning level's history row (shared by the single and the
+    bulk path); the due time in Asia/Shanghai, as the API writes times."""
+    note = f"{milestone_label}时限{'已超期' if level == 3 else '预警'}（{level}级）"
+    return note, {"milestone": milestone, "level": level, "due_at": clock.local(due_at).isoformat()}
 
 
 def warning_text(order_number: str, order_type_label: str, milestone_label: str, due_at, level: int):
