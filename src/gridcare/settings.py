@@ -45,8 +45,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("GRIDCARE_DEBUG", False)
-# The demo key only ever serves a local demo; the system check in core.checks refuses it
-# when GRIDCARE_PRODUCTION is set.
+# The demo key only ever serves a local demo; settings refuse to load it (and DEBUG) when
+# GRIDCARE_PRODUCTION is set (see the end of this module).
 SECRET_KEY = env_str("GRIDCARE_SECRET_KEY", "gridcare-demo-insecure-key-change-me")  # noqa: S105
 PRODUCTION = env_bool("GRIDCARE_PRODUCTION", False)
 ALLOWED_HOSTS = env_list("GRIDCARE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -270,3 +270,11 @@ LOGGING = {
 
 NINJA_PAGINATION_PER_PAGE = 20
 GRIDCARE_SITE_NAME = _("GridCare 供电客户服务中心")
+
+
+# --- Authentication and session security (issue #14: items 12-17, 22) -----------------------
+# Refuse to start, in every process (gunicorn runs no system checks), with DEBUG or the demo key.
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("GRIDCARE_DEBUG must be off when GRIDCARE_PRODUCTION is set.")
+if PRODUCTION and SECRET_KEY.startswith("gridcare-demo"):
+    raise ImproperlyConfigured("GRIDCARE_SECRET_KEY must be set when GRIDCARE_PRODUCTION is set.")
