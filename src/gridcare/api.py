@@ -56,7 +56,10 @@ def _error(request, status: int, code: str, message: str, **extra):
 
 @api.exception_handler(ApiError)
 def on_api_error(request, exc: ApiError):
-    return _error(request, exc.status, exc.code, exc.message, **exc.extra)
+    response = _error(request, exc.status, exc.code, exc.message, **exc.extra)
+    for name, value in getattr(exc, "headers", {}).items():  # e.g. Retry-After of a 429
+        response[name] = value
+    return response
 
 
 @api.exception_handler(NinjaValidationError)

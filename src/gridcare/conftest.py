@@ -37,6 +37,7 @@ def _reset_clock_and_calendar():
     forget_tokens()
     forget_system_actor()
     SettingsRow.forget_all()
+    _clear_local_cache()  # login throttles and lockout counters of unknown usernames
     yield
     clock.reset()
     calendar.invalidate()
@@ -45,6 +46,14 @@ def _reset_clock_and_calendar():
     forget_tokens()
     forget_system_actor()
     SettingsRow.forget_all()
+
+
+def _clear_local_cache() -> None:
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    if isinstance(caches["default"], LocMemCache):  # never flush a real Redis
+        caches["default"].clear()
 
 
 class World:

@@ -273,6 +273,18 @@ GRIDCARE_SITE_NAME = _("GridCare 供电客户服务中心")
 
 
 # --- Authentication and session security (issue #14: items 12-17, 22) -----------------------
+# Throttles, "<requests>/<seconds>" per key, counted in the cache (Redis in production, so shared by
+# every worker); over the limit a page or API call answers 429 with Retry-After.
+GRIDCARE_THROTTLE_LOGIN_IP = env_str("GRIDCARE_THROTTLE_LOGIN_IP", "30/300")  # login attempts per IP
+GRIDCARE_THROTTLE_LOGIN_ACCOUNT = env_str("GRIDCARE_THROTTLE_LOGIN_ACCOUNT", "10/300")  # per username
+GRIDCARE_THROTTLE_PASSWORD_CHECK = env_str("GRIDCARE_THROTTLE_PASSWORD_CHECK", "5/300")  # old password
+GRIDCARE_THROTTLE_BAD_TOKEN_IP = env_str("GRIDCARE_THROTTLE_BAD_TOKEN_IP", "20/60")  # unknown tokens
+# Requests per API token; off by default, as an IVR or channel integration bursts ("0": no limit).
+GRIDCARE_THROTTLE_TOKEN = env_str("GRIDCARE_THROTTLE_TOKEN", "0")
+# The client address for audit and throttles: REMOTE_ADDR, unless it is one of these proxies
+# (addresses or networks), then the nearest untrusted address of this header.
+GRIDCARE_TRUSTED_PROXIES = env_list("GRIDCARE_TRUSTED_PROXIES", [])
+GRIDCARE_CLIENT_IP_HEADER = env_str("GRIDCARE_CLIENT_IP_HEADER", "HTTP_X_FORWARDED_FOR")
 # Refuse to start, in every process (gunicorn runs no system checks), with DEBUG or the demo key.
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("GRIDCARE_DEBUG must be off when GRIDCARE_PRODUCTION is set.")

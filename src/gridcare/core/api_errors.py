@@ -34,3 +34,15 @@ def stored_idempotency_key(actor, key: str | None, scope: str = "") -> str | Non
     if not key:
         return None
     return f"{getattr(actor, 'pk', '')}:{scope}:{key}" if scope else f"{getattr(actor, 'pk', '')}:{key}"
+
+
+class TooManyRequests(ApiError):
+    """429 ``too_many_requests``: a throttle's limit is reached; ``Retry-After`` tells when to retry.
+    Pages render it too (``core.middleware.SessionLifetimeMiddleware``)."""
+
+    code_name = "too_many_requests"
+
+    def __init__(self, retry_after: int, message: str = "Too many requests; retry later.") -> None:
+        super().__init__(self.code_name, message, status=429)
+        self.retry_after = max(1, int(retry_after))
+        self.headers = {"Retry-After": str(self.retry_after)}

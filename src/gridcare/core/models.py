@@ -88,6 +88,15 @@ class AuditLog(models.Model):
         LOCKED_OUT = "locked_out", _("账号锁定")
         TOKEN_CREATED = "token_created", _("创建接口令牌")
         IMPORT = "import", _("批量导入")
+        LOGIN = "login", _("登录")
+        LOGOUT = "logout", _("退出登录")
+        PASSWORD_CHANGED = "password_changed", _("修改密码")
+        ROLE_GRANTED = "role_granted", _("授予岗位角色")
+        ROLE_REVOKED = "role_revoked", _("撤销岗位角色")
+        ACCOUNT_CHANGED = "account_changed", _("账号权限变更")
+        TOKEN_REVOKED = "token_revoked", _("吊销接口令牌")
+        MFA_ENROLLED = "mfa_enrolled", _("启用双因素认证")
+        MFA_FAILED = "mfa_failed", _("动态口令错误")
 
     at = models.DateTimeField(_("时间"), db_index=True)
     actor = models.ForeignKey(
