@@ -222,12 +222,7 @@ GRIDCARE_LOCKOUT_MINUTES = env_int("GRIDCARE_LOCKOUT_MINUTES", 15)
 # within this many seconds in the others.
 GRIDCARE_TOKEN_CACHE_SECONDS = env_int("GRIDCARE_TOKEN_CACHE_SECONDS", 10)
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
+# Password rules, throttling, MFA, session lifetime: see "Authentication and session security" below.
 
 # --- Internationalization ------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -273,6 +268,19 @@ GRIDCARE_SITE_NAME = _("GridCare 供电客户服务中心")
 
 
 # --- Authentication and session security (issue #14: items 12-17, 22) -----------------------
+# One login path (/admin/login/ redirects to /login/) and one lockout, in the backend every
+# authenticate() goes through.
+AUTHENTICATION_BACKENDS = ["gridcare.org.backends.LockoutBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("GRIDCARE_PASSWORD_MIN_LENGTH", 12)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "gridcare.org.passwords.ProjectWordValidator"},
+]
 # Throttles, "<requests>/<seconds>" per key, counted in the cache (Redis in production, so shared by
 # every worker); over the limit a page or API call answers 429 with Retry-After.
 GRIDCARE_THROTTLE_LOGIN_IP = env_str("GRIDCARE_THROTTLE_LOGIN_IP", "30/300")  # login attempts per IP
@@ -281,6 +289,16 @@ GRIDCARE_THROTTLE_PASSWORD_CHECK = env_str("GRIDCARE_THROTTLE_PASSWORD_CHECK", "
 GRIDCARE_THROTTLE_BAD_TOKEN_IP = env_str("GRIDCARE_THROTTLE_BAD_TOKEN_IP", "20/60")  # unknown tokens
 # Requests per API token; off by default, as an IVR or channel integration bursts ("0": no limit).
 GRIDCARE_THROTTLE_TOKEN = env_str("GRIDCARE_THROTTLE_TOKEN", "0")
+# TOTP second factor for superusers, staff (admin site) and roles that may reveal personal data.
+GRIDCARE_REQUIRE_MFA = env_bool("GRIDCARE_REQUIRE_MFA", PRODUCTION)
+GRIDCARE_MFA_ISSUER = env_str("GRIDCARE_MFA_ISSUER", "GridCare")
+# Sessions: idle timeout is SESSION_COOKIE_AGE (polling does not count as activity); a session
+# ends this many hours after login whatever the activity.
+GRIDCARE_SESSION_MAX_HOURS = env_int("GRIDCARE_SESSION_MAX_HOURS", 12)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "gridcare.core.middleware.SessionLifetimeMiddleware",
+)
 # The client address for audit and throttles: REMOTE_ADDR, unless it is one of these proxies
 # (addresses or networks), then the nearest untrusted address of this header.
 GRIDCARE_TRUSTED_PROXIES = env_list("GRIDCARE_TRUSTED_PROXIES", [])

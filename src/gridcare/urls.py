@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from gridcare.api import api
 from gridcare.core import views as core_views
+from gridcare.org import views as org_views
 
 admin.site.site_header = "GridCare 供电客户服务中心 · 管理后台"
 admin.site.site_title = "GridCare 管理后台"
@@ -12,6 +13,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/login/", org_views.admin_login),  # one login path: lockout, throttles, second factor
     path("admin/", admin.site.urls),
     path("", include("gridcare.org.urls")),
     path("customers/", include("gridcare.customers.urls")),

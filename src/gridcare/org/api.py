@@ -1,16 +1,28 @@
 from __future__ import annotations
 
+from django.conf import settings
 from ninja.security import HttpBearer
+
+from gridcare.core import audit, throttle
 
 from .services import authenticate_token
 
 
 class BearerToken(HttpBearer):
-    """``Authorization: Bearer <token>`` issued by ``gridcare create-token``."""
+    """``Authorization: Bearer <token>`` issued by ``gridcare create-token``.
+
+    Throttled: unknown tokens per client address (``GRIDCARE_THROTTLE_BAD_TOKEN_IP``) and requests
+    per token (``GRIDCARE_THROTTLE_TOKEN``); over the limit the API answers 429 with Retry-After.
+    """
 
     def authenticate(self, request, token: str):
+        ip = audit.client_ip(request)
+        throttle.check("api-bad-token", ip, settings.GRIDCARE_THROTTLE_BAD_TOKEN_IP)
         user = authenticate_token(token)
-        if user is not None:
-            request.user = user
-            request.active_unit = None
+        if user is None:
+            throttle.hit("api-bad-token", ip, settings.GRIDCARE_THROTTLE_BAD_TOKEN_IP)
+            return None
+        throttle.hit("api-token", token, settings.GRIDCARE_THROTTLE_TOKEN)
+        request.user = user
+        request.active_unit = None
         return user

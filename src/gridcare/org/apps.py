@@ -10,8 +10,11 @@ class OrgConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from . import signals
         from .models import ApiToken, RoleAssignment, Unit, User
         from .services import forget_tokens
+
+        signals.connect()
 
         for model in (ApiToken, User, RoleAssignment, Unit):
             post_save.connect(

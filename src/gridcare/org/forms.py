@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import User
 
 
 class LockoutAuthenticationForm(AuthenticationForm):
-    """Django's login form plus the lockout after repeated failures."""
+    """Django's login form; the lockout and throttles live in the backend (org.backends)."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -17,30 +17,29 @@ class LockoutAuthenticationForm(AuthenticationForm):
         "locked": _("连续登录失败次数过多，账号已锁定，请 %(minutes)s 分钟后再试或联系管理员解锁。"),
     }
 
-    def clean(self):
-        username = self.cleaned_data.get("username")
-        user = User.objects.filter(username=username).first() if username else None
-        if user is not None and services.is_locked_out(user):
-            from django.conf import settings
-
-            raise forms.ValidationError(
+    def get_invalid_login_error(self):
+        if getattr(self.request, "gridcare_login_refused", "") == "locked":
+            return forms.ValidationError(
                 self.error_messages["locked"],
                 code="locked",
                 params={"minutes": settings.GRIDCARE_LOCKOUT_MINUTES},
             )
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            if user is not None:
-                locked = services.record_failed_login(user=user, request=self.request)
-                if locked:
-                    from django.conf import settings
+        return super().get_invalid_login_error()
 
-                    raise forms.ValidationError(
-                        self.error_messages["locked"],
-                        code="locked",
-                        params={"minutes": settings.GRIDCARE_LOCKOUT_MINUTES},
-                    ) from None
-            raise
-        services.record_successful_login(user=self.get_user())
-        return cleaned
+
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """The old password is checked through the service: throttled per account and address."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        if not services.check_old_password(user=self.user, password=old_password, request=self.request):
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
+
+
+class TotpForm(forms.Form):
+    code = forms.CharField(label=_("动态口令"), max_length=8, min_length=6)

@@ -109,6 +109,10 @@ class User(AbstractUser):
     mobile = models.CharField(_("手机"), max_length=20, blank=True)
     failed_logins = models.PositiveSmallIntegerField(_("连续登录失败次数"), default=0)
     locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
+    # TOTP second factor (RFC 6238): the shared secret once enrolment is confirmed, and the last
+    # time step accepted, so a code is never accepted twice.
+    totp_secret = models.CharField(_("动态口令密钥"), max_length=64, blank=True, editable=False)
+    totp_last_step = models.BigIntegerField(_("最近动态口令时间步"), default=0, editable=False)
 
     class Meta:
         ordering = ["username"]

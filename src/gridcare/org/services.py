@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
+import secrets
 from typing import Any
 
+import pyotp
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F, Q
 
-from gridcare.core import audit, clock
+from gridcare.core import audit, clock, throttle
 from gridcare.core.memo import Memo
 from gridcare.core.models import AuditLog
 
-from .models import ApiToken, RoleAssignment, Unit, User
+from .models import ROLES_SEEING_PERSONAL_DATA, ApiToken, RoleAssignment, Unit, User
 
 
 def _path_for(unit: Unit) -> tuple[str, int]:
@@ -84,41 +89,229 @@ def create_staff(
     return user
 
 
-# --- login lockout ---------------------------------------------------------------------------
+# --- login: throttles, lockout, second factor -----------------------------------------------
+
+
+class LoginRefused(Exception):
+    """A login attempt refused: ``code`` is "invalid" (wrong name or password, or an inactive
+    account) or "locked" — the same for a known and an unknown username."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def is_locked_out(user: User) -> bool:
     return user.locked_until is not None and user.locked_until > clock.now()
 
 
-def record_failed_login(*, user: User, request: Any = None) -> bool:
-    """Count a failed password; lock the account after GRIDCARE_LOGIN_MAX_FAILURES. Returns locked."""
-    user.failed_logins += 1
-    locked = user.failed_logins >= settings.GRIDCARE_LOGIN_MAX_FAILURES
-    if locked:
-        user.locked_until = clock.now() + dt.timedelta(minutes=settings.GRIDCARE_LOCKOUT_MINUTES)
-        user.failed_logins = 0
-    user.save(update_fields=["failed_logins", "locked_until"])
+def _not_locked(now: dt.datetime) -> Q:
+    return Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+
+
+def _take_attempt(user: User) -> bool:
+    """Count one attempt on ``user``'s password (or second factor) *before* it is checked, in one
+    conditional UPDATE: of any number of parallel attempts at most GRIDCARE_LOGIN_MAX_FAILURES get
+    through before the account locks. False: locked, do not check."""
+    return bool(
+        User.objects.filter(_not_locked(clock.now()), pk=user.pk)
+        .filter(failed_logins__lt=settings.GRIDCARE_LOGIN_MAX_FAILURES)
+        .update(failed_logins=F("failed_logins") + 1)
+    )
+
+
+def _attempt_failed(user: User) -> bool:
+    """The counted attempt failed; lock the account if it was the last one allowed. Returns locked."""
+    now = clock.now()
+    locked = bool(
+        User.objects.filter(_not_locked(now), pk=user.pk)
+        .filter(failed_logins__gte=settings.GRIDCARE_LOGIN_MAX_FAILURES)
+        .update(failed_logins=0, locked_until=now + dt.timedelta(minutes=settings.GRIDCARE_LOCKOUT_MINUTES))
+    )
+    return locked or is_locked_out(User.objects.only("locked_until").get(pk=user.pk))
+
+
+def _attempt_succeeded(user: User) -> None:
+    User.objects.filter(pk=user.pk).exclude(failed_logins=0).update(failed_logins=0)
+
+
+def _unknown_name_failed(username: str) -> bool:
+    """A failure for a username that does not exist counts like one for an account, in the cache,
+    so that the lockout message reveals nothing. Returns locked."""
+    key = "gc-login-unknown:" + hashlib.sha256(username.lower().encode()).hexdigest()
+    seconds = settings.GRIDCARE_LOCKOUT_MINUTES * 60
+    cache.add(key, 0, timeout=seconds)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.add(key, 1, timeout=seconds)
+        count = 1
+    return count >= settings.GRIDCARE_LOGIN_MAX_FAILURES
+
+
+def _unknown_name_locked(username: str) -> bool:
+    key = "gc-login-unknown:" + hashlib.sha256(username.lower().encode()).hexdigest()
+    return (cache.get(key) or 0) >= settings.GRIDCARE_LOGIN_MAX_FAILURES
+
+
+def _refuse(code: str, *, username: str, user: User | None, request: Any, reason: str) -> LoginRefused:
     audit.record(
-        action=AuditLog.Action.LOCKED_OUT if locked else AuditLog.Action.LOGIN_FAILED,
+        action=AuditLog.Action.LOCKED_OUT if reason == "locked_now" else AuditLog.Action.LOGIN_FAILED,
+        actor=None,
         obj=user,
-        object_repr=user.username,
+        object_type="org.user",
+        object_repr=username[:150],
+        detail={"reason": reason},
         request=request,
     )
-    return locked
+    return LoginRefused(code)
+
+
+def check_login(*, username: str, password: str, request: Any = None) -> User:
+    """The one check of a username and password (the login page, the admin site and any other
+    ``authenticate()`` call come here through ``org.backends.LockoutBackend``).
+
+    Throttled per client address and per username (429), then the account's lockout, counted
+    atomically in the database; a failure for an unknown username is counted and audited alike.
+    Raises LoginRefused or core.api_errors.TooManyRequests.
+    """
+    ip = audit.client_ip(request)
+    throttle.hit("login-ip", ip, settings.GRIDCARE_THROTTLE_LOGIN_IP)
+    throttle.hit("login-account", username.lower(), settings.GRIDCARE_THROTTLE_LOGIN_ACCOUNT)
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        User().set_password(password)  # as long as checking a real password takes
+        if _unknown_name_locked(username):
+            raise _refuse("locked", username=username, user=None, request=request, reason="locked")
+        locked = _unknown_name_failed(username)
+        raise _refuse(
+            "locked" if locked else "invalid", username=username, user=None, request=request, reason="unknown"
+        )
+    if not _take_attempt(user):
+        raise _refuse("locked", username=username, user=user, request=request, reason="locked")
+    if not user.check_password(password):
+        locked = _attempt_failed(user)
+        raise _refuse(
+            "locked" if locked else "invalid",
+            username=username,
+            user=user,
+            request=request,
+            reason="locked_now" if locked else "password",
+        )
+    if not user.is_active:
+        raise _refuse("invalid", username=username, user=user, request=request, reason="inactive")
+    _attempt_succeeded(user)
+    return user
 
 
 def record_successful_login(*, user: User) -> None:
-    if user.failed_logins or user.locked_until:
-        user.failed_logins = 0
-        user.locked_until = None
-        user.save(update_fields=["failed_logins", "locked_until"])
+    _attempt_succeeded(user)
 
 
 def unlock(*, user: User) -> None:
     user.failed_logins = 0
     user.locked_until = None
     user.save(update_fields=["failed_logins", "locked_until"])
+
+
+def check_old_password(*, user: User, password: str, request: Any = None) -> bool:
+    """The old-password check of a password change: throttled per account and per address."""
+    throttle.hit("password-check-ip", audit.client_ip(request), settings.GRIDCARE_THROTTLE_PASSWORD_CHECK)
+    throttle.hit("password-check-account", str(user.pk), settings.GRIDCARE_THROTTLE_PASSWORD_CHECK)
+    ok = user.check_password(password)
+    if not ok:
+        audit.record(
+            action=AuditLog.Action.LOGIN_FAILED,
+            actor=user,
+            obj=user,
+            object_repr=user.username,
+            detail={"reason": "old_password"},
+            request=request,
+        )
+    return ok
+
+
+def mfa_required(user: User) -> bool:
+    """Whether ``user`` must give a TOTP code at login: once enrolled always; otherwise, when
+    GRIDCARE_REQUIRE_MFA is on, superusers, staff (the admin site) and the roles that may reveal
+    personal data."""
+    if user.totp_secret:
+        return True
+    if not settings.GRIDCARE_REQUIRE_MFA:
+        return False
+    if user.is_superuser or user.is_staff:
+        return True
+    return RoleAssignment.objects.filter(user=user, role__in=ROLES_SEEING_PERSONAL_DATA).exists()
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=settings.GRIDCARE_MFA_ISSUER)
+
+
+def _totp_step(secret: str, code: str) -> int | None:
+    """The time step ``code`` is valid for (this one or one either side), or None."""
+    code = (code or "").strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = clock.now()
+    for drift in (0, -1, 1):
+        at = now + dt.timedelta(seconds=drift * totp.interval)
+        if secrets.compare_digest(totp.at(at), code):
+            return int(at.timestamp()) // totp.interval
+    return None
+
+
+def verify_totp(*, user: User, code: str, secret: str = "", request: Any = None) -> bool:
+    """Check a TOTP code of ``user`` (against ``secret`` while enrolling). A wrong code counts as
+    a failed login (same lockout); a code is accepted once."""
+    if not _take_attempt(user):
+        raise _refuse("locked", username=user.username, user=user, request=request, reason="locked")
+    step = _totp_step(secret or user.totp_secret, code)
+    accepted = step is not None and bool(
+        User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step)
+    )
+    if not accepted:
+        locked = _attempt_failed(user)
+        audit.record(
+            action=AuditLog.Action.LOCKED_OUT if locked else AuditLog.Action.MFA_FAILED,
+            actor=None,
+            obj=user,
+            object_repr=user.username,
+            request=request,
+        )
+        if locked:
+            raise LoginRefused("locked")
+        return False
+    _attempt_succeeded(user)
+    return True
+
+
+@transaction.atomic
+def enrol_totp(*, user: User, secret: str, request: Any = None) -> None:
+    user.totp_secret = secret
+    user.save(update_fields=["totp_secret"])
+    audit.record(
+        action=AuditLog.Action.MFA_ENROLLED, actor=user, obj=user, object_repr=user.username, request=request
+    )
+
+
+def revoke_tokens_of(*, user: User, reason: str) -> int:
+    """Revoke every live API token of ``user`` (on a password change), audited."""
+    revoked = ApiToken.objects.filter(user=user, revoked=False).update(revoked=True)
+    if revoked:
+        forget_tokens()
+        audit.record(
+            action=AuditLog.Action.TOKEN_REVOKED,
+            obj=user,
+            object_repr=user.username,
+            detail={"count": revoked, "reason": reason},
+        )
+    return revoked
 
 
 # --- API tokens ------------------------------------------------------------------------------
