@@ -17,7 +17,9 @@ from gridcare.org.services import create_unit
 
 from . import places
 
-DEMO_PASSWORD = "gridcare-demo"  # noqa: S105 — the documented password of every demo account
+# The documented password of every demo account; it passes the password rules (12+ characters,
+# not only project words).
+DEMO_PASSWORD = "gridcare-demo-shift"  # noqa: S105
 Kind = Unit.Kind
 Function = Unit.Function
 

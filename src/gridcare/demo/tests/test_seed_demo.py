@@ -13,6 +13,7 @@ from gridcare.core import clock
 from gridcare.customers.models import AreaClass, Customer, CustomerPhone, TransformerArea
 from gridcare.customers.queries import CustomerQuery, search_customers, visible_customers
 from gridcare.customers.services import search_text_for
+from gridcare.demo.county import DEMO_PASSWORD
 from gridcare.org.models import Role, RoleAssignment, Unit, User
 
 README_ACCOUNTS = [
@@ -61,7 +62,7 @@ def test_every_role_has_staff_and_readme_accounts_log_in(county, client):
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff
     for username in README_ACCOUNTS:
-        response = client.post("/login/", {"username": username, "password": "gridcare-demo"})
+        response = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
         assert response.status_code == 302, username
         client.post("/logout/")
 

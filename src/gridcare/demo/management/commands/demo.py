@@ -29,7 +29,7 @@ class Command(BaseCommand):
             worker = subprocess.Popen([sys.executable, "-m", "gridcare.cli", "worker"], env=os.environ.copy())
         self.stdout.write(
             self.style.SUCCESS(
-                f"GridCare is running at http://{addr}/ — demo accounts are listed in README.md (password: gridcare-demo)"
+                f"GridCare is running at http://{addr}/ — demo accounts are listed in README.md (password: gridcare-demo-shift)"
             )
         )
         try:

@@ -15,7 +15,7 @@ class Command(BaseCommand):
     help = (
         "Build the demo county (org tree, staff for every role, grid topology and N customers) "
         "into an empty database. Deterministic for a given --seed. Every demo account's password "
-        "is gridcare-demo."
+        "is gridcare-demo-shift."
     )
 
     def add_arguments(self, parser):
@@ -54,7 +54,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo county seeded: {report.customers:,} customers, {report.areas:,} transformer areas, "
                 f"{report.units} units, {report.staff} staff in {report.seconds:.1f} s "
-                "(password of every demo account: gridcare-demo)"
+                "(password of every demo account: gridcare-demo-shift)"
             )
         )
         # The knowledge app (a layer below) ships its own seed; run it when it is there.
