@@ -14,6 +14,7 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/login/", org_views.admin_login),  # one login path: lockout, throttles, second factor
+    path("admin/password_change/", org_views.admin_password_change),  # the throttled old-password check
     path("admin/", admin.site.urls),
     path("", include("gridcare.org.urls")),
     path("customers/", include("gridcare.customers.urls")),

@@ -59,7 +59,7 @@ def test_agent_logs_in_finds_a_customer_by_phone_and_reveals_personal_data(page,
     expect(personal).to_contain_text("520102198001011234")
     expect(personal).to_contain_text("城关镇东风路18号3单元")
     assert page.evaluate("window.gcNoReload") is True
-    assert AuditLog.objects.filter(actor=world.agent).exists()
+    assert AuditLog.objects.filter(actor=world.agent, action=AuditLog.Action.VIEW_SENSITIVE).exists()
     shot("personal-data")
     assert page.gc_js_errors == []
 

@@ -18,4 +18,12 @@ def production_settings(app_configs, **kwargs):
                 id="gridcare.W001",
             )
         )
+    if settings.PRODUCTION and not settings.GRIDCARE_TRUSTED_PROXIES:
+        errors.append(
+            checks.Warning(
+                "GRIDCARE_TRUSTED_PROXIES is empty: behind a reverse proxy every client has the proxy's "
+                "address, in the audit log and in the per-address login throttle.",
+                id="gridcare.W002",
+            )
+        )
     return errors

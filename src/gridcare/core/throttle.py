@@ -27,8 +27,9 @@ def _key(scope: str, key: str, window: int, seconds: int) -> str:
     return f"gc-throttle:{scope}:{digest}:{window}:{seconds}"
 
 
-def hit(scope: str, key: str | None, rate: str) -> None:
-    """Count one hit of ``key`` in ``scope``; raise TooManyRequests when over the rate."""
+def hit(scope: str, key: str | None, rate: str, *, raise_over: bool = True) -> None:
+    """Count one hit of ``key`` in ``scope``; raise TooManyRequests when over the rate (unless
+    ``raise_over`` is false: count a failure now, refuse the next attempt with ``check``)."""
     parsed = parse_rate(rate)
     if parsed is None or key is None:
         return
@@ -42,7 +43,7 @@ def hit(scope: str, key: str | None, rate: str) -> None:
     except ValueError:  # expired between add and incr
         cache.add(cache_key, 1, timeout=seconds + 1)
         count = 1
-    if count > limit:
+    if count > limit and raise_over:
         raise TooManyRequests(retry_after=int((window + 1) * seconds - now) + 1)
 
 

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import pyotp
@@ -176,8 +177,21 @@ def check_login(*, username: str, password: str, request: Any = None) -> User:
     Raises LoginRefused or core.api_errors.TooManyRequests.
     """
     ip = audit.client_ip(request)
-    throttle.hit("login-ip", ip, settings.GRIDCARE_THROTTLE_LOGIN_IP)
-    throttle.hit("login-account", username.lower(), settings.GRIDCARE_THROTTLE_LOGIN_ACCOUNT)
+    throttle.check("login-ip", ip, settings.GRIDCARE_THROTTLE_LOGIN_IP)
+    throttle.check("login-account", username.lower(), settings.GRIDCARE_THROTTLE_LOGIN_ACCOUNT)
+    try:
+        return _check_login(username=username, password=password, request=request)
+    except LoginRefused:
+        # Failures count against the address and the name; a right password costs nothing, so a
+        # shift of agents logging in from one address is never throttled.
+        throttle.hit("login-ip", ip, settings.GRIDCARE_THROTTLE_LOGIN_IP, raise_over=False)
+        throttle.hit(
+            "login-account", username.lower(), settings.GRIDCARE_THROTTLE_LOGIN_ACCOUNT, raise_over=False
+        )
+        raise
+
+
+def _check_login(*, username: str, password: str, request: Any) -> User:
     user = User.objects.filter(username=username).first()
     if user is None:
         User().set_password(password)  # as long as checking a real password takes
@@ -204,10 +218,6 @@ def check_login(*, username: str, password: str, request: Any = None) -> User:
     return user
 
 
-def record_successful_login(*, user: User) -> None:
-    _attempt_succeeded(user)
-
-
 def unlock(*, user: User) -> None:
     user.failed_logins = 0
     user.locked_until = None
@@ -216,10 +226,13 @@ def unlock(*, user: User) -> None:
 
 def check_old_password(*, user: User, password: str, request: Any = None) -> bool:
     """The old-password check of a password change: throttled per account and per address."""
-    throttle.hit("password-check-ip", audit.client_ip(request), settings.GRIDCARE_THROTTLE_PASSWORD_CHECK)
-    throttle.hit("password-check-account", str(user.pk), settings.GRIDCARE_THROTTLE_PASSWORD_CHECK)
+    ip, rate = audit.client_ip(request), settings.GRIDCARE_THROTTLE_PASSWORD_CHECK
+    throttle.check("password-check-ip", ip, rate)
+    throttle.check("password-check-account", str(user.pk), rate)
     ok = user.check_password(password)
     if not ok:
+        throttle.hit("password-check-ip", ip, rate, raise_over=False)
+        throttle.hit("password-check-account", str(user.pk), rate, raise_over=False)
         audit.record(
             action=AuditLog.Action.LOGIN_FAILED,
             actor=user,
@@ -339,11 +352,13 @@ def forget_tokens(update_fields: Any = None, **_kwargs: Any) -> None:
     _tokens.forget()
 
 
-def authenticate_token(key: str) -> User | None:
+def authenticate_token(key: str, before_lookup: Callable[[], None] | None = None) -> User | None:
     """The active user holding the unrevoked token ``key``, or None.
 
     Each request gets its own copy of the user, so nothing set on it during one request is seen
     by the next; the copies share the scope (role assignments, visible units) worked out once.
+    ``before_lookup`` runs only when the token must be looked up in the database (not one this
+    process knows): the API's throttle of unknown tokens, which costs a known token nothing.
     """
     from . import scoping
 
@@ -351,6 +366,8 @@ def authenticate_token(key: str) -> User | None:
     kept = _tokens.peek(key_hash)
     if kept is not None:
         return copy.copy(kept)
+    if before_lookup is not None:
+        before_lookup()
     token = (
         ApiToken.objects.select_related("user")
         .filter(key_hash=key_hash, revoked=False, user__is_active=True)

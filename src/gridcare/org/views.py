@@ -139,6 +139,11 @@ def admin_login(request):
     return redirect(f"{reverse('login')}?{query.urlencode()}")
 
 
+def admin_password_change(request):
+    """``/admin/password_change/``: the one password change page (throttled old-password check)."""
+    return redirect("password_change")
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "org/password_change.html"
     success_url = reverse_lazy("password_change_done")

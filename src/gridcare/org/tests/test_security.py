@@ -125,6 +125,19 @@ def test_login_is_throttled_per_address_with_retry_after(world, client, settings
     assert login(Client(REMOTE_ADDR="10.0.0.9"), "agent", world.password).status_code == 302
 
 
+def test_successful_logins_from_one_address_are_not_throttled(world, settings):
+    """A shift of agents logging in from one address (a NAT, a proxy) is never refused."""
+    settings.GRIDCARE_THROTTLE_LOGIN_IP = "3/300"
+    for _ in range(6):
+        assert login(Client(), "agent", world.password).status_code == 302
+
+
+def test_admin_password_change_uses_the_throttled_page(world, client):
+    client.force_login(world.agent)
+    response = client.get("/admin/password_change/")
+    assert response.status_code == 302 and response["Location"] == "/password/"
+
+
 def test_login_is_throttled_per_account(world, client, settings):
     settings.GRIDCARE_THROTTLE_LOGIN_ACCOUNT = "2/300"
     login(Client(REMOTE_ADDR="10.0.0.1"), "agent", "wrong-password")
