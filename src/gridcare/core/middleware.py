@@ -86,7 +86,9 @@ class SessionLifetimeMiddleware:
         logout(request)
         next_url = request.headers.get("HX-Current-URL") or request.get_full_path()
         if request.path.startswith("/api/"):
-            return JsonResponse({"code": "session_expired", "message": "The session has ended."}, status=401)
+            return JsonResponse(
+                {"code": "unauthorized", "message": "The session has ended; log in again."}, status=401
+            )
         if request.headers.get("HX-Request"):
             response = HttpResponse(status=204)
             response["HX-Redirect"] = redirect_to_login(next_url).url

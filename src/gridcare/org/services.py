@@ -136,23 +136,35 @@ def _attempt_succeeded(user: User) -> None:
     User.objects.filter(pk=user.pk).exclude(failed_logins=0).update(failed_logins=0)
 
 
+# An unknown username's failures are kept as long as an account keeps its count (until a lock),
+# so waiting cannot tell the two apart either.
+UNKNOWN_NAME_COUNT_SECONDS = 30 * 24 * 3600
+
+
+def _unknown_name_keys(username: str) -> tuple[str, str]:
+    base = "gc-login-unknown:" + hashlib.sha256(username.lower().encode()).hexdigest()
+    return base + ":count", base + ":locked"
+
+
 def _unknown_name_failed(username: str) -> bool:
     """A failure for a username that does not exist counts like one for an account, in the cache,
-    so that the lockout message reveals nothing. Returns locked."""
-    key = "gc-login-unknown:" + hashlib.sha256(username.lower().encode()).hexdigest()
-    seconds = settings.GRIDCARE_LOCKOUT_MINUTES * 60
-    cache.add(key, 0, timeout=seconds)
+    so that the lockout reveals nothing: the same count, the same lock and lock time. Returns locked."""
+    count_key, locked_key = _unknown_name_keys(username)
+    cache.add(count_key, 0, timeout=UNKNOWN_NAME_COUNT_SECONDS)
     try:
-        count = cache.incr(key)
+        count = cache.incr(count_key)
     except ValueError:
-        cache.add(key, 1, timeout=seconds)
+        cache.add(count_key, 1, timeout=UNKNOWN_NAME_COUNT_SECONDS)
         count = 1
-    return count >= settings.GRIDCARE_LOGIN_MAX_FAILURES
+    if count < settings.GRIDCARE_LOGIN_MAX_FAILURES:
+        return False
+    cache.set(locked_key, 1, timeout=settings.GRIDCARE_LOCKOUT_MINUTES * 60)
+    cache.delete(count_key)
+    return True
 
 
 def _unknown_name_locked(username: str) -> bool:
-    key = "gc-login-unknown:" + hashlib.sha256(username.lower().encode()).hexdigest()
-    return (cache.get(key) or 0) >= settings.GRIDCARE_LOGIN_MAX_FAILURES
+    return cache.get(_unknown_name_keys(username)[1]) is not None
 
 
 def _refuse(code: str, *, username: str, user: User | None, request: Any, reason: str) -> LoginRefused:
@@ -194,9 +206,9 @@ def check_login(*, username: str, password: str, request: Any = None) -> User:
 def _check_login(*, username: str, password: str, request: Any) -> User:
     user = User.objects.filter(username=username).first()
     if user is None:
-        User().set_password(password)  # as long as checking a real password takes
-        if _unknown_name_locked(username):
+        if _unknown_name_locked(username):  # refused without hashing, as a locked account is
             raise _refuse("locked", username=username, user=None, request=request, reason="locked")
+        User().set_password(password)  # as long as checking a real password takes
         locked = _unknown_name_failed(username)
         raise _refuse(
             "locked" if locked else "invalid", username=username, user=None, request=request, reason="unknown"

@@ -4,6 +4,7 @@ import segno
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -134,8 +135,16 @@ def mfa_setup(request):
 def admin_login(request):
     """``/admin/login/``: the admin site logs in through the one login page (lockout, throttles,
     second factor, audit)."""
+    next_url = request.GET.get("next") or reverse("admin:index")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("admin:index")
+    if request.user.is_authenticated:
+        # Logged in but not let into the admin site: a 403, not a loop through the login page.
+        if request.user.is_active and request.user.is_staff:
+            return redirect(next_url)
+        raise PermissionDenied
     query = QueryDict(mutable=True)
-    query["next"] = request.GET.get("next") or reverse("admin:index")
+    query["next"] = next_url
     return redirect(f"{reverse('login')}?{query.urlencode()}")
 
 

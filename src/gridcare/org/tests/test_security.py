@@ -46,6 +46,30 @@ def test_admin_login_goes_through_the_one_login_page(world, client):
     assert client.get("/admin/").status_code == 302
 
 
+def test_a_logged_in_member_of_staff_without_admin_rights_gets_403_not_a_loop(world, client):
+    login(client, "agent", world.password)
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    assert len(response.redirect_chain) <= 2
+
+
+def test_unknown_names_keep_their_count_like_accounts(world, client, monkeypatch):
+    """Waiting between failures does not tell an account from an unknown name: both lock at the
+    same count, however long ago the earlier failures were."""
+    import types
+
+    from django.core.cache.backends import locmem
+
+    for name in ("agent", "ghost"):
+        for _ in range(settings.GRIDCARE_LOGIN_MAX_FAILURES - 1):
+            login(client, name, "wrong-password")
+    three_hours_later = time.time() + 3 * 3600
+    monkeypatch.setattr(locmem, "time", types.SimpleNamespace(time=lambda: three_hours_later))
+    known = login(client, "agent", "wrong-password").content.decode()
+    unknown = login(client, "ghost", "wrong-password").content.decode()
+    assert "账号已锁定" in known and "账号已锁定" in unknown
+
+
 def test_a_locked_account_gets_no_session_on_any_path(world, client):
     world.agent.is_staff = world.agent.is_superuser = True
     world.agent.save()
