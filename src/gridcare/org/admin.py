@@ -46,12 +46,17 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         (_("GridCare"), {"fields": ("full_name", "employee_no", "mobile", "failed_logins", "locked_until")}),
     )
-    actions = ["unlock_accounts"]
+    actions = ["unlock_accounts", "reset_totp"]
 
     @admin.action(description=_("解除锁定"))
     def unlock_accounts(self, request, queryset):
         for user in queryset:
             services.unlock(user=user)
+
+    @admin.action(description=_("重置双因素认证"))
+    def reset_totp(self, request, queryset):
+        for user in queryset:
+            services.reset_totp(user=user)
 
 
 @admin.register(RoleAssignment)

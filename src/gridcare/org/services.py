@@ -234,6 +234,19 @@ def unlock(*, user: User) -> None:
     user.failed_logins = 0
     user.locked_until = None
     user.save(update_fields=["failed_logins", "locked_until"])
+    audit.record(
+        action=AuditLog.Action.ACCOUNT_CHANGED, obj=user, object_repr=user.username, detail={"unlocked": True}
+    )
+
+
+def reset_totp(*, user: User) -> None:
+    """Remove ``user``'s authenticator (a lost phone): they enrol again at their next login."""
+    user.totp_secret = ""
+    user.totp_last_step = 0
+    user.save(update_fields=["totp_secret", "totp_last_step"])
+    audit.record(
+        action=AuditLog.Action.ACCOUNT_CHANGED, obj=user, object_repr=user.username, detail={"totp": "reset"}
+    )
 
 
 def check_old_password(*, user: User, password: str, request: Any = None) -> bool:

@@ -3,6 +3,7 @@ password rules; TOTP second factor; audit of security events."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -392,3 +393,21 @@ def test_lockout_period_ends(world, client):
     fail_until_locked(client, "agent")
     with clock.frozen(clock.now() + dt.timedelta(minutes=settings.GRIDCARE_LOCKOUT_MINUTES + 1)):
         assert login(client, "agent", world.password).status_code == 302
+
+
+def test_an_administrator_resets_a_lost_authenticator_and_unlocks_audited(world, client):
+    admin = User.objects.create_superuser("root", password=world.password)
+    world.agent.totp_secret = pyotp.random_base32()
+    world.agent.locked_until = clock.now() + dt.timedelta(minutes=5)
+    world.agent.save()
+    client.force_login(admin)
+    for action in ("reset_totp", "unlock_accounts"):
+        client.post("/admin/org/user/", {"action": action, "_selected_action": [world.agent.pk]})
+    world.agent.refresh_from_db()
+    assert world.agent.totp_secret == "" and world.agent.locked_until is None
+    details = list(
+        AuditLog.objects.filter(action=AuditLog.Action.ACCOUNT_CHANGED, actor=admin).values_list(
+            "detail", flat=True
+        )
+    )
+    assert {"totp": "reset"} in details and {"unlocked": True} in details
