@@ -2,10 +2,12 @@
 the outcome. Called by the worker task (tasks.py) and by ``gridcare deliver-messages``.
 
 At-least-once: a row is claimed (state ``sending``, attempts + 1, a lease until
-``now + GRIDCARE_NOTIFY_LEASE_SECONDS``) and committed *before* it is sent; the outcome is
-written after. A worker that dies between the two leaves the row ``sending``; when the lease
-runs out the row is due again and is sent again. A message may therefore arrive twice, never
-zero times.
+``now + GRIDCARE_NOTIFY_LEASE_SECONDS``) and committed *before* it is sent; its outcome is
+committed as soon as the sender reports it, message by message. A worker that dies mid-batch
+leaves the rows it had not finished ``sending``; when the lease runs out they are due again. Only
+the message that was in flight (handed to the gateway, outcome not yet written) can be sent a
+second time, and the sender gets the message's own id as idempotency key
+(``Message.idempotency_key``) so a gateway that honours it drops even that repeat.
 """
 
 from __future__ import annotations
@@ -110,26 +112,29 @@ def claim_batch(size: int, stats: DeliveryStats) -> tuple[list[Message], int]:
 
 
 def deliver_batch(batch: Sequence[Message], stats: DeliveryStats) -> None:
-    """Send claimed rows through their channels' senders and record each outcome."""
+    """Send claimed rows through their channels' senders, committing each outcome as soon as the
+    sender reports it: a crash mid-batch repeats at most the message in flight."""
     by_channel: dict[str, list[Message]] = defaultdict(list)
     for message in batch:
         by_channel[message.channel].append(message)
-    outcomes: list[tuple[Message, str, Exception | None]] = []
     for channel, messages in by_channel.items():
+        done: set[int] = set()
         try:
             sender = sender_for(channel)
-            outcomes.extend(sender.send_batch(messages))
+            for message, provider_ref, error in sender.send_batch(messages):
+                record_outcomes([(message, provider_ref, error)], stats)
+                done.add(message.pk)
         except Exception as exc:  # noqa: BLE001 - a broken sender fails its messages, not the worker
             logger.exception("sender for %s failed", channel)
-            done = {message.pk for message, _ref, _err in outcomes}
-            outcomes.extend((message, "", exc) for message in messages if message.pk not in done)
-    record_outcomes(outcomes, stats)
+            record_outcomes([(message, "", exc) for message in messages if message.pk not in done], stats)
 
 
 def record_outcomes(outcomes: Sequence[tuple[Message, str, Exception | None]], stats: DeliveryStats) -> None:
     """Write each outcome: sent, failed (due again after the backoff) or dead.
 
-    Rows with the same outcome share one UPDATE (a batch usually has one or two outcomes)."""
+    Rows with the same outcome share one UPDATE."""
+    if not outcomes:
+        return
     now = clock.now()
     max_attempts = settings.GRIDCARE_NOTIFY_MAX_ATTEMPTS
     groups: dict[tuple, list[int]] = defaultdict(list)
@@ -167,6 +172,10 @@ def record_outcomes(outcomes: Sequence[tuple[Message, str, Exception | None]], s
         for name, value in changes.items():
             setattr(message, name, value)
         groups[tuple(changes.items())].append(message.pk)
+    if len(groups) == 1:  # the usual case (one message at a time): one autocommitted UPDATE
+        [(changes_key, pks)] = groups.items()
+        Message.objects.filter(pk__in=pks).update(**dict(changes_key))
+        return
     with transaction.atomic():
         for changes_key, pks in groups.items():
             Message.objects.filter(pk__in=pks).update(**dict(changes_key))

@@ -138,6 +138,13 @@ class Message(models.Model):
         return f"{self.get_channel_display()} → {self.masked_recipient}: {self.subject or self.body[:30]}"
 
     @property
+    def idempotency_key(self) -> str:
+        """The message's own id, for the gateway to drop a repeat: at-least-once delivery sends
+        a message a second time when a worker dies between handing it over and recording it.
+        Senders pass it on (an SMS gateway's client reference, the e-mail's Message-ID)."""
+        return f"gridcare-msg-{self.pk}"
+
+    @property
     def masked_recipient(self) -> str:
         """Staff inbox addresses are user ids, not personal data; phones and e-mails are masked."""
         if self.channel == Channel.STAFF_INBOX:

@@ -2,6 +2,10 @@
 ``settings.GRIDCARE_SENDERS`` (channel → dotted path), e.g. from the environment variable
 ``GRIDCARE_SENDERS='{"email": "gridcare.notify.senders.SmtpEmailSender"}'``.
 
+A message may be handed to a sender twice (at-least-once delivery: the worker died before it
+could record the outcome). Pass ``message.idempotency_key`` to the gateway as its client
+reference / idempotency key so it can drop the repeat; the e-mail sender makes it the Message-ID.
+
 A sender is a class with a ``send_batch(messages)`` method (subclass :class:`Sender` and write
 ``send(message)``). To fail a message, raise: :class:`PermanentSendError` gives up at once (a
 wrong address), any other exception is retried with backoff. See docs/notify.md.
@@ -16,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.mail import EmailMessage, get_connection, make_msgid
+from django.core.mail import EmailMessage, get_connection
 from django.utils.module_loading import import_string
 
 from .models import mask_address
@@ -58,7 +62,7 @@ class LogSender(Sender):
     def send(self, message: Message) -> str:
         logger.info(
             "message %s via %s to %s (%s): %s %s",
-            message.pk,
+            message.idempotency_key,
             message.channel,
             mask_address(message.recipient_address),
             message.recipient_name,
@@ -121,8 +125,16 @@ class SmtpEmailSender(Sender):
             body=message.body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[to],
-            headers={"Message-ID": make_msgid(domain="gridcare")},
+            # The same message always has the same Message-ID, so a repeat after a worker crash
+            # can be recognised (and dropped) by the server or the mail client.
+            headers={"Message-ID": f"<{message.idempotency_key}@{self.domain()}>"},
         )
+
+    @staticmethod
+    def domain() -> str:
+        """The sending domain (of DEFAULT_FROM_EMAIL) for Message-IDs."""
+        address = settings.DEFAULT_FROM_EMAIL.rsplit("<", 1)[-1].rstrip(">").strip()
+        return address.rpartition("@")[2] or "gridcare.localhost"
 
 
 def sender_path(channel: str) -> str:

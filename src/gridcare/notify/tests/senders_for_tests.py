@@ -27,3 +27,22 @@ class RejectingSender(Sender):
 
     def send(self, message):
         raise PermanentSendError("号码不存在")
+
+
+class FileRecordingSender(Sender):
+    """A gateway in another process: appends ``<id> <idempotency key>`` of each delivery to the
+    file named in $GRIDCARE_TEST_DELIVERY_LOG (one unbuffered write, so a SIGKILLed worker's
+    deliveries are all there), a few milliseconds per message like a real gateway."""
+
+    def send(self, message):
+        import os
+        import time
+
+        line = f"{message.pk} {message.idempotency_key}\n".encode()
+        fd = os.open(os.environ["GRIDCARE_TEST_DELIVERY_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+        time.sleep(0.005)
+        return f"ok-{message.pk}"

@@ -7,6 +7,7 @@ from gridcare.core.testing import free_port
 from gridcare.notify import services
 from gridcare.notify.delivery import deliver_pending
 from gridcare.notify.models import Channel, Message
+from gridcare.notify.senders import SmtpEmailSender
 
 
 def test_an_email_reaches_the_smtp_server_with_its_chinese_subject_and_body(db, smtp_server):
@@ -77,3 +78,21 @@ def test_one_message_can_be_sent_on_its_own(db, smtp_server):
     wrong = services.enqueue(channel=Channel.EMAIL, to="13812341234", subject="单发", body="单独发送")
     with pytest.raises(PermanentSendError):
         SmtpEmailSender().send(wrong)
+
+
+def test_an_email_sent_again_carries_the_same_message_id_so_the_repeat_can_be_dropped(db, smtp_server):
+    """At-least-once: a worker that died before recording the outcome sends the e-mail again. Its
+    Message-ID is the message's own id both times (the idempotency key mail systems dedupe on)."""
+    message = services.enqueue(
+        channel=Channel.EMAIL, to="zhang@example.com", subject="停电通知", body="明日停电"
+    )
+    message.refresh_from_db()
+
+    SmtpEmailSender().send(message)
+    SmtpEmailSender().send(message)  # the repeat after a crash
+
+    ids = [
+        email.message_from_bytes(envelope.original_content, policy=email.policy.default)["Message-ID"]
+        for envelope in smtp_server.envelopes
+    ]
+    assert ids == [f"<gridcare-msg-{message.pk}@gridcare.localhost>"] * 2
