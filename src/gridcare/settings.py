@@ -187,6 +187,22 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "GridCare <noreply@gridcare.localhost>")
 
+# A task row a killed worker left RUNNING (core.periodic.release_abandoned_tasks): released once
+# its worker has not beaten for this long (workers beat every 5 s) — or, for a worker without a
+# heartbeat, this long after it started; tasks safe to run twice are queued again (at most
+# GRIDCARE_TASK_MAX_CLAIMS claims in all), any other task is marked failed with the reason.
+GRIDCARE_WORKER_LEASE_SECONDS = env_int("GRIDCARE_WORKER_LEASE_SECONDS", 60)
+GRIDCARE_TASK_MAX_RUNNING_SECONDS = env_int("GRIDCARE_TASK_MAX_RUNNING_SECONDS", 3600)
+GRIDCARE_TASK_MAX_CLAIMS = env_int("GRIDCARE_TASK_MAX_CLAIMS", 3)
+GRIDCARE_TASKS_RERUN_WHEN_LOST = [  # idempotent: a second run does nothing the first one did
+    "gridcare.notify.tasks.deliver_pending_messages",
+    "gridcare.workorders.tasks.check_deadline",
+    "gridcare.workorders.tasks.sweep_deadlines",
+    "gridcare.repair.tasks.roll_up_fault_calls",
+    "gridcare.repair.tasks.check_long_outage",
+    "gridcare.outages.tasks.queue_outage_notices",
+]
+
 # Reconciliation sweeps the worker enqueues at an interval (dotted task path, seconds).
 GRIDCARE_PERIODIC_TASKS = [
     ("gridcare.workorders.tasks.sweep_deadlines", env_int("GRIDCARE_SWEEP_SECONDS", 300)),

@@ -142,3 +142,22 @@ class NumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}{self.period}:{self.value}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A running ``gridcare worker``: it writes ``seen_at`` every few seconds. A task row left
+    ``RUNNING`` by a worker whose heartbeat stopped (killed, out of memory, machine lost) is
+    released by the others (``core.periodic.release_abandoned_tasks``)."""
+
+    worker_id = models.CharField(_("工作进程标识"), max_length=64, primary_key=True)
+    host = models.CharField(_("主机"), max_length=255, blank=True)
+    pid = models.PositiveIntegerField(_("进程号"), null=True, blank=True)
+    started_at = models.DateTimeField(_("启动时间"))
+    seen_at = models.DateTimeField(_("最近心跳"))
+
+    class Meta:
+        verbose_name = _("工作进程心跳")
+        verbose_name_plural = _("工作进程心跳")
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -34,7 +34,7 @@ def terminate_backend_of(conn):
         other.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])  # waits until it is gone
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_first_intake_after_the_database_dropped_the_connection_succeeds(wo_world, client):
     if connection.vendor != "postgresql":
         pytest.skip("the prepared intake statement runs on PostgreSQL only")

@@ -3,7 +3,7 @@ import threading
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from gridcare.core.periodic import start_scheduler
+from gridcare.core import clock, periodic
 
 
 class Command(BaseCommand):
@@ -15,13 +15,24 @@ class Command(BaseCommand):
     def handle(self, *args, batch=False, **options):
         from django.conf import settings
 
+        database_backend = settings.TASKS_BACKEND != "django_tasks_rq.RQBackend"
+        worker_id = periodic.new_worker_id() if database_backend else None
+        if worker_id is not None:
+            # Alive before the first claim, and a task row a killed worker left RUNNING is back
+            # in the queue (or closed) before this worker looks for work.
+            periodic.beat(worker_id, clock.now())
+            periodic.release_abandoned_tasks()
         stop = threading.Event()
-        if not batch:
-            start_scheduler(stop)
+        # The helper thread beats and releases abandoned task rows; it enqueues the periodic
+        # sweeps unless this is a --batch run.
+        helper = periodic.start_scheduler(stop, worker_id=worker_id, enqueue=not batch)
         try:
-            if settings.TASKS_BACKEND == "django_tasks_rq.RQBackend":
+            if not database_backend:
                 call_command("rqworker", "default", "--with-scheduler")
             else:
-                call_command("db_worker", *(["--batch"] if batch else []))
+                call_command("db_worker", *(["--batch"] if batch else []), "--worker-id", worker_id)
         finally:
             stop.set()
+            helper.join(timeout=30)
+            if worker_id is not None:
+                periodic.forget(worker_id)
