@@ -120,13 +120,24 @@ def deliver_batch(batch: Sequence[Message], stats: DeliveryStats) -> None:
     for channel, messages in by_channel.items():
         done: set[int] = set()
         try:
-            sender = sender_for(channel)
-            for message, provider_ref, error in sender.send_batch(messages):
-                record_outcomes([(message, provider_ref, error)], stats)
-                done.add(message.pk)
+            outcomes = iter(sender_for(channel).send_batch(messages))
         except Exception as exc:  # noqa: BLE001 - a broken sender fails its messages, not the worker
-            logger.exception("sender for %s failed", channel)
-            record_outcomes([(message, "", exc) for message in messages if message.pk not in done], stats)
+            failure: Exception | None = exc
+        else:
+            failure = None
+            while True:
+                try:
+                    outcome = next(outcomes)
+                except StopIteration:
+                    break
+                except Exception as exc:  # noqa: BLE001 - as above; what it reported stays recorded
+                    failure = exc
+                    break
+                record_outcomes([outcome], stats)  # committed before the next message is sent
+                done.add(outcome[0].pk)
+        if failure is not None:
+            logger.error("sender for %s failed", channel, exc_info=failure)
+            record_outcomes([(message, "", failure) for message in messages if message.pk not in done], stats)
 
 
 def record_outcomes(outcomes: Sequence[tuple[Message, str, Exception | None]], stats: DeliveryStats) -> None:

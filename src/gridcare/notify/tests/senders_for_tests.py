@@ -46,3 +46,15 @@ class FileRecordingSender(Sender):
             os.close(fd)
         time.sleep(0.005)
         return f"ok-{message.pk}"
+
+
+class ConnectionLostSender(Sender):
+    """Delivers two messages of a batch, then its connection breaks (send_batch raises)."""
+
+    def send(self, message):
+        return f"ok-{message.pk}"
+
+    def send_batch(self, messages):
+        for message in messages[:2]:
+            yield message, self.send(message), None
+        raise ConnectionResetError("网关连接中断")

@@ -121,6 +121,21 @@ def test_one_channel_failing_does_not_hold_back_the_others(db, recording, gatewa
     assert Message.objects.get(channel=Channel.SMS).state == Message.State.FAILED
 
 
+def test_a_sender_that_breaks_mid_batch_keeps_what_it_sent_and_retries_the_rest(db, settings, retry_policy):
+    settings.GRIDCARE_SENDERS = {"sms": "gridcare.notify.tests.senders_for_tests.ConnectionLostSender"}
+    for n in range(5):
+        sms(f"1381234123{n}")
+
+    stats = deliver_pending()
+
+    assert (stats.sent, stats.retrying) == (2, 3)
+    states = sorted(Message.objects.values_list("state", flat=True))
+    assert states == [Message.State.FAILED] * 3 + [Message.State.SENT] * 2
+    assert set(Message.objects.filter(state=Message.State.FAILED).values_list("last_error", flat=True)) == {
+        "ConnectionResetError: 网关连接中断"
+    }
+
+
 def test_a_worker_that_dies_mid_send_loses_nothing_the_message_is_sent_after_the_lease(
     db, recording, retry_policy
 ):
