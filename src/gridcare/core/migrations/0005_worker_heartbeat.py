@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0003_load_official_calendar'),
+        ('core', '0004_audit_security_actions'),
     ]
 
     operations = [

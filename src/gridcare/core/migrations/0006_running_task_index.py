@@ -11,7 +11,7 @@ TABLE = "django_tasks_database_dbtaskresult"
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0004_worker_heartbeat"),
+        ("core", "0005_worker_heartbeat"),
         ("django_tasks_database", "0021_conditional_partial_index_ordering"),
     ]
 
