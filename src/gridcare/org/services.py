@@ -136,6 +136,11 @@ def _attempt_succeeded(user: User) -> None:
     User.objects.filter(pk=user.pk).exclude(failed_logins=0).update(failed_logins=0)
 
 
+def _attempt_refunded(user: User) -> None:
+    """The counted attempt was right but the login is not complete (a second factor follows)."""
+    User.objects.filter(pk=user.pk, failed_logins__gt=0).update(failed_logins=F("failed_logins") - 1)
+
+
 # An unknown username's failures are kept as long as an account keeps its count (until a lock),
 # so waiting cannot tell the two apart either.
 UNKNOWN_NAME_COUNT_SECONDS = 30 * 24 * 3600
@@ -226,7 +231,13 @@ def _check_login(*, username: str, password: str, request: Any) -> User:
         )
     if not user.is_active:
         raise _refuse("invalid", username=username, user=user, request=request, reason="inactive")
-    _attempt_succeeded(user)
+    if mfa_required(user):
+        # Half a login: the password gives back only its own attempt. The failures so far (wrong
+        # codes included) stay until the code is right, or entering the password again would
+        # reset the count and allow unlimited guessing of the second factor.
+        _attempt_refunded(user)
+    else:
+        _attempt_succeeded(user)
     return user
 
 

@@ -325,6 +325,34 @@ def test_wrong_codes_count_towards_the_lockout(world, client, require_mfa):
     assert services.is_locked_out(world.agent)
 
 
+def test_entering_the_password_again_does_not_reset_wrong_codes(world, require_mfa):
+    """Knowing the password must not buy unlimited guesses of the second factor: a right password
+    before the code does not wipe the wrong codes counted so far."""
+    world.agent.totp_secret = pyotp.random_base32()
+    world.agent.save()
+    client = Client()
+    for _round in range(3):
+        login(client, "agent", world.password)
+        for _ in range(settings.GRIDCARE_LOGIN_MAX_FAILURES - 1):
+            client.post("/login/mfa/", {"code": "000001"})
+    world.agent.refresh_from_db()
+    assert services.is_locked_out(world.agent)
+    assert login(Client(), "agent", world.password).status_code == 200  # refused: locked
+
+
+def test_a_second_step_left_unfinished_does_not_lock_the_account(world, require_mfa):
+    secret = pyotp.random_base32()
+    world.agent.totp_secret = secret
+    world.agent.save()
+    for _ in range(settings.GRIDCARE_LOGIN_MAX_FAILURES + 2):
+        assert login(Client(), "agent", world.password)["Location"] == "/login/mfa/"
+    client = Client()
+    login(client, "agent", world.password)
+    assert client.post("/login/mfa/", {"code": pyotp.TOTP(secret).now()}).status_code == 302
+    world.agent.refresh_from_db()
+    assert world.agent.failed_logins == 0 and not services.is_locked_out(world.agent)
+
+
 def test_without_the_setting_anyone_may_enrol(world, client):
     login(client, "crew", world.password)
     page = client.get("/mfa/")
