@@ -304,7 +304,7 @@ def totp_uri(user: User, secret: str) -> str:
 def _totp_step(secret: str, code: str) -> int | None:
     """The time step ``code`` is valid for (this one or one either side), or None."""
     code = (code or "").strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isascii() and code.isdigit() and len(code) == 6):  # not "１２３４５６"
         return None
     totp = pyotp.TOTP(secret)
     now = clock.now()

@@ -353,6 +353,15 @@ def test_a_second_step_left_unfinished_does_not_lock_the_account(world, require_
     assert world.agent.failed_logins == 0 and not services.is_locked_out(world.agent)
 
 
+@pytest.mark.parametrize("code", ["١٢٣٤٥٦", "１２３４５６"])
+def test_a_code_in_other_digits_is_a_wrong_code_not_a_500(world, require_mfa, code):
+    world.agent.totp_secret = pyotp.random_base32()
+    world.agent.save()
+    client = Client(raise_request_exception=False)
+    login(client, "agent", world.password)
+    assert client.post("/login/mfa/", {"code": code}).status_code == 422
+
+
 def test_without_the_setting_anyone_may_enrol(world, client):
     login(client, "crew", world.password)
     page = client.get("/mfa/")
