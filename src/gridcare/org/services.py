@@ -321,9 +321,15 @@ def verify_totp(*, user: User, code: str, secret: str = "", request: Any = None)
     if not _take_attempt(user):
         raise _refuse("locked", username=user.username, user=user, request=request, reason="locked")
     step = _totp_step(secret or user.totp_secret, code)
-    accepted = step is not None and bool(
+    if step is None:
+        accepted = False
+    elif secret and secret != user.totp_secret:
+        # Enrolling a new authenticator: its code has never been used (a code of the old one in
+        # the same 30 s does not make it a replay); it is spent for logging in all the same.
         User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step)
-    )
+        accepted = True
+    else:
+        accepted = bool(User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step))
     if not accepted:
         locked = _attempt_failed(user)
         audit.record(

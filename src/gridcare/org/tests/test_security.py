@@ -367,11 +367,54 @@ def test_without_the_setting_anyone_may_enrol(world, client):
     page = client.get("/mfa/")
     assert page.status_code == 200 and "<svg" in page.content.decode()
     secret = client.session["gridcare_mfa_new_secret"]
-    assert client.post("/mfa/", {"code": pyotp.TOTP(secret).now()}).status_code == 200
+    code = pyotp.TOTP(secret).now()
+    assert client.post("/mfa/", {"code": code, "password": world.password}).status_code == 200
     world.crew.refresh_from_db()
     assert world.crew.totp_secret == secret
     client.post("/logout/")
     assert login(client, "crew", world.password)["Location"] == "/login/mfa/"
+
+
+def test_putting_an_authenticator_on_a_logged_in_account_asks_for_the_password(world, client):
+    """A session left open (or stolen) cannot replace the account's authenticator with its own."""
+    old_secret = pyotp.random_base32()
+    world.agent.totp_secret = old_secret
+    world.agent.save()
+    start = clock.now()
+    with clock.frozen(start):
+        login(client, "agent", world.password)
+        client.post("/login/mfa/", {"code": pyotp.TOTP(old_secret).at(start)})
+    with clock.frozen(start + dt.timedelta(minutes=5)):
+        client.get("/mfa/")
+        new_code = pyotp.TOTP(client.session["gridcare_mfa_new_secret"]).at(clock.now())
+        assert client.post("/mfa/", {"code": new_code}).status_code == 422
+        assert client.post("/mfa/", {"code": new_code, "password": "not-my-password"}).status_code == 422
+    world.agent.refresh_from_db()
+    assert world.agent.totp_secret == old_secret
+    assert AuditLog.objects.filter(
+        action=AuditLog.Action.LOGIN_FAILED, object_repr="agent", detail__reason="old_password"
+    ).exists()
+
+
+def test_a_new_authenticator_can_be_confirmed_right_after_logging_in(world, client):
+    """The code of the old authenticator spent at login (same 30 s) does not refuse the new one's."""
+    old_secret = pyotp.random_base32()
+    world.agent.totp_secret = old_secret
+    world.agent.save()
+    start = clock.now()
+    with clock.frozen(start):
+        login(client, "agent", world.password)
+        assert client.post("/login/mfa/", {"code": pyotp.TOTP(old_secret).at(start)}).status_code == 302
+        client.get("/mfa/")
+        new_secret = client.session["gridcare_mfa_new_secret"]
+        response = client.post("/mfa/", {"code": pyotp.TOTP(new_secret).at(start), "password": world.password})
+        assert response.status_code == 200
+        world.agent.refresh_from_db()
+        assert world.agent.totp_secret == new_secret
+        # That code is spent: it does not log in a second time.
+        other = Client()
+        login(other, "agent", world.password)
+        assert other.post("/login/mfa/", {"code": pyotp.TOTP(new_secret).at(start)}).status_code == 422
 
 
 # --- item 22: audit of security events ----------------------------------------------------------
