@@ -407,7 +407,9 @@ def test_a_new_authenticator_can_be_confirmed_right_after_logging_in(world, clie
         assert client.post("/login/mfa/", {"code": pyotp.TOTP(old_secret).at(start)}).status_code == 302
         client.get("/mfa/")
         new_secret = client.session["gridcare_mfa_new_secret"]
-        response = client.post("/mfa/", {"code": pyotp.TOTP(new_secret).at(start), "password": world.password})
+        response = client.post(
+            "/mfa/", {"code": pyotp.TOTP(new_secret).at(start), "password": world.password}
+        )
         assert response.status_code == 200
         world.agent.refresh_from_db()
         assert world.agent.totp_secret == new_secret
