@@ -26,4 +26,13 @@ def production_settings(app_configs, **kwargs):
                 id="gridcare.W002",
             )
         )
+    if settings.PRODUCTION and "locmem" in settings.CACHES["default"]["BACKEND"]:
+        errors.append(
+            checks.Warning(
+                "GRIDCARE_REDIS_URL is not set: each web process counts login failures of unknown "
+                "usernames and the throttles on its own, so several gunicorn workers allow more "
+                "guesses and an unknown username locks later than an account (which tells them apart).",
+                id="gridcare.W003",
+            )
+        )
     return errors

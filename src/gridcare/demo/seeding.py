@@ -42,6 +42,25 @@ def database_is_empty() -> bool:
     return not (Unit.objects.exists() or Customer.objects.exists())
 
 
+# The demo password before the password rules of issue #14 (12+ characters, not only project words).
+PREVIOUS_DEMO_PASSWORD = "gridcare-demo"  # noqa: S105
+
+
+def renew_demo_password() -> int:
+    """Give the accounts of a county seeded with the previous demo password the documented one
+    (``county.DEMO_PASSWORD``), so an existing demo database still logs in as README.md says.
+    The county gives every account one shared hash; an account whose password was changed since
+    is left alone. Returns the number of accounts renewed."""
+    from django.contrib.auth.hashers import check_password, make_password
+
+    from .county import DEMO_PASSWORD
+
+    admin = User.objects.filter(username="admin").only("password").first()
+    if admin is None or not check_password(PREVIOUS_DEMO_PASSWORD, admin.password):
+        return 0
+    return User.objects.filter(password=admin.password).update(password=make_password(DEMO_PASSWORD))
+
+
 def seed_demo_county(
     *,
     customers: int = DEFAULT_CUSTOMERS,

@@ -43,3 +43,10 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
 
 class TotpForm(forms.Form):
     code = forms.CharField(label=_("动态口令"), max_length=8, min_length=6)
+
+
+class MfaSetupForm(TotpForm):
+    """Enrolling or replacing an authenticator while logged in asks for the password again: an
+    unattended or stolen session cannot put its own authenticator on the account."""
+
+    password = forms.CharField(label=_("密码"), strip=False, max_length=4096, widget=forms.PasswordInput)

@@ -136,6 +136,11 @@ def _attempt_succeeded(user: User) -> None:
     User.objects.filter(pk=user.pk).exclude(failed_logins=0).update(failed_logins=0)
 
 
+def _attempt_refunded(user: User) -> None:
+    """The counted attempt was right but the login is not complete (a second factor follows)."""
+    User.objects.filter(pk=user.pk, failed_logins__gt=0).update(failed_logins=F("failed_logins") - 1)
+
+
 # An unknown username's failures are kept as long as an account keeps its count (until a lock),
 # so waiting cannot tell the two apart either.
 UNKNOWN_NAME_COUNT_SECONDS = 30 * 24 * 3600
@@ -226,7 +231,13 @@ def _check_login(*, username: str, password: str, request: Any) -> User:
         )
     if not user.is_active:
         raise _refuse("invalid", username=username, user=user, request=request, reason="inactive")
-    _attempt_succeeded(user)
+    if mfa_required(user):
+        # Half a login: the password gives back only its own attempt. The failures so far (wrong
+        # codes included) stay until the code is right, or entering the password again would
+        # reset the count and allow unlimited guessing of the second factor.
+        _attempt_refunded(user)
+    else:
+        _attempt_succeeded(user)
     return user
 
 
@@ -293,7 +304,7 @@ def totp_uri(user: User, secret: str) -> str:
 def _totp_step(secret: str, code: str) -> int | None:
     """The time step ``code`` is valid for (this one or one either side), or None."""
     code = (code or "").strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isascii() and code.isdigit() and len(code) == 6):  # not "１２３４５６"
         return None
     totp = pyotp.TOTP(secret)
     now = clock.now()
@@ -310,9 +321,15 @@ def verify_totp(*, user: User, code: str, secret: str = "", request: Any = None)
     if not _take_attempt(user):
         raise _refuse("locked", username=user.username, user=user, request=request, reason="locked")
     step = _totp_step(secret or user.totp_secret, code)
-    accepted = step is not None and bool(
+    if step is None:
+        accepted = False
+    elif secret and secret != user.totp_secret:
+        # Enrolling a new authenticator: its code has never been used (a code of the old one in
+        # the same 30 s does not make it a replay); it is spent for logging in all the same.
         User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step)
-    )
+        accepted = True
+    else:
+        accepted = bool(User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step))
     if not accepted:
         locked = _attempt_failed(user)
         audit.record(

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from gridcare.core import clock
 
 from . import services
-from .forms import LockoutAuthenticationForm, ThrottledPasswordChangeForm, TotpForm
+from .forms import LockoutAuthenticationForm, MfaSetupForm, ThrottledPasswordChangeForm, TotpForm
 from .home import tiles as home_tiles
 from .middleware import SESSION_KEY
 from .models import Unit, User
@@ -102,21 +102,32 @@ def mfa_setup(request):
     """Enrol (or replace) my TOTP authenticator: a QR code made on the server and a code to confirm."""
     secret = request.session.get("gridcare_mfa_new_secret") or services.new_totp_secret()
     request.session["gridcare_mfa_new_secret"] = secret
-    form = TotpForm(request.POST or None)
+    form = MfaSetupForm(request.POST or None)
     error = ""
     status = 200
     if request.method == "POST" and form.is_valid():
+        # The password first (throttled, audited when wrong); only then is a code counted.
+        password_ok = services.check_old_password(
+            user=request.user, password=form.cleaned_data["password"], request=request
+        )
         try:
-            ok = services.verify_totp(
+            ok = password_ok and services.verify_totp(
                 user=request.user, code=form.cleaned_data["code"], secret=secret, request=request
             )
         except services.LoginRefused:
             ok = False
-        if ok:
+        if not password_ok:
+            error = _("密码错误，请重新输入。")
+            status = 422
+        elif ok:
             services.enrol_totp(user=request.user, secret=secret, request=request)
             request.session.pop("gridcare_mfa_new_secret", None)
             return render(request, "org/mfa_setup.html", {"done": True})
-        error = _("动态口令错误，请重新输入。")
+        else:
+            error = _("动态口令错误，请重新输入。")
+            status = 422
+    elif request.method == "POST":
+        error = _("请输入密码和动态口令。")
         status = 422
     return render(
         request,

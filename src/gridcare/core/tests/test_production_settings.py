@@ -49,3 +49,16 @@ def test_production_with_a_key_and_without_debug_loads():
     result = load_settings(GRIDCARE_PRODUCTION="1", GRIDCARE_SECRET_KEY="s" * 50)
     assert result.returncode == 0, result.stderr
     assert "loaded" in result.stdout
+
+
+def test_production_without_redis_is_warned_that_throttles_count_per_process(settings):
+    from gridcare.core.checks import production_settings
+
+    settings.PRODUCTION = True
+    settings.GRIDCARE_TRUSTED_PROXIES = ["127.0.0.1"]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert "gridcare.W003" in [w.id for w in production_settings(None)]
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://"}
+    }
+    assert "gridcare.W003" not in [w.id for w in production_settings(None)]

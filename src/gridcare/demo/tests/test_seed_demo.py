@@ -226,3 +226,21 @@ def test_rows_are_the_same_whether_drawn_here_or_in_worker_processes(db):
     here = rows(1)
     assert len(here) == 7 and sum(len(b[0]) for b in here) == 400
     assert rows(2) == here
+
+
+def test_a_county_seeded_with_the_previous_password_logs_in_with_the_documented_one(db, client):
+    """`python3 dev.py demo` on a database seeded before the password rules: README's password works."""
+    from django.contrib.auth.hashers import make_password
+
+    from gridcare.demo.seeding import renew_demo_password
+
+    old = make_password("gridcare-demo")
+    User.objects.create(username="admin", password=old, is_staff=True, is_superuser=True)
+    User.objects.create(username="agent1", password=old)
+    User.objects.create(username="changed", password=make_password("Own-chosen-phrase-77"))
+    assert renew_demo_password() == 2
+    for username in ("admin", "agent1"):
+        assert client.post("/login/", {"username": username, "password": DEMO_PASSWORD}).status_code == 302
+        client.post("/logout/")
+    assert client.post("/login/", {"username": "changed", "password": DEMO_PASSWORD}).status_code == 200
+    assert renew_demo_password() == 0  # once

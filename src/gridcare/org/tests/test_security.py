@@ -325,16 +325,98 @@ def test_wrong_codes_count_towards_the_lockout(world, client, require_mfa):
     assert services.is_locked_out(world.agent)
 
 
+def test_entering_the_password_again_does_not_reset_wrong_codes(world, require_mfa):
+    """Knowing the password must not buy unlimited guesses of the second factor: a right password
+    before the code does not wipe the wrong codes counted so far."""
+    world.agent.totp_secret = pyotp.random_base32()
+    world.agent.save()
+    client = Client()
+    for _round in range(3):
+        login(client, "agent", world.password)
+        for _ in range(settings.GRIDCARE_LOGIN_MAX_FAILURES - 1):
+            client.post("/login/mfa/", {"code": "000001"})
+    world.agent.refresh_from_db()
+    assert services.is_locked_out(world.agent)
+    assert login(Client(), "agent", world.password).status_code == 200  # refused: locked
+
+
+def test_a_second_step_left_unfinished_does_not_lock_the_account(world, require_mfa):
+    secret = pyotp.random_base32()
+    world.agent.totp_secret = secret
+    world.agent.save()
+    for _ in range(settings.GRIDCARE_LOGIN_MAX_FAILURES + 2):
+        assert login(Client(), "agent", world.password)["Location"] == "/login/mfa/"
+    client = Client()
+    login(client, "agent", world.password)
+    assert client.post("/login/mfa/", {"code": pyotp.TOTP(secret).now()}).status_code == 302
+    world.agent.refresh_from_db()
+    assert world.agent.failed_logins == 0 and not services.is_locked_out(world.agent)
+
+
+@pytest.mark.parametrize("code", ["١٢٣٤٥٦", "１２３４５６"])
+def test_a_code_in_other_digits_is_a_wrong_code_not_a_500(world, require_mfa, code):
+    world.agent.totp_secret = pyotp.random_base32()
+    world.agent.save()
+    client = Client(raise_request_exception=False)
+    login(client, "agent", world.password)
+    assert client.post("/login/mfa/", {"code": code}).status_code == 422
+
+
 def test_without_the_setting_anyone_may_enrol(world, client):
     login(client, "crew", world.password)
     page = client.get("/mfa/")
     assert page.status_code == 200 and "<svg" in page.content.decode()
     secret = client.session["gridcare_mfa_new_secret"]
-    assert client.post("/mfa/", {"code": pyotp.TOTP(secret).now()}).status_code == 200
+    code = pyotp.TOTP(secret).now()
+    assert client.post("/mfa/", {"code": code, "password": world.password}).status_code == 200
     world.crew.refresh_from_db()
     assert world.crew.totp_secret == secret
     client.post("/logout/")
     assert login(client, "crew", world.password)["Location"] == "/login/mfa/"
+
+
+def test_putting_an_authenticator_on_a_logged_in_account_asks_for_the_password(world, client):
+    """A session left open (or stolen) cannot replace the account's authenticator with its own."""
+    old_secret = pyotp.random_base32()
+    world.agent.totp_secret = old_secret
+    world.agent.save()
+    start = clock.now()
+    with clock.frozen(start):
+        login(client, "agent", world.password)
+        client.post("/login/mfa/", {"code": pyotp.TOTP(old_secret).at(start)})
+    with clock.frozen(start + dt.timedelta(minutes=5)):
+        client.get("/mfa/")
+        new_code = pyotp.TOTP(client.session["gridcare_mfa_new_secret"]).at(clock.now())
+        assert client.post("/mfa/", {"code": new_code}).status_code == 422
+        assert client.post("/mfa/", {"code": new_code, "password": "not-my-password"}).status_code == 422
+    world.agent.refresh_from_db()
+    assert world.agent.totp_secret == old_secret
+    assert AuditLog.objects.filter(
+        action=AuditLog.Action.LOGIN_FAILED, object_repr="agent", detail__reason="old_password"
+    ).exists()
+
+
+def test_a_new_authenticator_can_be_confirmed_right_after_logging_in(world, client):
+    """The code of the old authenticator spent at login (same 30 s) does not refuse the new one's."""
+    old_secret = pyotp.random_base32()
+    world.agent.totp_secret = old_secret
+    world.agent.save()
+    start = clock.now()
+    with clock.frozen(start):
+        login(client, "agent", world.password)
+        assert client.post("/login/mfa/", {"code": pyotp.TOTP(old_secret).at(start)}).status_code == 302
+        client.get("/mfa/")
+        new_secret = client.session["gridcare_mfa_new_secret"]
+        response = client.post(
+            "/mfa/", {"code": pyotp.TOTP(new_secret).at(start), "password": world.password}
+        )
+        assert response.status_code == 200
+        world.agent.refresh_from_db()
+        assert world.agent.totp_secret == new_secret
+        # That code is spent: it does not log in a second time.
+        other = Client()
+        login(other, "agent", world.password)
+        assert other.post("/login/mfa/", {"code": pyotp.TOTP(new_secret).at(start)}).status_code == 422
 
 
 # --- item 22: audit of security events ----------------------------------------------------------

@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true")
 
     def handle(self, *args, addr, customers, no_worker, **options):
-        from gridcare.demo.seeding import database_is_empty
+        from gridcare.demo.seeding import database_is_empty, renew_demo_password
 
         call_command("migrate", interactive=False, verbosity=0)
         if database_is_empty():
@@ -24,6 +24,8 @@ class Command(BaseCommand):
             call_command("seed_demo", customers=customers)
         else:
             self.stdout.write("The database already holds a county; not seeding again.")
+            if renewed := renew_demo_password():
+                self.stdout.write(f"{renewed} demo accounts now have the documented password.")
         worker = None
         if not no_worker:
             worker = subprocess.Popen([sys.executable, "-m", "gridcare.cli", "worker"], env=os.environ.copy())
