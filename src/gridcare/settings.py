@@ -54,7 +54,7 @@ CSRF_TRUSTED_ORIGINS = env_list("GRIDCARE_CSRF_TRUSTED_ORIGINS", [])
 VAR_DIR = Path(env_str("GRIDCARE_VAR_DIR", str(PROJECT_DIR / "var")))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "gridcare.org.adminapp.GridCareAdminConfig",  # django.contrib.admin with 三员分立 (org.adminroles)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -104,6 +104,10 @@ ROOT_URLCONF = "gridcare.urls"
 CSRF_FAILURE_VIEW = "gridcare.core.views.csrf_failure"
 WSGI_APPLICATION = "gridcare.wsgi.application"
 AUTH_USER_MODEL = "org.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "gridcare.org.adminroles.AdminRoleBackend",  # admin permissions follow the 三员 roles
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

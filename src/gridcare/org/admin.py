@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.masking import mask_phone
+
 from . import services
+from .adminpersonal import PersonalDataAdmin
 from .models import ApiToken, RoleAssignment, Unit, User
 
 
@@ -38,7 +41,8 @@ class RoleAssignmentInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(PersonalDataAdmin, DjangoUserAdmin):
+    personal_fields = {"mobile": mask_phone}
     list_display = ["username", "full_name", "employee_no", "is_active", "locked_until"]
     search_fields = ["username", "full_name", "employee_no"]
     inlines = [RoleAssignmentInline]

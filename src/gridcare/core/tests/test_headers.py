@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from gridcare.conftest import PASSWORD
-
 SRC = Path(settings.BASE_DIR)
 
 # An attribute on<event>= inside a tag (onclick, onchange, onload…), htmx's inline-script forms
@@ -60,7 +58,7 @@ def _csp(response) -> dict[str, str]:
 
 @pytest.mark.django_db
 def test_pages_carry_a_csp_without_inline_script_and_are_not_stored(client, world):
-    client.login(username="agent", password=PASSWORD)
+    client.login(username="agent", password=world.password)
     for url in ["/", "/hotline/", f"/customers/?q={world.customer_east.account_no}", "/knowledge/"]:
         response = client.get(url)
         assert response.status_code == 200, url
@@ -74,7 +72,7 @@ def test_pages_carry_a_csp_without_inline_script_and_are_not_stored(client, worl
 
 @pytest.mark.django_db
 def test_api_answers_with_personal_data_are_not_stored(client, world):
-    client.login(username="agent", password=PASSWORD)
+    client.login(username="agent", password=world.password)
     response = client.get(f"/api/v1/customers/{world.customer_east.account_no}")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -89,7 +87,7 @@ def test_login_page_carries_the_policy(client):
 
 @pytest.mark.django_db
 def test_api_docs_load_swagger_from_this_site(client, world):
-    client.login(username="agent", password=PASSWORD)
+    client.login(username="agent", password=world.password)
     response = client.get("/api/v1/docs")
     assert response.status_code == 200
     html = response.content.decode()
