@@ -259,6 +259,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = VAR_DIR / "media"
+# Knowledge attachments: larger uploads are refused (the proxy in front should cap the body too).
+GRIDCARE_ATTACHMENT_MAX_MB = env_int("GRIDCARE_ATTACHMENT_MAX_MB", 10)
 
 # --- Security headers ------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
