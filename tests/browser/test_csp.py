@@ -125,3 +125,24 @@ def test_key_pages_work_under_the_policy(watched, shot, login, hotline_world):  
     expect(page.locator("main")).to_contain_text(outage.number)
     shot("outage")
     assert_no_violation(page)
+
+
+def test_the_admin_and_the_api_docs_run_under_the_policy(watched, shot, login, world):
+    from gridcare.org.models import Role, RoleAssignment
+
+    page = watched
+    admin = world.agent.__class__.objects.create_superuser("sysadmin", "s@example.com", world.password)
+    RoleAssignment.objects.create(user=admin, role=Role.ADMIN, unit=world.province)
+    login("sysadmin")
+    page.goto(f"/admin/customers/customer/{world.customer_east.pk}/change/")
+    expect(page.locator("#content")).to_contain_text("520102********1234")
+    expect(page.locator("#content")).not_to_contain_text("520102198001011234")
+    page.click("#reveal-personal-data")
+    expect(page.locator("#id_id_number")).to_have_value("520102198001011234")
+    shot("admin-revealed")
+    assert_no_violation(page)
+
+    page.goto("/api/v1/docs")
+    expect(page.locator("#swagger-ui")).to_contain_text("GridCare API", timeout=15_000)
+    shot("api-docs")
+    assert_no_violation(page)
