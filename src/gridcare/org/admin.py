@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.masking import mask_phone
 
 from . import services
 from .adminpersonal import PersonalDataAdmin
+from .adminroles import ADMIN_ROLES, SEPARATION_MESSAGE
 from .models import ApiToken, RoleAssignment, Unit, User
 
 
@@ -34,8 +37,24 @@ class UnitAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
 
 
+class RoleAssignmentFormSet(BaseInlineFormSet):
+    """The roles of one account as the form stands: at most one of the three administrator roles."""
+
+    def clean(self):
+        super().clean()
+        roles = [
+            form.cleaned_data["role"]
+            for form in self.forms
+            if form.cleaned_data.get("role") and not form.cleaned_data.get("DELETE")
+        ]
+        areas = {ADMIN_ROLES[r] for r in roles if r in ADMIN_ROLES}
+        if len(areas) > 1:
+            raise ValidationError(SEPARATION_MESSAGE)
+
+
 class RoleAssignmentInline(admin.TabularInline):
     model = RoleAssignment
+    formset = RoleAssignmentFormSet
     extra = 0
     autocomplete_fields = ["unit"]
 

@@ -42,6 +42,9 @@ AREA_ACTIONS = {
 }
 
 
+SEPARATION_MESSAGE = _("系统管理员、安全管理员、安全审计员三者互斥：同一账号只能担任其中一个")
+
+
 def area_of(app_label: str, model_name: str) -> str:
     key = f"{app_label}.{model_name}".lower()
     if key in SECURITY_MODELS:
@@ -80,9 +83,7 @@ def check_separation(user: Any, new_roles: list[str], *, exclude_pk: int | None 
         held = held.exclude(pk=exclude_pk)
     areas = wanted | {ADMIN_ROLES[r] for r in held.values_list("role", flat=True)}
     if len(areas) > 1:
-        raise ValidationError(
-            {"role": _("系统管理员、安全管理员、安全审计员三者互斥：同一账号只能担任其中一个")}
-        )
+        raise ValidationError({"role": SEPARATION_MESSAGE})
 
 
 class AdminRoleBackend:

@@ -178,3 +178,33 @@ def test_customer_search_results_carry_no_inline_script(client, world):
     html = client.get(f"/customers/?q={world.customer_east.account_no}").content.decode()
     assert world.customer_east.account_no in html
     assert "onclick" not in html and "data-href=" in html
+
+
+def test_the_user_form_cannot_give_two_administrator_roles_at_once(client, world):
+    client.force_login(_admin(world, "secadmin", Role.SECURITY_ADMIN))
+    target = _admin(world, "plain", None)
+    page = client.get(f"/admin/org/user/{target.pk}/change/")
+    form = page.context["adminform"].form
+    data = {
+        k: v
+        for k, v in form.initial.items()
+        if v is not None
+        and k not in ("password", "groups", "user_permissions", "last_login", "date_joined", "locked_until")
+    }
+    data.update(
+        {
+            "date_joined_0": "2026-01-05",
+            "date_joined_1": "08:00:00",
+            "failed_logins": 0,
+            "assignments-TOTAL_FORMS": 2,
+            "assignments-INITIAL_FORMS": 0,
+            "assignments-0-role": Role.ADMIN,
+            "assignments-0-unit": world.city.pk,
+            "assignments-1-role": Role.AUDIT_ADMIN,
+            "assignments-1-unit": world.city.pk,
+        }
+    )
+    response = client.post(f"/admin/org/user/{target.pk}/change/", data)
+    assert response.status_code == 200
+    assert "三者互斥" in response.content.decode()
+    assert not RoleAssignment.objects.filter(user=target).exists()
