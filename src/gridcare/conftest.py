@@ -177,6 +177,21 @@ def world(db):
     return w
 
 
+@pytest.fixture
+def admin_user(db, django_user_model):
+    """pytest-django's superuser for ``admin_client``, holding the 系统管理员 role: under 三员分立
+    (org.adminroles) a superuser flag alone opens nothing in the admin."""
+    from gridcare.org.models import Role, RoleAssignment, Unit
+    from gridcare.org.services import create_unit
+
+    user = django_user_model.objects.create_superuser("admin", "admin@example.com", "password")
+    unit = Unit.objects.filter(parent=None).first() or create_unit(
+        name="系统管理", code="GC-SYSADMIN", kind=Unit.Kind.PROVINCE
+    )
+    RoleAssignment.objects.create(user=user, role=Role.ADMIN, unit=unit)
+    return user
+
+
 # --- a real SMTP server on 127.0.0.1 (aiosmtpd) for the e-mail sender's tests ------------------
 
 

@@ -54,7 +54,7 @@ CSRF_TRUSTED_ORIGINS = env_list("GRIDCARE_CSRF_TRUSTED_ORIGINS", [])
 VAR_DIR = Path(env_str("GRIDCARE_VAR_DIR", str(PROJECT_DIR / "var")))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "gridcare.org.adminapp.GridCareAdminConfig",  # django.contrib.admin with 三员分立 (org.adminroles)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # its static Swagger UI: /api/v1/docs loads no script from a CDN
     "gridcare.core",
     "gridcare.notify",
     "gridcare.org",
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gridcare.core.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridcare.core.middleware.ChineseFirstLocaleMiddleware",
@@ -93,6 +95,7 @@ MIDDLEWARE = [
 # Requests to /api/ with a bearer token take this shorter chain (gridcare.core.wsgi).
 GRIDCARE_TOKEN_API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gridcare.core.headers.SecurityHeadersMiddleware",
     "django.middleware.common.CommonMiddleware",
     "gridcare.core.wsgi.TokenRequestMiddleware",
 ]
@@ -101,6 +104,10 @@ ROOT_URLCONF = "gridcare.urls"
 CSRF_FAILURE_VIEW = "gridcare.core.views.csrf_failure"
 WSGI_APPLICATION = "gridcare.wsgi.application"
 AUTH_USER_MODEL = "org.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "gridcare.org.adminroles.AdminRoleBackend",  # admin permissions follow the 三员 roles
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -263,12 +270,25 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = VAR_DIR / "media"
+# Knowledge attachments: larger uploads are refused (the proxy in front should cap the body too).
+GRIDCARE_ATTACHMENT_MAX_MB = env_int("GRIDCARE_ATTACHMENT_MAX_MB", 10)
 
 # --- Security headers ------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy (gridcare.core.headers): scripts only from this site, never inline.
+# GRIDCARE_CSP replaces the whole policy; GRIDCARE_CSP_REPORT_ONLY=1 only reports violations.
+if env_str("GRIDCARE_CSP", ""):
+    GRIDCARE_CSP = env_str("GRIDCARE_CSP", "")
+GRIDCARE_CSP_REPORT_ONLY = env_bool("GRIDCARE_CSP_REPORT_ONLY", False)
+# HTTPS only in production: redirect plain HTTP and tell browsers to keep to HTTPS (HSTS).
+SECURE_SSL_REDIRECT = env_bool("GRIDCARE_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes of the orchestrator speak plain HTTP
+SECURE_HSTS_SECONDS = env_int("GRIDCARE_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("GRIDCARE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_REFERRER_POLICY = "same-origin"
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,8 @@
 from django.contrib import admin
 
+from gridcare.core.masking import mask_address, mask_id_number, mask_phone
+from gridcare.org.adminpersonal import PersonalDataAdmin, PersonalTabularInline
+
 from .models import (
     Customer,
     CustomerAddress,
@@ -36,14 +39,16 @@ class TransformerAreaAdmin(admin.ModelAdmin):
     autocomplete_fields = ["feeder", "station", "grid_manager"]
 
 
-class PhoneInline(admin.TabularInline):
+class PhoneInline(PersonalTabularInline):
     model = CustomerPhone
     extra = 0
+    personal_fields = {"number": mask_phone}
 
 
-class AddressInline(admin.TabularInline):
+class AddressInline(PersonalTabularInline):
     model = CustomerAddress
     extra = 0
+    personal_fields = {"address": mask_address}
 
 
 class MeterInline(admin.TabularInline):
@@ -57,7 +62,8 @@ class ContractInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(PersonalDataAdmin, admin.ModelAdmin):
+    personal_fields = {"id_number": mask_id_number}
     list_display = [
         "account_no",
         "name",

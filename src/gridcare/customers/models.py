@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.org.models import Unit
+
+# An identifier (户号, 编码, 表号, 合同编号): letters, digits and - _ . after a letter or digit; no
+# spaces, quotes or markup. The import (importing.cells.code) and the model (admin, forms) share it.
+CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-.]*$")
 
 
 class AreaClass(models.TextChoices):
@@ -178,6 +185,11 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_no} {self.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.account_no and not CODE_RE.match(self.account_no):
+            raise ValidationError({"account_no": _("户号只能包含字母、数字和 - _ . 符号")})
 
     @property
     def is_vulnerable(self) -> bool:

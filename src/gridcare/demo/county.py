@@ -119,6 +119,9 @@ def build_county(rng: random.Random, fake: Faker, areas_per_feeder: int = 20) ->
     # Staff of the city. A role is held at the unit whose subtree the person works on, so the
     # 95598 agents, shift leaders and the dispatcher hold theirs at the city (they see every station).
     staff.add("admin", [(Role.ADMIN, city)], is_staff=True, is_superuser=True)
+    # 三员分立: accounts and roles, and the audit log, each with its own administrator.
+    staff.add("secadmin", [(Role.SECURITY_ADMIN, city)], is_staff=True)
+    staff.add("auditadmin", [(Role.AUDIT_ADMIN, city)], is_staff=True)
     staff.add("agent01", [(Role.AGENT, city)])
     for n in range(2, 13):
         staff.add(f"agent{n:02d}", [(Role.AGENT, city)])

@@ -1,10 +1,14 @@
 from django.contrib import admin
 
+from gridcare.core.masking import mask_phone
+from gridcare.org.adminpersonal import PersonalDataAdmin
+
 from .models import AgentState, Call, ShiftHandover, WrapUpCode
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(PersonalDataAdmin, admin.ModelAdmin):
+    personal_fields = {"caller_number": mask_phone}
     list_display = [
         "call_id",
         "caller_number",

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.masking import mask_phone
 from gridcare.customers.models import Customer
 from gridcare.org.models import Unit
 from gridcare.workorders.models import WorkOrder
@@ -108,7 +109,8 @@ class Call(models.Model):
         indexes = [models.Index(fields=["agent", "state"], name="call_agent_state")]
 
     def __str__(self) -> str:
-        return f"{self.call_id} {self.caller_number}"
+        # Masked: the name of a call shows in the admin's titles, logs and audit entries.
+        return f"{self.call_id} {mask_phone(self.caller_number)}"
 
     @property
     def talk_seconds(self) -> int | None:

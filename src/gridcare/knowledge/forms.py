@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from gridcare.org import scoping
 from gridcare.org.models import Unit
 
+from . import attachments
 from .models import Category, CustomerClass, Revision
 
 
@@ -72,4 +73,11 @@ class RevisionForm(forms.ModelForm):
 
 class AttachmentForm(forms.Form):
     title = forms.CharField(label=_("附件名称"), max_length=120, required=False)
-    file = forms.FileField(label=_("文件"))
+    file = forms.FileField(
+        label=_("文件"), widget=forms.ClearableFileInput(attrs={"accept": attachments.ACCEPT})
+    )
+
+    def clean_file(self):
+        file = self.cleaned_data["file"]
+        attachments.check(file)  # type by content and size; the service checks again
+        return file

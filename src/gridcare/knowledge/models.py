@@ -251,17 +251,24 @@ class ArticleEvent(models.Model):
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
-    return f"knowledge/{instance.article.number}/{filename}"
+    """A random stored name (services.add_attachment names files itself; this is the fallback)."""
+    import uuid
+
+    return f"knowledge/{instance.article.number}/{uuid.uuid4().hex}"
 
 
 class Attachment(models.Model):
-    """附件 (forms, tariff tables, notices) stored under MEDIA_ROOT."""
+    """附件 (forms, tariff tables, notices) stored under MEDIA_ROOT with a random name and served
+    only by ``views.attachment`` (logged in, scoped, as a download); see ``knowledge.attachments``."""
 
     article = models.ForeignKey(
         Article, verbose_name=_("知识条目"), on_delete=models.CASCADE, related_name="attachments"
     )
     file = models.FileField(_("文件"), upload_to=attachment_path)
     title = models.CharField(_("名称"), max_length=120)
+    original_name = models.CharField(_("原文件名"), max_length=120, blank=True)
+    content_type = models.CharField(_("类型"), max_length=100, blank=True)
+    size = models.PositiveIntegerField(_("大小（字节）"), default=0)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+"
     )

@@ -28,7 +28,7 @@ from gridcare.org import scoping
 from gridcare.org.models import Unit
 
 from . import search
-from .models import Article, Category, CustomerClass, Revision, SearchGap, Status
+from .models import Article, Attachment, Category, CustomerClass, Revision, SearchGap, Status
 from .search import Filters
 
 SEARCH_LIMIT = 10
@@ -173,6 +173,18 @@ def get_maintained_article(user: Any, number: str) -> Article:
     try:
         return maintained_articles(user).get(number=number)
     except Article.DoesNotExist as exc:
+        raise Http404("not found") from exc
+
+
+def get_attachment(user: Any, number: str, pk: int, *, active_unit: Unit | None = None) -> Attachment:
+    """An attachment of an article the user may read (served to them, or maintained by them), or 404."""
+    try:
+        article = get_served_article(user, number, active_unit=active_unit)
+    except Http404:
+        article = get_maintained_article(user, number)
+    try:
+        return article.attachments.get(pk=pk)
+    except Attachment.DoesNotExist as exc:
         raise Http404("not found") from exc
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
@@ -28,7 +29,7 @@ from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
 from gridcare.org.scoping import assignments_of
 
-from . import markup, queries
+from . import attachments, markup, queries
 from .models import (
     CONTENT_FIELDS,
     Article,
@@ -406,18 +407,38 @@ def import_article(*, user: Any, number: str, source: str = "", **content: Any) 
     return article, True
 
 
-@transaction.atomic
 def add_attachment(*, user: Any, article: Article, file: Any, title: str = "") -> Attachment:
+    """Store an allowed file (type by content, size capped) under a random name and record it.
+
+    Nothing is left behind on failure: a refused file is never written, and a stored file whose
+    row cannot be written is deleted again.
+    """
     if not can_edit(user, article.region):
         raise PermissionDenied(_("只有该区域的知识库维护员可以上传附件"))
-    attachment = Attachment.objects.create(
-        article=article,
-        file=file,
-        title=title or getattr(file, "name", "附件"),
-        uploaded_by=user,
-        uploaded_at=clock.now(),
-    )
-    _event(article, ArticleEvent.Action.EDIT, user, note=_("上传附件：%s") % attachment.title)
+    kind = attachments.check(file)
+    original = attachments.display_name(getattr(file, "name", ""), kind)
+    title = (title or "").strip()
+    if len(title) > 120:
+        raise ValidationError(_("附件名称不能超过 120 个字符"))
+    title = title or original
+    size = file.size
+    stored = default_storage.save(attachments.stored_name(article.number, kind), file)
+    try:
+        with transaction.atomic():
+            attachment = Attachment.objects.create(
+                article=article,
+                file=stored,
+                title=title,
+                original_name=original,
+                content_type=kind.content_type,
+                size=size,
+                uploaded_by=user,
+                uploaded_at=clock.now(),
+            )
+            _event(article, ArticleEvent.Action.EDIT, user, note=_("上传附件：%s") % attachment.title)
+    except BaseException:
+        default_storage.delete(stored)
+        raise
     return attachment
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("panel/", views.panel, name="panel"),
     path("a/<str:number>/", views.article, name="article"),
     path("a/<str:number>/feedback/", views.feedback, name="feedback"),
+    path("a/<str:number>/files/<int:pk>/", views.attachment, name="attachment"),
     path("gaps/", views.gaps, name="gaps"),
     path("gaps/report/", views.report_gap, name="report_gap"),
     path("gaps/<int:pk>/resolve/", views.resolve_gap, name="resolve_gap"),

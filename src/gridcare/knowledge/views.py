@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -312,7 +312,30 @@ def attach(request, number: str):
             messages.success(request, _("附件已上传"))
         except PermissionDenied as exc:
             messages.error(request, str(exc))
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
     return redirect("knowledge:edit", number=number)
+
+
+@login_required
+def attachment(request, number: str, pk: int):
+    """Download an attachment: logged in, the article visible to the user (served to agents, or
+    maintained by the editor), always as a file to save, never rendered by the browser."""
+    item = queries.get_attachment(request.user, number, pk, active_unit=request.active_unit)
+    try:
+        handle = item.file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404("file missing") from exc
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=item.original_name or item.title or "attachment",
+        content_type=item.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required

@@ -1,8 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.masking import mask_phone
+
 from . import services
+from .adminpersonal import PersonalDataAdmin
+from .adminroles import ADMIN_ROLES, SEPARATION_MESSAGE
 from .models import ApiToken, RoleAssignment, Unit, User
 
 
@@ -31,14 +37,31 @@ class UnitAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
 
 
+class RoleAssignmentFormSet(BaseInlineFormSet):
+    """The roles of one account as the form stands: at most one of the three administrator roles."""
+
+    def clean(self):
+        super().clean()
+        roles = [
+            form.cleaned_data["role"]
+            for form in self.forms
+            if form.cleaned_data.get("role") and not form.cleaned_data.get("DELETE")
+        ]
+        areas = {ADMIN_ROLES[r] for r in roles if r in ADMIN_ROLES}
+        if len(areas) > 1:
+            raise ValidationError(SEPARATION_MESSAGE)
+
+
 class RoleAssignmentInline(admin.TabularInline):
     model = RoleAssignment
+    formset = RoleAssignmentFormSet
     extra = 0
     autocomplete_fields = ["unit"]
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(PersonalDataAdmin, DjangoUserAdmin):
+    personal_fields = {"mobile": mask_phone}
     list_display = ["username", "full_name", "employee_no", "is_active", "locked_until"]
     search_fields = ["username", "full_name", "employee_no"]
     inlines = [RoleAssignmentInline]

@@ -84,6 +84,11 @@ class Role(models.TextChoices):
     MANAGER = "manager", _("管理人员")
     KNOWLEDGE_EDITOR = "knowledge_editor", _("知识库维护员")
     ADMIN = "admin", _("系统管理员")
+    # 三员分立 (等保2.0): the system administrator manages configuration, parameters and the unit
+    # tree; these two manage accounts/roles/permissions and read the audit log. No account holds
+    # two of the three (org.adminroles).
+    SECURITY_ADMIN = "security_admin", _("安全管理员")
+    AUDIT_ADMIN = "audit_admin", _("安全审计员")
 
 
 # Roles that may see personal data (full phone / ID numbers) on request; each view is audited.
@@ -146,6 +151,19 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} @ {self.unit}"
+
+    def save(self, *args, **kwargs) -> None:
+        from .adminroles import check_separation
+
+        check_separation(self.user, [self.role], exclude_pk=self.pk)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        from .adminroles import check_separation
+
+        if self.user_id:
+            check_separation(self.user, [self.role], exclude_pk=self.pk)
 
 
 class ApiToken(models.Model):

@@ -1,6 +1,9 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.masking import mask_address, mask_phone
+from gridcare.org.adminpersonal import PersonalDataAdmin
+
 from .models import (
     Crew,
     CrewAssignment,
@@ -111,9 +114,10 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReportedCall)
-class ReportedCallAdmin(admin.ModelAdmin):
+class ReportedCallAdmin(PersonalDataAdmin, admin.ModelAdmin):
     """来电登记: the API's queue; failed calls are taken here or on the dispatcher's board."""
 
+    personal_fields = {"caller_phone": mask_phone, "address": mask_address}
     list_display = [
         "ref",
         "received_at",

@@ -3,6 +3,9 @@ services, so the transition table, history and deadlines stay right)."""
 
 from django.contrib import admin
 
+from gridcare.core.masking import mask_address, mask_phone
+from gridcare.org.adminpersonal import PersonalDataAdmin
+
 from .models import CallbackRule, Deadline, SupervisionSetting, TimeLimitPolicy, WorkOrder, WorkOrderEvent
 from .policies import forget_policies
 
@@ -33,7 +36,8 @@ class DeadlineInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(WorkOrder)
-class WorkOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class WorkOrderAdmin(ReadOnlyMixin, PersonalDataAdmin, admin.ModelAdmin):
+    personal_fields = {"caller_phone": mask_phone, "address": mask_address}
     list_display = [
         "number",
         "order_type",

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db.models import Choices
 
+from gridcare.customers.models import CODE_RE
+
 
 class Invalid(ValueError):
     """A cell's value is not acceptable; ``str(exc)`` says why, in Chinese."""
@@ -53,7 +55,7 @@ def limited(value: Any, max_length: int, *, required: bool = False) -> str:
     return result
 
 
-_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-.]*$")
+_CODE = CODE_RE  # the model's rule (Customer.clean)
 
 
 def code(value: Any, max_length: int, *, required: bool = True) -> str:
