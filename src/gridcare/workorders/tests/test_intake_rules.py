@@ -63,7 +63,19 @@ def test_only_the_roles_that_take_requests_may_file_orders(world, client):
         assert client.get("/workorders/new/").status_code == 403
         assert client.post("/workorders/new/", body).status_code == 403
         assert client.post("/hotline/intake/", body).status_code == 403
+        fault = {"content": "家里没电", "caller_phone": "13700001111", "address": "城关镇某路1号"}
+        token = issue_token(user=user)
+        refused = client.post(
+            "/api/v1/repair/calls",
+            fault,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden_role"
     assert not WorkOrder.objects.exists()
+    from gridcare.repair.models import ReportedCall
+
+    assert not ReportedCall.objects.exists()
     # The counter takes requests.
     assert api_post(client, world.clerk_east, {**body, "channel": "hall"}).status_code == 201
 
