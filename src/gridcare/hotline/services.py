@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
@@ -198,7 +199,7 @@ def _check_call_customer(call: Call, actor: User, intake: workorders.Intake) -> 
     if customer_id != call.customer_id:
         raise ApiError(
             "caller_not_confirmed",
-            "工单客户与本次来电确认的客户不一致，请重新确认来电客户",
+            _("工单客户与本次来电确认的客户不一致，请重新确认来电客户"),
             status=409,
         )
 

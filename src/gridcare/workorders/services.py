@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from gridcare.core import clock, numbering
 from gridcare.core.api_errors import ApiError
@@ -95,7 +96,7 @@ _INTAKE_ROLE_SET = frozenset(INTAKE_ROLES)
 
 def _complaint_requirements(intake: Intake) -> None:
     if intake.complaint_class not in _COMPLAINT_CLASSES:
-        raise ApiError("complaint_class_required", "请选择投诉分类", status=422)
+        raise ApiError("complaint_class_required", _("请选择投诉分类"), status=422)
 
 
 # What each order type needs besides the common fields (checked in memory: every intake runs it).
@@ -127,7 +128,7 @@ def check_intake_role(actor: Any) -> None:
         return
     roles = scoping.roles_of(actor)
     if roles and not roles & _INTAKE_ROLE_SET:  # no role at all: answered as ``no_unit`` (403)
-        raise ApiError("forbidden_role", "您的岗位不能受理工单", status=403)
+        raise ApiError("forbidden_role", _("您的岗位不能受理工单"), status=403)
 
 
 class DuplicateOrder(ApiError):
