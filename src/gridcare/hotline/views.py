@@ -190,9 +190,13 @@ def intake(request):
             context.update({"known_event": event, "known_answer": answer_for(event)})
     if request.method == "POST" and form.is_valid():
         if (form.cleaned_data.get("account_no") or "") != context["account_no"]:
-            # The form was filled for another customer than the one confirmed for this call (a
-            # previous caller's form): nothing is saved; the form shows the call's customer now.
-            form.add_error(None, _("本次来电的客户已变化，请核对后重新保存。"))
+            # On a call: the form was filled for another customer than the one confirmed for this
+            # call (a previous caller's form); nothing is saved, the form shows the call's customer
+            # now. Without a call: the account number is not in the agent's scope.
+            form.add_error(
+                None,
+                _("本次来电的客户已变化，请核对后重新保存。") if call else _("在您的管辖范围内没有该户号"),
+            )
         else:
             return _save_intake(request, call, form, customer_obj, context)
     return render(request, "hotline/_intake.html", context, status=422 if form.is_bound else 200)

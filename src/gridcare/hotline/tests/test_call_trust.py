@@ -188,3 +188,13 @@ def test_cti_events_act_only_on_calls_in_the_reporters_scope(world, client):
     # The city's CTI account covers both units.
     assert send(world.agent, call_id="w-1", event="ended").status_code == 200
     assert Call.objects.get(call_id="w-1").state == "ended"
+
+
+def test_without_a_call_an_account_outside_the_scope_saves_nothing(world, client):
+    east = create_staff(
+        username="agent_east", password=world.password, full_name="东座席", roles=[(Role.AGENT, world.east)]
+    )
+    client.force_login(east)
+    refused = client.post("/hotline/intake/", complaint_post(account_no=world.customer_west.account_no))
+    assert refused.status_code == 422 and "没有该户号" in refused.content.decode()
+    assert not WorkOrder.objects.exists()
