@@ -166,3 +166,53 @@ def test_workspace_fits_1366_by_768(page, login, hotline_world):
     page.wait_for_selector("#customer-card")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
+
+
+def test_a_new_call_from_an_unknown_number_starts_from_a_clean_card_and_form(
+    page, login, shot, live_server, hotline_world
+):
+    """Issue #14: after a call from a known customer is wrapped up, the next call from an unknown
+    number shows no card, the form names no customer, and the order saved attaches to nobody."""
+    w = hotline_world
+    login("agent")
+    page.goto("/hotline/")
+    page.click("#agent-state-form button[value=ready]")
+    page.wait_for_selector("#agent-state:has-text('空闲')")
+
+    post_call(
+        live_server, w.cti_token, call_id="cti-k1", event="ringing", caller="13812341234", agent="agent"
+    )
+    page.wait_for_selector("#customer-card #card-name:has-text('张建国')", timeout=5000)
+    post_call(live_server, w.cti_token, call_id="cti-k1", event="answered", agent="agent")
+    page.wait_for_selector("#ws-intake input[name=account_no][value='5100000001']", state="attached")
+    shot("known-caller")
+    post_call(live_server, w.cti_token, call_id="cti-k1", event="ended")
+    page.wait_for_selector("#wrap-up-form")
+    page.select_option("#wrap-up-form select[name=code]", "BILL")
+    page.click("#wrap-up-form button")
+    page.wait_for_selector("#agent-state:has-text('空闲')")
+
+    post_call(
+        live_server, w.cti_token, call_id="cti-k2", event="ringing", caller="13700001111", agent="agent"
+    )
+    page.wait_for_selector("#call-info:has-text('137****1111')", timeout=5000)
+    page.wait_for_selector("#customer-empty", timeout=5000)
+    assert page.locator("#customer-card").count() == 0
+    page.wait_for_selector("#ws-intake .form-text:has-text('137****1111')", timeout=5000)
+    assert page.locator("#ws-intake input[name=account_no]").input_value() == ""
+    assert "张建国" not in page.locator("#intake-slot").inner_text()
+    assert "138****1234" not in page.locator("#intake-slot").inner_text()
+    shot("unknown-caller-clean")
+
+    post_call(live_server, w.cti_token, call_id="cti-k2", event="answered", agent="agent")
+    page.select_option("#ws-order-type", "consultation")
+    page.wait_for_selector("#ws-intake input[name=order_type][value=consultation]", state="attached")
+    page.fill("#ws-address", "城关镇西湖路8号")
+    page.fill("#ws-content", "咨询峰谷电价")
+    page.click("#ws-save")
+    page.wait_for_selector("#order-created #created-number")
+    shot("saved-without-customer")
+    order = WorkOrder.objects.get(order_type="consultation")
+    assert order.customer_id is None and order.caller_phone == "13700001111"
+    assert list(Call.objects.get(call_id="cti-k2").work_orders.all()) == [order]
+    assert not page.gc_js_errors

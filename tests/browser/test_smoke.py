@@ -214,7 +214,11 @@ def test_a_refused_action_shows_its_reason_in_the_form(page, shot, world, login)
     order, _ = services.create_work_order(
         actor=world.agent,
         intake=services.Intake(
-            order_type="complaint", channel="hotline", content="态度差", customer=world.customer_east
+            order_type="complaint",
+            channel="hotline",
+            content="态度差",
+            customer=world.customer_east,
+            complaint_class="service",
         ),
     )
     login("agent")

@@ -66,10 +66,10 @@ class SmartIntakeForm(forms.Form):
     handed_in_by_account_manager = forms.BooleanField(label=_("客户经理代办"), required=False)
 
     def clean(self):
+        """What the call's structured text needs; the order's own requirements per type (a
+        complaint's class…) are the intake service's (``workorders.services.validate_intake``)."""
         data = super().clean()
         order_type = data.get("order_type")
-        if order_type == OrderType.COMPLAINT and not data.get("complaint_class"):
-            self.add_error("complaint_class", _("请选择投诉分类"))
         if order_type == OrderType.BUSINESS and not data.get("application_type"):
             self.add_error("application_type", _("请选择业务类型"))
         if order_type == OrderType.FAULT_REPAIR and not data.get("scope"):

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
@@ -64,10 +65,35 @@ def _check_call_event_actor(actor: Any, agent: User | None) -> None:
         return
     if not scoping.has_role(actor, *CALL_EVENT_ROLES):
         raise ApiError("forbidden_role", "您的岗位不能上报来电事件 (hotline role required).", status=403)
-    if agent is not None and agent.pk != actor.pk:
-        visible = set(scoping.visible_unit_ids(actor))
-        if not any(a.unit_id in visible for a in scoping.assignments_of(agent)):
-            raise ApiError("unknown_agent", "No such agent in your scope.", status=422)
+    if agent is not None and agent.pk != actor.pk and not _agent_in_scope(agent, actor):
+        raise ApiError("unknown_agent", "No such agent in your scope.", status=422)
+
+
+def _agent_in_scope(agent: User, actor: Any) -> bool:
+    visible = set(scoping.visible_unit_ids(actor))
+    return any(a.unit_id in visible for a in scoping.assignments_of(agent))
+
+
+def _call_in_scope(call: Call, actor: Any) -> bool:
+    """Whether ``actor`` may act on an existing call: its unit (the answering agent's unit) lies in
+    the actor's scope; a call not yet placed at a unit is covered through its agent."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return True
+    if call.unit_id is not None:
+        return scoping.in_scope(call, actor, "unit_id")
+    if call.agent_id is not None:
+        return call.agent_id == actor.pk or _agent_in_scope(call.agent, actor)
+    return True
+
+
+def _call_unit(agent: User | None, actor: Any):
+    """The unit a new call belongs to: the answering agent's, else the reporting account's."""
+    for user in (agent, actor):
+        if user is not None and getattr(user, "is_authenticated", False):
+            units = scoping.root_units(user)
+            if units:
+                return units[0]
+    return None
 
 
 @transaction.atomic
@@ -90,6 +116,7 @@ def record_call_event(
     agent = find_agent(agent_ref) if agent_ref else None
     _check_call_event_actor(actor, agent)
     call = Call.objects.select_for_update().filter(call_id=call_id).first()
+    created = False
     if call is None:
         if not caller_number.strip():
             raise ApiError(
@@ -102,20 +129,22 @@ def record_call_event(
                     caller_number=caller_number.strip(),
                     called_line=called_line,
                     agent=agent,
+                    unit=_call_unit(agent, actor),
                     ringing_at=at,
                 )
+                created = True
         except IntegrityError:
             call = Call.objects.select_for_update().get(call_id=call_id)
-        if agent is not None:
-            candidates = caller_candidates(agent, call.caller_number)
-            if len(candidates) == 1:
-                call.customer = candidates[0]
-            from gridcare.org.scoping import root_units
-
-            units = root_units(agent)
-            call.unit = units[0] if units else None
+    if not created and not _call_in_scope(call, actor):
+        # Another unit's call: answered as if it did not exist (its id must not be probed).
+        raise ApiError("not_found", "No such call in your scope.", status=404)
+    if created and agent is not None:
+        candidates = caller_candidates(agent, call.caller_number)
+        if len(candidates) == 1:
+            call.customer = candidates[0]
     if agent is not None and call.agent_id is None:
         call.agent = agent
+        call.unit = call.unit or _call_unit(agent, actor)
     if event == "answered" and call.answered_at is None:
         call.answered_at = at
         if call.state == Call.State.RINGING:
@@ -162,19 +191,41 @@ def identify_customer(*, call: Call, customer: Any, actor: User) -> Call:
     return call
 
 
+def _check_call_customer(call: Call, actor: User, intake: workorders.Intake) -> None:
+    """An order taken on a call belongs to the customer the agent confirmed for *this* call (the
+    screen pop's single match or the agent's choice), never to one a stale form still names."""
+    _agent_call(call, actor)
+    customer_id = intake.customer.pk if intake.customer is not None else None
+    if customer_id != call.customer_id:
+        raise ApiError(
+            "caller_not_confirmed",
+            _("工单客户与本次来电确认的客户不一致，请重新确认来电客户"),
+            status=409,
+        )
+
+
 def take_order_on_call(
-    *, call: Call | None, actor: User, intake: workorders.Intake, idempotency_key: str | None = None
+    *,
+    call: Call | None,
+    actor: User,
+    intake: workorders.Intake,
+    idempotency_key: str | None = None,
+    confirm_duplicate: bool = False,
+    active_unit: Any = None,
 ) -> WorkOrder:
-    """Create a work order while on a call and record it against the call."""
-    order, _created = workorders.create_work_order(
-        actor=actor, intake=intake, idempotency_key=idempotency_key
+    """Create a work order while on a call and record it against the call. An open order of the
+    same matter is refused unless the agent confirmed a new one (``workorders.accept_request``)."""
+    if call is not None:
+        _check_call_customer(call, actor, intake)
+    order, _created = workorders.accept_request(
+        actor=actor,
+        intake=intake,
+        idempotency_key=idempotency_key,
+        confirm_duplicate=confirm_duplicate,
+        active_unit=active_unit,
     )
     if call is not None:
-        _agent_call(call, actor)
         call.work_orders.add(order)
-        if intake.customer is not None and call.customer_id is None:
-            call.customer = intake.customer
-            call.save(update_fields=["customer"])
     return order
 
 
@@ -182,9 +233,12 @@ def take_fault_call_on_call(
     *, call: Call | None, actor: User, intake: workorders.Intake, idempotency_key: str | None = None
 ):
     """A fault call goes through the repair command's trouble-call analysis: a repeated call urges
-    the open order, a new one is linked to the open outage event of its device (no new field work)."""
+    the open order (``result.repeated``), a new one is linked to the open outage event of its
+    device (no new field work)."""
     from gridcare.repair.services import report_fault_call
 
+    if call is not None:
+        _check_call_customer(call, actor, intake)
     result = report_fault_call(
         actor=actor,
         content=intake.content,
@@ -196,11 +250,7 @@ def take_fault_call_on_call(
         idempotency_key=idempotency_key,
     )
     if call is not None:
-        _agent_call(call, actor)
         call.work_orders.add(result.order)
-        if intake.customer is not None and call.customer_id is None:
-            call.customer = intake.customer
-            call.save(update_fields=["customer"])
     return result
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridcare.core.api_errors import ApiError
@@ -65,6 +67,10 @@ def pop(request):
     if request.GET.get("v") == _token(call):
         return HttpResponse(status=204)
     context = _call_context(request, call)
+    # A new call (ringing) starts from a clean screen: the previous caller's card and intake form
+    # go, whether or not this caller is identified (an unknown or shared number shows no card).
+    shown_call = request.GET.get("v", "").split(":", 1)[0]
+    context["new_call"] = call is not None and shown_call != str(call.pk)
     if call is not None and call.customer_id:
         try:
             context.update(_customer_context(request, call.customer.account_no))
@@ -95,9 +101,13 @@ def _customer_context(request, account_no: str) -> dict:
 def customer(request, account_no: str):
     context = _customer_context(request, account_no)
     call = services.current_call(request.user)
-    if call is not None and call.customer_id is None and request.GET.get("identify"):
+    identified = call is not None and call.customer_id is None and request.GET.get("identify")
+    if identified:
         services.identify_customer(call=call, customer=context["customer"], actor=request.user)
-    return render(request, "hotline/_customer.html", context)
+    response = render(request, "hotline/_customer.html", context)
+    if identified:
+        response["HX-Trigger"] = "caller-identified"  # the intake form follows the confirmed caller
+    return response
 
 
 @login_required
@@ -119,29 +129,40 @@ def search(request):
     return render(request, "hotline/_search_results.html", {"rows": rows, "q": q})
 
 
+def _intake_customer(request, call: Call | None, account_no: str):
+    """The customer an order taken now belongs to. On a call: the one the agent confirmed for this
+    call (whatever a form still names); without a call: the account number asked for, in scope."""
+    if call is not None:
+        account_no = call.customer.account_no if call.customer_id else ""
+    if not account_no:
+        return None
+    try:
+        return get_customer(request.user, account_no, active_unit=request.active_unit)
+    except Http404:
+        return None
+
+
 @login_required
 def intake(request):
     """GET: the intake form for a type (adapts); POST: create the order on the current call."""
+    if not scoping.has_role(request.user, *workorders.INTAKE_ROLES):
+        raise PermissionDenied
     call = services.current_call(request.user)
     if request.method == "POST":
         form = SmartIntakeForm(request.POST)
+        order_type = form.data.get("order_type") or ""
+        customer_obj = _intake_customer(request, call, form.data.get("account_no") or "")
     else:
+        order_type = request.GET.get("type", OrderType.FAULT_REPAIR)
+        customer_obj = _intake_customer(request, call, request.GET.get("account_no", ""))
         # The caller's number is not pre-filled (personal data stays masked); an empty field means
         # "the number of this call" when the order is saved.
         form = SmartIntakeForm(
             initial={
-                "order_type": request.GET.get("type", OrderType.FAULT_REPAIR),
-                "account_no": request.GET.get("account_no", ""),
+                "order_type": order_type,
+                "account_no": customer_obj.account_no if customer_obj else "",
             }
         )
-    order_type = (form.data.get("order_type") if form.is_bound else form.initial.get("order_type")) or ""
-    account_no = (form.data.get("account_no") if form.is_bound else form.initial.get("account_no")) or ""
-    customer_obj = None
-    if account_no:
-        try:
-            customer_obj = get_customer(request.user, account_no, active_unit=request.active_unit)
-        except Http404:
-            customer_obj = None
     duplicate = (
         workorders.find_open_duplicate(
             customer=customer_obj,
@@ -157,6 +178,7 @@ def intake(request):
         "form": form,
         "order_type": order_type,
         "customer": customer_obj,
+        "account_no": customer_obj.account_no if customer_obj else "",
         "duplicate": duplicate,
         "caller_masked": mask_phone(call.caller_number) if call else "",
     }
@@ -167,43 +189,76 @@ def intake(request):
         if event is not None:
             context.update({"known_event": event, "known_answer": answer_for(event)})
     if request.method == "POST" and form.is_valid():
-        content, subtype = form.composed_content()
-        data = form.cleaned_data
-        intake = workorders.Intake(
-            order_type=data["order_type"],
-            channel=data["channel"],
-            content=content,
-            customer=customer_obj,
-            caller_name=data["caller_name"],
-            caller_phone=data["caller_phone"] or (call.caller_number if call else ""),
-            address=data["address"],
-            subtype=subtype,
-            complaint_class=data.get("complaint_class") or "",
-            handed_in_by_account_manager=data.get("handed_in_by_account_manager") or False,
-        )
-        key = request.POST.get("idempotency_key") or None
-        try:
-            if intake.order_type == OrderType.FAULT_REPAIR:
-                result = services.take_fault_call_on_call(
-                    call=call, actor=request.user, intake=intake, idempotency_key=key
-                )
-                order, answer, event = result.order, result.answer, result.event
-            else:
-                order = services.take_order_on_call(
-                    call=call, actor=request.user, intake=intake, idempotency_key=key
-                )
-                answer, event = "", None
-        except ApiError as exc:
-            form.add_error(None, exc.message)
-        else:
-            response = render(
-                request,
-                "hotline/_order_created.html",
-                {"order": order, "customer": customer_obj, "answer": answer, "event": event},
+        if (form.cleaned_data.get("account_no") or "") != context["account_no"]:
+            # On a call: the form was filled for another customer than the one confirmed for this
+            # call (a previous caller's form); nothing is saved, the form shows the call's customer
+            # now. Without a call: the account number is not in the agent's scope.
+            form.add_error(
+                None,
+                _("本次来电的客户已变化，请核对后重新保存。") if call else _("在您的管辖范围内没有该户号"),
             )
-            response["HX-Trigger"] = "orders-changed"
-            return response
+        else:
+            return _save_intake(request, call, form, customer_obj, context)
     return render(request, "hotline/_intake.html", context, status=422 if form.is_bound else 200)
+
+
+# Service errors that concern one field of the form are shown at that field.
+_FIELD_OF_ERROR = {"complaint_class_required": "complaint_class"}
+
+
+def _save_intake(request, call: Call | None, form: SmartIntakeForm, customer_obj, context: dict):
+    content, subtype = form.composed_content()
+    data = form.cleaned_data
+    intake = workorders.Intake(
+        order_type=data["order_type"],
+        channel=data["channel"],
+        content=content,
+        customer=customer_obj,
+        caller_name=data["caller_name"],
+        caller_phone=data["caller_phone"] or (call.caller_number if call else ""),
+        address=data["address"],
+        subtype=subtype,
+        complaint_class=data.get("complaint_class") or "",
+        handed_in_by_account_manager=data.get("handed_in_by_account_manager") or False,
+    )
+    key = request.POST.get("idempotency_key") or None
+    repeated = False
+    try:
+        if intake.order_type == OrderType.FAULT_REPAIR:
+            result = services.take_fault_call_on_call(
+                call=call, actor=request.user, intake=intake, idempotency_key=key
+            )
+            order, answer, event, repeated = result.order, result.answer, result.event, result.repeated
+        else:
+            order = services.take_order_on_call(
+                call=call,
+                actor=request.user,
+                intake=intake,
+                idempotency_key=key,
+                confirm_duplicate=bool(request.POST.get("confirm_new")),
+                active_unit=request.active_unit,
+            )
+            answer, event = "", None
+    except workorders.DuplicateOrder as exc:
+        context.update({"duplicate": exc.order, "confirm_duplicate": True})
+        form.add_error(None, exc.message)
+    except ApiError as exc:
+        form.add_error(_FIELD_OF_ERROR.get(exc.code), exc.message)
+    else:
+        response = render(
+            request,
+            "hotline/_order_created.html",
+            {
+                "order": order,
+                "customer": customer_obj,
+                "answer": answer,
+                "event": event,
+                "repeated": repeated,
+            },
+        )
+        response["HX-Trigger"] = "orders-changed"
+        return response
+    return render(request, "hotline/_intake.html", context, status=422)
 
 
 @login_required

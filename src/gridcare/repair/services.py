@@ -158,6 +158,7 @@ def report_fault_call(
 
     ``received_at``: when the call came in, if earlier than now (a queued call: the roll-up counts
     it in its time window by that time). ``wake=False``: the caller runs the roll-up next itself."""
+    engine.check_intake_role(actor)  # 受理 is for the roles that take requests (issue #14)
     key = stored_idempotency_key(actor, idempotency_key, scope="repair")
     if key:
         existing = WorkOrder.objects.filter(idempotency_key=key).first()
@@ -298,6 +299,7 @@ def queue_fault_call(
             address=address,
         )
     )
+    engine.check_intake_role(actor)
     unit = engine.acting_unit(actor)
     if unit is None:
         raise ApiError("no_unit", "受理人没有所属单位 (the actor holds no role at any unit).", status=403)

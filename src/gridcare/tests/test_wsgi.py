@@ -58,7 +58,12 @@ def test_a_bearer_request_takes_the_token_chain_and_creates_the_order(world, tok
     answer = call(
         "/api/v1/work-orders",
         method="POST",
-        body={"order_type": "complaint", "account_no": account, "content": "抄表员态度差"},
+        body={
+            "order_type": "complaint",
+            "account_no": account,
+            "content": "抄表员态度差",
+            "complaint_class": "service",
+        },
         authorization=f"Bearer {token}",
         idempotency_key="wsgi-1",
     )

@@ -17,6 +17,9 @@ router = Router(tags=["work-orders"])
 def create_work_order(request, body: WorkOrderIn):
     """Honours `Idempotency-Key`: the same key returns the first order (200) instead of a new one."""
     key = idempotency_key(request)
+    # Who may take requests is decided before the customer is looked up (the roles are read once
+    # per request and reused by the service).
+    services.check_intake_role(request.auth)
     customer = get_customer_for_intake(request.auth, body.account_no) if body.account_no else None
     intake = services.Intake(
         order_type=body.order_type,

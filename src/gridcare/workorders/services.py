@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from gridcare.core import clock, numbering
 from gridcare.core.api_errors import ApiError
@@ -27,6 +28,7 @@ from .models import (
     OPEN_STATES,
     CallbackRule,
     Channel,
+    ComplaintClass,
     OrderType,
     Priority,
     Satisfaction,
@@ -75,6 +77,30 @@ def _priority(intake: Intake, user: Any) -> int:
 
 
 _ORDER_TYPES, _CHANNELS = frozenset(OrderType.values), frozenset(Channel.values)
+_COMPLAINT_CLASSES = frozenset(ComplaintClass.values)
+
+# Who takes requests (受理): the hotline, the counters, account managers handing in their customers'
+# requests, the repair command taking fault calls. Integration accounts (IVR/CTI, app, WeChat) are
+# provisioned as accounts holding the 座席员 role at the unit whose requests they take.
+INTAKE_ROLES = (
+    Role.AGENT,
+    Role.SHIFT_LEADER,
+    Role.DISPATCHER,
+    Role.ACCOUNT_MANAGER,
+    Role.BUSINESS_CLERK,
+    Role.BILLING_CLERK,
+    Role.ADMIN,
+)
+_INTAKE_ROLE_SET = frozenset(INTAKE_ROLES)
+
+
+def _complaint_requirements(intake: Intake) -> None:
+    if intake.complaint_class not in _COMPLAINT_CLASSES:
+        raise ApiError("complaint_class_required", _("请选择投诉分类"), status=422)
+
+
+# What each order type needs besides the common fields (checked in memory: every intake runs it).
+TYPE_REQUIREMENTS = {OrderType.COMPLAINT: _complaint_requirements}
 
 
 def validate_intake(intake: Intake) -> None:
@@ -90,6 +116,62 @@ def validate_intake(intake: Intake) -> None:
             "客户不明时须登记来电号码和地址 (unknown customer: caller phone and address required).",
             status=422,
         )
+    check = TYPE_REQUIREMENTS.get(intake.order_type)
+    if check is not None:
+        check(intake)
+
+
+def check_intake_role(actor: Any) -> None:
+    """受理 is for the roles that take requests (``INTAKE_ROLES``); read from the actor's cached
+    assignments, no query on the intake path."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return
+    roles = scoping.roles_of(actor)
+    if roles and not roles & _INTAKE_ROLE_SET:  # no role at all: answered as ``no_unit`` (403)
+        raise ApiError("forbidden_role", _("您的岗位不能受理工单"), status=403)
+
+
+class DuplicateOrder(ApiError):
+    """An open order of the same matter exists: urge it, or confirm that this is a new matter."""
+
+    def __init__(self, order: WorkOrder) -> None:
+        super().__init__(
+            "duplicate_open_order",
+            f"已有在途同类工单 {order.number}（{order.get_state_display()}）：重复来电请催办；"
+            "确属新诉求请确认后再保存。",
+            status=409,
+            number=order.number,
+        )
+        self.order = order
+
+
+def accept_request(
+    *,
+    actor: Any,
+    intake: Intake,
+    idempotency_key: str | None = None,
+    confirm_duplicate: bool = False,
+    active_unit: Unit | None = None,
+) -> tuple[WorkOrder, bool]:
+    """受理 by a person on a page (the plain form, the agent workspace): the same rule everywhere —
+    an open order of the same type for the same customer (or caller) is refused with
+    ``DuplicateOrder`` unless ``confirm_duplicate``; then ``create_work_order``."""
+    validate_intake(intake)
+    check_intake_role(actor)
+    replay = bool(idempotency_key) and WorkOrder.objects.filter(idempotency_key=idempotency_key).exists()
+    if not confirm_duplicate and not replay:
+        duplicate = find_open_duplicate(
+            customer=intake.customer,
+            caller_phone="" if intake.customer is not None else intake.caller_phone.strip(),
+            order_type=intake.order_type,
+            user=actor,
+            active_unit=active_unit,
+        )
+        if duplicate is not None:
+            raise DuplicateOrder(duplicate)
+    return create_work_order(
+        actor=actor, intake=intake, idempotency_key=idempotency_key, active_unit=active_unit
+    )
 
 
 def create_work_order(
@@ -99,6 +181,7 @@ def create_work_order(
     (with what its answer shows: customer, units, assignee, deadlines).
     The accepting unit (首问负责) is the one the actor acts for (``active_unit`` from the switcher)."""
     validate_intake(intake)
+    check_intake_role(actor)
     unit = acting_unit(actor, active_unit)
     if unit is None:
         raise ApiError("no_unit", "受理人没有所属单位 (the actor holds no role at any unit).", status=403)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -154,7 +155,11 @@ def action(request, number: str, action: str):
 
 @login_required
 def new(request):
-    """受理: a plain intake form (the agent workspace has the smart one)."""
+    """受理: a plain intake form (the agent workspace has the smart one). The service decides:
+    per-type requirements, who may take requests, and the open order of the same matter (shown
+    here to urge instead, or confirmed as a new matter)."""
+    if not scoping.has_role(request.user, *services.INTAKE_ROLES):
+        raise PermissionDenied
     form = IntakeForm(request.POST or None, initial={"account_no": request.GET.get("account_no", "")})
     duplicate = None
     if request.method == "POST" and form.is_valid():
@@ -165,15 +170,6 @@ def new(request):
             form.add_error("account_no", _("在您的管辖范围内没有该户号"))
             customer = None
         if form.is_valid():
-            duplicate = services.find_open_duplicate(
-                customer=customer,
-                caller_phone=data["caller_phone"],
-                order_type=data["order_type"],
-                user=request.user,
-                active_unit=request.active_unit,
-            )
-            if duplicate is not None and not request.POST.get("confirm_new"):
-                return render(request, "workorders/new.html", {"form": form, "duplicate": duplicate})
             intake = services.Intake(
                 order_type=data["order_type"],
                 channel=data["channel"],
@@ -187,9 +183,14 @@ def new(request):
                 handed_in_by_account_manager=data["handed_in_by_account_manager"],
             )
             try:
-                order, _created = services.create_work_order(
-                    actor=request.user, intake=intake, active_unit=request.active_unit
+                order, _created = services.accept_request(
+                    actor=request.user,
+                    intake=intake,
+                    confirm_duplicate=bool(request.POST.get("confirm_new")),
+                    active_unit=request.active_unit,
                 )
+            except services.DuplicateOrder as exc:
+                duplicate = exc.order
             except ApiError as exc:
                 form.add_error(None, exc.message)
             else:

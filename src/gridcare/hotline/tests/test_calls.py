@@ -234,5 +234,5 @@ def test_a_narrowed_agent_still_sees_the_call_of_a_customer_elsewhere(world, cli
     pop = client.get("/hotline/pop/", {"v": "none"})
     assert pop.status_code == 200
     html = pop.content.decode()
-    assert "来电振铃" in html and 'hx-swap-oob="true"' not in html
+    assert "来电振铃" in html and 'id="customer-card"' not in html
     assert client.get("/hotline/").status_code == 200

@@ -130,7 +130,12 @@ def test_four_items_enforced_through_the_api(wo_world, client):
     number = post(
         client,
         "/api/v1/work-orders",
-        {"order_type": "complaint", "account_no": "5100000001", "content": "抄表错误"},
+        {
+            "order_type": "complaint",
+            "account_no": "5100000001",
+            "content": "抄表错误",
+            "complaint_class": "business",
+        },
         **leader,
     ).json()["number"]
     url = f"/api/v1/work-orders/{number}/actions/"
@@ -173,7 +178,12 @@ def test_other_station_cannot_see_or_act(wo_world, client, agent_api):
 
 
 def test_list_what_i_accepted(wo_world, client, agent_api):
-    body = {"order_type": "complaint", "account_no": "5100000001", "content": "态度差"}
+    body = {
+        "order_type": "complaint",
+        "account_no": "5100000001",
+        "content": "态度差",
+        "complaint_class": "service",
+    }
     mine = post(client, "/api/v1/work-orders", body, **agent_api()).json()["number"]
     leader = {"HTTP_AUTHORIZATION": f"Bearer {issue_token(user=wo_world.leader)}"}
     theirs = post(client, "/api/v1/work-orders", body, **leader).json()["number"]
@@ -183,7 +193,12 @@ def test_list_what_i_accepted(wo_world, client, agent_api):
 
 
 def test_an_idempotency_key_too_long_to_store_is_refused_not_a_server_error(wo_world, client, agent_api):
-    body = {"order_type": "complaint", "account_no": "5100000001", "content": "态度差"}
+    body = {
+        "order_type": "complaint",
+        "account_no": "5100000001",
+        "content": "态度差",
+        "complaint_class": "service",
+    }
     longest = post(client, "/api/v1/work-orders", body, HTTP_IDEMPOTENCY_KEY="k" * 60, **agent_api())
     assert longest.status_code == 201
     again = post(client, "/api/v1/work-orders", body, HTTP_IDEMPOTENCY_KEY="k" * 60, **agent_api())
@@ -194,7 +209,12 @@ def test_an_idempotency_key_too_long_to_store_is_refused_not_a_server_error(wo_w
 
 
 def test_orders_are_sent_to_a_handling_unit_not_to_a_city_company(wo_world, client, agent_api):
-    body = {"order_type": "complaint", "account_no": "5100000001", "content": "态度差"}
+    body = {
+        "order_type": "complaint",
+        "account_no": "5100000001",
+        "content": "态度差",
+        "complaint_class": "service",
+    }
     number = post(client, "/api/v1/work-orders", body, **agent_api()).json()["number"]
     refused = post(
         client,

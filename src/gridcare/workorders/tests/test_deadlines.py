@@ -189,6 +189,7 @@ def test_a_callers_number_finds_no_order_outside_the_users_scope(wo_world):
         content="态度差",
         caller_phone="13900001111",
         address="城西镇某路1号",
+        complaint_class="service",
     )
     west, _ = services.create_work_order(actor=w.clerk_west, intake=intake)
     assert (

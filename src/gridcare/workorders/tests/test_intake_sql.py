@@ -52,7 +52,11 @@ def _written(order: WorkOrder) -> dict:
 def test_one_statement_writes_what_the_orm_writes(wo_world, monkeypatch, order_type):
     assert intake_sql.available()
     intake = services.Intake(
-        order_type=order_type, channel="hotline", content="整栋楼停电", customer=wo_world.customer_east
+        order_type=order_type,
+        channel="hotline",
+        content="整栋楼停电",
+        customer=wo_world.customer_east,
+        complaint_class="service" if order_type == "complaint" else "",
     )
     with clock.frozen(AT):
         fast, created = services.create_work_order(actor=wo_world.agent, intake=intake, idempotency_key="k1")
@@ -73,7 +77,11 @@ def test_one_statement_writes_what_the_orm_writes(wo_world, monkeypatch, order_t
 
 def test_repeated_key_writes_nothing_and_gives_the_number_back(wo_world):
     intake = services.Intake(
-        order_type="complaint", channel="hotline", content="态度差", customer=wo_world.customer_east
+        order_type="complaint",
+        channel="hotline",
+        content="态度差",
+        customer=wo_world.customer_east,
+        complaint_class="service",
     )
     first, _ = services.create_work_order(actor=wo_world.agent, intake=intake, idempotency_key="same")
     again, created = services.create_work_order(actor=wo_world.agent, intake=intake, idempotency_key="same")
@@ -94,7 +102,11 @@ def test_concurrent_intake_numbers_every_order_once_without_gaps(world):
         n = next(counter)
         for k in range(15):
             intake = services.Intake(
-                order_type="complaint", channel="hotline", content="态度差", customer=world.customer_east
+                order_type="complaint",
+                channel="hotline",
+                content="态度差",
+                customer=world.customer_east,
+                complaint_class="service",
             )
             services.create_work_order(actor=world.agent, intake=intake, idempotency_key=f"{n}-{k}")
 
@@ -114,7 +126,11 @@ def test_the_same_key_sent_at_once_from_several_connections_is_one_order(world):
         taken = {}
         for k in range(10):
             intake = services.Intake(
-                order_type="complaint", channel="hotline", content="态度差", customer=world.customer_east
+                order_type="complaint",
+                channel="hotline",
+                content="态度差",
+                customer=world.customer_east,
+                complaint_class="service",
             )
             order, _created = services.create_work_order(
                 actor=world.agent, intake=intake, idempotency_key=f"same-{k}"

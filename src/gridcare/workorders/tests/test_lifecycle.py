@@ -14,6 +14,8 @@ T0 = dt.datetime(2026, 3, 2, 9, 0)  # a Monday
 
 
 def new_order(w, order_type=OrderType.FAULT_REPAIR, **kw):
+    if order_type == OrderType.COMPLAINT:
+        kw.setdefault("complaint_class", "service")
     intake = services.Intake(
         order_type=order_type,
         channel=kw.pop("channel", "hotline"),

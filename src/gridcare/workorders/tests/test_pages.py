@@ -78,6 +78,7 @@ def test_intake_page_creates_and_suggests_urging_a_duplicate(wo_world, client):
         "channel": "hotline",
         "account_no": "5100000001",
         "content": "抄表不准",
+        "complaint_class": "business",
     }
     created = client.post("/workorders/new/", data)
     assert created.status_code == 302
@@ -100,6 +101,7 @@ def test_intake_page_rejects_foreign_account_number(wo_world, client):
             "channel": "hotline",
             "account_no": w.customer_west.account_no,
             "content": "x",
+            "complaint_class": "service",
         },
     )
     assert page.status_code == 200 and "没有该户号" in page.content.decode()
@@ -124,7 +126,11 @@ def test_the_agent_sees_the_open_orders_they_accepted(wo_world, client):
     other, _ = services.create_work_order(
         actor=w.leader,
         intake=services.Intake(
-            order_type=OrderType.COMPLAINT, channel="hotline", content="态度差", customer=w.customer_west
+            order_type=OrderType.COMPLAINT,
+            channel="hotline",
+            content="态度差",
+            customer=w.customer_west,
+            complaint_class="service",
         ),
     )
     client.force_login(w.agent)
