@@ -185,7 +185,11 @@ def intake(request):
         try:
             if intake.order_type == OrderType.FAULT_REPAIR:
                 result = services.take_fault_call_on_call(
-                    call=call, actor=request.user, intake=intake, idempotency_key=key
+                    call=call,
+                    actor=request.user,
+                    intake=intake,
+                    idempotency_key=key,
+                    hazard=bool(data.get("hazard")),
                 )
                 order, answer, event = result.order, result.answer, result.event
             else:
