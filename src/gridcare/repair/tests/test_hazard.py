@@ -159,3 +159,19 @@ def test_the_agent_fault_intake_passes_the_hazard_and_shows_the_advice(grid, sto
     assert 'id="hazard-notice"' in html and "远离" in html and "正在研判" not in html
     event = OutageEvent.objects.get(hazard=True)
     assert event.state == OutageEvent.State.DISPATCHED and event.customer == customer
+
+
+def test_a_hazard_call_split_off_by_the_dispatcher_is_dispatched_at_once(grid, storm_clock):
+    area = grid.areas[1]
+    people = grid.customers_by_area[area.pk]
+    for c in people[:3]:
+        call(grid, c)
+    services.run_analysis()
+    outage = OutageEvent.objects.get(level=DeviceLevel.AREA, transformer_area=area)
+    hazard = call(grid, people[3], HAZARD, hazard=True)
+    assert hazard.event.pk == outage.pk
+
+    split = services.split_event(event=outage, actor=grid.dispatcher, order_numbers=[hazard.order.number])
+    split.refresh_from_db()
+    assert split.hazard and split.state == OutageEvent.State.DISPATCHED and split.crew_id
+    assert split.crew_id != OutageEvent.objects.get(pk=outage.pk).crew_id
