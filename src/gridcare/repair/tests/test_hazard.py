@@ -5,6 +5,7 @@ event page and the crew's job card, and the caller told to stay away."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from gridcare.org.services import issue_token
@@ -175,3 +176,24 @@ def test_a_hazard_call_split_off_by_the_dispatcher_is_dispatched_at_once(grid, s
     split.refresh_from_db()
     assert split.hazard and split.state == OutageEvent.State.DISPATCHED and split.crew_id
     assert split.crew_id != OutageEvent.objects.get(pk=outage.pk).crew_id
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_neighbours_reporting_one_hazard_at_the_same_moment_make_one_event(grid):
+    import threading
+
+    from gridcare.core.testing import in_threads
+
+    people = iter(grid.customers_by_area[grid.areas[0].pk][:4])
+    lock = threading.Lock()
+
+    def report():
+        with lock:
+            customer = next(people)
+        return call(grid, customer, HAZARD, hazard=True).event.pk
+
+    events = in_threads(report, 4, barrier=True)
+    assert len(set(events)) == 1
+    event = OutageEvent.objects.get(hazard=True)
+    assert event.call_count == 4 and event.state == OutageEvent.State.DISPATCHED
