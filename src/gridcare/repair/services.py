@@ -133,7 +133,7 @@ def answer_for(event: OutageEvent | None, *, hazard: bool = False) -> str:
         elif event.crew_id:
             status = f"{event.crew.name}正在赶赴现场（事件 {event.number}）"
         else:
-            status = f"已按紧急抢修派工，抢修人员将立即赶赴现场（事件 {event.number}）"
+            status = f"已按紧急抢修处理，正在调派抢修人员赶赴现场（事件 {event.number}）"
         return f"{SAFETY_ADVICE}{status}。"
     if event is None:
         return "已受理您的报修，正在研判故障范围，抢修人员将尽快与您联系。"
@@ -327,12 +327,20 @@ def _escalate_call(order: WorkOrder, call: TroubleCall | None, received_at=None)
         call = TroubleCall.objects.get(order=order)
     TroubleCall.objects.filter(pk=call.pk).update(hazard=True)
     call.hazard = True
-    event = analysis.follow_merges(call.event) if call.event_id else _hazard_event(call)
+    event = analysis.follow_merges(call.event) if call.event_id else None
+    if event is None or not event.is_open:
+        event = _hazard_event(call)
     if event is None:
         return None
     if call.event_id != event.pk:
         TroubleCall.objects.filter(pk=call.pk).update(event=event, linked_at=clock.now())
     event = _make_urgent(event)
+    sync_orders(
+        event,
+        None,
+        note=f"安全隐患，随事件 {event.number} 派工",
+        orders=WorkOrder.objects.filter(pk=order.pk),
+    )
     analysis.refresh_call_counts(event)
     return event
 

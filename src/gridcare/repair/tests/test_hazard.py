@@ -197,3 +197,16 @@ def test_neighbours_reporting_one_hazard_at_the_same_moment_make_one_event(grid)
     assert len(set(events)) == 1
     event = OutageEvent.objects.get(hazard=True)
     assert event.call_count == 4 and event.state == OutageEvent.State.DISPATCHED
+
+
+def test_with_no_crew_free_the_hazard_waits_red_and_its_order_is_at_the_repair_team(grid, storm_clock):
+    from gridcare.repair.models import Crew
+
+    Crew.objects.update(is_active=False)
+    customer = grid.customers_by_area[grid.areas[0].pk][0]
+    result = call(grid, customer, HAZARD, hazard=True)
+    event = result.event
+    assert event.hazard and event.state == OutageEvent.State.WAITING and event.crew_id is None
+    result.order.refresh_from_db()
+    assert result.order.state == State.DISPATCHED and result.order.assigned_unit == grid.east_crew
+    assert "远离" in result.answer and "调派" in result.answer
