@@ -230,11 +230,16 @@ def take_order_on_call(
 
 
 def take_fault_call_on_call(
-    *, call: Call | None, actor: User, intake: workorders.Intake, idempotency_key: str | None = None
+    *,
+    call: Call | None,
+    actor: User,
+    intake: workorders.Intake,
+    idempotency_key: str | None = None,
+    hazard: bool = False,
 ):
     """A fault call goes through the repair command's trouble-call analysis: a repeated call urges
     the open order (``result.repeated``), a new one is linked to the open outage event of its
-    device (no new field work)."""
+    device (no new field work). ``hazard`` (有安全隐患): an urgent event dispatched at once, the answer starts with safety advice."""
     from gridcare.repair.services import report_fault_call
 
     if call is not None:
@@ -248,6 +253,7 @@ def take_fault_call_on_call(
         address=intake.address,
         channel=intake.channel,
         idempotency_key=idempotency_key,
+        hazard=hazard,
     )
     if call is not None:
         call.work_orders.add(result.order)

@@ -226,7 +226,11 @@ def _save_intake(request, call: Call | None, form: SmartIntakeForm, customer_obj
     try:
         if intake.order_type == OrderType.FAULT_REPAIR:
             result = services.take_fault_call_on_call(
-                call=call, actor=request.user, intake=intake, idempotency_key=key
+                call=call,
+                actor=request.user,
+                intake=intake,
+                idempotency_key=key,
+                hazard=bool(form.cleaned_data.get("hazard")),
             )
             order, answer, event, repeated = result.order, result.answer, result.event, result.repeated
         else:

@@ -162,7 +162,7 @@ def caller_key(order: WorkOrder, placement: Placement) -> str:
     return f"p{normalize_phone(order.caller_phone) or order.pk}"
 
 
-def build_trouble_call(order: WorkOrder) -> TroubleCall:
+def build_trouble_call(order: WorkOrder, *, hazard: bool = False) -> TroubleCall:
     placement = place_order(order)
     return TroubleCall(
         order=order,
@@ -171,6 +171,7 @@ def build_trouble_call(order: WorkOrder) -> TroubleCall:
         feeder_id=placement.feeder_id,
         station_id=placement.station_id or (order.customer.station_id if order.customer_id else None),
         placed_by=placement.placed_by,
+        hazard=hazard,
         caller_key=caller_key(order, placement),
         received_at=order.created_at,
     )
@@ -227,7 +228,9 @@ def follow_merges(event: OutageEvent) -> OutageEvent:
 
 def open_event_for(call: TroubleCall) -> OutageEvent | None:
     """The open event a new call belongs to: its feeder's, its area's, or its customer's own
-    (one query; the feeder's event wins over the area's over the customer's)."""
+    (one query; the feeder's event wins over the area's over the customer's). A hazard call
+    (``call.hazard``) also joins an open hazard event of the same place: a neighbour's in the same
+    transformer area, or, placed on a feeder only, one of the feeder placed the same way."""
     condition = Q()
     if call.feeder_id:
         condition |= Q(level=DeviceLevel.FEEDER, feeder_id=call.feeder_id)
@@ -235,11 +238,20 @@ def open_event_for(call: TroubleCall) -> OutageEvent | None:
         condition |= Q(level=DeviceLevel.AREA, transformer_area_id=call.transformer_area_id)
     if call.customer_id:
         condition |= Q(level=DeviceLevel.CUSTOMER, customer_id=call.customer_id)
+    if call.hazard and call.transformer_area_id:
+        condition |= Q(hazard=True, transformer_area_id=call.transformer_area_id)
+    elif call.hazard and call.feeder_id:
+        condition |= Q(hazard=True, feeder_id=call.feeder_id, transformer_area__isnull=True)
     if not condition:
         return None
     found = list(OutageEvent.objects.filter(condition, state__in=OPEN_EVENT).select_related("crew"))
     rank = {DeviceLevel.FEEDER: 0, DeviceLevel.AREA: 1, DeviceLevel.CUSTOMER: 2}
-    found.sort(key=lambda e: (rank[e.level], e.created_at, e.pk))
+
+    def order(e: OutageEvent):
+        own = e.level != DeviceLevel.CUSTOMER or e.customer_id == call.customer_id
+        return (0 if own else 1, rank[e.level], e.created_at, e.pk)
+
+    found.sort(key=order)
     return found[0] if found else None
 
 
@@ -289,12 +301,15 @@ def new_event(
     area_class="",
     now,
     note="",
+    hazard=False,
 ) -> OutageEvent:
     number = numbering.next_number("SJ", clock.local_now().strftime("%Y%m%d"), width=5)
+    self_check = level == DeviceLevel.CUSTOMER and not hazard  # a hazard is never left to the customer
     event = OutageEvent.objects.create(
         number=number,
         level=level,
-        state=OutageEvent.State.SELF_CHECK if level == DeviceLevel.CUSTOMER else OutageEvent.State.WAITING,
+        hazard=hazard,
+        state=OutageEvent.State.SELF_CHECK if self_check else OutageEvent.State.WAITING,
         customer_id=customer_id,
         transformer_area_id=area_id,
         feeder_id=feeder_id,
@@ -318,6 +333,9 @@ def absorb(*, source: OutageEvent, target: OutageEvent, now, actor: Any = None, 
     transfer_assignments(source=source, target=target, now=now)
     if target.primary_order_id is None and source.primary_order_id:
         target.primary_order_id = source.primary_order_id
+    if source.hazard and not target.hazard:  # the hazard stays marked on the event that goes on
+        target.hazard = True
+        OutageEvent.objects.filter(pk=target.pk).update(hazard=True)
     # The target's crew may now be the source's: it was dispatched (and arrived) when that crew
     # was — kept on the row, so the board and the dispatch limit see it as it is.
     carried = {}

@@ -50,6 +50,7 @@ def report_call(request, body: FaultCallIn):
         address=body.address,
         channel=body.channel,
         idempotency_key=key,
+        hazard=body.hazard,
     )
     out = ReportedCallOut.from_call(
         queued.call,
@@ -71,7 +72,7 @@ def get_call(request, ref: str):
     call = queries.get_reported_call(request.auth, ref)
     event = services.reported_call_event(call)
     return ReportedCallOut.from_call(
-        call, status_url=request.path, event=event, answer=services.answer_for(event)
+        call, status_url=request.path, event=event, answer=services.answer_for(event, hazard=call.hazard)
     )
 
 
@@ -87,7 +88,7 @@ def retry_call(request, ref: str):
         call,
         status_url=request.path.removesuffix("/retry"),
         event=None,
-        answer=services.answer_for(None),
+        answer=services.answer_for(None, hazard=call.hazard),
     )
 
 

@@ -290,7 +290,8 @@ def _tell_crew(event: OutageEvent, crew: Crew) -> None:
     """The dispatch notice in the inbox of every member of the crew (their mobile page shows it)."""
     from gridcare.notify import services as notify
 
-    subject = f"【抢修派工】{event.number} {event.device_label}"
+    urgent = "【安全隐患·紧急】" if event.hazard else ""
+    subject = f"{urgent}【抢修派工】{event.number} {event.device_label}"
     body = f"事件 {event.number}：{event.get_level_display()} {event.device_label}，报修 {event.caller_count} 户，影响 {event.affected_count} 户。请立即出发并在手机页面报告到达。"
     people = [*crew.members.all(), *([crew.leader] if crew.leader_id else [])]
     notify.tell_staff(

@@ -222,6 +222,11 @@ class OutageEvent(models.Model):
         _("区域类别"), max_length=10, choices=AreaClass.choices, default=AreaClass.URBAN
     )
     confidence = models.DecimalField(_("研判可信度"), max_digits=4, decimal_places=2, default=0)
+    hazard = models.BooleanField(
+        _("安全隐患"),
+        default=False,
+        help_text=_("有来电报告断线、冒火、触电风险：紧急事件，立即派工，看板、事件页和手机派工单醒目标示"),
+    )
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("确认人"),
@@ -366,6 +371,7 @@ class TroubleCall(models.Model):
         Unit, verbose_name=_("供电所"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     placed_by = models.CharField(_("定位方式"), max_length=10, choices=PlacedBy.choices)
+    hazard = models.BooleanField(_("安全隐患"), default=False)
     caller_key = models.CharField(
         _("报修户标识"), max_length=40, help_text=_("户号或来电号码，用于统计报修户数")
     )
@@ -541,6 +547,7 @@ class ReportedCall(models.Model):
     caller_name = models.CharField(_("来电人"), max_length=60, blank=True)
     caller_phone = models.CharField(_("来电号码"), max_length=20, blank=True)
     address = models.CharField(_("故障地址"), max_length=200, blank=True)
+    hazard = models.BooleanField(_("安全隐患"), default=False)
     caller_key = models.CharField(
         _("报修户标识"),
         max_length=40,

@@ -39,7 +39,7 @@ def board(user: Any, *, active_unit: Any = None, state: str = "", level: str = "
         qs = qs.filter(state=state)
     if level:
         qs = qs.filter(level=level)
-    return _with_relations(qs).order_by("-service_warning_level", "level", "created_at")
+    return _with_relations(qs).order_by("-hazard", "-service_warning_level", "level", "created_at")
 
 
 def recent_closed(user: Any, *, active_unit: Any = None, limit: int = 20) -> list[OutageEvent]:
@@ -152,7 +152,7 @@ def my_open_jobs(user: Any) -> QuerySet[OutageEvent]:
 
 def my_jobs(user: Any) -> list[OutageEvent]:
     """The crew member's page: the open events of their crews."""
-    return list(_with_relations(my_open_jobs(user)).order_by("created_at"))
+    return list(_with_relations(my_open_jobs(user)).order_by("-hazard", "created_at"))
 
 
 def rosters_today(user: Any, date, active_unit: Any = None) -> list[DutyRoster]:

@@ -18,12 +18,19 @@ class FaultCallIn(Schema):
     caller_phone: str = Field("", max_length=20)
     address: str = Field("", max_length=200, description="故障地址 (used to place an unknown caller)")
     channel: Channel = Channel.HOTLINE
+    hazard: bool = Field(
+        False,
+        description="有安全隐患 (line down, sparks, risk of shock): urgent whatever the call count — "
+        "its own event (or the open event of its device, marked urgent), dispatched at once; the "
+        "answer starts with the safety advice",
+    )
 
 
 class EventBrief(Schema):
     number: str
     level: str
     state: str
+    hazard: bool = Field(description="安全隐患: an urgent event, dispatched at once")
     device: str
     crew: str | None
     estimated_restore_at: dt.datetime | None
@@ -34,6 +41,7 @@ class EventBrief(Schema):
             number=e.number,
             level=e.level,
             state=e.state,
+            hazard=e.hazard,
             device=e.device_label,
             crew=e.crew.name if e.crew_id else None,
             estimated_restore_at=e.estimated_restore_at,
@@ -57,6 +65,7 @@ class ReportedCallOut(Schema):
     repeated: bool = Field(
         description="the caller had an open fault order, which the call urged (重复来电 → 催办)"
     )
+    hazard: bool = Field(description="the caller reported a safety hazard (有安全隐患)")
     answer: str = Field(
         description="what the caller hears: the open event covering their area or feeder, else 正在研判"
     )
@@ -77,6 +86,7 @@ class ReportedCallOut(Schema):
             order_number=order.number if order else None,
             order_state=order.state if order else None,
             repeated=call.repeated,
+            hazard=call.hazard,
             answer=answer,
             event=EventBrief.from_event(event) if event else None,
             error=call.error if call.state == ReportedCall.State.FAILED else "",
@@ -94,6 +104,7 @@ class EventOut(Schema):
     level_label: str
     state: str
     state_label: str
+    hazard: bool
     device: str
     station: str
     area_class: str
@@ -130,6 +141,7 @@ class EventOut(Schema):
             level_label=str(e.get_level_display()),
             state=e.state,
             state_label=str(e.get_state_display()),
+            hazard=e.hazard,
             device=e.device_label,
             station=e.station.name,
             area_class=e.area_class,
@@ -164,6 +176,7 @@ class CallOut(Schema):
     order_state: str
     received_at: dt.datetime
     placed_by: str
+    hazard: bool
     account_no: str | None
     customer_name_masked: str
     caller_phone_masked: str

@@ -46,6 +46,9 @@ def _board_context(request) -> dict:
     return {
         "rows": rows,
         "pending": queries.pending_calls(request.user, request.active_unit).count(),
+        "pending_hazard": queries.pending_calls(request.user, request.active_unit)
+        .filter(hazard=True)
+        .count(),
         "queued": queries.queued_calls(request.user, request.active_unit).count(),
         "failed": [
             {"c": c, "who": c.customer.account_no if c.customer_id else mask_phone(c.caller_phone)}
