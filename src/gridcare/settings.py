@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gridcare.core.middleware.CleanInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridcare.core.middleware.ChineseFirstLocaleMiddleware",
@@ -93,6 +94,8 @@ MIDDLEWARE = [
 # Requests to /api/ with a bearer token take this shorter chain (gridcare.core.wsgi).
 GRIDCARE_TOKEN_API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gridcare.core.middleware.CleanInputMiddleware",
+    "gridcare.core.middleware.CleanInputMiddleware",
     "django.middleware.common.CommonMiddleware",
     "gridcare.core.wsgi.TokenRequestMiddleware",
 ]
