@@ -20,6 +20,9 @@ import re
 import unicodedata
 from typing import Annotated
 
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy
 from pydantic import AfterValidator, BeforeValidator, Field
 
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls. NUL is \x00.
@@ -163,3 +166,28 @@ LocalDate = Annotated[dt.date, AfterValidator(sane_date)]
 def limit_param(default: int, maximum: int):
     """A ``limit`` query parameter: 1 to ``maximum`` (beyond: 422 ``invalid_limit``)."""
     return Field(default, ge=1, le=maximum, description=f"1 to {maximum}")
+
+
+# --- page forms -----------------------------------------------------------------------------------
+
+
+class PhoneField(forms.CharField):
+    """A phone in a page form: the same rule as the API's ``Phone`` (``parse_phone``); the cleaned
+    value is the normalized number ("" when left empty)."""
+
+    default_error_messages = {
+        "invalid_phone": gettext_lazy(
+            "电话号码格式不正确：手机应为 1 开头的 11 位数字，固定电话须带区号（可加分机号）"
+        )
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            return normalize_phone_or_blank(value)
+        except InvalidPhone:
+            raise DjangoValidationError(self.error_messages["invalid_phone"], code="invalid_phone") from None
