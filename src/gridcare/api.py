@@ -58,7 +58,10 @@ class JsonOnlyParser(Parser):
                 "The request body must be JSON (Content-Type: application/json).",
                 status=415,
             )
-        return super().parse_body(request)
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise ApiError(ErrorCode.INVALID_BODY, "The request body must be a JSON object.", status=400)
+        return data
 
 
 # The statuses any operation may answer besides its own (documented on every operation).

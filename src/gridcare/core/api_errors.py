@@ -89,6 +89,8 @@ class ErrorCode(StrEnum):
     TIMES_REQUIRED = "times_required"
     UNKNOWN_ACTION = "unknown_action"
     UNKNOWN_AGENT = "unknown_agent"
+    UNKNOWN_AREA = "unknown_area"
+    UNKNOWN_FEEDER = "unknown_feeder"
     UPPER_REVIEW_REQUIRED = "upper_review_required"
     VERSION_CONFLICT = "version_conflict"
 

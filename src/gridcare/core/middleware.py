@@ -39,12 +39,16 @@ class CleanInputMiddleware:
         from gridcare.core.validation import CONTROL_CHARS, LINE_CONTROL_CHARS
 
         is_api = request.path_info.startswith(self.API_PREFIX)
-        bad = LINE_CONTROL_CHARS.search(request.path_info) or (
-            request.META.get("QUERY_STRING")
-            and any(
-                LINE_CONTROL_CHARS.search(key) or any(LINE_CONTROL_CHARS.search(v) for v in values)
-                for key, values in request.GET.lists()
-            )
+        if LINE_CONTROL_CHARS.search(request.path_info):
+            # No object's number or code holds one: there is no such page (404, not a 500).
+            if is_api:
+                return _json_error(404, "not_found", "No such path or object.")
+            from django.http import HttpResponseNotFound
+
+            return HttpResponseNotFound(content_type="text/plain; charset=utf-8")
+        bad = request.META.get("QUERY_STRING") and any(
+            LINE_CONTROL_CHARS.search(key) or any(LINE_CONTROL_CHARS.search(v) for v in values)
+            for key, values in request.GET.lists()
         )
         if not bad and request.method == "POST" and not is_api:
             try:
