@@ -124,7 +124,7 @@ def test_nul_in_an_action_note_and_in_a_url_number(world, client, bearer):
     note = post(client, f"/api/v1/work-orders/{created['number']}/actions/urge", {"note": "催\x00办"}, bearer)
     assert_error(note, 422, "invalid_input")
     in_url = client.get("/api/v1/work-orders/GD%00X", **bearer)
-    assert_error(in_url, 400, "invalid_characters")
+    assert_error(in_url, 404, "not_found")
     in_query = client.get("/api/v1/work-orders", {"state": "accepted\x00"}, **bearer)
     assert in_query.status_code in (400, 422) and in_query.json()["code"] in (
         "invalid_characters",
