@@ -74,7 +74,7 @@ def _wait_until_up(url: str, server: subprocess.Popen, seconds: float = 60) -> N
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=5, help="examples per operation and phase")
+    parser.add_argument("--examples", type=int, default=10, help="examples per operation and phase")
     parser.add_argument("--customers", type=int, default=200, help="customers in the demo county")
     parser.add_argument("--seed", type=int, default=14, help="schemathesis' random seed")
     parser.add_argument(
