@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "gridcare.core.headers.SecurityHeadersMiddleware",
+    "gridcare.core.middleware.CleanInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridcare.core.middleware.ChineseFirstLocaleMiddleware",
@@ -96,6 +97,7 @@ MIDDLEWARE = [
 GRIDCARE_TOKEN_API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "gridcare.core.headers.SecurityHeadersMiddleware",
+    "gridcare.core.middleware.CleanInputMiddleware",
     "django.middleware.common.CommonMiddleware",
     "gridcare.core.wsgi.TokenRequestMiddleware",
 ]

@@ -1,4 +1,106 @@
+"""The API's errors: one enum of codes (listed in the OpenAPI description), the ``ApiError`` services
+raise, and the checks of the ``Idempotency-Key`` header every create that honours it shares."""
+
 from __future__ import annotations
+
+import hashlib
+import re
+from enum import StrEnum
+
+from ninja import Schema
+
+
+class ErrorCode(StrEnum):
+    """Every ``code`` an API error answers with (``{code, message}``). A new code is added here."""
+
+    # Request level (answered by gridcare.api's handlers)
+    INVALID_INPUT = "invalid_input"
+    INVALID_BODY = "invalid_body"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    INVALID_CHARACTERS = "invalid_characters"
+    INVALID_LIMIT = "invalid_limit"
+    INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    CSRF_FAILED = "csrf_failed"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    TOO_MANY_REQUESTS = "too_many_requests"
+    SERVER_ERROR = "server_error"
+    # Business rules (raised by services)
+    ALREADY_ANSWERED = "already_answered"
+    ALREADY_RECEIVED = "already_received"
+    AREA_REQUIRED = "area_required"
+    AT_FAULT_REQUIRED = "at_fault_required"
+    CALL_ID_REQUIRED = "call_id_required"
+    CALLBACK_NOT_REQUIRED = "callback_not_required"
+    CALLBACK_PENDING = "callback_pending"
+    CALLER_REQUIRED = "caller_required"
+    COMPLAINT_ITEMS_INCOMPLETE = "complaint_items_incomplete"
+    COMPLAINT_ITEMS_REQUIRED = "complaint_items_required"
+    CONTENT_REQUIRED = "content_required"
+    CREW_BUSY = "crew_busy"
+    CREW_OUT_OF_SCOPE = "crew_out_of_scope"
+    CREW_REQUIRED = "crew_required"
+    CREW_UNAVAILABLE = "crew_unavailable"
+    ETA_REQUIRED = "eta_required"
+    EVENT_CLOSED = "event_closed"
+    FEEDER_REQUIRED = "feeder_required"
+    FORBIDDEN_ROLE = "forbidden_role"
+    ILLEGAL_TRANSITION = "illegal_transition"
+    INVALID_AREA = "invalid_area"
+    INVALID_CHANNEL = "invalid_channel"
+    INVALID_CREW = "invalid_crew"
+    INVALID_EVENT = "invalid_event"
+    INVALID_FEEDER = "invalid_feeder"
+    INVALID_KIND = "invalid_kind"
+    INVALID_LEVEL = "invalid_level"
+    INVALID_MERGE = "invalid_merge"
+    INVALID_MERGE_TARGET = "invalid_merge_target"
+    INVALID_ORDER_TYPE = "invalid_order_type"
+    INVALID_SPLIT = "invalid_split"
+    INVALID_STATE = "invalid_state"
+    INVALID_TIMES = "invalid_times"
+    INVALID_UNIT = "invalid_unit"
+    INVALID_WHEN = "invalid_when"
+    INVALID_WRAP_UP = "invalid_wrap_up"
+    MAX_ESCALATION = "max_escalation"
+    NO_UNIT = "no_unit"
+    NOT_A_COMPLAINT = "not_a_complaint"
+    NOT_A_KEY_CUSTOMER = "not_a_key_customer"
+    NOT_ASSIGNED_UNIT = "not_assigned_unit"
+    NOT_FAILED = "not_failed"
+    NOT_FIELD_WORK = "not_field_work"
+    NOT_YOUR_CALL = "not_your_call"
+    NOT_YOUR_JOB = "not_your_job"
+    NOTE_REQUIRED = "note_required"
+    NOTES_REQUIRED = "notes_required"
+    NOTICE_TOO_SHORT = "notice_too_short"
+    OWN_HANDOVER = "own_handover"
+    QUERY_REQUIRED = "query_required"
+    REASON_REQUIRED = "reason_required"
+    REPLY_REQUIRED = "reply_required"
+    RESULT_REQUIRED = "result_required"
+    SATISFACTION_REQUIRED = "satisfaction_required"
+    SCOPE_NOT_ALLOWED = "scope_not_allowed"
+    SCOPE_REQUIRED = "scope_required"
+    SITUATION_REQUIRED = "situation_required"
+    TIMES_REQUIRED = "times_required"
+    UNKNOWN_ACTION = "unknown_action"
+    UNKNOWN_AGENT = "unknown_agent"
+    UNKNOWN_AREA = "unknown_area"
+    UNKNOWN_FEEDER = "unknown_feeder"
+    UPPER_REVIEW_REQUIRED = "upper_review_required"
+    VERSION_CONFLICT = "version_conflict"
+
+
+class ErrorOut(Schema):
+    """Every API error: a stable ``code`` from ``ErrorCode`` and a message (validation errors add
+    ``errors``)."""
+
+    code: ErrorCode
+    message: str
 
 
 class ApiError(Exception):
@@ -14,18 +116,41 @@ class ApiError(Exception):
 
 # Stored as "<user id>:<scope>:<key>" in columns of 80 characters or more.
 IDEMPOTENCY_KEY_MAX = 60
+# Printable ASCII without space: a UUID, a ULID, "intake-2026-0001" …
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1," + str(IDEMPOTENCY_KEY_MAX) + "}")
 
 
 def idempotency_key(request) -> str | None:
-    """The request's ``Idempotency-Key`` header (None when absent); 400 when it is too long."""
-    key = request.headers.get("Idempotency-Key") or None
-    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
+    """The request's ``Idempotency-Key`` header (None when absent); 400 when it is longer than
+    ``IDEMPOTENCY_KEY_MAX`` or holds anything but printable ASCII (no spaces, no control
+    characters)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
         raise ApiError(
-            "invalid_idempotency_key",
-            f"Idempotency-Key must be at most {IDEMPOTENCY_KEY_MAX} characters.",
+            ErrorCode.INVALID_IDEMPOTENCY_KEY,
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters without spaces.",
             status=400,
         )
     return key
+
+
+def request_fingerprint(request) -> str:
+    """A short hash of the request's body, stored with its idempotency key: a retry with the same
+    key must send the same body (else 422 ``idempotency_key_reused``)."""
+    return hashlib.blake2b(request.body, digest_size=16).hexdigest()
+
+
+def check_same_request(stored: str | None, fingerprint: str | None) -> None:
+    """422 ``idempotency_key_reused`` when a key taken before is sent with another body (a row
+    stored before fingerprints were kept has none and is answered as before)."""
+    if stored and fingerprint and stored != fingerprint:
+        raise ApiError(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "This Idempotency-Key was used with a different request body.",
+            status=422,
+        )
 
 
 def stored_idempotency_key(actor, key: str | None, scope: str = "") -> str | None:

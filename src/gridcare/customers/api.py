@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from gridcare.core.api_errors import ApiError
+from gridcare.core.validation import CleanLine, limit_param
 
 from . import queries, services
 from .schemas import CustomerDetailOut, CustomerSummaryOut, PersonalDataOut
@@ -11,12 +12,12 @@ router = Router(tags=["customers"])
 
 
 class CustomerSearchParams(Schema):
-    q: str = ""
-    phone: str = ""
-    account_no: str = ""
-    name: str = ""
-    address: str = ""
-    limit: int = 20
+    q: CleanLine = Field("", max_length=200)
+    phone: CleanLine = Field("", max_length=32)
+    account_no: CleanLine = Field("", max_length=32)
+    name: CleanLine = Field("", max_length=60)
+    address: CleanLine = Field("", max_length=200)
+    limit: int = limit_param(20, 50)
 
 
 @router.get(
@@ -28,8 +29,6 @@ def search_customers(request, params: Query[CustomerSearchParams]):
     )
     if query.is_empty():
         raise ApiError("query_required", "Give q, phone, account_no, name or address.", status=400)
-    if not 1 <= params.limit <= 50:
-        raise ApiError("invalid_limit", "limit must be between 1 and 50.", status=400)
     found = queries.search_customers(request.auth, query, limit=params.limit)
     return [CustomerSummaryOut.from_customer(c) for c in found]
 

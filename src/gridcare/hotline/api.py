@@ -3,6 +3,7 @@ import datetime as dt
 from ninja import Field, Router, Schema
 
 from gridcare.core.masking import mask_phone
+from gridcare.core.validation import CleanLine, LocalDateTime
 
 from . import services
 from .models import Call
@@ -11,15 +12,15 @@ router = Router(tags=["calls"])
 
 
 class CallEventIn(Schema):
-    call_id: str = Field(..., min_length=1, max_length=64, description="the CTI's id of the call")
-    event: str = Field(..., description="ringing | answered | ended")
-    caller: str = Field("", max_length=24, description="caller number (required on the first event)")
-    called_line: str = Field("", max_length=24, description="the line dialled, e.g. 95598")
-    agent: str = Field("", max_length=64, description="agent username, employee number or extension")
-    at: dt.datetime | None = Field(None, description="when it happened (default: now)")
+    call_id: CleanLine = Field(..., min_length=1, max_length=64, description="the CTI's id of the call")
+    event: CleanLine = Field(..., max_length=20, description="ringing | answered | ended")
+    caller: CleanLine = Field("", max_length=24, description="caller number (required on the first event)")
+    called_line: CleanLine = Field("", max_length=24, description="the line dialled, e.g. 95598")
+    agent: CleanLine = Field("", max_length=64, description="agent username, employee number or extension")
+    at: LocalDateTime | None = Field(None, description="when it happened (default: now)")
 
 
-class CallOut(Schema):
+class CtiCallOut(Schema):
     call_id: str
     state: str
     caller_masked: str
@@ -30,9 +31,9 @@ class CallOut(Schema):
     ended_at: dt.datetime | None
 
     @staticmethod
-    def from_call(call: Call, viewer) -> "CallOut":
+    def from_call(call: Call, viewer) -> "CtiCallOut":
         """``account_no`` only when ``viewer`` may see that customer."""
-        return CallOut(
+        return CtiCallOut(
             call_id=call.call_id,
             state=call.state,
             caller_masked=mask_phone(call.caller_number),
@@ -44,7 +45,7 @@ class CallOut(Schema):
         )
 
 
-@router.post("", response=CallOut, summary="CTI/IVR call event (ringing, answered, ended) → screen pop")
+@router.post("", response=CtiCallOut, summary="CTI/IVR call event (ringing, answered, ended) → screen pop")
 def call_event(request, body: CallEventIn):
     call = services.record_call_event(
         actor=request.auth,
@@ -55,4 +56,4 @@ def call_event(request, body: CallEventIn):
         agent_ref=body.agent,
         at=body.at,
     )
-    return CallOut.from_call(call, request.auth)
+    return CtiCallOut.from_call(call, request.auth)

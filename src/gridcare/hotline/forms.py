@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.validation import PhoneField
 from gridcare.workorders.models import Channel, ComplaintClass, OrderType
 
 FAULT_SCOPES = [
@@ -34,7 +35,7 @@ class SmartIntakeForm(forms.Form):
     channel = forms.ChoiceField(label=_("渠道"), choices=Channel.choices, initial=Channel.HOTLINE)
     account_no = forms.CharField(required=False, widget=forms.HiddenInput)
     caller_name = forms.CharField(label=_("来电人"), max_length=60, required=False)
-    caller_phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
+    caller_phone = PhoneField(label=_("联系电话"), required=False)
     address = forms.CharField(label=_("地址"), max_length=200, required=False)
     content = forms.CharField(label=_("客户诉求"), max_length=3000, widget=forms.Textarea(attrs={"rows": 3}))
     # fault repair

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from gridcare.core.api_errors import ApiError
+from gridcare.core.validation import CleanLine, Int32, limit_param
 
 from . import queries, services
 from .models import SearchGap
@@ -14,10 +15,10 @@ router = Router(tags=["knowledge"])
 
 
 class SearchParams(Schema):
-    q: str = ""
-    unit: int | None = None
-    customer_class: str = ""
-    limit: int = 10
+    q: CleanLine = Field("", max_length=200)
+    unit: Int32 | None = None
+    customer_class: CleanLine = Field("", max_length=40)
+    limit: int = limit_param(10, 20)
 
 
 @router.get("/search", response=SearchOut, summary="Search the knowledge base (scoped to the user's region)")
@@ -31,8 +32,6 @@ def search(request, params: Query[SearchParams]):
     q = params.q.strip()
     if not q:
         raise ApiError("query_required", "Give q, the caller's question.", status=400)
-    if not 1 <= params.limit <= 20:
-        raise ApiError("invalid_limit", "limit must be between 1 and 20.", status=400)
     unit = None
     if params.unit is not None:
         unit = queries.caller_unit(request.auth, params.unit)

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ninja import Schema
+from ninja import Field, Schema
+
+from gridcare.core.validation import CleanLine, CleanText
 
 from . import markup
 from .models import Article
@@ -63,8 +65,8 @@ class ArticleOut(ArticleHitOut):
 
 class FeedbackIn(Schema):
     helpful: bool
-    query: str = ""
-    call_ref: str = ""
+    query: CleanText = Field("", max_length=200)
+    call_ref: CleanLine = Field("", max_length=64)
 
 
 class FeedbackOut(Schema):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
-from gridcare.core.api_errors import ApiError, idempotency_key, stored_idempotency_key
+from gridcare.core.api_errors import ApiError, idempotency_key, request_fingerprint, stored_idempotency_key
+from gridcare.core.validation import CleanLine, limit_param
 from gridcare.customers.queries import get_customer
 
 from . import queries, services, wording
@@ -30,12 +31,12 @@ router = Router(tags=["outages"])
 
 
 class LookupParams(Schema):
-    account_no: str = ""
-    address: str = ""
-    area: str = ""
-    feeder: str = ""
-    when: str = "today"
-    limit: int = 100
+    account_no: CleanLine = Field("", max_length=32)
+    address: CleanLine = Field("", max_length=200)
+    area: CleanLine = Field("", max_length=64)
+    feeder: CleanLine = Field("", max_length=64)
+    when: CleanLine = Field("today", max_length=20)
+    limit: int = limit_param(100, queries.LOOKUP_LIMIT)
 
 
 @router.get(
@@ -49,8 +50,6 @@ def list_outages(request, params: Query[LookupParams]):
     in your scope for that period."""
     if params.when not in queries.WHEN_CHOICES:
         raise ApiError("invalid_when", f"when must be one of {', '.join(queries.WHEN_CHOICES)}.", status=422)
-    if not 1 <= params.limit <= queries.LOOKUP_LIMIT:
-        raise ApiError("invalid_limit", f"limit must be between 1 and {queries.LOOKUP_LIMIT}.", status=422)
     lookup = queries.OutageLookup(
         account_no=params.account_no,
         address=params.address,
@@ -113,7 +112,8 @@ def get_outage(request, number: str):
 @router.post("", response={201: OutageDetailOut, 200: OutageDetailOut}, summary="Create an outage")
 def create_outage(request, body: OutageIn):
     """Planned/temporary outages are created as drafts (`publish: true` publishes at once, with
-    the notice rule); `kind: fault` opens a fault outage in progress. Honours `Idempotency-Key`."""
+    the notice rule); `kind: fault` opens a fault outage in progress. Honours `Idempotency-Key`
+    (the same key with another body: 422 `idempotency_key_reused`)."""
     key = idempotency_key(request)
     outage, created = services.create_outage(
         kind=body.kind,
@@ -126,6 +126,7 @@ def create_outage(request, body: OutageIn):
         transformer_areas=body.transformer_areas,
         area_text=body.area_text,
         idempotency_key=stored_idempotency_key(request.auth, key),
+        request_fingerprint=request_fingerprint(request) if key else "",
     )
     if created and body.publish and outage.kind != "fault":
         try:

@@ -142,6 +142,8 @@ class Outage(models.Model):
         help_text=_("同一故障的两条停电信息合并后，本条的客户由并入的那条通知"),
     )
     idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True, editable=False)
+    # A hash of the request body that used the key: a retry must send the same body (422 otherwise).
+    idempotency_fingerprint = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-starts_at", "-id"]

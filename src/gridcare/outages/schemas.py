@@ -5,6 +5,8 @@ import datetime as dt
 from ninja import Schema
 from pydantic import Field
 
+from gridcare.core.validation import CleanLine, CleanText, Code, LocalDateTime
+
 from .models import Outage
 
 
@@ -99,51 +101,53 @@ class OutageDetailOut(OutageOut):
 
 
 class OutageIn(Schema):
-    kind: str = Field(description="planned | temporary | fault")
-    reason: str = Field(min_length=1, max_length=200)
-    area_text: str = Field("", max_length=300)
-    planned_start: dt.datetime | None = Field(None, description="planned/temporary; fault: when it started")
-    planned_end: dt.datetime | None = None
-    estimated_end: dt.datetime | None = None
-    feeders: list[str] = Field(default_factory=list, description="feeder codes")
-    transformer_areas: list[str] = Field(default_factory=list, description="transformer area codes")
+    kind: CleanLine = Field(max_length=20, description="planned | temporary | fault")
+    reason: CleanText = Field(min_length=1, max_length=200)
+    area_text: CleanText = Field("", max_length=300)
+    planned_start: LocalDateTime | None = Field(None, description="planned/temporary; fault: when it started")
+    planned_end: LocalDateTime | None = None
+    estimated_end: LocalDateTime | None = None
+    feeders: list[Code] = Field(default_factory=list, max_length=500, description="feeder codes")
+    transformer_areas: list[Code] = Field(
+        default_factory=list, max_length=5000, description="transformer area codes"
+    )
     publish: bool = Field(False, description="publish at once (planned/temporary)")
-    override_reason: str = Field("", max_length=300)
+    override_reason: CleanText = Field("", max_length=300)
 
 
 class PublishIn(Schema):
-    override_reason: str = Field(
+    override_reason: CleanText = Field(
         "", max_length=300, description="why less notice than the rule is acceptable"
     )
 
 
 class StartIn(Schema):
-    at: dt.datetime | None = None
-    note: str = Field("", max_length=300)
+    at: LocalDateTime | None = None
+    note: CleanText = Field("", max_length=300)
 
 
 class RestoreIn(Schema):
-    at: dt.datetime | None = None
-    note: str = Field("", max_length=300)
+    at: LocalDateTime | None = None
+    note: CleanText = Field("", max_length=300)
 
 
 class CancelIn(Schema):
-    reason: str = Field(min_length=1, max_length=300)
+    reason: CleanText = Field(min_length=1, max_length=300)
 
 
 class EstimateIn(Schema):
-    estimated_end: dt.datetime
-    note: str = Field("", max_length=300)
+    estimated_end: LocalDateTime
+    note: CleanText = Field("", max_length=300)
 
 
 class ScopeIn(Schema):
-    feeders: list[str] = Field(default_factory=list)
-    transformer_areas: list[str] = Field(default_factory=list)
-    reason: str | None = None
-    estimated_end: dt.datetime | None = None
-    note: str = Field("", max_length=300)
+    feeders: list[Code] = Field(default_factory=list, max_length=500)
+    transformer_areas: list[Code] = Field(default_factory=list, max_length=5000)
+    reason: CleanText | None = Field(None, max_length=200)
+    estimated_end: LocalDateTime | None = None
+    note: CleanText = Field("", max_length=300)
 
 
 class KeyCallIn(Schema):
-    account_no: str
-    note: str = Field("", max_length=200)
+    account_no: CleanLine = Field(max_length=32)
+    note: CleanText = Field("", max_length=200)

@@ -20,7 +20,7 @@ from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from gridcare.core import clock, numbering
-from gridcare.core.api_errors import ApiError
+from gridcare.core.api_errors import ApiError, check_same_request
 from gridcare.customers.models import Customer
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
@@ -158,13 +158,16 @@ def create_outage(
     unit: Unit | None = None,
     estimated_end: dt.datetime | None = None,
     idempotency_key: str | None = None,
+    request_fingerprint: str = "",
 ) -> tuple[Outage, bool]:
     """Create a planned or temporary outage as a draft (a fault outage opens at once: see
     :func:`open_fault_outage`). Returns ``(outage, created)``; the same ``idempotency_key``
-    returns the first outage."""
+    returns the first outage (with another request body, ``request_fingerprint``: 422
+    ``idempotency_key_reused``)."""
     if idempotency_key:
         first = Outage.objects.filter(idempotency_key=idempotency_key).first()
         if first is not None:
+            check_same_request(first.idempotency_fingerprint, request_fingerprint)
             return first, False
     if kind == OutageKind.FAULT:
         outage = open_fault_outage(
@@ -177,6 +180,7 @@ def create_outage(
             area_text=area_text,
             unit=unit,
             idempotency_key=idempotency_key,
+            request_fingerprint=request_fingerprint,
         )
         return outage, True
     if kind not in OutageKind.values:
@@ -209,8 +213,10 @@ def create_outage(
             feeder_objs,
             area_objs,
             areas,
+            fingerprint=request_fingerprint if idempotency_key else "",
         )
     except _AlreadyCreated as duplicate:
+        check_same_request(duplicate.outage.idempotency_fingerprint, request_fingerprint)
         return duplicate.outage, False
     return outage, True
 
@@ -227,6 +233,7 @@ def _create_draft(
     feeder_objs,
     area_objs,
     areas,
+    fingerprint="",
 ) -> Outage:
     with transaction.atomic():
         outage = Outage(
@@ -240,6 +247,7 @@ def _create_draft(
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             created_at=clock.now(),
             idempotency_key=idempotency_key or None,
+            idempotency_fingerprint=fingerprint,
         )
         outage.refresh_window()
         _save_new(outage)
@@ -380,6 +388,7 @@ def open_fault_outage(
     area_text: str = "",
     unit: Unit | None = None,
     idempotency_key: str | None = None,
+    request_fingerprint: str = "",
 ) -> Outage:
     """A fault outage (故障停电): in progress from ``started_at``, no notice rule. Its affected
     customers are materialized and each is sent a fault notice (key customers first); key
@@ -398,6 +407,7 @@ def open_fault_outage(
     if idempotency_key:
         first = Outage.objects.filter(idempotency_key=idempotency_key).first()
         if first is not None:
+            check_same_request(first.idempotency_fingerprint, request_fingerprint)
             return first
     try:
         return _open_fault(
@@ -411,13 +421,25 @@ def open_fault_outage(
             idempotency_key,
             feeder_objs,
             area_objs,
+            fingerprint=request_fingerprint if idempotency_key else "",
         )
     except _AlreadyCreated as duplicate:
+        check_same_request(duplicate.outage.idempotency_fingerprint, request_fingerprint)
         return duplicate.outage
 
 
 def _open_fault(
-    reason, area_text, unit, areas, started_at, estimated_end, actor, idempotency_key, feeder_objs, area_objs
+    reason,
+    area_text,
+    unit,
+    areas,
+    started_at,
+    estimated_end,
+    actor,
+    idempotency_key,
+    feeder_objs,
+    area_objs,
+    fingerprint="",
 ) -> Outage:
     with transaction.atomic():
         now = clock.now()
@@ -438,6 +460,7 @@ def _open_fault(
             published_by=user,
             required_notice_hours=rule.min_notice_hours if rule else 0,
             idempotency_key=idempotency_key or None,
+            idempotency_fingerprint=fingerprint,
         )
         outage.refresh_window()
         _save_new(outage)

@@ -1,22 +1,24 @@
 """/api/v1/repair: fault calls, outage events (the dispatcher's board) and crews."""
 
-from ninja import Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
 
-from gridcare.core.api_errors import idempotency_key
+from gridcare.core.api_errors import idempotency_key, request_fingerprint
+from gridcare.core.paging import BoundedLimitOffsetPagination
+from gridcare.core.validation import CleanLine
 from gridcare.customers.queries import get_customer_for_intake
 
 from . import queries, services
 from .actions import act_on_event
 from .schemas import (
     AffectedCustomerOut,
-    CallOut,
     CrewOut,
     CrewStatusIn,
     ErrorOut,
     EventActionIn,
-    EventOut,
+    EventCallOut,
     FaultCallIn,
+    OutageEventOut,
     ReportedCallOut,
 )
 
@@ -51,6 +53,7 @@ def report_call(request, body: FaultCallIn):
         channel=body.channel,
         idempotency_key=key,
         hazard=body.hazard,
+        request_fingerprint=request_fingerprint(request) if key else "",
     )
     out = ReportedCallOut.from_call(
         queued.call,
@@ -93,27 +96,30 @@ def retry_call(request, ref: str):
 
 
 class EventFilters(Schema):
-    state: str = ""
-    level: str = ""
-
-
-@router.get("/events", response=list[EventOut], summary="Open outage events in your scope (the live board)")
-@paginate(LimitOffsetPagination)
-def list_events(request, filters: Query[EventFilters]):
-    return [
-        EventOut.from_event(e) for e in queries.board(request.auth, state=filters.state, level=filters.level)
-    ]
-
-
-@router.get("/events/{number}", response=EventOut, summary="One outage event")
-def get_event(request, number: str):
-    return EventOut.from_event(queries.get_event(request.auth, number))
+    state: CleanLine = Field("", max_length=20)
+    level: CleanLine = Field("", max_length=20)
 
 
 @router.get(
-    "/events/{number}/calls", response=list[CallOut], summary="The event's calls (linked work orders)"
+    "/events", response=list[OutageEventOut], summary="Open outage events in your scope (the live board)"
 )
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffsetPagination)
+def list_events(request, filters: Query[EventFilters]):
+    return [
+        OutageEventOut.from_event(e)
+        for e in queries.board(request.auth, state=filters.state, level=filters.level)
+    ]
+
+
+@router.get("/events/{number}", response=OutageEventOut, summary="One outage event")
+def get_event(request, number: str):
+    return OutageEventOut.from_event(queries.get_event(request.auth, number))
+
+
+@router.get(
+    "/events/{number}/calls", response=list[EventCallOut], summary="The event's calls (linked work orders)"
+)
+@paginate(BoundedLimitOffsetPagination)
 def event_calls(request, number: str):
     event = queries.get_event(request.auth, number)
     return queries.event_calls(event)  # paged by the query
@@ -124,7 +130,7 @@ def event_calls(request, number: str):
     response=list[AffectedCustomerOut],
     summary="Every customer the event's device supplies, key customers first",
 )
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffsetPagination)
 def event_customers(request, number: str):
     event = queries.get_event(request.auth, number)
     return queries.event_customers(event, limit=None)  # paged by the query
@@ -132,13 +138,13 @@ def event_customers(request, number: str):
 
 @router.post(
     "/events/{number}/actions/{action}",
-    response=EventOut,
+    response=OutageEventOut,
     summary="Act on an event: confirm, reassign, split, merge, dispatch, reinforce, arrive, progress, eta, support, restore, cancel",
 )
 def act(request, number: str, action: str, body: EventActionIn):
     event = queries.get_event(request.auth, number)
     result = act_on_event(event=event, action=action, actor=request.auth, **body.model_dump())
-    return EventOut.from_event(queries.get_event(request.auth, result.number))
+    return OutageEventOut.from_event(queries.get_event(request.auth, result.number))
 
 
 @router.post("/analysis", summary="Run the trouble-call analysis now (研判)")

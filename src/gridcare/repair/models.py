@@ -554,6 +554,8 @@ class ReportedCall(models.Model):
         help_text=_("客户或来电号码：同一报修户的来电按到达顺序逐个处理，重复来电催办首次来电的工单"),
     )
     idempotency_key = models.CharField(max_length=80, null=True, blank=True, editable=False)
+    # A hash of the request body that used the key: a retry must send the same body (422 otherwise).
+    idempotency_fingerprint = models.CharField(max_length=32, blank=True, default="", editable=False)
     state = models.CharField(_("状态"), max_length=8, choices=State.choices, default=State.QUEUED)
     order = models.ForeignKey(
         WorkOrder,

@@ -5,18 +5,22 @@ import datetime as dt
 from ninja import Field, Schema
 
 from gridcare.core import clock
+from gridcare.core.api_errors import ErrorOut  # noqa: F401 - the API's one error schema
 from gridcare.core.masking import mask_name, mask_phone
+from gridcare.core.validation import CleanLine, CleanText, Code, LocalDateTime, Phone
 from gridcare.workorders.models import Channel
 
 from .models import Crew, OutageEvent, ReportedCall, TroubleCall
 
 
 class FaultCallIn(Schema):
-    content: str = Field(..., min_length=1, max_length=4000, description="故障现象")
-    account_no: str | None = Field(None, description="户号; empty when the caller is not identified")
-    caller_name: str = Field("", max_length=60)
-    caller_phone: str = Field("", max_length=20)
-    address: str = Field("", max_length=200, description="故障地址 (used to place an unknown caller)")
+    content: CleanText = Field(..., min_length=1, max_length=4000, description="故障现象")
+    account_no: CleanLine | None = Field(
+        None, max_length=32, description="户号; empty when the caller is not identified"
+    )
+    caller_name: CleanLine = Field("", max_length=60)
+    caller_phone: Phone = ""
+    address: CleanLine = Field("", max_length=200, description="故障地址 (used to place an unknown caller)")
     channel: Channel = Channel.HOTLINE
     hazard: bool = Field(
         False,
@@ -93,12 +97,7 @@ class ReportedCallOut(Schema):
         )
 
 
-class ErrorOut(Schema):
-    code: str = Field(description="stable error code, e.g. not_found, invalid_input, content_required")
-    message: str
-
-
-class EventOut(Schema):
+class OutageEventOut(Schema):
     number: str
     level: str
     level_label: str
@@ -133,9 +132,9 @@ class EventOut(Schema):
     outage_number: str | None
 
     @staticmethod
-    def from_event(e: OutageEvent) -> EventOut:
+    def from_event(e: OutageEvent) -> OutageEventOut:
         end = e.restored_at or clock.now()
-        return EventOut(
+        return OutageEventOut(
             number=e.number,
             level=e.level,
             level_label=str(e.get_level_display()),
@@ -171,7 +170,7 @@ class EventOut(Schema):
         )
 
 
-class CallOut(Schema):
+class EventCallOut(Schema):
     order_number: str
     order_state: str
     received_at: dt.datetime
@@ -233,19 +232,23 @@ class AffectedCustomerOut(Schema):
 
 
 class EventActionIn(Schema):
-    note: str = Field("", max_length=1000)
-    crew: str | None = Field(None, description="dispatch / reinforce: crew code")
+    note: CleanText = Field("", max_length=1000)
+    crew: CleanLine | None = Field(None, max_length=64, description="dispatch / reinforce: crew code")
     replace: bool = Field(False, description="dispatch: take over from the current crew")
-    level: str | None = Field(None, description="reassign: area | feeder")
-    transformer_area: str | None = Field(None, description="reassign: transformer area code")
-    feeder: str | None = Field(None, description="reassign: feeder code")
-    orders: list[str] = Field(default_factory=list, description="split: order numbers to move out")
-    into: str | None = Field(None, description="merge: target event number")
-    situation: str = Field("", max_length=2000, description="progress")
-    cause: str = Field("", max_length=200, description="progress / restore")
-    estimated_restore_at: dt.datetime | None = Field(None, description="eta")
-    kind: str | None = Field(None, description="support: crew | materials | generator")
-    result: str = Field("", max_length=2000, description="restore: what was done")
+    level: CleanLine | None = Field(None, max_length=20, description="reassign: area | feeder")
+    transformer_area: CleanLine | None = Field(
+        None, max_length=64, description="reassign: transformer area code"
+    )
+    feeder: CleanLine | None = Field(None, max_length=64, description="reassign: feeder code")
+    orders: list[Code] = Field(
+        default_factory=list, max_length=500, description="split: order numbers to move out"
+    )
+    into: CleanLine | None = Field(None, max_length=64, description="merge: target event number")
+    situation: CleanText = Field("", max_length=2000, description="progress")
+    cause: CleanText = Field("", max_length=200, description="progress / restore")
+    estimated_restore_at: LocalDateTime | None = Field(None, description="eta")
+    kind: CleanLine | None = Field(None, max_length=20, description="support: crew | materials | generator")
+    result: CleanText = Field("", max_length=2000, description="restore: what was done")
 
 
 class CrewOut(Schema):

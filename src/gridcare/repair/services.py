@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 
 from gridcare.core import clock, dbstats, prepared
-from gridcare.core.api_errors import ApiError, stored_idempotency_key
+from gridcare.core.api_errors import ApiError, check_same_request, stored_idempotency_key
 from gridcare.customers.models import Customer, Feeder, TransformerArea
 from gridcare.customers.queries import customer_with_area
 from gridcare.org import scoping
@@ -404,11 +404,13 @@ def queue_fault_call(
     channel: str = "hotline",
     idempotency_key: str | None = None,
     hazard: bool = False,
+    request_fingerprint: str = "",
 ) -> QueuedCall:
     """来电登记 (the API's intake): validate, record the call durably with one INSERT and answer at
     once with what is known (the open event covering the customer's area or feeder); the work order
     follows when the call is processed (``process_queued_calls``). The same Idempotency-Key
-    returns the first call and writes nothing."""
+    returns the first call and writes nothing (with another request body: 422
+    ``idempotency_key_reused``)."""
     key = stored_idempotency_key(actor, idempotency_key)
     engine.validate_intake(
         engine.Intake(
@@ -440,13 +442,16 @@ def queue_fault_call(
         hazard=hazard,
         caller_key=f"c{customer.pk}" if customer is not None else f"p{caller_phone.strip()}"[:40],
         idempotency_key=key,
+        idempotency_fingerprint=request_fingerprint if key else "",
     )
     # One INSERT, committed by itself (a savepoint only inside a caller's transaction). A key used
     # before is found by its unique index in the same statement, which then writes nothing.
     with transaction.atomic() if connection.in_atomic_block else nullcontext():
         written = _insert_call(call)
     if not written:
-        return _queued(_call_by_key(key), created=False)
+        first = _call_by_key(key)
+        check_same_request(first.idempotency_fingerprint, request_fingerprint)
+        return _queued(first, created=False)
     _wake_analysis()
     return _queued(call, created=True)
 

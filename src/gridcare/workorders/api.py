@@ -1,21 +1,24 @@
 from django.http import HttpResponse
-from ninja import Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import paginate
 
-from gridcare.core.api_errors import idempotency_key, stored_idempotency_key
+from gridcare.core.api_errors import idempotency_key, request_fingerprint, stored_idempotency_key
+from gridcare.core.paging import BoundedLimitOffsetPagination
+from gridcare.core.validation import CleanLine, Int32
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
 
 from . import queries, services
 from .queries import ORDER_UNIT_FIELDS
-from .schemas import ActionIn, EventOut, WorkOrderIn, WorkOrderOut
+from .schemas import ActionIn, OrderEventOut, WorkOrderIn, WorkOrderOut
 
 router = Router(tags=["work-orders"])
 
 
 @router.post("", response={201: WorkOrderOut, 200: WorkOrderOut}, summary="Create a work order (受理)")
 def create_work_order(request, body: WorkOrderIn):
-    """Honours `Idempotency-Key`: the same key returns the first order (200) instead of a new one."""
+    """Honours `Idempotency-Key`: the same key with the same body returns the first order (200)
+    instead of a new one; with another body it answers 422 `idempotency_key_reused`."""
     key = idempotency_key(request)
     # Who may take requests is decided before the customer is looked up (the roles are read once
     # per request and reused by the service).
@@ -34,7 +37,10 @@ def create_work_order(request, body: WorkOrderIn):
         handed_in_by_account_manager=body.handed_in_by_account_manager,
     )
     order, created = services.create_work_order(
-        actor=request.auth, intake=intake, idempotency_key=stored_idempotency_key(request.auth, key)
+        actor=request.auth,
+        intake=intake,
+        idempotency_key=stored_idempotency_key(request.auth, key),
+        request_fingerprint=request_fingerprint(request) if key else "",
     )
     if not created:
         # The actor's own key: the first order, loaded with its relations, if still in their scope.
@@ -53,14 +59,14 @@ def create_work_order(request, body: WorkOrderIn):
 class ListFilters(Schema):
     mine: bool = False  # assigned to me
     accepted: bool = False  # accepted by me (受理人)
-    order_type: str = ""
-    state: str = ""
-    warning_level: int | None = None
+    order_type: CleanLine = Field("", max_length=20)
+    state: CleanLine = Field("", max_length=20)
+    warning_level: Int32 | None = None
     open_only: bool = True
 
 
 @router.get("", response=list[WorkOrderOut], summary="List work orders in your scope")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffsetPagination)
 def list_work_orders(request, filters: Query[ListFilters]):
     qs = queries.queue(
         request.auth,
@@ -79,11 +85,11 @@ def get_work_order(request, number: str):
     return WorkOrderOut.from_order(queries.get_order(request.auth, number))
 
 
-@router.get("/{number}/history", response=list[EventOut], summary="The order's history (流转记录)")
+@router.get("/{number}/history", response=list[OrderEventOut], summary="The order's history (流转记录)")
 def get_history(request, number: str):
     order = queries.get_order(request.auth, number)
     return [
-        EventOut(
+        OrderEventOut(
             action=e.action,
             at=e.at,
             actor=e.actor.display_name if e.actor_id else None,

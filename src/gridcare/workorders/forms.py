@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.validation import PhoneField
+
 from .models import Channel, ComplaintClass, OrderType, Satisfaction
 
 
@@ -13,7 +15,7 @@ class IntakeForm(forms.Form):
     channel = forms.ChoiceField(label=_("受理渠道"), choices=Channel.choices, initial=Channel.HOTLINE)
     account_no = forms.CharField(label=_("户号"), max_length=20, required=False)
     caller_name = forms.CharField(label=_("来电人"), max_length=60, required=False)
-    caller_phone = forms.CharField(label=_("来电号码"), max_length=20, required=False)
+    caller_phone = PhoneField(label=_("来电号码"), required=False)
     address = forms.CharField(label=_("地址"), max_length=200, required=False)
     subtype = forms.CharField(label=_("业务子类"), max_length=40, required=False)
     complaint_class = forms.ChoiceField(

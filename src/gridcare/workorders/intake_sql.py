@@ -132,7 +132,7 @@ def _statement(with_deadlines: bool, with_checks: bool) -> str:
     q = connection.ops.quote_name
     table = q(WorkOrder._meta.db_table)
     not_taken = numbering.UPSERT_WHEN_SQL.format(when="NOT EXISTS (SELECT 1 FROM prior)")
-    prior = f"SELECT id, number FROM {table} WHERE idempotency_key = %s"  # noqa: S608
+    prior = f"SELECT id, number, idempotency_fingerprint FROM {table} WHERE idempotency_key = %s"  # noqa: S608
     parts = [f"prior AS ({prior})", f"num AS ({not_taken})"]
     number = f"(SELECT {numbering.NUMBER_SQL} FROM num)"  # noqa: S608
     written = "EXISTS (SELECT 1 FROM o)"
@@ -152,8 +152,8 @@ def _statement(with_deadlines: bool, with_checks: bool) -> str:
         )
         parts.append(f"t AS ({_insert(DBTaskResult, {'args_kwargs': args}, many=True, when=written)})")
     ids = "(SELECT json_object_agg(milestone, id) FROM d)" if with_deadlines else "NULL::json"
-    mine = f"SELECT o.id, o.number, {ids}, false FROM o"  # noqa: S608
-    answer = mine + " UNION ALL SELECT id, number, NULL::json, true FROM prior"  # noqa: S608
+    mine = f"SELECT o.id, o.number, {ids}, false, ''::varchar FROM o"  # noqa: S608
+    answer = mine + " UNION ALL SELECT id, number, NULL::json, true, idempotency_fingerprint FROM prior"  # noqa: S608
     return "WITH " + ", ".join(parts) + " " + answer
 
 
@@ -165,10 +165,10 @@ def insert(
     *,
     prefix: str,
     period: str,
-) -> int | None:
+) -> tuple[int, str] | None:
     """Write the order (numbered here), its history row, deadlines and checks; set their keys.
     Returns None — or, when an order was already taken with the order's idempotency key, that
-    order's id, and then nothing is written.
+    order's id and the fingerprint of the request that took it, and then nothing is written.
 
     Each check's ``args_kwargs`` is filled with the id of the deadline of the milestone it names
     (see ``checks_for``), known only inside the statement. Raises IntegrityError as the ORM
@@ -183,11 +183,11 @@ def insert(
     if checks:
         params.append(_json(checks))
     # Prepared once per connection: the statement is long and the same for every intake.
-    ((order_id, number, deadline_ids, taken_before),) = prepared.fetch(
+    ((order_id, number, deadline_ids, taken_before, fingerprint),) = prepared.fetch(
         _statement(bool(deadlines), bool(checks)), params
     )
     if taken_before:
-        return order_id
+        return order_id, fingerprint
     order.pk, order.number = order_id, number
     order._state.adding, order._state.db = False, connection.alias
     for deadline in deadlines:

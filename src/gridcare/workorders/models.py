@@ -207,6 +207,8 @@ class WorkOrder(models.Model):
     callback_required = models.BooleanField(_("需回访"), default=False)
     satisfaction = models.CharField(_("回访满意度"), max_length=12, choices=Satisfaction.choices, blank=True)
     idempotency_key = models.CharField(max_length=80, null=True, blank=True, editable=False)
+    # A hash of the request body that used the key: a retry must send the same body (422 otherwise).
+    idempotency_fingerprint = models.CharField(max_length=32, blank=True, default="", editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1)
     created_at = models.DateTimeField(_("受理时间"), db_index=True)
     updated_at = models.DateTimeField(_("更新时间"))

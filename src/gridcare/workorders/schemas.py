@@ -6,6 +6,7 @@ from ninja import Field, Schema
 
 from gridcare.core import clock
 from gridcare.core.masking import mask_phone
+from gridcare.core.validation import CleanLine, CleanText, Int32, Phone
 
 from .models import Channel, ComplaintClass, OrderType, WorkOrder
 
@@ -13,14 +14,14 @@ from .models import Channel, ComplaintClass, OrderType, WorkOrder
 class WorkOrderIn(Schema):
     order_type: OrderType
     channel: Channel = Channel.HOTLINE
-    content: str = Field(..., min_length=1, max_length=4000)
-    account_no: str | None = Field(
-        None, description="户号; leave empty when the caller is not yet identified"
+    content: CleanText = Field(..., min_length=1, max_length=4000)
+    account_no: CleanLine | None = Field(
+        None, max_length=32, description="户号; leave empty when the caller is not yet identified"
     )
-    caller_name: str = Field("", max_length=60)
-    caller_phone: str = Field("", max_length=20)
-    address: str = Field("", max_length=200)
-    subtype: str = Field("", max_length=40)
+    caller_name: CleanLine = Field("", max_length=60)
+    caller_phone: Phone = ""
+    address: CleanLine = Field("", max_length=200)
+    subtype: CleanLine = Field("", max_length=40)
     complaint_class: ComplaintClass | None = None
     handed_in_by_account_manager: bool = False
 
@@ -100,7 +101,7 @@ class WorkOrderOut(Schema):
         )
 
 
-class EventOut(Schema):
+class OrderEventOut(Schema):
     action: str
     at: dt.datetime
     actor: str | None
@@ -112,15 +113,17 @@ class EventOut(Schema):
 
 
 class ActionIn(Schema):
-    version: int | None = Field(None, description="the order's version you saw; a stale one answers 409")
-    note: str = Field("", max_length=2000)
-    unit: str | None = Field(None, description="dispatch/redispatch: unit id or code")
-    reply: str | None = Field(None, max_length=4000)
+    version: Int32 | None = Field(None, description="the order's version you saw; a stale one answers 409")
+    note: CleanText = Field("", max_length=2000)
+    unit: CleanLine | None = Field(None, max_length=64, description="dispatch/redispatch: unit id or code")
+    reply: CleanText | None = Field(None, max_length=4000)
     at_fault: bool | None = None
     approve: bool = True
-    satisfaction: str | None = None
-    into: str | None = Field(None, description="merge: number of the order to merge into")
-    problem_solved: str | None = None
-    cause_analysis: str | None = None
-    preventive_measures: str | None = None
-    accountability: str | None = None
+    satisfaction: CleanLine | None = Field(None, max_length=40)
+    into: CleanLine | None = Field(
+        None, max_length=64, description="merge: number of the order to merge into"
+    )
+    problem_solved: CleanText | None = Field(None, max_length=2000)
+    cause_analysis: CleanText | None = Field(None, max_length=2000)
+    preventive_measures: CleanText | None = Field(None, max_length=2000)
+    accountability: CleanText | None = Field(None, max_length=2000)

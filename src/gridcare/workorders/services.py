@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock, numbering
-from gridcare.core.api_errors import ApiError
+from gridcare.core.api_errors import ApiError, check_same_request
 from gridcare.customers.models import AreaClass, Customer
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
@@ -175,10 +175,16 @@ def accept_request(
 
 
 def create_work_order(
-    *, actor: Any, intake: Intake, idempotency_key: str | None = None, active_unit: Unit | None = None
+    *,
+    actor: Any,
+    intake: Intake,
+    idempotency_key: str | None = None,
+    active_unit: Unit | None = None,
+    request_fingerprint: str = "",
 ) -> tuple[WorkOrder, bool]:
     """受理: create an order; returns (order, created). The same idempotency key returns the first order
-    (with what its answer shows: customer, units, assignee, deadlines).
+    (with what its answer shows: customer, units, assignee, deadlines) — when the request is the
+    same (``request_fingerprint``, a hash of its body): with another, 422 ``idempotency_key_reused``.
     The accepting unit (首问负责) is the one the actor acts for (``active_unit`` from the switcher)."""
     validate_intake(intake)
     check_intake_role(actor)
@@ -211,6 +217,7 @@ def create_work_order(
         accepted_by=actor if getattr(actor, "pk", None) else None,
         accepted_unit=unit,
         idempotency_key=idempotency_key or None,
+        idempotency_fingerprint=request_fingerprint if idempotency_key else "",
         created_at=now,
         updated_at=now,
     )
@@ -236,7 +243,8 @@ def create_work_order(
                     order, event, started, intake_sql.checks_for(started), prefix=prefix, period=period
                 )
             if prior is not None:  # the key was taken before: that order, and nothing written
-                return queries.answer(pk=prior), False
+                check_same_request(prior[1], request_fingerprint)
+                return queries.answer(pk=prior[0]), False
         else:
             with transaction.atomic():
                 # The number is taken in the order's own transaction: the counter row stays locked
@@ -253,6 +261,7 @@ def create_work_order(
         if idempotency_key:
             existing = queries.answer(idempotency_key=idempotency_key)
             if existing is not None:
+                check_same_request(existing.idempotency_fingerprint, request_fingerprint)
                 return existing, False
         raise
     return order, True

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Choices
 
+from gridcare.core.validation import InvalidPhone, parse_phone
 from gridcare.customers.models import CODE_RE
 
 
@@ -196,8 +197,6 @@ def date(value: Any) -> dt.date | None:
 # --- phones ---------------------------------------------------------------------------------------
 
 PHONE_SEPARATORS = re.compile(r"[;；、,，/\n]+")
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE = re.compile(r"^0\d{9,11}$")  # 0 + 2–3 digit area code + 7–8 digit number
 
 
 def phones(value: Any) -> list[tuple[str, str]]:
@@ -213,16 +212,9 @@ def phones(value: Any) -> list[tuple[str, str]]:
         part = part.strip()
         if not part:
             continue
-        digits = re.sub(r"[\s\-()（）+]", "", unicodedata.normalize("NFKC", part))
-        if digits.startswith("0086") and len(digits) == 15:
-            digits = digits[4:]
-        elif digits.startswith("86") and len(digits) == 13:
-            digits = digits[2:]
-        if MOBILE.match(digits):
-            kind = "mobile"
-        elif LANDLINE.match(digits):
-            kind = "landline"
-        else:
+        try:
+            digits, kind = parse_phone(part)  # the one rule of forms, API and import
+        except InvalidPhone:
             problems.append(part)
             continue
         if digits not in (number for number, _ in found):

@@ -66,7 +66,7 @@ def test_api_search_needs_a_query_and_bounded_limit(world, client):
     empty = client.get("/api/v1/customers", **auth)
     assert empty.status_code == 400 and empty.json()["code"] == "query_required"
     bad = client.get("/api/v1/customers", {"q": "张", "limit": 500}, **auth)
-    assert bad.status_code == 400 and bad.json()["code"] == "invalid_limit"
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_limit"
     wrong_type = client.get("/api/v1/customers", {"q": "张", "limit": "many"}, **auth)
     assert wrong_type.status_code == 422 and wrong_type.json()["code"] == "invalid_input"
 

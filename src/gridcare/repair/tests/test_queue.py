@@ -77,9 +77,12 @@ def test_the_same_idempotency_key_returns_the_first_call_and_writes_nothing(grid
     client = api(grid.agent)
     customer = grid.customers_by_area[grid.areas[0].pk][0]
     first = post(client, {"content": "停电", "account_no": customer.account_no}, key="abc")
-    again = post(client, {"content": "停电了！", "account_no": customer.account_no}, key="abc")
+    again = post(client, {"content": "停电", "account_no": customer.account_no}, key="abc")
     assert first.status_code == 202 and again.status_code == 200
     assert again.json()["ref"] == first.json()["ref"]
+    # The same key with another body is refused (as Stripe does), not answered with the first call.
+    other_body = post(client, {"content": "停电了！", "account_no": customer.account_no}, key="abc")
+    assert other_body.status_code == 422 and other_body.json()["code"] == "idempotency_key_reused"
     assert ReportedCall.objects.count() == 1
     services.run_analysis()
     third = post(client, {"content": "停电", "account_no": customer.account_no}, key="abc").json()
