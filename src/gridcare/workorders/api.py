@@ -1,13 +1,16 @@
+import datetime as dt
+
 from django.http import HttpResponse
 from ninja import Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from gridcare.core.api_errors import idempotency_key, stored_idempotency_key
+from gridcare.core.api_errors import ApiError, idempotency_key, stored_idempotency_key
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
 
 from . import queries, services
-from .queries import ORDER_UNIT_FIELDS
+from .models import OPEN_STATES
+from .queries import ORDER_UNIT_FIELDS, OrderSearch
 from .schemas import ActionIn, EventOut, WorkOrderIn, WorkOrderOut
 
 router = Router(tags=["work-orders"])
@@ -47,28 +50,73 @@ def create_work_order(request, body: WorkOrderIn):
     )
 
 
+LIST_MAX_LIMIT = 100
+LIST_MAX_OFFSET = 10_000
+
+
+class BoundedLimitOffset(LimitOffsetPagination):
+    """limit 1–100, offset 0–10000; outside that a 400 with ``invalid_limit`` / ``invalid_offset``
+    (a deep offset is a scan: narrow the filters instead). Only the page's rows are built."""
+
+    class Input(Schema):
+        limit: int = 20
+        offset: int = 0
+
+    def paginate_queryset(self, queryset, pagination, request=None, **params):
+        if not 1 <= pagination.limit <= LIST_MAX_LIMIT:
+            raise ApiError("invalid_limit", f"limit must be between 1 and {LIST_MAX_LIMIT}.", status=400)
+        if not 0 <= pagination.offset <= LIST_MAX_OFFSET:
+            raise ApiError("invalid_offset", f"offset must be between 0 and {LIST_MAX_OFFSET}.", status=400)
+        offset, limit = pagination.offset, pagination.limit
+        return {
+            "items": [WorkOrderOut.from_order(o) for o in queryset[offset : offset + limit]],
+            "count": self._items_count(queryset),
+        }
+
+
 class ListFilters(Schema):
     mine: bool = False  # assigned to me
     accepted: bool = False  # accepted by me (受理人)
+    number: str = ""  # exact or a prefix
+    customer: str = ""  # account number, or the start of the customer's name
+    phone: str = ""  # caller's phone or one of the customer's phones
     order_type: str = ""
-    state: str = ""
+    state: str = ""  # a state, or "open" / "closed"; closed states are searched too
+    unit: int | None = None  # accepting or handling unit in this unit's subtree (within your scope)
+    created_from: dt.date | None = None  # Asia/Shanghai dates, both ends included
+    created_to: dt.date | None = None
     warning_level: int | None = None
-    open_only: bool = True
+    open_only: bool = True  # only when no state is given
 
 
-@router.get("", response=list[WorkOrderOut], summary="List work orders in your scope")
-@paginate(LimitOffsetPagination)
+@router.get("", response=list[WorkOrderOut], summary="Search work orders in your scope (工单查询)")
+@paginate(BoundedLimitOffset)
 def list_work_orders(request, filters: Query[ListFilters]):
-    qs = queries.queue(
+    """Newest first (then by id, so pages are stable). An order outside your scope never appears."""
+    if filters.created_from and filters.created_to and filters.created_from > filters.created_to:
+        raise ApiError("invalid_date_range", "created_from is after created_to.", status=400)
+    qs = queries.search(
         request.auth,
-        mine=filters.mine,
-        accepted=filters.accepted,
-        order_type=filters.order_type,
-        state=filters.state,
-        warning_level=filters.warning_level,
-        open_only=filters.open_only,
+        OrderSearch(
+            number=filters.number,
+            customer=filters.customer,
+            phone=filters.phone,
+            order_type=filters.order_type,
+            state=filters.state,
+            unit=filters.unit,
+            created_from=filters.created_from,
+            created_to=filters.created_to,
+        ),
     )
-    return [WorkOrderOut.from_order(o) for o in qs]
+    if filters.mine:
+        qs = qs.filter(assignee=request.auth)
+    if filters.accepted:
+        qs = qs.filter(accepted_by=request.auth)
+    if filters.open_only and not filters.state:
+        qs = qs.filter(state__in=OPEN_STATES)
+    if filters.warning_level is not None:
+        qs = qs.filter(warning_level__gte=filters.warning_level)
+    return qs
 
 
 @router.get("/{number}", response=WorkOrderOut, summary="One work order by its number")

@@ -226,6 +226,9 @@ class WorkOrder(models.Model):
             models.Index(fields=["customer", "state"], name="wo_customer_state"),
             # 重复来电 of an unknown customer: the open orders of a caller's number.
             models.Index(fields=["caller_phone", "state"], name="wo_caller_state"),
+            # 工单查询 by a number's prefix: on PostgreSQL LIKE 'prefix%' needs the pattern opclass
+            # (the unique constraint's index serves only = under a non-C collation).
+            models.Index(fields=["number"], name="wo_number_prefix", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:
