@@ -3,6 +3,8 @@ and API), scoped, paged; the customer's order history; the hotline card's links.
 
 import datetime as dt
 
+import pytest
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -156,3 +158,24 @@ def test_hotline_card_recent_orders_are_links(wo_world, client):
     client.force_login(w.agent)
     card = client.get("/hotline/customer/5100000001/", HTTP_HX_REQUEST="true").content.decode()
     assert f'href="/workorders/{order.number}/"' in card
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans")
+def test_common_search_filters_can_use_an_index_on_postgresql(wo_world):
+    """With sequential scans priced out, each common filter is answered from an index: the number
+    prefix (wo_number_prefix), the customer (wo_customer_state), the created range (created_at)."""
+    w = wo_world
+    from gridcare.workorders import queries
+
+    searches = {
+        "wo_number_prefix": queries.OrderSearch(number="GZ2026"),
+        "wo_customer_state": queries.OrderSearch(customer="5100000001"),
+        "workorders_workorder_created_at": queries.OrderSearch(
+            created_from=dt.date(2026, 3, 1), created_to=dt.date(2026, 3, 2)
+        ),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    for index, search in searches.items():
+        plan = queries.search(w.leader, search).explain()
+        assert f"Index Scan using {index}" in plan or f"Index Scan Backward using {index}" in plan, plan
