@@ -4,7 +4,6 @@ and API), scoped, paged; the customer's order history; the hotline card's links.
 import datetime as dt
 
 import pytest
-
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
