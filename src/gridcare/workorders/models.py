@@ -217,7 +217,11 @@ class WorkOrder(models.Model):
         verbose_name = _("工单")
         verbose_name_plural = _("工单")
         constraints = [
-            models.UniqueConstraint(fields=["number"], name="wo_number_unique"),
+            # One unique index serves = and 工单查询's LIKE 'prefix%' on PostgreSQL (the pattern
+            # opclass; a plain one serves only = under a non-C collation): no second index to write.
+            models.UniqueConstraint(
+                fields=["number"], name="wo_number_unique", opclasses=["varchar_pattern_ops"]
+            ),
             models.UniqueConstraint(fields=["idempotency_key"], name="wo_idempotency_key_unique"),
         ]
         indexes = [
@@ -226,9 +230,6 @@ class WorkOrder(models.Model):
             models.Index(fields=["customer", "state"], name="wo_customer_state"),
             # 重复来电 of an unknown customer: the open orders of a caller's number.
             models.Index(fields=["caller_phone", "state"], name="wo_caller_state"),
-            # 工单查询 by a number's prefix: on PostgreSQL LIKE 'prefix%' needs the pattern opclass
-            # (the unique constraint's index serves only = under a non-C collation).
-            models.Index(fields=["number"], name="wo_number_prefix", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:

@@ -118,7 +118,7 @@ def _day_start(day: dt.date) -> dt.datetime:
 def search(user: Any, s: OrderSearch, active_unit: Any = None) -> QuerySet[WorkOrder]:
     """Any order in the user's scope (closed ones too) by the filters of ``s``, newest first with
     the id as tie-breaker (stable paging). Every filter is one indexed condition: the number
-    (``wo_number_prefix``), the customer (``wo_customer_state``), the phones (``wo_caller_state``
+    (``wo_number_unique``), the customer (``wo_customer_state``), the phones (``wo_caller_state``
     and the customer phones' index), the created range (``created_at``)."""
     qs = visible_orders(user, active_unit)
     number = s.number.strip().upper()
