@@ -1,15 +1,18 @@
+import datetime as dt
+
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
-from gridcare.core.api_errors import idempotency_key, request_fingerprint, stored_idempotency_key
+from gridcare.core.api_errors import ApiError, idempotency_key, request_fingerprint, stored_idempotency_key
 from gridcare.core.paging import BoundedLimitOffsetPagination
 from gridcare.core.validation import CleanLine, Int32
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
 
 from . import queries, services
-from .queries import ORDER_UNIT_FIELDS
+from .models import OPEN_STATES
+from .queries import ORDER_UNIT_FIELDS, OrderSearch
 from .schemas import ActionIn, OrderEventOut, WorkOrderIn, WorkOrderOut
 
 router = Router(tags=["work-orders"])
@@ -56,28 +59,61 @@ def create_work_order(request, body: WorkOrderIn):
     )
 
 
+class OrderPage(BoundedLimitOffsetPagination):
+    """The shared bounds (``core.paging``: 422 ``invalid_limit`` as everywhere); only the page's
+    rows are built into ``WorkOrderOut``."""
+
+    def paginate_queryset(self, queryset, pagination, request=None, **params):
+        offset, limit = pagination.offset, pagination.limit
+        return {
+            "items": [WorkOrderOut.from_order(o) for o in queryset[offset : offset + limit]],
+            "count": self._items_count(queryset),
+        }
+
+
 class ListFilters(Schema):
     mine: bool = False  # assigned to me
     accepted: bool = False  # accepted by me (受理人)
+    number: CleanLine = Field("", max_length=30)  # exact or a prefix
+    customer: CleanLine = Field("", max_length=60)  # account number, or the start of the customer's name
+    phone: CleanLine = Field("", max_length=30)  # caller's phone or one of the customer's phones
     order_type: CleanLine = Field("", max_length=20)
-    state: CleanLine = Field("", max_length=20)
+    state: CleanLine = Field("", max_length=20)  # a state, or "open" / "closed"; closed states too
+    unit: Int32 | None = None  # accepting or handling unit in this unit's subtree (within your scope)
+    created_from: dt.date | None = None  # Asia/Shanghai dates, both ends included
+    created_to: dt.date | None = None
     warning_level: Int32 | None = None
-    open_only: bool = True
+    open_only: bool = True  # only when no state is given
 
 
-@router.get("", response=list[WorkOrderOut], summary="List work orders in your scope")
-@paginate(BoundedLimitOffsetPagination)
+@router.get("", response=list[WorkOrderOut], summary="Search work orders in your scope (工单查询)")
+@paginate(OrderPage)
 def list_work_orders(request, filters: Query[ListFilters]):
-    qs = queries.queue(
+    """Newest first (then by id, so pages are stable). An order outside your scope never appears."""
+    if filters.created_from and filters.created_to and filters.created_from > filters.created_to:
+        raise ApiError("invalid_date_range", "created_from is after created_to.", status=422)
+    qs = queries.search(
         request.auth,
-        mine=filters.mine,
-        accepted=filters.accepted,
-        order_type=filters.order_type,
-        state=filters.state,
-        warning_level=filters.warning_level,
-        open_only=filters.open_only,
+        OrderSearch(
+            number=filters.number,
+            customer=filters.customer,
+            phone=filters.phone,
+            order_type=filters.order_type,
+            state=filters.state,
+            unit=filters.unit,
+            created_from=filters.created_from,
+            created_to=filters.created_to,
+        ),
     )
-    return [WorkOrderOut.from_order(o) for o in qs]
+    if filters.mine:
+        qs = qs.filter(assignee=request.auth)
+    if filters.accepted:
+        qs = qs.filter(accepted_by=request.auth)
+    if filters.open_only and not filters.state:
+        qs = qs.filter(state__in=OPEN_STATES)
+    if filters.warning_level is not None:
+        qs = qs.filter(warning_level__gte=filters.warning_level)
+    return qs
 
 
 @router.get("/{number}", response=WorkOrderOut, summary="One work order by its number")

@@ -219,7 +219,11 @@ class WorkOrder(models.Model):
         verbose_name = _("工单")
         verbose_name_plural = _("工单")
         constraints = [
-            models.UniqueConstraint(fields=["number"], name="wo_number_unique"),
+            # One unique index serves = and 工单查询's LIKE 'prefix%' on PostgreSQL (the pattern
+            # opclass; a plain one serves only = under a non-C collation): no second index to write.
+            models.UniqueConstraint(
+                fields=["number"], name="wo_number_unique", opclasses=["varchar_pattern_ops"]
+            ),
             models.UniqueConstraint(fields=["idempotency_key"], name="wo_idempotency_key_unique"),
         ]
         indexes = [

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from gridcare.core.joined import Children, JoinedRows, Related
-from gridcare.customers.models import Customer
+from gridcare.customers.models import Customer, CustomerPhone
+from gridcare.customers.queries import normalize_phone
 from gridcare.org import scoping
 from gridcare.org.models import Unit
 
-from .models import OPEN_STATES, Deadline, WorkOrder
+from .models import OPEN_STATES, Deadline, State, WorkOrder
 
 # An order is visible to the accepting unit's subtree (首问负责) and the assigned unit's subtree.
 ORDER_UNIT_FIELDS = ("accepted_unit_id", "assigned_unit_id")
@@ -81,3 +85,75 @@ def queue(
     if warning_level is not None:
         qs = qs.filter(warning_level__gte=warning_level)
     return _with_relations(qs).order_by("-priority", "-warning_level", "created_at")
+
+
+# 工单查询 -----------------------------------------------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# ``state`` of a search may also name a group of states.
+STATE_GROUPS = {
+    "open": frozenset(OPEN_STATES),
+    "closed": frozenset({State.ARCHIVED, State.MERGED, State.CANCELLED}),
+}
+
+
+@dataclass
+class OrderSearch:
+    """The filters of 工单查询 (page and API alike); empty fields do not filter."""
+
+    number: str = ""  # exact, or a prefix
+    customer: str = ""  # account number (exact) or the start of the customer's name
+    phone: str = ""  # the caller's number or one of the customer's numbers (exact, normalized)
+    order_type: str = ""
+    state: str = ""  # one state, or "open" / "closed"
+    unit: int | None = None  # accepting or handling unit within this unit's subtree
+    created_from: dt.date | None = None  # Asia/Shanghai calendar days, both ends included
+    created_to: dt.date | None = None
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI)
+
+
+def search(user: Any, s: OrderSearch, active_unit: Any = None) -> QuerySet[WorkOrder]:
+    """Any order in the user's scope (closed ones too) by the filters of ``s``, newest first with
+    the id as tie-breaker (stable paging). Every filter is one indexed condition: the number
+    (``wo_number_unique``), the customer (``wo_customer_state``), the phones (``wo_caller_state``
+    and the customer phones' index), the created range (``created_at``)."""
+    qs = visible_orders(user, active_unit)
+    number = s.number.strip().upper()
+    if number:
+        qs = qs.filter(number__startswith=number)
+    customer = s.customer.strip()
+    if customer:
+        # Digits are an account number (exact); anything else the start of the customer's name.
+        match = Q(account_no=customer) if customer.isdigit() else Q(name__startswith=customer)
+        qs = qs.filter(customer_id__in=Customer.objects.filter(match).values("id"))
+    if s.phone.strip():
+        phone = normalize_phone(s.phone)
+        if not phone:
+            return qs.none()
+        qs = qs.filter(
+            Q(caller_phone=phone)
+            | Q(customer_id__in=CustomerPhone.objects.filter(number=phone).values("customer_id"))
+        )
+    if s.order_type:
+        qs = qs.filter(order_type=s.order_type)
+    if s.state:
+        group = STATE_GROUPS.get(s.state)
+        qs = qs.filter(state__in=group) if group else qs.filter(state=s.state)
+    if s.unit is not None:
+        # Only a unit in the user's own scope narrows; any other answers nothing.
+        unit = Unit.objects.filter(pk=s.unit, pk__in=scoping.visible_unit_ids(user, active_unit)).first()
+        if unit is None and not (getattr(user, "is_superuser", False) and active_unit is None):
+            return qs.none()
+        unit = unit or Unit.objects.filter(pk=s.unit).first()
+        if unit is None:
+            return qs.none()
+        subtree = Unit.objects.filter(path__startswith=unit.path).values("id")
+        qs = qs.filter(Q(accepted_unit_id__in=subtree) | Q(assigned_unit_id__in=subtree))
+    if s.created_from:
+        qs = qs.filter(created_at__gte=_day_start(s.created_from))
+    if s.created_to:
+        qs = qs.filter(created_at__lt=_day_start(s.created_to + dt.timedelta(days=1)))
+    return _with_relations(qs).order_by("-created_at", "-id")

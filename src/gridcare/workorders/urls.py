@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("new/", views.new, name="new"),
     path("supervision/", views.supervision, name="supervision"),
+    path("search/", views.search, name="search"),
     path("<str:number>/", views.detail, name="detail"),
     path("<str:number>/urge/", views.urge_instead, name="urge"),
     path("<str:number>/actions/<str:action>/", views.action, name="action"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,7 +18,8 @@ from gridcare.org import scoping
 
 from . import bulletin, queries, services
 from .forms import ActionForm, IntakeForm
-from .models import OrderType, State
+from .models import OPEN_STATES, OrderType, State
+from .search_form import OrderSearchForm
 from .transitions import TABLE, actions_from, event_label
 
 
@@ -43,6 +45,7 @@ def queue(request):
     order_type = request.GET.get("type", "")
     state = request.GET.get("state", "")
     warning = request.GET.get("warning", "")
+    # A closed state (已归档/已合并/已作废) chosen in the filter is searched among closed orders.
     qs = queries.queue(
         request.user,
         mine=mine,
@@ -51,6 +54,7 @@ def queue(request):
         order_type=order_type,
         state=state,
         warning_level=int(warning) if warning.isdigit() else None,
+        open_only=not state or state in OPEN_STATES,
     )
     orders = list(qs[:200])
     rows = [
@@ -230,3 +234,31 @@ def supervision(request):
         "workorders/supervision.html",
         {"rows": rows, "at": clock.local_now(), "totals": bulletin.totals(rows)},
     )
+
+
+SEARCH_PAGE_SIZE = 50
+
+
+@login_required
+def search(request):
+    """工单查询: any order in the user's scope, closed ones too, by number, customer, phone, type,
+    state, unit and created-date range; paged, newest first. The phone is never shown unmasked."""
+    form = OrderSearchForm(request.GET or None, user=request.user, active_unit=request.active_unit)
+    page = None
+    rows = []
+    if form.is_bound and form.is_valid() and form.has_filters():
+        qs = queries.search(request.user, form.query(), request.active_unit)
+        page = Paginator(qs, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = [
+            {
+                "o": o,
+                "customer": mask_name(o.customer.name) if o.customer_id else mask_name(o.caller_name),
+                "phone": mask_phone(o.caller_phone),
+            }
+            for o in page.object_list
+        ]
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {"form": form, "page": page, "rows": rows, "params": params.urlencode()}
+    template = "workorders/_search_results.html" if request.htmx else "workorders/search.html"
+    return render(request, template, context)
