@@ -127,16 +127,17 @@ def pause(order: WorkOrder, at: dt.datetime) -> int:
 
 
 def resume(order: WorkOrder, at: dt.datetime) -> None:
-    """Push paused deadlines (and their warning times) forward by the time spent suspended."""
+    """Push paused deadlines (and their warning times) forward by the time spent suspended,
+    measured in each policy's own unit (``policies.after_suspension``): a working-day limit
+    suspended over a weekend or a holiday loses only the working days it was suspended."""
     for deadline in Deadline.objects.filter(
         order=order, met_at__isnull=True, paused_at__isnull=False
     ).select_related("policy"):
-        pause = at - deadline.paused_at
-        deadline.started_at += pause
-        deadline.due_at += pause
+        started, due = policies.after_suspension(deadline.policy, deadline.started_at, deadline.paused_at, at)
+        deadline.started_at, deadline.due_at, deadline.provisional = started, due.at, due.provisional
         deadline.paused_at = None
         deadline.next_warning_at = _next_warning(deadline)
-        deadline.save(update_fields=["started_at", "due_at", "paused_at", "next_warning_at"])
+        deadline.save(update_fields=["started_at", "due_at", "provisional", "paused_at", "next_warning_at"])
         schedule(deadline)
 
 

@@ -84,6 +84,32 @@ def test_suspension_stops_the_clock_only_where_allowed(wo_world):
     assert deadline(complaint, "reply").due_at == complaint_due
 
 
+def test_suspension_over_a_weekend_moves_a_working_day_limit_by_working_days(wo_world):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 5, 9, 0)) as frozen:  # Thursday
+        order = act(new_order(w, OrderType.BUSINESS), "dispatch", w.agent, unit=w.east.pk)
+        assert deadline(order, "contact").due_at == local(2026, 3, 6, 9, 0)  # Friday
+        act(order, "suspend", w.clerk_east, note="客户资料不全")
+        frozen.advance(days=1)  # Friday 9:00: one working day lost
+        act(order, "resume", w.clerk_east)
+    # The lost Friday pushes the contact limit to Monday, not to Saturday.
+    assert deadline(order, "contact").due_at == local(2026, 3, 9, 9, 0)
+    assert deadline(order, "reply").due_at == local(2026, 3, 13, 9, 0)
+
+
+def test_one_working_day_suspended_over_national_day_moves_the_deadline_one_working_day(wo_world):
+    w = wo_world
+    with clock.frozen(local(2025, 9, 29, 9, 0)) as frozen:  # Monday before the 10/1–10/8 holiday
+        order = act(new_order(w, OrderType.BUSINESS), "dispatch", w.agent, unit=w.east.pk)
+        # 9/30, 10/9, 10/10, 10/11 (Sat, 调休), 10/13
+        assert deadline(order, "reply").due_at == local(2025, 10, 13, 9, 0)
+        frozen.advance(days=1)  # 9/30 9:00
+        act(order, "suspend", w.clerk_east, note="客户出差")
+        frozen.advance(days=9)  # 10/9 9:00: one working day (9/30) lost
+        act(order, "resume", w.clerk_east)
+    assert deadline(order, "reply").due_at == local(2025, 10, 14, 9, 0)
+
+
 def test_three_warning_levels_and_nothing_raised_twice(wo_world):
     w = wo_world
     with clock.frozen(local(2026, 3, 2, 9, 0)):
