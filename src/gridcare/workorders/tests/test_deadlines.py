@@ -428,3 +428,24 @@ def test_a_warning_on_an_order_not_yet_dispatched_reaches_the_station_head_and_c
     told = set(Message.objects.filter(channel="staff_inbox").values_list("recipient_address", flat=True))
     # tier 1 the grid manager, tier 2 the head of the customer's station, tier 3 the county manager
     assert {str(w.clerk_east.pk), str(w.station_head.pk), str(w.county_manager.pk)} <= told
+
+
+def test_a_milestone_met_after_its_due_time_shows_as_late_not_done(wo_world, client):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)) as frozen:
+        order = act(new_order(w, customer=w.customer_east), "dispatch", w.agent, unit=w.east.pk)
+        order = act(order, "take", w.clerk_east)
+        frozen.advance(minutes=50)  # the arrival limit was 45 minutes
+        order = act(order, "arrive", w.clerk_east)
+        client.force_login(w.clerk_east)
+        page = client.get(f"/workorders/{order.number}/").content.decode()
+        api = client.get(f"/api/v1/work-orders/{order.number}").json()
+    row = page[page.index('id="deadlines"') :]
+    row = row[row.index("到达现场") : row.index("</tr>", row.index("到达现场"))]
+    assert "超时完成" in row and "text-success" not in row
+    # dispatched in time: still shown as done
+    done = page[page.index('id="deadlines"') :]
+    done = done[done.index("派单") : done.index("</tr>", done.index("派单"))]
+    assert "已完成" in done and "超时完成" not in done
+    late = {d["milestone"]: d["met_late"] for d in api["deadlines"]}
+    assert late["arrive"] is True and late["dispatch"] is False
