@@ -290,7 +290,8 @@ _DEADLINE = Deadline._meta.db_table
 _ORDER = WorkOrder._meta.db_table
 _EVENT = WorkOrderEvent._meta.db_table
 
-# What the sweep reads of each due deadline and its order (the last twelve are ``ORDER_FIELDS``).
+# What the sweep reads of each due deadline and its order (order_id and the last eleven are
+# ``ORDER_FIELDS``).
 _ROW_FIELDS = (
     "id",
     "order_id",
