@@ -139,6 +139,40 @@ def add_working_hours(start: dt.datetime, hours: float) -> Deadline:
         cursor = dt.datetime.combine(date, day_start, tzinfo=clock.LOCAL_TZ)
 
 
+def working_days_between(start: dt.datetime, end: dt.datetime) -> int:
+    """How many working days begin after ``start`` up to ``end`` (local dates, ``start``'s day
+    excluded, ``end``'s included): a clock counted in working days that stops at ``start`` and
+    starts again at ``end`` has lost that many days. Friday to Monday is one, Saturday to Sunday
+    none, the last working day before National Day to the first one after it one."""
+    first = start.astimezone(clock.LOCAL_TZ).date()
+    last = end.astimezone(clock.LOCAL_TZ).date()
+    count = 0
+    date = first
+    while date < last:
+        date += dt.timedelta(days=1)
+        if is_working_day(date):
+            count += 1
+    return count
+
+
+def working_hours_between(start: dt.datetime, end: dt.datetime) -> float:
+    """The working time, in hours, between ``start`` and ``end`` (working hours of working days)."""
+    if end <= start:
+        return 0.0
+    day_start, day_end = working_hours()
+    total = dt.timedelta(0)
+    date = start.astimezone(clock.LOCAL_TZ).date()
+    last = end.astimezone(clock.LOCAL_TZ).date()
+    while date <= last:
+        if is_working_day(date):
+            opens = max(dt.datetime.combine(date, day_start, tzinfo=clock.LOCAL_TZ), start)
+            closes = min(dt.datetime.combine(date, day_end, tzinfo=clock.LOCAL_TZ), end)
+            if closes > opens:
+                total += closes - opens
+        date += dt.timedelta(days=1)
+    return total.total_seconds() / 3600
+
+
 def years_awaiting_schedule(horizon_days: int = 60) -> list[int]:
     """Years a deadline may soon run into whose holidays have not been entered yet."""
     today = clock.today()

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .models import Message
+from .models import Message, QuietHours
 
 
 @admin.register(Message)
@@ -56,3 +56,13 @@ class MessageAdmin(admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+@admin.register(QuietHours)
+class QuietHoursAdmin(admin.ModelAdmin):
+    """短信免打扰时段: one row; SMS to customers queued inside it wait until it ends."""
+
+    list_display = ["enabled", "starts", "ends"]
+
+    def has_add_permission(self, request):
+        return not QuietHours.objects.exists()

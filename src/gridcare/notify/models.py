@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridcare.core import clock
 from gridcare.core.masking import mask_phone
+from gridcare.core.models import SettingsRow
 
 
 def mask_address(address: str) -> str:
@@ -164,3 +165,34 @@ class DeliveryWakeup(models.Model):
 
     def __str__(self) -> str:
         return str(self.run_after or "-")
+
+
+class QuietHours(SettingsRow):
+    """短信免打扰时段 (one row, editable in the admin): SMS to customers queued inside this window
+    wait until it ends (``services._given`` sets their first attempt). Staff messages — warnings,
+    a live outage's dispatch — go out at once; a notice marked ``ignore_quiet_hours`` (an urgent
+    safety notice) too. Times are Beijing time; a window whose start is after its end runs over
+    midnight (22:00–07:00 by default)."""
+
+    enabled = models.BooleanField(_("启用免打扰时段"), default=True)
+    starts = models.TimeField(_("开始时间"), default=dt.time(22, 0))
+    ends = models.TimeField(_("结束时间"), default=dt.time(7, 0))
+
+    class Meta:
+        verbose_name = _("短信免打扰时段")
+        verbose_name_plural = _("短信免打扰时段")
+
+    def held_until(self, at: dt.datetime) -> dt.datetime | None:
+        """The end of the quiet window ``at`` falls in (an aware instant), or None outside it."""
+        if not self.enabled or self.starts == self.ends:
+            return None
+        local = at.astimezone(clock.LOCAL_TZ)
+        time_of_day = local.time().replace(tzinfo=None)
+        if self.starts < self.ends:
+            inside = self.starts <= time_of_day < self.ends
+        else:
+            inside = time_of_day >= self.starts or time_of_day < self.ends
+        if not inside:
+            return None
+        day = local.date() if time_of_day < self.ends else local.date() + dt.timedelta(days=1)
+        return dt.datetime.combine(day, self.ends, tzinfo=clock.LOCAL_TZ)

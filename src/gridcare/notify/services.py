@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from gridcare.core import clock
 
 from . import bulk, tasks
-from .models import Channel, Message, Priority
+from .models import Channel, Message, Priority, QuietHours
 
 CHANNELS = frozenset(Channel.values)
 BULK_CHUNK = 5000
@@ -48,6 +48,7 @@ class Outgoing:
     recipient: tuple[str, str] | None = None
     about: tuple[str, str] | None = None
     not_before: dt.datetime | None = None
+    ignore_quiet_hours: bool = False
 
 
 def enqueue(
@@ -62,13 +63,17 @@ def enqueue(
     recipient: tuple[str, str] | None = None,
     about: tuple[str, str] | None = None,
     not_before: dt.datetime | None = None,
+    ignore_quiet_hours: bool = False,
 ) -> Message:
     """Queue one message in the current transaction and return its row.
 
     ``recipient`` and ``about`` are ``(type, id)`` references as plain strings, e.g.
     ``("org.user", "12")`` and ``("workorders.workorder", "GD20261124000001")``. With a
     ``dedup_key`` that was queued before, nothing new is written and the first row is returned.
-    ``not_before`` holds the message until that instant. Messages to ``staff_inbox`` are
+    ``not_before`` holds the message until that instant. An SMS to anyone but a staff member
+    (``recipient`` not ``org.user``: a customer) that would go out inside the quiet hours
+    (``QuietHours``, 22:00–07:00 by default) is held until they end, unless
+    ``ignore_quiet_hours`` (an urgent safety notice). Messages to ``staff_inbox`` are
     delivered by being stored: they are visible in the recipient's inbox once committed.
     """
     item = Outgoing(
@@ -82,6 +87,7 @@ def enqueue(
         recipient=recipient,
         about=about,
         not_before=not_before,
+        ignore_quiet_hours=ignore_quiet_hours,
     )
     row = _row(item, clock.now())
     if row.dedup_key:
@@ -255,6 +261,9 @@ def _given(item: Outgoing, now: dt.datetime) -> tuple:
         raise ValueError("a message needs a body")
     inbox = item.channel == Channel.STAFF_INBOX
     recipient_type, recipient_id = item.recipient or ("", "")
+    first_attempt = None if inbox else (item.not_before or now)
+    if item.channel == _SMS and recipient_type != _STAFF and not item.ignore_quiet_hours:
+        first_attempt = _after_quiet_hours(first_attempt)
     about_type, about_id = item.about or ("", "")
     return (
         str(item.channel),
@@ -270,9 +279,26 @@ def _given(item: Outgoing, now: dt.datetime) -> tuple:
         item.dedup_key or None,
         _SENT if inbox else _PENDING,
         now if inbox else None,
-        None if inbox else (item.not_before or now),
+        first_attempt,
         now,
     )
+
+
+_STAFF = "org.user"
+# (instant, quiet hours in force, its answer): the messages of one batch share their instant.
+_quiet_memo: tuple[dt.datetime, QuietHours, dt.datetime] | None = None
+
+
+def _after_quiet_hours(at: dt.datetime) -> dt.datetime:
+    """``at``, or the end of the customer-SMS quiet hours it falls in (``QuietHours``)."""
+    global _quiet_memo
+    quiet = QuietHours.current()
+    memo = _quiet_memo
+    if memo is not None and memo[0] == at and memo[1] is quiet:
+        return memo[2]
+    answer = quiet.held_until(at) or at
+    _quiet_memo = (at, quiet, answer)
+    return answer
 
 
 _SENT = str(Message.State.SENT)

@@ -4,7 +4,10 @@ Warnings are found two ways: each deadline schedules a task at its next warning 
 API ``run_after``), and ``raise_due_warnings`` (``gridcare check-deadlines``) sweeps every
 deadline whose next warning time has passed. Both lock the order first (as actions do), and
 both move a deadline's level with a conditional UPDATE (``WHERE warning_level = <as read>``), so
-a warning is never raised twice: the task one level at a time (``_raise``), the sweep in bulk.
+a warning is never raised twice: the task one deadline at a time (``_raise``), the sweep in
+bulk. A deadline found with several levels due (an order already overdue when first checked)
+moves straight to the highest: the levels passed over are written to the history as skipped,
+and only the highest is notified — once per order, level and person.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ from gridcare.core.bulk import copy_rows
 from gridcare.notify import services as notify
 
 from . import policies
-from .escalation import ORDER_FIELDS, BulkRecipients, outgoing, warning_event, warning_text
+from .escalation import (
+    ORDER_FIELDS,
+    BulkRecipients,
+    outgoing,
+    warning_dedup,
+    warning_event,
+    warning_text,
+)
 from .models import (
     Deadline,
     DurationUnit,
@@ -127,53 +137,66 @@ def pause(order: WorkOrder, at: dt.datetime) -> int:
 
 
 def resume(order: WorkOrder, at: dt.datetime) -> None:
-    """Push paused deadlines (and their warning times) forward by the time spent suspended."""
+    """Push paused deadlines (and their warning times) forward by the time spent suspended,
+    measured in each policy's own unit (``policies.after_suspension``): a working-day limit
+    suspended over a weekend or a holiday loses only the working days it was suspended."""
     for deadline in Deadline.objects.filter(
         order=order, met_at__isnull=True, paused_at__isnull=False
     ).select_related("policy"):
-        pause = at - deadline.paused_at
-        deadline.started_at += pause
-        deadline.due_at += pause
+        started, due = policies.after_suspension(deadline.policy, deadline.started_at, deadline.paused_at, at)
+        deadline.started_at, deadline.due_at, deadline.provisional = started, due.at, due.provisional
         deadline.paused_at = None
         deadline.next_warning_at = _next_warning(deadline)
-        deadline.save(update_fields=["started_at", "due_at", "paused_at", "next_warning_at"])
+        deadline.save(update_fields=["started_at", "due_at", "provisional", "paused_at", "next_warning_at"])
         schedule(deadline)
 
 
 def _raise(deadline: Deadline, now: dt.datetime) -> int:
-    """Raise every warning level of ``deadline`` that is due; returns how many were raised."""
+    """Raise ``deadline`` to the highest warning level that is due; returns how many levels it
+    moved. Lower levels passed over on the way (an order already overdue when first checked)
+    are recorded in the history as skipped; only the highest one is notified."""
     from .escalation import notify_warning
 
-    raised = 0
     times = policies.warning_times(deadline.policy, deadline.started_at, deadline.due_at)
-    while deadline.warning_level < 3 and times[deadline.warning_level] <= now:
-        level = deadline.warning_level + 1
-        following = times[level] if level < 3 else None
-        won = Deadline.objects.filter(
-            pk=deadline.pk, warning_level=level - 1, met_at__isnull=True, paused_at__isnull=True
-        ).update(warning_level=level, next_warning_at=following)
-        if not won:
-            break  # someone else raised it, or it was met meanwhile
-        deadline.warning_level = level
-        WorkOrder.objects.filter(pk=deadline.order_id, warning_level__lt=level).update(warning_level=level)
-        note, data = warning_event(
-            deadline.milestone, deadline.get_milestone_display(), level, deadline.due_at
-        )
-        WorkOrderEvent.objects.create(
-            order_id=deadline.order_id,
-            action="warning",
-            at=now,
-            from_state="",
-            to_state="",
-            note=note,
-            data=data,
-        )
-        notify_warning(deadline, level)
-        raised += 1
-    if raised and deadline.warning_level < 3:
-        deadline.next_warning_at = times[deadline.warning_level]
+    old_level = level = deadline.warning_level
+    while level < 3 and times[level] <= now:
+        level += 1
+    if level == old_level:
+        return 0
+    following = times[level] if level < 3 else None
+    won = Deadline.objects.filter(
+        pk=deadline.pk, warning_level=old_level, met_at__isnull=True, paused_at__isnull=True
+    ).update(warning_level=level, next_warning_at=following)
+    if not won:
+        return 0  # someone else raised it, or it was met meanwhile
+    deadline.warning_level, deadline.next_warning_at = level, following
+    WorkOrder.objects.filter(pk=deadline.order_id, warning_level__lt=level).update(warning_level=level)
+    label = deadline.get_milestone_display()
+    WorkOrderEvent.objects.bulk_create(
+        [
+            WorkOrderEvent(
+                order_id=deadline.order_id,
+                action="warning",
+                at=now,
+                from_state="",
+                to_state="",
+                **dict(
+                    zip(
+                        ("note", "data"),
+                        warning_event(
+                            deadline.milestone, label, raised, deadline.due_at, skipped=raised < level
+                        ),
+                        strict=True,
+                    )
+                ),
+            )
+            for raised in range(old_level + 1, level + 1)
+        ]
+    )
+    notify_warning(deadline, level)
+    if following is not None:
         schedule(deadline)
-    return raised
+    return level - old_level
 
 
 def check_one(deadline_id: int, now: dt.datetime | None = None) -> int:
@@ -214,8 +237,9 @@ def raise_due_warnings(now: dt.datetime | None = None, batch_size: int = SWEEP_B
     2. each deadline's highest due level is computed (``policies.warning_times``);
     3. one conditional UPDATE moves the deadlines (``WHERE warning_level = <the level read>``,
        ``RETURNING`` the winners) and lifts their orders' warning level;
-    4. the history rows (one per raised level) go in by COPY, the notices of every tier through
-       the notify outbox (``notify.enqueue_prepared``, COPY; dedup keys as in
+    4. the history rows (one per raised level, those passed over marked skipped) go in by COPY,
+       the notice of the highest level raised through the notify outbox
+       (``notify.enqueue_prepared``, COPY; one per order, level and person, dedup keys as in
        ``escalation.notify_warning``), and the next checks by COPY into the task table — all in
        the same transaction.
 
@@ -266,7 +290,8 @@ _DEADLINE = Deadline._meta.db_table
 _ORDER = WorkOrder._meta.db_table
 _EVENT = WorkOrderEvent._meta.db_table
 
-# What the sweep reads of each due deadline and its order (the last ten are ``ORDER_FIELDS``).
+# What the sweep reads of each due deadline and its order (order_id and the last eleven are
+# ``ORDER_FIELDS``).
 _ROW_FIELDS = (
     "id",
     "order_id",
@@ -284,6 +309,8 @@ _ROW_FIELDS = (
     "order__assignee_id",
     "order__assigned_unit_id",
     "order__accepted_unit_id",
+    "order__customer__station_id",
+    "order__transformer_area__station_id",
 )
 
 
@@ -293,7 +320,8 @@ def _locking_select_sql() -> str:
     return f"""
         SELECT d.id, d.order_id, d.milestone, d.policy_id, d.warning_level, d.started_at, d.due_at,
                o.number, o.order_type, o.customer_id, c.account_manager_id, o.transformer_area_id,
-               t.grid_manager_id, o.assignee_id, o.assigned_unit_id, o.accepted_unit_id
+               t.grid_manager_id, o.assignee_id, o.assigned_unit_id, o.accepted_unit_id,
+               c.station_id, t.station_id
           FROM {_DEADLINE} d
           JOIN {_ORDER} o ON o.id = d.order_id
           LEFT JOIN {Customer._meta.db_table} c ON c.id = o.customer_id
@@ -459,6 +487,7 @@ class _Sweep:
         (``notify.prepare_many``). No database access."""
         now = self.now
         encode = DjangoJSONEncoder().encode if self.postgresql else None
+        notified: set[str] = set()
         result = []
         for row, new_level, _following in raised:
             pk, order_id, milestone, _policy, old_level, _started, due_at = row[:7]
@@ -466,19 +495,23 @@ class _Sweep:
             milestone_label = self.milestone_labels[milestone]
             type_label = self.type_labels[order["order_type"]]
             events = []
-            messages = []
             for level in range(old_level + 1, new_level + 1):
-                note, data = warning_event(milestone, milestone_label, level, due_at)
+                note, data = warning_event(
+                    milestone, milestone_label, level, due_at, skipped=level < new_level
+                )
                 events.append((order_id, "warning", now, "", "", note, encode(data) if encode else data))
-                subject, body = warning_text(order["number"], type_label, milestone_label, due_at, level)
-                messages.extend(
-                    outgoing(
-                        order["number"],
-                        self.recipients.tier_recipients(order, level),
-                        subject,
-                        body,
-                        dedup=f"warning:{pk}:{level}",
-                    )
+            # Only the highest level raised is notified, once per order, level and person.
+            dedup = warning_dedup(order_id, new_level)
+            messages = []
+            if dedup not in notified:
+                notified.add(dedup)
+                subject, body = warning_text(order["number"], type_label, milestone_label, due_at, new_level)
+                messages = outgoing(
+                    order["number"],
+                    self.recipients.tier_recipients(order, new_level),
+                    subject,
+                    body,
+                    dedup=dedup,
                 )
             result.append((events, notify.prepare_many(messages, queued_at)))
         return result

@@ -1,10 +1,18 @@
 """Who hears about a warning: the four escalation tiers of the "1234" supervision mechanism.
 
 Tier 1 the customer's manager (account manager, else the transformer area's grid customer
-manager) and the assignee; tier 2 the head of the handling supply station; tier 3 the
-functional department manager (managers at the county company); tier 4 the bureau leader
-(managers at the city company). Warning level L reaches tiers 1..L; an order escalated by
-hand (``escalate``) reaches its escalation tier too.
+manager) and the assignee; tier 2 the head of the supply station (managers at the station);
+tier 3 the functional department manager (managers at the county company, or at the city
+department handling the order); tier 4 the bureau leader (managers at the city company).
+Warning level L reaches tiers 1..L; an order escalated by hand (``escalate``) reaches its
+escalation tier too.
+
+The unit a tier is looked up from is the handling unit (assigned, else accepting unit) and,
+when that unit has nobody of the tier above it (an order still at the city's 95598 center, or
+handled by a city department), the supply station of the customer or of its transformer area:
+a warning on an order not yet dispatched still reaches the station head and the county manager
+of the place it is about. Each person hears of one order's warning level once, however many of
+its deadlines reach that level (dedup key ``warning:<order>:<level>`` per person).
 """
 
 from __future__ import annotations
@@ -33,8 +41,25 @@ def _ancestors_of_kind(unit: Unit | None, kinds: set[str]) -> list[Unit]:
     return [u for u in unit.ancestors() if u.kind in kinds] + ([unit] if unit.kind in kinds else [])
 
 
+# The unit kinds whose managers form tiers 2–4.
+TIER_KINDS = {
+    2: {Unit.Kind.STATION},
+    3: {Unit.Kind.COUNTY, Unit.Kind.DEPARTMENT},
+    4: {Unit.Kind.CITY},
+}
+
+
+def _places(order: WorkOrder) -> list[Unit]:
+    """The units a tier is looked up from, in order (see the module's docstring)."""
+    units = [order.assigned_unit or order.accepted_unit]
+    if order.customer_id:
+        units.append(order.customer.station)
+    if order.transformer_area_id:
+        units.append(order.transformer_area.station)
+    return [u for u in units if u is not None]
+
+
 def recipients(order: WorkOrder, tier: int) -> list[User]:
-    handling = order.assigned_unit or order.accepted_unit
     if tier == 1:
         people: list[User] = []
         if order.customer_id and order.customer.account_manager_id:
@@ -44,22 +69,36 @@ def recipients(order: WorkOrder, tier: int) -> list[User]:
         if order.assignee_id:
             people.append(order.assignee)
         return people
-    if tier == 2:
-        return _managers_at(_ancestors_of_kind(handling, {Unit.Kind.STATION}))
-    if tier == 3:
-        return _managers_at(_ancestors_of_kind(handling, {Unit.Kind.COUNTY}))
-    return _managers_at(_ancestors_of_kind(handling, {Unit.Kind.CITY}))
+    kinds = TIER_KINDS[min(tier, 4)]
+    for unit in _places(order):
+        people = _managers_at(_ancestors_of_kind(unit, kinds))
+        if people:
+            return people
+    return []
 
 
 def tier_recipients(order: WorkOrder, up_to_tier: int) -> dict[int, list[User]]:
     return {tier: recipients(order, tier) for tier in range(1, min(up_to_tier, 4) + 1)}
 
 
-def warning_event(milestone: str, milestone_label: str, level: int, due_at) -> tuple[str, dict]:
+def warning_event(
+    milestone: str, milestone_label: str, level: int, due_at, *, skipped: bool = False
+) -> tuple[str, dict]:
     """The note and data of a raised warning level's history row (shared by the single and the
-    bulk path); the due time in Asia/Shanghai, as the API writes times."""
+    bulk path); the due time in Asia/Shanghai, as the API writes times. ``skipped``: a lower
+    level passed over because a higher one was due at the same check — recorded, not notified."""
     note = f"{milestone_label}时限{'已超期' if level == 3 else '预警'}（{level}级）"
-    return note, {"milestone": milestone, "level": level, "due_at": clock.local(due_at).isoformat()}
+    data = {"milestone": milestone, "level": level, "due_at": clock.local(due_at).isoformat()}
+    if skipped:
+        note += "，已由更高级别预警取代，未单独通知"
+        data["skipped"] = True
+    return note, data
+
+
+def warning_dedup(order_id: int, level: int) -> str:
+    """The dedup key prefix of a warning notice: per order and level (and person, added by
+    ``notify.staff_notice``), whichever of the order's deadlines reached the level."""
+    return f"warning:{order_id}:{level}"
 
 
 def warning_text(order_number: str, order_type_label: str, milestone_label: str, due_at, level: int):
@@ -78,7 +117,7 @@ def notify_warning(deadline: Deadline, level: int) -> None:
     subject, body = warning_text(
         order.number, order.get_order_type_display(), deadline.get_milestone_display(), deadline.due_at, level
     )
-    _send(order, tier_recipients(order, level), subject, body, dedup=f"warning:{deadline.pk}:{level}")
+    _send(order, tier_recipients(order, level), subject, body, dedup=warning_dedup(order.pk, level))
 
 
 def notify_escalation(order: WorkOrder, tier: int, note: str) -> None:
@@ -148,13 +187,13 @@ class BulkRecipients:
             ):
                 self._managers.setdefault(a.unit_id, []).append(a.user)
 
-    def _managers_of(self, unit_id: int, kind: str) -> list[User]:
-        """``_managers_at(_ancestors_of_kind(unit, {kind}))`` from the tree read in ``load``."""
+    def _managers_of(self, unit_id: int, kinds: set[str]) -> list[User]:
+        """``_managers_at(_ancestors_of_kind(unit, kinds))`` from the tree read in ``load``."""
         unit = self._units[unit_id]
         ids = [int(part) for part in unit.path.strip("/").split("/") if part] + [unit.pk]
         people: dict[int, User] = {}
         for uid in ids:
-            if uid in self._units and self._units[uid].kind == kind:
+            if uid in self._units and self._units[uid].kind in kinds:
                 for person in self._managers.get(uid, []):
                     people.setdefault(person.pk, person)
         return list(people.values())
@@ -172,12 +211,21 @@ class BulkRecipients:
                     people.append(self._users[order["assignee_id"]])
                 by_tier[1] = people
                 continue
-            unit_id = order["assigned_unit_id"] or order["accepted_unit_id"]
-            key = (unit_id, tier)
-            if key not in self._by_unit:
-                kind = {2: Unit.Kind.STATION, 3: Unit.Kind.COUNTY}.get(tier, Unit.Kind.CITY)
-                self._by_unit[key] = self._managers_of(unit_id, kind)
-            by_tier[tier] = self._by_unit[key]
+            by_tier[tier] = []
+            places = (
+                order["assigned_unit_id"] or order["accepted_unit_id"],
+                order["customer__station_id"],
+                order["transformer_area__station_id"],
+            )
+            for unit_id in places:
+                if not unit_id:
+                    continue
+                key = (unit_id, tier)
+                if key not in self._by_unit:
+                    self._by_unit[key] = self._managers_of(unit_id, TIER_KINDS[tier])
+                if self._by_unit[key]:
+                    by_tier[tier] = self._by_unit[key]
+                    break
         return by_tier
 
 
@@ -193,4 +241,6 @@ ORDER_FIELDS = (
     "assignee_id",
     "assigned_unit_id",
     "accepted_unit_id",
+    "customer__station_id",
+    "transformer_area__station_id",
 )

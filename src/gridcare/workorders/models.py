@@ -402,6 +402,11 @@ class Deadline(models.Model):
     def __str__(self) -> str:
         return f"{self.order_id} {self.milestone} → {self.due_at}"
 
+    @property
+    def met_late(self) -> bool:
+        """Met after its due time (超时完成): shown as late, never as done on time."""
+        return self.met_at is not None and self.met_at > self.due_at
+
     def seconds_left(self, now) -> int | None:
         """Seconds until the due time (negative: overdue); a paused clock counts to the pause;
         None once the milestone is met."""

@@ -55,6 +55,25 @@ def due_at(policy: TimeLimitPolicy, start: dt.datetime) -> calendar.Deadline:
     return calendar.add_working_days(start, int(amount))
 
 
+def after_suspension(
+    policy: TimeLimitPolicy, started_at: dt.datetime, paused_at: dt.datetime, resumed_at: dt.datetime
+) -> tuple[dt.datetime, calendar.Deadline]:
+    """A suspended deadline's start and due time once it resumes: the start moves forward by the
+    time spent suspended, measured in the policy's own unit — working days (days lost between
+    suspending and resuming, weekends and holidays not counted) or working hours for working-time
+    limits, elapsed time for the others — and the due time is counted again from there, as
+    ``due_at`` counts it (so a calendar change recomputes the same deadline)."""
+    if policy.unit == DurationUnit.WORKING_DAYS:
+        days = calendar.working_days_between(paused_at, resumed_at)
+        started = calendar.add_working_days(started_at, days).at if days else started_at
+    elif policy.unit == DurationUnit.WORKING_HOURS:
+        hours = calendar.working_hours_between(paused_at, resumed_at)
+        started = calendar.add_working_hours(started_at, hours).at if hours else started_at
+    else:
+        started = started_at + (resumed_at - paused_at)
+    return started, due_at(policy, started)
+
+
 def warning_fractions(policy: TimeLimitPolicy) -> tuple[float, ...]:
     values = tuple(float(v) for v in (policy.warning_fractions or DEFAULT_WARNING_FRACTIONS))
     return values[:3] if len(values) >= 3 else DEFAULT_WARNING_FRACTIONS

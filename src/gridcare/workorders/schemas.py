@@ -31,6 +31,7 @@ class DeadlineOut(Schema):
     due_at: dt.datetime
     provisional: bool
     met_at: dt.datetime | None
+    met_late: bool = False
     paused: bool
     warning_level: int
     seconds_left: int | None
@@ -92,6 +93,7 @@ class WorkOrderOut(Schema):
                     due_at=clock.local(d.due_at),
                     provisional=d.provisional,
                     met_at=clock.local(d.met_at),
+                    met_late=d.met_late,
                     paused=d.paused_at is not None,
                     warning_level=d.warning_level,
                     seconds_left=d.seconds_left(now),

@@ -28,7 +28,7 @@ def _deadline_rows(order):
     rows = []
     for d in order.deadlines.all():
         left = d.seconds_left(now)
-        rows.append({"d": d, "left": left, "overdue": left is not None and left < 0})
+        rows.append({"d": d, "left": left, "overdue": (left is not None and left < 0) or d.met_late})
     return rows
 
 

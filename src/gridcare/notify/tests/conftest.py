@@ -27,3 +27,12 @@ def retry_policy(settings):
     settings.GRIDCARE_NOTIFY_RETRY_SECONDS = 60
     settings.GRIDCARE_NOTIFY_RETRY_MAX_SECONDS = 3600
     settings.GRIDCARE_NOTIFY_LEASE_SECONDS = 300
+
+
+@pytest.fixture(autouse=True)
+def _quiet_hours_off(monkeypatch):
+    """Tests not about quiet hours run as by day, whatever the hour they run at (the quiet-hours
+    tests override this fixture)."""
+    from gridcare.notify.models import QuietHours
+
+    monkeypatch.setattr(QuietHours, "current", classmethod(lambda cls: cls(enabled=False)))

@@ -84,6 +84,32 @@ def test_suspension_stops_the_clock_only_where_allowed(wo_world):
     assert deadline(complaint, "reply").due_at == complaint_due
 
 
+def test_suspension_over_a_weekend_moves_a_working_day_limit_by_working_days(wo_world):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 5, 9, 0)) as frozen:  # Thursday
+        order = act(new_order(w, OrderType.BUSINESS), "dispatch", w.agent, unit=w.east.pk)
+        assert deadline(order, "contact").due_at == local(2026, 3, 6, 9, 0)  # Friday
+        act(order, "suspend", w.clerk_east, note="客户资料不全")
+        frozen.advance(days=1)  # Friday 9:00: one working day lost
+        act(order, "resume", w.clerk_east)
+    # The lost Friday pushes the contact limit to Monday, not to Saturday.
+    assert deadline(order, "contact").due_at == local(2026, 3, 9, 9, 0)
+    assert deadline(order, "reply").due_at == local(2026, 3, 13, 9, 0)
+
+
+def test_one_working_day_suspended_over_national_day_moves_the_deadline_one_working_day(wo_world):
+    w = wo_world
+    with clock.frozen(local(2025, 9, 29, 9, 0)) as frozen:  # Monday before the 10/1–10/8 holiday
+        order = act(new_order(w, OrderType.BUSINESS), "dispatch", w.agent, unit=w.east.pk)
+        # 9/30, 10/9, 10/10, 10/11 (Sat, 调休), 10/13
+        assert deadline(order, "reply").due_at == local(2025, 10, 13, 9, 0)
+        frozen.advance(days=1)  # 9/30 9:00
+        act(order, "suspend", w.clerk_east, note="客户出差")
+        frozen.advance(days=9)  # 10/9 9:00: one working day (9/30) lost
+        act(order, "resume", w.clerk_east)
+    assert deadline(order, "reply").due_at == local(2025, 10, 14, 9, 0)
+
+
 def test_three_warning_levels_and_nothing_raised_twice(wo_world):
     w = wo_world
     with clock.frozen(local(2026, 3, 2, 9, 0)):
@@ -338,3 +364,89 @@ def test_a_holiday_added_to_the_year_a_deadline_started_in_moves_it_into_the_nex
 
     reply.refresh_from_db()
     assert reply.due_at > before
+
+
+def _inbox_subjects(user):
+    return list(
+        Message.objects.filter(channel="staff_inbox", recipient_address=str(user.pk))
+        .order_by("id")
+        .values_list("subject", flat=True)
+    )
+
+
+@pytest.mark.parametrize("path", ["sweep", "task"])
+def test_an_order_found_overdue_raises_only_the_highest_level_and_records_the_skipped_ones(wo_world, path):
+    from gridcare.workorders.tasks import check_deadline
+
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = act(new_order(w, customer=w.customer_east), "dispatch", w.agent, unit=w.east.pk)
+        order = act(order, "take", w.clerk_east)
+    arrive = deadline(order, "arrive")
+    with clock.frozen(local(2026, 3, 2, 10, 0)):  # 15 minutes past the 45-minute arrival limit
+        if path == "sweep":
+            assert deadlines.raise_due_warnings() == 3
+        else:
+            check_deadline.call(arrive.pk)
+    events = WorkOrderEvent.objects.filter(order=order, action="warning").order_by("id")
+    assert [(e.data["level"], e.data.get("skipped", False)) for e in events] == [
+        (1, True),
+        (2, True),
+        (3, False),
+    ]
+    # The assignee hears once, of the overdue level; the skipped levels send nothing.
+    assert _inbox_subjects(w.clerk_east) == [f"【3级预警】工单 {order.number} 到达现场时限已超期"]
+    assert not Message.objects.filter(subject__contains="【1级预警】").exists()
+    assert not Message.objects.filter(subject__contains="【2级预警】").exists()
+
+
+def test_one_person_hears_of_an_orders_warning_level_once_whichever_deadline_reached_it(wo_world):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = new_order(w, customer=w.customer_east)  # grid manager: clerk_east
+    deadlines.raise_due_warnings(local(2026, 3, 2, 9, 6))  # dispatch overdue
+    deadlines.raise_due_warnings(local(2026, 3, 2, 9, 50))  # arrival overdue as well
+    assert deadline(order, "dispatch").warning_level == deadline(order, "arrive").warning_level == 3
+    subjects = _inbox_subjects(w.clerk_east)
+    assert len(subjects) == 1 and subjects[0].startswith("【3级预警】")
+    assert (
+        Message.objects.filter(channel="staff_inbox", recipient_address=str(w.station_head.pk)).count() == 1
+    )
+
+
+@pytest.mark.parametrize("path", ["sweep", "task"])
+def test_a_warning_on_an_order_not_yet_dispatched_reaches_the_station_head_and_county_manager(wo_world, path):
+    from gridcare.workorders.tasks import check_deadline
+
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)):
+        order = new_order(w, customer=w.customer_east)  # accepted at the city, not dispatched
+    with clock.frozen(local(2026, 3, 2, 9, 10)):
+        if path == "sweep":
+            deadlines.raise_due_warnings()
+        else:
+            check_deadline.call(deadline(order, "dispatch").pk)
+    told = set(Message.objects.filter(channel="staff_inbox").values_list("recipient_address", flat=True))
+    # tier 1 the grid manager, tier 2 the head of the customer's station, tier 3 the county manager
+    assert {str(w.clerk_east.pk), str(w.station_head.pk), str(w.county_manager.pk)} <= told
+
+
+def test_a_milestone_met_after_its_due_time_shows_as_late_not_done(wo_world, client):
+    w = wo_world
+    with clock.frozen(local(2026, 3, 2, 9, 0)) as frozen:
+        order = act(new_order(w, customer=w.customer_east), "dispatch", w.agent, unit=w.east.pk)
+        order = act(order, "take", w.clerk_east)
+        frozen.advance(minutes=50)  # the arrival limit was 45 minutes
+        order = act(order, "arrive", w.clerk_east)
+        client.force_login(w.clerk_east)
+        page = client.get(f"/workorders/{order.number}/").content.decode()
+        api = client.get(f"/api/v1/work-orders/{order.number}").json()
+    row = page[page.index('id="deadlines"') :]
+    row = row[row.index("到达现场") : row.index("</tr>", row.index("到达现场"))]
+    assert "超时完成" in row and "text-success" not in row
+    # dispatched in time: still shown as done
+    done = page[page.index('id="deadlines"') :]
+    done = done[done.index("派单") : done.index("</tr>", done.index("派单"))]
+    assert "已完成" in done and "超时完成" not in done
+    late = {d["milestone"]: d["met_late"] for d in api["deadlines"]}
+    assert late["arrive"] is True and late["dispatch"] is False
