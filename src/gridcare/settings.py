@@ -106,10 +106,6 @@ ROOT_URLCONF = "gridcare.urls"
 CSRF_FAILURE_VIEW = "gridcare.core.views.csrf_failure"
 WSGI_APPLICATION = "gridcare.wsgi.application"
 AUTH_USER_MODEL = "org.User"
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "gridcare.org.adminroles.AdminRoleBackend",  # admin permissions follow the 三员 roles
-]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -308,7 +304,10 @@ GRIDCARE_SITE_NAME = _("GridCare 供电客户服务中心")
 # --- Authentication and session security (issue #14: items 12-17, 22) -----------------------
 # One login path (/admin/login/ redirects to /login/) and one lockout, in the backend every
 # authenticate() goes through.
-AUTHENTICATION_BACKENDS = ["gridcare.org.backends.LockoutBackend"]
+AUTHENTICATION_BACKENDS = [
+    "gridcare.org.backends.LockoutBackend",  # the one login path (authenticates nothing else)
+    "gridcare.org.adminroles.AdminRoleBackend",  # admin permissions follow the 三员 roles; no login
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {

@@ -431,6 +431,7 @@ def test_logins_and_logouts_are_audited(world, client):
 
 def test_role_and_account_changes_are_audited_with_the_actor(world, client):
     admin = User.objects.create_superuser("root", password=world.password)
+    RoleAssignment.objects.create(user=admin, role=Role.SECURITY_ADMIN, unit=world.province)
     client.force_login(admin)
     client.post(
         "/admin/org/roleassignment/add/",
@@ -479,6 +480,7 @@ def test_lockout_period_ends(world, client):
 
 def test_an_administrator_resets_a_lost_authenticator_and_unlocks_audited(world, client):
     admin = User.objects.create_superuser("root", password=world.password)
+    RoleAssignment.objects.create(user=admin, role=Role.SECURITY_ADMIN, unit=world.province)
     world.agent.totp_secret = pyotp.random_base32()
     world.agent.locked_until = clock.now() + dt.timedelta(minutes=5)
     world.agent.save()

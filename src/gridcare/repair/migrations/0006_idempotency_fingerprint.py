@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('repair', '0004_reported_call'),
+        ('repair', '0005_hazard_flag'),
     ]
 
     operations = [

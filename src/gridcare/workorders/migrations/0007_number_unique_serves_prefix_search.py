@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('customers', '0003_search_indexes'),
         ('org', '0001_initial'),
-        ('workorders', '0005_order_fillfactor'),
+        ('workorders', '0006_idempotency_fingerprint'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
