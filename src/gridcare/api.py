@@ -93,7 +93,9 @@ class GridCareAPI(NinjaAPI):
         answer = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                responses = operation.setdefault("responses", {})
+                # ninja keys an operation's own answers by int; one key per status, as text.
+                responses = {str(k): v for k, v in operation.setdefault("responses", {}).items()}
+                operation["responses"] = responses
                 for status, description in COMMON_ERRORS.items():
                     responses.setdefault(str(status), {"description": description, **answer})
         return schema

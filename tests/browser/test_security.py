@@ -10,6 +10,8 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from gridcare.org.models import Role, RoleAssignment
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
@@ -28,6 +30,8 @@ def test_an_administrator_enrols_totp_from_the_qr_code(page, world, settings):
     settings.GRIDCARE_REQUIRE_MFA = True
     world.agent.is_staff = world.agent.is_superuser = True
     world.agent.save()
+    # 三员分立: the admin site opens to an administrator role, not to the superuser flag alone.
+    RoleAssignment.objects.create(user=world.agent, role=Role.ADMIN, unit=world.province)
     page.goto("/admin/")
     page.fill("#id_username", "agent")
     page.fill("#id_password", world.password)

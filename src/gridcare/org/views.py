@@ -151,7 +151,9 @@ def admin_login(request):
         next_url = reverse("admin:index")
     if request.user.is_authenticated:
         # Logged in but not let into the admin site: a 403, not a loop through the login page.
-        if request.user.is_active and request.user.is_staff:
+        from django.contrib import admin
+
+        if admin.site.has_permission(request):  # the 三员 areas decide, not is_staff alone
             return redirect(next_url)
         raise PermissionDenied
     query = QueryDict(mutable=True)
