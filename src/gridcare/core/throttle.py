@@ -27,16 +27,25 @@ def _key(scope: str, key: str, window: int, seconds: int) -> str:
     return f"gc-throttle:{scope}:{digest}:{window}:{seconds}"
 
 
-def hit(scope: str, key: str | None, rate: str, *, raise_over: bool = True) -> None:
-    """Count one hit of ``key`` in ``scope``; raise TooManyRequests when over the rate (unless
-    ``raise_over`` is false: count a failure now, refuse the next attempt with ``check``)."""
+def _window(scope: str, key: str | None, rate: str) -> tuple[int, int, str, int] | None:
+    """(limit, seconds, the current window's cache key, seconds until it ends), or None when the
+    rate is off or there is nothing to count by."""
     parsed = parse_rate(rate)
     if parsed is None or key is None:
-        return
+        return None
     limit, seconds = parsed
     now = time.time()
     window = int(now // seconds)
-    cache_key = _key(scope, key, window, seconds)
+    return limit, seconds, _key(scope, key, window, seconds), int((window + 1) * seconds - now) + 1
+
+
+def hit(scope: str, key: str | None, rate: str, *, raise_over: bool = True) -> None:
+    """Count one hit of ``key`` in ``scope``; raise TooManyRequests when over the rate (unless
+    ``raise_over`` is false: count a failure now, refuse the next attempt with ``check``)."""
+    counted = _window(scope, key, rate)
+    if counted is None:
+        return
+    limit, seconds, cache_key, retry_after = counted
     cache.add(cache_key, 0, timeout=seconds + 1)
     try:
         count = cache.incr(cache_key)
@@ -44,19 +53,17 @@ def hit(scope: str, key: str | None, rate: str, *, raise_over: bool = True) -> N
         cache.add(cache_key, 1, timeout=seconds + 1)
         count = 1
     if count > limit and raise_over:
-        raise TooManyRequests(retry_after=int((window + 1) * seconds - now) + 1)
+        raise TooManyRequests(retry_after=retry_after)
 
 
 def check(scope: str, key: str | None, rate: str) -> None:
     """Raise TooManyRequests if ``key`` is already over the rate, without counting a hit."""
-    parsed = parse_rate(rate)
-    if parsed is None or key is None:
+    counted = _window(scope, key, rate)
+    if counted is None:
         return
-    limit, seconds = parsed
-    now = time.time()
-    window = int(now // seconds)
-    if (cache.get(_key(scope, key, window, seconds)) or 0) >= limit:
-        raise TooManyRequests(retry_after=int((window + 1) * seconds - now) + 1)
+    limit, _seconds, cache_key, retry_after = counted
+    if (cache.get(cache_key) or 0) >= limit:
+        raise TooManyRequests(retry_after=retry_after)
 
 
 def reset(scope: str, key: str, rate: str) -> None:
