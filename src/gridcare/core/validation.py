@@ -140,10 +140,21 @@ def sane_datetime(value: dt.datetime) -> dt.datetime:
     return value
 
 
+# Pydantic reads a bare number as seconds since 1970 ("0" is 1970-01-01); the OpenAPI promises
+# ISO 8601 text, so a number is refused as the schema says, not read as a day half a century ago.
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+
+def _iso_text_only(value):
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("a date or time must be ISO 8601 text (YYYY-MM-DD[THH:MM[:SS]][±HH:MM])")
+    return value
+
+
 def _no_control_in_time(value):
     if isinstance(value, str) and LINE_CONTROL_CHARS.search(value):
         raise ValueError("a time must not contain control characters")
-    return value
+    return _iso_text_only(value)
 
 
 LocalDateTime = Annotated[
@@ -160,7 +171,12 @@ def sane_date(value: dt.date) -> dt.date:
     return value
 
 
-LocalDate = Annotated[dt.date, AfterValidator(sane_date)]
+LocalDate = Annotated[
+    dt.date,
+    BeforeValidator(_no_control_in_time),
+    AfterValidator(sane_date),
+    Field(description=f"YYYY-MM-DD; years {YEAR_MIN}–{YEAR_MAX}"),
+]
 
 
 def limit_param(default: int, maximum: int):

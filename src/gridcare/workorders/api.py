@@ -1,12 +1,10 @@
-import datetime as dt
-
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from gridcare.core.api_errors import ApiError, idempotency_key, request_fingerprint, stored_idempotency_key
 from gridcare.core.paging import BoundedLimitOffsetPagination
-from gridcare.core.validation import CleanLine, Int32
+from gridcare.core.validation import CleanLine, Int32, LocalDate
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
 
@@ -80,8 +78,8 @@ class ListFilters(Schema):
     order_type: CleanLine = Field("", max_length=20)
     state: CleanLine = Field("", max_length=20)  # a state, or "open" / "closed"; closed states too
     unit: Int32 | None = None  # accepting or handling unit in this unit's subtree (within your scope)
-    created_from: dt.date | None = None  # Asia/Shanghai dates, both ends included
-    created_to: dt.date | None = None
+    created_from: LocalDate | None = None  # Asia/Shanghai dates, both ends included
+    created_to: LocalDate | None = None
     warning_level: Int32 | None = None
     open_only: bool = True  # only when no state is given
 

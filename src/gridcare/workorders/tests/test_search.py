@@ -182,3 +182,14 @@ def test_common_search_filters_can_use_an_index_on_postgresql(wo_world):
         assert re.search(rf"(Index Scan( Backward)? using|Bitmap Index Scan on) {index}", plan), plan
     # the order page's exact lookup by number still uses the same unique index
     assert "using wo_number_unique" in WorkOrder.objects.filter(number="GZ20260301000001").explain()
+
+
+def test_api_list_refuses_a_date_that_is_not_a_calendar_date(wo_world, client):
+    """A bare number is not read as seconds since 1970 ("0" would be 1970-01-01 and find nothing)."""
+    leader = _api(wo_world.leader)
+    for value in ("0", "20260302", "1.5", "1e9", "1999-12-31", "2026-13-01"):
+        bad = client.get(f"/api/v1/work-orders?created_to={value}", **leader)
+        assert bad.status_code == 422, value
+        assert set(bad.json()) >= {"code", "message"}
+    good = client.get("/api/v1/work-orders?created_to=2026-03-02", **leader)
+    assert good.status_code == 200
