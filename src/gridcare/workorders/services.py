@@ -6,10 +6,8 @@ Pages, the API, commands and tasks all call these functions.
 
 from __future__ import annotations
 
-import hashlib
 from contextlib import nullcontext
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -26,18 +24,21 @@ from . import deadlines, intake_sql, policies, queries
 from .models import (
     NUMBER_PREFIX,
     OPEN_STATES,
-    CallbackRule,
     Channel,
     ComplaintClass,
     OrderType,
     Priority,
-    Satisfaction,
     State,
-    SupervisionSetting,
     WorkOrder,
     WorkOrderEvent,
 )
-from .transitions import ANSWERABLE_AT_ONCE, FIELD_WORK_TYPES, TABLE, Transition
+
+# Re-exported: callers and tests reach these as ``services.…``.
+from .rules import callback_rate as callback_rate
+from .rules import dispatch_targets as dispatch_targets
+from .rules import in_callback_sample as in_callback_sample
+from .rules import sampled_for_callback as sampled_for_callback
+from .transitions import WORK_ORDERS
 
 
 @dataclass
@@ -289,82 +290,7 @@ def find_open_duplicate(
     )
 
 
-def callback_rate(order: WorkOrder) -> Decimal:
-    rules = {
-        (r.order_type, r.subtype): r.rate for r in CallbackRule.objects.filter(order_type=order.order_type)
-    }
-    return rules.get((order.order_type, order.subtype), rules.get((order.order_type, ""), Decimal("1")))
-
-
-def sampled_for_callback(order: WorkOrder) -> bool:
-    return in_callback_sample(order.number, callback_rate(order))
-
-
-def in_callback_sample(number: str, rate: Decimal) -> bool:
-    """Reproducible sample: the order number's hash decides, so the same order is always (not) chosen."""
-    if rate >= 1:
-        return True
-    if rate <= 0:
-        return False
-    bucket = int(hashlib.sha256(number.encode()).hexdigest()[:8], 16) % 10000
-    return bucket < int(rate * 10000)
-
-
-# --- perform: one entry point for every action of the table --------------------------------
-
-
-def _check_roles(transition: Transition, order: WorkOrder, actor: Any) -> None:
-    if getattr(actor, "is_superuser", False):
-        return
-    if transition.roles and not scoping.has_role(actor, *transition.roles):
-        raise ApiError(
-            "forbidden_role", f"您的岗位不能执行“{transition.label}” (role not allowed).", status=403
-        )
-    if transition.needs_assigned_unit and (
-        order.assigned_unit_id is None or order.assigned_unit_id not in scoping.visible_unit_ids(actor)
-    ):
-        raise ApiError(
-            "not_assigned_unit",
-            "只有承办单位可以执行此操作 (only the assigned unit may do this).",
-            status=403,
-        )
-
-
-# Where an order can be sent to be handled (承办单位): not a city or province company.
-DISPATCHABLE_KINDS = (Unit.Kind.COUNTY, Unit.Kind.STATION, Unit.Kind.DEPARTMENT, Unit.Kind.TEAM)
-
-
-def dispatch_targets(user: Any) -> Any:
-    """The units ``user`` may send orders to (in their scope, of a handling kind)."""
-    return scoping.restrict(Unit.objects.filter(kind__in=DISPATCHABLE_KINDS), user, "id")
-
-
-def _unit_in_scope(actor: Any, unit_id: Any) -> Unit:
-    """The unit named by ``unit_id`` (a Unit, its id or its code) among the actor's
-    ``dispatch_targets``."""
-    ref = unit_id.pk if isinstance(unit_id, Unit) else unit_id
-    targets = dispatch_targets(actor)
-    unit = targets.filter(pk=ref).first() if str(ref).isdigit() else None
-    if unit is None:
-        unit = targets.filter(code=str(ref)).first()
-    if unit is None:
-        raise ApiError("invalid_unit", "派往的单位不存在或不在您的管辖范围内 (unknown unit).", status=422)
-    return unit
-
-
-def _is_upper_reviewer(actor: Any, order: WorkOrder) -> bool:
-    """提级审核: the reviewer holds a reviewing role at a unit strictly above the handling unit."""
-    handling = order.assigned_unit or order.accepted_unit
-    if getattr(actor, "is_superuser", False):
-        return True
-    for assignment in scoping.assignments_of(actor):
-        if (
-            assignment.role in {Role.SHIFT_LEADER, Role.MANAGER, Role.AUDITOR, Role.ADMIN}
-            and handling.path.startswith(assignment.unit.path)
-            and handling.path != assignment.unit.path
-        ):
-            return True
-    return False
+# --- perform: one entry point for every action of the table (transitions.py) -----------------
 
 
 def perform(
@@ -377,10 +303,11 @@ def perform(
     active_unit: Unit | None = None,
     **payload: Any,
 ) -> WorkOrder:
-    """Carry out ``action`` on ``order`` for ``actor``. Raises ApiError (4xx) when it may not happen."""
-    transition = TABLE.get(action)
-    if transition is None:
-        raise ApiError("unknown_action", f"Unknown action {action!r}.", status=404)
+    """Carry out ``action`` on ``order`` for ``actor``. Raises ApiError (4xx) when it may not happen.
+
+    The lock, the version check, the conditional write and the history row are here; the state,
+    who, guards, effects and follow-ups are the action's row in ``transitions.WORK_ORDERS``."""
+    transition = WORK_ORDERS.transition(action)
     now = clock.now()
     with transaction.atomic():
         # The order row alone: the few guards that read a related row (提级审核, escalation) load
@@ -393,21 +320,8 @@ def perform(
                 status=409,
                 current_version=current.version,
             )
-        if current.state not in transition.sources:
-            raise ApiError(
-                "illegal_transition",
-                f"工单当前状态“{current.get_state_display()}”不能执行“{transition.label}”.",
-                status=409,
-                state=current.state,
-            )
-        _check_roles(transition, current, actor)
-        if transition.note_required and not note.strip():
-            raise ApiError(
-                "note_required", f"“{transition.label}”须填写说明 (a note is required).", status=422
-            )
-        before = current.state
-        changes = _apply(transition, current, actor, note, now, payload)
-        target = changes.pop("_state", transition.target) or before
+        step = WORK_ORDERS.run(transition, current, actor, note=note, payload=payload, now=now)
+        changes, target = step.changes, step.target
         won = WorkOrder.objects.filter(pk=current.pk, version=current.version).update(
             state=target, version=F("version") + 1, updated_at=now, **changes
         )
@@ -422,172 +336,17 @@ def perform(
         current.state = target
         WorkOrderEvent.objects.create(
             order=current,
-            action=action,
+            action=transition.history_action,
             at=now,
             actor=actor if getattr(actor, "pk", None) else None,
             actor_unit=acting_unit(actor, active_unit),
-            from_state=before,
+            from_state=step.before,
             to_state=target,
             note=note.strip(),
             data={k: (v.pk if hasattr(v, "pk") else v) for k, v in changes.items()},
         )
-        _after(transition, current, before, target, now, note)
+        WORK_ORDERS.follow_up(step)
     # The row now holds what the conditional UPDATE wrote: the changes set above, the next version.
     current.version += 1
     current.updated_at = now
     return current
-
-
-def _apply(transition: Transition, order: WorkOrder, actor: Any, note: str, now, payload: dict) -> dict:
-    """The per-action guard and field changes (returned as a dict for the conditional UPDATE)."""
-    action = transition.action
-    if action in {"dispatch", "redispatch"}:
-        unit = _unit_in_scope(actor, payload.get("unit"))
-        return {"assigned_unit": unit, "assignee": None}
-    if action == "take":
-        return {"assignee": actor}
-    if action == "arrive":
-        if order.order_type not in FIELD_WORK_TYPES:
-            raise ApiError("not_field_work", "此类工单无现场环节 (no field work for this type).", status=409)
-        return {}
-    if action == "reply":
-        reply = str(payload.get("reply") or "").strip()
-        if not reply:
-            raise ApiError("reply_required", "回单须填写处理结果 (reply text is required).", status=422)
-        if order.state == State.ACCEPTED:
-            if order.order_type not in ANSWERABLE_AT_ONCE:
-                raise ApiError("illegal_transition", "此类工单须派单处理后回单 (dispatch first).", status=409)
-            if order.accepted_by_id != getattr(actor, "pk", None) and not scoping.has_role(
-                actor, Role.SHIFT_LEADER
-            ):
-                raise ApiError(
-                    "forbidden_role", "只有受理人可直接答复 (only the accepting agent).", status=403
-                )
-        elif order.assigned_unit_id not in scoping.visible_unit_ids(actor) and not getattr(
-            actor, "is_superuser", False
-        ):
-            raise ApiError(
-                "not_assigned_unit", "只有承办单位可以回单 (only the assigned unit may reply).", status=403
-            )
-        changes: dict[str, Any] = {"reply": reply, "callback_required": sampled_for_callback(order)}
-        if order.order_type == OrderType.COMPLAINT:
-            at_fault = payload.get("at_fault")
-            if at_fault is None:
-                raise ApiError(
-                    "at_fault_required", "投诉回单须认定是否有责 (at_fault is required).", status=422
-                )
-            changes["at_fault"] = bool(at_fault)
-        return changes
-    if action == "review":
-        approve = payload.get("approve", True)
-        if order.order_type == OrderType.COMPLAINT and order.at_fault and approve:
-            if not _is_upper_reviewer(actor, order):
-                raise ApiError(
-                    "upper_review_required",
-                    "有责投诉须由上一级单位审核 (at-fault complaint: review one level up).",
-                    status=403,
-                )
-            return {"upper_reviewed_by": actor}
-        if not approve:
-            if not note.strip():
-                raise ApiError("note_required", "审核退回须填写原因 (a note is required).", status=422)
-            return {"_state": State.IN_PROGRESS}
-        if not order.callback_required:
-            return {"_state": State.REVIEWED}
-        return {}
-    if action == "callback":
-        satisfaction = payload.get("satisfaction")
-        if satisfaction not in Satisfaction.values:
-            raise ApiError("satisfaction_required", "请选择满意度：满意/基本满意/不满意.", status=422)
-        if not order.callback_required:
-            raise ApiError("callback_not_required", "此工单未抽中回访.", status=409)
-        if satisfaction == Satisfaction.DISSATISFIED:
-            return {"satisfaction": satisfaction, "_state": State.REPLIED}  # reopened for review
-        return {"satisfaction": satisfaction}
-    if action == "archive":
-        if order.state == State.REVIEWED and order.callback_required:
-            raise ApiError("callback_pending", "须先完成回访才能归档 (callback pending).", status=409)
-        if order.order_type == OrderType.COMPLAINT:
-            if not order.complaint_items_complete:
-                raise ApiError(
-                    "complaint_items_incomplete",
-                    "四不销单：问题解决、原因分析、整改措施、责任人处理须全部录入后才能归档.",
-                    status=409,
-                )
-            if order.at_fault and order.upper_reviewed_by_id is None:
-                raise ApiError("upper_review_required", "有责投诉须经上一级审核后归档.", status=409)
-        return {"closed_at": now}
-    if action == "return":
-        return {"assigned_unit": None, "assignee": None}
-    if action == "urge":
-        return _urging(order)
-    if action == "merge":
-        from .queries import visible_orders
-
-        # Only into an order the actor may see: the same answer whether it is elsewhere or absent.
-        target = visible_orders(actor).filter(number=str(payload.get("into") or "")).first()
-        if target is None or target.pk == order.pk or target.state not in OPEN_STATES:
-            raise ApiError("invalid_merge_target", "合并目标工单不存在或已办结.", status=422)
-        return {"merged_into": target, "closed_at": now}
-    if action == "suspend":
-        return {"suspended_from": order.state}
-    if action == "resume":
-        return {"_state": order.suspended_from or State.IN_PROGRESS, "suspended_from": ""}
-    if action == "escalate":
-        if order.escalation_tier >= 4:
-            raise ApiError("max_escalation", "已升级至最高层级 (already at the top tier).", status=409)
-        return {"escalation_tier": order.escalation_tier + 1}
-    if action == "cancel":
-        return {"closed_at": now}
-    if action == "complaint_items":
-        if order.order_type != OrderType.COMPLAINT:
-            raise ApiError("not_a_complaint", "只有投诉工单需要录入四不销单.", status=409)
-        fields = ("problem_solved", "cause_analysis", "preventive_measures", "accountability")
-        changes = {f: str(payload[f]).strip() for f in fields if payload.get(f) is not None}
-        if not changes:
-            raise ApiError("complaint_items_required", "请至少录入一项.", status=422)
-        return changes
-    return {}
-
-
-def _urging(order: WorkOrder) -> dict:
-    """One more urging (催办) of ``order``: the count, and a warning level more every N urgings."""
-    count = order.urge_count + 1
-    changes = {"urge_count": count}
-    every = SupervisionSetting.current().urgings_to_raise_warning
-    if every and count % every == 0:
-        changes["warning_level"] = min(order.warning_level + 1, 3)
-    return changes
-
-
-def _after(transition: Transition, order: WorkOrder, before: str, target: str, now, note: str) -> None:
-    """Deadlines and notifications that follow an action (same transaction; sends on commit)."""
-    action = transition.action
-    deadlines.meet(order, action, now)
-    if action == "arrive":
-        deadlines.start(order, "arrive", now)
-    elif action in {"cancel", "merge"}:
-        deadlines.close_all(order, now)
-    elif action == "suspend":
-        deadlines.pause(order, now)
-    elif action == "resume":
-        deadlines.resume(order, now)
-    elif action == "escalate":
-        from .escalation import notify_escalation
-
-        notify_escalation(order, order.escalation_tier, note)
-    if action == "merge" and order.merged_into_id:
-        # The duplicate's caller is now waiting on the target: it counts as an urging there, with
-        # the urging rule (a warning level more every N) and a new version for whoever holds it.
-        target = WorkOrder.objects.select_for_update().get(pk=order.merged_into_id)
-        urged = _urging(target)
-        WorkOrder.objects.filter(pk=target.pk).update(version=F("version") + 1, updated_at=now, **urged)
-        WorkOrderEvent.objects.create(
-            order_id=order.merged_into_id,
-            action="merge_in",
-            at=now,
-            from_state="",
-            to_state="",
-            note=f"合并重复工单 {order.number}",
-            data={"from": order.number, **urged},
-        )

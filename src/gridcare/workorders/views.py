@@ -20,7 +20,7 @@ from . import bulletin, queries, services
 from .forms import ActionForm, IntakeForm
 from .models import OPEN_STATES, OrderType, State
 from .search_form import OrderSearchForm
-from .transitions import TABLE, actions_from, event_label
+from .transitions import TABLE, WORK_ORDERS, event_label
 
 
 def _deadline_rows(order):
@@ -86,9 +86,7 @@ def detail(request, number: str):
 def _detail_context(request, order, form=None, open_action=None, error=None):
     state_labels = dict(State.choices)
     # Offer only what this user's roles allow; the service checks again (and the unit) on submit.
-    available = [
-        t for t in actions_from(order.state) if not t.roles or scoping.has_role(request.user, *t.roles)
-    ]
+    available = WORK_ORDERS.available(order, request.user)
     return {
         "o": order,
         "deadlines": _deadline_rows(order),

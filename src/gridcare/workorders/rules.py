@@ -1,0 +1,409 @@
+"""The guards and effects of the work-order table (``transitions.py``), one small function per rule.
+
+A **guard** reads the ``Step`` (the locked order, the actor, the note, the payload) and raises
+``ApiError`` with a stable code when its rule is not met. An **effect** writes the field changes
+(``step.changes``) or picks the next state (``step.target``). A **follow-up** (the table's
+``then``) runs after the order row and its history row are written: clocks and notifications.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import F, QuerySet
+
+from gridcare.core.api_errors import ApiError
+from gridcare.core.workflow import Step
+from gridcare.org import scoping
+from gridcare.org.models import Role, Unit
+
+from . import deadlines
+from .escalation import notify_escalation
+from .models import (
+    OPEN_STATES,
+    CallbackRule,
+    OrderType,
+    Satisfaction,
+    State,
+    SupervisionSetting,
+    WorkOrder,
+    WorkOrderEvent,
+)
+from .queries import visible_orders
+
+OrderStep = Step[WorkOrder]
+
+# Types an agent may answer on the call (回单 straight from 受理).
+ANSWERABLE_AT_ONCE = frozenset(
+    {OrderType.CONSULTATION, OrderType.BILL_QUERY, OrderType.PRAISE, OrderType.OPINION}
+)
+FIELD_WORK_TYPES = frozenset(
+    {
+        OrderType.FAULT_REPAIR,
+        OrderType.BUSINESS,
+        OrderType.SERVICE_REQUEST,
+        OrderType.VERIFICATION,
+        OrderType.REPORT,
+        OrderType.COMPLAINT,
+    }
+)
+COMPLAINT_ITEMS = ("problem_solved", "cause_analysis", "preventive_measures", "accountability")
+UPPER_REVIEW_ROLES = frozenset({Role.SHIFT_LEADER, Role.MANAGER, Role.AUDITOR, Role.ADMIN})
+# Where an order can be sent to be handled (承办单位): not a city or province company.
+DISPATCHABLE_KINDS = (Unit.Kind.COUNTY, Unit.Kind.STATION, Unit.Kind.DEPARTMENT, Unit.Kind.TEAM)
+
+
+def _superuser(actor: Any) -> bool:
+    return bool(getattr(actor, "is_superuser", False))
+
+
+# --- Lookups the rules share ----------------------------------------------------------------
+
+
+def dispatch_targets(user: Any) -> QuerySet[Unit]:
+    """The units ``user`` may send orders to (in their scope, of a handling kind)."""
+    return scoping.restrict(Unit.objects.filter(kind__in=DISPATCHABLE_KINDS), user, "id")
+
+
+def callback_rate(order: WorkOrder) -> Decimal:
+    rules = {
+        (r.order_type, r.subtype): r.rate for r in CallbackRule.objects.filter(order_type=order.order_type)
+    }
+    return rules.get((order.order_type, order.subtype), rules.get((order.order_type, ""), Decimal("1")))
+
+
+def sampled_for_callback(order: WorkOrder) -> bool:
+    return in_callback_sample(order.number, callback_rate(order))
+
+
+def in_callback_sample(number: str, rate: Decimal) -> bool:
+    """Reproducible sample: the order number's hash decides, so the same order is always (not) chosen."""
+    if rate >= 1:
+        return True
+    if rate <= 0:
+        return False
+    bucket = int(hashlib.sha256(number.encode()).hexdigest()[:8], 16) % 10000
+    return bucket < int(rate * 10000)
+
+
+def is_upper_reviewer(actor: Any, order: WorkOrder) -> bool:
+    """提级审核: the reviewer holds a reviewing role at a unit strictly above the handling unit."""
+    handling = order.assigned_unit or order.accepted_unit
+    if _superuser(actor):
+        return True
+    for assignment in scoping.assignments_of(actor):
+        if (
+            assignment.role in UPPER_REVIEW_ROLES
+            and handling.path.startswith(assignment.unit.path)
+            and handling.path != assignment.unit.path
+        ):
+            return True
+    return False
+
+
+def urging(order: WorkOrder) -> dict[str, int]:
+    """One more urging (催办) of ``order``: the count, and a warning level more every N urgings."""
+    count = order.urge_count + 1
+    changes = {"urge_count": count}
+    every = SupervisionSetting.current().urgings_to_raise_warning
+    if every and count % every == 0:
+        changes["warning_level"] = min(order.warning_level + 1, 3)
+    return changes
+
+
+# --- Guards ---------------------------------------------------------------------------------
+
+
+def actor_in_assigned_unit(step: OrderStep) -> None:
+    """Only the handling unit (承办单位) — a unit in the actor's scope — acts on the order."""
+    if _superuser(step.actor):
+        return
+    if step.obj.assigned_unit_id not in scoping.visible_unit_ids(step.actor):
+        raise ApiError(
+            "not_assigned_unit",
+            "只有承办单位可以执行此操作 (only the assigned unit may do this).",
+            status=403,
+        )
+
+
+def note_given(step: OrderStep) -> None:
+    if not step.note.strip():
+        raise ApiError(
+            "note_required", f"“{step.transition.label}”须填写说明 (a note is required).", status=422
+        )
+
+
+def unit_within_reach(step: OrderStep) -> None:
+    """The unit named in ``unit`` (a Unit, its id or its code) is one of the actor's
+    ``dispatch_targets``; found as ``step.found["unit"]``."""
+    wanted = step.payload.get("unit")
+    ref = wanted.pk if isinstance(wanted, Unit) else wanted
+    targets = dispatch_targets(step.actor)
+    unit = targets.filter(pk=ref).first() if str(ref).isdigit() else None
+    if unit is None:
+        unit = targets.filter(code=str(ref)).first()
+    if unit is None:
+        raise ApiError("invalid_unit", "派往的单位不存在或不在您的管辖范围内 (unknown unit).", status=422)
+    step.found["unit"] = unit
+
+
+def has_field_work(step: OrderStep) -> None:
+    if step.obj.order_type not in FIELD_WORK_TYPES:
+        raise ApiError("not_field_work", "此类工单无现场环节 (no field work for this type).", status=409)
+
+
+def reply_text_given(step: OrderStep) -> None:
+    if not str(step.payload.get("reply") or "").strip():
+        raise ApiError("reply_required", "回单须填写处理结果 (reply text is required).", status=422)
+
+
+def answerable_on_the_call(step: OrderStep) -> None:
+    """Straight from 受理, only the types an agent may answer on the call."""
+    if step.before == State.ACCEPTED and step.obj.order_type not in ANSWERABLE_AT_ONCE:
+        raise ApiError("illegal_transition", "此类工单须派单处理后回单 (dispatch first).", status=409)
+
+
+def accepting_agent_answers(step: OrderStep) -> None:
+    """Straight from 受理, the agent who took the call answers (or a shift leader)."""
+    order, actor = step.obj, step.actor
+    if (
+        step.before == State.ACCEPTED
+        and order.accepted_by_id != getattr(actor, "pk", None)
+        and not scoping.has_role(actor, Role.SHIFT_LEADER)
+    ):
+        raise ApiError("forbidden_role", "只有受理人可直接答复 (only the accepting agent).", status=403)
+
+
+def assigned_unit_replies(step: OrderStep) -> None:
+    """After dispatch, the handling unit replies."""
+    if (
+        step.before != State.ACCEPTED
+        and step.obj.assigned_unit_id not in scoping.visible_unit_ids(step.actor)
+        and not _superuser(step.actor)
+    ):
+        raise ApiError(
+            "not_assigned_unit", "只有承办单位可以回单 (only the assigned unit may reply).", status=403
+        )
+
+
+def fault_decided_for_complaint(step: OrderStep) -> None:
+    """A complaint's reply says whether the company was at fault (是否有责)."""
+    if step.obj.order_type == OrderType.COMPLAINT and step.payload.get("at_fault") is None:
+        raise ApiError("at_fault_required", "投诉回单须认定是否有责 (at_fault is required).", status=422)
+
+
+def _approves(step: OrderStep) -> bool:
+    return bool(step.payload.get("approve", True))
+
+
+def approver_is_upper_unit(step: OrderStep) -> None:
+    """提级审核: an at-fault complaint is approved one level above the handling unit."""
+    order = step.obj
+    at_fault_complaint = order.order_type == OrderType.COMPLAINT and order.at_fault
+    if at_fault_complaint and _approves(step) and not is_upper_reviewer(step.actor, order):
+        raise ApiError(
+            "upper_review_required",
+            "有责投诉须由上一级单位审核 (at-fault complaint: review one level up).",
+            status=403,
+        )
+
+
+def reason_given_for_sending_back(step: OrderStep) -> None:
+    if not _approves(step) and not step.note.strip():
+        raise ApiError("note_required", "审核退回须填写原因 (a note is required).", status=422)
+
+
+def satisfaction_given(step: OrderStep) -> None:
+    if step.payload.get("satisfaction") not in Satisfaction.values:
+        raise ApiError("satisfaction_required", "请选择满意度：满意/基本满意/不满意.", status=422)
+
+
+def sampled_for_a_callback(step: OrderStep) -> None:
+    if not step.obj.callback_required:
+        raise ApiError("callback_not_required", "此工单未抽中回访.", status=409)
+
+
+def callback_done(step: OrderStep) -> None:
+    """An order sampled for a callback (回访) is archived only after it."""
+    if step.before == State.REVIEWED and step.obj.callback_required:
+        raise ApiError("callback_pending", "须先完成回访才能归档 (callback pending).", status=409)
+
+
+def complaint_items_recorded(step: OrderStep) -> None:
+    """四不销单: a complaint is archived only with all four items recorded."""
+    order = step.obj
+    if order.order_type == OrderType.COMPLAINT and not order.complaint_items_complete:
+        raise ApiError(
+            "complaint_items_incomplete",
+            "四不销单：问题解决、原因分析、整改措施、责任人处理须全部录入后才能归档.",
+            status=409,
+        )
+
+
+def upper_review_done(step: OrderStep) -> None:
+    """An at-fault complaint is archived only after its upper-level review (提级审核)."""
+    order = step.obj
+    if order.order_type == OrderType.COMPLAINT and order.at_fault and order.upper_reviewed_by_id is None:
+        raise ApiError("upper_review_required", "有责投诉须经上一级审核后归档.", status=409)
+
+
+def merge_target_open_and_visible(step: OrderStep) -> None:
+    """Only into another open order the actor may see (the same answer whether it is elsewhere or
+    absent); found as ``step.found["into"]``."""
+    number = str(step.payload.get("into") or "")
+    target = visible_orders(step.actor).filter(number=number).first()
+    if target is None or target.pk == step.obj.pk or target.state not in OPEN_STATES:
+        raise ApiError("invalid_merge_target", "合并目标工单不存在或已办结.", status=422)
+    step.found["into"] = target
+
+
+def below_top_tier(step: OrderStep) -> None:
+    if step.obj.escalation_tier >= 4:
+        raise ApiError("max_escalation", "已升级至最高层级 (already at the top tier).", status=409)
+
+
+def is_a_complaint(step: OrderStep) -> None:
+    if step.obj.order_type != OrderType.COMPLAINT:
+        raise ApiError("not_a_complaint", "只有投诉工单需要录入四不销单.", status=409)
+
+
+def complaint_items_given(step: OrderStep) -> None:
+    if all(step.payload.get(name) is None for name in COMPLAINT_ITEMS):
+        raise ApiError("complaint_items_required", "请至少录入一项.", status=422)
+
+
+# --- Effects (the order's field changes and next state) -------------------------------------
+
+
+def send_to_unit(step: OrderStep) -> None:
+    step.changes.update(assigned_unit=step.found["unit"], assignee=None)
+
+
+def assign_to_actor(step: OrderStep) -> None:
+    step.changes["assignee"] = step.actor
+
+
+def record_reply(step: OrderStep) -> None:
+    """The reply text, and whether the order is drawn for a callback (回访抽样)."""
+    step.changes["reply"] = str(step.payload.get("reply") or "").strip()
+    step.changes["callback_required"] = sampled_for_callback(step.obj)
+
+
+def record_fault_finding(step: OrderStep) -> None:
+    if step.obj.order_type == OrderType.COMPLAINT:
+        step.changes["at_fault"] = bool(step.payload.get("at_fault"))
+
+
+def record_upper_review(step: OrderStep) -> None:
+    order = step.obj
+    if order.order_type == OrderType.COMPLAINT and order.at_fault and _approves(step):
+        step.changes["upper_reviewed_by"] = step.actor
+
+
+def send_back_when_refused(step: OrderStep) -> None:
+    """审核退回: a refused reply goes back to the handling unit."""
+    if not _approves(step):
+        step.target = State.IN_PROGRESS
+
+
+def record_satisfaction(step: OrderStep) -> None:
+    step.changes["satisfaction"] = step.payload.get("satisfaction")
+
+
+def reopen_when_dissatisfied(step: OrderStep) -> None:
+    """An unsatisfied customer sends the order back to review."""
+    if step.payload.get("satisfaction") == Satisfaction.DISSATISFIED:
+        step.target = State.REPLIED
+
+
+def stamp_closed(step: OrderStep) -> None:
+    step.changes["closed_at"] = step.now
+
+
+def clear_assignment(step: OrderStep) -> None:
+    step.changes.update(assigned_unit=None, assignee=None)
+
+
+def count_urging(step: OrderStep) -> None:
+    step.changes.update(urging(step.obj))
+
+
+def merge_into_target(step: OrderStep) -> None:
+    step.changes.update(merged_into=step.found["into"], closed_at=step.now)
+
+
+def remember_state_before_suspension(step: OrderStep) -> None:
+    step.changes["suspended_from"] = step.before
+
+
+def back_to_state_before_suspension(step: OrderStep) -> None:
+    step.target = step.obj.suspended_from or State.IN_PROGRESS
+    step.changes["suspended_from"] = ""
+
+
+def raise_tier(step: OrderStep) -> None:
+    step.changes["escalation_tier"] = step.obj.escalation_tier + 1
+
+
+def record_complaint_items(step: OrderStep) -> None:
+    step.changes.update(
+        {
+            name: str(step.payload[name]).strip()
+            for name in COMPLAINT_ITEMS
+            if step.payload.get(name) is not None
+        }
+    )
+
+
+# --- Follow-ups (after the order row and its history are written) ---------------------------
+
+
+def milestones_met(step: OrderStep) -> None:
+    """The deadlines this action meets (``deadlines.MET_BY``) stop."""
+    deadlines.meet(step.obj, step.action, _now(step))
+
+
+def start_on_site_clocks(step: OrderStep) -> None:
+    """On arrival, the limits counted from arrival (e.g. 修复) start."""
+    deadlines.start(step.obj, "arrive", _now(step))
+
+
+def close_all_clocks(step: OrderStep) -> None:
+    deadlines.close_all(step.obj, _now(step))
+
+
+def pause_clocks(step: OrderStep) -> None:
+    deadlines.pause(step.obj, _now(step))
+
+
+def move_deadlines_after_suspension(step: OrderStep) -> None:
+    deadlines.resume(step.obj, _now(step))
+
+
+def tell_escalation_tier(step: OrderStep) -> None:
+    notify_escalation(step.obj, step.obj.escalation_tier, step.note)
+
+
+def urge_merge_target(step: OrderStep) -> None:
+    """The duplicate's caller is now waiting on the target: it counts as an urging there, with
+    the urging rule (a warning level more every N) and a new version for whoever holds it."""
+    order, now = step.obj, _now(step)
+    target = WorkOrder.objects.select_for_update().get(pk=order.merged_into_id)
+    urged = urging(target)
+    WorkOrder.objects.filter(pk=target.pk).update(version=F("version") + 1, updated_at=now, **urged)
+    WorkOrderEvent.objects.create(
+        order_id=order.merged_into_id,
+        action="merge_in",
+        at=now,
+        from_state="",
+        to_state="",
+        note=f"合并重复工单 {order.number}",
+        data={"from": order.number, **urged},
+    )
+
+
+def _now(step: OrderStep) -> Any:
+    assert step.now is not None, "perform passes the time"
+    return step.now
