@@ -1,21 +1,15 @@
 """Every change to the knowledge base: one function per business action, one transaction each,
 a history row (``ArticleEvent``) written by the same function, the search index kept in step.
 
-Workflow (``TRANSITIONS``): an editor (知识库维护员) writes a revision and submits it; a reviewer
-(值班长 / 管理人员 / 系统管理员) approves it — it becomes the next published version and what agents
-are served — or sends it back. A reviewer retires an article (it disappears from search, pages
-and the API at once). Nobody approves their own revision.
-
-Who may act on an article depends on its region: an editor or reviewer acts on articles whose
-region lies in the subtree of a unit where they hold the role; nationwide articles (no region)
-belong to the province or city level (the center that runs the 95598 line).
+Workflow: the tables in ``transitions.py`` (revisions: submit, withdraw, approve, reject, discard;
+articles: retire), their guards and effects in ``rules.py``, who may act per region in
+``rules.holds``. ``act_on_revision`` and ``retire_article`` lock the rows, run the table's row and
+write the history.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,83 +20,35 @@ from django.utils.translation import gettext as _
 
 from gridcare.core import clock, numbering
 from gridcare.org import scoping
-from gridcare.org.models import Role, Unit
+from gridcare.org.models import Unit
 from gridcare.org.scoping import assignments_of
 
-from . import attachments, markup, queries
+from . import attachments, queries
 from .models import (
     CONTENT_FIELDS,
     Article,
     ArticleEvent,
     Attachment,
-    Category,
     CustomerClass,
     Feedback,
     Revision,
     SearchGap,
     Status,
 )
+from .rules import EDITORS, REVIEWERS, holds, not_own_revision, publish
+from .rules import reindex as reindex  # re-exported: rebuild_index, seed and tests use services.reindex
 from .search import index, text
-
-EDITORS = frozenset({Role.KNOWLEDGE_EDITOR, Role.ADMIN})
-REVIEWERS = frozenset({Role.SHIFT_LEADER, Role.MANAGER, Role.ADMIN})
-CENTER_KINDS = frozenset({Unit.Kind.PROVINCE, Unit.Kind.CITY})
-
-
-@dataclass(frozen=True)
-class Transition:
-    to: str
-    roles: frozenset[str]
-    event: str
-
-
-# revision state × action → next state, roles allowed, history action
-TRANSITIONS: dict[tuple[str, str], Transition] = {
-    (Revision.State.DRAFT, "submit"): Transition(Revision.State.REVIEW, EDITORS, ArticleEvent.Action.SUBMIT),
-    (Revision.State.REVIEW, "withdraw"): Transition(
-        Revision.State.DRAFT, EDITORS, ArticleEvent.Action.WITHDRAW
-    ),
-    (Revision.State.REVIEW, "approve"): Transition(
-        Revision.State.PUBLISHED, REVIEWERS, ArticleEvent.Action.APPROVE
-    ),
-    (Revision.State.REVIEW, "reject"): Transition(
-        Revision.State.DRAFT, REVIEWERS, ArticleEvent.Action.REJECT
-    ),
-    (Revision.State.DRAFT, "discard"): Transition(
-        Revision.State.DISCARDED, EDITORS, ArticleEvent.Action.EDIT
-    ),
-}
-# article status × action (the article itself, not a revision)
-ARTICLE_TRANSITIONS: dict[tuple[str, str], Transition] = {
-    (Status.PUBLISHED, "retire"): Transition(Status.RETIRED, REVIEWERS, ArticleEvent.Action.RETIRE),
-}
-
+from .transitions import ARTICLES, REVISIONS, ArticleAction, RevisionAction, illegal_for_revision
 
 # ---------------------------------------------------------------- permissions
 
 
-def _holds(user: Any, roles: frozenset[str], region: Unit | None) -> bool:
-    if getattr(user, "is_superuser", False):
-        return True
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    for a in assignments_of(user):
-        if a.role not in roles:
-            continue
-        if region is None:
-            if a.unit.parent_id is None or a.unit.kind in CENTER_KINDS:
-                return True
-        elif region.path.startswith(a.unit.path):
-            return True
-    return False
-
-
 def can_edit(user: Any, region: Unit | None = None) -> bool:
-    return _holds(user, EDITORS, region)
+    return holds(user, EDITORS, region)
 
 
 def can_review(user: Any, region: Unit | None = None) -> bool:
-    return _holds(user, REVIEWERS, region)
+    return holds(user, REVIEWERS, region)
 
 
 def is_maintainer(user: Any) -> bool:
@@ -116,16 +62,12 @@ def is_editor(user: Any) -> bool:
 
 
 def allowed_actions(user: Any, article: Article, revision: Revision | None) -> list[str]:
-    actions = []
+    """The actions to offer ``user``: the state and their roles in the region allow them, and the
+    guards about who (not their own revision to approve) pass."""
+    actions: list[str] = []
     if revision is not None:
-        for (state, action), t in TRANSITIONS.items():
-            if state == revision.state and _holds(user, t.roles, revision.region or article.region):
-                if action == "approve" and revision.author_id == user.pk:
-                    continue
-                actions.append(action)
-    for (status, action), t in ARTICLE_TRANSITIONS.items():
-        if status == article.status and _holds(user, t.roles, article.region):
-            actions.append(action)
+        actions += [t.action for t in REVISIONS.available(revision, user, screen=(not_own_revision,))]
+    actions += [t.action for t in ARTICLES.available(article, user)]
     return actions
 
 
@@ -256,104 +198,46 @@ def update_revision(
     return revision
 
 
-def _apply(user: Any, revision: Revision, action: str, note: str) -> tuple[Revision, Transition]:
-    transition = TRANSITIONS.get((revision.state, action))
-    if transition is None:
-        raise ValidationError(
-            _("“%(state)s”状态的修订稿不能执行“%(action)s”")
-            % {"state": revision.get_state_display(), "action": action}
-        )
-    if not _holds(user, transition.roles, revision.region or revision.article.region):
-        raise PermissionDenied(_("您的岗位不能执行该操作"))
-    if action == "approve" and revision.author_id == user.pk:
-        raise PermissionDenied(_("不能审核自己编写的修订稿"))
-    if action == "reject" and not note.strip():
-        raise ValidationError(_("退回修改需要写明原因"))
-    return revision, transition
-
-
 @transaction.atomic
 def act_on_revision(*, user: Any, revision: Revision, action: str, note: str = "") -> Revision:
-    """submit / withdraw / approve / reject / discard, per ``TRANSITIONS``."""
+    """submit / withdraw / approve / reject / discard, per ``transitions.REVISIONS``."""
     revision = Revision.objects.select_for_update().get(pk=revision.pk)
     article = Article.objects.select_for_update().get(pk=revision.article_id)
     revision.article = article
-    revision, transition = _apply(user, revision, action, note)
+    transition = REVISIONS.get(action)
+    if transition is None:
+        raise illegal_for_revision(revision, action)
     old_article_status = article.status
-    now = clock.now()
-    revision.state = transition.to
-    if action == "submit":
-        revision.submitted_at = now
-    if action in ("approve", "reject"):
-        revision.reviewer = user
-    if action == "approve":
-        _publish(article, revision, now)
-    elif article.version == 0:  # an unpublished article follows its draft
-        article.status = {
-            Revision.State.DRAFT: Status.DRAFT,
-            Revision.State.REVIEW: Status.REVIEW,
-            Revision.State.DISCARDED: Status.RETIRED,
-        }[transition.to]
+    step = REVISIONS.run(transition, revision, user, note=note, now=clock.now())
+    revision.state = step.target
     revision.save()
-    article.updated_at = now
+    article.updated_at = step.now
     article.save()
     _event(
         article,
-        transition.event,
+        transition.history_action,
         user,
         revision=revision,
         old=old_article_status,
         new=article.status,
-        note=note or revision.change_note if action == "approve" else note,
+        note=note or revision.change_note if action == RevisionAction.APPROVE else note,
     )
+    REVISIONS.follow_up(step)
     return revision
-
-
-def _publish(article: Article, revision: Revision, now: dt.datetime) -> None:
-    revision.version_no = article.version + 1
-    revision.published_at = now
-    for name in CONTENT_FIELDS:
-        setattr(article, name, getattr(revision, name))
-    article.version = revision.version_no
-    article.status = Status.PUBLISHED
-    article.published_at = now
-    reindex(article)
 
 
 @transaction.atomic
 def retire_article(*, user: Any, article: Article, note: str = "") -> Article:
     """下线: the article is no longer served anywhere (search, pages, panel, API)."""
     article = Article.objects.select_for_update().get(pk=article.pk)
-    transition = ARTICLE_TRANSITIONS.get((article.status, "retire"))
-    if transition is None:
-        raise ValidationError(_("只有已发布的条目可以下线"))
-    if not _holds(user, transition.roles, article.region):
-        raise PermissionDenied(_("您的岗位不能下线该条目"))
-    old = article.status
-    article.status = transition.to
-    article.updated_at = clock.now()
+    step = ARTICLES.run(ArticleAction.RETIRE, article, user, note=note, now=clock.now())
+    old = step.before
+    article.status = step.target
+    article.updated_at = step.now
     article.save(update_fields=["status", "updated_at"])
-    index.remove(article.pk)
-    _event(article, transition.event, user, old=old, new=article.status, note=note)
+    ARTICLES.follow_up(step)
+    _event(article, step.transition.history_action, user, old=old, new=article.status, note=note)
     return article
-
-
-def reindex(article: Article) -> None:
-    """Segment the served content into the index fields and the FTS table / tsvector."""
-    category = Category.objects.select_related("parent").get(pk=article.category_id)
-    doc = index.document_for(
-        title=article.title,
-        phrasings=article.phrasings,
-        keywords=article.keywords,
-        answer_text=markup.plain_text(article.answer),
-        category=str(category),
-    )
-    article.index_title, article.index_body = doc.head, doc.body
-    Article.objects.filter(pk=article.pk).update(index_title=doc.head, index_body=doc.body)
-    if article.status == Status.PUBLISHED:
-        index.write(article.pk, doc)
-    else:
-        index.remove(article.pk)
 
 
 def rebuild_index() -> int:
@@ -397,7 +281,7 @@ def import_article(*, user: Any, number: str, source: str = "", **content: Any) 
         **data,
     )
     old = article.status
-    _publish(article, revision, now)
+    publish(article, revision, now)
     revision.save()
     article.updated_at = now
     article.save()

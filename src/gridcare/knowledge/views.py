@@ -21,6 +21,7 @@ from gridcare.org.models import Unit
 from . import markup, queries, services
 from .forms import AttachmentForm, RevisionForm
 from .models import CustomerClass, Revision, SearchGap, Status
+from .transitions import WORKFLOWS
 
 
 def _log_search(request, result: queries.SearchResult, unit: Unit | None) -> None:
@@ -258,14 +259,7 @@ def edit(request, number: str):
     )
 
 
-ACTION_LABELS = {
-    "submit": "提交审核",
-    "withdraw": "撤回",
-    "approve": "审核通过并发布",
-    "reject": "退回修改",
-    "discard": "作废修订稿",
-    "retire": "下线",
-}
+ACTION_LABELS = {t.action: t.label for workflow in WORKFLOWS for t in workflow}
 
 
 @login_required
