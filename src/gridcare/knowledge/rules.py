@@ -115,11 +115,12 @@ def unpublished_article_follows(step: RevisionStep) -> None:
     """An article never published shows its only draft's state (作废 retires it)."""
     article = step.obj.article
     if article.version == 0:
-        article.status = {
+        follows: dict[str, str] = {
             Revision.State.DRAFT: Status.DRAFT,
             Revision.State.REVIEW: Status.REVIEW,
             Revision.State.DISCARDED: Status.RETIRED,
-        }[step.target]
+        }
+        article.status = follows[step.target]
 
 
 # --- Follow-ups -----------------------------------------------------------------------------

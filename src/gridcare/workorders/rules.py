@@ -139,7 +139,7 @@ def unit_within_reach(step: OrderStep) -> None:
     """The unit named in ``unit`` (a Unit, its id or its code) is one of the actor's
     ``dispatch_targets``; found as ``step.found["unit"]``."""
     wanted = step.payload.get("unit")
-    ref = wanted.pk if isinstance(wanted, Unit) else wanted
+    ref: Any = wanted.pk if isinstance(wanted, Unit) else wanted
     targets = dispatch_targets(step.actor)
     unit = targets.filter(pk=ref).first() if str(ref).isdigit() else None
     if unit is None:
@@ -389,12 +389,13 @@ def tell_escalation_tier(step: OrderStep) -> None:
 def urge_merge_target(step: OrderStep) -> None:
     """The duplicate's caller is now waiting on the target: it counts as an urging there, with
     the urging rule (a warning level more every N) and a new version for whoever holds it."""
-    order, now = step.obj, _now(step)
-    target = WorkOrder.objects.select_for_update().get(pk=order.merged_into_id)
+    order, now, into_id = step.obj, _now(step), step.obj.merged_into_id
+    assert into_id is not None, "merge_into_target set it"
+    target = WorkOrder.objects.select_for_update().get(pk=into_id)
     urged = urging(target)
     WorkOrder.objects.filter(pk=target.pk).update(version=F("version") + 1, updated_at=now, **urged)
     WorkOrderEvent.objects.create(
-        order_id=order.merged_into_id,
+        order_id=into_id,
         action="merge_in",
         at=now,
         from_state="",
