@@ -38,6 +38,7 @@ from .models import (
     Deadline,
     DurationUnit,
     Milestone,
+    OrderAction,
     OrderType,
     TimeLimitPolicy,
     WorkOrder,
@@ -48,10 +49,16 @@ log = logging.getLogger(__name__)
 
 # Which action meets which milestone.
 MET_BY = {
-    "dispatch": {Milestone.DISPATCH},
-    "arrive": {Milestone.ARRIVE, Milestone.DISPATCH},
-    "contact": {Milestone.CONTACT},
-    "reply": {Milestone.REPLY, Milestone.RESTORE, Milestone.CONTACT, Milestone.ARRIVE, Milestone.DISPATCH},
+    OrderAction.DISPATCH: {Milestone.DISPATCH},
+    OrderAction.ARRIVE: {Milestone.ARRIVE, Milestone.DISPATCH},
+    OrderAction.CONTACT: {Milestone.CONTACT},
+    OrderAction.REPLY: {
+        Milestone.REPLY,
+        Milestone.RESTORE,
+        Milestone.CONTACT,
+        Milestone.ARRIVE,
+        Milestone.DISPATCH,
+    },
 }
 
 

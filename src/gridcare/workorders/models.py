@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.models import SettingsRow
+from gridcare.core.workflow import Action
 from gridcare.customers.models import AreaClass, Customer, TransformerArea
 from gridcare.org.models import Unit
 
@@ -65,6 +66,30 @@ class State(models.TextChoices):
     ARCHIVED = "archived", _("已归档")
     MERGED = "merged", _("已合并")
     CANCELLED = "cancelled", _("已作废")
+
+
+class OrderAction(Action):
+    """The actions of the lifecycle (``transitions.WORK_ORDERS`` has one row each). The values are
+    what URLs, the API, history rows (``WorkOrderEvent.action``) and templates use."""
+
+    DISPATCH = "dispatch"
+    TAKE = "take"
+    ARRIVE = "arrive"
+    CONTACT = "contact"
+    HANDLE = "handle"
+    REPLY = "reply"
+    REVIEW = "review"
+    CALLBACK = "callback"
+    ARCHIVE = "archive"
+    RETURN = "return"
+    REDISPATCH = "redispatch"
+    URGE = "urge"
+    MERGE = "merge"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    ESCALATE = "escalate"
+    CANCEL = "cancel"
+    COMPLAINT_ITEMS = "complaint_items"
 
 
 OPEN_STATES = frozenset(

@@ -12,11 +12,11 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.api_errors import ApiError
-from gridcare.core.workflow import Action, Transition, Workflow
+from gridcare.core.workflow import Transition, Workflow
 from gridcare.org import scoping
 from gridcare.org.models import Role
 
-from .models import OPEN_STATES, State, WorkOrder
+from .models import OPEN_STATES, OrderAction, State, WorkOrder
 from .rules import (
     accepting_agent_answers,
     actor_in_assigned_unit,
@@ -62,28 +62,6 @@ from .rules import (
     upper_review_done,
     urge_merge_target,
 )
-
-
-class OrderAction(Action):
-    DISPATCH = "dispatch"
-    TAKE = "take"
-    ARRIVE = "arrive"
-    CONTACT = "contact"
-    HANDLE = "handle"
-    REPLY = "reply"
-    REVIEW = "review"
-    CALLBACK = "callback"
-    ARCHIVE = "archive"
-    RETURN = "return"
-    REDISPATCH = "redispatch"
-    URGE = "urge"
-    MERGE = "merge"
-    SUSPEND = "suspend"
-    RESUME = "resume"
-    ESCALATE = "escalate"
-    CANCEL = "cancel"
-    COMPLAINT_ITEMS = "complaint_items"
-
 
 FRONT_DESK = frozenset(
     {

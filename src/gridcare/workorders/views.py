@@ -18,7 +18,7 @@ from gridcare.org import scoping
 
 from . import bulletin, queries, services
 from .forms import ActionForm, IntakeForm
-from .models import OPEN_STATES, OrderType, State
+from .models import OPEN_STATES, OrderAction, OrderType, State
 from .search_form import OrderSearchForm
 from .transitions import TABLE, WORK_ORDERS, event_label
 
@@ -209,7 +209,7 @@ def urge_instead(request, number: str):
     try:
         services.perform(
             order=order,
-            action="urge",
+            action=OrderAction.URGE,
             actor=request.user,
             note=request.POST.get("note", "客户再次来电催办"),
             active_unit=request.active_unit,
