@@ -96,7 +96,8 @@ def perform_on_order(
 def repair_unit_of(station: Unit) -> Unit:
     """The station's repair team (抢修班), where orders wait for a crew; the station itself if none."""
     team = (
-        Unit.objects.filter(path__startswith=station.path, function=Unit.Function.REPAIR, is_active=True)
+        station.subtree()
+        .filter(function=Unit.Function.REPAIR, is_active=True)
         .order_by("depth", "code")
         .first()
     )

@@ -832,8 +832,11 @@ def dispatch_to_crew(
     _open(event)
     if not crew.is_active or crew.status == Crew.Status.OFF:
         raise ApiError("crew_unavailable", f"{crew.name}不在岗 (the crew is off duty).", status=409)
-    if not (getattr(actor, "is_superuser", False) or crew.station_id in scoping.visible_unit_ids(actor)):
-        raise ApiError("crew_out_of_scope", "该队伍不在您的管辖范围内 (crew out of scope).", status=422)
+    scoping.require_unit_in_scope(
+        actor,
+        crew.station_id,
+        error=ApiError("crew_out_of_scope", "该队伍不在您的管辖范围内 (crew out of scope).", status=422),
+    )
     if replace and event.crew_id and event.crew_id != crew.pk:
         now = clock.now()
         old = event.crew

@@ -191,12 +191,12 @@ def create_work_order(
     unit = acting_unit(actor, active_unit)
     if unit is None:
         raise ApiError("no_unit", "受理人没有所属单位 (the actor holds no role at any unit).", status=403)
-    if (
-        intake.customer is not None
-        and not getattr(actor, "is_superuser", False)
-        and intake.customer.station_id not in scoping.visible_unit_ids(actor)
-    ):
-        raise ApiError("not_found", "No such customer in your scope.", status=404)
+    if intake.customer is not None:
+        scoping.require_unit_in_scope(
+            actor,
+            intake.customer.station_id,
+            error=ApiError("not_found", "No such customer in your scope.", status=404),
+        )
     now = clock.now()
     customer = intake.customer
     area = customer.transformer_area if customer is not None else None
@@ -314,15 +314,11 @@ def in_callback_sample(number: str, rate: Decimal) -> bool:
 
 
 def _check_roles(transition: Transition, order: WorkOrder, actor: Any) -> None:
-    if getattr(actor, "is_superuser", False):
-        return
     if transition.roles and not scoping.has_role(actor, *transition.roles):
         raise ApiError(
             "forbidden_role", f"您的岗位不能执行“{transition.label}” (role not allowed).", status=403
         )
-    if transition.needs_assigned_unit and (
-        order.assigned_unit_id is None or order.assigned_unit_id not in scoping.visible_unit_ids(actor)
-    ):
+    if transition.needs_assigned_unit and not scoping.unit_in_scope(actor, order.assigned_unit_id):
         raise ApiError(
             "not_assigned_unit",
             "只有承办单位可以执行此操作 (only the assigned unit may do this).",
@@ -360,8 +356,8 @@ def _is_upper_reviewer(actor: Any, order: WorkOrder) -> bool:
     for assignment in scoping.assignments_of(actor):
         if (
             assignment.role in {Role.SHIFT_LEADER, Role.MANAGER, Role.AUDITOR, Role.ADMIN}
-            and handling.path.startswith(assignment.unit.path)
-            and handling.path != assignment.unit.path
+            and handling.is_within(assignment.unit)
+            and handling.pk != assignment.unit.pk
         ):
             return True
     return False
@@ -463,9 +459,7 @@ def _apply(transition: Transition, order: WorkOrder, actor: Any, note: str, now,
                 raise ApiError(
                     "forbidden_role", "只有受理人可直接答复 (only the accepting agent).", status=403
                 )
-        elif order.assigned_unit_id not in scoping.visible_unit_ids(actor) and not getattr(
-            actor, "is_superuser", False
-        ):
+        elif not scoping.unit_in_scope(actor, order.assigned_unit_id):
             raise ApiError(
                 "not_assigned_unit", "只有承办单位可以回单 (only the assigned unit may reply).", status=403
             )
