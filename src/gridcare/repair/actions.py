@@ -11,7 +11,7 @@ from gridcare.customers.models import Feeder, TransformerArea
 from gridcare.org import scoping
 
 from . import queries, services
-from .models import Crew, OutageEvent
+from .models import Crew, FaultEvent
 
 # action → label (the pages show these; the API takes the keys)
 ACTIONS = {
@@ -57,7 +57,7 @@ def _visible_feeder(actor: Any, code: str | None) -> Feeder | None:
     return feeder
 
 
-def act_on_event(*, event: OutageEvent, action: str, actor: Any, **p: Any) -> OutageEvent:
+def act_on_event(*, event: FaultEvent, action: str, actor: Any, **p: Any) -> FaultEvent:
     note = str(p.get("note") or "")
     if action == "confirm":
         return services.confirm_event(event=event, actor=actor, note=note)
