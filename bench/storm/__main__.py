@@ -387,7 +387,7 @@ def analysis_loop(nice: int) -> subprocess.Popen:
 def snapshot() -> tuple:
     from django.db.models import Q
 
-    from gridcare.repair.models import OutageEvent, ReportedCall, TroubleCall
+    from gridcare.repair.models import FaultEvent, ReportedCall, TroubleCall
     from gridcare.workorders.models import OPEN_STATES, WorkOrder
 
     queued = ReportedCall.objects.filter(state=ReportedCall.State.QUEUED).count()
@@ -398,7 +398,7 @@ def snapshot() -> tuple:
         event__isnull=True, transformer_area__isnull=False, order__state__in=OPEN_STATES
     ).count()
     events = tuple(
-        OutageEvent.objects.exclude(state=OutageEvent.State.MERGED)
+        FaultEvent.objects.exclude(state=FaultEvent.State.MERGED)
         .order_by("id")
         .values_list("id", "level", "call_count")
     )
@@ -474,15 +474,15 @@ def queue_figures(storm: Storm) -> dict:
 
 def grouping_quality(storm: Storm) -> dict:
     from gridcare.repair.analysis import follow_merges
-    from gridcare.repair.models import DeviceLevel, OutageEvent, ReportedCall, TroubleCall
+    from gridcare.repair.models import DeviceLevel, FaultEvent, ReportedCall, TroubleCall
 
-    events = {e.pk: e for e in OutageEvent.objects.all()}
+    events = {e.pk: e for e in FaultEvent.objects.all()}
     final = {pk: follow_merges(e) for pk, e in events.items()}
     # The call's reference → its work order → the order's trouble call → the event.
     order_of_ref = {str(ref): order for ref, order in ReportedCall.objects.values_list("ref", "order_id")}
     event_of_order = dict(TroubleCall.objects.values_list("order_id", "event_id"))
 
-    def device(e: OutageEvent) -> tuple[str, int]:
+    def device(e: FaultEvent) -> tuple[str, int]:
         if e.level == DeviceLevel.FEEDER:
             return ("feeder", e.feeder_id)
         if e.level == DeviceLevel.AREA:
@@ -498,7 +498,7 @@ def grouping_quality(storm: Storm) -> dict:
         attached += 1
         if device(final[event_id]) == call.truth:
             right += 1
-    live = [e for e in final.values() if e.state != OutageEvent.State.MERGED]
+    live = [e for e in final.values() if e.state != FaultEvent.State.MERGED]
     live = list({e.pk: e for e in live}.values())
     device_events = [e for e in live if e.level != DeviceLevel.CUSTOMER]
     found = {device(e) for e in device_events}
@@ -563,12 +563,12 @@ def run_gridcare(storm: Storm, args, token: str) -> dict:
 def dispatch_delays() -> dict:
     """For each device event (transformer area or feeder): seconds from its first call's arrival
     to the crew's dispatch — what the 5-minute dispatch limit measures."""
-    from gridcare.repair.models import DeviceLevel, OutageEvent
+    from gridcare.repair.models import DeviceLevel, FaultEvent
 
     delays = [
         (dispatched - first).total_seconds()
-        for first, dispatched in OutageEvent.objects.exclude(level=DeviceLevel.CUSTOMER)
-        .exclude(state=OutageEvent.State.MERGED)
+        for first, dispatched in FaultEvent.objects.exclude(level=DeviceLevel.CUSTOMER)
+        .exclude(state=FaultEvent.State.MERGED)
         .filter(first_call_at__isnull=False, dispatched_at__isnull=False)
         .values_list("first_call_at", "dispatched_at")
     ]

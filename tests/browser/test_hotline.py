@@ -19,7 +19,7 @@ from gridcare.customers.services import refresh_search_text
 from gridcare.hotline.models import Call, ShiftHandover
 from gridcare.org.services import issue_token
 from gridcare.repair import services as repair
-from gridcare.repair.models import OutageEvent
+from gridcare.repair.models import FaultEvent
 from gridcare.workorders import services as workorders
 from gridcare.workorders.models import WorkOrder
 
@@ -58,7 +58,7 @@ def hotline_world(world):
         refresh_search_text(c)
         repair.report_fault_call(actor=world.agent, content="家里没电", customer=c)
     repair.run_analysis()
-    world.event = OutageEvent.objects.get()
+    world.event = FaultEvent.objects.get()
     world.complaint, _ = workorders.create_work_order(
         actor=world.agent,
         intake=workorders.Intake(
@@ -135,7 +135,7 @@ def test_agent_flow_from_ring_to_handover(page, login, shot, live_server, hotlin
     assert save_ms < 500 * SLACK
     assert w.event.number in page.locator("#linked-event").inner_text()
     shot("fault-linked")
-    assert OutageEvent.objects.count() == 1
+    assert FaultEvent.objects.count() == 1
 
     # 5. The call ends; wrap up with a code.
     post_call(live_server, w.cti_token, call_id="cti-0001", event="ended")

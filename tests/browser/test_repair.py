@@ -19,7 +19,7 @@ def logout(page) -> None:
 
 
 def test_dispatcher_confirms_and_dispatches_and_the_crew_restores(page, shot, grid, login):  # noqa: F811
-    from gridcare.repair.models import OutageEvent
+    from gridcare.repair.models import FaultEvent
     from gridcare.repair.services import report_fault_call, run_analysis
     from gridcare.workorders.models import State, WorkOrder
 
@@ -27,7 +27,7 @@ def test_dispatcher_confirms_and_dispatches_and_the_crew_restores(page, shot, gr
     for c in grid.customers_by_area[area.pk][:3]:
         report_fault_call(actor=grid.agent, content="家里停电了", customer=c)
     run_analysis()
-    event = OutageEvent.objects.get()
+    event = FaultEvent.objects.get()
 
     login("dispatcher")
     page.locator("#gc-nav").get_by_role("link", name="抢修指挥").click()
@@ -63,7 +63,7 @@ def test_dispatcher_confirms_and_dispatches_and_the_crew_restores(page, shot, gr
     logout(page)
 
     event.refresh_from_db()
-    assert event.state == OutageEvent.State.RESTORED
+    assert event.state == FaultEvent.State.RESTORED
     assert set(WorkOrder.objects.filter(trouble_call__event=event).values_list("state", flat=True)) == {
         State.REVIEWED
     }

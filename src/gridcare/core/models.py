@@ -1,10 +1,42 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from . import clock
 from .memo import Memo
+
+
+class HistoryEntry(models.Model):
+    """The one shape of history (流转记录), append-only: one row per action on a thing, written by
+    the verb that made the change. Each app's history extends it with a foreign key to its thing
+    (``WorkOrderEvent.order``, ``ArticleEvent.article``, ``OutageEvent.outage``,
+    ``EventUpdate.event``) and, where needed, a column of its own; it may narrow a field (e.g. an
+    ``Action`` enum as ``choices``) but keeps its name and meaning.
+
+    ``from_state``/``to_state`` are blank for an action that changes no state; ``data`` holds what
+    else the action changed or counted (dates and decimals are serialised by ``DjangoJSONEncoder``).
+    """
+
+    at = models.DateTimeField(_("时间"), default=clock.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    action = models.CharField(_("动作"), max_length=30)
+    from_state = models.CharField(_("原状态"), max_length=12, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=12, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+    data = models.JSONField(_("数据"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        abstract = True
 
 
 class SettingsRow(models.Model):

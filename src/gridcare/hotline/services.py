@@ -70,8 +70,7 @@ def _check_call_event_actor(actor: Any, agent: User | None) -> None:
 
 
 def _agent_in_scope(agent: User, actor: Any) -> bool:
-    visible = set(scoping.visible_unit_ids(actor))
-    return any(a.unit_id in visible for a in scoping.assignments_of(agent))
+    return any(scoping.unit_in_scope(actor, a.unit_id) for a in scoping.assignments_of(agent))
 
 
 def _call_in_scope(call: Call, actor: Any) -> bool:

@@ -46,7 +46,7 @@ class RevisionAdmin(ReadOnlyAdmin):
 
 @admin.register(ArticleEvent)
 class ArticleEventAdmin(ReadOnlyAdmin):
-    list_display = ["article", "action", "from_status", "to_status", "actor", "at"]
+    list_display = ["article", "action", "from_state", "to_state", "actor", "at"]
     list_filter = ["action"]
 
 

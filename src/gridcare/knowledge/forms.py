@@ -43,20 +43,18 @@ class RevisionForm(forms.ModelForm):
             "expires_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, user=None, active_unit=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = Category.objects.select_related("parent").order_by(
             "parent__position", "position"
         )
-        if user is not None and not user.is_superuser:
-            roots = scoping.root_units(user)
-            self.fields["region"].queryset = (
-                Unit.objects.filter(id__in=scoping.visible_unit_ids(user)).exclude(kind__in=[Unit.Kind.TEAM])
-                if roots
-                else Unit.objects.none()
-            )
-        else:
-            self.fields["region"].queryset = Unit.objects.exclude(kind=Unit.Kind.TEAM)
+        regions = Unit.objects.exclude(kind=Unit.Kind.TEAM)
+        if user is not None:  # the regions in the user's scope, narrowed by the unit switcher
+            scoped = scoping.restrict(regions, user, "id", active_unit)
+            if active_unit is not None and self.instance.region_id:  # a draft keeps its own region
+                scoped = scoped | regions.filter(pk=self.instance.region_id)
+            regions = scoped
+        self.fields["region"].queryset = regions
         self.fields["region"].empty_label = _("全网适用")
         if self.instance and self.instance.pk:
             self.initial["customer_classes"] = self.instance.class_codes()

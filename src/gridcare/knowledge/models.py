@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.models import HistoryEntry
 from gridcare.org.models import Unit
 
 
@@ -203,8 +204,9 @@ class Revision(ArticleContent):
         return f"{self.article.number} {label}"
 
 
-class ArticleEvent(models.Model):
-    """流转记录: one row per workflow action, written by the service that made it."""
+class ArticleEvent(HistoryEntry):
+    """流转记录: one row per workflow action, written by the service that made it (the shape of
+    ``core.models.HistoryEntry``; the states are the article's ``Status``)."""
 
     class Action(models.TextChoices):
         CREATE = "create", _("新建")
@@ -220,18 +222,7 @@ class ArticleEvent(models.Model):
         Article, verbose_name=_("知识条目"), on_delete=models.CASCADE, related_name="events"
     )
     revision = models.ForeignKey(Revision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(_("动作"), max_length=10, choices=Action.choices)
-    from_status = models.CharField(_("原状态"), max_length=10, blank=True)
-    to_status = models.CharField(_("新状态"), max_length=10, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("操作人"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    note = models.CharField(_("说明"), max_length=300, blank=True)
-    at = models.DateTimeField(_("时间"))
+    action = models.CharField(_("动作"), max_length=30, choices=Action.choices)
 
     class Meta:
         ordering = ["article_id", "at", "id"]
@@ -244,10 +235,10 @@ class ArticleEvent(models.Model):
     @property
     def status_change(self) -> str:
         """ "草稿 → 待审核" when the article's status moved, else ""."""
-        if not self.to_status or self.to_status == self.from_status:
+        if not self.to_state or self.to_state == self.from_state:
             return ""
         labels = dict(Status.choices)
-        return f"{labels.get(self.from_status, '—')} → {labels.get(self.to_status, self.to_status)}"
+        return f"{labels.get(self.from_state, '—')} → {labels.get(self.to_state, self.to_state)}"
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:

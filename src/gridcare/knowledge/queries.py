@@ -50,8 +50,7 @@ def caller_unit(user: Any, unit_id: Any, active_unit: Unit | None = None) -> Uni
     unit = Unit.objects.filter(pk=unit_pk).first()
     if unit is None:
         return None
-    roots = scoping.root_units(user, active_unit)
-    return unit if any(unit.path.startswith(r.path) for r in roots) else None
+    return unit if scoping.unit_in_scope(user, unit, active_unit) else None
 
 
 def served_filters(
@@ -213,9 +212,7 @@ def _maintained(qs: QuerySet, user: Any) -> QuerySet:
     roots = scoping.root_units(user)
     if not roots:
         return qs.none()
-    region = Q()
-    for r in roots:
-        region |= Q(region__path__startswith=r.path)
+    region = scoping.scope_q(user, "region")
     if any(r.parent_id is None or r.kind in (Unit.Kind.PROVINCE, Unit.Kind.CITY) for r in roots):
         region |= Q(region__isnull=True)
     return qs.filter(region)

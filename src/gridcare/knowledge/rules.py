@@ -43,7 +43,7 @@ def holds(user: Any, roles: frozenset[str], region: Unit | None) -> bool:
         if region is None:
             if a.unit.parent_id is None or a.unit.kind in CENTER_KINDS:
                 return True
-        elif region.path.startswith(a.unit.path):
+        elif region.is_within(a.unit):
             return True
     return False
 

@@ -201,7 +201,7 @@ def manage(request):
 @login_required
 def create(request):
     _require_maintainer(request)
-    form = RevisionForm(request.POST or None, user=request.user)
+    form = RevisionForm(request.POST or None, user=request.user, active_unit=request.active_unit)
     if request.method == "POST" and form.is_valid():
         try:
             revision = services.create_article(
@@ -226,7 +226,9 @@ def edit(request, number: str):
         and revision.state == Revision.State.DRAFT
         and services.can_edit(request.user, obj.region)
     ):
-        form = RevisionForm(request.POST or None, instance=revision, user=request.user)
+        form = RevisionForm(
+            request.POST or None, instance=revision, user=request.user, active_unit=request.active_unit
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 services.update_revision(

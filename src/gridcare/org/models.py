@@ -68,6 +68,10 @@ class Unit(models.Model):
     def subtree(self) -> models.QuerySet[Unit]:
         return Unit.objects.filter(path__startswith=self.path)
 
+    def is_within(self, other: Unit) -> bool:
+        """Whether this unit lies in ``other``'s subtree (``other`` itself included)."""
+        return self.path.startswith(other.path)
+
 
 class Role(models.TextChoices):
     """岗位角色 of PRODUCT.md; a user may hold several, each at a unit."""

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core import clock
+from gridcare.core.models import HistoryEntry
 from gridcare.customers.models import Customer, Feeder, TransformerArea
 from gridcare.org.models import Unit
 
@@ -236,24 +237,11 @@ class OutageCustomer(models.Model):
         return f"{self.outage_id}:{self.customer_id}"
 
 
-class OutageEvent(models.Model):
-    """停电信息流转记录: who did what to an outage, when, and why."""
+class OutageEvent(HistoryEntry):
+    """停电信息流转记录: who did what to an outage, when, and why (the shape of
+    ``core.models.HistoryEntry``)."""
 
     outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(_("动作"), max_length=30)
-    at = models.DateTimeField(_("时间"), default=clock.now)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("操作人"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    from_state = models.CharField(_("原状态"), max_length=12, blank=True)
-    to_state = models.CharField(_("新状态"), max_length=12, blank=True)
-    note = models.CharField(_("说明"), max_length=300, blank=True)
-    data = models.JSONField(_("数据"), default=dict, blank=True)
 
     class Meta:
         ordering = ["outage", "at", "id"]

@@ -59,9 +59,8 @@ def expand_areas(feeders: list[Feeder], areas: list[TransformerArea]) -> list[Tr
 def check_scope_visible(actor: Any, feeders: list[Feeder], areas: list[TransformerArea]) -> None:
     if actor is None or getattr(actor, "is_superuser", False):
         return
-    visible = set(scoping.visible_unit_ids(actor))
-    outside = [f.code for f in feeders if f.unit_id not in visible] + [
-        a.code for a in areas if a.station_id not in visible
+    outside = [f.code for f in feeders if not scoping.unit_in_scope(actor, f.unit_id)] + [
+        a.code for a in areas if not scoping.unit_in_scope(actor, a.station_id)
     ]
     if outside:
         raise ApiError(

@@ -11,7 +11,7 @@ from gridcare.customers.models import Feeder, TransformerArea
 from gridcare.org import scoping
 
 from . import queries, services
-from .models import Crew, OutageEvent
+from .models import Crew, FaultEvent
 
 # action → label (the pages show these; the API takes the keys)
 ACTIONS = {
@@ -34,9 +34,7 @@ def _crew(actor: Any, code: str | None) -> Crew:
     if not code:
         raise ApiError("crew_required", "请选择队伍 (crew code required).", status=422)
     crew = Crew.objects.select_related("station", "team_unit").filter(code=code, is_active=True).first()
-    if crew is None or not (
-        getattr(actor, "is_superuser", False) or crew.station_id in scoping.visible_unit_ids(actor)
-    ):
+    if crew is None or not scoping.unit_in_scope(actor, crew.station_id):
         raise ApiError("invalid_crew", "队伍不存在或不在您的管辖范围内 (unknown crew).", status=422)
     return crew
 
@@ -45,9 +43,7 @@ def _visible_area(actor: Any, code: str | None) -> TransformerArea | None:
     if not code:
         return None
     area = TransformerArea.objects.select_related("feeder").filter(code=code).first()
-    if area is None or not (
-        getattr(actor, "is_superuser", False) or area.station_id in scoping.visible_unit_ids(actor)
-    ):
+    if area is None or not scoping.unit_in_scope(actor, area.station_id):
         raise ApiError("invalid_area", "台区不存在或不在您的管辖范围内 (unknown area).", status=422)
     return area
 
@@ -56,14 +52,12 @@ def _visible_feeder(actor: Any, code: str | None) -> Feeder | None:
     if not code:
         return None
     feeder = Feeder.objects.filter(code=code).first()
-    if feeder is None or not (
-        getattr(actor, "is_superuser", False) or feeder.unit_id in scoping.visible_unit_ids(actor)
-    ):
+    if feeder is None or not scoping.unit_in_scope(actor, feeder.unit_id):
         raise ApiError("invalid_feeder", "线路不存在或不在您的管辖范围内 (unknown feeder).", status=422)
     return feeder
 
 
-def act_on_event(*, event: OutageEvent, action: str, actor: Any, **p: Any) -> OutageEvent:
+def act_on_event(*, event: FaultEvent, action: str, actor: Any, **p: Any) -> FaultEvent:
     note = str(p.get("note") or "")
     if action == "confirm":
         return services.confirm_event(event=event, actor=actor, note=note)

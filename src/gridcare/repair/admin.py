@@ -9,7 +9,7 @@ from .models import (
     CrewAssignment,
     DutyRoster,
     EventUpdate,
-    OutageEvent,
+    FaultEvent,
     RepairSetting,
     ReportedCall,
     SupportRequest,
@@ -72,8 +72,8 @@ class UpdateInline(admin.TabularInline):
         return False
 
 
-@admin.register(OutageEvent)
-class OutageEventAdmin(admin.ModelAdmin):
+@admin.register(FaultEvent)
+class FaultEventAdmin(admin.ModelAdmin):
     """Read-mostly: events change through the dispatcher pages (services), not here."""
 
     list_display = [
@@ -88,7 +88,7 @@ class OutageEventAdmin(admin.ModelAdmin):
     ]
     list_filter = ["level", "state"]
     search_fields = ["number"]
-    readonly_fields = [f.name for f in OutageEvent._meta.fields]
+    readonly_fields = [f.name for f in FaultEvent._meta.fields]
     inlines = [AssignmentInline, UpdateInline]
 
     def has_add_permission(self, request):

@@ -36,9 +36,9 @@ from gridcare.customers.models import Customer, CustomerPhone, TransformerArea
 from gridcare.customers.queries import normalize_phone, normalize_text
 from gridcare.workorders.models import OPEN_STATES, OrderType, WorkOrder
 
-from .models import DeviceLevel, EventUpdate, OutageEvent, RepairSetting, TroubleCall
+from .models import DeviceLevel, EventUpdate, FaultEvent, RepairSetting, TroubleCall
 
-OPEN_EVENT = OutageEvent.OPEN_STATES
+OPEN_EVENT = FaultEvent.OPEN_STATES
 ADDRESS_MATCH_LIMIT = 200
 # Where a spoken address may be cut to a shorter, still meaningful prefix (…号, …组, …村, …路).
 _ADDRESS_CUTS = re.compile(r"[号组村路街巷弄幢栋单元社区镇乡]")
@@ -218,15 +218,15 @@ def place_new_orders(since: dt.datetime, now: dt.datetime | None = None) -> int:
 # --- open events covering a call ----------------------------------------------------------------
 
 
-def follow_merges(event: OutageEvent) -> OutageEvent:
+def follow_merges(event: FaultEvent) -> FaultEvent:
     seen = set()
-    while event.state == OutageEvent.State.MERGED and event.merged_into_id and event.pk not in seen:
+    while event.state == FaultEvent.State.MERGED and event.merged_into_id and event.pk not in seen:
         seen.add(event.pk)
-        event = OutageEvent.objects.get(pk=event.merged_into_id)
+        event = FaultEvent.objects.get(pk=event.merged_into_id)
     return event
 
 
-def open_event_for(call: TroubleCall) -> OutageEvent | None:
+def open_event_for(call: TroubleCall) -> FaultEvent | None:
     """The open event a new call belongs to: its feeder's, its area's, or its customer's own
     (one query; the feeder's event wins over the area's over the customer's). A hazard call
     (``call.hazard``) also joins an open hazard event of the same place: a neighbour's in the same
@@ -244,10 +244,10 @@ def open_event_for(call: TroubleCall) -> OutageEvent | None:
         condition |= Q(hazard=True, feeder_id=call.feeder_id, transformer_area__isnull=True)
     if not condition:
         return None
-    found = list(OutageEvent.objects.filter(condition, state__in=OPEN_EVENT).select_related("crew"))
+    found = list(FaultEvent.objects.filter(condition, state__in=OPEN_EVENT).select_related("crew"))
     rank = {DeviceLevel.FEEDER: 0, DeviceLevel.AREA: 1, DeviceLevel.CUSTOMER: 2}
 
-    def order(e: OutageEvent):
+    def order(e: FaultEvent):
         own = e.level != DeviceLevel.CUSTOMER or e.customer_id == call.customer_id
         return (0 if own else 1, rank[e.level], e.created_at, e.pk)
 
@@ -302,14 +302,14 @@ def new_event(
     now,
     note="",
     hazard=False,
-) -> OutageEvent:
+) -> FaultEvent:
     number = numbering.next_number("SJ", clock.local_now().strftime("%Y%m%d"), width=5)
     self_check = level == DeviceLevel.CUSTOMER and not hazard  # a hazard is never left to the customer
-    event = OutageEvent.objects.create(
+    event = FaultEvent.objects.create(
         number=number,
         level=level,
         hazard=hazard,
-        state=OutageEvent.State.SELF_CHECK if self_check else OutageEvent.State.WAITING,
+        state=FaultEvent.State.SELF_CHECK if self_check else FaultEvent.State.WAITING,
         customer_id=customer_id,
         transformer_area_id=area_id,
         feeder_id=feeder_id,
@@ -323,7 +323,7 @@ def new_event(
     return event
 
 
-def absorb(*, source: OutageEvent, target: OutageEvent, now, actor: Any = None, note: str = "") -> None:
+def absorb(*, source: FaultEvent, target: FaultEvent, now, actor: Any = None, note: str = "") -> None:
     """Merge ``source`` into ``target``: its calls, crews and primary order follow."""
     from .dispatching import transfer_assignments
     from .outage_link import take_over_outage
@@ -335,22 +335,22 @@ def absorb(*, source: OutageEvent, target: OutageEvent, now, actor: Any = None, 
         target.primary_order_id = source.primary_order_id
     if source.hazard and not target.hazard:  # the hazard stays marked on the event that goes on
         target.hazard = True
-        OutageEvent.objects.filter(pk=target.pk).update(hazard=True)
+        FaultEvent.objects.filter(pk=target.pk).update(hazard=True)
     # The target's crew may now be the source's: it was dispatched (and arrived) when that crew
     # was — kept on the row, so the board and the dispatch limit see it as it is.
     carried = {}
-    on_site = target.state == OutageEvent.State.ON_SITE
+    on_site = target.state == FaultEvent.State.ON_SITE
     for name, applies in (("dispatched_at", target.crew_id is not None), ("arrived_at", on_site)):
         mine, theirs = getattr(target, name), getattr(source, name)
         if applies and theirs and (mine is None or theirs < mine):
             carried[name] = theirs
             setattr(target, name, theirs)
     if carried:
-        OutageEvent.objects.filter(pk=target.pk).update(**carried)
-    OutageEvent.objects.filter(pk=source.pk).update(
-        state=OutageEvent.State.MERGED, merged_into=target, updated_at=now
+        FaultEvent.objects.filter(pk=target.pk).update(**carried)
+    FaultEvent.objects.filter(pk=source.pk).update(
+        state=FaultEvent.State.MERGED, merged_into=target, updated_at=now
     )
-    source.state = OutageEvent.State.MERGED
+    source.state = FaultEvent.State.MERGED
     EventUpdate.objects.create(
         event=source, action="merged", at=now, actor=actor, note=note, data={"into": target.number}
     )
@@ -359,7 +359,7 @@ def absorb(*, source: OutageEvent, target: OutageEvent, now, actor: Any = None, 
     )
 
 
-def refresh_call_counts(event: OutageEvent) -> None:
+def refresh_call_counts(event: FaultEvent) -> None:
     """The cheap part of ``refresh_event``, for a call linked at intake."""
     from django.db.models import OuterRef, Subquery
     from django.db.models.functions import Coalesce
@@ -375,14 +375,14 @@ def refresh_call_counts(event: OutageEvent) -> None:
             0,
         )
 
-    OutageEvent.objects.filter(pk=event.pk).update(
+    FaultEvent.objects.filter(pk=event.pk).update(
         call_count=counted(Count("id")),
         caller_count=counted(Count("caller_key", distinct=True)),
         updated_at=clock.now(),
     )
 
 
-def refresh_event(event: OutageEvent, now: dt.datetime, setting: RepairSetting | None = None) -> OutageEvent:
+def refresh_event(event: FaultEvent, now: dt.datetime, setting: RepairSetting | None = None) -> FaultEvent:
     """Recount calls, callers and affected customers; pick the primary order; re-rate confidence."""
     setting = setting or RepairSetting.current()
     calls = TroubleCall.objects.filter(event=event)
@@ -427,7 +427,7 @@ def refresh_event(event: OutageEvent, now: dt.datetime, setting: RepairSetting |
     return event
 
 
-def affected_customers(event: OutageEvent):
+def affected_customers(event: FaultEvent):
     """Every customer the event's device supplies, key customers first."""
     qs = Customer.objects.all()
     if event.level == DeviceLevel.FEEDER and event.feeder_id:
@@ -441,7 +441,7 @@ def affected_customers(event: OutageEvent):
     return qs.order_by("-is_key", "-is_vip", "load_class", "account_no")
 
 
-def _link(calls: list[TroubleCall], event: OutageEvent, now) -> int:
+def _link(calls: list[TroubleCall], event: FaultEvent, now) -> int:
     ids = [c.pk for c in calls]
     if not ids:
         return 0
@@ -460,11 +460,11 @@ def roll_up(now: dt.datetime | None = None) -> RollupReport:
         setting = RepairSetting.objects.select_for_update().order_by("id").first() or RepairSetting.current()
         since = now - dt.timedelta(minutes=setting.window_minutes)
         report.placed = place_new_orders(since, now)
-        touched: dict[int, OutageEvent] = {}
+        touched: dict[int, FaultEvent] = {}
 
         # Calls that a racing intake linked to an event merged meanwhile follow the merge.
-        for merged in OutageEvent.objects.filter(
-            state=OutageEvent.State.MERGED, calls__isnull=False
+        for merged in FaultEvent.objects.filter(
+            state=FaultEvent.State.MERGED, calls__isnull=False
         ).distinct():
             target = follow_merges(merged)
             TroubleCall.objects.filter(event=merged).update(event=target)
@@ -475,8 +475,8 @@ def roll_up(now: dt.datetime | None = None) -> RollupReport:
                 event__isnull=True, received_at__gte=since, order__state__in=OPEN_STATES
             ).order_by("received_at", "id")
         )
-        open_events = list(OutageEvent.objects.filter(state__in=OPEN_EVENT).order_by("created_at", "id"))
-        by_device = OutageEvent.oldest_by_device(open_events)
+        open_events = list(FaultEvent.objects.filter(state__in=OPEN_EVENT).order_by("created_at", "id"))
+        by_device = FaultEvent.oldest_by_device(open_events)
         by_feeder, by_area, by_customer = (
             by_device[level] for level in (DeviceLevel.FEEDER, DeviceLevel.AREA, DeviceLevel.CUSTOMER)
         )
@@ -506,7 +506,7 @@ def roll_up(now: dt.datetime | None = None) -> RollupReport:
         for call in remaining:
             if call.transformer_area_id:
                 callers_by_area[call.transformer_area_id].add(call.caller_key)
-        customer_events_by_area: dict[int, list[OutageEvent]] = defaultdict(list)
+        customer_events_by_area: dict[int, list[FaultEvent]] = defaultdict(list)
         if callers_by_area:
             for e in open_events:
                 if (
@@ -641,12 +641,12 @@ def roll_up(now: dt.datetime | None = None) -> RollupReport:
             report.linked += _link([call], event, now)
 
         for event in touched.values():
-            if event.state != OutageEvent.State.MERGED:
+            if event.state != FaultEvent.State.MERGED:
                 refresh_event(event, now, setting)
     return report
 
 
-def _area_feeder(event: OutageEvent) -> int | None:
+def _area_feeder(event: FaultEvent) -> int | None:
     if event.feeder_id:
         return event.feeder_id
     return (

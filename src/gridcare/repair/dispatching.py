@@ -23,7 +23,7 @@ from gridcare.org.models import Role, RoleAssignment, Unit, User
 from gridcare.workorders import services as engine
 from gridcare.workorders.models import State, WorkOrder
 
-from .models import Crew, CrewAssignment, DutyRoster, EventUpdate, OutageEvent, RepairSetting
+from .models import Crew, CrewAssignment, DutyRoster, EventUpdate, FaultEvent, RepairSetting
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +96,15 @@ def perform_on_order(
 def repair_unit_of(station: Unit) -> Unit:
     """The station's repair team (抢修班), where orders wait for a crew; the station itself if none."""
     team = (
-        Unit.objects.filter(path__startswith=station.path, function=Unit.Function.REPAIR, is_active=True)
+        station.subtree()
+        .filter(function=Unit.Function.REPAIR, is_active=True)
         .order_by("depth", "code")
         .first()
     )
     return team or station
 
 
-def target_unit(event: OutageEvent) -> Unit:
+def target_unit(event: FaultEvent) -> Unit:
     if event.crew_id:
         return event.crew.team_unit
     return repair_unit_of(event.station)
@@ -149,7 +150,7 @@ def crews_on_duty(stations: Iterable[Unit], at: dt.datetime | None = None):
 TIER_ORDER = {Crew.Tier.ELECTRICIAN_GROUP: 0, Crew.Tier.REPAIR_TEAM: 1, Crew.Tier.JOINT_DEFENSE: 2}
 
 
-def candidate_crews(event: OutageEvent, *, neighbours: bool = False, at=None) -> list[Crew]:
+def candidate_crews(event: FaultEvent, *, neighbours: bool = False, at=None) -> list[Crew]:
     """Available crews, best first: those serving the event's feeder, then the least loaded, then
     the electrician groups before the station team before the joint-defense organization.
     ``neighbours``: the other stations of the same county (reinforcement)."""
@@ -198,7 +199,7 @@ def set_crew_status(crew: Crew, now: dt.datetime) -> None:
         crew.status = status
 
 
-def sync_orders(event: OutageEvent, actor: Any = None, note: str = "", orders=None) -> int:
+def sync_orders(event: FaultEvent, actor: Any = None, note: str = "", orders=None) -> int:
     """Bring every open order linked to the event to the event's unit: dispatch the new ones
     (meeting their 5-minute dispatch limit), re-dispatch the ones sent elsewhere, and after the
     crew's arrival take and mark them on site. Returns how many engine actions were performed."""
@@ -216,7 +217,7 @@ def sync_orders(event: OutageEvent, actor: Any = None, note: str = "", orders=No
 
 
 def sync_order(
-    event: OutageEvent, order: WorkOrder, *, unit: Unit, actor: Any, system: User, note: str = ""
+    event: FaultEvent, order: WorkOrder, *, unit: Unit, actor: Any, system: User, note: str = ""
 ) -> tuple[WorkOrder, int]:
     """One open order of ``event`` brought to ``unit`` (see ``sync_orders``): returns the order as
     the actions left it and how many were performed."""
@@ -230,7 +231,7 @@ def sync_order(
                 order, "redispatch", actor, system, note=note or f"随事件 {event.number} 转派", unit=unit
             )
             done += 1
-        if event.state == OutageEvent.State.ON_SITE:
+        if event.state == FaultEvent.State.ON_SITE:
             if order.state == State.DISPATCHED:
                 order = perform_on_order(order, "take", actor, system)
                 done += 1
@@ -247,8 +248,8 @@ def sync_order(
 
 
 def dispatch_event(
-    *, event: OutageEvent, crew: Crew | None, actor: Any = None, note: str = "", now=None
-) -> OutageEvent:
+    *, event: FaultEvent, crew: Crew | None, actor: Any = None, note: str = "", now=None
+) -> FaultEvent:
     """派工: send ``crew`` (or, with none available, the station's repair team) to the event."""
     now = now or clock.now()
     if crew is not None:
@@ -266,8 +267,8 @@ def dispatch_event(
         if event.crew_id is None:
             event.crew = crew
         set_crew_status(crew, now)
-        if event.state in (OutageEvent.State.WAITING, OutageEvent.State.SELF_CHECK):
-            event.state = OutageEvent.State.DISPATCHED
+        if event.state in (FaultEvent.State.WAITING, FaultEvent.State.SELF_CHECK):
+            event.state = FaultEvent.State.DISPATCHED
         if event.dispatched_at is None:
             event.dispatched_at = now
     event.updated_at = now
@@ -286,7 +287,7 @@ def dispatch_event(
     return event
 
 
-def _tell_crew(event: OutageEvent, crew: Crew) -> None:
+def _tell_crew(event: FaultEvent, crew: Crew) -> None:
     """The dispatch notice in the inbox of every member of the crew (their mobile page shows it)."""
     from gridcare.notify import services as notify
 
@@ -304,7 +305,7 @@ def _tell_crew(event: OutageEvent, crew: Crew) -> None:
     )
 
 
-def auto_dispatch(event: OutageEvent, now=None) -> Crew | None:
+def auto_dispatch(event: FaultEvent, now=None) -> Crew | None:
     """The roll-up's dispatch of a new area/feeder event: the best available crew of the owning
     station; with none free the orders go to the station's repair team and the event waits."""
     crews = candidate_crews(event, at=now)
@@ -319,7 +320,7 @@ def auto_dispatch(event: OutageEvent, now=None) -> Crew | None:
     return crew
 
 
-def transfer_assignments(*, source: OutageEvent, target: OutageEvent, now) -> None:
+def transfer_assignments(*, source: FaultEvent, target: FaultEvent, now) -> None:
     """Crews of a merged event move to the target (the target keeps its own primary crew)."""
     for assignment in CrewAssignment.objects.filter(event=source, released_at__isnull=True).select_related(
         "crew"
@@ -333,13 +334,11 @@ def transfer_assignments(*, source: OutageEvent, target: OutageEvent, now) -> No
         CrewAssignment.objects.filter(pk=assignment.pk).update(event=target, role=role)
         if target.crew_id is None:
             target.crew_id = assignment.crew_id
-            target.state = (
-                OutageEvent.State.ON_SITE if assignment.arrived_at else OutageEvent.State.DISPATCHED
-            )
-            OutageEvent.objects.filter(pk=target.pk).update(crew_id=assignment.crew_id, state=target.state)
+            target.state = FaultEvent.State.ON_SITE if assignment.arrived_at else FaultEvent.State.DISPATCHED
+            FaultEvent.objects.filter(pk=target.pk).update(crew_id=assignment.crew_id, state=target.state)
 
 
-def release_crews(event: OutageEvent, now) -> None:
+def release_crews(event: FaultEvent, now) -> None:
     crews = [
         a.crew
         for a in CrewAssignment.objects.filter(event=event, released_at__isnull=True).select_related("crew")

@@ -11,7 +11,7 @@ from gridcare.org import scoping
 from gridcare.org.home import Figure, Tile
 from gridcare.org.models import Role
 
-from .models import OutageEvent
+from .models import FaultEvent
 from .queries import my_open_jobs, pending_calls, visible_events
 from .services import DISPATCH_ROLES
 
@@ -22,10 +22,10 @@ def tile(request) -> Tile | None:
         board = reverse("repair:board")
         counts = (
             visible_events(user, request.active_unit)
-            .filter(state__in=OutageEvent.OPEN_STATES)
+            .filter(state__in=FaultEvent.OPEN_STATES)
             .aggregate(
                 open=Count("id"),
-                waiting=Count("id", filter=Q(state=OutageEvent.State.WAITING)),
+                waiting=Count("id", filter=Q(state=FaultEvent.State.WAITING)),
                 warned=Count("id", filter=Q(service_warning_level__gt=0)),
             )
         )

@@ -2,7 +2,7 @@
 
 - ``Crew`` / ``DutyRoster``: the three-level repair network of a supply station and who is on duty.
 - ``TroubleCall``: one fault-repair work order placed on the grid topology (customer → 台区 → 线路).
-- ``OutageEvent``: calls rolled up onto the device that most likely failed (故障停电事件).
+- ``FaultEvent``: calls rolled up onto the device that most likely failed (故障停电事件).
 - ``CrewAssignment`` / ``SupportRequest`` / ``EventUpdate``: dispatch, reinforcement and history.
 - ``RepairSetting``: the analysis thresholds and dispatch rules, as data (editable in the admin).
 - ``ReportedCall``: a fault call recorded by the API (来电登记), queued until the processing
@@ -15,12 +15,11 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from gridcare.core.models import SettingsRow
+from gridcare.core.models import HistoryEntry, SettingsRow
 from gridcare.customers.models import AreaClass, Customer, Feeder, TransformerArea
 from gridcare.org.models import Unit
 from gridcare.workorders.models import Channel, WorkOrder
@@ -179,7 +178,7 @@ class DeviceLevel(models.TextChoices):
     FEEDER = "feeder", _("10kV线路")
 
 
-class OutageEvent(models.Model):
+class FaultEvent(models.Model):
     """故障停电事件: fault calls rolled up onto the device that most likely failed."""
 
     class State(models.TextChoices):
@@ -306,11 +305,11 @@ class OutageEvent(models.Model):
         return self.customer_id
 
     @staticmethod
-    def oldest_by_device(events) -> dict[str, dict[int, OutageEvent]]:
+    def oldest_by_device(events) -> dict[str, dict[int, FaultEvent]]:
         """``events`` (in creation order) by level and device, the oldest of a device kept: the
         event a call on that device belongs to, as ``analysis.open_event_for`` picks it (a split
         or a dispatcher's own event can leave two open events on one device)."""
-        by_level: dict[str, dict[int, OutageEvent]] = {level: {} for level in DeviceLevel.values}
+        by_level: dict[str, dict[int, FaultEvent]] = {level: {} for level in DeviceLevel.values}
         for event in events:
             if event.device_id is not None:
                 by_level[event.level].setdefault(event.device_id, event)
@@ -346,7 +345,7 @@ class TroubleCall(models.Model):
         WorkOrder, verbose_name=_("工单"), on_delete=models.CASCADE, related_name="trouble_call"
     )
     event = models.ForeignKey(
-        OutageEvent,
+        FaultEvent,
         verbose_name=_("事件"),
         null=True,
         blank=True,
@@ -399,7 +398,7 @@ class CrewAssignment(models.Model):
         REINFORCEMENT = "reinforcement", _("支援")
 
     event = models.ForeignKey(
-        OutageEvent, verbose_name=_("事件"), on_delete=models.CASCADE, related_name="assignments"
+        FaultEvent, verbose_name=_("事件"), on_delete=models.CASCADE, related_name="assignments"
     )
     crew = models.ForeignKey(
         Crew, verbose_name=_("队伍"), on_delete=models.PROTECT, related_name="assignments"
@@ -443,7 +442,7 @@ class SupportRequest(models.Model):
         DECLINED = "declined", _("未满足")
 
     event = models.ForeignKey(
-        OutageEvent, verbose_name=_("事件"), on_delete=models.CASCADE, related_name="support_requests"
+        FaultEvent, verbose_name=_("事件"), on_delete=models.CASCADE, related_name="support_requests"
     )
     kind = models.CharField(_("类别"), max_length=10, choices=Kind.choices)
     note = models.TextField(_("说明"))
@@ -477,24 +476,13 @@ class SupportRequest(models.Model):
         return f"{self.event_id} {self.get_kind_display()}"
 
 
-class EventUpdate(models.Model):
-    """事件记录: one row per action on an event (append-only)."""
+class EventUpdate(HistoryEntry):
+    """事件记录: one row per action on a fault event, append-only (the shape of
+    ``core.models.HistoryEntry``)."""
 
     event = models.ForeignKey(
-        OutageEvent, verbose_name=_("事件"), on_delete=models.CASCADE, related_name="updates"
+        FaultEvent, verbose_name=_("事件"), on_delete=models.CASCADE, related_name="updates"
     )
-    action = models.CharField(_("动作"), max_length=24)
-    at = models.DateTimeField(_("时间"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("操作人"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    note = models.TextField(_("说明"), blank=True)
-    data = models.JSONField(_("内容"), default=dict, blank=True, encoder=DjangoJSONEncoder)
 
     class Meta:
         ordering = ["at", "id"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from .models import DeviceLevel, OutageEvent
+from .models import DeviceLevel, FaultEvent
 
 REFRESH_SECONDS = 1.5
 
@@ -30,15 +30,15 @@ def _refresh() -> None:
     (a storm has a thousand: one per customer-side fault) only by customer, read whole when their
     customer calls again."""
     events = (
-        OutageEvent.objects.filter(
-            state__in=OutageEvent.OPEN_STATES, level__in=(DeviceLevel.FEEDER, DeviceLevel.AREA)
+        FaultEvent.objects.filter(
+            state__in=FaultEvent.OPEN_STATES, level__in=(DeviceLevel.FEEDER, DeviceLevel.AREA)
         )
         .select_related(*_RELATED)
         .order_by("created_at", "id")
     )
-    by_level: dict[str, dict[int, OutageEvent | int]] = OutageEvent.oldest_by_device(events)
+    by_level: dict[str, dict[int, FaultEvent | int]] = FaultEvent.oldest_by_device(events)
     own = (
-        OutageEvent.objects.filter(state__in=OutageEvent.OPEN_STATES, level=DeviceLevel.CUSTOMER)
+        FaultEvent.objects.filter(state__in=FaultEvent.OPEN_STATES, level=DeviceLevel.CUSTOMER)
         .exclude(customer_id=None)
         .order_by("-created_at", "-id")
         .values_list("customer_id", "pk")
@@ -48,7 +48,7 @@ def _refresh() -> None:
     _view["until"] = time.monotonic() + REFRESH_SECONDS
 
 
-def covering(customer) -> OutageEvent | None:
+def covering(customer) -> FaultEvent | None:
     """The open event of the customer's feeder, else of its transformer area, else the customer's
     own (the same precedence as ``analysis.open_event_for``)."""
     if customer is None:
@@ -63,7 +63,5 @@ def covering(customer) -> OutageEvent | None:
     if own is None:
         return None
     return (
-        OutageEvent.objects.select_related(*_RELATED)
-        .filter(pk=own, state__in=OutageEvent.OPEN_STATES)
-        .first()
+        FaultEvent.objects.select_related(*_RELATED).filter(pk=own, state__in=FaultEvent.OPEN_STATES).first()
     )

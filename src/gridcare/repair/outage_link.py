@@ -16,12 +16,12 @@ from gridcare.core.api_errors import ApiError
 from gridcare.outages import services as outages
 from gridcare.outages.models import OutageState
 
-from .models import DeviceLevel, OutageEvent
+from .models import DeviceLevel, FaultEvent
 
 log = logging.getLogger(__name__)
 
 
-def _with_merged(event: OutageEvent, *related: str) -> Iterator[OutageEvent]:
+def _with_merged(event: FaultEvent, *related: str) -> Iterator[FaultEvent]:
     """``event`` and every event merged into it, directly or through others, each once (read
     with ``related`` joined)."""
     pending, seen = [event], set()
@@ -31,10 +31,10 @@ def _with_merged(event: OutageEvent, *related: str) -> Iterator[OutageEvent]:
             continue
         seen.add(current.pk)
         yield current
-        pending.extend(OutageEvent.objects.filter(merged_into=current).select_related(*related))
+        pending.extend(FaultEvent.objects.filter(merged_into=current).select_related(*related))
 
 
-def _scope(event: OutageEvent) -> dict:
+def _scope(event: FaultEvent) -> dict:
     """The event's device and the devices of the events merged into it (areas on a feeder of the
     scope are covered by the feeder)."""
     feeders, areas = {}, {}
@@ -49,16 +49,16 @@ def _scope(event: OutageEvent) -> dict:
     }
 
 
-def _same_scope(event: OutageEvent, scope: dict) -> bool:
+def _same_scope(event: FaultEvent, scope: dict) -> bool:
     outage = event.outage
     return set(outage.feeders.values_list("id", flat=True)) == {f.pk for f in scope["feeders"]} and set(
         outage.transformer_areas.values_list("id", flat=True)
     ) == {a.pk for a in scope["transformer_areas"]}
 
 
-def sync_fault_outage(event: OutageEvent) -> None:
+def sync_fault_outage(event: FaultEvent) -> None:
     """Open the event's fault outage, or move its scope to the event's current device."""
-    event = OutageEvent.objects.select_related("outage", "feeder", "transformer_area", "station").get(
+    event = FaultEvent.objects.select_related("outage", "feeder", "transformer_area", "station").get(
         pk=event.pk
     )
     if event.level == DeviceLevel.CUSTOMER or not event.is_open:
@@ -75,7 +75,7 @@ def sync_fault_outage(event: OutageEvent) -> None:
                 actor=None,
                 idempotency_key=f"repair:{event.number}",
             )
-            OutageEvent.objects.filter(pk=event.pk).update(outage=outage, customers_notified_at=clock.now())
+            FaultEvent.objects.filter(pk=event.pk).update(outage=outage, customers_notified_at=clock.now())
         elif event.outage.state == OutageState.IN_PROGRESS and not _same_scope(event, scope):
             outages.update_fault_scope(
                 outage=event.outage, actor=None, reason=f"{event.device_label}故障", **scope
@@ -84,15 +84,15 @@ def sync_fault_outage(event: OutageEvent) -> None:
         log.warning("fault outage of event %s not published: %s", event.number, exc.message)
 
 
-def take_over_outage(*, source: OutageEvent, target: OutageEvent) -> None:
+def take_over_outage(*, source: FaultEvent, target: FaultEvent) -> None:
     """A merged event's outage passes to the target when the target has none yet; when both have
     one, the source's is merged into the target's (its customers are told once, restored once)."""
     if not source.outage_id or source.outage_id == target.outage_id:
         return
     if target.outage_id is None:
         target.outage_id = source.outage_id
-        OutageEvent.objects.filter(pk=target.pk).update(outage_id=source.outage_id)
-        OutageEvent.objects.filter(pk=source.pk).update(outage=None)
+        FaultEvent.objects.filter(pk=target.pk).update(outage_id=source.outage_id)
+        FaultEvent.objects.filter(pk=source.pk).update(outage=None)
         source.outage_id = None
         return
     try:
@@ -106,7 +106,7 @@ def take_over_outage(*, source: OutageEvent, target: OutageEvent) -> None:
         log.warning("outage of event %s not merged into %s: %s", source.number, target.number, exc.message)
 
 
-def set_eta(event: OutageEvent) -> None:
+def set_eta(event: FaultEvent) -> None:
     if event.outage_id and event.estimated_restore_at:
         try:
             outages.set_estimated_end(
@@ -116,7 +116,7 @@ def set_eta(event: OutageEvent) -> None:
             log.warning("estimate of event %s not published: %s", event.number, exc.message)
 
 
-def restore_outages(event: OutageEvent, note: str) -> None:
+def restore_outages(event: FaultEvent, note: str) -> None:
     """Power is back: the event's outage and those of events merged into it are restored, which
     sends the restoration notice to every affected customer."""
     for current in _with_merged(event, "outage"):

@@ -13,28 +13,28 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from gridcare.org import scoping
 
 from .analysis import affected_customers
-from .models import Crew, CrewAssignment, DutyRoster, OutageEvent, ReportedCall, TroubleCall
+from .models import Crew, CrewAssignment, DutyRoster, FaultEvent, ReportedCall, TroubleCall
 
 
-def visible_events(user: Any, active_unit: Any = None) -> QuerySet[OutageEvent]:
-    scoped = scoping.restrict(OutageEvent.objects.all(), user, "station_id", active_unit)
-    mine = OutageEvent.objects.filter(
+def visible_events(user: Any, active_unit: Any = None) -> QuerySet[FaultEvent]:
+    scoped = scoping.restrict(FaultEvent.objects.all(), user, "station_id", active_unit)
+    mine = FaultEvent.objects.filter(
         Q(assignments__crew__members=user) | Q(assignments__crew__leader=user)
     ).values("pk")
     if getattr(user, "is_superuser", False) and active_unit is None:
         return scoped
-    return OutageEvent.objects.filter(Q(pk__in=scoped.values("pk")) | Q(pk__in=mine))
+    return FaultEvent.objects.filter(Q(pk__in=scoped.values("pk")) | Q(pk__in=mine))
 
 
-def _with_relations(qs: QuerySet[OutageEvent]) -> QuerySet[OutageEvent]:
+def _with_relations(qs: QuerySet[FaultEvent]) -> QuerySet[FaultEvent]:
     return qs.select_related(
         "station", "crew", "feeder", "transformer_area", "customer", "primary_order", "confirmed_by", "outage"
     )
 
 
-def board(user: Any, *, active_unit: Any = None, state: str = "", level: str = "") -> QuerySet[OutageEvent]:
+def board(user: Any, *, active_unit: Any = None, state: str = "", level: str = "") -> QuerySet[FaultEvent]:
     """The live board: open events, feeders and areas before single customers, oldest first."""
-    qs = visible_events(user, active_unit).filter(state__in=OutageEvent.OPEN_STATES)
+    qs = visible_events(user, active_unit).filter(state__in=FaultEvent.OPEN_STATES)
     if state:
         qs = qs.filter(state=state)
     if level:
@@ -42,24 +42,24 @@ def board(user: Any, *, active_unit: Any = None, state: str = "", level: str = "
     return _with_relations(qs).order_by("-hazard", "-service_warning_level", "level", "created_at")
 
 
-def recent_closed(user: Any, *, active_unit: Any = None, limit: int = 20) -> list[OutageEvent]:
+def recent_closed(user: Any, *, active_unit: Any = None, limit: int = 20) -> list[FaultEvent]:
     qs = visible_events(user, active_unit).filter(
-        state__in=[OutageEvent.State.RESTORED, OutageEvent.State.CANCELLED]
+        state__in=[FaultEvent.State.RESTORED, FaultEvent.State.CANCELLED]
     )
     return list(_with_relations(qs).order_by("-restored_at")[:limit])
 
 
-def get_event(user: Any, number: str, active_unit: Any = None) -> OutageEvent:
+def get_event(user: Any, number: str, active_unit: Any = None) -> FaultEvent:
     qs = _with_relations(visible_events(user, active_unit))
     try:
         return qs.get(number=number)
-    except OutageEvent.DoesNotExist as exc:
+    except FaultEvent.DoesNotExist as exc:
         from django.http import Http404
 
         raise Http404("not found") from exc
 
 
-def event_calls(event: OutageEvent) -> QuerySet[TroubleCall]:
+def event_calls(event: FaultEvent) -> QuerySet[TroubleCall]:
     return (
         TroubleCall.objects.filter(event=event)
         .select_related("order", "customer", "transformer_area")
@@ -67,12 +67,12 @@ def event_calls(event: OutageEvent) -> QuerySet[TroubleCall]:
     )
 
 
-def event_customers(event: OutageEvent, limit: int | None = 200):
+def event_customers(event: FaultEvent, limit: int | None = 200):
     qs = affected_customers(event).select_related("transformer_area")
     return qs[:limit] if limit else qs
 
 
-def topology_tree(event: OutageEvent) -> dict:
+def topology_tree(event: FaultEvent) -> dict:
     """Map-free topology of the event: substation > feeder > areas, with the callers per area."""
     from gridcare.customers.models import TransformerArea
 
@@ -141,16 +141,16 @@ def my_crews(user: Any) -> list[Crew]:
     )
 
 
-def my_open_jobs(user: Any) -> QuerySet[OutageEvent]:
+def my_open_jobs(user: Any) -> QuerySet[FaultEvent]:
     """The open events of the crews ``user`` belongs to (or leads)."""
-    return OutageEvent.objects.filter(
+    return FaultEvent.objects.filter(
         Q(assignments__crew__members=user) | Q(assignments__crew__leader=user),
         assignments__released_at__isnull=True,
-        state__in=OutageEvent.OPEN_STATES,
+        state__in=FaultEvent.OPEN_STATES,
     ).distinct()
 
 
-def my_jobs(user: Any) -> list[OutageEvent]:
+def my_jobs(user: Any) -> list[FaultEvent]:
     """The crew member's page: the open events of their crews."""
     return list(_with_relations(my_open_jobs(user)).order_by("-hazard", "created_at"))
 

@@ -10,7 +10,7 @@ from gridcare.core.masking import mask_name, mask_phone
 from gridcare.core.validation import CleanLine, CleanText, Code, LocalDateTime, Phone
 from gridcare.workorders.models import Channel
 
-from .models import Crew, OutageEvent, ReportedCall, TroubleCall
+from .models import Crew, FaultEvent, ReportedCall, TroubleCall
 
 
 class FaultCallIn(Schema):
@@ -40,7 +40,7 @@ class EventBrief(Schema):
     estimated_restore_at: dt.datetime | None
 
     @staticmethod
-    def from_event(e: OutageEvent) -> EventBrief:
+    def from_event(e: FaultEvent) -> EventBrief:
         return EventBrief(
             number=e.number,
             level=e.level,
@@ -78,7 +78,7 @@ class ReportedCallOut(Schema):
 
     @staticmethod
     def from_call(
-        call: ReportedCall, *, status_url: str, event: OutageEvent | None, answer: str
+        call: ReportedCall, *, status_url: str, event: FaultEvent | None, answer: str
     ) -> ReportedCallOut:
         order = call.order if call.order_id else None
         return ReportedCallOut(
@@ -132,7 +132,7 @@ class OutageEventOut(Schema):
     outage_number: str | None
 
     @staticmethod
-    def from_event(e: OutageEvent) -> OutageEventOut:
+    def from_event(e: FaultEvent) -> OutageEventOut:
         end = e.restored_at or clock.now()
         return OutageEventOut(
             number=e.number,

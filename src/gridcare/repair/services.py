@@ -53,7 +53,7 @@ from .models import (
     CrewAssignment,
     DeviceLevel,
     EventUpdate,
-    OutageEvent,
+    FaultEvent,
     RepairSetting,
     ReportedCall,
     SupportRequest,
@@ -80,21 +80,21 @@ def _require_dispatcher(actor: Any) -> None:
         raise ApiError("forbidden_role", "只有抢修指挥人员可以执行此操作 (dispatchers only).", status=403)
 
 
-def _note(event: OutageEvent, action: str, actor: Any, note: str = "", **data) -> EventUpdate:
+def _note(event: FaultEvent, action: str, actor: Any, note: str = "", **data) -> EventUpdate:
     return EventUpdate.objects.create(
         event=event, action=action, at=clock.now(), actor=_user(actor), note=note, data=data
     )
 
 
-def _lock(event: OutageEvent) -> OutageEvent:
+def _lock(event: FaultEvent) -> FaultEvent:
     return (
-        OutageEvent.objects.select_for_update(of=("self",))
+        FaultEvent.objects.select_for_update(of=("self",))
         .select_related("station", "crew__team_unit")
         .get(pk=event.pk)
     )
 
 
-def _open(event: OutageEvent) -> None:
+def _open(event: FaultEvent) -> None:
     if not event.is_open:
         raise ApiError(
             "event_closed",
@@ -111,7 +111,7 @@ class CallResult:
     order: WorkOrder
     created: bool  # False: the same idempotency key, or a repeated call urging the open order
     repeated: bool
-    event: OutageEvent | None
+    event: FaultEvent | None
     answer: str  # what the agent tells the caller
 
 
@@ -122,13 +122,13 @@ SAFETY_ADVICE = (
 )
 
 
-def answer_for(event: OutageEvent | None, *, hazard: bool = False) -> str:
+def answer_for(event: FaultEvent | None, *, hazard: bool = False) -> str:
     """What a later caller hears: we know, crew on the way, ETA. A caller reporting a hazard
     (``hazard``) hears the safety advice first and whether a crew is on its way."""
     if hazard:
         if event is None:
             return SAFETY_ADVICE + "已按紧急抢修受理，抢修指挥人员正在确认位置，将立即安排抢修人员赶赴现场。"
-        if event.state == OutageEvent.State.ON_SITE:
+        if event.state == FaultEvent.State.ON_SITE:
             status = "抢修人员已到达现场处理"
         elif event.crew_id:
             status = f"{event.crew.name}正在赶赴现场（事件 {event.number}）"
@@ -137,12 +137,12 @@ def answer_for(event: OutageEvent | None, *, hazard: bool = False) -> str:
         return f"{SAFETY_ADVICE}{status}。"
     if event is None:
         return "已受理您的报修，正在研判故障范围，抢修人员将尽快与您联系。"
-    if event.level == DeviceLevel.CUSTOMER and event.state == OutageEvent.State.SELF_CHECK:
+    if event.level == DeviceLevel.CUSTOMER and event.state == FaultEvent.State.SELF_CHECK:
         return "周边未发现停电报修，可能是您家内部故障。" + SELF_CHECK_GUIDE
     parts = [
         f"我们已掌握{event.device_label}故障停电（事件 {event.number}，影响约 {event.affected_count} 户）"
     ]
-    if event.state == OutageEvent.State.ON_SITE:
+    if event.state == FaultEvent.State.ON_SITE:
         parts.append("抢修人员已到达现场处理")
     elif event.crew_id:
         parts.append(f"{event.crew.name}正在赶赴现场")
@@ -244,7 +244,7 @@ def report_fault_call(
         if event is not None:
             note = (
                 "单户报修，派至抢修班引导自查"
-                if event.state == OutageEvent.State.SELF_CHECK
+                if event.state == FaultEvent.State.SELF_CHECK
                 else f"关联抢修事件 {event.number}"
             )
             order, _done = sync_order(
@@ -256,7 +256,7 @@ def report_fault_call(
     return CallResult(order, created, False, event, answer_for(event, hazard=hazard or call.hazard))
 
 
-def _hazard_event(call: TroubleCall) -> OutageEvent | None:
+def _hazard_event(call: TroubleCall) -> FaultEvent | None:
     """The open event a hazard call joins — its device's (an ordinary outage event of its
     transformer or feeder stays the one event, now marked urgent) or an open hazard event of the
     same place — else a new hazard event at the most precise place known (the customer, else the
@@ -290,7 +290,7 @@ def _hazard_event(call: TroubleCall) -> OutageEvent | None:
     )
 
 
-def _make_urgent(event: OutageEvent) -> OutageEvent:
+def _make_urgent(event: FaultEvent) -> FaultEvent:
     """Mark ``event`` as a hazard and, when no crew is on it yet, dispatch it now through the
     ordinary dispatch (the best available crew of the owning station; with none free the orders go
     to the station's repair team and the event waits, red and urgent on the board). A customer-side
@@ -299,11 +299,11 @@ def _make_urgent(event: OutageEvent) -> OutageEvent:
     event = _lock(analysis.follow_merges(event))
     if not event.hazard:
         event.hazard = True
-        OutageEvent.objects.filter(pk=event.pk).update(hazard=True, updated_at=now)
+        FaultEvent.objects.filter(pk=event.pk).update(hazard=True, updated_at=now)
         _note(event, "hazard", None, "来电报告安全隐患，事件转为紧急抢修")
     if event.crew_id is None and event.is_open:
-        if event.state == OutageEvent.State.SELF_CHECK:
-            event.state = OutageEvent.State.WAITING
+        if event.state == FaultEvent.State.SELF_CHECK:
+            event.state = FaultEvent.State.WAITING
         crews = candidate_crews(event, at=now)
         dispatch_event(
             event=event,
@@ -312,12 +312,12 @@ def _make_urgent(event: OutageEvent) -> OutageEvent:
             note="安全隐患，立即派工" if crews else "安全隐患：本所暂无可用队伍，工单派至抢修班待派工",
             now=now,
         )
-    return OutageEvent.objects.select_related(*(f.split("__", 1)[1] for f in _EVENT_FOR_ANSWER)).get(
+    return FaultEvent.objects.select_related(*(f.split("__", 1)[1] for f in _EVENT_FOR_ANSWER)).get(
         pk=event.pk
     )
 
 
-def _escalate_call(order: WorkOrder, call: TroubleCall | None, received_at=None) -> OutageEvent | None:
+def _escalate_call(order: WorkOrder, call: TroubleCall | None, received_at=None) -> FaultEvent | None:
     """A repeated call reporting a hazard on an open fault order: its trouble call is marked and
     its event (or a new hazard event) made urgent and dispatched."""
     if call is None:
@@ -389,7 +389,7 @@ def _wake_analysis() -> dt.datetime:
 class QueuedCall:
     call: ReportedCall
     created: bool  # False: the same Idempotency-Key again (nothing written)
-    event: OutageEvent | None
+    event: FaultEvent | None
     answer: str  # what the caller hears at once
 
 
@@ -496,7 +496,7 @@ def _queued(call: ReportedCall, *, created: bool) -> QueuedCall:
     return QueuedCall(call, created, event, answer_for(event, hazard=call.hazard))
 
 
-def reported_call_event(call: ReportedCall) -> OutageEvent | None:
+def reported_call_event(call: ReportedCall) -> FaultEvent | None:
     """The event a reported call is about: once processed, its order's event; before, the open
     event covering its customer (the short per-process view, no query of its own)."""
     if call.state == ReportedCall.State.DONE and call.order_id:
@@ -643,8 +643,8 @@ def run_analysis(
     report = analysis.roll_up(now)
     report.processed, report.failed, report.queue_left = queue.processed, queue.failed, queue.left
     setting = RepairSetting.current()
-    for event in OutageEvent.objects.filter(
-        pk__in=report.created, state__in=OutageEvent.OPEN_STATES
+    for event in FaultEvent.objects.filter(
+        pk__in=report.created, state__in=FaultEvent.OPEN_STATES
     ).select_related("station", "crew__team_unit"):
         with transaction.atomic():
             if event.level != DeviceLevel.CUSTOMER and setting.auto_dispatch and event.crew_id is None:
@@ -656,7 +656,7 @@ def run_analysis(
                 _schedule_outage_watch(event)
     # Orders linked by the roll-up to existing events follow them.
     stale = (
-        OutageEvent.objects.filter(state__in=OutageEvent.OPEN_STATES, calls__order__state=State.ACCEPTED)
+        FaultEvent.objects.filter(state__in=FaultEvent.OPEN_STATES, calls__order__state=State.ACCEPTED)
         .select_related("station", "crew__team_unit")
         .distinct()
     )
@@ -674,7 +674,7 @@ def run_analysis(
     return report
 
 
-def _schedule_outage_watch(event: OutageEvent) -> None:
+def _schedule_outage_watch(event: FaultEvent) -> None:
     from .tasks import check_long_outage
 
     setting = RepairSetting.current()
@@ -687,7 +687,7 @@ def _schedule_outage_watch(event: OutageEvent) -> None:
 
 
 @transaction.atomic
-def confirm_event(*, event: OutageEvent, actor: Any, note: str = "") -> OutageEvent:
+def confirm_event(*, event: FaultEvent, actor: Any, note: str = "") -> FaultEvent:
     """确认研判: the dispatcher agrees with the suspect device; the roll-up will not move it."""
     _require_dispatcher(actor)
     event = _lock(event)
@@ -696,8 +696,8 @@ def confirm_event(*, event: OutageEvent, actor: Any, note: str = "") -> OutageEv
     event.confirmed_by = _user(actor)
     event.confirmed_at = now
     event.confidence = Decimal("1.00")
-    if event.state == OutageEvent.State.SELF_CHECK and event.level != DeviceLevel.CUSTOMER:
-        event.state = OutageEvent.State.WAITING
+    if event.state == FaultEvent.State.SELF_CHECK and event.level != DeviceLevel.CUSTOMER:
+        event.state = FaultEvent.State.WAITING
     event.updated_at = now
     event.save(update_fields=["confirmed_by", "confirmed_at", "confidence", "state", "updated_at"])
     _note(event, "confirm", actor, note)
@@ -707,13 +707,13 @@ def confirm_event(*, event: OutageEvent, actor: Any, note: str = "") -> OutageEv
 @transaction.atomic
 def reassign_device(
     *,
-    event: OutageEvent,
+    event: FaultEvent,
     actor: Any,
     level: str,
     area: TransformerArea | None = None,
     feeder: Feeder | None = None,
     note: str = "",
-) -> OutageEvent:
+) -> FaultEvent:
     """改判: put the event on another device (a transformer area or a feeder). Confirms it."""
     _require_dispatcher(actor)
     event = _lock(event)
@@ -734,15 +734,15 @@ def reassign_device(
         event.area_class = sample.area_class if sample else event.area_class
     else:
         raise ApiError("invalid_level", "只能改判为台区或线路 (area or feeder).", status=422)
-    if event.state == OutageEvent.State.SELF_CHECK:
-        event.state = OutageEvent.State.WAITING
+    if event.state == FaultEvent.State.SELF_CHECK:
+        event.state = FaultEvent.State.WAITING
     event.confirmed_by, event.confirmed_at = _user(actor), now
     event.updated_at = now
     event.save()
     _note(event, "reassign", actor, note, old=old, new={"level": event.level, "device": event.device_label})
     analysis.refresh_event(event, now)
     # Other open events on the new device join this one.
-    others = OutageEvent.objects.filter(state__in=OutageEvent.OPEN_STATES, confirmed_at__isnull=True).exclude(
+    others = FaultEvent.objects.filter(state__in=FaultEvent.OPEN_STATES, confirmed_at__isnull=True).exclude(
         pk=event.pk
     )
     if event.level == DeviceLevel.FEEDER:
@@ -758,7 +758,7 @@ def reassign_device(
 
 
 @transaction.atomic
-def split_event(*, event: OutageEvent, actor: Any, order_numbers: list[str], note: str = "") -> OutageEvent:
+def split_event(*, event: FaultEvent, actor: Any, order_numbers: list[str], note: str = "") -> FaultEvent:
     """拆分: move some calls to a new event, placed on their own customer's area (confirmed)."""
     _require_dispatcher(actor)
     event = _lock(event)
@@ -801,7 +801,7 @@ def split_event(*, event: OutageEvent, actor: Any, order_numbers: list[str], not
 
 
 @transaction.atomic
-def merge_events(*, source: OutageEvent, target: OutageEvent, actor: Any, note: str = "") -> OutageEvent:
+def merge_events(*, source: FaultEvent, target: FaultEvent, actor: Any, note: str = "") -> FaultEvent:
     """合并: the source event's calls and crews join the target."""
     _require_dispatcher(actor)
     if source.pk == target.pk:
@@ -823,8 +823,8 @@ def merge_events(*, source: OutageEvent, target: OutageEvent, actor: Any, note: 
 
 @transaction.atomic
 def dispatch_to_crew(
-    *, event: OutageEvent, crew: Crew, actor: Any, note: str = "", replace: bool = False
-) -> OutageEvent:
+    *, event: FaultEvent, crew: Crew, actor: Any, note: str = "", replace: bool = False
+) -> FaultEvent:
     """派工 by hand (also for a customer-side fault the customer could not fix). ``replace``: the
     crew takes over from the current primary crew, which is released."""
     _require_dispatcher(actor)
@@ -832,8 +832,11 @@ def dispatch_to_crew(
     _open(event)
     if not crew.is_active or crew.status == Crew.Status.OFF:
         raise ApiError("crew_unavailable", f"{crew.name}不在岗 (the crew is off duty).", status=409)
-    if not (getattr(actor, "is_superuser", False) or crew.station_id in scoping.visible_unit_ids(actor)):
-        raise ApiError("crew_out_of_scope", "该队伍不在您的管辖范围内 (crew out of scope).", status=422)
+    scoping.require_unit_in_scope(
+        actor,
+        crew.station_id,
+        error=ApiError("crew_out_of_scope", "该队伍不在您的管辖范围内 (crew out of scope).", status=422),
+    )
     if replace and event.crew_id and event.crew_id != crew.pk:
         now = clock.now()
         old = event.crew
@@ -844,7 +847,7 @@ def dispatch_to_crew(
 
 
 @transaction.atomic
-def send_reinforcement(*, event: OutageEvent, crew: Crew, actor: Any, note: str = "") -> OutageEvent:
+def send_reinforcement(*, event: FaultEvent, crew: Crew, actor: Any, note: str = "") -> FaultEvent:
     """支援: a crew of a neighbouring station joins the event."""
     _require_dispatcher(actor)
     event = _lock(event)
@@ -891,7 +894,7 @@ def answer_support_request(
 # --- the crew ---------------------------------------------------------------------------------------
 
 
-def crew_of(actor: Any, event: OutageEvent) -> Crew | None:
+def crew_of(actor: Any, event: FaultEvent) -> Crew | None:
     """The actor's crew among those working on the event."""
     return (
         Crew.objects.filter(
@@ -904,7 +907,7 @@ def crew_of(actor: Any, event: OutageEvent) -> Crew | None:
     )
 
 
-def _require_crew_or_dispatcher(actor: Any, event: OutageEvent) -> Crew | None:
+def _require_crew_or_dispatcher(actor: Any, event: FaultEvent) -> Crew | None:
     crew = crew_of(actor, event)
     if crew is None and not scoping.has_role(actor, *DISPATCH_ROLES):
         raise ApiError("not_your_job", "该事件未派给您的队伍 (not your crew's job).", status=403)
@@ -912,7 +915,7 @@ def _require_crew_or_dispatcher(actor: Any, event: OutageEvent) -> Crew | None:
 
 
 @transaction.atomic
-def report_arrival(*, event: OutageEvent, actor: Any, note: str = "") -> OutageEvent:
+def report_arrival(*, event: FaultEvent, actor: Any, note: str = "") -> FaultEvent:
     """到达现场: time recorded; the linked orders are taken and marked on site."""
     event = _lock(event)
     _open(event)
@@ -923,8 +926,8 @@ def report_arrival(*, event: OutageEvent, actor: Any, note: str = "") -> OutageE
             event=event, crew=crew, released_at__isnull=True, arrived_at__isnull=True
         ).update(arrived_at=now)
         set_crew_status(crew, now)
-    if event.state in (OutageEvent.State.DISPATCHED, OutageEvent.State.WAITING, OutageEvent.State.SELF_CHECK):
-        event.state = OutageEvent.State.ON_SITE
+    if event.state in (FaultEvent.State.DISPATCHED, FaultEvent.State.WAITING, FaultEvent.State.SELF_CHECK):
+        event.state = FaultEvent.State.ON_SITE
         event.arrived_at = event.arrived_at or now
         event.updated_at = now
         event.save(update_fields=["state", "arrived_at", "updated_at"])
@@ -935,8 +938,8 @@ def report_arrival(*, event: OutageEvent, actor: Any, note: str = "") -> OutageE
 
 @transaction.atomic
 def report_progress(
-    *, event: OutageEvent, actor: Any, situation: str, cause: str = "", note: str = ""
-) -> OutageEvent:
+    *, event: FaultEvent, actor: Any, situation: str, cause: str = "", note: str = ""
+) -> FaultEvent:
     """现场进展: situation and cause, also written to the primary order's history."""
     event = _lock(event)
     _open(event)
@@ -958,8 +961,8 @@ def report_progress(
 
 @transaction.atomic
 def report_eta(
-    *, event: OutageEvent, actor: Any, estimated_restore_at: dt.datetime, note: str = ""
-) -> OutageEvent:
+    *, event: FaultEvent, actor: Any, estimated_restore_at: dt.datetime, note: str = ""
+) -> FaultEvent:
     """预计恢复送电时间: later callers hear it."""
     event = _lock(event)
     _open(event)
@@ -973,7 +976,7 @@ def report_eta(
 
 
 @transaction.atomic
-def request_support(*, event: OutageEvent, actor: Any, kind: str, note: str) -> SupportRequest:
+def request_support(*, event: FaultEvent, actor: Any, kind: str, note: str) -> SupportRequest:
     """申请支援: reinforcement from neighbouring stations, materials, or an emergency generator."""
     event = _lock(event)
     _open(event)
@@ -995,7 +998,7 @@ def request_support(*, event: OutageEvent, actor: Any, kind: str, note: str) -> 
     return request
 
 
-def report_restored(*, event: OutageEvent, actor: Any, result: str, cause: str = "") -> OutageEvent:
+def report_restored(*, event: FaultEvent, actor: Any, result: str, cause: str = "") -> FaultEvent:
     """恢复送电: the event closes, crews are released, every linked order is replied with the
     result (and reviewed when the setting says so), which puts it in the callback queue; the
     affected customers are told that power is back."""
@@ -1006,7 +1009,7 @@ def report_restored(*, event: OutageEvent, actor: Any, result: str, cause: str =
         _open(event)
         _require_crew_or_dispatcher(actor, event)
         now = clock.now()
-        event.state = OutageEvent.State.RESTORED
+        event.state = FaultEvent.State.RESTORED
         event.restored_at = now
         event.result = result.strip()
         if cause.strip():
@@ -1024,7 +1027,7 @@ def report_restored(*, event: OutageEvent, actor: Any, result: str, cause: str =
     return event
 
 
-def close_linked_orders(event: OutageEvent, actor: Any) -> int:
+def close_linked_orders(event: FaultEvent, actor: Any) -> int:
     """回单 every open order of the event with the result (one transaction per order, so a large
     event is not one giant transaction), then 审核 so each waits in the callback queue."""
     system = system_actor()
@@ -1061,7 +1064,7 @@ def close_linked_orders(event: OutageEvent, actor: Any) -> int:
 
 
 @transaction.atomic
-def cancel_event(*, event: OutageEvent, actor: Any, note: str) -> OutageEvent:
+def cancel_event(*, event: FaultEvent, actor: Any, note: str) -> FaultEvent:
     """撤销: e.g. the customer fixed it by self-check. Its open orders are replied with the note."""
     _require_dispatcher(actor)
     if not note.strip():
@@ -1069,7 +1072,7 @@ def cancel_event(*, event: OutageEvent, actor: Any, note: str) -> OutageEvent:
     event = _lock(event)
     _open(event)
     now = clock.now()
-    event.state, event.result, event.updated_at = OutageEvent.State.CANCELLED, note.strip(), now
+    event.state, event.result, event.updated_at = FaultEvent.State.CANCELLED, note.strip(), now
     event.restored_at = now
     event.save(update_fields=["state", "result", "restored_at", "updated_at"])
     release_crews(event, now)
@@ -1100,7 +1103,7 @@ def set_crew_duty(*, crew: Crew, actor: Any, on_duty: bool) -> Crew:
     return crew
 
 
-def best_crews(event: OutageEvent, neighbours: bool = False) -> list[Crew]:
+def best_crews(event: FaultEvent, neighbours: bool = False) -> list[Crew]:
     return candidate_crews(event, neighbours=neighbours)
 
 
@@ -1125,7 +1128,7 @@ def _staff_message(people: list[User], subject: str, body: str, dedup: str, abou
     return notify.tell_staff(people, subject=subject, body=body, about=about, dedup=dedup)
 
 
-def _tell_dispatchers(event: OutageEvent, subject: str, body: str, dedup: str) -> None:
+def _tell_dispatchers(event: FaultEvent, subject: str, body: str, dedup: str) -> None:
     people = list(
         User.objects.filter(
             is_active=True,
@@ -1145,14 +1148,14 @@ def raise_long_outage_warnings(now: dt.datetime | None = None) -> int:
     setting = RepairSetting.current()
     limit = now - dt.timedelta(hours=float(setting.outage_warning_hours))
     raised = 0
-    due = OutageEvent.objects.filter(
-        state__in=OutageEvent.OPEN_STATES,
+    due = FaultEvent.objects.filter(
+        state__in=FaultEvent.OPEN_STATES,
         service_warning_level__lt=2,
         created_at__lte=limit,
     ).exclude(level=DeviceLevel.CUSTOMER)
     for event in due.select_related("station", "crew__leader", "feeder", "transformer_area", "customer"):
         with transaction.atomic():
-            won = OutageEvent.objects.filter(pk=event.pk, service_warning_level__lt=2).update(
+            won = FaultEvent.objects.filter(pk=event.pk, service_warning_level__lt=2).update(
                 service_warning_level=2, updated_at=now
             )
             if not won:

@@ -19,7 +19,7 @@ from gridcare.org import scoping
 from . import queries, services
 from .actions import ACTIONS, act_on_event
 from .dispatching import current_shift
-from .models import DeviceLevel, OutageEvent, SupportRequest
+from .models import DeviceLevel, FaultEvent, SupportRequest
 
 
 def _is_dispatcher(user) -> bool:
@@ -65,7 +65,7 @@ def _board_context(request) -> dict:
     }
 
 
-def _limit_for(event: OutageEvent) -> tuple[int | None, str]:
+def _limit_for(event: FaultEvent) -> tuple[int | None, str]:
     """The time limit the board compares the elapsed time with: dispatch before a crew is sent,
     arrival before it is on site, restoration after (the engine's deadlines of the primary order)."""
     order = event.primary_order

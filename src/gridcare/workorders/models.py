@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from gridcare.core.models import SettingsRow
+from gridcare.core.models import HistoryEntry, SettingsRow
 from gridcare.core.workflow import Action
 from gridcare.customers.models import AreaClass, Customer, TransformerArea
 from gridcare.org.models import Unit
@@ -279,14 +278,13 @@ class WorkOrder(models.Model):
         )
 
 
-class WorkOrderEvent(models.Model):
-    """流转记录: one row per action, append-only."""
+class WorkOrderEvent(HistoryEntry):
+    """流转记录: one row per action, append-only (the shape of ``core.models.HistoryEntry``, plus the
+    unit the actor acted for)."""
 
     order = models.ForeignKey(
         WorkOrder, on_delete=models.CASCADE, related_name="events", verbose_name=_("工单")
     )
-    action = models.CharField(_("动作"), max_length=20)
-    at = models.DateTimeField(_("时间"))
     # Every action writes a row here, and history is read by order only: no index by actor or
     # unit (people and units are deactivated, not deleted; a deletion may scan).
     actor = models.ForeignKey(
@@ -307,10 +305,6 @@ class WorkOrderEvent(models.Model):
         related_name="+",
         db_index=False,
     )
-    from_state = models.CharField(_("原状态"), max_length=12, blank=True)
-    to_state = models.CharField(_("新状态"), max_length=12, blank=True)
-    note = models.TextField(_("说明"), blank=True)
-    data = models.JSONField(_("变更内容"), default=dict, blank=True, encoder=DjangoJSONEncoder)
 
     class Meta:
         ordering = ["at", "id"]

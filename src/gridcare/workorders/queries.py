@@ -144,13 +144,10 @@ def search(user: Any, s: OrderSearch, active_unit: Any = None) -> QuerySet[WorkO
         qs = qs.filter(state__in=group) if group else qs.filter(state=s.state)
     if s.unit is not None:
         # Only a unit in the user's own scope narrows; any other answers nothing.
-        unit = Unit.objects.filter(pk=s.unit, pk__in=scoping.visible_unit_ids(user, active_unit)).first()
-        if unit is None and not (getattr(user, "is_superuser", False) and active_unit is None):
+        unit = Unit.objects.filter(pk=s.unit).first()
+        if unit is None or not scoping.unit_in_scope(user, unit, active_unit):
             return qs.none()
-        unit = unit or Unit.objects.filter(pk=s.unit).first()
-        if unit is None:
-            return qs.none()
-        subtree = Unit.objects.filter(path__startswith=unit.path).values("id")
+        subtree = unit.subtree().values("id")
         qs = qs.filter(Q(accepted_unit_id__in=subtree) | Q(assigned_unit_id__in=subtree))
     if s.created_from:
         qs = qs.filter(created_at__gte=_day_start(s.created_from))

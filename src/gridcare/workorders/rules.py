@@ -96,8 +96,8 @@ def is_upper_reviewer(actor: Any, order: WorkOrder) -> bool:
     for assignment in scoping.assignments_of(actor):
         if (
             assignment.role in UPPER_REVIEW_ROLES
-            and handling.path.startswith(assignment.unit.path)
-            and handling.path != assignment.unit.path
+            and handling.is_within(assignment.unit)
+            and handling.pk != assignment.unit.pk
         ):
             return True
     return False
@@ -118,9 +118,7 @@ def urging(order: WorkOrder) -> dict[str, int]:
 
 def actor_in_assigned_unit(step: OrderStep) -> None:
     """Only the handling unit (承办单位) — a unit in the actor's scope — acts on the order."""
-    if _superuser(step.actor):
-        return
-    if step.obj.assigned_unit_id not in scoping.visible_unit_ids(step.actor):
+    if not scoping.unit_in_scope(step.actor, step.obj.assigned_unit_id):
         raise ApiError(
             "not_assigned_unit",
             "只有承办单位可以执行此操作 (only the assigned unit may do this).",
@@ -178,11 +176,7 @@ def accepting_agent_answers(step: OrderStep) -> None:
 
 def assigned_unit_replies(step: OrderStep) -> None:
     """After dispatch, the handling unit replies."""
-    if (
-        step.before != State.ACCEPTED
-        and step.obj.assigned_unit_id not in scoping.visible_unit_ids(step.actor)
-        and not _superuser(step.actor)
-    ):
+    if step.before != State.ACCEPTED and not scoping.unit_in_scope(step.actor, step.obj.assigned_unit_id):
         raise ApiError(
             "not_assigned_unit", "只有承办单位可以回单 (only the assigned unit may reply).", status=403
         )

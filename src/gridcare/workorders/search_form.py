@@ -35,7 +35,7 @@ class OrderSearchForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, active_unit: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        units = Unit.objects.filter(pk__in=scoping.visible_unit_ids(user, active_unit)).order_by("path")
+        units = scoping.restrict(Unit.objects.all(), user, "id", active_unit).order_by("path")
         self.fields["unit"].choices = [("", _("全部单位")), *((u.pk, u.name) for u in units[:300])]
         for name in ("created_from", "created_to"):
             self.fields[name].widget = forms.DateInput(attrs={"type": "date"})

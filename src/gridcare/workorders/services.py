@@ -192,12 +192,12 @@ def create_work_order(
     unit = acting_unit(actor, active_unit)
     if unit is None:
         raise ApiError("no_unit", "受理人没有所属单位 (the actor holds no role at any unit).", status=403)
-    if (
-        intake.customer is not None
-        and not getattr(actor, "is_superuser", False)
-        and intake.customer.station_id not in scoping.visible_unit_ids(actor)
-    ):
-        raise ApiError("not_found", "No such customer in your scope.", status=404)
+    if intake.customer is not None:
+        scoping.require_unit_in_scope(
+            actor,
+            intake.customer.station_id,
+            error=ApiError("not_found", "No such customer in your scope.", status=404),
+        )
     now = clock.now()
     customer = intake.customer
     area = customer.transformer_area if customer is not None else None

@@ -166,7 +166,7 @@ def test_fault_call_links_to_the_open_outage_event(world, client):
     from gridcare.customers.models import Customer, CustomerPhone
     from gridcare.customers.services import refresh_search_text
     from gridcare.repair import services as repair
-    from gridcare.repair.models import OutageEvent
+    from gridcare.repair.models import FaultEvent
 
     neighbours = []
     for i in range(4):
@@ -184,7 +184,7 @@ def test_fault_call_links_to_the_open_outage_event(world, client):
     for c in neighbours:
         repair.report_fault_call(actor=world.agent, content="没电了", customer=c)
     repair.run_analysis()
-    event = OutageEvent.objects.get()
+    event = FaultEvent.objects.get()
     client.force_login(world.agent)
     form = client.get(
         "/hotline/intake/", {"type": "fault_repair", "account_no": "5100000001"}
@@ -202,7 +202,7 @@ def test_fault_call_links_to_the_open_outage_event(world, client):
         },
     ).content.decode()
     assert f"已关联抢修事件 {event.number}" in created and "答复客户" in created
-    assert OutageEvent.objects.count() == 1
+    assert FaultEvent.objects.count() == 1
 
 
 def test_only_hotline_staff_report_calls_and_only_for_agents_in_their_scope(world, client):

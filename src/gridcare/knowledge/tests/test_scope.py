@@ -89,3 +89,14 @@ def test_customer_class_filter(kb):
     assert kb.tiered.number not in _numbers(
         queries.search_articles(kb.agent, "阶梯电价", customer_class="large_industry")
     )
+
+
+def test_the_unit_switcher_narrows_the_regions_an_editor_may_choose(kb, client):
+    """The article form's regions come through the scoping door with the switched unit (they used
+    to ignore the switcher and offer every unit of the editor's scope)."""
+    client.force_login(kb.editor)
+    regions = set(client.get("/knowledge/manage/new/").context["form"].fields["region"].queryset)
+    assert {kb.east, kb.west} <= regions
+    client.post("/unit/", {"unit": kb.east.pk, "next": "/"})
+    regions = set(client.get("/knowledge/manage/new/").context["form"].fields["region"].queryset)
+    assert kb.east in regions and kb.west not in regions and kb.city not in regions

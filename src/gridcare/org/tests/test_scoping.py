@@ -93,3 +93,26 @@ def test_a_page_login_keeps_the_token_memory_but_deactivating_the_user_empties_i
     world.clerk_east.is_active = False
     world.clerk_east.save()
     assert services.authenticate_token(token) is None
+
+
+def test_unit_in_scope_is_the_one_answer_for_a_unit(world):
+    from django.http import Http404
+
+    from gridcare.core.api_errors import ApiError
+
+    assert scoping.unit_in_scope(world.clerk_east, world.east) and scoping.unit_in_scope(
+        world.clerk_east, world.east.pk
+    )
+    assert not scoping.unit_in_scope(world.clerk_east, world.west.pk)
+    assert not scoping.unit_in_scope(world.clerk_east, None)
+    assert scoping.unit_in_scope(world.agent, world.west)
+    assert not scoping.unit_in_scope(world.agent, world.west, active_unit=world.east)  # the switcher narrows
+    assert not scoping.unit_in_scope(world.outsider, world.east)
+    with pytest.raises(Http404):
+        scoping.require_unit_in_scope(world.clerk_east, world.west)
+    with pytest.raises(ApiError) as caught:
+        scoping.require_unit_in_scope(
+            world.clerk_east, world.west, error=ApiError("invalid_crew", "x", status=422)
+        )
+    assert caught.value.status == 422
+    scoping.require_unit_in_scope(world.clerk_east, world.east)

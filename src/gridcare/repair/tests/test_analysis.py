@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridcare.repair.models import DeviceLevel, OutageEvent, TroubleCall
+from gridcare.repair.models import DeviceLevel, FaultEvent, TroubleCall
 from gridcare.repair.services import run_analysis
 from gridcare.workorders.models import State
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def open_events():
-    return list(OutageEvent.objects.filter(state__in=OutageEvent.OPEN_STATES))
+    return list(FaultEvent.objects.filter(state__in=FaultEvent.OPEN_STATES))
 
 
 def test_calls_under_one_transformer_become_one_event_on_it(grid, storm_clock):
@@ -34,7 +34,7 @@ def test_calls_under_one_transformer_become_one_event_on_it(grid, storm_clock):
     }
     # Dispatched at once to the best crew of the owning station, within the 5-minute limit.
     assert event.crew == grid.crew_two  # the electrician group goes before the station team
-    assert event.state == OutageEvent.State.DISPATCHED
+    assert event.state == FaultEvent.State.DISPATCHED
     for r in results:
         r.order.refresh_from_db()
         assert r.order.state == State.DISPATCHED
@@ -84,13 +84,13 @@ def test_area_events_grow_into_a_feeder_event_as_more_areas_call(grid, storm_clo
     [feeder_event] = open_events()
     assert feeder_event.level == DeviceLevel.FEEDER
     area_event.refresh_from_db()
-    assert area_event.state == OutageEvent.State.MERGED
+    assert area_event.state == FaultEvent.State.MERGED
     assert area_event.merged_into == feeder_event
     assert feeder_event.call_count == 9
     assert feeder_event.crew == area_event.crew  # the crew already on its way keeps the job
     # ... and the board counts the feeder event as dispatched since that crew was sent: not as
     # still waiting for a crew (the dispatch limit is met), not dispatched anew.
-    assert feeder_event.state == OutageEvent.State.DISPATCHED
+    assert feeder_event.state == FaultEvent.State.DISPATCHED
     assert feeder_event.dispatched_at == area_event.dispatched_at is not None
 
 
@@ -104,7 +104,7 @@ def test_a_single_customer_is_a_customer_side_fault_with_self_check_first(grid, 
     [event] = open_events()
     assert event.level == DeviceLevel.CUSTOMER
     assert event.customer == c
-    assert event.state == OutageEvent.State.SELF_CHECK
+    assert event.state == FaultEvent.State.SELF_CHECK
     assert event.crew is None
     # Asked again, the customer hears the self-check guidance (the call urges the open order).
     again = call(grid, c)
@@ -144,7 +144,7 @@ def test_a_late_call_links_to_the_open_event_instead_of_new_field_work(grid, sto
     assert "已掌握" in late.answer and grid.crew_two.name in late.answer
     assert late.order.state == State.DISPATCHED  # sent with the event, no new analysis needed
     assert late.order.assigned_unit == grid.east_crew
-    assert OutageEvent.objects.count() == 1
+    assert FaultEvent.objects.count() == 1
     event.refresh_from_db()
     assert event.call_count == 4
 
@@ -168,9 +168,9 @@ def test_analysis_is_stable_when_nothing_new_arrives(grid, storm_clock):
         for c in grid.customers_by_area[area.pk][:3]:
             call(grid, c)
     assert run_analysis().changed
-    before = sorted(OutageEvent.objects.values_list("id", "state", "call_count"))
+    before = sorted(FaultEvent.objects.values_list("id", "state", "call_count"))
     assert not run_analysis().changed
-    assert sorted(OutageEvent.objects.values_list("id", "state", "call_count")) == before
+    assert sorted(FaultEvent.objects.values_list("id", "state", "call_count")) == before
 
 
 def test_fault_orders_created_through_the_work_order_api_are_analysed_too(grid, storm_clock):

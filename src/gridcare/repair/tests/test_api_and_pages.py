@@ -7,7 +7,7 @@ from django.test import Client
 
 from gridcare.org.services import issue_token
 from gridcare.repair import services
-from gridcare.repair.models import OutageEvent
+from gridcare.repair.models import FaultEvent
 
 from .helpers import call
 
@@ -95,7 +95,7 @@ def test_outsiders_and_other_counties_do_not_see_events(grid, storm_clock):
     for c in grid.customers_by_area[grid.areas[0].pk][:3]:
         call(grid, c)
     services.run_analysis()
-    number = OutageEvent.objects.get().number
+    number = FaultEvent.objects.get().number
     mountain = create_staff(
         username="d2", password=grid.password, full_name="山区调度", roles=[(Role.DISPATCHER, grid.county2)]
     )
@@ -120,7 +120,7 @@ def test_board_event_and_crew_pages_render(grid, storm_clock):
     for c in grid.customers_by_area[grid.areas[0].pk][:3]:
         call(grid, c)
     services.run_analysis()
-    event = OutageEvent.objects.get()
+    event = FaultEvent.objects.get()
     client = Client()
     client.force_login(grid.dispatcher)
     page = client.get("/repair/")
@@ -144,7 +144,7 @@ def test_board_event_and_crew_pages_render(grid, storm_clock):
     assert event.number in mine and "到达现场" in mine
     crew_client.post(f"/repair/events/{event.number}/act/arrive/", {"next": "my"})
     event.refresh_from_db()
-    assert event.state == OutageEvent.State.ON_SITE
+    assert event.state == FaultEvent.State.ON_SITE
 
 
 def test_setup_crews_builds_the_network_from_repair_teams(grid):

@@ -9,7 +9,7 @@ import pytest
 from gridcare.core.api_errors import ApiError
 from gridcare.notify.models import Channel, Message
 from gridcare.repair import services
-from gridcare.repair.models import Crew, CrewAssignment, DeviceLevel, OutageEvent, SupportRequest
+from gridcare.repair.models import Crew, CrewAssignment, DeviceLevel, FaultEvent, SupportRequest
 from gridcare.workorders.models import State, WorkOrder
 
 from .helpers import call
@@ -23,7 +23,7 @@ def area_event(grid, storm_clock):
     for c in grid.customers_by_area[area.pk][:3]:
         call(grid, c)
     services.run_analysis()
-    event = OutageEvent.objects.get(state=OutageEvent.State.DISPATCHED)
+    event = FaultEvent.objects.get(state=FaultEvent.State.DISPATCHED)
     # Send the world's crew member's crew, as the dispatcher would.
     return services.dispatch_to_crew(event=event, crew=grid.crew_one, actor=grid.dispatcher, replace=True)
 
@@ -44,7 +44,7 @@ def test_the_dispatcher_replaces_the_crew_and_the_orders_follow(grid, area_event
 def test_crew_reports_arrival_progress_eta_and_support(grid, area_event, storm_clock):
     storm_clock.advance(minutes=25)
     event = services.report_arrival(event=area_event, actor=grid.crew)
-    assert event.state == OutageEvent.State.ON_SITE
+    assert event.state == FaultEvent.State.ON_SITE
     assert event.arrived_at == storm_clock.at
     assert {o.state for o in orders(event)} == {State.ON_SITE}
     assert all(o.deadlines.get(milestone="arrive").met_at for o in orders(event))
@@ -85,7 +85,7 @@ def test_restoration_closes_every_linked_order_and_queues_callbacks(grid, area_e
         event=area_event, actor=grid.crew, result="更换配变桩头，已恢复送电", cause="雷击"
     )
 
-    assert event.state == OutageEvent.State.RESTORED
+    assert event.state == FaultEvent.State.RESTORED
     linked = list(orders(event))
     assert len(linked) == 4
     for order in linked:
@@ -145,14 +145,14 @@ def test_no_free_crew_sends_the_orders_to_the_station_team_and_the_event_waits(g
     for c in grid.customers_by_area[grid.areas[1].pk][:3]:
         call(grid, c)
     services.run_analysis()
-    event = OutageEvent.objects.get(level=DeviceLevel.AREA)
-    assert event.state == OutageEvent.State.WAITING
+    event = FaultEvent.objects.get(level=DeviceLevel.AREA)
+    assert event.state == FaultEvent.State.WAITING
     assert {o.state for o in orders(event)} == {State.DISPATCHED}  # 5-minute dispatch limit met
     # Reinforcement from the neighbouring station on request.
     assert services.best_crews(event) == []
     assert services.best_crews(event, neighbours=True) == [grid.crew_west]
     event = services.send_reinforcement(event=event, crew=grid.crew_west, actor=grid.dispatcher)
-    assert event.crew == grid.crew_west and event.state == OutageEvent.State.DISPATCHED
+    assert event.crew == grid.crew_west and event.state == FaultEvent.State.DISPATCHED
 
 
 def test_duty_roster_limits_who_is_dispatched(grid, storm_clock):
@@ -162,7 +162,7 @@ def test_duty_roster_limits_who_is_dispatched(grid, storm_clock):
     for c in grid.customers_by_area[grid.areas[2].pk][:3]:
         call(grid, c)
     services.run_analysis()
-    event = OutageEvent.objects.get(level=DeviceLevel.AREA)
+    event = FaultEvent.objects.get(level=DeviceLevel.AREA)
     assert event.crew == grid.crew_one  # the electrician group is not on today's day shift
 
 
@@ -172,7 +172,7 @@ class TestDispatcherDecisions:
         for c in grid.customers_by_area[a.pk][:3] + grid.customers_by_area[b.pk][:3]:
             call(grid, c)
         services.run_analysis()
-        first, second = OutageEvent.objects.filter(level=DeviceLevel.AREA).order_by("transformer_area__code")
+        first, second = FaultEvent.objects.filter(level=DeviceLevel.AREA).order_by("transformer_area__code")
 
         services.confirm_event(event=first, actor=grid.dispatcher)
         first.refresh_from_db()
@@ -181,7 +181,7 @@ class TestDispatcherDecisions:
         merged = services.merge_events(source=second, target=first, actor=grid.dispatcher, note="同一故障")
         assert merged.call_count == 6
         second.refresh_from_db()
-        assert second.state == OutageEvent.State.MERGED
+        assert second.state == FaultEvent.State.MERGED
 
         moved = services.reassign_device(
             event=first, actor=grid.dispatcher, level=DeviceLevel.FEEDER, feeder=grid.feeder_east
@@ -198,7 +198,7 @@ class TestDispatcherDecisions:
         for c in grid.customers_by_area[grid.areas[0].pk][:3]:
             call(grid, c)
         services.run_analysis()
-        event = OutageEvent.objects.get()
+        event = FaultEvent.objects.get()
         with pytest.raises(ApiError) as exc:
             services.confirm_event(event=event, actor=grid.agent)
         assert exc.value.status == 403
@@ -211,7 +211,7 @@ def test_merging_two_events_with_outages_tells_each_customer_once(grid, storm_cl
     for c in grid.customers_by_area[a.pk][:3] + grid.customers_by_area[b.pk][:3]:
         call(grid, c)
     services.run_analysis()
-    first, second = OutageEvent.objects.filter(level=DeviceLevel.AREA).order_by("transformer_area__code")
+    first, second = FaultEvent.objects.filter(level=DeviceLevel.AREA).order_by("transformer_area__code")
     assert first.outage_id and second.outage_id and first.outage_id != second.outage_id
 
     def texts(word):
@@ -272,8 +272,8 @@ def test_a_restoration_that_cannot_tell_the_outage_leaves_the_event_open(
     with pytest.raises(RuntimeError):
         services.report_restored(event=area_event, actor=grid.crew, result="已恢复送电")
     area_event.refresh_from_db()
-    assert area_event.state != OutageEvent.State.RESTORED
+    assert area_event.state != FaultEvent.State.RESTORED
     monkeypatch.undo()
     assert services.report_restored(event=area_event, actor=grid.crew, result="已恢复送电").state == (
-        OutageEvent.State.RESTORED
+        FaultEvent.State.RESTORED
     )

@@ -10,7 +10,7 @@ from django.test import Client
 
 from gridcare.org.services import issue_token
 from gridcare.repair import services
-from gridcare.repair.models import DeviceLevel, OutageEvent, RepairSetting, ReportedCall, TroubleCall
+from gridcare.repair.models import DeviceLevel, FaultEvent, RepairSetting, ReportedCall, TroubleCall
 from gridcare.workorders.models import State
 
 from .helpers import call
@@ -26,7 +26,7 @@ def test_a_single_hazard_call_gets_its_own_urgent_event_dispatched_at_once(grid,
     event = result.event
     assert event is not None and event.hazard
     assert event.level == DeviceLevel.CUSTOMER
-    assert event.state == OutageEvent.State.DISPATCHED and event.crew is not None
+    assert event.state == FaultEvent.State.DISPATCHED and event.crew is not None
     result.order.refresh_from_db()
     assert result.order.state == State.DISPATCHED
     assert result.order.assigned_unit == event.crew.team_unit
@@ -56,8 +56,8 @@ def test_a_second_hazard_call_of_the_same_place_joins_the_hazard_event(grid, sto
     one = call(grid, first, HAZARD, hazard=True)
     two = call(grid, second, "门口电线掉下来了在冒火", hazard=True)
     assert two.event.pk == one.event.pk
-    assert OutageEvent.objects.filter(hazard=True).count() == 1
-    assert OutageEvent.objects.get(pk=one.event.pk).call_count == 2
+    assert FaultEvent.objects.filter(hazard=True).count() == 1
+    assert FaultEvent.objects.get(pk=one.event.pk).call_count == 2
     order = two.order
     order.refresh_from_db()
     assert order.state == State.DISPATCHED and "远离" in two.answer
@@ -70,27 +70,27 @@ def test_a_hazard_call_under_an_ordinary_outage_marks_that_event_urgent(grid, st
     for c in people[:3]:
         call(grid, c)
     services.run_analysis()
-    outage = OutageEvent.objects.get(level=DeviceLevel.AREA, transformer_area=area)
-    assert outage.state == OutageEvent.State.WAITING and not outage.hazard
+    outage = FaultEvent.objects.get(level=DeviceLevel.AREA, transformer_area=area)
+    assert outage.state == FaultEvent.State.WAITING and not outage.hazard
 
     result = call(grid, people[3], HAZARD, hazard=True)
     outage.refresh_from_db()
     assert result.event.pk == outage.pk  # one device, one event: the hazard does not split it
-    assert outage.hazard and outage.state == OutageEvent.State.DISPATCHED and outage.crew_id
-    assert OutageEvent.objects.filter(state__in=OutageEvent.OPEN_STATES).count() == 1
+    assert outage.hazard and outage.state == FaultEvent.State.DISPATCHED and outage.crew_id
+    assert FaultEvent.objects.filter(state__in=FaultEvent.OPEN_STATES).count() == 1
 
 
 def test_a_repeated_call_now_reporting_a_hazard_takes_the_event_out_of_self_check(grid, storm_clock):
     customer = grid.customers_by_area[grid.areas[2].pk][0]
     call(grid, customer)
     services.run_analysis()
-    event = OutageEvent.objects.get(customer=customer)
-    assert event.state == OutageEvent.State.SELF_CHECK and event.crew_id is None
+    event = FaultEvent.objects.get(customer=customer)
+    assert event.state == FaultEvent.State.SELF_CHECK and event.crew_id is None
 
     again = call(grid, customer, "表箱那里冒火花了", hazard=True)
     event.refresh_from_db()
     assert again.repeated and again.event.pk == event.pk
-    assert event.hazard and event.state == OutageEvent.State.DISPATCHED and event.crew_id
+    assert event.hazard and event.state == FaultEvent.State.DISPATCHED and event.crew_id
     assert "远离" in again.answer
 
 
@@ -158,8 +158,8 @@ def test_the_agent_fault_intake_passes_the_hazard_and_shows_the_advice(grid, sto
     html = response.content.decode()
     assert response.status_code == 200, html
     assert 'id="hazard-notice"' in html and "远离" in html and "正在研判" not in html
-    event = OutageEvent.objects.get(hazard=True)
-    assert event.state == OutageEvent.State.DISPATCHED and event.customer == customer
+    event = FaultEvent.objects.get(hazard=True)
+    assert event.state == FaultEvent.State.DISPATCHED and event.customer == customer
 
 
 def test_a_hazard_call_split_off_by_the_dispatcher_is_dispatched_at_once(grid, storm_clock):
@@ -168,14 +168,14 @@ def test_a_hazard_call_split_off_by_the_dispatcher_is_dispatched_at_once(grid, s
     for c in people[:3]:
         call(grid, c)
     services.run_analysis()
-    outage = OutageEvent.objects.get(level=DeviceLevel.AREA, transformer_area=area)
+    outage = FaultEvent.objects.get(level=DeviceLevel.AREA, transformer_area=area)
     hazard = call(grid, people[3], HAZARD, hazard=True)
     assert hazard.event.pk == outage.pk
 
     split = services.split_event(event=outage, actor=grid.dispatcher, order_numbers=[hazard.order.number])
     split.refresh_from_db()
-    assert split.hazard and split.state == OutageEvent.State.DISPATCHED and split.crew_id
-    assert split.crew_id != OutageEvent.objects.get(pk=outage.pk).crew_id
+    assert split.hazard and split.state == FaultEvent.State.DISPATCHED and split.crew_id
+    assert split.crew_id != FaultEvent.objects.get(pk=outage.pk).crew_id
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -195,8 +195,8 @@ def test_neighbours_reporting_one_hazard_at_the_same_moment_make_one_event(grid)
 
     events = in_threads(report, 4, barrier=True)
     assert len(set(events)) == 1
-    event = OutageEvent.objects.get(hazard=True)
-    assert event.call_count == 4 and event.state == OutageEvent.State.DISPATCHED
+    event = FaultEvent.objects.get(hazard=True)
+    assert event.call_count == 4 and event.state == FaultEvent.State.DISPATCHED
 
 
 def test_with_no_crew_free_the_hazard_waits_red_and_its_order_is_at_the_repair_team(grid, storm_clock):
@@ -206,7 +206,7 @@ def test_with_no_crew_free_the_hazard_waits_red_and_its_order_is_at_the_repair_t
     customer = grid.customers_by_area[grid.areas[0].pk][0]
     result = call(grid, customer, HAZARD, hazard=True)
     event = result.event
-    assert event.hazard and event.state == OutageEvent.State.WAITING and event.crew_id is None
+    assert event.hazard and event.state == FaultEvent.State.WAITING and event.crew_id is None
     result.order.refresh_from_db()
     assert result.order.state == State.DISPATCHED and result.order.assigned_unit == grid.east_crew
     assert "远离" in result.answer and "调派" in result.answer

@@ -3,7 +3,7 @@
 import re
 
 from gridcare.repair import services
-from gridcare.repair.models import OutageEvent
+from gridcare.repair.models import FaultEvent
 
 from .helpers import call
 
@@ -30,7 +30,7 @@ def test_the_dispatcher_sees_the_storm_and_the_outsider_sees_nothing(grid, storm
     assert shown["工单"]["在途工单"] == 3
     assert shown["停电信息"]["故障停电"] == 1
 
-    event = OutageEvent.objects.get()
+    event = FaultEvent.objects.get()
     services.dispatch_to_crew(event=event, crew=grid.crew_one, actor=grid.dispatcher, replace=True)
     client.force_login(grid.crew)
     shown = figures(client.get("/").content.decode())

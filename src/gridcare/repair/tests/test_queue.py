@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from gridcare.core.testing import in_threads
 from gridcare.org.services import issue_token
 from gridcare.repair import services
-from gridcare.repair.models import AnalysisWakeup, OutageEvent, ReportedCall, TroubleCall
+from gridcare.repair.models import AnalysisWakeup, FaultEvent, ReportedCall, TroubleCall
 from gridcare.workorders.models import WorkOrder
 
 from .helpers import call
@@ -70,7 +70,7 @@ def test_the_intake_writes_one_row_and_reads_no_events_or_wakeup_per_call(
     # (On PostgreSQL the INSERT is a prepared statement; the query log sees it like any other.)
     assert all("repair_reportedcall" in w for w in writes) and len(writes) == 1
     assert ReportedCall.objects.count() == 2
-    assert not [s for s in sql if "repair_analysiswakeup" in s or "repair_outageevent" in s]
+    assert not [s for s in sql if "repair_analysiswakeup" in s or "repair_faultevent" in s]
 
 
 def test_the_same_idempotency_key_returns_the_first_call_and_writes_nothing(grid, storm_clock):
@@ -129,7 +129,7 @@ def test_processing_links_to_the_open_event_and_a_repeat_urges_the_first_order(g
     for c in people[:3]:
         call(grid, c)  # the hotline, synchronously
     services.run_analysis()
-    event = OutageEvent.objects.get(level="area")
+    event = FaultEvent.objects.get(level="area")
     client = api(grid.agent)
     first = post(client, {"content": "停电", "account_no": people[3].account_no}).json()
     assert first["event"]["number"] == event.number and "已掌握" in first["answer"]
@@ -247,7 +247,7 @@ def test_the_command_processes_the_queue_before_the_roll_up(grid, storm_clock):
     out = StringIO()
     call_command("roll_up_fault_calls", stdout=out)
     assert "queued calls processed 3" in out.getvalue()
-    event = OutageEvent.objects.get()
+    event = FaultEvent.objects.get()
     assert event.level == "area" and event.call_count == 3
 
 
@@ -258,7 +258,7 @@ def test_the_roll_up_task_processes_the_queue(grid, storm_clock):
     post(api(grid.agent), {"content": "停电", "account_no": customer.account_no})
     roll_up_fault_calls.call()
     assert ReportedCall.objects.get().state == "done"
-    assert OutageEvent.objects.get().level == "customer"  # a single caller: self-check first
+    assert FaultEvent.objects.get().level == "customer"  # a single caller: self-check first
 
 
 def test_the_openapi_declares_the_calls_contract(grid):
