@@ -107,7 +107,7 @@ def build_county(rng: random.Random, fake: Faker, areas_per_feeder: int = 20) ->
     county = County(province=province, city=city)
     staff = _Staff(fake)
 
-    # City departments (the seeds' 客户服务中心 with its 95598 seats, 供电服务指挥中心 …).
+    # City departments (客户服务中心 with its 95598 seats, 供电服务指挥中心 …, as in docs/org.md).
     service_center = _unit("客户服务中心", "QL01D01", Kind.DEPARTMENT, city, Function.CUSTOMER_SERVICE)
     _unit("95598座席班", "QL01D01T1", Kind.TEAM, service_center, Function.HOTLINE)
     _unit("客户信息组", "QL01D01T2", Kind.TEAM, service_center, Function.CUSTOMER_INFO)
