@@ -1,6 +1,6 @@
 """Shared benchmark helpers: Django setup, run conditions, percentiles and medians, the demo county.
 
-Every benchmark prints the conditions it ran under (BENCHMARKS.md rule 3) and its figures beside
+Every benchmark prints the conditions it ran under (docs/benchmarks.md, rule 3) and its figures beside
 a control measured in the same run (rule 1). Typical use::
 
     from bench import common

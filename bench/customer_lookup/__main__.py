@@ -34,7 +34,7 @@ LABELS = {
     "address": "by address fragment",
 }
 TARGET_P95_MS = {"phone": 20.0, "account_no": 20.0, "name": 100.0, "address": 100.0}
-RATIO_TARGET = {"phone": 2.0, "account_no": 2.0}  # BENCHMARKS.md: p95 ≤ 2 × the raw SQL p95
+RATIO_TARGET = {"phone": 2.0, "account_no": 2.0}  # docs/benchmarks.md: p95 ≤ 2 × the raw SQL p95
 
 RAW_SELECT = """
 SELECT c.account_no, c.name, c.customer_class, c.is_key, c.is_vip, c.vulnerable_kind, c.is_sensitive,

@@ -22,7 +22,7 @@ would have (bulk COPY, see populate.py) such that every warning falling due in t
    writes), and the counts are checked afterwards (the rollback left nothing behind).
 
 A read alone is not a fair control for a sweep that must write, so both ratios are printed.
-Targets (BENCHMARKS.md): sweep under 10 s for 1,000,000 open orders on an ordinary day, and at
+Targets (docs/benchmarks.md): sweep under 10 s for 1,000,000 open orders on an ordinary day, and at
 most 5 × the (read) floor.
 """
 

@@ -9,7 +9,7 @@ serve two apps with the same command, ``gunicorn <app>.wsgi -w 2 -b 127.0.0.1:PO
 
 - GridCare: ``POST /api/v1/work-orders`` — customer lookup in scope, policy, deadlines, history,
   idempotency, scheduled warning checks;
-- the control (bench/control, BENCHMARKS.md rule 1): a bare django-ninja endpoint that validates a
+- the control (bench/control, docs/benchmarks.md rule 1): a bare django-ninja endpoint that validates a
   small pydantic body, checks the bearer token against a hash (no query) and INSERTs one row.
 
 16 clients (threads, 127.0.0.1 only) send fault repairs and complaints for random customers by

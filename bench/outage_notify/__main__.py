@@ -15,7 +15,7 @@ then, per run, through ``gridcare.outages.services``:
 3. publishes again (must queue nothing: dedup),
 4. restores it (one restoration SMS per customer).
 
-The control, timed in the same run (BENCHMARKS.md rule 1, "the floor"), is the single raw SQL
+The control, timed in the same run (docs/benchmarks.md rule 1, "the floor"), is the single raw SQL
 statement that writes the same outbox rows: INSERT INTO notify_message … SELECT from the outage's
 customers joined to their primary mobiles, rolled back afterwards. Correctness: every customer with
 a mobile got exactly one notice and one restoration SMS, key customers' rows carry the key-customer

@@ -1,4 +1,4 @@
-"""The control of the storm's ingest (BENCHMARKS.md rule 1): a bare django-ninja endpoint that
+"""The control of the storm's ingest (docs/benchmarks.md rule 1): a bare django-ninja endpoint that
 validates a small pydantic body, checks a bearer token without a query, and does one INSERT into a
 one-table model on the same PostgreSQL. Served by the same gunicorn command as GridCare, through
 ``bench.storm.control_settings`` (GridCare's settings with this URL conf)."""

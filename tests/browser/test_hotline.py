@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 # The targets are 1 s (screen pop) and 500 ms (save → shown), measured on PostgreSQL on a
 # quiet machine; the test prints the figures and fails only past the target times this slack, so a
-# loaded CI machine does not make it flaky (BENCHMARKS.md: these machines vary 2–3× day to day).
+# loaded CI machine does not make it flaky (docs/benchmarks.md: these machines vary 2–3× day to day).
 SLACK = float(os.environ.get("GRIDCARE_TIMING_SLACK", "3"))
 
 

@@ -197,7 +197,7 @@ class Customer(models.Model):
 
     @property
     def needs_account_manager(self) -> bool:
-        """≥100 kVA customers are served by an account manager (PRODUCT.md C1)."""
+        """≥100 kVA customers are served by an account manager (docs/customers.md)."""
         return self.contracted_capacity_kva >= 100
 
 

@@ -107,7 +107,7 @@ def build_county(rng: random.Random, fake: Faker, areas_per_feeder: int = 20) ->
     county = County(province=province, city=city)
     staff = _Staff(fake)
 
-    # City departments (the seeds' 客户服务中心 with its 95598 seats, 供电服务指挥中心 …).
+    # City departments (客户服务中心 with its 95598 seats, 供电服务指挥中心 …, as in docs/org.md).
     service_center = _unit("客户服务中心", "QL01D01", Kind.DEPARTMENT, city, Function.CUSTOMER_SERVICE)
     _unit("95598座席班", "QL01D01T1", Kind.TEAM, service_center, Function.HOTLINE)
     _unit("客户信息组", "QL01D01T2", Kind.TEAM, service_center, Function.CUSTOMER_INFO)
@@ -149,7 +149,7 @@ def build_county(rng: random.Random, fake: Faker, areas_per_feeder: int = 20) ->
         _unit("稽查组", f"{code}D2", Kind.DEPARTMENT, county_unit, Function.AUDIT)
         _unit("供电服务指挥分中心", f"{code}D3", Kind.DEPARTMENT, county_unit, Function.REPAIR_COMMAND)
 
-        # Three account managers per county serve its ≥100 kVA customers (seed: 720 by 3 managers).
+        # Three account managers per county serve its ≥100 kVA customers (a real county: 720 by 3 managers).
         county.account_managers[ci - 1] = [
             staff.add(f"manager{(ci - 1) * 3 + n:02d}", [(Role.ACCOUNT_MANAGER, county_unit)])
             for n in (1, 2, 3)

@@ -74,7 +74,7 @@ class Unit(models.Model):
 
 
 class Role(models.TextChoices):
-    """岗位角色 of PRODUCT.md; a user may hold several, each at a unit."""
+    """岗位角色 (docs/org.md, "Staff and roles"); a user may hold several, each at a unit."""
 
     AGENT = "agent", _("座席员")
     SHIFT_LEADER = "shift_leader", _("值班长")

@@ -1,4 +1,4 @@
-"""Seed the notice rules of PRODUCT.md C6: planned outages 7 days ahead, temporary maintenance
+"""Seed the notice rules (docs/outages.md): planned outages 7 days ahead, temporary maintenance
 24 hours ahead; fault outages have no notice rule but key customers are phoned."""
 
 from django.db import migrations

@@ -1,4 +1,4 @@
-"""Seed time limits and callback rates with the figures of PRODUCT.md (editable data)."""
+"""Seed time limits and callback rates (editable data; sources in docs/workorders.md, "Time limits")."""
 
 from django.db import migrations
 
