@@ -27,16 +27,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, F, Min, Q, Value
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from gridcare.core import clock, numbering
 from gridcare.core.memo import Memo
-from gridcare.customers.models import Customer, CustomerPhone, TransformerArea
+from gridcare.customers.models import Customer, CustomerPhone, Feeder, TransformerArea
 from gridcare.customers.queries import normalize_phone, normalize_text
+from gridcare.org.models import Unit
 from gridcare.workorders.models import OPEN_STATES, OrderType, WorkOrder
 
+from . import wakeups
+from .dispatching import transfer_assignments
 from .models import DeviceLevel, EventUpdate, OutageEvent, RepairSetting, TroubleCall
+from .open_events import forget as forget_open_events
+from .outage_link import take_over_outage
 
 OPEN_EVENT = OutageEvent.OPEN_STATES
 ADDRESS_MATCH_LIMIT = 200
@@ -62,11 +68,9 @@ _AREAS: Memo[tuple[int, int]] = Memo(300.0)
 def reset_caches() -> None:
     """Forget cached topology (tests between databases; after a topology import, or wait 5 min),
     the per-process view of open events and the known due roll-up."""
-    from . import open_events, services
-
     _AREAS.forget()
-    open_events.forget()
-    services.forget_wakeups()
+    forget_open_events()
+    wakeups.forget_wakeups()
 
 
 def _area_topology(area_id: int) -> tuple[int, int]:
@@ -190,8 +194,6 @@ INTAKE_GRACE = dt.timedelta(seconds=10)
 
 def place_new_orders(since: dt.datetime, now: dt.datetime | None = None) -> int:
     """Fault orders created elsewhere (work-order API, hotline) that have no trouble call yet."""
-    from django.db import IntegrityError
-
     now = now or clock.now()
     orders = (
         WorkOrder.objects.filter(
@@ -325,9 +327,6 @@ def new_event(
 
 def absorb(*, source: OutageEvent, target: OutageEvent, now, actor: Any = None, note: str = "") -> None:
     """Merge ``source`` into ``target``: its calls, crews and primary order follow."""
-    from .dispatching import transfer_assignments
-    from .outage_link import take_over_outage
-
     TroubleCall.objects.filter(event=source).update(event=target)
     take_over_outage(source=source, target=target)
     transfer_assignments(source=source, target=target, now=now)
@@ -361,8 +360,6 @@ def absorb(*, source: OutageEvent, target: OutageEvent, now, actor: Any = None, 
 
 def refresh_call_counts(event: OutageEvent) -> None:
     """The cheap part of ``refresh_event``, for a call linked at intake."""
-    from django.db.models import OuterRef, Subquery
-    from django.db.models.functions import Coalesce
 
     def counted(expression):
         return Coalesce(
@@ -658,9 +655,6 @@ def _area_feeder(event: OutageEvent) -> int | None:
 
 def _feeder_station(feeder_id: int, sample: TransformerArea | None) -> int:
     """The feeder's maintaining station (运维单位) when it is a station, else its areas' station."""
-    from gridcare.customers.models import Feeder
-    from gridcare.org.models import Unit
-
     feeder = Feeder.objects.select_related("unit").get(pk=feeder_id)
     if feeder.unit.kind == Unit.Kind.STATION:
         return feeder.unit_id

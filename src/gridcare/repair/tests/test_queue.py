@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from gridcare.core.testing import in_threads
 from gridcare.org.services import issue_token
 from gridcare.repair import services
+from gridcare.repair.services import call_queue
 from gridcare.repair.models import AnalysisWakeup, OutageEvent, ReportedCall, TroubleCall
 from gridcare.workorders.models import WorkOrder
 
@@ -184,7 +185,7 @@ def test_a_failed_call_is_kept_failed_with_its_error_visible_and_retried(grid, s
             raise RuntimeError("placement service down")  # … then the processing fails
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "report_fault_call", half_then_boom)
+    monkeypatch.setattr(call_queue, "report_fault_call", half_then_boom)
     report = services.process_queued_calls()
     assert (report.processed, report.failed) == (2, 1)
     failed = ReportedCall.objects.get(ref=refs[1])
@@ -199,7 +200,7 @@ def test_a_failed_call_is_kept_failed_with_its_error_visible_and_retried(grid, s
     assert 'id="failed-calls"' in page and "placement service down" in page
 
     assert api(grid.agent).post(f"{URL}/{refs[1]}/retry").status_code == 403  # dispatchers only
-    monkeypatch.setattr(services, "report_fault_call", real)
+    monkeypatch.setattr(call_queue, "report_fault_call", real)
     r = board.post(f"/repair/calls/{refs[1]}/retry/")
     assert r.status_code == 302
     assert ReportedCall.objects.get(ref=refs[1]).state == "queued"
@@ -294,7 +295,7 @@ def test_a_call_held_by_one_process_is_skipped_by_another_and_so_are_its_callers
     def hold_first():
         try:
             with transaction.atomic():
-                got = services._claim_next_call()
+                got = call_queue._claim_next_call()
                 assert str(got.ref) == refs[0]
                 held.set()
                 release.wait(30)
