@@ -23,12 +23,16 @@ from django.db.models import Q
 
 from gridcare.core import clock
 from gridcare.core.bulk import copy_rows
+from gridcare.customers.models import Customer, TransformerArea
+from gridcare.notify import bulk
 from gridcare.notify import services as notify
 
 from . import policies
+from .checks import schedule_checks_with_commit
 from .escalation import (
     ORDER_FIELDS,
     BulkRecipients,
+    notify_warning,
     outgoing,
     warning_dedup,
     warning_event,
@@ -66,8 +70,6 @@ def start(order: WorkOrder, starts_on: str, at: dt.datetime) -> list[Deadline]:
     # One bulk write of the warning checks in this transaction, rather than one enqueue per deadline.
     later = [(d.pk, d.next_warning_at) for d in created if d.pk is not None and d.next_warning_at is not None]
     if later:
-        from .tasks import schedule_checks_with_commit
-
         schedule_checks_with_commit(later)
     return created
 
@@ -75,8 +77,6 @@ def start(order: WorkOrder, starts_on: str, at: dt.datetime) -> list[Deadline]:
 def schedule(deadline: Deadline) -> None:
     """Ask the worker to look at this deadline when its next warning falls due."""
     if deadline.next_warning_at is not None and deadline.pk is not None:
-        from .tasks import schedule_checks_with_commit
-
         schedule_checks_with_commit([(deadline.pk, deadline.next_warning_at)])
 
 
@@ -155,8 +155,6 @@ def _raise(deadline: Deadline, now: dt.datetime) -> int:
     """Raise ``deadline`` to the highest warning level that is due; returns how many levels it
     moved. Lower levels passed over on the way (an order already overdue when first checked)
     are recorded in the history as skipped; only the highest one is notified."""
-    from .escalation import notify_warning
-
     times = policies.warning_times(deadline.policy, deadline.started_at, deadline.due_at)
     old_level = level = deadline.warning_level
     while level < 3 and times[level] <= now:
@@ -255,8 +253,6 @@ def raise_due_warnings(now: dt.datetime | None = None, batch_size: int = SWEEP_B
     for start_at in range(0, len(due), batch_size):
         total += sweep.raise_batch(due[start_at : start_at + batch_size])
     if sweep.queued >= ANALYZE_OUTBOX_AFTER:
-        from gridcare.notify import bulk
-
         bulk.refresh_statistics()
     return total
 
@@ -315,8 +311,6 @@ _ROW_FIELDS = (
 
 
 def _locking_select_sql() -> str:
-    from gridcare.customers.models import Customer, TransformerArea
-
     return f"""
         SELECT d.id, d.order_id, d.milestone, d.policy_id, d.warning_level, d.started_at, d.due_at,
                o.number, o.order_type, o.customer_id, c.account_manager_id, o.transformer_area_id,
@@ -409,8 +403,6 @@ class _Sweep:
             self.queued += notify.enqueue_prepared([messages], refresh_statistics=False, fresh_keys=True)
             later = [(row[0], following) for row, _level, following in raised if following is not None]
             if later:
-                from .tasks import schedule_checks_with_commit
-
                 schedule_checks_with_commit(later)
             return len(events)
 

@@ -282,13 +282,13 @@ def test_checks_written_by_copy_read_back_like_bulk_created_ones(wo_world, monke
     """Many checks go in by COPY on PostgreSQL: the rows are those ``bulk_create`` writes."""
     from django_tasks_db.models import DBTaskResult
 
-    from gridcare.workorders import tasks
+    from gridcare.workorders import checks, tasks
 
     when = local(2026, 3, 2, 9, 4)
     DBTaskResult.objects.all().delete()
-    tasks.schedule_checks([(1, when)])
-    monkeypatch.setattr(tasks, "COPY_FROM", 1)
-    tasks.schedule_checks([(2, when), (3, when)])
+    checks.schedule_checks([(1, when)])
+    monkeypatch.setattr(checks, "COPY_FROM", 1)
+    checks.schedule_checks([(2, when), (3, when)])
 
     fields = ["status", "priority", "task_path", "queue_name", "backend_name", "run_after", "worker_ids"]
     rows = {r.args_kwargs["args"][0]: r for r in DBTaskResult.objects.all()}
