@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from gridcare.core.testing import in_threads
 from gridcare.org.services import issue_token
 from gridcare.repair import services
-from gridcare.repair.services import call_queue
 from gridcare.repair.models import AnalysisWakeup, OutageEvent, ReportedCall, TroubleCall
+from gridcare.repair.services import call_queue
 from gridcare.workorders.models import WorkOrder
 
 from .helpers import call
