@@ -1,7 +1,7 @@
 """The debounced wake-up of the roll-up (研判): a call that could not be placed on an open event, or
 a call queued over the API, asks for one roll-up a few seconds from now — unless one is due.
 
-Below ``analysis`` (whose ``reset_caches`` forgets what this process knows) and the services that
+Below ``placement`` (whose ``reset_caches`` forgets what this process knows) and the services that
 wake it; the roll-up task is named by its path (``core.scheduling``), not imported.
 """
 

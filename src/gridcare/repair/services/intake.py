@@ -13,7 +13,7 @@ from django.db import transaction
 from gridcare.core import clock
 from gridcare.core.api_errors import stored_idempotency_key
 from gridcare.customers.models import Customer, TransformerArea
-from gridcare.repair import analysis
+from gridcare.repair import analysis, placement
 from gridcare.repair.dispatching import (
     candidate_crews,
     dispatch_event,
@@ -158,7 +158,7 @@ def report_fault_call(
         if call is None:
             # One INSERT, already linked to the open event of its device when there is one; a
             # roll-up that placed the order meanwhile wins (ON CONFLICT DO NOTHING).
-            call = analysis.build_trouble_call(order, hazard=hazard)
+            call = placement.build_trouble_call(order, hazard=hazard)
             if received_at is not None:
                 call.received_at = received_at
             event = _hazard_event(call) if hazard else analysis.open_event_for(call)
@@ -250,7 +250,7 @@ def _escalate_call(order: WorkOrder, call: TroubleCall | None, received_at=None)
     """A repeated call reporting a hazard on an open fault order: its trouble call is marked and
     its event (or a new hazard event) made urgent and dispatched."""
     if call is None:
-        call = analysis.build_trouble_call(order, hazard=True)
+        call = placement.build_trouble_call(order, hazard=True)
         if received_at is not None:
             call.received_at = received_at
         TroubleCall.objects.bulk_create([call], ignore_conflicts=True)

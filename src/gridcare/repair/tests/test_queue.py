@@ -329,3 +329,14 @@ def test_several_processes_process_every_call_exactly_once(grid):
     assert WorkOrder.objects.count() == 12  # one order per caller; the other calls urged it
     assert ReportedCall.objects.filter(repeated=True).count() == 24
     assert sorted(WorkOrder.objects.values_list("urge_count", flat=True)) == [2] * 12
+
+
+def test_the_scheduled_task_paths_name_the_repair_tasks():
+    """Verbs schedule by path (core.scheduling); a wrong path would only fail after commit."""
+    from gridcare.core import scheduling
+    from gridcare.repair import tasks
+    from gridcare.repair.services.rollup import CHECK_LONG_OUTAGE
+    from gridcare.repair.wakeups import ROLL_UP
+
+    assert scheduling.task(ROLL_UP) is tasks.roll_up_fault_calls
+    assert scheduling.task(CHECK_LONG_OUTAGE) is tasks.check_long_outage

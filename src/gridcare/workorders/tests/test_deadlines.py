@@ -450,3 +450,12 @@ def test_a_milestone_met_after_its_due_time_shows_as_late_not_done(wo_world, cli
     assert "已完成" in done and "超时完成" not in done
     late = {d["milestone"]: d["met_late"] for d in api["deadlines"]}
     assert late["arrive"] is True and late["dispatch"] is False
+
+
+def test_the_scheduled_check_path_names_the_check_task():
+    """``checks`` schedules by path (core.scheduling); a wrong path would fail every intake."""
+    from gridcare.core import scheduling
+    from gridcare.workorders import tasks
+    from gridcare.workorders.checks import CHECK_DEADLINE
+
+    assert scheduling.task(CHECK_DEADLINE) is tasks.check_deadline
