@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from .deadlines import check_one, raise_due_warnings
+from .deadlines import check_one
+from .sweep import raise_due_warnings
 
 
 @task()
