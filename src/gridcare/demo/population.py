@@ -4,9 +4,9 @@ Faker (zh_CN) runs only to build pools (surnames with their weights, given names
 words, mobile prefixes); each customer is then a handful of ``random.Random`` draws from the
 pools, so half a million customers take seconds of Python. The same seed gives the same rows.
 
-Over 500 lines on purpose: one generator — the pools, the factory's draws and the chunks run in
-parallel share one seed and one draw order (the same seed must give the same rows), and most of
-the length is the tables of shares and fields it draws from.
+Over 500 lines on purpose: one generator — the tables of shares, the pools, the factory's draws
+for each record and the chunks run in parallel share one seed and one draw order (the same seed
+must give the same rows); split, that order would be spread over several modules.
 """
 
 from __future__ import annotations
