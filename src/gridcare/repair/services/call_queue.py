@@ -21,11 +21,7 @@ from gridcare.customers.queries import customer_with_area
 from gridcare.org import scoping
 from gridcare.org.models import User
 from gridcare.repair import analysis, open_events
-from gridcare.repair.models import (
-    OutageEvent,
-    ReportedCall,
-    TroubleCall,
-)
+from gridcare.repair.models import OutageEvent, ReportedCall, TroubleCall
 from gridcare.repair.wakeups import wake_analysis
 from gridcare.workorders import services as engine
 from gridcare.workorders.models import OrderType

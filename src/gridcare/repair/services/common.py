@@ -12,18 +12,12 @@ from gridcare.core.api_errors import ApiError
 from gridcare.notify import services as notify
 from gridcare.org import scoping
 from gridcare.org.models import Role, User
-from gridcare.repair.dispatching import (
-    SYSTEM_USERNAME,
-)
-from gridcare.repair.models import (
-    EventUpdate,
-    OutageEvent,
-)
+from gridcare.repair.dispatching import SYSTEM_USERNAME
+from gridcare.repair.models import EventUpdate, OutageEvent
 
 log = logging.getLogger("gridcare.repair.services")
 
 DISPATCH_ROLES = (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER, Role.ADMIN)
-ROLLUP_DELAY_SECONDS = 3
 
 SELF_CHECK_GUIDE = (
     "请客户先自查：1. 家中总开关、漏电保护器是否跳闸，复位后能否送电；2. 邻居家是否有电；"

@@ -23,13 +23,7 @@ from gridcare.repair.dispatching import (
     system_actor,
     target_unit,
 )
-from gridcare.repair.models import (
-    Crew,
-    CrewAssignment,
-    OutageEvent,
-    RepairSetting,
-    SupportRequest,
-)
+from gridcare.repair.models import Crew, CrewAssignment, OutageEvent, RepairSetting, SupportRequest
 from gridcare.workorders import services as engine
 from gridcare.workorders.models import OPEN_STATES, State, WorkOrder
 

@@ -21,14 +21,7 @@ from gridcare.repair.dispatching import (
     set_crew_status,
     sync_orders,
 )
-from gridcare.repair.models import (
-    Crew,
-    CrewAssignment,
-    DeviceLevel,
-    OutageEvent,
-    SupportRequest,
-    TroubleCall,
-)
+from gridcare.repair.models import Crew, CrewAssignment, DeviceLevel, OutageEvent, SupportRequest, TroubleCall
 
 from .common import _lock, _note, _open, _require_dispatcher, _user
 from .crew import close_linked_orders

@@ -22,12 +22,7 @@ from gridcare.repair.dispatching import (
     system_actor,
     target_unit,
 )
-from gridcare.repair.models import (
-    DeviceLevel,
-    OutageEvent,
-    RepairSetting,
-    TroubleCall,
-)
+from gridcare.repair.models import DeviceLevel, OutageEvent, RepairSetting, TroubleCall
 from gridcare.repair.wakeups import wake_analysis
 from gridcare.workorders import services as engine
 from gridcare.workorders.models import OrderType, State, WorkOrder

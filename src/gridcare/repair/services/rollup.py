@@ -10,16 +10,8 @@ from django.db import transaction
 
 from gridcare.core import clock, scheduling
 from gridcare.repair import analysis, open_events, outage_link
-from gridcare.repair.dispatching import (
-    auto_dispatch,
-    sync_orders,
-)
-from gridcare.repair.models import (
-    AnalysisWakeup,
-    DeviceLevel,
-    OutageEvent,
-    RepairSetting,
-)
+from gridcare.repair.dispatching import auto_dispatch, sync_orders
+from gridcare.repair.models import AnalysisWakeup, DeviceLevel, OutageEvent, RepairSetting
 from gridcare.repair.wakeups import forget_wakeups, wake_analysis
 from gridcare.workorders.models import State, WorkOrder
 

@@ -10,11 +10,7 @@ from django.db import transaction
 
 from gridcare.core import clock
 from gridcare.org.models import Role, Unit, User
-from gridcare.repair.models import (
-    DeviceLevel,
-    OutageEvent,
-    RepairSetting,
-)
+from gridcare.repair.models import DeviceLevel, OutageEvent, RepairSetting
 
 from .common import _note, _staff_message
 
