@@ -9,7 +9,7 @@ would have (bulk COPY, see populate.py) such that every warning falling due in t
 ``--missed-minutes`` has not been raised yet, then, with the clock held at that instant:
 
 1. the read floor: the single raw SQL statement that reads the due deadlines with their orders;
-2. the sweep: ``call_command("check_deadlines")`` (deadlines.raise_due_warnings), timed;
+2. the sweep: ``call_command("check_deadlines")`` (sweep.raise_due_warnings), timed;
 3. correctness: it raised exactly the due levels, one history row per (deadline, level) — and
    every raised level of every deadline has exactly one — and nothing is due afterwards;
 4. a second sweep raises nothing: warning events and messages are counted before and after;

@@ -27,8 +27,8 @@ def _reset_clock_and_calendar():
     from gridcare.core import calendar
     from gridcare.core.models import SettingsRow
     from gridcare.org.services import forget_tokens
-    from gridcare.repair.analysis import reset_caches
     from gridcare.repair.dispatching import forget_system_actor
+    from gridcare.repair.placement import reset_caches
     from gridcare.workorders.policies import forget_policies
 
     calendar.invalidate()

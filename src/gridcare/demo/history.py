@@ -15,7 +15,7 @@ from gridcare.core import clock
 from gridcare.customers.models import Customer, TransformerArea
 from gridcare.org.models import RoleAssignment, User
 from gridcare.workorders import services as engine
-from gridcare.workorders.deadlines import raise_due_warnings
+from gridcare.workorders.sweep import raise_due_warnings
 
 CONTENT = {
     "consultation": ("policy", "咨询居民阶梯电价的分档标准和计算周期。"),

@@ -8,8 +8,7 @@ from gridcare.core.masking import mask_phone
 
 from . import services
 from .adminpersonal import PersonalDataAdmin
-from .adminroles import ADMIN_ROLES, SEPARATION_MESSAGE
-from .models import ApiToken, RoleAssignment, Unit, User
+from .models import ADMIN_ROLES, SEPARATION_MESSAGE, ApiToken, RoleAssignment, Unit, User
 
 
 @admin.register(Unit)

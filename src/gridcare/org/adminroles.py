@@ -6,7 +6,7 @@
   and API tokens (the *security* area).
 - 安全审计员 (``Role.AUDIT_ADMIN``) reads the audit log and nothing else (the *audit* area).
 
-No account holds two of the three roles (``check_separation``, run on every ``RoleAssignment``
+No account holds two of the three roles (``models.check_separation``, run on every ``RoleAssignment``
 save and in the admin's forms). Access to the admin follows the roles alone: a Django superuser
 flag grants nothing beyond its account's administrator role (``GridCareAdminSite`` wraps every
 registered ``ModelAdmin`` in ``AreaGateMixin``), and the roles grant the model permissions of their
@@ -19,14 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
 
-from .models import Role, RoleAssignment
-
-SYSTEM, SECURITY, AUDIT = "system", "security", "audit"
-
-ADMIN_ROLES = {Role.ADMIN: SYSTEM, Role.SECURITY_ADMIN: SECURITY, Role.AUDIT_ADMIN: AUDIT}
+# The roles' areas and their separation (``check_separation``) are the model's rule.
+from .models import ADMIN_ROLES, AUDIT, SECURITY, SYSTEM, RoleAssignment
 
 # Models by "app_label.model"; everything else is the system area.
 SECURITY_MODELS = frozenset(
@@ -40,9 +35,6 @@ AREA_ACTIONS = {
     SECURITY: frozenset({"view", "add", "change", "delete"}),
     AUDIT: frozenset({"view"}),
 }
-
-
-SEPARATION_MESSAGE = _("系统管理员、安全管理员、安全审计员三者互斥：同一账号只能担任其中一个")
 
 
 def area_of(app_label: str, model_name: str) -> str:
@@ -71,19 +63,6 @@ def admin_areas(user: Any) -> frozenset[str]:
 def allows(user: Any, app_label: str, model_name: str, action: str) -> bool:
     area = area_of(app_label, model_name)
     return area in admin_areas(user) and action in AREA_ACTIONS[area]
-
-
-def check_separation(user: Any, new_roles: list[str], *, exclude_pk: int | None = None) -> None:
-    """Refuse a second administrator role for one account (三员分立)."""
-    wanted = {ADMIN_ROLES[r] for r in new_roles if r in ADMIN_ROLES}
-    if not wanted:
-        return
-    held = RoleAssignment.objects.filter(user=user, role__in=list(ADMIN_ROLES))
-    if exclude_pk:
-        held = held.exclude(pk=exclude_pk)
-    areas = wanted | {ADMIN_ROLES[r] for r in held.values_list("role", flat=True)}
-    if len(areas) > 1:
-        raise ValidationError({"role": SEPARATION_MESSAGE})
 
 
 class AdminRoleBackend:

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -157,17 +159,32 @@ class RoleAssignment(models.Model):
         return f"{self.user} · {self.get_role_display()} @ {self.unit}"
 
     def save(self, *args, **kwargs) -> None:
-        from .adminroles import check_separation
-
         check_separation(self.user, [self.role], exclude_pk=self.pk)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
         super().clean()
-        from .adminroles import check_separation
-
         if self.user_id:
             check_separation(self.user, [self.role], exclude_pk=self.pk)
+
+
+# 三员分立: the administrator roles and the area each manages (``org.adminroles`` for the admin).
+SYSTEM, SECURITY, AUDIT = "system", "security", "audit"
+ADMIN_ROLES = {Role.ADMIN: SYSTEM, Role.SECURITY_ADMIN: SECURITY, Role.AUDIT_ADMIN: AUDIT}
+SEPARATION_MESSAGE = _("系统管理员、安全管理员、安全审计员三者互斥：同一账号只能担任其中一个")
+
+
+def check_separation(user: Any, new_roles: list[str], *, exclude_pk: int | None = None) -> None:
+    """Refuse a second administrator role for one account (三员分立)."""
+    wanted = {ADMIN_ROLES[r] for r in new_roles if r in ADMIN_ROLES}
+    if not wanted:
+        return
+    held = RoleAssignment.objects.filter(user=user, role__in=list(ADMIN_ROLES))
+    if exclude_pk:
+        held = held.exclude(pk=exclude_pk)
+    areas = wanted | {ADMIN_ROLES[r] for r in held.values_list("role", flat=True)}
+    if len(areas) > 1:
+        raise ValidationError({"role": SEPARATION_MESSAGE})
 
 
 class ApiToken(models.Model):

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
-from gridcare.core import clock
+from gridcare.core import clock, scheduling
 from gridcare.customers.models import Customer, CustomerPhone
 from gridcare.notify.models import Channel, Priority
 from gridcare.notify.services import Outgoing, enqueue_many
@@ -20,6 +19,8 @@ from . import wording
 from .models import Outage, OutageCustomer, OutageKind, OutageState
 
 ABOUT_TYPE = "outages.outage"
+# The task that queues the rest of a big outage's notices after the publishing transaction.
+QUEUE_NOTICES = "gridcare.outages.tasks.queue_outage_notices"
 
 
 class Purpose:
@@ -62,10 +63,7 @@ def queue_or_defer(outage: Outage, purpose: str) -> int:
     if outage.customer_count <= inline_limit():
         return queue_notices(outage, purpose)
     queued = queue_notices(outage, purpose, key_only=True)
-    from . import tasks
-
-    outage_id = outage.pk
-    transaction.on_commit(lambda: tasks.queue_outage_notices.enqueue(outage_id, purpose), robust=True)
+    scheduling.schedule(QUEUE_NOTICES, outage.pk, purpose)
     return queued
 
 

@@ -2,7 +2,7 @@
 
 A big outage's notices are queued here rather than in the publishing request: the verb queues the
 key customers' notices in its own transaction and schedules this task on commit for everyone else
-(see ``services.queue_or_defer``). The task is idempotent — dedup keys and the per-customer
+(see ``notices.queue_or_defer``). The task is idempotent — dedup keys and the per-customer
 ``*_queued_at`` marks — so running it twice, or after a lost run, queues each message once.
 """
 
@@ -13,14 +13,14 @@ import logging
 from django.db import transaction
 from django_tasks import task
 
+from . import notices
+from .models import Outage
+
 logger = logging.getLogger("gridcare.outages")
 
 
 @task()
 def queue_outage_notices(outage_id: int, purpose: str) -> int:
-    from . import notices
-    from .models import Outage
-
     with transaction.atomic():
         outage = Outage.objects.select_for_update().filter(pk=outage_id).first()
         if outage is None or not notices.purpose_still_due(outage, purpose):

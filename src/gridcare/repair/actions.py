@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.customers.models import Feeder, TransformerArea
 from gridcare.org import scoping
@@ -102,8 +103,6 @@ def act_on_event(*, event: FaultEvent, action: str, actor: Any, **p: Any) -> Fau
         if not isinstance(eta, dt.datetime):
             raise ApiError("eta_required", "请填写预计恢复送电时间 (estimated_restore_at).", status=422)
         if eta.tzinfo is None:
-            from gridcare.core import clock
-
             eta = eta.replace(tzinfo=clock.LOCAL_TZ)
         return services.report_eta(event=event, actor=actor, estimated_restore_at=eta, note=note)
     if action == "support":

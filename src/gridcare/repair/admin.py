@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.api_errors import ApiError
 from gridcare.core.masking import mask_address, mask_phone
 from gridcare.org.adminpersonal import PersonalDataAdmin
 
@@ -15,6 +16,7 @@ from .models import (
     SupportRequest,
     TroubleCall,
 )
+from .services import retry_reported_call
 
 
 @admin.register(RepairSetting)
@@ -138,10 +140,6 @@ class ReportedCallAdmin(PersonalDataAdmin, admin.ModelAdmin):
 
     @admin.action(description=_("重新处理所选的失败来电"))
     def retry(self, request, queryset):
-        from gridcare.core.api_errors import ApiError
-
-        from .services import retry_reported_call
-
         done = 0
         for call in queryset.filter(state=ReportedCall.State.FAILED):
             try:

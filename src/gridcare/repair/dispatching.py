@@ -13,12 +13,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.core.memo import Memo
+from gridcare.notify import services as notify
 from gridcare.org.models import Role, RoleAssignment, Unit, User
 from gridcare.workorders import services as engine
 from gridcare.workorders.models import State, WorkOrder
@@ -37,8 +38,6 @@ def system_actor() -> User:
     """抢修指挥系统: the account that performs automatic dispatch steps. It cannot log in (no usable
     password) and holds the dispatcher and shift-leader roles at every top unit. Remembered a minute
     per process and database (``forget_system_actor`` empties it; the tests do before each test)."""
-    from django.db import connection
-
     key = connection.settings_dict["NAME"]
     kept = _SYSTEM.peek(key)
     if kept is not None:
@@ -289,8 +288,6 @@ def dispatch_event(
 
 def _tell_crew(event: FaultEvent, crew: Crew) -> None:
     """The dispatch notice in the inbox of every member of the crew (their mobile page shows it)."""
-    from gridcare.notify import services as notify
-
     urgent = "【安全隐患·紧急】" if event.hazard else ""
     subject = f"{urgent}【抢修派工】{event.number} {event.device_label}"
     body = f"事件 {event.number}：{event.get_level_display()} {event.device_label}，报修 {event.caller_count} 户，影响 {event.affected_count} 户。请立即出发并在手机页面报告到达。"

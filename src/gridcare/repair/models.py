@@ -7,6 +7,9 @@
 - ``RepairSetting``: the analysis thresholds and dispatch rules, as data (editable in the admin).
 - ``ReportedCall``: a fault call recorded by the API (来电登记), queued until the processing
   (``services.process_queued_calls``) turns it into a work order and a trouble call.
+
+Over 500 lines on purpose: Django's models of one app live in one module (their migrations,
+admin and relations refer to them as one set); each model is short and documented.
 """
 
 from __future__ import annotations

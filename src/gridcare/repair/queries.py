@@ -6,11 +6,16 @@ the events their crew is sent to, wherever they are.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 
+from gridcare.customers.models import TransformerArea
 from gridcare.org import scoping
+from gridcare.workorders.models import OPEN_STATES
+from gridcare.workorders.queries import visible_orders
 
 from .analysis import affected_customers
 from .models import Crew, CrewAssignment, DutyRoster, FaultEvent, ReportedCall, TroubleCall
@@ -54,8 +59,6 @@ def get_event(user: Any, number: str, active_unit: Any = None) -> FaultEvent:
     try:
         return qs.get(number=number)
     except FaultEvent.DoesNotExist as exc:
-        from django.http import Http404
-
         raise Http404("not found") from exc
 
 
@@ -74,8 +77,6 @@ def event_customers(event: FaultEvent, limit: int | None = 200):
 
 def topology_tree(event: FaultEvent) -> dict:
     """Map-free topology of the event: substation > feeder > areas, with the callers per area."""
-    from gridcare.customers.models import TransformerArea
-
     feeder = event.feeder or (event.transformer_area.feeder if event.transformer_area_id else None)
     if feeder is None and event.customer_id:
         feeder = event.customer.transformer_area.feeder
@@ -166,9 +167,6 @@ def rosters_today(user: Any, date, active_unit: Any = None) -> list[DutyRoster]:
 
 def pending_calls(user: Any, active_unit: Any = None) -> QuerySet[TroubleCall]:
     """Calls not yet in an event (waiting for the roll-up, or not placed: the dispatcher places them)."""
-    from gridcare.workorders.models import OPEN_STATES
-    from gridcare.workorders.queries import visible_orders
-
     return (
         TroubleCall.objects.filter(event__isnull=True, order__state__in=OPEN_STATES)
         .filter(order__in=visible_orders(user, active_unit).values("pk"))
@@ -183,10 +181,6 @@ def pending_calls(user: Any, active_unit: Any = None) -> QuerySet[TroubleCall]:
 def get_reported_call(user: Any, ref: str, active_unit: Any = None) -> ReportedCall:
     """A recorded call by its reference: for the person who reported it, or staff whose scope
     covers its unit (the customer's station; the reporter's unit when the customer is unknown)."""
-    import uuid
-
-    from django.http import Http404
-
     try:
         key = uuid.UUID(str(ref))
     except ValueError as exc:

@@ -18,7 +18,8 @@ its deadlines reach that level (dedup key ``warning:<order>:<level>`` per person
 from __future__ import annotations
 
 from gridcare.core import clock
-from gridcare.org.models import Role, Unit, User
+from gridcare.notify import services as notify
+from gridcare.org.models import Role, RoleAssignment, Unit, User
 
 from .models import Deadline, WorkOrder
 
@@ -128,16 +129,12 @@ def notify_escalation(order: WorkOrder, tier: int, note: str) -> None:
 
 def _send(order: WorkOrder, by_tier: dict[int, list[User]], subject: str, body: str, dedup: str) -> None:
     """Each recipient once: a staff-inbox message, and an SMS when the person has a mobile."""
-    from gridcare.notify import services as notify
-
     notify.tell_staff(_everyone(by_tier), subject=subject, body=body, about=_about(order.number), dedup=dedup)
 
 
 def outgoing(order_number: str, by_tier: dict[int, list[User]], subject: str, body: str, dedup: str) -> list:
     """The messages of one notice as ``notify.services.Outgoing`` items (each recipient once)."""
-    from gridcare.notify.services import staff_notice
-
-    return staff_notice(
+    return notify.staff_notice(
         _everyone(by_tier), subject=subject, body=body, about=_about(order_number), dedup=dedup
     )
 
@@ -180,8 +177,6 @@ class BulkRecipients:
         if self._units is None:
             # The organization tree and its managers are small: read them once per sweep.
             self._units = {u.pk: u for u in Unit.objects.all()}
-            from gridcare.org.models import RoleAssignment
-
             for a in RoleAssignment.objects.filter(role=Role.MANAGER, user__is_active=True).select_related(
                 "user"
             ):

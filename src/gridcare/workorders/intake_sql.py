@@ -25,8 +25,9 @@ from django_tasks import task_backends
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from gridcare.core import numbering, prepared
+from gridcare.core import numbering, prepared, scheduling
 
+from .checks import CHECK_DEADLINE, check_row
 from .models import Deadline, WorkOrder, WorkOrderEvent
 
 
@@ -34,21 +35,17 @@ def available() -> bool:
     """True where the one statement can be used: PostgreSQL and the database task backend."""
     if connection.vendor != "postgresql":
         return False
-    from .tasks import check_deadline
-
-    return isinstance(task_backends[check_deadline.backend], DatabaseBackend)
+    return isinstance(task_backends[scheduling.task(CHECK_DEADLINE).backend], DatabaseBackend)
 
 
 def checks_for(deadlines: list[Deadline]) -> list[dict[str, Any]]:
     """The rows of the scheduled ``check_deadline`` tasks of ``deadlines`` (what
-    ``tasks.schedule_checks`` writes), by column. Each row's ``args_kwargs`` names its deadline's
+    ``checks.schedule_checks`` writes), by column. Each row's ``args_kwargs`` names its deadline's
     milestone until ``insert`` puts the deadline's id there."""
     due = [d for d in deadlines if d.next_warning_at is not None]
     if not due:
         return []
-    from .tasks import check_deadline
-
-    backend = task_backends[check_deadline.backend]
+    backend = task_backends[scheduling.task(CHECK_DEADLINE).backend]
     shared = _check_template(backend.alias)
     enqueued_at = timezone.now()  # what the model's auto_now_add would write
     rows = []
@@ -66,8 +63,6 @@ def checks_for(deadlines: list[Deadline]) -> list[dict[str, Any]]:
 def _check_template(backend_alias: str) -> dict[str, Any]:
     """What every check row of a backend shares (defaults, task path, queue, backend), from one
     model instance built once; each check adds its id, enqueue time, run time and argument."""
-    from .tasks import check_row
-
     return _record(check_row(None, timezone.now()))
 
 

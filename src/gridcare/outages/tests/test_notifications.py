@@ -226,3 +226,12 @@ def test_only_open_fault_outages_merge(ow):
     assert exc.value.code == "illegal_transition"
     with pytest.raises(ApiError):
         services.merge_fault_outage(source=one, into=one, actor=None)
+
+
+def test_the_deferred_notices_path_names_the_task():
+    """``notices`` schedules by path (core.scheduling); a wrong path would only fail after commit."""
+    from gridcare.core import scheduling
+    from gridcare.outages import tasks
+    from gridcare.outages.notices import QUEUE_NOTICES
+
+    assert scheduling.task(QUEUE_NOTICES) is tasks.queue_outage_notices

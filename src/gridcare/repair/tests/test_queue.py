@@ -14,6 +14,7 @@ from gridcare.core.testing import in_threads
 from gridcare.org.services import issue_token
 from gridcare.repair import services
 from gridcare.repair.models import AnalysisWakeup, FaultEvent, ReportedCall, TroubleCall
+from gridcare.repair.services import call_queue
 from gridcare.workorders.models import WorkOrder
 
 from .helpers import call
@@ -184,7 +185,7 @@ def test_a_failed_call_is_kept_failed_with_its_error_visible_and_retried(grid, s
             raise RuntimeError("placement service down")  # … then the processing fails
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "report_fault_call", half_then_boom)
+    monkeypatch.setattr(call_queue, "report_fault_call", half_then_boom)
     report = services.process_queued_calls()
     assert (report.processed, report.failed) == (2, 1)
     failed = ReportedCall.objects.get(ref=refs[1])
@@ -199,7 +200,7 @@ def test_a_failed_call_is_kept_failed_with_its_error_visible_and_retried(grid, s
     assert 'id="failed-calls"' in page and "placement service down" in page
 
     assert api(grid.agent).post(f"{URL}/{refs[1]}/retry").status_code == 403  # dispatchers only
-    monkeypatch.setattr(services, "report_fault_call", real)
+    monkeypatch.setattr(call_queue, "report_fault_call", real)
     r = board.post(f"/repair/calls/{refs[1]}/retry/")
     assert r.status_code == 302
     assert ReportedCall.objects.get(ref=refs[1]).state == "queued"
@@ -294,7 +295,7 @@ def test_a_call_held_by_one_process_is_skipped_by_another_and_so_are_its_callers
     def hold_first():
         try:
             with transaction.atomic():
-                got = services._claim_next_call()
+                got = call_queue._claim_next_call()
                 assert str(got.ref) == refs[0]
                 held.set()
                 release.wait(30)
@@ -328,3 +329,14 @@ def test_several_processes_process_every_call_exactly_once(grid):
     assert WorkOrder.objects.count() == 12  # one order per caller; the other calls urged it
     assert ReportedCall.objects.filter(repeated=True).count() == 24
     assert sorted(WorkOrder.objects.values_list("urge_count", flat=True)) == [2] * 12
+
+
+def test_the_scheduled_task_paths_name_the_repair_tasks():
+    """Verbs schedule by path (core.scheduling); a wrong path would only fail after commit."""
+    from gridcare.core import scheduling
+    from gridcare.repair import tasks
+    from gridcare.repair.services.rollup import CHECK_LONG_OUTAGE
+    from gridcare.repair.wakeups import ROLL_UP
+
+    assert scheduling.task(ROLL_UP) is tasks.roll_up_fault_calls
+    assert scheduling.task(CHECK_LONG_OUTAGE) is tasks.check_long_outage

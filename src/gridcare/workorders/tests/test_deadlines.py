@@ -9,7 +9,7 @@ from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.core.clock import LOCAL_TZ
 from gridcare.notify.models import Message
-from gridcare.workorders import deadlines, services
+from gridcare.workorders import services, sweep
 from gridcare.workorders.models import Deadline, OrderType, TimeLimitPolicy, WorkOrderEvent
 
 from .test_lifecycle import act, new_order
@@ -115,12 +115,12 @@ def test_three_warning_levels_and_nothing_raised_twice(wo_world):
     with clock.frozen(local(2026, 3, 2, 9, 0)):
         order = new_order(w, customer=w.customer_east)
     # Dispatch (5 min): levels at 2.5, 4 and 5 min. Arrival (45 min): at 22.5, 36 and 45 min.
-    assert deadlines.raise_due_warnings(local(2026, 3, 2, 9, 3)) == 1
-    assert deadlines.raise_due_warnings(local(2026, 3, 2, 9, 20)) == 2  # dispatch L2 + L3 (overdue)
-    assert deadlines.raise_due_warnings(local(2026, 3, 2, 9, 23)) == 1  # arrive L1
-    assert deadlines.raise_due_warnings(local(2026, 3, 2, 9, 23)) == 0
-    assert deadlines.raise_due_warnings(local(2026, 3, 2, 10, 0)) == 2  # arrive L2 + L3
-    assert deadlines.raise_due_warnings(local(2026, 3, 2, 11, 0)) == 0
+    assert sweep.raise_due_warnings(local(2026, 3, 2, 9, 3)) == 1
+    assert sweep.raise_due_warnings(local(2026, 3, 2, 9, 20)) == 2  # dispatch L2 + L3 (overdue)
+    assert sweep.raise_due_warnings(local(2026, 3, 2, 9, 23)) == 1  # arrive L1
+    assert sweep.raise_due_warnings(local(2026, 3, 2, 9, 23)) == 0
+    assert sweep.raise_due_warnings(local(2026, 3, 2, 10, 0)) == 2  # arrive L2 + L3
+    assert sweep.raise_due_warnings(local(2026, 3, 2, 11, 0)) == 0
     order.refresh_from_db()
     assert order.warning_level == 3
     assert deadline(order, "arrive").warning_level == 3
@@ -134,13 +134,13 @@ def test_warning_reaches_escalation_tiers(wo_world):
     with clock.frozen(local(2026, 3, 2, 9, 0)):
         order = act(new_order(w, customer=w.customer_east), "dispatch", w.agent, unit=w.east.pk)
         order = act(order, "take", w.clerk_east)
-    deadlines.raise_due_warnings(local(2026, 3, 2, 9, 40))  # arrive at level 2 → tiers 1 and 2
+    sweep.raise_due_warnings(local(2026, 3, 2, 9, 40))  # arrive at level 2 → tiers 1 and 2
     inbox = set(Message.objects.filter(channel="staff_inbox").values_list("recipient_address", flat=True))
     assert str(w.clerk_east.pk) in inbox  # assignee + grid manager (tier 1)
     assert str(w.station_head.pk) in inbox  # station head (tier 2)
     assert str(w.county_manager.pk) not in inbox  # tier 3 only when overdue
     assert Message.objects.filter(channel="sms", recipient_address="13600000001").exists()
-    deadlines.raise_due_warnings(local(2026, 3, 2, 9, 50))
+    sweep.raise_due_warnings(local(2026, 3, 2, 9, 50))
     assert Message.objects.filter(channel="staff_inbox", recipient_address=str(w.county_manager.pk)).exists()
 
 
@@ -151,7 +151,7 @@ def test_met_deadline_raises_nothing(wo_world):
         frozen.advance(minutes=2)
         act(order, "dispatch", w.agent, unit=w.east.pk)
     assert deadline(order, "dispatch").met_at is not None
-    deadlines.raise_due_warnings(local(2026, 3, 2, 9, 20))
+    sweep.raise_due_warnings(local(2026, 3, 2, 9, 20))
     assert not WorkOrderEvent.objects.filter(
         order=order, action="warning", data__milestone="dispatch"
     ).exists()
@@ -264,7 +264,7 @@ def test_warning_shows_in_the_assignees_inbox(wo_world, client):
     with clock.frozen(local(2026, 3, 2, 9, 0)):
         order = act(new_order(w, customer=w.customer_east), "dispatch", w.agent, unit=w.east.pk)
         order = act(order, "take", w.clerk_east)
-    deadlines.raise_due_warnings(local(2026, 3, 2, 9, 30))
+    sweep.raise_due_warnings(local(2026, 3, 2, 9, 30))
     client.force_login(w.clerk_east)
     home = client.get("/").content.decode()
     assert 'id="unread-count"' in home
@@ -282,13 +282,13 @@ def test_checks_written_by_copy_read_back_like_bulk_created_ones(wo_world, monke
     """Many checks go in by COPY on PostgreSQL: the rows are those ``bulk_create`` writes."""
     from django_tasks_db.models import DBTaskResult
 
-    from gridcare.workorders import tasks
+    from gridcare.workorders import checks, tasks
 
     when = local(2026, 3, 2, 9, 4)
     DBTaskResult.objects.all().delete()
-    tasks.schedule_checks([(1, when)])
-    monkeypatch.setattr(tasks, "COPY_FROM", 1)
-    tasks.schedule_checks([(2, when), (3, when)])
+    checks.schedule_checks([(1, when)])
+    monkeypatch.setattr(checks, "COPY_FROM", 1)
+    checks.schedule_checks([(2, when), (3, when)])
 
     fields = ["status", "priority", "task_path", "queue_name", "backend_name", "run_after", "worker_ids"]
     rows = {r.args_kwargs["args"][0]: r for r in DBTaskResult.objects.all()}
@@ -385,7 +385,7 @@ def test_an_order_found_overdue_raises_only_the_highest_level_and_records_the_sk
     arrive = deadline(order, "arrive")
     with clock.frozen(local(2026, 3, 2, 10, 0)):  # 15 minutes past the 45-minute arrival limit
         if path == "sweep":
-            assert deadlines.raise_due_warnings() == 3
+            assert sweep.raise_due_warnings() == 3
         else:
             check_deadline.call(arrive.pk)
     events = WorkOrderEvent.objects.filter(order=order, action="warning").order_by("id")
@@ -404,8 +404,8 @@ def test_one_person_hears_of_an_orders_warning_level_once_whichever_deadline_rea
     w = wo_world
     with clock.frozen(local(2026, 3, 2, 9, 0)):
         order = new_order(w, customer=w.customer_east)  # grid manager: clerk_east
-    deadlines.raise_due_warnings(local(2026, 3, 2, 9, 6))  # dispatch overdue
-    deadlines.raise_due_warnings(local(2026, 3, 2, 9, 50))  # arrival overdue as well
+    sweep.raise_due_warnings(local(2026, 3, 2, 9, 6))  # dispatch overdue
+    sweep.raise_due_warnings(local(2026, 3, 2, 9, 50))  # arrival overdue as well
     assert deadline(order, "dispatch").warning_level == deadline(order, "arrive").warning_level == 3
     subjects = _inbox_subjects(w.clerk_east)
     assert len(subjects) == 1 and subjects[0].startswith("【3级预警】")
@@ -423,7 +423,7 @@ def test_a_warning_on_an_order_not_yet_dispatched_reaches_the_station_head_and_c
         order = new_order(w, customer=w.customer_east)  # accepted at the city, not dispatched
     with clock.frozen(local(2026, 3, 2, 9, 10)):
         if path == "sweep":
-            deadlines.raise_due_warnings()
+            sweep.raise_due_warnings()
         else:
             check_deadline.call(deadline(order, "dispatch").pk)
     told = set(Message.objects.filter(channel="staff_inbox").values_list("recipient_address", flat=True))
@@ -450,3 +450,12 @@ def test_a_milestone_met_after_its_due_time_shows_as_late_not_done(wo_world, cli
     assert "已完成" in done and "超时完成" not in done
     late = {d["milestone"]: d["met_late"] for d in api["deadlines"]}
     assert late["arrive"] is True and late["dispatch"] is False
+
+
+def test_the_scheduled_check_path_names_the_check_task():
+    """``checks`` schedules by path (core.scheduling); a wrong path would fail every intake."""
+    from gridcare.core import scheduling
+    from gridcare.workorders import tasks
+    from gridcare.workorders.checks import CHECK_DEADLINE
+
+    assert scheduling.task(CHECK_DEADLINE) is tasks.check_deadline

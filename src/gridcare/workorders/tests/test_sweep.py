@@ -11,7 +11,7 @@ from gridcare.core import clock
 from gridcare.core.clock import LOCAL_TZ
 from gridcare.core.testing import in_threads
 from gridcare.notify.models import Message
-from gridcare.workorders import deadlines
+from gridcare.workorders import deadlines, sweep
 from gridcare.workorders.models import Deadline, TimeLimitPolicy, WorkOrderEvent
 
 from .test_lifecycle import act, new_order
@@ -60,7 +60,7 @@ def test_sweep_writes_what_the_scheduled_check_writes(wo_world):
         by_sweep = _assigned_order(w)
     now = local(2026, 3, 2, 9, 50)  # arrival overdue: levels 1, 2 and 3 at once
     raised_by_task = sum(deadlines.check_one(d.pk, now) for d in Deadline.objects.filter(order=by_task))
-    assert deadlines.raise_due_warnings(now) == raised_by_task == 3
+    assert sweep.raise_due_warnings(now) == raised_by_task == 3
     assert _warnings(by_sweep) == _warnings(by_task)
     assert all(w[3].endswith("+08:00") for w in _warnings(by_sweep))  # as the API writes times
     assert _notices(by_sweep) == _notices(by_task)
@@ -76,7 +76,7 @@ def test_sweep_keeps_the_next_warning_time(wo_world):
     w = wo_world
     with clock.frozen(local(2026, 3, 2, 9, 0)):
         order = new_order(w, customer=w.customer_east)
-    assert deadlines.raise_due_warnings(local(2026, 3, 2, 9, 3)) == 1
+    assert sweep.raise_due_warnings(local(2026, 3, 2, 9, 3)) == 1
     dispatch = Deadline.objects.get(order=order, milestone="dispatch")
     assert dispatch.warning_level == 1
     assert dispatch.next_warning_at == local(2026, 3, 2, 9, 4)  # 80% of 5 minutes
@@ -91,7 +91,7 @@ def test_sweep_schedules_the_next_check_of_each_raised_deadline(policies, wo_wor
     with clock.frozen(local(2026, 3, 2, 9, 0)):
         order = new_order(wo_world, customer=wo_world.customer_east)
     DBTaskResult.objects.all().delete()
-    assert deadlines.raise_due_warnings(local(2026, 3, 2, 9, 3)) == 1
+    assert sweep.raise_due_warnings(local(2026, 3, 2, 9, 3)) == 1
     dispatch = Deadline.objects.get(order=order, milestone="dispatch")
     scheduled = [
         (r.args_kwargs["args"][0], r.run_after)
@@ -107,7 +107,7 @@ def test_concurrent_sweeps_raise_each_level_once(policies, wo_world):
     with clock.frozen(local(2026, 3, 2, 9, 0)):
         orders = [new_order(w, customer=w.customer_east) for _ in range(40)]
     now = local(2026, 3, 2, 10, 0)  # every level of both deadlines of every order is due
-    results = in_threads(lambda: deadlines.raise_due_warnings(now, batch_size=7), 4, barrier=True)
+    results = in_threads(lambda: sweep.raise_due_warnings(now, batch_size=7), 4, barrier=True)
     assert sum(results) == len(orders) * 2 * 3
     for order in orders:
         levels = sorted((m, lv) for _note, m, lv, _due in _warnings(order))
@@ -119,7 +119,7 @@ def test_concurrent_sweeps_raise_each_level_once(policies, wo_world):
             ("dispatch", 2),
             ("dispatch", 3),
         ]
-    assert deadlines.raise_due_warnings(now) == 0
+    assert sweep.raise_due_warnings(now) == 0
 
 
 def test_a_deadline_raised_meanwhile_gets_nothing_from_the_sweep(wo_world, monkeypatch):
@@ -131,16 +131,16 @@ def test_a_deadline_raised_meanwhile_gets_nothing_from_the_sweep(wo_world, monke
         other = new_order(w, customer=w.customer_east)
     now = local(2026, 3, 2, 9, 3)  # dispatch level 1 of both orders
     taken = Deadline.objects.get(order=order, milestone="dispatch")
-    read = deadlines._Sweep._lock_and_read
+    read = sweep._Sweep._lock_and_read
 
     def read_then_raced(self, ids):
         rows = read(self, ids)
         assert deadlines.check_one(taken.pk, now) == 1  # as if a task had won the race
         return rows
 
-    monkeypatch.setattr(deadlines._Sweep, "_lock_and_read", read_then_raced)
+    monkeypatch.setattr(sweep._Sweep, "_lock_and_read", read_then_raced)
     messages_before = Message.objects.count()
-    assert deadlines.raise_due_warnings(now) == 1  # only the other order's
+    assert sweep.raise_due_warnings(now) == 1  # only the other order's
     assert [lv for _n, _m, lv, _d in _warnings(order)] == [1]
     assert [lv for _n, _m, lv, _d in _warnings(other)] == [1]
     by_order = {n: Message.objects.filter(about_id=n).count() for n in (order.number, other.number)}
@@ -175,7 +175,7 @@ def test_a_check_waits_for_the_order_an_action_holds(policies, wo_world, path):
             if path == "check_one":
                 results.append(deadlines.check_one(dispatch.pk, now))
             else:
-                results.append(deadlines.raise_due_warnings(now))
+                results.append(sweep.raise_due_warnings(now))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from gridcare.workorders.deadlines import raise_due_warnings
+from gridcare.workorders.sweep import raise_due_warnings
 
 
 class Command(BaseCommand):

@@ -1,0 +1,75 @@
+"""What the verbs of fault repair share: who counts as a dispatcher, the event's lock, its note,
+the check that it is still open, and telling staff.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gridcare.core import clock
+from gridcare.core.api_errors import ApiError
+from gridcare.notify import services as notify
+from gridcare.org import scoping
+from gridcare.org.models import Role, User
+from gridcare.repair.dispatching import SYSTEM_USERNAME
+from gridcare.repair.models import EventUpdate, FaultEvent
+
+log = logging.getLogger("gridcare.repair.services")
+
+DISPATCH_ROLES = (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER, Role.ADMIN)
+
+SELF_CHECK_GUIDE = (
+    "请客户先自查：1. 家中总开关、漏电保护器是否跳闸，复位后能否送电；2. 邻居家是否有电；"
+    "3. 预付费电表是否欠费或余额不足。自查后仍无法恢复的，安排电工上门。"
+)
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _require_dispatcher(actor: Any) -> None:
+    if not scoping.has_role(actor, *DISPATCH_ROLES):
+        raise ApiError("forbidden_role", "只有抢修指挥人员可以执行此操作 (dispatchers only).", status=403)
+
+
+def _note(event: FaultEvent, action: str, actor: Any, note: str = "", **data) -> EventUpdate:
+    return EventUpdate.objects.create(
+        event=event, action=action, at=clock.now(), actor=_user(actor), note=note, data=data
+    )
+
+
+def _lock(event: FaultEvent) -> FaultEvent:
+    return (
+        FaultEvent.objects.select_for_update(of=("self",))
+        .select_related("station", "crew__team_unit")
+        .get(pk=event.pk)
+    )
+
+
+def _open(event: FaultEvent) -> None:
+    if not event.is_open:
+        raise ApiError(
+            "event_closed",
+            f"事件已{event.get_state_display()}，不能再操作 (the event is closed).",
+            status=409,
+        )
+
+
+def _staff_message(people: list[User], subject: str, body: str, dedup: str, about: tuple[str, str]) -> int:
+    """Inbox and SMS to each person once; returns how many people were told."""
+    return notify.tell_staff(people, subject=subject, body=body, about=about, dedup=dedup)
+
+
+def _tell_dispatchers(event: FaultEvent, subject: str, body: str, dedup: str) -> None:
+    people = list(
+        User.objects.filter(
+            is_active=True,
+            assignments__role=Role.DISPATCHER,
+            assignments__unit__in=[u.pk for u in event.station.ancestors()] + [event.station_id],
+        )
+        .exclude(username=SYSTEM_USERNAME)
+        .distinct()
+    )
+    _staff_message(people, subject, body, dedup, ("repair.outageevent", event.number))

@@ -1,0 +1,73 @@
+"""研判 run: the queued calls, then the roll-up of calls into events, then the dispatch of the new
+events and the 12-hour watch scheduled for each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from gridcare.core import clock, scheduling
+from gridcare.repair import analysis, open_events, outage_link
+from gridcare.repair.dispatching import auto_dispatch, sync_orders
+from gridcare.repair.models import AnalysisWakeup, DeviceLevel, FaultEvent, RepairSetting
+from gridcare.repair.wakeups import forget_wakeups, wake_analysis
+from gridcare.workorders.models import State, WorkOrder
+
+from .call_queue import process_queued_calls
+
+# How long one analysis run processes queued calls before it rolls up (then it goes on).
+PROCESS_SECONDS = 2.0
+# The task that warns of an outage still open after ``outage_warning_hours``.
+CHECK_LONG_OUTAGE = "gridcare.repair.tasks.check_long_outage"
+
+
+def run_analysis(
+    now: dt.datetime | None = None, *, process_seconds: float | None = PROCESS_SECONDS
+) -> analysis.RollupReport:
+    """研判: process the queued calls (for ``process_seconds`` at most; None: all of them), roll
+    calls up into events, then dispatch the new area/feeder events (when automatic dispatch is on)
+    and bring every linked order to its event's unit. Calls left in the queue wake another run."""
+    AnalysisWakeup.objects.update(run_after=None)
+    forget_wakeups()  # this run is the one that was due: a call from here on wakes the next
+    queue = process_queued_calls(seconds=process_seconds)
+    now = now or clock.now()
+    report = analysis.roll_up(now)
+    report.processed, report.failed, report.queue_left = queue.processed, queue.failed, queue.left
+    setting = RepairSetting.current()
+    for event in FaultEvent.objects.filter(
+        pk__in=report.created, state__in=FaultEvent.OPEN_STATES
+    ).select_related("station", "crew__team_unit"):
+        with transaction.atomic():
+            if event.level != DeviceLevel.CUSTOMER and setting.auto_dispatch and event.crew_id is None:
+                auto_dispatch(event, now)
+            else:
+                sync_orders(event, None, note="单户报修，派至抢修班引导自查")
+            if event.level != DeviceLevel.CUSTOMER:
+                outage_link.sync_fault_outage(event)
+                _schedule_outage_watch(event)
+    # Orders linked by the roll-up to existing events follow them.
+    stale = (
+        FaultEvent.objects.filter(state__in=FaultEvent.OPEN_STATES, calls__order__state=State.ACCEPTED)
+        .select_related("station", "crew__team_unit")
+        .distinct()
+    )
+    for event in stale:
+        with transaction.atomic():
+            sync_orders(
+                event,
+                None,
+                note=f"关联抢修事件 {event.number}",
+                orders=WorkOrder.objects.filter(state=State.ACCEPTED),
+            )
+    open_events.forget()
+    if queue.left:
+        wake_analysis()
+    return report
+
+
+def _schedule_outage_watch(event: FaultEvent) -> None:
+    setting = RepairSetting.current()
+    when = event.created_at + dt.timedelta(hours=float(setting.outage_warning_hours))
+    scheduling.schedule(CHECK_LONG_OUTAGE, event.pk, at=when)
