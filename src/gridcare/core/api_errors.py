@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import re
 from enum import StrEnum
+from typing import Any
 
+from django.http import HttpRequest
 from ninja import Schema
 
 
@@ -110,7 +112,7 @@ class ErrorOut(Schema):
 class ApiError(Exception):
     """A business error with a stable code, answered as JSON ``{code, message}`` by the API."""
 
-    def __init__(self, code: str, message: str, status: int = 400, **extra) -> None:
+    def __init__(self, code: str, message: str, status: int = 400, **extra: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -124,11 +126,11 @@ IDEMPOTENCY_KEY_MAX = 60
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1," + str(IDEMPOTENCY_KEY_MAX) + "}")
 
 
-def idempotency_key(request) -> str | None:
+def idempotency_key(request: HttpRequest) -> str | None:
     """The request's ``Idempotency-Key`` header (None when absent); 400 when it is longer than
     ``IDEMPOTENCY_KEY_MAX`` or holds anything but printable ASCII (no spaces, no control
     characters)."""
-    key = request.headers.get("Idempotency-Key")
+    key: str | None = request.headers.get("Idempotency-Key")
     if key is None:
         return None
     if not _IDEMPOTENCY_KEY.fullmatch(key):
@@ -140,7 +142,7 @@ def idempotency_key(request) -> str | None:
     return key
 
 
-def request_fingerprint(request) -> str:
+def request_fingerprint(request: HttpRequest) -> str:
     """A short hash of the request's body, stored with its idempotency key: a retry with the same
     key must send the same body (else 422 ``idempotency_key_reused``)."""
     return hashlib.blake2b(request.body, digest_size=16).hexdigest()
@@ -157,7 +159,7 @@ def check_same_request(stored: str | None, fingerprint: str | None) -> None:
         )
 
 
-def stored_idempotency_key(actor, key: str | None, scope: str = "") -> str | None:
+def stored_idempotency_key(actor: object, key: str | None, scope: str = "") -> str | None:
     """How a client's ``Idempotency-Key`` is stored: per user, as two clients may pick the same
     key, and per ``scope`` where one table takes keys from two APIs ("<user id>:[<scope>:]<key>")."""
     if not key:

@@ -19,7 +19,7 @@ current_request: contextvars.ContextVar[Any] = contextvars.ContextVar("gridcare_
 
 
 @lru_cache(maxsize=8)
-def _trusted_networks(proxies: tuple[str, ...]) -> tuple:
+def _trusted_networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in proxies if p.strip())
 
 
@@ -62,7 +62,7 @@ def record(
     object_type: str = "",
     object_id: str = "",
     object_repr: str = "",
-    detail: dict | None = None,
+    detail: dict[str, Any] | None = None,
     request: Any = None,
 ) -> AuditLog:
     """Write one audit row. Without ``request`` the request being served (if any) gives the
