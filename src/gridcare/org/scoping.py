@@ -144,6 +144,7 @@ def can_see_personal_data(user: Viewer) -> bool:
 __all__ = [
     "Role",
     "assignments_of",
+    "authenticated",
     "can_see_personal_data",
     "require_in_scope",
     "get_for_user",
