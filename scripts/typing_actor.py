@@ -24,6 +24,7 @@ model does not have: fix it, do not silence it), and enable the commented
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import sys
 from pathlib import Path
@@ -58,9 +59,12 @@ def add_import(path: Path, text: str, used: set[str]) -> str:
     names = ", ".join(sorted(used))
     inside_org = path.parent == SRC / "org"
     line = f"from .types import {names}\n" if inside_org else f"from gridcare.org.types import {names}\n"
-    imports = list(re.finditer(r"^(from|import) [^\n]+\n", text, re.M))
-    anchor = imports[-1].end() if imports else 0
-    return text[:anchor] + line + text[anchor:]
+    tree = ast.parse(text)
+    imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]  # module level
+    lines = text.splitlines(keepends=True)
+    at = imports[-1].end_lineno if imports else 0
+    assert at is not None
+    return "".join(lines[:at]) + line + "".join(lines[at:])
 
 
 def main() -> int:
