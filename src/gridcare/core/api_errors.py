@@ -101,7 +101,8 @@ class ErrorCode(StrEnum):
     VERSION_CONFLICT = "version_conflict"
 
 
-# What each code means, for the OpenAPI description (``gridcare.api``): one entry per member.
+# What each code means, for the OpenAPI description (``gridcare.api``): one entry per member
+# (``core/tests/test_error_codes.py`` fails for a code added without its meaning).
 ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_INPUT: "the request does not match the schema (`errors` lists each field)",
     ErrorCode.INVALID_BODY: "the body is not valid JSON or not a JSON object",
@@ -186,13 +187,11 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.UPPER_REVIEW_REQUIRED: "the upper unit must review first",
     ErrorCode.VERSION_CONFLICT: "the object changed since you read it; reload and retry (409)",
 }
-if set(ERROR_MEANINGS) != set(ErrorCode):  # a new code is added with its meaning
-    raise ImportError(f"ERROR_MEANINGS misses {set(ErrorCode) - set(ERROR_MEANINGS)}")
 
 
 def error_codes_markdown() -> str:
     """Every ``ErrorCode`` with its meaning, as a Markdown table (generated from the enum)."""
-    rows = [f"| `{code.value}` | {ERROR_MEANINGS[code]} |" for code in ErrorCode]
+    rows = [f"| `{code.value}` | {ERROR_MEANINGS.get(code, '')} |" for code in ErrorCode]
     return "\n".join(["| code | meaning |", "| --- | --- |", *rows])
 
 
