@@ -17,7 +17,7 @@ from ninja.responses import NinjaJSONEncoder
 from ninja.security import SessionAuth
 
 from gridcare.core import clock
-from gridcare.core.api_errors import ApiError, ErrorCode, ErrorOut
+from gridcare.core.api_errors import ApiError, ErrorCode, ErrorOut, error_codes_markdown
 from gridcare.customers.api import router as customers_router
 from gridcare.hotline.api import router as calls_router
 from gridcare.knowledge.api import router as knowledge_router
@@ -106,7 +106,7 @@ api = GridCareAPI(
     version="1",
     description="GridCare 95598 customer service center. Authenticate with `Authorization: Bearer <token>` "
     "(`gridcare create-token USERNAME`) or a staff session. Every error is JSON `{code, message}` "
-    "with one of these codes: " + ", ".join(f"`{c.value}`" for c in ErrorCode) + ".",
+    "with one of these codes:\n\n" + error_codes_markdown() + "\n",
     auth=[BearerToken(), SessionAuth()],
     urls_namespace="api",
     renderer=LocalTimeRenderer(),

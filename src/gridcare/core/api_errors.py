@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import re
 from enum import StrEnum
+from typing import Any
 
+from django.http import HttpRequest
 from ninja import Schema
 
 
@@ -99,6 +101,100 @@ class ErrorCode(StrEnum):
     VERSION_CONFLICT = "version_conflict"
 
 
+# What each code means, for the OpenAPI description (``gridcare.api``): one entry per member
+# (``core/tests/test_error_codes.py`` fails for a code added without its meaning).
+ERROR_MEANINGS: dict[ErrorCode, str] = {
+    ErrorCode.INVALID_INPUT: "the request does not match the schema (`errors` lists each field)",
+    ErrorCode.INVALID_BODY: "the body is not valid JSON or not a JSON object",
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: "the body is not `application/json` (415)",
+    ErrorCode.INVALID_CHARACTERS: "control characters in the path, query or a field",
+    ErrorCode.INVALID_LIMIT: "`limit` of a list is out of range",
+    ErrorCode.INVALID_DATE_RANGE: "the date range is reversed or too long",
+    ErrorCode.INVALID_IDEMPOTENCY_KEY: "`Idempotency-Key` is not 1–60 printable ASCII characters",
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: "the `Idempotency-Key` was used before with another body",
+    ErrorCode.UNAUTHORIZED: "no valid token or session (401)",
+    ErrorCode.FORBIDDEN: "authenticated but not allowed (403)",
+    ErrorCode.CSRF_FAILED: "a session request without the CSRF token (403)",
+    ErrorCode.NOT_FOUND: "no such object in your scope, or no such path (404)",
+    ErrorCode.METHOD_NOT_ALLOWED: "the path does not take this method (405)",
+    ErrorCode.TOO_MANY_REQUESTS: "rate limited; see `Retry-After` (429)",
+    ErrorCode.SERVER_ERROR: "an unexpected error; it has been logged (500)",
+    ErrorCode.ALREADY_ANSWERED: "the request was answered already",
+    ErrorCode.ALREADY_RECEIVED: "the work order was received already",
+    ErrorCode.AREA_REQUIRED: "a transformer area (台区) is required",
+    ErrorCode.AT_FAULT_REQUIRED: "say whether the company was at fault",
+    ErrorCode.CALL_ID_REQUIRED: "the call id is required",
+    ErrorCode.CALLBACK_NOT_REQUIRED: "this work order needs no callback",
+    ErrorCode.CALLBACK_PENDING: "the callback has not been made yet",
+    ErrorCode.CALLER_NOT_CONFIRMED: "the caller's identity is not confirmed",
+    ErrorCode.CALLER_REQUIRED: "the caller is required",
+    ErrorCode.COMPLAINT_CLASS_REQUIRED: "a complaint classification is required",
+    ErrorCode.COMPLAINT_ITEMS_INCOMPLETE: "some complaint review items are missing",
+    ErrorCode.COMPLAINT_ITEMS_REQUIRED: "the complaint review items are required",
+    ErrorCode.CONTENT_REQUIRED: "the content is required",
+    ErrorCode.CREW_BUSY: "the crew still has open jobs",
+    ErrorCode.DUPLICATE_OPEN_ORDER: "an open work order for the same matter exists",
+    ErrorCode.CREW_OUT_OF_SCOPE: "the crew is outside your scope",
+    ErrorCode.CREW_REQUIRED: "a crew is required",
+    ErrorCode.CREW_UNAVAILABLE: "the crew is off duty",
+    ErrorCode.ETA_REQUIRED: "an estimated arrival time is required",
+    ErrorCode.EVENT_CLOSED: "the fault event is closed",
+    ErrorCode.FEEDER_REQUIRED: "a feeder (线路) is required",
+    ErrorCode.FORBIDDEN_ROLE: "your role may not do this (403)",
+    ErrorCode.ILLEGAL_TRANSITION: "the action is not allowed in the object's current state",
+    ErrorCode.INVALID_AREA: "unknown transformer area, or outside your scope",
+    ErrorCode.INVALID_CHANNEL: "unknown channel",
+    ErrorCode.INVALID_CREW: "unknown crew, or outside your scope",
+    ErrorCode.INVALID_EVENT: "unknown fault event, or not allowed here",
+    ErrorCode.INVALID_FEEDER: "unknown feeder, or outside your scope",
+    ErrorCode.INVALID_KIND: "unknown kind",
+    ErrorCode.INVALID_LEVEL: "the level must be a transformer area or a feeder",
+    ErrorCode.INVALID_MERGE: "these events cannot be merged",
+    ErrorCode.INVALID_MERGE_TARGET: "the merge target is not allowed",
+    ErrorCode.INVALID_ORDER_TYPE: "unknown work-order type",
+    ErrorCode.INVALID_SPLIT: "the split must take some, not all, of the calls",
+    ErrorCode.INVALID_STATE: "the object is not in a state that allows this",
+    ErrorCode.INVALID_TIMES: "the times are inconsistent (e.g. end before start)",
+    ErrorCode.INVALID_UNIT: "unknown unit, or outside your scope",
+    ErrorCode.INVALID_WHEN: "the time is not allowed here",
+    ErrorCode.INVALID_WRAP_UP: "unknown wrap-up code",
+    ErrorCode.MAX_ESCALATION: "the highest escalation level is reached",
+    ErrorCode.NO_UNIT: "you hold no role at any unit",
+    ErrorCode.NOT_A_COMPLAINT: "the work order is not a complaint",
+    ErrorCode.NOT_A_KEY_CUSTOMER: "the customer is not a key customer",
+    ErrorCode.NOT_ASSIGNED_UNIT: "the work order is not assigned to your unit",
+    ErrorCode.NOT_FAILED: "only a failed call can be retried",
+    ErrorCode.NOT_FIELD_WORK: "the work order needs no field work",
+    ErrorCode.NOT_YOUR_CALL: "the call is taken by another agent",
+    ErrorCode.NOT_YOUR_JOB: "the job belongs to another crew",
+    ErrorCode.NOTE_REQUIRED: "a note is required",
+    ErrorCode.NOTES_REQUIRED: "notes are required",
+    ErrorCode.NOTICE_TOO_SHORT: "the advance notice of a planned outage is too short",
+    ErrorCode.OWN_HANDOVER: "you cannot take over your own handover",
+    ErrorCode.QUERY_REQUIRED: "a search query is required",
+    ErrorCode.REASON_REQUIRED: "a reason is required",
+    ErrorCode.REPLY_REQUIRED: "a reply is required",
+    ErrorCode.RESULT_REQUIRED: "a result is required",
+    ErrorCode.SATISFACTION_REQUIRED: "the customer's satisfaction is required",
+    ErrorCode.SCOPE_NOT_ALLOWED: "the scope is not allowed for your role",
+    ErrorCode.SCOPE_REQUIRED: "a scope is required",
+    ErrorCode.SITUATION_REQUIRED: "the on-site situation is required",
+    ErrorCode.TIMES_REQUIRED: "the times are required",
+    ErrorCode.UNKNOWN_ACTION: "unknown action",
+    ErrorCode.UNKNOWN_AGENT: "unknown agent",
+    ErrorCode.UNKNOWN_AREA: "unknown transformer area",
+    ErrorCode.UNKNOWN_FEEDER: "unknown feeder",
+    ErrorCode.UPPER_REVIEW_REQUIRED: "the upper unit must review first",
+    ErrorCode.VERSION_CONFLICT: "the object changed since you read it; reload and retry (409)",
+}
+
+
+def error_codes_markdown() -> str:
+    """Every ``ErrorCode`` with its meaning, as a Markdown table (generated from the enum)."""
+    rows = [f"| `{code.value}` | {ERROR_MEANINGS.get(code, '')} |" for code in ErrorCode]
+    return "\n".join(["| code | meaning |", "| --- | --- |", *rows])
+
+
 class ErrorOut(Schema):
     """Every API error: a stable ``code`` from ``ErrorCode`` and a message (validation errors add
     ``errors``)."""
@@ -110,7 +206,7 @@ class ErrorOut(Schema):
 class ApiError(Exception):
     """A business error with a stable code, answered as JSON ``{code, message}`` by the API."""
 
-    def __init__(self, code: str, message: str, status: int = 400, **extra) -> None:
+    def __init__(self, code: str, message: str, status: int = 400, **extra: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -124,11 +220,11 @@ IDEMPOTENCY_KEY_MAX = 60
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1," + str(IDEMPOTENCY_KEY_MAX) + "}")
 
 
-def idempotency_key(request) -> str | None:
+def idempotency_key(request: HttpRequest) -> str | None:
     """The request's ``Idempotency-Key`` header (None when absent); 400 when it is longer than
     ``IDEMPOTENCY_KEY_MAX`` or holds anything but printable ASCII (no spaces, no control
     characters)."""
-    key = request.headers.get("Idempotency-Key")
+    key: str | None = request.headers.get("Idempotency-Key")
     if key is None:
         return None
     if not _IDEMPOTENCY_KEY.fullmatch(key):
@@ -140,7 +236,7 @@ def idempotency_key(request) -> str | None:
     return key
 
 
-def request_fingerprint(request) -> str:
+def request_fingerprint(request: HttpRequest) -> str:
     """A short hash of the request's body, stored with its idempotency key: a retry with the same
     key must send the same body (else 422 ``idempotency_key_reused``)."""
     return hashlib.blake2b(request.body, digest_size=16).hexdigest()
@@ -157,7 +253,7 @@ def check_same_request(stored: str | None, fingerprint: str | None) -> None:
         )
 
 
-def stored_idempotency_key(actor, key: str | None, scope: str = "") -> str | None:
+def stored_idempotency_key(actor: object, key: str | None, scope: str = "") -> str | None:
     """How a client's ``Idempotency-Key`` is stored: per user, as two clients may pick the same
     key, and per ``scope`` where one table takes keys from two APIs ("<user id>:[<scope>:]<key>")."""
     if not key:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import ipaddress
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import models
@@ -13,13 +13,17 @@ from django.db import models
 from . import clock
 from .models import AuditLog
 
+if TYPE_CHECKING:  # core sits below org: the account model is only named by its Django base
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
 # The request being served, so that a record made deep in a service or a signal receiver (a role
 # granted in the admin, a token revoked) still names the actor and the client address.
 current_request: contextvars.ContextVar[Any] = contextvars.ContextVar("gridcare_request", default=None)
 
 
 @lru_cache(maxsize=8)
-def _trusted_networks(proxies: tuple[str, ...]) -> tuple:
+def _trusted_networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in proxies if p.strip())
 
 
@@ -57,12 +61,12 @@ def client_ip(request: Any) -> str | None:
 def record(
     *,
     action: str,
-    actor: Any = None,
+    actor: AbstractBaseUser | AnonymousUser | None = None,
     obj: models.Model | None = None,
     object_type: str = "",
     object_id: str = "",
     object_repr: str = "",
-    detail: dict | None = None,
+    detail: dict[str, Any] | None = None,
     request: Any = None,
 ) -> AuditLog:
     """Write one audit row. Without ``request`` the request being served (if any) gives the
@@ -70,12 +74,13 @@ def record(
     if request is None:
         request = current_request.get()
     if actor is None and request is not None:
-        actor = getattr(request, "user", None)
+        actor = cast("AbstractBaseUser | AnonymousUser | None", getattr(request, "user", None))
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    # Signed in: an org.User (AUTH_USER_MODEL), which core, below org, cannot name.
+    user = cast(Any, actor) if getattr(actor, "is_authenticated", False) else None
     return AuditLog.objects.create(
         at=clock.now(),
         actor=user,

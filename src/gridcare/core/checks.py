@@ -9,8 +9,8 @@ from django.core import checks
 
 
 @checks.register(checks.Tags.security, deploy=False)
-def production_settings(app_configs, **kwargs):
-    errors = []
+def production_settings(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
     if settings.PRODUCTION and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         errors.append(
             checks.Warning(

@@ -12,7 +12,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 DEFAULT_CSP = (
     "default-src 'self'; "
@@ -29,12 +33,12 @@ DEFAULT_CSP = (
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
         self.policy = getattr(settings, "GRIDCARE_CSP", DEFAULT_CSP)
         self.report_only = getattr(settings, "GRIDCARE_CSP_REPORT_ONLY", False)
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if self.policy:
             header = "Content-Security-Policy-Report-Only" if self.report_only else "Content-Security-Policy"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, Self, cast
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -49,12 +51,12 @@ class SettingsRow(models.Model):
     def __str__(self) -> str:
         return str(self._meta.verbose_name)
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         SettingsRow._kept.forget(self._meta.label)
         super().save(*args, **kwargs)
         SettingsRow._kept.forget(self._meta.label)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         SettingsRow._kept.forget(self._meta.label)
         return super().delete(*args, **kwargs)
 
@@ -63,8 +65,11 @@ class SettingsRow(models.Model):
     _kept: Memo[SettingsRow] = Memo(60.0)
 
     @classmethod
-    def current(cls):
-        return SettingsRow._kept.get(cls._meta.label, lambda: cls.objects.order_by("id").first() or cls())
+    def current(cls) -> Self:
+        manager: models.Manager[Self] = cast(Any, cls).objects  # each concrete subclass has one
+        return cast(
+            Self, SettingsRow._kept.get(cls._meta.label, lambda: manager.order_by("id").first() or cls())
+        )
 
     @staticmethod
     def forget_all() -> None:

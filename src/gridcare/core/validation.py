@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Any
 
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -145,13 +145,13 @@ def sane_datetime(value: dt.datetime) -> dt.datetime:
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 
-def _iso_text_only(value):
+def _iso_text_only(value: object) -> object:
     if isinstance(value, bool | int | float) or (isinstance(value, str) and _NUMBER.match(value)):
         raise ValueError("a date or time must be ISO 8601 text (YYYY-MM-DD[THH:MM[:SS]][±HH:MM])")
     return value
 
 
-def _no_control_in_time(value):
+def _no_control_in_time(value: object) -> object:
     if isinstance(value, str) and LINE_CONTROL_CHARS.search(value):
         raise ValueError("a time must not contain control characters")
     return _iso_text_only(value)
@@ -179,7 +179,7 @@ LocalDate = Annotated[
 ]
 
 
-def limit_param(default: int, maximum: int):
+def limit_param(default: int, maximum: int) -> Any:
     """A ``limit`` query parameter: 1 to ``maximum`` (beyond: 422 ``invalid_limit``)."""
     return Field(default, ge=1, le=maximum, description=f"1 to {maximum}")
 
@@ -197,11 +197,11 @@ class PhoneField(forms.CharField):
         )
     }
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 32)
         super().__init__(**kwargs)
 
-    def clean(self, value):
+    def clean(self, value: Any) -> str:
         value = super().clean(value)
         try:
             return normalize_phone_or_blank(value)

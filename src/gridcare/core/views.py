@@ -1,14 +1,14 @@
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 
-def healthz(request):
+def healthz(request: HttpRequest) -> JsonResponse:
     """The process is up."""
     return JsonResponse({"status": "ok"})
 
 
-def readyz(request):
+def readyz(request: HttpRequest) -> JsonResponse:
     """The database answers."""
     try:
         with connection.cursor() as cursor:
@@ -19,7 +19,7 @@ def readyz(request):
     return JsonResponse({"status": "ok", "database": connection.vendor})
 
 
-def csrf_failure(request, reason: str = ""):
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A form whose CSRF check failed (opened too long ago, or signed out elsewhere): GridCare's own
     page in the user's language, instead of Django's English one that links to its website."""
     return render(request, "403_csrf.html", status=403)

@@ -10,9 +10,14 @@ Every other request takes ``MIDDLEWARE`` whole.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils import translation
 
 
@@ -20,12 +25,12 @@ class TokenRequestMiddleware:
     """What the API's views read of the full chain: an anonymous ``request.user`` until the
     token is checked, and no unit chosen in a switcher."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request.user = AnonymousUser()
-        request.active_unit = None
+        request.active_unit = None  # type: ignore[attr-defined]  # GridCare's own request attribute
         # GridCare's working language, as the locale middleware would pick it for a request
         # without a language cookie (a machine client has none); set anew for every request, as
         # the worker's previous request may have been a page in English.
@@ -46,10 +51,11 @@ class _TokenApiHandler(WSGIHandler):
             settings.MIDDLEWARE = full
 
 
-def is_token_api_request(environ: dict) -> bool:
-    return environ.get("PATH_INFO", "").startswith("/api/") and environ.get(
-        "HTTP_AUTHORIZATION", ""
-    ).startswith("Bearer ")
+def is_token_api_request(environ: dict[str, Any]) -> bool:
+    return bool(
+        environ.get("PATH_INFO", "").startswith("/api/")
+        and environ.get("HTTP_AUTHORIZATION", "").startswith("Bearer ")
+    )
 
 
 class Application:
@@ -57,6 +63,6 @@ class Application:
         self.full = WSGIHandler()
         self.token_api = _TokenApiHandler()
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         handler = self.token_api if is_token_api_request(environ) else self.full
         return handler(environ, start_response)

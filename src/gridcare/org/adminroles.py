@@ -16,12 +16,11 @@ and delete whatever the area.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 
 # The roles' areas and their separation (``check_separation``) are the model's rule.
 from .models import ADMIN_ROLES, AUDIT, SECURITY, SYSTEM, RoleAssignment
+from .types import Viewer
 
 # Models by "app_label.model"; everything else is the system area.
 SECURITY_MODELS = frozenset(
@@ -46,21 +45,21 @@ def area_of(app_label: str, model_name: str) -> str:
     return SYSTEM
 
 
-def admin_areas(user: Any) -> frozenset[str]:
+def admin_areas(user: Viewer) -> frozenset[str]:
     """The administration areas of an active staff account (cached on the user object)."""
     if not (getattr(user, "is_authenticated", False) and user.is_active and user.is_staff):
         return frozenset()
-    cached = getattr(user, "_gc_admin_areas", None)
+    cached: frozenset[str] | None = getattr(user, "_gc_admin_areas", None)
     if cached is None:
         roles = RoleAssignment.objects.filter(user=user, role__in=list(ADMIN_ROLES)).values_list(
             "role", flat=True
         )
         cached = frozenset(ADMIN_ROLES[role] for role in roles)
-        user._gc_admin_areas = cached
+        setattr(user, "_gc_admin_areas", cached)  # noqa: B010 (a cache, not a model field)
     return cached
 
 
-def allows(user: Any, app_label: str, model_name: str, action: str) -> bool:
+def allows(user: Viewer, app_label: str, model_name: str, action: str) -> bool:
     area = area_of(app_label, model_name)
     return area in admin_areas(user) and action in AREA_ACTIONS[area]
 

@@ -8,40 +8,46 @@ cannot be probed.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar, cast
 
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
 
 from .models import Role, RoleAssignment, Unit
+from .types import Actor, Viewer
 
 M = TypeVar("M", bound=models.Model)
 
 
-def assignments_of(user: Any) -> list[RoleAssignment]:
-    cache = getattr(user, "_gridcare_assignments", None)
+def authenticated(user: Viewer | None) -> TypeGuard[Actor]:
+    """Whether ``user`` is a signed-in account (an ``Actor``); False for anonymous and None."""
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def assignments_of(user: Actor) -> list[RoleAssignment]:
+    cache: list[RoleAssignment] | None = getattr(user, "_gridcare_assignments", None)
     if cache is None:
         cache = list(RoleAssignment.objects.filter(user=user).select_related("unit"))
-        user._gridcare_assignments = cache
+        setattr(user, "_gridcare_assignments", cache)  # noqa: B010 (a cache, not a model field)
     return cache
 
 
-def roles_of(user: Any) -> set[str]:
-    if not getattr(user, "is_authenticated", False):
+def roles_of(user: Viewer) -> set[str]:
+    if not authenticated(user):
         return set()
     return {a.role for a in assignments_of(user)}
 
 
-def has_role(user: Any, *roles: str) -> bool:
+def has_role(user: Viewer, *roles: str) -> bool:
     if getattr(user, "is_superuser", False):
         return True
     return bool(roles_of(user) & set(roles))
 
 
-def root_units(user: Any, active_unit: Unit | None = None) -> list[Unit]:
+def root_units(user: Viewer, active_unit: Unit | None = None) -> list[Unit]:
     """The units whose subtrees the user sees (narrowed to ``active_unit`` when given)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not authenticated(user) or not user.is_active:
         return []
     if active_unit is not None:
         if user.is_superuser or any(active_unit.path.startswith(a.unit.path) for a in assignments_of(user)):
@@ -52,9 +58,9 @@ def root_units(user: Any, active_unit: Unit | None = None) -> list[Unit]:
     return [a.unit for a in assignments_of(user)]
 
 
-def visible_unit_ids(user: Any, active_unit: Unit | None = None) -> list[int]:
+def visible_unit_ids(user: Viewer, active_unit: Unit | None = None) -> list[int]:
     key = f"_gridcare_visible_{active_unit.pk if active_unit else 0}"
-    cached = getattr(user, key, None)
+    cached: list[int] | None = getattr(user, key, None)
     if cached is not None:
         return cached
     roots = root_units(user, active_unit)
@@ -72,7 +78,7 @@ def visible_unit_ids(user: Any, active_unit: Unit | None = None) -> list[int]:
 
 def restrict(
     queryset: models.QuerySet[M],
-    user: Any,
+    user: Viewer,
     unit_field: str | tuple[str, ...],
     active_unit: Unit | None = None,
 ) -> models.QuerySet[M]:
@@ -95,7 +101,7 @@ def scope_q(user: Any, unit_field: str | tuple[str, ...], active_unit: Unit | No
 
 def get_for_user(
     queryset: models.QuerySet[M],
-    user: Any,
+    user: Viewer,
     unit_field: str | tuple[str, ...],
     active_unit: Unit | None = None,
     **lookup: Any,
@@ -108,13 +114,13 @@ def get_for_user(
     """
     try:
         obj = queryset.get(**lookup)
-    except queryset.model.DoesNotExist as exc:
+    except cast(Any, queryset.model).DoesNotExist as exc:
         raise Http404("not found") from exc
     return require_in_scope(obj, user, unit_field, active_unit)
 
 
 def require_in_scope(
-    obj: M | None, user: Any, unit_field: str | tuple[str, ...], active_unit: Unit | None = None
+    obj: M | None, user: Viewer, unit_field: str | tuple[str, ...], active_unit: Unit | None = None
 ) -> M:
     """``obj`` if one of its ``unit_field`` units is in the user's scope; else 404 (as for an
     object that does not exist — also when ``obj`` is None)."""
@@ -123,7 +129,9 @@ def require_in_scope(
     return obj
 
 
-def in_scope(obj: Any, user: Any, unit_field: str | tuple[str, ...], active_unit: Unit | None = None) -> bool:
+def in_scope(
+    obj: Any, user: Viewer, unit_field: str | tuple[str, ...], active_unit: Unit | None = None
+) -> bool:
     """Whether one of ``obj``'s ``unit_field`` units is in the user's scope (checked in Python, for
     an object already read by its key)."""
     if getattr(user, "is_superuser", False) and active_unit is None:
@@ -133,7 +141,7 @@ def in_scope(obj: Any, user: Any, unit_field: str | tuple[str, ...], active_unit
     return any(getattr(obj, field) in allowed for field in fields)
 
 
-def unit_in_scope(actor: Any, unit: Unit | int | None, active_unit: Unit | None = None) -> bool:
+def unit_in_scope(actor: Viewer, unit: Unit | int | None, active_unit: Unit | None = None) -> bool:
     """May ``actor`` act on ``unit`` (a Unit or its id): the unit lies in the actor's scope,
     narrowed to ``active_unit`` (the unit switcher) when given. A superuser without a switched unit
     may act anywhere; ``None`` (no unit) is in nobody else's scope.
@@ -149,7 +157,7 @@ def unit_in_scope(actor: Any, unit: Unit | int | None, active_unit: Unit | None 
 
 
 def require_unit_in_scope(
-    actor: Any,
+    actor: Viewer,
     unit: Unit | int | None,
     active_unit: Unit | None = None,
     *,
@@ -162,7 +170,7 @@ def require_unit_in_scope(
         raise error if error is not None else Http404("not found")
 
 
-def can_see_personal_data(user: Any) -> bool:
+def can_see_personal_data(user: Viewer) -> bool:
     from .models import ROLES_SEEING_PERSONAL_DATA
 
     return has_role(user, *ROLES_SEEING_PERSONAL_DATA)
@@ -171,6 +179,7 @@ def can_see_personal_data(user: Any) -> bool:
 __all__ = [
     "Role",
     "assignments_of",
+    "authenticated",
     "can_see_personal_data",
     "require_in_scope",
     "get_for_user",

@@ -20,6 +20,7 @@ from gridcare.core.memo import Memo
 from gridcare.core.models import AuditLog
 
 from .models import ROLES_SEEING_PERSONAL_DATA, ApiToken, RoleAssignment, Unit, User
+from .types import Actor
 
 
 def _path_for(unit: Unit) -> tuple[str, int]:
@@ -373,7 +374,7 @@ def revoke_tokens_of(*, user: User, reason: str) -> int:
 
 
 @transaction.atomic
-def issue_token(*, user: User, name: str = "", actor: Any = None) -> str:
+def issue_token(*, user: User, name: str = "", actor: Actor | None = None) -> str:
     token, key = ApiToken.issue(user, name)
     audit.record(action=AuditLog.Action.TOKEN_CREATED, actor=actor, obj=token, detail={"for": user.username})
     return key

@@ -5,7 +5,7 @@ register = template.Library()
 
 
 @register.filter
-def span(seconds):
+def span(seconds: float | None) -> str:
     """A duration for people: 45分钟, 3小时20分钟, 2天5小时 (sign ignored)."""
     if seconds is None:
         return ""

@@ -1,7 +1,8 @@
 import threading
+from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from gridcare.core import clock, periodic
 
@@ -9,10 +10,10 @@ from gridcare.core import clock, periodic
 class Command(BaseCommand):
     help = "Run the background task worker (deadlines, warnings, notifications) and the periodic sweeps."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch", action="store_true", help="process what is queued, then exit")
 
-    def handle(self, *args, batch=False, **options):
+    def handle(self, *args: Any, batch: bool = False, **options: Any) -> None:
         from django.conf import settings
 
         database_backend = settings.TASKS_BACKEND != "django_tasks_rq.RQBackend"
