@@ -288,7 +288,9 @@ def take_call_request(
             # On a call: the form was filled for another customer than the one confirmed for this
             # call (a previous caller's form). Without a call: the account is not in scope.
             if call is not None:
-                raise ApiError("caller_changed", _("本次来电的客户已变化，请核对后重新保存。"), status=409)
+                raise ApiError(
+                    "caller_not_confirmed", _("本次来电的客户已变化，请核对后重新保存。"), status=409
+                )
             raise ApiError("not_found", _("在您的管辖范围内没有该户号"), status=404)
         intake = workorders.Intake.of(
             data,

@@ -84,11 +84,11 @@ def fault(**extra):
     ("caller", "data", "code"),
     [
         # the form names another customer than the one confirmed for this call
-        (UNKNOWN, complaint(), "caller_changed"),
+        (UNKNOWN, complaint(), "caller_not_confirmed"),
         # the intake service's rule for complaints
         ("13812341234", complaint(complaint_class=""), "complaint_class_required"),
         # a fault call for another customer than the call's (hazard: it would dispatch at once)
-        (UNKNOWN, fault(), "caller_changed"),
+        (UNKNOWN, fault(), "caller_not_confirmed"),
     ],
 )
 def test_a_guard_that_refuses_writes_nothing(world, cti, caller, data, code):
