@@ -61,12 +61,12 @@ class Intake:
         """The one way to build an intake from what a channel parsed: a form's cleaned data (a
         mapping) or an API schema (attributes). Fields it lacks take their defaults; ``overrides``
         (the composed content, the call's number…) win over what ``fields`` holds."""
-        get = (
-            fields.get
-            if isinstance(fields, Mapping)
-            else lambda name, default: getattr(fields, name, default)
-        )
-        values = {name: overrides[name] if name in overrides else get(name, None) for name in _INTAKE_FIELDS}
+        if isinstance(fields, (dict, Mapping)):
+            values = {name: fields.get(name) for name in _INTAKE_FIELDS}
+        else:
+            values = {name: getattr(fields, name, None) for name in _INTAKE_FIELDS}
+        if overrides:
+            values.update(overrides)
         return cls(
             order_type=values["order_type"] or "",
             channel=values["channel"] or "",
