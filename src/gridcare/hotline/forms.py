@@ -101,3 +101,9 @@ class SmartIntakeForm(forms.Form):
             subtype = d.get("application_type") or ""
             lines.append(f"业务类型：{dict(APPLICATION_TYPES).get(subtype, '')}")
         return "\n".join(line for line in lines if line), subtype
+
+    def intake_data(self) -> dict:
+        """The cleaned data as the intake takes it: the structured text composed into ``content``,
+        the symptom or application type as ``subtype`` (``workorders.Intake.of`` reads it)."""
+        content, subtype = self.composed_content()
+        return {**self.cleaned_data, "content": content, "subtype": subtype}

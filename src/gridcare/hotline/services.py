@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -14,7 +17,7 @@ from gridcare.customers.queries import CustomerQuery, search_customers
 from gridcare.org import scoping
 from gridcare.org.models import Role, User
 from gridcare.workorders import services as workorders
-from gridcare.workorders.models import OPEN_STATES, State, WorkOrder
+from gridcare.workorders.models import OPEN_STATES, OrderType, State, WorkOrder
 
 from .models import AgentState, Call, ShiftHandover, WrapUpCode
 
@@ -203,6 +206,125 @@ def _check_call_customer(call: Call, actor: User, intake: workorders.Intake) -> 
         )
 
 
+# --- take this call's request: the one verb of the intake --------------------------------------
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """What the agent hands in for the call on screen, as the view parsed it.
+
+    ``data``: the intake form's cleaned data, its content and subtype already composed (the keys of
+    ``workorders.Intake``, plus ``account_no``: the customer the form was filled for).
+    ``confirm_duplicate``: the agent confirmed a new matter despite an open order of the same type.
+    ``hazard``: 有安全隐患, for a fault call."""
+
+    data: Mapping[str, Any]
+    idempotency_key: str | None = None
+    confirm_duplicate: bool = False
+    hazard: bool = False
+
+
+class Outcome(StrEnum):
+    SAVED = "saved"  # a new order (a fault call: placed on the topology, maybe linked to an event)
+    URGED = "urged"  # a repeated fault call urged the open order (已催办), no new order
+    CONFIRM_DUPLICATE = "confirm_duplicate"  # an open order of the same matter: urge it, or confirm
+    REFUSED = "refused"  # a guard refused the request: nothing was written
+
+
+@dataclass
+class CallIntakeResult:
+    """What ``take_call_request`` did, for the view to render."""
+
+    outcome: Outcome
+    customer: Any = None  # the customer the order belongs to (the call's confirmed one)
+    order: WorkOrder | None = None  # saved or urged
+    duplicate: WorkOrder | None = None  # CONFIRM_DUPLICATE: the open order to urge instead
+    event: Any = None  # a fault call: the outage event it hangs on
+    answer: str = ""  # a fault call: what to read to the caller
+    error: ApiError | None = None  # REFUSED / CONFIRM_DUPLICATE: why
+
+    @property
+    def taken(self) -> bool:
+        return self.outcome in (Outcome.SAVED, Outcome.URGED)
+
+
+def intake_customer(actor: User, call: Call | None, account_no: str, active_unit: Any = None):
+    """The customer an order taken now belongs to. On a call: the one the agent confirmed for this
+    call (whatever a form still names); without a call: the account number asked for, in scope
+    (else None)."""
+    from django.http import Http404
+
+    from gridcare.customers.queries import get_customer
+
+    if call is not None:
+        account_no = call.customer.account_no if call.customer_id else ""
+    if not account_no:
+        return None
+    try:
+        return get_customer(actor, account_no, active_unit=active_unit)
+    except Http404:
+        return None
+
+
+def take_call_request(
+    *, actor: User, call: Call | None, request: CallRequest, active_unit: Any = None
+) -> CallIntakeResult:
+    """受理 in the agent workspace: take this call's request, a fault call or any other order.
+
+    Guards first, then the writes, all in one transaction (a failure part-way leaves nothing):
+    the intake roles; the customer — on a call the one confirmed for this call, a form filled for
+    another is refused (without a call: the account number must be in scope); then, before any row
+    is written, the intake service's rules (``workorders.validate_intake``: content, a complaint's
+    class…) and the open order of the same matter, looked up once: a fault call urges it (repair's trouble-call analysis,
+    ``report_fault_call``: 已催办, or linked to the open outage event of its device with the advice
+    to read), any other type is refused with ``CONFIRM_DUPLICATE`` unless the agent confirmed a new
+    matter. The order taken is recorded against the call. Refusals are returned, not raised."""
+    data = request.data
+    customer = intake_customer(actor, call, data.get("account_no") or "", active_unit)
+    try:
+        workorders.check_intake_role(actor)
+        if (data.get("account_no") or "") != (customer.account_no if customer is not None else ""):
+            # On a call: the form was filled for another customer than the one confirmed for this
+            # call (a previous caller's form). Without a call: the account is not in scope.
+            if call is not None:
+                raise ApiError(
+                    "caller_not_confirmed", _("本次来电的客户已变化，请核对后重新保存。"), status=409
+                )
+            raise ApiError("not_found", _("在您的管辖范围内没有该户号"), status=404)
+        intake = workorders.Intake.of(
+            data,
+            customer=customer,
+            caller_phone=data.get("caller_phone") or (call.caller_number if call else ""),
+        )
+        with transaction.atomic():
+            if intake.order_type == OrderType.FAULT_REPAIR:
+                fault = take_fault_call_on_call(
+                    call=call,
+                    actor=actor,
+                    intake=intake,
+                    idempotency_key=request.idempotency_key,
+                    hazard=request.hazard,
+                )
+                outcome = Outcome.URGED if fault.repeated else Outcome.SAVED
+                return CallIntakeResult(
+                    outcome, customer, order=fault.order, event=fault.event, answer=fault.answer
+                )
+            order = take_order_on_call(
+                call=call,
+                actor=actor,
+                intake=intake,
+                idempotency_key=request.idempotency_key,
+                confirm_duplicate=request.confirm_duplicate,
+                active_unit=active_unit,
+            )
+            return CallIntakeResult(Outcome.SAVED, customer, order=order)
+    except workorders.DuplicateOrder as exc:
+        return CallIntakeResult(Outcome.CONFIRM_DUPLICATE, customer, duplicate=exc.order, error=exc)
+    except ApiError as exc:
+        return CallIntakeResult(Outcome.REFUSED, customer, error=exc)
+
+
+@transaction.atomic
 def take_order_on_call(
     *,
     call: Call | None,
@@ -212,8 +334,10 @@ def take_order_on_call(
     confirm_duplicate: bool = False,
     active_unit: Any = None,
 ) -> WorkOrder:
-    """Create a work order while on a call and record it against the call. An open order of the
-    same matter is refused unless the agent confirmed a new one (``workorders.accept_request``)."""
+    """Create a work order (not a fault call) while on a call and record it against the call, in
+    one transaction, the call's customer checked first. An open order of the same matter is refused
+    unless the agent confirmed a new one (``workorders.accept_request``). The workspace calls it
+    through ``take_call_request``."""
     if call is not None:
         _check_call_customer(call, actor, intake)
     order, _created = workorders.accept_request(
@@ -223,11 +347,11 @@ def take_order_on_call(
         confirm_duplicate=confirm_duplicate,
         active_unit=active_unit,
     )
-    if call is not None:
-        call.work_orders.add(order)
+    record_on_call(call, order)
     return order
 
 
+@transaction.atomic
 def take_fault_call_on_call(
     *,
     call: Call | None,
@@ -236,9 +360,11 @@ def take_fault_call_on_call(
     idempotency_key: str | None = None,
     hazard: bool = False,
 ):
-    """A fault call goes through the repair command's trouble-call analysis: a repeated call urges
-    the open order (``result.repeated``), a new one is linked to the open outage event of its
-    device (no new field work). ``hazard`` (有安全隐患): an urgent event dispatched at once, the answer starts with safety advice."""
+    """A fault call goes through the repair command's trouble-call analysis (which looks up the
+    open fault order once): a repeated call urges the open order (``result.repeated``), a new one
+    is linked to the open outage event of its device (no new field work). ``hazard`` (有安全隐患):
+    an urgent event dispatched at once, the answer starts with safety advice. One transaction, the
+    call's customer checked first. The workspace calls it through ``take_call_request``."""
     from gridcare.repair.services import report_fault_call
 
     if call is not None:
@@ -254,9 +380,48 @@ def take_fault_call_on_call(
         idempotency_key=idempotency_key,
         hazard=hazard,
     )
-    if call is not None:
-        call.work_orders.add(result.order)
+    record_on_call(call, result.order)
     return result
+
+
+def record_on_call(call: Call | None, order: WorkOrder) -> None:
+    """The order taken (or urged) is recorded against the call (the last write of an intake)."""
+    if call is not None:
+        call.work_orders.add(order)
+
+
+@dataclass
+class IntakePanel:
+    """What the intake form shows beside its fields: the customer it is for, the open order of the
+    same type to urge instead, and for a fault call the known outage event with its answer."""
+
+    customer: Any
+    duplicate: WorkOrder | None = None
+    known_event: Any = None
+    known_answer: str = ""
+
+
+def intake_panel(
+    *, actor: User, call: Call | None, order_type: str, account_no: str, active_unit: Any = None
+) -> IntakePanel:
+    """For showing the form (not for taking the request: ``take_call_request`` decides)."""
+    customer = intake_customer(actor, call, account_no, active_unit)
+    panel = IntakePanel(customer)
+    if order_type in OrderType.values:
+        panel.duplicate = workorders.find_open_duplicate(
+            customer=customer,
+            caller_phone="" if customer else (call.caller_number if call else ""),
+            order_type=order_type,
+            user=actor,
+            active_unit=active_unit,
+        )
+    if order_type == OrderType.FAULT_REPAIR and customer is not None and panel.duplicate is None:
+        from gridcare.repair.services import answer_for
+
+        panel.known_event = known_outage_event(customer)
+        if panel.known_event is not None:
+            panel.known_answer = answer_for(panel.known_event)
+    return panel
 
 
 def known_outage_event(customer: Any):
@@ -275,12 +440,14 @@ def known_outage_event(customer: Any):
     return follow_merges(event) if event is not None else None
 
 
+@transaction.atomic
 def urge_on_call(*, call: Call | None, actor: User, order: WorkOrder, note: str = "") -> WorkOrder:
-    """重复来电: link the call to the open order as an urging instead of a new order."""
-    order = workorders.perform(order=order, action="urge", actor=actor, note=note or "客户再次来电催办")
+    """重复来电: link the call to the open order as an urging instead of a new order (the call
+    checked first, one transaction)."""
     if call is not None:
         _agent_call(call, actor)
-        call.work_orders.add(order)
+    order = workorders.perform(order=order, action="urge", actor=actor, note=note or "客户再次来电催办")
+    record_on_call(call, order)
     return order
 
 

@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridcare.core.api_errors import ApiError
@@ -129,140 +128,90 @@ def search(request):
     return render(request, "hotline/_search_results.html", {"rows": rows, "q": q})
 
 
-def _intake_customer(request, call: Call | None, account_no: str):
-    """The customer an order taken now belongs to. On a call: the one the agent confirmed for this
-    call (whatever a form still names); without a call: the account number asked for, in scope."""
-    if call is not None:
-        account_no = call.customer.account_no if call.customer_id else ""
-    if not account_no:
-        return None
-    try:
-        return get_customer(request.user, account_no, active_unit=request.active_unit)
-    except Http404:
-        return None
-
-
 @login_required
 def intake(request):
-    """GET: the intake form for a type (adapts); POST: create the order on the current call."""
+    """GET: the intake form for a type (adapts); POST: take this call's request
+    (``services.take_call_request``) and show the order taken, or the form again with why not."""
     if not scoping.has_role(request.user, *workorders.INTAKE_ROLES):
         raise PermissionDenied
     call = services.current_call(request.user)
-    if request.method == "POST":
-        form = SmartIntakeForm(request.POST)
-        order_type = form.data.get("order_type") or ""
-        customer_obj = _intake_customer(request, call, form.data.get("account_no") or "")
-    else:
+    if request.method != "POST":
         order_type = request.GET.get("type", OrderType.FAULT_REPAIR)
-        customer_obj = _intake_customer(request, call, request.GET.get("account_no", ""))
+        panel = _panel(request, call, order_type, request.GET.get("account_no", ""))
         # The caller's number is not pre-filled (personal data stays masked); an empty field means
         # "the number of this call" when the order is saved.
-        form = SmartIntakeForm(
-            initial={
-                "order_type": order_type,
-                "account_no": customer_obj.account_no if customer_obj else "",
-            }
-        )
-    duplicate = (
-        workorders.find_open_duplicate(
-            customer=customer_obj,
-            caller_phone="" if customer_obj else (call.caller_number if call else ""),
-            order_type=order_type,
-            user=request.user,
-            active_unit=request.active_unit,
-        )
-        if order_type in OrderType.values
-        else None
+        form = SmartIntakeForm(initial={"order_type": order_type, "account_no": _account_no(panel.customer)})
+        return _render_form(request, call, form, panel)
+    form = SmartIntakeForm(request.POST)
+    if not form.is_valid():
+        return _render_form(request, call, form, _panel(request, call, form.data.get("order_type") or ""))
+    result = services.take_call_request(
+        actor=request.user,
+        call=call,
+        request=services.CallRequest(
+            data=form.intake_data(),
+            idempotency_key=request.POST.get("idempotency_key") or None,
+            confirm_duplicate=bool(request.POST.get("confirm_new")),
+            hazard=bool(form.cleaned_data.get("hazard")),
+        ),
+        active_unit=request.active_unit,
     )
-    context = {
-        "form": form,
-        "order_type": order_type,
-        "customer": customer_obj,
-        "account_no": customer_obj.account_no if customer_obj else "",
-        "duplicate": duplicate,
-        "caller_masked": mask_phone(call.caller_number) if call else "",
-    }
-    if order_type == OrderType.FAULT_REPAIR and customer_obj is not None and duplicate is None:
-        from gridcare.repair.services import answer_for
-
-        event = services.known_outage_event(customer_obj)
-        if event is not None:
-            context.update({"known_event": event, "known_answer": answer_for(event)})
-    if request.method == "POST" and form.is_valid():
-        if (form.cleaned_data.get("account_no") or "") != context["account_no"]:
-            # On a call: the form was filled for another customer than the one confirmed for this
-            # call (a previous caller's form); nothing is saved, the form shows the call's customer
-            # now. Without a call: the account number is not in the agent's scope.
-            form.add_error(
-                None,
-                _("本次来电的客户已变化，请核对后重新保存。") if call else _("在您的管辖范围内没有该户号"),
-            )
-        else:
-            return _save_intake(request, call, form, customer_obj, context)
-    return render(request, "hotline/_intake.html", context, status=422 if form.is_bound else 200)
+    if result.taken:
+        response = render(
+            request,
+            "hotline/_order_created.html",
+            {
+                "order": result.order,
+                "customer": result.customer,
+                "answer": result.answer,
+                "event": result.event,
+                "repeated": result.outcome == services.Outcome.URGED,
+            },
+        )
+        response["HX-Trigger"] = "orders-changed"
+        return response
+    if result.outcome == services.Outcome.CONFIRM_DUPLICATE:
+        panel = services.IntakePanel(result.customer, duplicate=result.duplicate)
+        form.add_error(None, result.error.message)
+        return _render_form(request, call, form, panel, confirm_duplicate=True)
+    form.add_error(_FIELD_OF_ERROR.get(result.error.code), result.error.message)
+    return _render_form(request, call, form, _panel(request, call, form.data.get("order_type") or ""))
 
 
 # Service errors that concern one field of the form are shown at that field.
 _FIELD_OF_ERROR = {"complaint_class_required": "complaint_class"}
 
 
-def _save_intake(request, call: Call | None, form: SmartIntakeForm, customer_obj, context: dict):
-    content, subtype = form.composed_content()
-    data = form.cleaned_data
-    intake = workorders.Intake(
-        order_type=data["order_type"],
-        channel=data["channel"],
-        content=content,
-        customer=customer_obj,
-        caller_name=data["caller_name"],
-        caller_phone=data["caller_phone"] or (call.caller_number if call else ""),
-        address=data["address"],
-        subtype=subtype,
-        complaint_class=data.get("complaint_class") or "",
-        handed_in_by_account_manager=data.get("handed_in_by_account_manager") or False,
+def _account_no(customer) -> str:
+    return customer.account_no if customer is not None else ""
+
+
+def _panel(request, call: Call | None, order_type: str, account_no: str | None = None):
+    """What the form shows beside its fields; a posted form is shown for the account it names."""
+    if account_no is None:
+        account_no = request.POST.get("account_no") or ""
+    return services.intake_panel(
+        actor=request.user,
+        call=call,
+        order_type=order_type,
+        account_no=account_no,
+        active_unit=request.active_unit,
     )
-    key = request.POST.get("idempotency_key") or None
-    repeated = False
-    try:
-        if intake.order_type == OrderType.FAULT_REPAIR:
-            result = services.take_fault_call_on_call(
-                call=call,
-                actor=request.user,
-                intake=intake,
-                idempotency_key=key,
-                hazard=bool(form.cleaned_data.get("hazard")),
-            )
-            order, answer, event, repeated = result.order, result.answer, result.event, result.repeated
-        else:
-            order = services.take_order_on_call(
-                call=call,
-                actor=request.user,
-                intake=intake,
-                idempotency_key=key,
-                confirm_duplicate=bool(request.POST.get("confirm_new")),
-                active_unit=request.active_unit,
-            )
-            answer, event = "", None
-    except workorders.DuplicateOrder as exc:
-        context.update({"duplicate": exc.order, "confirm_duplicate": True})
-        form.add_error(None, exc.message)
-    except ApiError as exc:
-        form.add_error(_FIELD_OF_ERROR.get(exc.code), exc.message)
-    else:
-        response = render(
-            request,
-            "hotline/_order_created.html",
-            {
-                "order": order,
-                "customer": customer_obj,
-                "answer": answer,
-                "event": event,
-                "repeated": repeated,
-            },
-        )
-        response["HX-Trigger"] = "orders-changed"
-        return response
-    return render(request, "hotline/_intake.html", context, status=422)
+
+
+def _render_form(request, call: Call | None, form, panel, *, confirm_duplicate: bool = False):
+    context = {
+        "form": form,
+        "order_type": (form.data.get("order_type") or "") if form.is_bound else form.initial["order_type"],
+        "customer": panel.customer,
+        "account_no": _account_no(panel.customer),
+        "duplicate": panel.duplicate,
+        "known_event": panel.known_event,
+        "known_answer": panel.known_answer,
+        "confirm_duplicate": confirm_duplicate,
+        "caller_masked": mask_phone(call.caller_number) if call else "",
+    }
+    return render(request, "hotline/_intake.html", context, status=422 if form.is_bound else 200)
 
 
 @login_required

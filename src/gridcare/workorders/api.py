@@ -25,18 +25,7 @@ def create_work_order(request, body: WorkOrderIn):
     # per request and reused by the service).
     services.check_intake_role(request.auth)
     customer = get_customer_for_intake(request.auth, body.account_no) if body.account_no else None
-    intake = services.Intake(
-        order_type=body.order_type,
-        channel=body.channel,
-        content=body.content,
-        customer=customer,
-        caller_name=body.caller_name,
-        caller_phone=body.caller_phone,
-        address=body.address,
-        subtype=body.subtype,
-        complaint_class=body.complaint_class or "",
-        handed_in_by_account_manager=body.handed_in_by_account_manager,
-    )
+    intake = services.Intake.of(body, customer=customer)
     order, created = services.create_work_order(
         actor=request.auth,
         intake=intake,

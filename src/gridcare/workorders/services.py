@@ -6,6 +6,7 @@ Pages, the API, commands and tasks all call these functions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,43 @@ class Intake:
     subtype: str = ""
     complaint_class: str = ""
     handed_in_by_account_manager: bool = False
+
+    @classmethod
+    def of(cls, fields: Any, *, customer: Customer | None = None, **overrides: Any) -> Intake:
+        """The one way to build an intake from what a channel parsed: a form's cleaned data (a
+        mapping) or an API schema (attributes). Fields it lacks take their defaults; ``overrides``
+        (the composed content, the call's number…) win over what ``fields`` holds."""
+        if isinstance(fields, (dict, Mapping)):
+            values = {name: fields.get(name) for name in _INTAKE_FIELDS}
+        else:
+            values = {name: getattr(fields, name, None) for name in _INTAKE_FIELDS}
+        if overrides:
+            values.update(overrides)
+        return cls(
+            order_type=values["order_type"] or "",
+            channel=values["channel"] or "",
+            content=values["content"] or "",
+            customer=customer,
+            caller_name=values["caller_name"] or "",
+            caller_phone=values["caller_phone"] or "",
+            address=values["address"] or "",
+            subtype=values["subtype"] or "",
+            complaint_class=values["complaint_class"] or "",
+            handed_in_by_account_manager=bool(values["handed_in_by_account_manager"]),
+        )
+
+
+_INTAKE_FIELDS = (
+    "order_type",
+    "channel",
+    "content",
+    "caller_name",
+    "caller_phone",
+    "address",
+    "subtype",
+    "complaint_class",
+    "handed_in_by_account_manager",
+)
 
 
 def acting_unit(user: Any, active_unit: Unit | None = None) -> Unit | None:

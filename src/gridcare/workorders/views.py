@@ -172,18 +172,7 @@ def new(request):
             form.add_error("account_no", _("在您的管辖范围内没有该户号"))
             customer = None
         if form.is_valid():
-            intake = services.Intake(
-                order_type=data["order_type"],
-                channel=data["channel"],
-                content=data["content"],
-                customer=customer,
-                caller_name=data["caller_name"],
-                caller_phone=data["caller_phone"],
-                address=data["address"],
-                subtype=data["subtype"],
-                complaint_class=data["complaint_class"],
-                handed_in_by_account_manager=data["handed_in_by_account_manager"],
-            )
+            intake = services.Intake.of(data, customer=customer)
             try:
                 order, _created = services.accept_request(
                     actor=request.user,
