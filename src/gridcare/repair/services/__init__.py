@@ -20,6 +20,7 @@ below are the package's public face: callers import them from ``gridcare.repair.
 
 from __future__ import annotations
 
+from gridcare.repair.rules import crew_of
 from gridcare.repair.wakeups import ROLLUP_DELAY_SECONDS, forget_wakeups
 
 from .call_queue import (
@@ -34,7 +35,6 @@ from .common import DISPATCH_ROLES, SELF_CHECK_GUIDE, _require_dispatcher
 from .crew import (
     best_crews,
     close_linked_orders,
-    crew_of,
     report_arrival,
     report_eta,
     report_progress,
