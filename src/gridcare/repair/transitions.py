@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
-
 from gridcare.core.api_errors import ApiError
 from gridcare.core.workflow import Action, Step, Transition, Workflow
 from gridcare.org import scoping
@@ -84,12 +82,12 @@ CREW_OR_DISPATCHER: frozenset[str] = frozenset()  # any role: the guard crew_of_
 A = FaultEventAction
 TRANSITIONS = (
     Transition(
-        A.CONFIRM, _("确认研判"), OPEN, None, DISPATCHERS,
+        A.CONFIRM, "确认研判", OPEN, None, DISPATCHERS,
         effects=(confirm_device, full_confidence, leave_self_check),
         or_to=(S.WAITING,),
     ),
     Transition(
-        A.REASSIGN, _("改判设备"), OPEN, None, DISPATCHERS,
+        A.REASSIGN, "改判设备", OPEN, None, DISPATCHERS,
         guards=(device_given,),
         effects=(move_to_device, leave_self_check, confirm_device),
         then=(absorb_open_events_on_device, bring_orders_in_step, sync_public_outage),
@@ -97,14 +95,14 @@ TRANSITIONS = (
         or_to=(S.WAITING,),
     ),
     Transition(
-        A.SPLIT, _("拆分事件"), OPEN, None, DISPATCHERS,
+        A.SPLIT, "拆分事件", OPEN, None, DISPATCHERS,
         guards=(some_of_the_calls,),
         effects=(split_off_calls,),
         then=(release_moved_primary_order, refresh_both_events, link_new_event_outage),
         fields=("orders",),
     ),
     Transition(
-        A.MERGE, _("合并到事件"), OPEN, None, DISPATCHERS,
+        A.MERGE, "合并到事件", OPEN, None, DISPATCHERS,
         guards=(not_the_same_event, merge_target_open),
         effects=(absorb_into_target,),
         then=(bring_target_in_step,),
@@ -112,51 +110,51 @@ TRANSITIONS = (
         or_to=(S.MERGED,),
     ),
     Transition(
-        A.DISPATCH, _("派工"), OPEN, None, DISPATCHERS,
+        A.DISPATCH, "派工", OPEN, None, DISPATCHERS,
         guards=(crew_on_duty, crew_in_scope),
         effects=(take_over_from_primary_crew,),
         fields=("crew", "replace"),
         or_to=(S.DISPATCHED,),
     ),
     Transition(
-        A.REINFORCE, _("邻所支援"), OPEN, None, DISPATCHERS,
+        A.REINFORCE, "邻所支援", OPEN, None, DISPATCHERS,
         fields=("crew",),
         or_to=(S.DISPATCHED,),
     ),
     Transition(
-        A.ARRIVE, _("到达现场"), OPEN, S.ON_SITE, CREW_OR_DISPATCHER,
+        A.ARRIVE, "到达现场", OPEN, S.ON_SITE, CREW_OR_DISPATCHER,
         guards=(crew_of_the_event,),
         effects=(mark_crew_arrived, stamp_arrival),
         then=(bring_orders_in_step,),
     ),
     Transition(
-        A.PROGRESS, _("现场进展"), OPEN, None, CREW_OR_DISPATCHER,
+        A.PROGRESS, "现场进展", OPEN, None, CREW_OR_DISPATCHER,
         guards=(crew_of_the_event, situation_given),
         effects=(record_situation,),
         fields=("situation", "cause"),
     ),
     Transition(
-        A.ETA, _("预计恢复时间"), OPEN, None, CREW_OR_DISPATCHER,
+        A.ETA, "预计恢复时间", OPEN, None, CREW_OR_DISPATCHER,
         guards=(crew_of_the_event,),
         effects=(set_estimated_restore,),
         then=(tell_outage_eta,),
         fields=("estimated_restore_at",),
     ),
     Transition(
-        A.SUPPORT, _("申请支援"), OPEN, None, CREW_OR_DISPATCHER,
+        A.SUPPORT, "申请支援", OPEN, None, CREW_OR_DISPATCHER,
         guards=(crew_of_the_event, support_kind_known, support_described),
         fields=("kind",),
         records_as="support_request",
     ),
     Transition(
-        A.RESTORE, _("恢复送电"), OPEN, S.RESTORED, CREW_OR_DISPATCHER,
+        A.RESTORE, "恢复送电", OPEN, S.RESTORED, CREW_OR_DISPATCHER,
         guards=(result_given, crew_of_the_event),
         effects=(record_result,),
         then=(release_all_crews, restore_public_outages),
         fields=("result", "cause"),
     ),
     Transition(
-        A.CANCEL, _("撤销事件"), OPEN, S.CANCELLED, DISPATCHERS,
+        A.CANCEL, "撤销事件", OPEN, S.CANCELLED, DISPATCHERS,
         guards=(cancel_reason_given,),
         effects=(record_cancel_reason,),
         then=(release_all_crews, restore_public_outages),
@@ -194,7 +192,9 @@ EVENTS: Workflow[FaultEvent] = Workflow(
 )
 WORKFLOWS = (EVENTS,)
 TABLE = EVENTS.by_action
-ACTIONS = {str(t.action): t.label for t in EVENTS}  # action → label (pages show these)
+# action → label (the pages show these). Plain strings, as the pages have always shown them; the
+# refusals quote them.
+ACTIONS = {str(t.action): str(t.label) for t in EVENTS}
 
 
 def check_first(
