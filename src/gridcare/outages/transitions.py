@@ -124,7 +124,7 @@ TRANSITIONS = (
 )  # fmt: skip
 
 # How a refusal names what could not be done, when it is not the label.
-REFUSED_AS = {A.KEY_CALL: "再登记电话告知"}
+REFUSED_AS: dict[str, str] = {A.KEY_CALL: "再登记电话告知"}
 
 
 def _holds(actor: Any, transition: Transition, outage: Outage) -> bool:
