@@ -11,6 +11,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.core.workflow import Step
@@ -19,7 +22,7 @@ from gridcare.org.models import Role
 
 from .models import NoticeRule, Outage, OutageArea, OutageCustomer, OutageKind, OutageState
 from .notices import Purpose, queue_or_defer
-from .scope import check_scope_visible, materialize, set_declared_scope
+from .scope import check_scope_visible, expand_areas, materialize, set_declared_scope
 
 EDITOR_ROLES = frozenset({Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER, Role.ADMIN})
 
@@ -215,6 +218,34 @@ def replace_fault_scope(step: OutageStep) -> None:
     outage.refresh_window()
 
 
+def take_over_source_scope(step: OutageStep) -> None:
+    """The outage merged into takes the scope and customers of this one; what this one already did
+    for a customer (notice queued, phone call) counts there, so nobody is told twice."""
+    source, into = step.obj, step.payload["into"]
+    feeders = sorted({*into.feeders.all(), *source.feeders.all()}, key=lambda f: f.pk)
+    areas = sorted({*into.transformer_areas.all(), *source.transformer_areas.all()}, key=lambda a: a.pk)
+    set_declared_scope(into, feeders, areas)
+    step.found["change"] = materialize(into, expand_areas(feeders, areas))
+    carry_notice_marks(source, into)
+    if source.actual_start and (into.actual_start is None or source.actual_start < into.actual_start):
+        into.actual_start = source.actual_start
+    into.refresh_window()
+
+
+def carry_notice_marks(source: Outage, into: Outage) -> None:
+    """What ``source`` already did for a customer counts for ``into``: notice queued, phone call."""
+    same = OutageCustomer.objects.filter(outage=source, customer_id=OuterRef("customer_id"))
+    rows = OutageCustomer.objects.filter(outage=into)
+    rows.filter(notice_queued_at__isnull=True).update(
+        notice_queued_at=Subquery(same.values("notice_queued_at")[:1])
+    )
+    rows.filter(phoned_at__isnull=True).update(
+        phoned_at=Subquery(same.values("phoned_at")[:1]),
+        phoned_by=Subquery(same.values("phoned_by")[:1]),
+        phone_note=Coalesce(Subquery(same.values("phone_note")[:1]), Value("")),
+    )
+
+
 def record_phone_call(step: OutageStep) -> None:
     row = step.found["row"]
     row.phoned_at = step.payload.get("at") or step.now
@@ -233,6 +264,11 @@ def tell_customers_of_cancellation(step: OutageStep) -> None:
     """Only customers already told (the outage was published) hear it is cancelled."""
     told = step.before == OutageState.PUBLISHED
     step.found["queued"] = queue_or_defer(step.obj, Purpose.CANCELLED) if told else 0
+
+
+def queue_merge_target_notices(step: OutageStep) -> None:
+    """Customers who joined the outage merged into (and were not told of this one) hear of it."""
+    step.found["queued"] = queue_or_defer(step.payload["into"], Purpose.NOTICE)
 
 
 def queue_restoration_notices(step: OutageStep) -> None:

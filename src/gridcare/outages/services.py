@@ -20,8 +20,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 
 from gridcare.core import clock, numbering
 from gridcare.core.api_errors import ApiError, check_same_request
@@ -486,16 +484,8 @@ def merge_fault_outage(*, source: Outage, into: Outage, actor: Any, note: str = 
         }
         source, into = locked[source.pk], locked[into.pk]
         step = OUTAGES.run(A.MERGE, source, actor, note=note, payload={"into": into}, now=clock.now())
-        feeders = sorted({*into.feeders.all(), *source.feeders.all()}, key=lambda f: f.pk)
-        areas = sorted({*into.transformer_areas.all(), *source.transformer_areas.all()}, key=lambda a: a.pk)
-        set_declared_scope(into, feeders, areas)
-        change = materialize(into, expand_areas(feeders, areas))
-        _carry_notice_marks(source, into)
-        if source.actual_start and (into.actual_start is None or source.actual_start < into.actual_start):
-            into.actual_start = source.actual_start
-        into.refresh_window()
         into.save()
-        queued = queue_or_defer(into, Purpose.NOTICE)
+        OUTAGES.follow_up(step)
         source.state = step.target
         source.merged_into = into
         source.save(update_fields=["state", "merged_into"])
@@ -507,25 +497,11 @@ def merge_fault_outage(*, source: Outage, into: Outage, actor: Any, note: str = 
             into.state,
             note,
             source=source.number,
-            queued=queued,
+            queued=step.found["queued"],
             customers=into.customer_count,
-            **change,
+            **step.found["change"],
         )
     return into
-
-
-def _carry_notice_marks(source: Outage, into: Outage) -> None:
-    """What ``source`` already did for a customer counts for ``into``: notice queued, phone call."""
-    same = OutageCustomer.objects.filter(outage=source, customer_id=OuterRef("customer_id"))
-    rows = OutageCustomer.objects.filter(outage=into)
-    rows.filter(notice_queued_at__isnull=True).update(
-        notice_queued_at=Subquery(same.values("notice_queued_at")[:1])
-    )
-    rows.filter(phoned_at__isnull=True).update(
-        phoned_at=Subquery(same.values("phoned_at")[:1]),
-        phoned_by=Subquery(same.values("phoned_by")[:1]),
-        phone_note=Coalesce(Subquery(same.values("phone_note")[:1]), Value("")),
-    )
 
 
 def set_estimated_end(*, outage: Outage, estimated_end: dt.datetime, actor: Any, note: str = "") -> Outage:

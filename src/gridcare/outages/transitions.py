@@ -31,6 +31,7 @@ from .rules import (
     merge_target_scope_visible,
     notice_long_enough,
     queue_customer_notices,
+    queue_merge_target_notices,
     queue_restoration_notices,
     reason_given,
     record_cancel_reason,
@@ -44,6 +45,7 @@ from .rules import (
     stamp_publication,
     stamp_restoration,
     start_as_planned,
+    take_over_source_scope,
     tell_customers_of_cancellation,
     whole_scope_visible,
 )
@@ -97,6 +99,8 @@ TRANSITIONS = (
     Transition(
         A.MERGE, "合并", frozenset({S.IN_PROGRESS}), S.MERGED, EDITORS,
         guards=(whole_scope_visible, merge_target_scope_visible, a_fault_outage, merge_target_open_fault),
+        effects=(take_over_source_scope,),
+        then=(queue_merge_target_notices,),
         fields=("into",),
         records_as="merged",
     ),

@@ -286,7 +286,7 @@ def test_refusals_keep_their_order(grid, area_event, storm_clock):
 
     services.cancel_event(event=area_event, actor=grid.dispatcher, note="客户自行恢复")
     area_event.refresh_from_db()
-    for call, code in (
+    for act, code in (
         (lambda: services.confirm_event(event=area_event, actor=grid.agent), "forbidden_role"),
         (lambda: services.cancel_event(event=area_event, actor=grid.dispatcher, note=" "), "note_required"),
         (lambda: services.report_restored(event=area_event, actor=grid.crew, result=""), "result_required"),
@@ -295,5 +295,5 @@ def test_refusals_keep_their_order(grid, area_event, storm_clock):
         (lambda: actions.act_on_event(event=area_event, action="fly", actor=grid.dispatcher), "unknown_action"),
     ):  # fmt: skip
         with pytest.raises(ApiError) as exc:
-            call()
+            act()
         assert exc.value.code == code

@@ -46,4 +46,3 @@ def test_the_printed_table_lists_every_action_and_rule():
         assert f"{t.action} — {t.label}" in text
         for name in (*t.guard_names, *t.effect_names, *t.then_names):
             assert name in text
-
