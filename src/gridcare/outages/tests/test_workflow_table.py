@@ -44,3 +44,14 @@ def test_the_printed_table_lists_every_action_and_rule():
         assert f"{t.action} — {t.label}" in text
         for name in (*t.guard_names, *t.effect_names, *t.then_names):
             assert name in text
+
+
+def test_the_docs_print_the_table_as_it_reads():
+    from pathlib import Path
+
+    out = StringIO()
+    call_command("workflow_table", "outages", stdout=out)
+    doc = (Path(__file__).resolve().parents[4] / "docs" / "outages.md").read_text(encoding="utf-8")
+    assert out.getvalue().strip() in doc, (
+        "docs/outages.md: paste the output of gridcare workflow_table outages"
+    )
