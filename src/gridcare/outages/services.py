@@ -7,10 +7,13 @@ Pages, the API and the repair app call these functions; docs/outages.md document
 ``actor`` is the staff user acting, or None for the system (the repair app's automatic fault
 roll-up): a user must hold one of ``EDITOR_ROLES`` and see every feeder and area of the scope.
 
-Over 500 lines for now, with reason: planned and fault outages share the guards and the history
-row at the top, and ``create_outage`` opens a fault outage too, so fault outages cannot move to
-their own module without moving those helpers first — which waits for the history rows' one
-shape (issue #16 item 6) and the outage workflow table (item 1) that will replace them.
+Each verb runs its row of the lifecycle table (``transitions.py``; its guards, effects and
+notices are the functions of ``rules.py``): it checks who before locking, locks, runs the row,
+saves, queues the notices and writes the history row.
+
+Over 500 lines for now, with reason: planned and fault outages share the history row at the top,
+and ``create_outage`` opens a fault outage too, so fault outages cannot move to their own module
+before the history rows' one shape (issue #16 item 6).
 """
 
 from __future__ import annotations

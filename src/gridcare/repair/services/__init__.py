@@ -12,7 +12,8 @@ path through ``core.scheduling``).
 - ``crew``: ``report_arrival``, ``report_progress``, ``report_eta``, ``request_support``,
   ``report_restored`` (``close_linked_orders``), ``set_crew_duty``.
 - ``watch``: ``raise_long_outage_warnings``.
-- ``common``: what they share (dispatcher roles, the event's lock and note, telling staff).
+- ``common``: what they share (the event's lock and note, telling staff). The actions on an event
+  run their row of the lifecycle table (``repair.transitions``, rules in ``repair.rules``).
 
 Customers hear about the outage through the outages app (``repair.outage_link``). The names
 below are the package's public face: callers import them from ``gridcare.repair.services``.
