@@ -7,39 +7,46 @@ Pages, the API and the repair app call these functions; docs/outages.md document
 ``actor`` is the staff user acting, or None for the system (the repair app's automatic fault
 roll-up): a user must hold one of ``EDITOR_ROLES`` and see every feeder and area of the scope.
 
-Over 500 lines for now, with reason: planned and fault outages share the guards and the history
-row at the top, and ``create_outage`` opens a fault outage too, so fault outages cannot move to
-their own module without moving those helpers first — which waits for the history rows' one
-shape (issue #16 item 6) and the outage workflow table (item 1) that will replace them.
+Each verb runs its row of the lifecycle table (``transitions.py``; its guards, effects and
+notices are the functions of ``rules.py``): it checks who before locking, locks, runs the row,
+saves, queues the notices and writes the history row.
+
+Over 500 lines for now, with reason: planned and fault outages share the history row at the top,
+and ``create_outage`` opens a fault outage too, so fault outages cannot move to their own module
+before the history rows' one shape (issue #16 item 6).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 
 from gridcare.core import clock, numbering
 from gridcare.core.api_errors import ApiError, check_same_request
 from gridcare.customers.models import Customer
-from gridcare.org import scoping
-from gridcare.org.models import Role, Unit
+from gridcare.org.models import Unit
 
 from .models import (
-    NoticeRule,
     Outage,
-    OutageArea,
     OutageCustomer,
     OutageEvent,
     OutageKind,
     OutageState,
 )
 from .notices import ABOUT_TYPE, Purpose, dedup_key, queue_notices, queue_or_defer
+from .rules import (
+    EDITOR_ROLES,
+    editors_only,
+    is_editor,
+    merge_target_scope_visible,
+    notice_check,
+    notice_rule,
+    reason_given,
+    whole_scope_visible,
+)
 from .scope import (
     check_scope_visible,
     data_scope,
@@ -49,6 +56,8 @@ from .scope import (
     resolve_scope,
     set_declared_scope,
 )
+from .transitions import OUTAGES, check_first
+from .transitions import OutageAction as A
 
 __all__ = [
     "ABOUT_TYPE",
@@ -57,6 +66,8 @@ __all__ = [
     "cancel",
     "create_outage",
     "dedup_key",
+    "notice_check",
+    "notice_rule",
     "open_fault_outage",
     "publish",
     "queue_notices",
@@ -68,19 +79,13 @@ __all__ = [
     "update_fault_scope",
 ]
 
-EDITOR_ROLES = frozenset({Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER, Role.ADMIN})
 NUMBER_PREFIX = "TD"
 
 
-def _check_actor(actor: Any, *outages: Outage) -> None:
-    """The actor holds an editor role and — for each outage acted on — their scope covers all of
-    it (seeing one of its areas is enough to look at an outage, not to change it)."""
-    if actor is None:
-        return
-    if not scoping.has_role(actor, *EDITOR_ROLES):
-        raise ApiError("forbidden", "您的岗位不能发布或维护停电信息 (editor role required).", status=403)
-    for outage in outages:
-        check_scope_visible(actor, list(outage.feeders.all()), list(outage.transformer_areas.all()))
+def _check_actor(actor: Any) -> None:
+    """The actor holds an editor role (creating an outage; the table's rows check the same)."""
+    if not is_editor(actor):
+        raise editors_only()
 
 
 # --- History --------------------------------------------------------------------------------
@@ -103,15 +108,6 @@ def _event(
 
 def _locked(outage: Outage) -> Outage:
     return Outage.objects.select_for_update().get(pk=outage.pk)
-
-
-def _illegal(outage: Outage, action: str) -> ApiError:
-    return ApiError(
-        "illegal_transition",
-        f"{outage.get_state_display()}的停电信息不能{action}。",
-        status=409,
-        state=outage.state,
-    )
 
 
 def _new_number() -> str:
@@ -263,21 +259,6 @@ def _create_draft(
     return outage
 
 
-def notice_rule(kind: str) -> NoticeRule | None:
-    return NoticeRule.objects.filter(kind=kind).first()
-
-
-def notice_check(outage: Outage, at: dt.datetime | None = None) -> tuple[Decimal, int]:
-    """(hours of notice the customers get if published at ``at``, hours the rule requires)."""
-    at = at or clock.now()
-    rule = notice_rule(outage.kind)
-    required = rule.min_notice_hours if rule else 0
-    if outage.planned_start is None:
-        return Decimal(0), required
-    hours = Decimal((outage.planned_start - at).total_seconds() / 3600).quantize(Decimal("0.1"))
-    return hours, required
-
-
 def publish(*, outage: Outage, actor: Any, override_reason: str = "") -> Outage:
     """Publish a draft and queue a notice to every affected customer (key customers first).
 
@@ -285,97 +266,65 @@ def publish(*, outage: Outage, actor: Any, override_reason: str = "") -> Outage:
     ``notice_too_short`` (422) unless ``override_reason`` says why; the override is recorded (who,
     why, when) on the outage and in its history. Publishing again is a no-op:
     nothing is queued twice."""
-    _check_actor(actor, outage)
+    check_first(A.PUBLISH, outage, actor, whole_scope_visible)
     with transaction.atomic():
         outage = _locked(outage)
         if outage.state in (OutageState.PUBLISHED, OutageState.IN_PROGRESS, OutageState.RESTORED):
             return outage
-        if outage.state != OutageState.DRAFT:
-            raise _illegal(outage, "发布")
-        if not OutageArea.objects.filter(outage=outage).exists():
-            raise ApiError("scope_required", "请选择停电范围（线路或台区）。", status=422)
-        now = clock.now()
-        hours, required = notice_check(outage, now)
-        override_reason = (override_reason or "").strip()
-        short = required and hours < required
-        if short and not override_reason:
-            raise ApiError(
-                "notice_too_short",
-                f"{outage.get_kind_display()}须提前{_hours_text(required)}发布，"
-                f"当前距停电仅{_hours_text(hours)}；如确需发布，请填写不足时限发布的理由。",
-                status=422,
-                required_hours=required,
-                notice_hours=float(hours),
-            )
-        before = outage.state
-        outage.state = OutageState.PUBLISHED
-        outage.published_at = now
-        outage.published_by = actor if getattr(actor, "is_authenticated", False) else None
-        outage.notice_hours = hours
-        outage.required_notice_hours = required
-        if short:
-            outage.override_reason = override_reason[:300]
-            outage.override_by = outage.published_by
-            outage.override_at = now
+        payload = {"override_reason": override_reason}
+        step = OUTAGES.run(A.PUBLISH, outage, actor, payload=payload, now=clock.now())
+        outage.state = step.target
         outage.save()
-        queued = queue_or_defer(outage, Purpose.NOTICE)
+        OUTAGES.follow_up(step)
+        short = step.found["short"]
         _event(
             outage,
-            "publish",
+            step.transition.history_action,
             actor,
-            before,
-            override_reason if short else "",
-            notice_hours=float(hours),
-            required_hours=required,
+            step.before,
+            step.found["override_reason"] if short else "",
+            notice_hours=float(step.found["hours"]),
+            required_hours=step.found["required"],
             override=bool(short),
-            queued=queued,
+            queued=step.found["queued"],
         )
     return outage
 
 
-def _hours_text(hours) -> str:
-    hours = Decimal(hours)
-    if hours >= 48 and hours % 24 == 0:
-        return f"{int(hours // 24)}天"
-    return f"{hours.normalize():f}小时"
-
-
 def start(*, outage: Outage, actor: Any, at: dt.datetime | None = None, note: str = "") -> Outage:
     """The power is cut (实际停电): a published outage becomes in progress."""
-    _check_actor(actor, outage)
+    check_first(A.START, outage, actor, whole_scope_visible)
     with transaction.atomic():
         outage = _locked(outage)
         if outage.state == OutageState.IN_PROGRESS:
             return outage
-        if outage.state != OutageState.PUBLISHED:
-            raise _illegal(outage, "开始停电")
-        before = outage.state
-        outage.state = OutageState.IN_PROGRESS
-        outage.actual_start = _aware(at) or clock.now()
-        outage.refresh_window()
+        step = OUTAGES.run(A.START, outage, actor, note=note, payload={"at": _aware(at)}, now=clock.now())
+        outage.state = step.target
         outage.save()
-        _event(outage, "start", actor, before, note, at=outage.actual_start)
+        _event(outage, step.transition.history_action, actor, step.before, note, at=outage.actual_start)
     return outage
 
 
 def cancel(*, outage: Outage, actor: Any, reason: str) -> Outage:
     """Cancel a draft or published outage; customers already told get a cancellation notice."""
-    _check_actor(actor, outage)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApiError("reason_required", "请填写取消原因。", status=422)
+    payload = {"reason": (reason or "").strip()}
+    check_first(A.CANCEL, outage, actor, whole_scope_visible, reason_given, payload=payload)
     with transaction.atomic():
         outage = _locked(outage)
         if outage.state == OutageState.CANCELLED:
             return outage
-        if outage.state not in (OutageState.DRAFT, OutageState.PUBLISHED):
-            raise _illegal(outage, "取消")
-        before = outage.state
-        outage.state = OutageState.CANCELLED
-        outage.cancel_reason = reason[:300]
+        step = OUTAGES.run(A.CANCEL, outage, actor, payload=payload, now=clock.now())
+        outage.state = step.target
         outage.save()
-        queued = queue_or_defer(outage, Purpose.CANCELLED) if before == OutageState.PUBLISHED else 0
-        _event(outage, "cancel", actor, before, reason, queued=queued)
+        OUTAGES.follow_up(step)
+        _event(
+            outage,
+            step.transition.history_action,
+            actor,
+            step.before,
+            payload["reason"],
+            queued=step.found["queued"],
+        )
     return outage
 
 
@@ -490,34 +439,33 @@ def update_fault_scope(
     """Replace the scope of an open fault outage (the suspect device was re-assigned, the event
     grew to the whole feeder …). Customers that left the scope are dropped; customers that joined
     are sent the fault notice; nobody is notified twice."""
-    _check_actor(actor, outage)
+    check_first(A.UPDATE_SCOPE, outage, actor, whole_scope_visible)
     feeder_objs, area_objs = resolve_scope(feeders=feeders, transformer_areas=transformer_areas)
     areas = expand_areas(feeder_objs, area_objs)
     if not areas:
         raise ApiError("scope_required", "请选择停电范围（线路或台区）。", status=422)
     check_scope_visible(actor, feeder_objs, area_objs)
+    payload = {
+        "feeders": feeder_objs,
+        "areas": area_objs,
+        "expanded": areas,
+        "reason": reason,
+        "estimated_end": _aware(estimated_end),
+    }
     with transaction.atomic():
         outage = _locked(outage)
-        if outage.kind != OutageKind.FAULT or outage.state != OutageState.IN_PROGRESS:
-            raise _illegal(outage, "调整故障范围")
-        if reason is not None and reason.strip():
-            outage.reason = reason.strip()[:200]
-        if estimated_end is not None:
-            outage.estimated_end = _aware(estimated_end)
-        set_declared_scope(outage, feeder_objs, area_objs)
-        change = materialize(outage, areas)
-        outage.refresh_window()
+        step = OUTAGES.run(A.UPDATE_SCOPE, outage, actor, note=note, payload=payload, now=clock.now())
         outage.save()
-        queued = queue_or_defer(outage, Purpose.NOTICE)
+        OUTAGES.follow_up(step)
         _event(
             outage,
-            "update_scope",
+            step.transition.history_action,
             actor,
             outage.state,
             note or data_scope(feeder_objs, area_objs),
-            queued=queued,
+            queued=step.found["queued"],
             customers=outage.customer_count,
-            **change,
+            **step.found["change"],
         )
     return outage
 
@@ -526,7 +474,9 @@ def merge_fault_outage(*, source: Outage, into: Outage, actor: Any, note: str = 
     """Two open fault outages turn out to be one (their repair events were merged): ``into`` takes
     over the scope and the customers of ``source``; whoever was already told of either is not told
     again, now or at the restoration; ``source`` leaves the lookups as 已并入. Returns ``into``."""
-    _check_actor(actor, source, into)
+    check_first(
+        A.MERGE, source, actor, whole_scope_visible, merge_target_scope_visible, payload={"into": into}
+    )
     if source.pk == into.pk:
         raise ApiError("invalid_merge", "不能并入自身。", status=422)
     with transaction.atomic():
@@ -536,24 +486,13 @@ def merge_fault_outage(*, source: Outage, into: Outage, actor: Any, note: str = 
             for o in Outage.objects.select_for_update().filter(pk__in=[source.pk, into.pk]).order_by("pk")
         }
         source, into = locked[source.pk], locked[into.pk]
-        for outage in (source, into):
-            if outage.kind != OutageKind.FAULT or outage.state != OutageState.IN_PROGRESS:
-                raise _illegal(outage, "合并")
-        feeders = sorted({*into.feeders.all(), *source.feeders.all()}, key=lambda f: f.pk)
-        areas = sorted({*into.transformer_areas.all(), *source.transformer_areas.all()}, key=lambda a: a.pk)
-        set_declared_scope(into, feeders, areas)
-        change = materialize(into, expand_areas(feeders, areas))
-        _carry_notice_marks(source, into)
-        if source.actual_start and (into.actual_start is None or source.actual_start < into.actual_start):
-            into.actual_start = source.actual_start
-        into.refresh_window()
+        step = OUTAGES.run(A.MERGE, source, actor, note=note, payload={"into": into}, now=clock.now())
         into.save()
-        queued = queue_or_defer(into, Purpose.NOTICE)
-        before = source.state
-        source.state = OutageState.MERGED
+        OUTAGES.follow_up(step)
+        source.state = step.target
         source.merged_into = into
         source.save(update_fields=["state", "merged_into"])
-        _event(source, "merged", actor, before, note, into=into.number)
+        _event(source, step.transition.history_action, actor, step.before, note, into=into.number)
         _event(
             into,
             "merge_in",
@@ -561,43 +500,25 @@ def merge_fault_outage(*, source: Outage, into: Outage, actor: Any, note: str = 
             into.state,
             note,
             source=source.number,
-            queued=queued,
+            queued=step.found["queued"],
             customers=into.customer_count,
-            **change,
+            **step.found["change"],
         )
     return into
 
 
-def _carry_notice_marks(source: Outage, into: Outage) -> None:
-    """What ``source`` already did for a customer counts for ``into``: notice queued, phone call."""
-    same = OutageCustomer.objects.filter(outage=source, customer_id=OuterRef("customer_id"))
-    rows = OutageCustomer.objects.filter(outage=into)
-    rows.filter(notice_queued_at__isnull=True).update(
-        notice_queued_at=Subquery(same.values("notice_queued_at")[:1])
-    )
-    rows.filter(phoned_at__isnull=True).update(
-        phoned_at=Subquery(same.values("phoned_at")[:1]),
-        phoned_by=Subquery(same.values("phoned_by")[:1]),
-        phone_note=Coalesce(Subquery(same.values("phone_note")[:1]), Value("")),
-    )
-
-
 def set_estimated_end(*, outage: Outage, estimated_end: dt.datetime, actor: Any, note: str = "") -> Outage:
     """A new estimate of the restoration time (the lookup answers "until when" with it)."""
-    _check_actor(actor, outage)
+    check_first(A.ESTIMATE, outage, actor, whole_scope_visible)
+    estimated_end = _aware(estimated_end)
     with transaction.atomic():
         outage = _locked(outage)
-        if outage.state not in (OutageState.PUBLISHED, OutageState.IN_PROGRESS):
-            raise _illegal(outage, "更新预计恢复时间")
-        estimated_end = _aware(estimated_end)
-        if outage.starts_at and estimated_end <= outage.starts_at:
-            raise ApiError("invalid_times", "预计恢复时间须晚于停电时间。", status=422)
-        outage.estimated_end = estimated_end
-        outage.refresh_window()
+        payload = {"estimated_end": estimated_end}
+        step = OUTAGES.run(A.ESTIMATE, outage, actor, note=note, payload=payload, now=clock.now())
         outage.save()
         _event(
             outage,
-            "estimate",
+            step.transition.history_action,
             actor,
             outage.state,
             note,
@@ -609,26 +530,25 @@ def set_estimated_end(*, outage: Outage, estimated_end: dt.datetime, actor: Any,
 def restore(*, outage: Outage, at: dt.datetime | None = None, actor: Any, note: str = "") -> Outage:
     """Power is back (恢复送电): the outage is restored at ``at`` and every affected customer is
     sent a restoration notice, key customers first. Restoring again is a no-op."""
-    _check_actor(actor, outage)
+    check_first(A.RESTORE, outage, actor, whole_scope_visible)
     with transaction.atomic():
         outage = _locked(outage)
         if outage.state == OutageState.RESTORED:
             return outage
         at = _aware(at) or clock.now()
-        if outage.state == OutageState.PUBLISHED and outage.planned_start and outage.planned_start <= at:
-            outage.actual_start = outage.planned_start  # nobody pressed "start": it began as planned
-        elif outage.state != OutageState.IN_PROGRESS:
-            raise _illegal(outage, "恢复送电")
-        if outage.actual_start and at < outage.actual_start:
-            raise ApiError("invalid_times", "送电时间不能早于停电时间。", status=422)
-        before = outage.state
-        outage.state = OutageState.RESTORED
-        outage.actual_end = at
-        outage.restore_note = (note or "")[:300]
-        outage.refresh_window()
+        step = OUTAGES.run(A.RESTORE, outage, actor, note=note, payload={"at": at}, now=clock.now())
+        outage.state = step.target
         outage.save()
-        queued = queue_or_defer(outage, Purpose.RESTORED)
-        _event(outage, "restore", actor, before, note, at=at, queued=queued)
+        OUTAGES.follow_up(step)
+        _event(
+            outage,
+            step.transition.history_action,
+            actor,
+            step.before,
+            note,
+            at=at,
+            queued=step.found["queued"],
+        )
     return outage
 
 
@@ -636,24 +556,16 @@ def record_key_customer_call(
     *, outage: Outage, customer: Customer, actor: Any, note: str = "", at: dt.datetime | None = None
 ) -> OutageCustomer:
     """Tick the phone checklist: a key customer of the outage was told by phone (电话告知)."""
-    _check_actor(actor)
+    check_first(A.KEY_CALL, outage, actor)
     with transaction.atomic():
         outage = _locked(outage)
-        if outage.state in (OutageState.CANCELLED, OutageState.MERGED):
-            # A merged outage's customers and marks live on the one it joined: a mark here would
-            # never reach that checklist, and the customer would be phoned twice.
-            raise _illegal(outage, "再登记电话告知")
-        row = (
-            OutageCustomer.objects.select_for_update()
-            .filter(outage=outage, customer=customer, is_key=True)
-            .first()
-        )
-        if row is None:
-            raise ApiError("not_a_key_customer", "该客户不是本次停电影响的重要客户。", status=422)
-        check_scope_visible(actor, [], [row.transformer_area])  # the customer is in the caller's scope
-        row.phoned_at = _aware(at) or clock.now()
-        row.phoned_by = actor if getattr(actor, "is_authenticated", False) else None
-        row.phone_note = (note or "")[:200]
+        # Not on a cancelled or merged outage: a merged outage's customers and marks live on the
+        # one it joined, a mark here would never reach that checklist (phoned twice).
+        payload = {"customer": customer, "at": _aware(at)}
+        step = OUTAGES.run(A.KEY_CALL, outage, actor, note=note, payload=payload, now=clock.now())
+        row: OutageCustomer = step.found["row"]
         row.save(update_fields=["phoned_at", "phoned_by", "phone_note"])
-        _event(outage, "key_customer_called", actor, outage.state, note, account_no=customer.account_no)
+        _event(
+            outage, step.transition.history_action, actor, outage.state, note, account_no=customer.account_no
+        )
     return row

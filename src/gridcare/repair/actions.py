@@ -13,22 +13,10 @@ from gridcare.org import scoping
 
 from . import queries, services
 from .models import Crew, FaultEvent
+from .transitions import ACTIONS, EVENTS
+from .transitions import FaultEventAction as A
 
-# action → label (the pages show these; the API takes the keys)
-ACTIONS = {
-    "confirm": "确认研判",
-    "reassign": "改判设备",
-    "split": "拆分事件",
-    "merge": "合并到事件",
-    "dispatch": "派工",
-    "reinforce": "邻所支援",
-    "arrive": "到达现场",
-    "progress": "现场进展",
-    "eta": "预计恢复时间",
-    "support": "申请支援",
-    "restore": "恢复送电",
-    "cancel": "撤销事件",
-}
+__all__ = ["ACTIONS", "act_on_event"]
 
 
 def _crew(actor: Any, code: str | None) -> Crew:
@@ -59,10 +47,13 @@ def _visible_feeder(actor: Any, code: str | None) -> Feeder | None:
 
 
 def act_on_event(*, event: FaultEvent, action: str, actor: Any, **p: Any) -> FaultEvent:
+    """The row's verb with the payload turned into objects (in the actor's scope); an action not in
+    the table is ``unknown_action`` (404)."""
+    action = EVENTS.transition(action).action
     note = str(p.get("note") or "")
-    if action == "confirm":
+    if action == A.CONFIRM:
         return services.confirm_event(event=event, actor=actor, note=note)
-    if action == "reassign":
+    if action == A.REASSIGN:
         return services.reassign_device(
             event=event,
             actor=actor,
@@ -71,14 +62,14 @@ def act_on_event(*, event: FaultEvent, action: str, actor: Any, **p: Any) -> Fau
             feeder=_visible_feeder(actor, p.get("feeder")),
             note=note,
         )
-    if action == "split":
+    if action == A.SPLIT:
         return services.split_event(
             event=event, actor=actor, order_numbers=list(p.get("orders") or []), note=note
         )
-    if action == "merge":
+    if action == A.MERGE:
         target = queries.get_event(actor, str(p.get("into") or ""))
         return services.merge_events(source=event, target=target, actor=actor, note=note)
-    if action == "dispatch":
+    if action == A.DISPATCH:
         return services.dispatch_to_crew(
             event=event,
             crew=_crew(actor, p.get("crew")),
@@ -86,17 +77,17 @@ def act_on_event(*, event: FaultEvent, action: str, actor: Any, **p: Any) -> Fau
             note=note,
             replace=bool(p.get("replace")),
         )
-    if action == "reinforce":
+    if action == A.REINFORCE:
         return services.send_reinforcement(
             event=event, crew=_crew(actor, p.get("crew")), actor=actor, note=note
         )
-    if action == "arrive":
+    if action == A.ARRIVE:
         return services.report_arrival(event=event, actor=actor, note=note)
-    if action == "progress":
+    if action == A.PROGRESS:
         return services.report_progress(
             event=event, actor=actor, situation=str(p.get("situation") or ""), cause=str(p.get("cause") or "")
         )
-    if action == "eta":
+    if action == A.ETA:
         eta = p.get("estimated_restore_at")
         if isinstance(eta, str) and eta:
             eta = dt.datetime.fromisoformat(eta)
@@ -105,13 +96,11 @@ def act_on_event(*, event: FaultEvent, action: str, actor: Any, **p: Any) -> Fau
         if eta.tzinfo is None:
             eta = eta.replace(tzinfo=clock.LOCAL_TZ)
         return services.report_eta(event=event, actor=actor, estimated_restore_at=eta, note=note)
-    if action == "support":
+    if action == A.SUPPORT:
         services.request_support(event=event, actor=actor, kind=str(p.get("kind") or ""), note=note)
         return event
-    if action == "restore":
+    if action == A.RESTORE:
         return services.report_restored(
             event=event, actor=actor, result=str(p.get("result") or note), cause=str(p.get("cause") or "")
         )
-    if action == "cancel":
-        return services.cancel_event(event=event, actor=actor, note=note)
-    raise ApiError("unknown_action", f"Unknown action {action!r}.", status=404)
+    return services.cancel_event(event=event, actor=actor, note=note)

@@ -12,7 +12,8 @@ path through ``core.scheduling``).
 - ``crew``: ``report_arrival``, ``report_progress``, ``report_eta``, ``request_support``,
   ``report_restored`` (``close_linked_orders``), ``set_crew_duty``.
 - ``watch``: ``raise_long_outage_warnings``.
-- ``common``: what they share (dispatcher roles, the event's lock and note, telling staff).
+- ``common``: what they share (the event's lock and note, telling staff). The actions on an event
+  run their row of the lifecycle table (``repair.transitions``, rules in ``repair.rules``).
 
 Customers hear about the outage through the outages app (``repair.outage_link``). The names
 below are the package's public face: callers import them from ``gridcare.repair.services``.
@@ -20,6 +21,7 @@ below are the package's public face: callers import them from ``gridcare.repair.
 
 from __future__ import annotations
 
+from gridcare.repair.rules import crew_of
 from gridcare.repair.wakeups import ROLLUP_DELAY_SECONDS, forget_wakeups
 
 from .call_queue import (
@@ -34,7 +36,6 @@ from .common import DISPATCH_ROLES, SELF_CHECK_GUIDE, _require_dispatcher
 from .crew import (
     best_crews,
     close_linked_orders,
-    crew_of,
     report_arrival,
     report_eta,
     report_progress,

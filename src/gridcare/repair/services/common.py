@@ -1,5 +1,6 @@
-"""What the verbs of fault repair share: who counts as a dispatcher, the event's lock, its note,
-the check that it is still open, and telling staff.
+"""What the verbs of fault repair share: the dispatcher check of the verbs outside the event table
+(a support request's answer), the event's lock, its note, and telling staff. Who counts as a
+dispatcher, and the check that an event is still open, are the table's (``repair.transitions``).
 """
 
 from __future__ import annotations
@@ -8,16 +9,15 @@ import logging
 from typing import Any
 
 from gridcare.core import clock
-from gridcare.core.api_errors import ApiError
 from gridcare.notify import services as notify
 from gridcare.org import scoping
 from gridcare.org.models import Role, User
 from gridcare.repair.dispatching import SYSTEM_USERNAME
 from gridcare.repair.models import EventUpdate, FaultEvent
+from gridcare.repair.rules import DISPATCH_ROLES, dispatchers_only
+from gridcare.repair.rules import user_of as _user
 
 log = logging.getLogger("gridcare.repair.services")
-
-DISPATCH_ROLES = (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER, Role.ADMIN)
 
 SELF_CHECK_GUIDE = (
     "请客户先自查：1. 家中总开关、漏电保护器是否跳闸，复位后能否送电；2. 邻居家是否有电；"
@@ -25,13 +25,9 @@ SELF_CHECK_GUIDE = (
 )
 
 
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
-
-
 def _require_dispatcher(actor: Any) -> None:
     if not scoping.has_role(actor, *DISPATCH_ROLES):
-        raise ApiError("forbidden_role", "只有抢修指挥人员可以执行此操作 (dispatchers only).", status=403)
+        raise dispatchers_only()
 
 
 def _note(event: FaultEvent, action: str, actor: Any, note: str = "", **data) -> EventUpdate:
@@ -46,15 +42,6 @@ def _lock(event: FaultEvent) -> FaultEvent:
         .select_related("station", "crew__team_unit")
         .get(pk=event.pk)
     )
-
-
-def _open(event: FaultEvent) -> None:
-    if not event.is_open:
-        raise ApiError(
-            "event_closed",
-            f"事件已{event.get_state_display()}，不能再操作 (the event is closed).",
-            status=409,
-        )
 
 
 def _staff_message(people: list[User], subject: str, body: str, dedup: str, about: tuple[str, str]) -> int:

@@ -8,67 +8,38 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.org import scoping
-from gridcare.repair import outage_link
 from gridcare.repair.dispatching import (
     candidate_crews,
     perform_on_order,
-    release_crews,
     set_crew_status,
-    sync_orders,
     system_actor,
     target_unit,
 )
 from gridcare.repair.models import Crew, CrewAssignment, FaultEvent, RepairSetting, SupportRequest
+from gridcare.repair.rules import DISPATCH_ROLES, result_given
+from gridcare.repair.transitions import EVENTS, check_first
+from gridcare.repair.transitions import FaultEventAction as A
 from gridcare.workorders import services as engine
 from gridcare.workorders.models import OPEN_STATES, State, WorkOrder
 
-from .common import DISPATCH_ROLES, _lock, _note, _open, _tell_dispatchers, _user, log
-
-
-def crew_of(actor: Any, event: FaultEvent) -> Crew | None:
-    """The actor's crew among those working on the event."""
-    return (
-        Crew.objects.filter(
-            Q(members=actor) | Q(leader=actor),
-            assignments__event=event,
-            assignments__released_at__isnull=True,
-        )
-        .distinct()
-        .first()
-    )
-
-
-def _require_crew_or_dispatcher(actor: Any, event: FaultEvent) -> Crew | None:
-    crew = crew_of(actor, event)
-    if crew is None and not scoping.has_role(actor, *DISPATCH_ROLES):
-        raise ApiError("not_your_job", "该事件未派给您的队伍 (not your crew's job).", status=403)
-    return crew
+from .common import _lock, _note, _tell_dispatchers, _user, log
 
 
 @transaction.atomic
 def report_arrival(*, event: FaultEvent, actor: Any, note: str = "") -> FaultEvent:
     """到达现场: time recorded; the linked orders are taken and marked on site."""
     event = _lock(event)
-    _open(event)
-    crew = _require_crew_or_dispatcher(actor, event)
-    now = clock.now()
-    if crew is not None:
-        CrewAssignment.objects.filter(
-            event=event, crew=crew, released_at__isnull=True, arrived_at__isnull=True
-        ).update(arrived_at=now)
-        set_crew_status(crew, now)
-    if event.state in (FaultEvent.State.DISPATCHED, FaultEvent.State.WAITING, FaultEvent.State.SELF_CHECK):
-        event.state = FaultEvent.State.ON_SITE
-        event.arrived_at = event.arrived_at or now
-        event.updated_at = now
+    step = EVENTS.run(A.ARRIVE, event, actor, note=note, now=clock.now())
+    if step.target != step.before:
+        event.state, event.updated_at = step.target, step.now
         event.save(update_fields=["state", "arrived_at", "updated_at"])
-    _note(event, "arrive", actor, note, crew=crew.code if crew else None)
-    sync_orders(event, actor, note=note or "抢修人员到达现场")
+    crew = step.found["crew"]
+    _note(event, step.transition.history_action, actor, note, crew=crew.code if crew else None)
+    EVENTS.follow_up(step)
     return event
 
 
@@ -78,16 +49,11 @@ def report_progress(
 ) -> FaultEvent:
     """现场进展: situation and cause, also written to the primary order's history."""
     event = _lock(event)
-    _open(event)
-    _require_crew_or_dispatcher(actor, event)
-    if not situation.strip():
-        raise ApiError("situation_required", "请填写现场情况 (situation required).", status=422)
-    event.situation = situation.strip()
-    if cause.strip():
-        event.cause = cause.strip()[:200]
-    event.updated_at = clock.now()
+    payload = {"situation": situation, "cause": cause}
+    step = EVENTS.run(A.PROGRESS, event, actor, note=note, payload=payload, now=clock.now())
+    event.updated_at = step.now
     event.save(update_fields=["situation", "cause", "updated_at"])
-    _note(event, "progress", actor, situation.strip(), cause=cause.strip())
+    _note(event, step.transition.history_action, actor, situation.strip(), cause=cause.strip())
     if event.primary_order_id:
         order = WorkOrder.objects.get(pk=event.primary_order_id)
         if order.state in (State.IN_PROGRESS, State.ON_SITE):
@@ -101,13 +67,13 @@ def report_eta(
 ) -> FaultEvent:
     """预计恢复送电时间: later callers hear it."""
     event = _lock(event)
-    _open(event)
-    _require_crew_or_dispatcher(actor, event)
-    event.estimated_restore_at = estimated_restore_at
-    event.updated_at = clock.now()
+    payload = {"estimated_restore_at": estimated_restore_at}
+    step = EVENTS.run(A.ETA, event, actor, note=note, payload=payload, now=clock.now())
+    event.updated_at = step.now
     event.save(update_fields=["estimated_restore_at", "updated_at"])
-    _note(event, "eta", actor, note, eta=clock.local(estimated_restore_at).isoformat())
-    outage_link.set_eta(event)
+    eta = clock.local(estimated_restore_at).isoformat()
+    _note(event, step.transition.history_action, actor, note, eta=eta)
+    EVENTS.follow_up(step)
     return event
 
 
@@ -115,16 +81,11 @@ def report_eta(
 def request_support(*, event: FaultEvent, actor: Any, kind: str, note: str) -> SupportRequest:
     """申请支援: reinforcement from neighbouring stations, materials, or an emergency generator."""
     event = _lock(event)
-    _open(event)
-    _require_crew_or_dispatcher(actor, event)
-    if kind not in SupportRequest.Kind.values:
-        raise ApiError("invalid_kind", "支援类别应为 crew / materials / generator.", status=422)
-    if not note.strip():
-        raise ApiError("note_required", "请说明需要的支援 (a note is required).", status=422)
+    step = EVENTS.run(A.SUPPORT, event, actor, note=note, payload={"kind": kind}, now=clock.now())
     request = SupportRequest.objects.create(
-        event=event, kind=kind, note=note.strip(), requested_by=_user(actor), requested_at=clock.now()
+        event=event, kind=kind, note=note.strip(), requested_by=_user(actor), requested_at=step.now
     )
-    _note(event, "support_request", actor, note.strip(), kind=kind)
+    _note(event, step.transition.history_action, actor, note.strip(), kind=kind)
     _tell_dispatchers(
         event,
         f"【支援申请】{event.number} {request.get_kind_display()}",
@@ -138,26 +99,17 @@ def report_restored(*, event: FaultEvent, actor: Any, result: str, cause: str = 
     """恢复送电: the event closes, crews are released, every linked order is replied with the
     result (and reviewed when the setting says so), which puts it in the callback queue; the
     affected customers are told that power is back."""
-    if not result.strip():
-        raise ApiError("result_required", "请填写处理结果 (result required).", status=422)
+    payload = {"result": result, "cause": cause}
+    check_first(A.RESTORE, event, actor, result_given, payload=payload)
     with transaction.atomic():
         event = _lock(event)
-        _open(event)
-        _require_crew_or_dispatcher(actor, event)
-        now = clock.now()
-        event.state = FaultEvent.State.RESTORED
-        event.restored_at = now
-        event.result = result.strip()
-        if cause.strip():
-            event.cause = cause.strip()[:200]
-        event.arrived_at = event.arrived_at or now
-        event.updated_at = now
+        step = EVENTS.run(A.RESTORE, event, actor, payload=payload, now=clock.now())
+        event.state, event.updated_at = step.target, step.now
         event.save(update_fields=["state", "restored_at", "result", "cause", "arrived_at", "updated_at"])
-        release_crews(event, now)
-        _note(event, "restore", actor, result.strip(), cause=event.cause)
-        # The public outage is restored (and its customers' notices queued) with the event, or not
-        # at all; the orders follow after, one transaction each.
-        outage_link.restore_outages(event, event.result)
+        _note(event, step.transition.history_action, actor, result.strip(), cause=event.cause)
+        # The crews are released and the public outage is restored (its customers' notices
+        # queued) with the event, or not at all; the orders follow after, one transaction each.
+        EVENTS.follow_up(step)
     closed = close_linked_orders(event, actor)
     log.info("event %s restored, %d orders replied", event.number, closed)
     return event

@@ -277,3 +277,23 @@ def test_a_restoration_that_cannot_tell_the_outage_leaves_the_event_open(
     assert services.report_restored(event=area_event, actor=grid.crew, result="已恢复送电").state == (
         FaultEvent.State.RESTORED
     )
+
+
+def test_refusals_keep_their_order(grid, area_event, storm_clock):
+    """Who and the input before the lock, as the verbs always checked: a non-dispatcher hears
+    forbidden_role and a missing reason note_required even about a closed event; then the state."""
+    from gridcare.repair import actions
+
+    services.cancel_event(event=area_event, actor=grid.dispatcher, note="客户自行恢复")
+    area_event.refresh_from_db()
+    for act, code in (
+        (lambda: services.confirm_event(event=area_event, actor=grid.agent), "forbidden_role"),
+        (lambda: services.cancel_event(event=area_event, actor=grid.dispatcher, note=" "), "note_required"),
+        (lambda: services.report_restored(event=area_event, actor=grid.crew, result=""), "result_required"),
+        (lambda: services.confirm_event(event=area_event, actor=grid.dispatcher), "event_closed"),
+        (lambda: services.report_eta(event=area_event, actor=grid.agent, estimated_restore_at=storm_clock.at), "event_closed"),
+        (lambda: actions.act_on_event(event=area_event, action="fly", actor=grid.dispatcher), "unknown_action"),
+    ):  # fmt: skip
+        with pytest.raises(ApiError) as exc:
+            act()
+        assert exc.value.code == code
