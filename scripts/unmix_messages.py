@@ -120,7 +120,11 @@ def main() -> int:
     mapping: dict[str, str] = {}
     total = by_hand = 0
     for path in sorted(SRC.rglob("*.py")):
-        if "migrations" in path.parts or "tests" in path.parts or path.relative_to(SRC).parts[0] in args.exclude:
+        if (
+            "migrations" in path.parts
+            or "tests" in path.parts
+            or path.relative_to(SRC).parts[0] in args.exclude
+        ):
             continue
         hits = find(path)
         for node, zh, en in hits:

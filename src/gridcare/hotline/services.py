@@ -16,6 +16,7 @@ from gridcare.core.api_errors import ApiError
 from gridcare.customers.queries import CustomerQuery, search_customers
 from gridcare.org import scoping
 from gridcare.org.models import Role, User
+from gridcare.org.types import Actor
 from gridcare.workorders import services as workorders
 from gridcare.workorders.models import OPEN_STATES, OrderType, State, WorkOrder
 
@@ -62,7 +63,7 @@ def caller_candidates(agent: User, caller_number: str) -> list:
 CALL_EVENT_ROLES = (Role.AGENT, Role.SHIFT_LEADER, Role.ADMIN)
 
 
-def _check_call_event_actor(actor: Any, agent: User | None) -> None:
+def _check_call_event_actor(actor: Actor, agent: User | None) -> None:
     """The reporter holds a hotline role and the named agent is within the reporter's scope."""
     if actor is None or getattr(actor, "is_superuser", False):
         return
@@ -72,11 +73,11 @@ def _check_call_event_actor(actor: Any, agent: User | None) -> None:
         raise ApiError("unknown_agent", "No such agent in your scope.", status=422)
 
 
-def _agent_in_scope(agent: User, actor: Any) -> bool:
+def _agent_in_scope(agent: User, actor: Actor) -> bool:
     return any(scoping.unit_in_scope(actor, a.unit_id) for a in scoping.assignments_of(agent))
 
 
-def _call_in_scope(call: Call, actor: Any) -> bool:
+def _call_in_scope(call: Call, actor: Actor) -> bool:
     """Whether ``actor`` may act on an existing call: its unit (the answering agent's unit) lies in
     the actor's scope; a call not yet placed at a unit is covered through its agent."""
     if actor is None or getattr(actor, "is_superuser", False):
@@ -88,7 +89,7 @@ def _call_in_scope(call: Call, actor: Any) -> bool:
     return True
 
 
-def _call_unit(agent: User | None, actor: Any):
+def _call_unit(agent: User | None, actor: Actor):
     """The unit a new call belongs to: the answering agent's, else the reporting account's."""
     for user in (agent, actor):
         if user is not None and getattr(user, "is_authenticated", False):
@@ -101,7 +102,7 @@ def _call_unit(agent: User | None, actor: Any):
 @transaction.atomic
 def record_call_event(
     *,
-    actor: Any = None,
+    actor: Actor | None = None,
     call_id: str,
     event: str,
     caller_number: str = "",

@@ -88,7 +88,7 @@ def restrict(
     return queryset.filter(scope_q(user, unit_field, active_unit))
 
 
-def scope_q(user: Any, unit_field: str | tuple[str, ...], active_unit: Unit | None = None) -> Q:
+def scope_q(user: Viewer, unit_field: str | tuple[str, ...], active_unit: Unit | None = None) -> Q:
     """The condition ``restrict`` filters by (for a caller that ORs it with a rule of its own).
     Unlike ``restrict`` it does not short-cut the superuser: it always names the visible units."""
     ids = visible_unit_ids(user, active_unit)

@@ -18,6 +18,7 @@ from gridcare.core.api_errors import ApiError
 from gridcare.core.workflow import Step
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
+from gridcare.org.types import Actor
 
 from . import deadlines
 from .escalation import notify_escalation
@@ -55,14 +56,14 @@ UPPER_REVIEW_ROLES = frozenset({Role.SHIFT_LEADER, Role.MANAGER, Role.AUDITOR, R
 DISPATCHABLE_KINDS = (Unit.Kind.COUNTY, Unit.Kind.STATION, Unit.Kind.DEPARTMENT, Unit.Kind.TEAM)
 
 
-def _superuser(actor: Any) -> bool:
+def _superuser(actor: Actor) -> bool:
     return bool(getattr(actor, "is_superuser", False))
 
 
 # --- Lookups the rules share ----------------------------------------------------------------
 
 
-def dispatch_targets(user: Any) -> QuerySet[Unit]:
+def dispatch_targets(user: Actor) -> QuerySet[Unit]:
     """The units ``user`` may send orders to (in their scope, of a handling kind)."""
     return scoping.restrict(Unit.objects.filter(kind__in=DISPATCHABLE_KINDS), user, "id")
 
@@ -88,7 +89,7 @@ def in_callback_sample(number: str, rate: Decimal) -> bool:
     return bucket < int(rate * 10000)
 
 
-def is_upper_reviewer(actor: Any, order: WorkOrder) -> bool:
+def is_upper_reviewer(actor: Actor, order: WorkOrder) -> bool:
     """提级审核: the reviewer holds a reviewing role at a unit strictly above the handling unit."""
     handling = order.assigned_unit or order.accepted_unit
     if _superuser(actor):

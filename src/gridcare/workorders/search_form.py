@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridcare.org import scoping
 from gridcare.org.models import Unit
+from gridcare.org.types import Viewer
 
 from .models import OrderType, State
 from .queries import OrderSearch
@@ -33,7 +34,7 @@ class OrderSearchForm(forms.Form):
     created_from = forms.DateField(label=_("受理日期自"), required=False)
     created_to = forms.DateField(label=_("受理日期至"), required=False)
 
-    def __init__(self, *args: Any, user: Any, active_unit: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Viewer, active_unit: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         units = scoping.restrict(Unit.objects.all(), user, "id", active_unit).order_by("path")
         self.fields["unit"].choices = [("", _("全部单位")), *((u.pk, u.name) for u in units[:300])]

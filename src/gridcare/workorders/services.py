@@ -20,6 +20,7 @@ from gridcare.core.api_errors import ApiError, check_same_request
 from gridcare.customers.models import AreaClass, Customer
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
+from gridcare.org.types import Actor
 
 from . import deadlines, intake_sql, policies, queries
 from .models import (
@@ -95,14 +96,14 @@ _INTAKE_FIELDS = (
 )
 
 
-def acting_unit(user: Any, active_unit: Unit | None = None) -> Unit | None:
+def acting_unit(user: Actor, active_unit: Unit | None = None) -> Unit | None:
     """The unit a person acts for: the one they narrowed to with the unit switcher, else their
     first unit."""
     units = scoping.root_units(user, active_unit)
     return units[0] if units else None
 
 
-def _priority(intake: Intake, user: Any) -> int:
+def _priority(intake: Intake, user: Actor) -> int:
     customer = intake.customer
     if (
         customer is not None
@@ -160,7 +161,7 @@ def validate_intake(intake: Intake) -> None:
         check(intake)
 
 
-def check_intake_role(actor: Any) -> None:
+def check_intake_role(actor: Actor) -> None:
     """受理 is for the roles that take requests (``INTAKE_ROLES``); read from the actor's cached
     assignments, no query on the intake path."""
     if actor is None or getattr(actor, "is_superuser", False):
@@ -186,7 +187,7 @@ class DuplicateOrder(ApiError):
 
 def accept_request(
     *,
-    actor: Any,
+    actor: Actor,
     intake: Intake,
     idempotency_key: str | None = None,
     confirm_duplicate: bool = False,
@@ -215,7 +216,7 @@ def accept_request(
 
 def create_work_order(
     *,
-    actor: Any,
+    actor: Actor,
     intake: Intake,
     idempotency_key: str | None = None,
     active_unit: Unit | None = None,
@@ -307,7 +308,7 @@ def create_work_order(
 
 
 def find_open_duplicate(
-    *, customer: Customer | None, caller_phone: str, order_type: str, user: Any, active_unit: Any = None
+    *, customer: Customer | None, caller_phone: str, order_type: str, user: Actor, active_unit: Any = None
 ) -> WorkOrder | None:
     """重复来电: an open order of the same type for the same customer (or caller) to urge instead,
     among the orders ``user`` may see (a caller's number must not reveal orders elsewhere).
@@ -335,7 +336,7 @@ def perform(
     *,
     order: WorkOrder,
     action: str,
-    actor: Any,
+    actor: Actor,
     version: int | None = None,
     note: str = "",
     active_unit: Unit | None = None,

@@ -7,14 +7,13 @@ Print it: ``gridcare workflow_table workorders``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.api_errors import ApiError
 from gridcare.core.workflow import Transition, Workflow
 from gridcare.org import scoping
 from gridcare.org.models import Role
+from gridcare.org.types import Actor
 
 from .models import OPEN_STATES, OrderAction, State, WorkOrder
 from .rules import (
@@ -202,7 +201,7 @@ TRANSITIONS = (
 )  # fmt: skip
 
 
-def _holds(actor: Any, transition: Transition, order: WorkOrder) -> bool:
+def _holds(actor: Actor, transition: Transition, order: WorkOrder) -> bool:
     return not transition.roles or scoping.has_role(actor, *transition.roles)
 
 
