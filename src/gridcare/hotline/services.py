@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock
@@ -68,9 +69,9 @@ def _check_call_event_actor(actor: Actor, agent: User | None) -> None:
     if actor is None or getattr(actor, "is_superuser", False):
         return
     if not scoping.has_role(actor, *CALL_EVENT_ROLES):
-        raise ApiError("forbidden_role", "您的岗位不能上报来电事件 (hotline role required).", status=403)
+        raise ApiError("forbidden_role", gettext("您的岗位不能上报来电事件"), status=403)
     if agent is not None and agent.pk != actor.pk and not _agent_in_scope(agent, actor):
-        raise ApiError("unknown_agent", "No such agent in your scope.", status=422)
+        raise ApiError("unknown_agent", gettext("您的管辖范围内没有该坐席"), status=422)
 
 
 def _agent_in_scope(agent: User, actor: Actor) -> bool:
@@ -140,7 +141,7 @@ def record_call_event(
             call = Call.objects.select_for_update().get(call_id=call_id)
     if not created and not _call_in_scope(call, actor):
         # Another unit's call: answered as if it did not exist (its id must not be probed).
-        raise ApiError("not_found", "No such call in your scope.", status=404)
+        raise ApiError("not_found", gettext("您的管辖范围内没有该来电"), status=404)
     if created and agent is not None:
         candidates = caller_candidates(agent, call.caller_number)
         if len(candidates) == 1:
@@ -183,7 +184,7 @@ def current_call(agent: User) -> Call | None:
 
 def _agent_call(call: Call, actor: User) -> None:
     if call.agent_id != actor.pk:
-        raise ApiError("not_your_call", "这不是您的来电.", status=403)
+        raise ApiError("not_your_call", gettext("这不是您的来电"), status=403)
 
 
 @transaction.atomic
@@ -457,7 +458,7 @@ def wrap_up(*, call: Call, actor: User, code: str, note: str = "") -> Call:
     _agent_call(call, actor)
     wrap = WrapUpCode.objects.filter(code=code, is_active=True).first()
     if wrap is None:
-        raise ApiError("invalid_wrap_up", "请选择话后小结代码.", status=422)
+        raise ApiError("invalid_wrap_up", gettext("请选择话后小结代码"), status=422)
     now = clock.now()
     if call.ended_at is None:
         call.ended_at = now
@@ -491,9 +492,9 @@ def hand_over(*, actor: User, notes: str) -> ShiftHandover:
 
     units = root_units(actor)
     if not units:
-        raise ApiError("no_unit", "没有所属班组，不能交班.", status=403)
+        raise ApiError("no_unit", gettext("没有所属班组，不能交班"), status=403)
     if not notes.strip():
-        raise ApiError("notes_required", "请填写交班说明.", status=422)
+        raise ApiError("notes_required", gettext("请填写交班说明"), status=422)
     now = clock.now()
     handover = ShiftHandover.objects.create(
         unit=units[0], handed_by=actor, handed_at=now, notes=notes.strip(), open_items=open_items_for(actor)
@@ -505,9 +506,9 @@ def hand_over(*, actor: User, notes: str) -> ShiftHandover:
 @transaction.atomic
 def acknowledge_handover(*, handover: ShiftHandover, actor: User, note: str = "") -> ShiftHandover:
     if handover.received_at is not None:
-        raise ApiError("already_received", "该交班记录已被接收.", status=409)
+        raise ApiError("already_received", gettext("该交班记录已被接收"), status=409)
     if handover.handed_by_id == actor.pk:
-        raise ApiError("own_handover", "不能接收自己的交班.", status=409)
+        raise ApiError("own_handover", gettext("不能接收自己的交班"), status=409)
     handover.received_by, handover.received_at, handover.receive_note = actor, clock.now(), note.strip()
     handover.save(update_fields=["received_by", "received_at", "receive_note"])
     return handover

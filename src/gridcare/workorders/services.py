@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock, numbering
@@ -149,11 +150,11 @@ def validate_intake(intake: Intake) -> None:
     if intake.channel not in _CHANNELS:
         raise ApiError("invalid_channel", f"Unknown channel {intake.channel!r}.", status=422)
     if not intake.content.strip():
-        raise ApiError("content_required", "诉求内容不能为空 (content is required).", status=422)
+        raise ApiError("content_required", gettext("诉求内容不能为空"), status=422)
     if intake.customer is None and not (intake.caller_phone.strip() and intake.address.strip()):
         raise ApiError(
             "caller_required",
-            "客户不明时须登记来电号码和地址 (unknown customer: caller phone and address required).",
+            gettext("客户不明时须登记来电号码和地址"),
             status=422,
         )
     check = TYPE_REQUIREMENTS.get(intake.order_type)
@@ -230,12 +231,12 @@ def create_work_order(
     check_intake_role(actor)
     unit = acting_unit(actor, active_unit)
     if unit is None:
-        raise ApiError("no_unit", "受理人没有所属单位 (the actor holds no role at any unit).", status=403)
+        raise ApiError("no_unit", gettext("受理人没有所属单位"), status=403)
     if intake.customer is not None:
         scoping.require_unit_in_scope(
             actor,
             intake.customer.station_id,
-            error=ApiError("not_found", "No such customer in your scope.", status=404),
+            error=ApiError("not_found", gettext("在您的管辖范围内没有该户号"), status=404),
         )
     now = clock.now()
     customer = intake.customer
@@ -355,7 +356,7 @@ def perform(
         if version is not None and version != current.version:
             raise ApiError(
                 "version_conflict",
-                "工单已被他人更新，请刷新后重试 (the order changed meanwhile).",
+                gettext("工单已被他人更新，请刷新后重试"),
                 status=409,
                 current_version=current.version,
             )
@@ -367,7 +368,7 @@ def perform(
         if not won:
             raise ApiError(
                 "version_conflict",
-                "工单已被他人更新，请刷新后重试 (the order changed meanwhile).",
+                gettext("工单已被他人更新，请刷新后重试"),
                 status=409,
             )
         for name, value in changes.items():

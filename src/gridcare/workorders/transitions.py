@@ -7,6 +7,7 @@ Print it: ``gridcare workflow_table workorders``.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.api_errors import ApiError
@@ -215,7 +216,9 @@ def _refuse_state(transition: Transition, order: WorkOrder) -> ApiError:
 
 
 def _refuse_role(transition: Transition, order: WorkOrder) -> ApiError:
-    return ApiError("forbidden_role", f"您的岗位不能执行“{transition.label}” (role not allowed).", status=403)
+    return ApiError(
+        "forbidden_role", gettext("您的岗位不能执行“%(action)s”") % {"action": transition.label}, status=403
+    )
 
 
 def _refuse_unknown(action: str) -> ApiError:
