@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard, TypeVar, cast
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
@@ -23,6 +24,14 @@ M = TypeVar("M", bound=models.Model)
 def authenticated(user: Viewer | None) -> TypeGuard[Actor]:
     """Whether ``user`` is a signed-in account (an ``Actor``); False for anonymous and None."""
     return bool(getattr(user, "is_authenticated", False))
+
+
+def signed_in(user: Viewer) -> Actor:
+    """``request.user`` of a view behind ``login_required``, as the ``Actor`` it is there; a view
+    reached without signing in (a missing decorator) is refused, not served to ``AnonymousUser``."""
+    if not authenticated(user):
+        raise PermissionDenied
+    return user
 
 
 def assignments_of(user: Actor) -> list[RoleAssignment]:
