@@ -74,9 +74,9 @@ def queue(
     """My queue / my unit's queue: priority first, then the nearest deadline."""
     qs = visible_orders(user, active_unit)
     if mine:
-        qs = qs.filter(assignee=user)
+        qs = qs.filter(assignee_id=user.pk)  # an anonymous viewer's (None) within an empty scope
     if accepted:
-        qs = qs.filter(accepted_by=user)
+        qs = qs.filter(accepted_by_id=user.pk)
     if open_only:
         qs = qs.filter(state__in=OPEN_STATES)
     if order_type:
