@@ -40,7 +40,7 @@ def by_unit(user: Actor, active_unit: Any = None) -> list[BulletinRow]:
         urged=Count("id", filter=Q(urge_count__gt=0)),
         escalated=Count("id", filter=Q(escalation_tier__gt=0)),
     )
-    merged: dict[tuple, BulletinRow] = {}
+    merged: dict[tuple[str, int], BulletinRow] = {}
     for g in grouped:
         if g["assigned_unit_id"]:
             key, name = ("assigned", g["assigned_unit_id"]), g["assigned_unit__name"]

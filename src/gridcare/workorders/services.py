@@ -6,7 +6,7 @@ Pages, the API, commands and tasks all call these functions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -141,7 +141,7 @@ def _complaint_requirements(intake: Intake) -> None:
 
 
 # What each order type needs besides the common fields (checked in memory: every intake runs it).
-TYPE_REQUIREMENTS = {OrderType.COMPLAINT: _complaint_requirements}
+TYPE_REQUIREMENTS: dict[str, Callable[[Intake], None]] = {OrderType.COMPLAINT: _complaint_requirements}
 
 
 def validate_intake(intake: Intake) -> None:
@@ -285,7 +285,9 @@ def create_work_order(
                 )
             if prior is not None:  # the key was taken before: that order, and nothing written
                 check_same_request(prior[1], request_fingerprint)
-                return queries.answer(pk=prior[0]), False
+                answer = queries.answer(pk=prior[0])
+                assert answer is not None  # the order the statement found by its key
+                return answer, False
         else:
             with transaction.atomic():
                 # The number is taken in the order's own transaction: the counter row stays locked
