@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
@@ -16,12 +16,17 @@ from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.customers.queries import CustomerQuery, search_customers
 from gridcare.org import scoping
-from gridcare.org.models import Role, User
-from gridcare.org.types import Actor
+from gridcare.org.models import Role, Unit, User
+from gridcare.org.types import Actor, Viewer
 from gridcare.workorders import services as workorders
 from gridcare.workorders.models import OPEN_STATES, OrderType, State, WorkOrder
 
 from .models import AgentState, Call, ShiftHandover, WrapUpCode
+
+if TYPE_CHECKING:
+    from gridcare.customers.models import Customer
+    from gridcare.repair.models import FaultEvent
+    from gridcare.repair.services.intake import CallResult
 
 CALL_EVENTS = ("ringing", "answered", "ended")
 
@@ -54,7 +59,7 @@ def set_agent_state(*, agent: User, state: str, at: dt.datetime | None = None) -
     return row
 
 
-def caller_candidates(agent: User, caller_number: str) -> list:
+def caller_candidates(agent: User, caller_number: str) -> list[Customer]:
     if not caller_number:
         return []
     return search_customers(agent, CustomerQuery(phone=caller_number), limit=10)
@@ -64,7 +69,7 @@ def caller_candidates(agent: User, caller_number: str) -> list:
 CALL_EVENT_ROLES = (Role.AGENT, Role.SHIFT_LEADER, Role.ADMIN)
 
 
-def _check_call_event_actor(actor: Actor, agent: User | None) -> None:
+def _check_call_event_actor(actor: Actor | None, agent: User | None) -> None:
     """The reporter holds a hotline role and the named agent is within the reporter's scope."""
     if actor is None or getattr(actor, "is_superuser", False):
         return
@@ -78,7 +83,7 @@ def _agent_in_scope(agent: User, actor: Actor) -> bool:
     return any(scoping.unit_in_scope(actor, a.unit_id) for a in scoping.assignments_of(agent))
 
 
-def _call_in_scope(call: Call, actor: Actor) -> bool:
+def _call_in_scope(call: Call, actor: Actor | None) -> bool:
     """Whether ``actor`` may act on an existing call: its unit (the answering agent's unit) lies in
     the actor's scope; a call not yet placed at a unit is covered through its agent."""
     if actor is None or getattr(actor, "is_superuser", False):
@@ -86,11 +91,11 @@ def _call_in_scope(call: Call, actor: Actor) -> bool:
     if call.unit_id is not None:
         return scoping.in_scope(call, actor, "unit_id")
     if call.agent_id is not None:
-        return call.agent_id == actor.pk or _agent_in_scope(call.agent, actor)
+        return call.agent_id == actor.pk or (call.agent is not None and _agent_in_scope(call.agent, actor))
     return True
 
 
-def _call_unit(agent: User | None, actor: Actor):
+def _call_unit(agent: User | None, actor: Actor | None) -> Unit | None:
     """The unit a new call belongs to: the answering agent's, else the reporting account's."""
     for user in (agent, actor):
         if user is not None and getattr(user, "is_authenticated", False):
@@ -164,9 +169,9 @@ def record_call_event(
     return call
 
 
-def call_account_no(call: Call, viewer: Any) -> str | None:
+def call_account_no(call: Call, viewer: Viewer) -> str | None:
     """The account number of the call's customer, for a viewer whose scope covers that customer."""
-    if call.customer_id and scoping.in_scope(call.customer, viewer, "station_id"):
+    if call.customer is not None and scoping.in_scope(call.customer, viewer, "station_id"):
         return call.customer.account_no
     return None
 
@@ -188,7 +193,7 @@ def _agent_call(call: Call, actor: User) -> None:
 
 
 @transaction.atomic
-def identify_customer(*, call: Call, customer: Any, actor: User) -> Call:
+def identify_customer(*, call: Call, customer: Customer | None, actor: User) -> Call:
     _agent_call(call, actor)
     call.customer = customer
     call.save(update_fields=["customer"])
@@ -250,7 +255,9 @@ class CallIntakeResult:
         return self.outcome in (Outcome.SAVED, Outcome.URGED)
 
 
-def intake_customer(actor: User, call: Call | None, account_no: str, active_unit: Any = None):
+def intake_customer(
+    actor: User, call: Call | None, account_no: str, active_unit: Any = None
+) -> Customer | None:
     """The customer an order taken now belongs to. On a call: the one the agent confirmed for this
     call (whatever a form still names); without a call: the account number asked for, in scope
     (else None)."""
@@ -259,7 +266,7 @@ def intake_customer(actor: User, call: Call | None, account_no: str, active_unit
     from gridcare.customers.queries import get_customer
 
     if call is not None:
-        account_no = call.customer.account_no if call.customer_id else ""
+        account_no = call.customer.account_no if call.customer is not None else ""
     if not account_no:
         return None
     try:
@@ -361,7 +368,7 @@ def take_fault_call_on_call(
     intake: workorders.Intake,
     idempotency_key: str | None = None,
     hazard: bool = False,
-):
+) -> CallResult:
     """A fault call goes through the repair command's trouble-call analysis (which looks up the
     open fault order once): a repeated call urges the open order (``result.repeated``), a new one
     is linked to the open outage event of its device (no new field work). ``hazard`` (有安全隐患):
@@ -426,7 +433,7 @@ def intake_panel(
     return panel
 
 
-def known_outage_event(customer: Any):
+def known_outage_event(customer: Customer | None) -> FaultEvent | None:
     """The open outage event this customer's supply hangs on, if the repair command knows one."""
     from gridcare.repair.analysis import follow_merges, open_event_for
     from gridcare.repair.models import TroubleCall

@@ -120,7 +120,14 @@ def _next_number() -> str:
 
 
 def _event(
-    article: Article, action: str, actor: Actor, *, revision=None, old="", new="", note=""
+    article: Article,
+    action: str,
+    actor: Actor,
+    *,
+    revision: Revision | None = None,
+    old: str = "",
+    new: str = "",
+    note: str = "",
 ) -> ArticleEvent:
     return ArticleEvent.objects.create(
         article=article,
@@ -209,10 +216,11 @@ def act_on_revision(*, user: Actor, revision: Revision, action: str, note: str =
     if transition is None:
         raise illegal_for_revision(revision, action)
     old_article_status = article.status
-    step = REVISIONS.run(transition, revision, user, note=note, now=clock.now())
+    now = clock.now()
+    step = REVISIONS.run(transition, revision, user, note=note, now=now)
     revision.state = step.target
     revision.save()
-    article.updated_at = step.now
+    article.updated_at = now
     article.save()
     _event(
         article,
@@ -231,10 +239,11 @@ def act_on_revision(*, user: Actor, revision: Revision, action: str, note: str =
 def retire_article(*, user: Actor, article: Article, note: str = "") -> Article:
     """下线: the article is no longer served anywhere (search, pages, panel, API)."""
     article = Article.objects.select_for_update().get(pk=article.pk)
-    step = ARTICLES.run(ArticleAction.RETIRE, article, user, note=note, now=clock.now())
+    now = clock.now()
+    step = ARTICLES.run(ArticleAction.RETIRE, article, user, note=note, now=now)
     old = step.before
     article.status = step.target
-    article.updated_at = step.now
+    article.updated_at = now
     article.save(update_fields=["status", "updated_at"])
     ARTICLES.follow_up(step)
     _event(article, step.transition.history_action, user, old=old, new=article.status, note=note)
