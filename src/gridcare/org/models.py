@@ -8,8 +8,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .types import Actor
-
 
 class Unit(models.Model):
     """组织单位: 省公司 > 市公司 > 县公司 > 供电所 > 班组, plus functional departments (部门/班组).
@@ -175,7 +173,7 @@ ADMIN_ROLES = {Role.ADMIN: SYSTEM, Role.SECURITY_ADMIN: SECURITY, Role.AUDIT_ADM
 SEPARATION_MESSAGE = _("系统管理员、安全管理员、安全审计员三者互斥：同一账号只能担任其中一个")
 
 
-def check_separation(user: Actor, new_roles: list[str], *, exclude_pk: int | None = None) -> None:
+def check_separation(user: User, new_roles: list[str], *, exclude_pk: int | None = None) -> None:
     """Refuse a second administrator role for one account (三员分立)."""
     wanted = {ADMIN_ROLES[r] for r in new_roles if r in ADMIN_ROLES}
     if not wanted:
