@@ -110,6 +110,9 @@ def main() -> int:
     parser.add_argument(
         "--po-only", action="store_true", help="only fill the catalogue from the last --write"
     )
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="AREA", help="skip src/gridcare/AREA (repeatable)"
+    )
     args = parser.parse_args()
     if args.po_only:
         print(f"filled {fill_po(json.loads(SEEN.read_text()))} msgstr")
@@ -117,7 +120,11 @@ def main() -> int:
     mapping: dict[str, str] = {}
     total = by_hand = 0
     for path in sorted(SRC.rglob("*.py")):
-        if "migrations" in path.parts or "tests" in path.parts:
+        if (
+            "migrations" in path.parts
+            or "tests" in path.parts
+            or path.relative_to(SRC).parts[0] in args.exclude
+        ):
             continue
         hits = find(path)
         for node, zh, en in hits:

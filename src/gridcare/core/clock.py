@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -25,6 +26,12 @@ def local_now() -> dt.datetime:
     return now().astimezone(LOCAL_TZ)
 
 
+@overload
+def local(at: dt.datetime) -> dt.datetime: ...
+@overload
+def local(at: None) -> None: ...
+@overload
+def local(at: dt.datetime | None) -> dt.datetime | None: ...
 def local(at: dt.datetime | None) -> dt.datetime | None:
     """``at`` in Asia/Shanghai (None stays None): how the API writes every time. A naive value is
     read as Asia/Shanghai, as Django reads one (``TIME_ZONE``), not as the server's zone."""

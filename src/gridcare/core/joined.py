@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FullResultSet
@@ -77,7 +77,10 @@ class Loaded(QuerySet):
         return manager._apply_rel_filters(self.model._default_manager.get_queryset())._clone()
 
 
-class JoinedRows:
+M = TypeVar("M", bound=Model)
+
+
+class JoinedRows(Generic[M]):
     """``SELECT`` ``base`` rows with ``related`` joined and ``children`` aggregated.
 
     ``fetch`` takes SQL conditions on the base table (``{table}`` stands for its quoted name),
@@ -86,7 +89,7 @@ class JoinedRows:
 
     def __init__(
         self,
-        base: type[Model],
+        base: type[M],
         *,
         related: tuple[Related, ...] = (),
         children: tuple[Children, ...] = (),
@@ -143,9 +146,7 @@ class JoinedRows:
         self._sql[vendor] = sql
         return sql
 
-    def fetch(
-        self, scoped: QuerySet | None, conditions: list[str], params: list[Any], limit: int
-    ) -> list[Model]:
+    def fetch(self, scoped: QuerySet | None, conditions: list[str], params: list[Any], limit: int) -> list[M]:
         """``scoped``: the restricted queryset of the scoping door (its WHERE is compiled in), or
         None for a caller that checks the scope of the rows itself (the statement's text is then
         always the same, and it runs prepared)."""
@@ -174,7 +175,7 @@ class JoinedRows:
                 rows = cursor.fetchall()
         return [self._build(row) for row in rows]
 
-    def _build(self, row: tuple) -> Model:
+    def _build(self, row: tuple) -> M:
         db = connection.alias
         values = list(row)
         offset = 0
@@ -206,7 +207,7 @@ class JoinedRows:
                 for item in data or []
             ]
             cache[child.name] = Loaded.holding(child.model, objects, obj, child.name)
-        return obj
+        return cast(M, obj)  # built[0]: the row of ``self.base``, the loop's first model
 
     @functools.cache  # noqa: B019 - a handful of module-level instances, kept for the process
     def _pk_at(self, model: type[Model]) -> int:

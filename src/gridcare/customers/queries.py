@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from gridcare.core.joined import Children, JoinedRows, Related
 from gridcare.org import scoping
 from gridcare.org.models import Unit
+from gridcare.org.types import Viewer
 
 from .models import Customer, CustomerAddress, CustomerPhone, TransformerArea
 
@@ -34,7 +35,7 @@ def normalize_text(value: str) -> str:
     return re.sub(r"\s+", "", value or "").lower()
 
 
-def visible_customers(user: Any, active_unit: Any = None) -> QuerySet[Customer]:
+def visible_customers(user: Viewer, active_unit: Any = None) -> QuerySet[Customer]:
     return scoping.restrict(Customer.objects.all(), user, "station_id", active_unit)
 
 
@@ -59,7 +60,7 @@ class CustomerQuery:
 
 
 def search_customers(
-    user: Any, query: CustomerQuery, *, active_unit: Any = None, limit: int = SEARCH_LIMIT
+    user: Viewer, query: CustomerQuery, *, active_unit: Any = None, limit: int = SEARCH_LIMIT
 ) -> list[Customer]:
     """Find customers by phone, account number, name or address — one query box for the agent.
 
@@ -146,7 +147,7 @@ _RESULT_PAGE = JoinedRows(
 _INTAKE_ROW = JoinedRows(Customer, related=(Related(TransformerArea, "a", "transformer_area_id"),))
 
 
-def get_customer_for_intake(user: Any, account_no: str, *, active_unit: Any = None) -> Customer:
+def get_customer_for_intake(user: Viewer, account_no: str, *, active_unit: Any = None) -> Customer:
     """The same scoped lookup as ``get_customer`` for taking a request: the customer and its
     transformer area only, not the archive's phones, meters and contracts. Every intake runs it,
     so it is one prebuilt statement (no ORM query compiling) and the scope is checked in Python."""
@@ -161,7 +162,7 @@ def customer_with_area(pk: int) -> Customer | None:
     return found[0] if found else None
 
 
-def get_customer(user: Any, account_no: str, *, active_unit: Any = None) -> Customer:
+def get_customer(user: Viewer, account_no: str, *, active_unit: Any = None) -> Customer:
     """One customer in the user's scope by account number, or 404."""
     qs = Customer.objects.select_related(
         "transformer_area__feeder__substation",

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from gridcare.core import audit
 from gridcare.core.models import AuditLog
+from gridcare.org.types import Actor
 
 from .models import Customer
 from .queries import normalize_text
@@ -22,7 +23,7 @@ def refresh_search_text(customer: Customer) -> None:
     Customer.objects.filter(pk=customer.pk).update(search_text=customer.search_text)
 
 
-def reveal_personal_data(*, user: Any, customer: Customer, request: Any = None) -> dict[str, Any]:
+def reveal_personal_data(*, user: Actor, customer: Customer, request: Any = None) -> dict[str, Any]:
     """Full phones, ID number and addresses for a role that needs them; the access is audited."""
     from django.core.exceptions import PermissionDenied
 

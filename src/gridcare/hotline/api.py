@@ -37,7 +37,7 @@ class CtiCallOut(Schema):
             call_id=call.call_id,
             state=call.state,
             caller_masked=mask_phone(call.caller_number),
-            agent=call.agent.username if call.agent_id else None,
+            agent=call.agent.username if call.agent is not None else None,
             account_no=services.call_account_no(call, viewer),
             ringing_at=call.ringing_at,
             answered_at=call.answered_at,

@@ -3,6 +3,8 @@ from them so the handling unit reads one structured text."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -84,9 +86,14 @@ class SmartIntakeForm(forms.Form):
         subtype = ""
         if d["order_type"] == OrderType.FAULT_REPAIR:
             subtype = d.get("symptom") or ""
+            symptoms = self.fields["symptom"]
+            assert isinstance(symptoms, forms.ChoiceField)  # declared above
+            # A ChoiceField keeps its choices normalised to (value, label) pairs.
+            symptom_labels: dict[str | None, str] = dict(cast("list[tuple[str, str]]", symptoms.choices))
+            scopes: dict[str | None, str] = {value: str(label) for value, label in FAULT_SCOPES}
             lines.append(
-                f"故障现象：{dict(self.fields['symptom'].choices).get(d.get('symptom'), '')}；"
-                f"范围：{dict(FAULT_SCOPES).get(d.get('scope'), '')}"
+                f"故障现象：{symptom_labels.get(d.get('symptom'), '')}；"
+                f"范围：{scopes.get(d.get('scope'), '')}"
             )
             if d.get("hazard"):
                 lines.append("【有安全隐患，请优先处置】")

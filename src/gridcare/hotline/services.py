@@ -6,20 +6,27 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.customers.queries import CustomerQuery, search_customers
 from gridcare.org import scoping
-from gridcare.org.models import Role, User
+from gridcare.org.models import Role, Unit, User
+from gridcare.org.types import Actor, Viewer
 from gridcare.workorders import services as workorders
 from gridcare.workorders.models import OPEN_STATES, OrderType, State, WorkOrder
 
 from .models import AgentState, Call, ShiftHandover, WrapUpCode
+
+if TYPE_CHECKING:
+    from gridcare.customers.models import Customer
+    from gridcare.repair.models import FaultEvent
+    from gridcare.repair.services.intake import CallResult
 
 CALL_EVENTS = ("ringing", "answered", "ended")
 
@@ -52,7 +59,7 @@ def set_agent_state(*, agent: User, state: str, at: dt.datetime | None = None) -
     return row
 
 
-def caller_candidates(agent: User, caller_number: str) -> list:
+def caller_candidates(agent: User, caller_number: str) -> list[Customer]:
     if not caller_number:
         return []
     return search_customers(agent, CustomerQuery(phone=caller_number), limit=10)
@@ -62,21 +69,21 @@ def caller_candidates(agent: User, caller_number: str) -> list:
 CALL_EVENT_ROLES = (Role.AGENT, Role.SHIFT_LEADER, Role.ADMIN)
 
 
-def _check_call_event_actor(actor: Any, agent: User | None) -> None:
+def _check_call_event_actor(actor: Actor | None, agent: User | None) -> None:
     """The reporter holds a hotline role and the named agent is within the reporter's scope."""
     if actor is None or getattr(actor, "is_superuser", False):
         return
     if not scoping.has_role(actor, *CALL_EVENT_ROLES):
-        raise ApiError("forbidden_role", "您的岗位不能上报来电事件 (hotline role required).", status=403)
+        raise ApiError("forbidden_role", gettext("您的岗位不能上报来电事件"), status=403)
     if agent is not None and agent.pk != actor.pk and not _agent_in_scope(agent, actor):
-        raise ApiError("unknown_agent", "No such agent in your scope.", status=422)
+        raise ApiError("unknown_agent", gettext("您的管辖范围内没有该坐席"), status=422)
 
 
-def _agent_in_scope(agent: User, actor: Any) -> bool:
+def _agent_in_scope(agent: User, actor: Actor) -> bool:
     return any(scoping.unit_in_scope(actor, a.unit_id) for a in scoping.assignments_of(agent))
 
 
-def _call_in_scope(call: Call, actor: Any) -> bool:
+def _call_in_scope(call: Call, actor: Actor | None) -> bool:
     """Whether ``actor`` may act on an existing call: its unit (the answering agent's unit) lies in
     the actor's scope; a call not yet placed at a unit is covered through its agent."""
     if actor is None or getattr(actor, "is_superuser", False):
@@ -84,11 +91,11 @@ def _call_in_scope(call: Call, actor: Any) -> bool:
     if call.unit_id is not None:
         return scoping.in_scope(call, actor, "unit_id")
     if call.agent_id is not None:
-        return call.agent_id == actor.pk or _agent_in_scope(call.agent, actor)
+        return call.agent_id == actor.pk or (call.agent is not None and _agent_in_scope(call.agent, actor))
     return True
 
 
-def _call_unit(agent: User | None, actor: Any):
+def _call_unit(agent: User | None, actor: Actor | None) -> Unit | None:
     """The unit a new call belongs to: the answering agent's, else the reporting account's."""
     for user in (agent, actor):
         if user is not None and getattr(user, "is_authenticated", False):
@@ -101,7 +108,7 @@ def _call_unit(agent: User | None, actor: Any):
 @transaction.atomic
 def record_call_event(
     *,
-    actor: Any = None,
+    actor: Actor | None = None,
     call_id: str,
     event: str,
     caller_number: str = "",
@@ -139,7 +146,7 @@ def record_call_event(
             call = Call.objects.select_for_update().get(call_id=call_id)
     if not created and not _call_in_scope(call, actor):
         # Another unit's call: answered as if it did not exist (its id must not be probed).
-        raise ApiError("not_found", "No such call in your scope.", status=404)
+        raise ApiError("not_found", gettext("您的管辖范围内没有该来电"), status=404)
     if created and agent is not None:
         candidates = caller_candidates(agent, call.caller_number)
         if len(candidates) == 1:
@@ -162,9 +169,9 @@ def record_call_event(
     return call
 
 
-def call_account_no(call: Call, viewer: Any) -> str | None:
+def call_account_no(call: Call, viewer: Viewer) -> str | None:
     """The account number of the call's customer, for a viewer whose scope covers that customer."""
-    if call.customer_id and scoping.in_scope(call.customer, viewer, "station_id"):
+    if call.customer is not None and scoping.in_scope(call.customer, viewer, "station_id"):
         return call.customer.account_no
     return None
 
@@ -182,11 +189,11 @@ def current_call(agent: User) -> Call | None:
 
 def _agent_call(call: Call, actor: User) -> None:
     if call.agent_id != actor.pk:
-        raise ApiError("not_your_call", "这不是您的来电.", status=403)
+        raise ApiError("not_your_call", gettext("这不是您的来电"), status=403)
 
 
 @transaction.atomic
-def identify_customer(*, call: Call, customer: Any, actor: User) -> Call:
+def identify_customer(*, call: Call, customer: Customer | None, actor: User) -> Call:
     _agent_call(call, actor)
     call.customer = customer
     call.save(update_fields=["customer"])
@@ -248,7 +255,9 @@ class CallIntakeResult:
         return self.outcome in (Outcome.SAVED, Outcome.URGED)
 
 
-def intake_customer(actor: User, call: Call | None, account_no: str, active_unit: Any = None):
+def intake_customer(
+    actor: User, call: Call | None, account_no: str, active_unit: Any = None
+) -> Customer | None:
     """The customer an order taken now belongs to. On a call: the one the agent confirmed for this
     call (whatever a form still names); without a call: the account number asked for, in scope
     (else None)."""
@@ -257,7 +266,7 @@ def intake_customer(actor: User, call: Call | None, account_no: str, active_unit
     from gridcare.customers.queries import get_customer
 
     if call is not None:
-        account_no = call.customer.account_no if call.customer_id else ""
+        account_no = call.customer.account_no if call.customer is not None else ""
     if not account_no:
         return None
     try:
@@ -359,7 +368,7 @@ def take_fault_call_on_call(
     intake: workorders.Intake,
     idempotency_key: str | None = None,
     hazard: bool = False,
-):
+) -> CallResult:
     """A fault call goes through the repair command's trouble-call analysis (which looks up the
     open fault order once): a repeated call urges the open order (``result.repeated``), a new one
     is linked to the open outage event of its device (no new field work). ``hazard`` (有安全隐患):
@@ -424,7 +433,7 @@ def intake_panel(
     return panel
 
 
-def known_outage_event(customer: Any):
+def known_outage_event(customer: Customer | None) -> FaultEvent | None:
     """The open outage event this customer's supply hangs on, if the repair command knows one."""
     from gridcare.repair.analysis import follow_merges, open_event_for
     from gridcare.repair.models import TroubleCall
@@ -456,7 +465,7 @@ def wrap_up(*, call: Call, actor: User, code: str, note: str = "") -> Call:
     _agent_call(call, actor)
     wrap = WrapUpCode.objects.filter(code=code, is_active=True).first()
     if wrap is None:
-        raise ApiError("invalid_wrap_up", "请选择话后小结代码.", status=422)
+        raise ApiError("invalid_wrap_up", gettext("请选择话后小结代码"), status=422)
     now = clock.now()
     if call.ended_at is None:
         call.ended_at = now
@@ -490,9 +499,9 @@ def hand_over(*, actor: User, notes: str) -> ShiftHandover:
 
     units = root_units(actor)
     if not units:
-        raise ApiError("no_unit", "没有所属班组，不能交班.", status=403)
+        raise ApiError("no_unit", gettext("没有所属班组，不能交班"), status=403)
     if not notes.strip():
-        raise ApiError("notes_required", "请填写交班说明.", status=422)
+        raise ApiError("notes_required", gettext("请填写交班说明"), status=422)
     now = clock.now()
     handover = ShiftHandover.objects.create(
         unit=units[0], handed_by=actor, handed_at=now, notes=notes.strip(), open_items=open_items_for(actor)
@@ -504,9 +513,9 @@ def hand_over(*, actor: User, notes: str) -> ShiftHandover:
 @transaction.atomic
 def acknowledge_handover(*, handover: ShiftHandover, actor: User, note: str = "") -> ShiftHandover:
     if handover.received_at is not None:
-        raise ApiError("already_received", "该交班记录已被接收.", status=409)
+        raise ApiError("already_received", gettext("该交班记录已被接收"), status=409)
     if handover.handed_by_id == actor.pk:
-        raise ApiError("own_handover", "不能接收自己的交班.", status=409)
+        raise ApiError("own_handover", gettext("不能接收自己的交班"), status=409)
     handover.received_by, handover.received_at, handover.receive_note = actor, clock.now(), note.strip()
     handover.save(update_fields=["received_by", "received_at", "receive_note"])
     return handover

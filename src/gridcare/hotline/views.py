@@ -100,8 +100,8 @@ def _customer_context(request, account_no: str) -> dict:
 def customer(request, account_no: str):
     context = _customer_context(request, account_no)
     call = services.current_call(request.user)
-    identified = call is not None and call.customer_id is None and request.GET.get("identify")
-    if identified:
+    identified = call is not None and call.customer_id is None and bool(request.GET.get("identify"))
+    if call is not None and identified:
         services.identify_customer(call=call, customer=context["customer"], actor=request.user)
     response = render(request, "hotline/_customer.html", context)
     if identified:

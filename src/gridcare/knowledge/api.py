@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema
 
 from gridcare.core.api_errors import ApiError
@@ -36,7 +37,7 @@ def search(request, params: Query[SearchParams]):
     if params.unit is not None:
         unit = queries.caller_unit(request.auth, params.unit)
         if unit is None:
-            raise ApiError("not_found", "No such unit in your scope.", status=404)
+            raise ApiError("not_found", gettext("您的管辖范围内没有该单位"), status=404)
     result = queries.search_articles(
         request.auth, q, unit=unit, customer_class=params.customer_class, limit=params.limit
     )

@@ -37,7 +37,7 @@ class Category(models.Model):
         verbose_name_plural = _("知识分类")
 
     def __str__(self) -> str:
-        return f"{self.parent.name} / {self.name}" if self.parent_id else self.name
+        return f"{self.parent.name} / {self.name}" if self.parent is not None else self.name
 
 
 class Status(models.TextChoices):

@@ -26,6 +26,7 @@ from django.http import Http404
 from gridcare.core import clock
 from gridcare.org import scoping
 from gridcare.org.models import Unit
+from gridcare.org.types import Viewer
 
 from . import search
 from .models import Article, Attachment, Category, CustomerClass, Revision, SearchGap, Status
@@ -41,7 +42,7 @@ def _ancestor_ids(units: list[Unit]) -> list[int]:
     return sorted(ids)
 
 
-def caller_unit(user: Any, unit_id: Any, active_unit: Unit | None = None) -> Unit | None:
+def caller_unit(user: Viewer, unit_id: Any, active_unit: Unit | None = None) -> Unit | None:
     """The caller's unit given to the panel, if it is a unit in the user's scope (else None)."""
     try:
         unit_pk = int(unit_id)
@@ -54,7 +55,7 @@ def caller_unit(user: Any, unit_id: Any, active_unit: Unit | None = None) -> Uni
 
 
 def served_filters(
-    user: Any, *, active_unit: Unit | None = None, unit: Unit | None = None, customer_class: str = ""
+    user: Viewer, *, active_unit: Unit | None = None, unit: Unit | None = None, customer_class: str = ""
 ) -> Filters | None:
     """The index filters for what ``user`` may be served, or None when nothing at all."""
     if customer_class not in CustomerClass.values:
@@ -91,14 +92,14 @@ def _served_queryset(filters: Filters) -> QuerySet[Article]:
     return qs
 
 
-def served_articles(user: Any, *, active_unit: Unit | None = None, **narrow: Any) -> QuerySet[Article]:
+def served_articles(user: Viewer, *, active_unit: Unit | None = None, **narrow: Any) -> QuerySet[Article]:
     filters = served_filters(user, active_unit=active_unit, **narrow)
     if filters is None:
         return Article.objects.none()
     return _served_queryset(filters)
 
 
-def get_served_article(user: Any, number: str, *, active_unit: Unit | None = None) -> Article:
+def get_served_article(user: Viewer, number: str, *, active_unit: Unit | None = None) -> Article:
     """One article as an agent may read it, or 404 (retired, expired, elsewhere, or a draft)."""
     qs = served_articles(user, active_unit=active_unit).select_related("category__parent", "region")
     try:
@@ -128,7 +129,7 @@ class SearchResult:
 
 
 def search_articles(
-    user: Any,
+    user: Viewer,
     q: str,
     *,
     active_unit: Unit | None = None,
@@ -154,7 +155,9 @@ def search_articles(
 # ---------------------------------------------------------------- maintenance reads
 
 
-def maintained_articles(user: Any, *, status: str = "", q: str = "", category: str = "") -> QuerySet[Article]:
+def maintained_articles(
+    user: Viewer, *, status: str = "", q: str = "", category: str = ""
+) -> QuerySet[Article]:
     """Articles a maintainer may manage: their regions' and (for the center) nationwide ones."""
     from django.db.models import Q
 
@@ -168,14 +171,14 @@ def maintained_articles(user: Any, *, status: str = "", q: str = "", category: s
     return qs.order_by("-updated_at", "number")
 
 
-def get_maintained_article(user: Any, number: str) -> Article:
+def get_maintained_article(user: Viewer, number: str) -> Article:
     try:
         return maintained_articles(user).get(number=number)
     except Article.DoesNotExist as exc:
         raise Http404("not found") from exc
 
 
-def get_attachment(user: Any, number: str, pk: int, *, active_unit: Unit | None = None) -> Attachment:
+def get_attachment(user: Viewer, number: str, pk: int, *, active_unit: Unit | None = None) -> Attachment:
     """An attachment of an article the user may read (served to them, or maintained by them), or 404."""
     try:
         article = get_served_article(user, number, active_unit=active_unit)
@@ -195,14 +198,14 @@ def versions(article: Article) -> list[Revision]:
     )
 
 
-def open_gaps(user: Any, *, include_resolved: bool = False) -> QuerySet[SearchGap]:
+def open_gaps(user: Viewer, *, include_resolved: bool = False) -> QuerySet[SearchGap]:
     """The gaps a maintainer looks after: searches in their regions (those without a region,
     for the center's maintainers), by the rule of ``maintained_articles``."""
     qs = _maintained(SearchGap.objects.select_related("region", "last_user", "resolved_article"), user)
     return qs if include_resolved else qs.filter(resolved=False)
 
 
-def _maintained(qs: QuerySet, user: Any) -> QuerySet:
+def _maintained(qs: QuerySet, user: Viewer) -> QuerySet:
     """Rows whose ``region`` lies in the user's units' subtrees, and rows without a region when
     the user works at the center (the province or a city); everything for a superuser."""
     from django.db.models import Q

@@ -9,7 +9,6 @@ belong to the province or city level (the center that runs the 95598 line).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from gridcare.core.workflow import Step
 from gridcare.org.models import Role, Unit
 from gridcare.org.scoping import assignments_of
+from gridcare.org.types import Actor
 
 from . import markup
 from .models import CONTENT_FIELDS, Article, Category, Revision, Status
@@ -30,7 +30,7 @@ RevisionStep = Step[Revision]
 ArticleStep = Step[Article]
 
 
-def holds(user: Any, roles: frozenset[str], region: Unit | None) -> bool:
+def holds(user: Actor, roles: frozenset[str], region: Unit | None) -> bool:
     """``user`` holds one of ``roles`` at a unit whose subtree contains ``region`` (nationwide:
     at the province or city level)."""
     if getattr(user, "is_superuser", False):

@@ -31,7 +31,7 @@ class ArticleHitOut(Schema):
             title=article.title,
             phrasings=article.phrasing_list(),
             category=str(article.category),
-            region=article.region.name if article.region_id else None,
+            region=article.region.name if article.region is not None else None,
             customer_classes=article.class_codes(),
             version=article.version,
             effective_from=article.effective_from,

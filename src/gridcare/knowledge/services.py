@@ -22,6 +22,7 @@ from gridcare.core import clock, numbering
 from gridcare.org import scoping
 from gridcare.org.models import Unit
 from gridcare.org.scoping import assignments_of
+from gridcare.org.types import Actor
 
 from . import attachments, queries
 from .models import (
@@ -43,25 +44,25 @@ from .transitions import ARTICLES, REVISIONS, ArticleAction, RevisionAction, ill
 # ---------------------------------------------------------------- permissions
 
 
-def can_edit(user: Any, region: Unit | None = None) -> bool:
+def can_edit(user: Actor, region: Unit | None = None) -> bool:
     return holds(user, EDITORS, region)
 
 
-def can_review(user: Any, region: Unit | None = None) -> bool:
+def can_review(user: Actor, region: Unit | None = None) -> bool:
     return holds(user, REVIEWERS, region)
 
 
-def is_maintainer(user: Any) -> bool:
+def is_maintainer(user: Actor) -> bool:
     """May open the maintenance pages at all (some region of theirs)."""
     roles = EDITORS | REVIEWERS
     return getattr(user, "is_superuser", False) or any(a.role in roles for a in assignments_of(user))
 
 
-def is_editor(user: Any) -> bool:
+def is_editor(user: Actor) -> bool:
     return getattr(user, "is_superuser", False) or any(a.role in EDITORS for a in assignments_of(user))
 
 
-def allowed_actions(user: Any, article: Article, revision: Revision | None) -> list[str]:
+def allowed_actions(user: Actor, article: Article, revision: Revision | None) -> list[str]:
     """The actions to offer ``user``: the state and their roles in the region allow them, and the
     guards about who (not their own revision to approve) pass."""
     actions: list[str] = []
@@ -119,7 +120,14 @@ def _next_number() -> str:
 
 
 def _event(
-    article: Article, action: str, actor: Any, *, revision=None, old="", new="", note=""
+    article: Article,
+    action: str,
+    actor: Actor,
+    *,
+    revision: Revision | None = None,
+    old: str = "",
+    new: str = "",
+    note: str = "",
 ) -> ArticleEvent:
     return ArticleEvent.objects.create(
         article=article,
@@ -134,7 +142,7 @@ def _event(
 
 
 @transaction.atomic
-def create_article(*, user: Any, change_note: str = "", **content: Any) -> Revision:
+def create_article(*, user: Actor, change_note: str = "", **content: Any) -> Revision:
     """新建知识条目: a draft article with its first revision, owned by the editor."""
     data = _clean_content(content)
     if not can_edit(user, _region_of(data, None)):
@@ -152,7 +160,7 @@ def create_article(*, user: Any, change_note: str = "", **content: Any) -> Revis
 
 
 @transaction.atomic
-def start_revision(*, user: Any, article: Article, change_note: str = "") -> Revision:
+def start_revision(*, user: Actor, article: Article, change_note: str = "") -> Revision:
     """修订: a new draft copied from the served content (one open revision per article)."""
     article = Article.objects.select_for_update().get(pk=article.pk)
     if not can_edit(user, article.region):
@@ -173,7 +181,7 @@ def start_revision(*, user: Any, article: Article, change_note: str = "") -> Rev
 
 @transaction.atomic
 def update_revision(
-    *, user: Any, revision: Revision, change_note: str | None = None, **content: Any
+    *, user: Actor, revision: Revision, change_note: str | None = None, **content: Any
 ) -> Revision:
     """Save the editor's changes to a draft revision."""
     revision = Revision.objects.select_for_update().select_related("article").get(pk=revision.pk)
@@ -199,7 +207,7 @@ def update_revision(
 
 
 @transaction.atomic
-def act_on_revision(*, user: Any, revision: Revision, action: str, note: str = "") -> Revision:
+def act_on_revision(*, user: Actor, revision: Revision, action: str, note: str = "") -> Revision:
     """submit / withdraw / approve / reject / discard, per ``transitions.REVISIONS``."""
     revision = Revision.objects.select_for_update().get(pk=revision.pk)
     article = Article.objects.select_for_update().get(pk=revision.article_id)
@@ -208,10 +216,11 @@ def act_on_revision(*, user: Any, revision: Revision, action: str, note: str = "
     if transition is None:
         raise illegal_for_revision(revision, action)
     old_article_status = article.status
-    step = REVISIONS.run(transition, revision, user, note=note, now=clock.now())
+    now = clock.now()
+    step = REVISIONS.run(transition, revision, user, note=note, now=now)
     revision.state = step.target
     revision.save()
-    article.updated_at = step.now
+    article.updated_at = now
     article.save()
     _event(
         article,
@@ -227,13 +236,14 @@ def act_on_revision(*, user: Any, revision: Revision, action: str, note: str = "
 
 
 @transaction.atomic
-def retire_article(*, user: Any, article: Article, note: str = "") -> Article:
+def retire_article(*, user: Actor, article: Article, note: str = "") -> Article:
     """下线: the article is no longer served anywhere (search, pages, panel, API)."""
     article = Article.objects.select_for_update().get(pk=article.pk)
-    step = ARTICLES.run(ArticleAction.RETIRE, article, user, note=note, now=clock.now())
+    now = clock.now()
+    step = ARTICLES.run(ArticleAction.RETIRE, article, user, note=note, now=now)
     old = step.before
     article.status = step.target
-    article.updated_at = step.now
+    article.updated_at = now
     article.save(update_fields=["status", "updated_at"])
     ARTICLES.follow_up(step)
     _event(article, step.transition.history_action, user, old=old, new=article.status, note=note)
@@ -254,7 +264,7 @@ def rebuild_index() -> int:
 
 
 @transaction.atomic
-def import_article(*, user: Any, number: str, source: str = "", **content: Any) -> tuple[Article, bool]:
+def import_article(*, user: Actor, number: str, source: str = "", **content: Any) -> tuple[Article, bool]:
     """导入发布: load a vetted article (seed content, a bulk import) straight as a published version.
 
     Idempotent by ``number``: an unchanged article is left alone; a changed one gets a new
@@ -291,7 +301,7 @@ def import_article(*, user: Any, number: str, source: str = "", **content: Any) 
     return article, True
 
 
-def add_attachment(*, user: Any, article: Article, file: Any, title: str = "") -> Attachment:
+def add_attachment(*, user: Actor, article: Article, file: Any, title: str = "") -> Attachment:
     """Store an allowed file (type by content, size capped) under a random name and record it.
 
     Nothing is left behind on failure: a refused file is never written, and a stored file whose
@@ -363,7 +373,7 @@ def diff_html(old: Revision, new: Revision) -> str:
 
 @transaction.atomic
 def record_feedback(
-    *, user: Any, article: Article, helpful: bool, query: str = "", call_ref: str = ""
+    *, user: Actor, article: Article, helpful: bool, query: str = "", call_ref: str = ""
 ) -> Feedback:
     """“这条答复解决了来电” (or not): one row, and the article's counters move."""
     feedback = Feedback.objects.create(
@@ -374,7 +384,7 @@ def record_feedback(
     return feedback
 
 
-def record_gap(*, user: Any, query: str, reason: str, region: Unit | None = None) -> SearchGap | None:
+def record_gap(*, user: Actor, query: str, reason: str, region: Unit | None = None) -> SearchGap | None:
     """Count a query that found no good answer (one row per normalized query and region). ``region``: the
     unit the search was for (the caller's station, the unit chosen in the switcher), else the
     searcher's own unit when they hold roles at one only, so the gap reaches that region's
@@ -415,7 +425,7 @@ def record_gap(*, user: Any, query: str, reason: str, region: Unit | None = None
 
 
 @transaction.atomic
-def resolve_gap(*, user: Any, gap: SearchGap, article_number: str = "") -> SearchGap:
+def resolve_gap(*, user: Actor, gap: SearchGap, article_number: str = "") -> SearchGap:
     """Mark a gap handled, linked to the article that now answers it (if a number is given): one
     the user maintains, or one served to their agents (a nationwide answer, say). An unknown or
     out-of-scope number raises ValidationError and leaves the gap open."""

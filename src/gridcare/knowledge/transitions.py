@@ -11,13 +11,12 @@ Print them: ``gridcare workflow_table knowledge``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from gridcare.core.workflow import Action, Transition, Workflow
+from gridcare.org.types import Actor
 
 from .models import Article, ArticleEvent, Revision, Status
 from .rules import (
@@ -90,11 +89,11 @@ def illegal_for_revision(revision: Revision, action: str) -> ValidationError:
     )
 
 
-def _holds_revision(user: Any, transition: Transition, revision: Revision) -> bool:
+def _holds_revision(user: Actor, transition: Transition, revision: Revision) -> bool:
     return holds(user, transition.roles, revision.region or revision.article.region)
 
 
-def _holds_article(user: Any, transition: Transition, article: Article) -> bool:
+def _holds_article(user: Actor, transition: Transition, article: Article) -> bool:
     return holds(user, transition.roles, article.region)
 
 

@@ -7,6 +7,8 @@ Maintainer side: article list, editor, workflow actions, versions and diffs, the
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -261,7 +263,7 @@ def edit(request, number: str):
     )
 
 
-ACTION_LABELS = {t.action: t.label for workflow in WORKFLOWS for t in workflow}
+ACTION_LABELS: dict[str, Any] = {t.action: t.label for workflow in WORKFLOWS for t in workflow}  # lazy labels
 
 
 @login_required
@@ -311,7 +313,7 @@ def attach(request, number: str):
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
     else:
-        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect("knowledge:edit", number=number)
 
 
@@ -338,9 +340,11 @@ def attachment(request, number: str, pk: int):
 def diff(request, number: str):
     _require_maintainer(request)
     obj = queries.get_maintained_article(request.user, number)
-    versions = {v.version_no: v for v in queries.versions(obj)}
+    # (``queries.versions`` reads numbered revisions only)
+    versions = {v.version_no: v for v in queries.versions(obj) if v.version_no is not None}
     pending = obj.pending_revision()
     b, a = request.GET.get("b", ""), request.GET.get("a", "")
+    new: Revision | None
     try:
         if b == "draft" and pending is not None:
             new = pending

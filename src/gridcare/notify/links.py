@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,10 @@ class Link:
     label: str
 
 
-_routes: dict[str, tuple[str, str]] = {}
+_routes: dict[str, tuple[str, str | Promise]] = {}  # the label lazy: translated when shown
 
 
-def register(about_type: str, url_name: str, label: str) -> None:
+def register(about_type: str, url_name: str, label: str | Promise) -> None:
     _routes[about_type] = (url_name, label)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.http import HttpRequest
+from .types import StaffRequest
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Tile:
     order: int = 50
 
 
-Provider = Callable[[HttpRequest], Tile | None]
+Provider = Callable[[StaffRequest], Tile | None]
 _providers: list[Provider] = []
 
 
@@ -40,6 +40,6 @@ def register(provider: Provider) -> Provider:
     return provider
 
 
-def tiles(request: HttpRequest) -> list[Tile]:
+def tiles(request: StaffRequest) -> list[Tile]:
     found = [tile for provider in _providers if (tile := provider(request)) is not None]
     return sorted(found, key=lambda t: t.order)

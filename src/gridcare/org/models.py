@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -174,7 +173,7 @@ ADMIN_ROLES = {Role.ADMIN: SYSTEM, Role.SECURITY_ADMIN: SECURITY, Role.AUDIT_ADM
 SEPARATION_MESSAGE = _("系统管理员、安全管理员、安全审计员三者互斥：同一账号只能担任其中一个")
 
 
-def check_separation(user: Any, new_roles: list[str], *, exclude_pk: int | None = None) -> None:
+def check_separation(user: User, new_roles: list[str], *, exclude_pk: int | None = None) -> None:
     """Refuse a second administrator role for one account (三员分立)."""
     wanted = {ADMIN_ROLES[r] for r in new_roles if r in ADMIN_ROLES}
     if not wanted:

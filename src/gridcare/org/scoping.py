@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard, TypeVar, cast
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
@@ -23,6 +24,14 @@ M = TypeVar("M", bound=models.Model)
 def authenticated(user: Viewer | None) -> TypeGuard[Actor]:
     """Whether ``user`` is a signed-in account (an ``Actor``); False for anonymous and None."""
     return bool(getattr(user, "is_authenticated", False))
+
+
+def signed_in(user: Viewer) -> Actor:
+    """``request.user`` of a view behind ``login_required``, as the ``Actor`` it is there; a view
+    reached without signing in (a missing decorator) is refused, not served to ``AnonymousUser``."""
+    if not authenticated(user):
+        raise PermissionDenied
+    return user
 
 
 def assignments_of(user: Actor) -> list[RoleAssignment]:
@@ -88,7 +97,7 @@ def restrict(
     return queryset.filter(scope_q(user, unit_field, active_unit))
 
 
-def scope_q(user: Any, unit_field: str | tuple[str, ...], active_unit: Unit | None = None) -> Q:
+def scope_q(user: Viewer, unit_field: str | tuple[str, ...], active_unit: Unit | None = None) -> Q:
     """The condition ``restrict`` filters by (for a caller that ORs it with a rule of its own).
     Unlike ``restrict`` it does not short-cut the superuser: it always names the visible units."""
     ids = visible_unit_ids(user, active_unit)

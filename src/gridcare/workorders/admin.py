@@ -1,7 +1,14 @@
 """Admin: policies and rates are edited here; orders are only viewed (they change through the
 services, so the transition table, history and deadlines stay right)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import Model
+from django.forms import BaseFormSet, ModelForm
+from django.http import HttpRequest, HttpResponse
 
 from gridcare.core.masking import mask_address, mask_phone
 from gridcare.org.adminpersonal import PersonalDataAdmin
@@ -11,27 +18,31 @@ from .policies import forget_policies
 
 
 class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+EVENT_FIELDS = ("at", "action", "actor", "actor_unit", "from_state", "to_state", "note")
+DEADLINE_FIELDS = ("milestone", "started_at", "due_at", "provisional", "met_at", "paused_at", "warning_level")
 
 
 class EventInline(ReadOnlyMixin, admin.TabularInline):
     model = WorkOrderEvent
-    fields = ["at", "action", "actor", "actor_unit", "from_state", "to_state", "note"]
-    readonly_fields = fields
+    fields = EVENT_FIELDS
+    readonly_fields = EVENT_FIELDS
     extra = 0
 
 
 class DeadlineInline(ReadOnlyMixin, admin.TabularInline):
     model = Deadline
-    fields = ["milestone", "started_at", "due_at", "provisional", "met_at", "paused_at", "warning_level"]
-    readonly_fields = fields
+    fields = DEADLINE_FIELDS
+    readonly_fields = DEADLINE_FIELDS
     extra = 0
 
 
@@ -75,19 +86,25 @@ class TimeLimitPolicyAdmin(admin.ModelAdmin):
     list_filter = ["order_type", "milestone", "is_active", "unit"]
     list_editable = ["amount", "is_active"]
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: HttpRequest, obj: TimeLimitPolicy, form: ModelForm[TimeLimitPolicy], change: bool
+    ) -> None:
         super().save_model(request, obj, form, change)
         forget_policies()
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: TimeLimitPolicy) -> None:
         super().delete_model(request, obj)
         forget_policies()
 
-    def save_formset(self, request, form, formset, change):
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm[TimeLimitPolicy], formset: BaseFormSet[Any], change: bool
+    ) -> None:
         super().save_formset(request, form, formset, change)
         forget_policies()
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         response = super().changelist_view(request, extra_context)
         if request.method == "POST":
             forget_policies()  # list_editable saves

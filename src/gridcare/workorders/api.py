@@ -1,15 +1,19 @@
-from django.http import HttpResponse
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import paginate
+from ninja.pagination import LimitOffsetPagination, paginate
 
 from gridcare.core.api_errors import ApiError, idempotency_key, request_fingerprint, stored_idempotency_key
 from gridcare.core.paging import BoundedLimitOffsetPagination
 from gridcare.core.validation import CleanLine, Int32, LocalDate
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
+from gridcare.org.types import ApiRequest
 
 from . import queries, services
-from .models import OPEN_STATES
+from .models import OPEN_STATES, WorkOrder
 from .queries import ORDER_UNIT_FIELDS, OrderSearch
 from .schemas import ActionIn, OrderEventOut, WorkOrderIn, WorkOrderOut
 
@@ -17,7 +21,7 @@ router = Router(tags=["work-orders"])
 
 
 @router.post("", response={201: WorkOrderOut, 200: WorkOrderOut}, summary="Create a work order (受理)")
-def create_work_order(request, body: WorkOrderIn):
+def create_work_order(request: ApiRequest, body: WorkOrderIn) -> HttpResponse:
     """Honours `Idempotency-Key`: the same key with the same body returns the first order (200)
     instead of a new one; with another body it answers 422 `idempotency_key_reused`."""
     key = idempotency_key(request)
@@ -50,7 +54,13 @@ class OrderPage(BoundedLimitOffsetPagination):
     """The shared bounds (``core.paging``: 422 ``invalid_limit`` as everywhere); only the page's
     rows are built into ``WorkOrderOut``."""
 
-    def paginate_queryset(self, queryset, pagination, request=None, **params):
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any],  # the operation's QuerySet[WorkOrder]; ninja's base takes any
+        pagination: BoundedLimitOffsetPagination.Input | LimitOffsetPagination.Input,  # ours; the base's
+        request: HttpRequest | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
         offset, limit = pagination.offset, pagination.limit
         return {
             "items": [WorkOrderOut.from_order(o) for o in queryset[offset : offset + limit]],
@@ -75,7 +85,7 @@ class ListFilters(Schema):
 
 @router.get("", response=list[WorkOrderOut], summary="Search work orders in your scope (工单查询)")
 @paginate(OrderPage)
-def list_work_orders(request, filters: Query[ListFilters]):
+def list_work_orders(request: ApiRequest, filters: Query[ListFilters]) -> QuerySet[WorkOrder]:
     """Newest first (then by id, so pages are stable). An order outside your scope never appears."""
     if filters.created_from and filters.created_to and filters.created_from > filters.created_to:
         raise ApiError("invalid_date_range", "created_from is after created_to.", status=422)
@@ -104,19 +114,19 @@ def list_work_orders(request, filters: Query[ListFilters]):
 
 
 @router.get("/{number}", response=WorkOrderOut, summary="One work order by its number")
-def get_work_order(request, number: str):
+def get_work_order(request: ApiRequest, number: str) -> WorkOrderOut:
     return WorkOrderOut.from_order(queries.get_order(request.auth, number))
 
 
 @router.get("/{number}/history", response=list[OrderEventOut], summary="The order's history (流转记录)")
-def get_history(request, number: str):
+def get_history(request: ApiRequest, number: str) -> list[OrderEventOut]:
     order = queries.get_order(request.auth, number)
     return [
         OrderEventOut(
             action=e.action,
             at=e.at,
-            actor=e.actor.display_name if e.actor_id else None,
-            actor_unit=e.actor_unit.name if e.actor_unit_id else None,
+            actor=e.actor.display_name if e.actor is not None else None,
+            actor_unit=e.actor_unit.name if e.actor_unit is not None else None,
             from_state=e.from_state,
             to_state=e.to_state,
             note=e.note,
@@ -129,7 +139,7 @@ def get_history(request, number: str):
 @router.post(
     "/{number}/actions/{action}", response=WorkOrderOut, summary="Act on an order (派单、接单、回单…)"
 )
-def act(request, number: str, action: str, body: ActionIn):
+def act(request: ApiRequest, number: str, action: str, body: ActionIn) -> WorkOrderOut:
     order = queries.get_order(request.auth, number)
     payload = body.model_dump(exclude={"version", "note"}, exclude_none=True)
     services.perform(

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 
 from gridcare.core import audit, clock
 from gridcare.core.models import AuditLog
+from gridcare.org.types import Actor
 
 from . import queries
 from .models import OPEN_STATES
@@ -26,7 +27,7 @@ class BulletinRow:
     escalated: int
 
 
-def by_unit(user: Any, active_unit: Any = None) -> list[BulletinRow]:
+def by_unit(user: Actor, active_unit: Any = None) -> list[BulletinRow]:
     qs = queries.visible_orders(user, active_unit).filter(state__in=OPEN_STATES)
     # Grouped by unit id (names are not unique); a row is the handling unit, or the accepting unit
     # for orders not yet dispatched.
@@ -39,7 +40,7 @@ def by_unit(user: Any, active_unit: Any = None) -> list[BulletinRow]:
         urged=Count("id", filter=Q(urge_count__gt=0)),
         escalated=Count("id", filter=Q(escalation_tier__gt=0)),
     )
-    merged: dict[tuple, BulletinRow] = {}
+    merged: dict[tuple[str, int], BulletinRow] = {}
     for g in grouped:
         if g["assigned_unit_id"]:
             key, name = ("assigned", g["assigned_unit_id"]), g["assigned_unit__name"]
@@ -68,7 +69,7 @@ def totals(rows: list[BulletinRow]) -> BulletinRow:
 HEADERS = ["承办单位", "在途工单", "临期预警", "超期", "被催办", "已升级"]
 
 
-def excel_response(rows: list[BulletinRow], *, user: Any, request: Any = None) -> HttpResponse:
+def excel_response(rows: list[BulletinRow], *, user: Actor, request: Any = None) -> HttpResponse:
     from openpyxl import Workbook
 
     book = Workbook()

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterator
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 from django_tasks import task_backends
 from django_tasks.base import Task
@@ -27,8 +30,14 @@ from gridcare.core.bulk import copy_rows
 CHECK_DEADLINE = "gridcare.workorders.tasks.check_deadline"
 
 
-def _check() -> Task:
+def _check() -> Task[[int], int]:
     return scheduling.task(CHECK_DEADLINE)
+
+
+def column(field: Field[Any, Any]) -> str:
+    """A concrete field's column (django-stubs allow None: a field without a column of its own)."""
+    assert field.column is not None, field
+    return field.column
 
 
 def schedule_checks_with_commit(items: list[tuple[int, dt.datetime]]) -> None:
@@ -62,10 +71,11 @@ def schedule_checks(items: list[tuple[int, dt.datetime]]) -> None:
     DBTaskResult.objects.bulk_create([check_row(pk, when) for pk, when in items], batch_size=1000)
 
 
-def check_row(deadline_id: int | None, when: dt.datetime):
+def check_row(deadline_id: int | None, when: dt.datetime) -> DBTaskResult[[int], int]:
     """The database task backend's row of ``check_deadline(deadline_id)`` to run at ``when``."""
     task = _check()
     backend = task_backends[task.backend]
+    assert isinstance(backend, DatabaseBackend)  # rows are the database backend's alone
     return DBTaskResult(
         id=backend._get_id(),
         args_kwargs={"args": [deadline_id], "kwargs": {}},
@@ -104,7 +114,7 @@ def _copy_checks(backend: DatabaseBackend, items: list[tuple[int, dt.datetime]])
     id_at, args_at, run_after_at = at["id"], at["args_kwargs"], at["run_after"]
     args_field = DBTaskResult._meta.get_field("args_kwargs")
 
-    def rows():
+    def rows() -> Iterator[list[Any]]:
         for pk, when in items:
             row = list(template)
             row[id_at] = backend._get_id()
@@ -112,4 +122,4 @@ def _copy_checks(backend: DatabaseBackend, items: list[tuple[int, dt.datetime]])
             row[run_after_at] = when
             yield row
 
-    copy_rows(DBTaskResult._meta.db_table, [field.column for field in fields], rows())
+    copy_rows(DBTaskResult._meta.db_table, [column(field) for field in fields], rows())

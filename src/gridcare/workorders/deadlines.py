@@ -39,7 +39,7 @@ from .models import (
 log = logging.getLogger(__name__)
 
 # Which action meets which milestone.
-MET_BY = {
+MET_BY: dict[str, set[Milestone]] = {  # by action (an OrderAction is its str value)
     OrderAction.DISPATCH: {Milestone.DISPATCH},
     OrderAction.ARRIVE: {Milestone.ARRIVE, Milestone.DISPATCH},
     OrderAction.CONTACT: {Milestone.CONTACT},
@@ -137,6 +137,7 @@ def resume(order: WorkOrder, at: dt.datetime) -> None:
     for deadline in Deadline.objects.filter(
         order=order, met_at__isnull=True, paused_at__isnull=False
     ).select_related("policy"):
+        assert deadline.paused_at is not None  # filtered above
         started, due = policies.after_suspension(deadline.policy, deadline.started_at, deadline.paused_at, at)
         deadline.started_at, deadline.due_at, deadline.provisional = started, due.at, due.provisional
         deadline.paused_at = None

@@ -17,6 +17,9 @@ its deadlines reach that level (dedup key ``warning:<order>:<level>`` per person
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from gridcare.core import clock
 from gridcare.notify import services as notify
 from gridcare.org.models import Role, RoleAssignment, Unit, User
@@ -36,7 +39,7 @@ def _managers_at(units: list[Unit]) -> list[User]:
     )
 
 
-def _ancestors_of_kind(unit: Unit | None, kinds: set[str]) -> list[Unit]:
+def _ancestors_of_kind(unit: Unit | None, kinds: set[Unit.Kind]) -> list[Unit]:
     if unit is None:
         return []
     return [u for u in unit.ancestors() if u.kind in kinds] + ([unit] if unit.kind in kinds else [])
@@ -53,9 +56,9 @@ TIER_KINDS = {
 def _places(order: WorkOrder) -> list[Unit]:
     """The units a tier is looked up from, in order (see the module's docstring)."""
     units = [order.assigned_unit or order.accepted_unit]
-    if order.customer_id:
+    if order.customer is not None:
         units.append(order.customer.station)
-    if order.transformer_area_id:
+    if order.transformer_area is not None:
         units.append(order.transformer_area.station)
     return [u for u in units if u is not None]
 
@@ -63,11 +66,12 @@ def _places(order: WorkOrder) -> list[Unit]:
 def recipients(order: WorkOrder, tier: int) -> list[User]:
     if tier == 1:
         people: list[User] = []
-        if order.customer_id and order.customer.account_manager_id:
-            people.append(order.customer.account_manager)
-        elif order.transformer_area_id and order.transformer_area.grid_manager_id:
-            people.append(order.transformer_area.grid_manager)
-        if order.assignee_id:
+        customer, area = order.customer, order.transformer_area
+        if customer is not None and customer.account_manager is not None:
+            people.append(customer.account_manager)
+        elif area is not None and area.grid_manager is not None:
+            people.append(area.grid_manager)
+        if order.assignee is not None:
             people.append(order.assignee)
         return people
     kinds = TIER_KINDS[min(tier, 4)]
@@ -83,13 +87,13 @@ def tier_recipients(order: WorkOrder, up_to_tier: int) -> dict[int, list[User]]:
 
 
 def warning_event(
-    milestone: str, milestone_label: str, level: int, due_at, *, skipped: bool = False
-) -> tuple[str, dict]:
+    milestone: str, milestone_label: str, level: int, due_at: dt.datetime, *, skipped: bool = False
+) -> tuple[str, dict[str, Any]]:
     """The note and data of a raised warning level's history row (shared by the single and the
     bulk path); the due time in Asia/Shanghai, as the API writes times. ``skipped``: a lower
     level passed over because a higher one was due at the same check — recorded, not notified."""
     note = f"{milestone_label}时限{'已超期' if level == 3 else '预警'}（{level}级）"
-    data = {"milestone": milestone, "level": level, "due_at": clock.local(due_at).isoformat()}
+    data: dict[str, Any] = {"milestone": milestone, "level": level, "due_at": clock.local(due_at).isoformat()}
     if skipped:
         note += "，已由更高级别预警取代，未单独通知"
         data["skipped"] = True
@@ -102,7 +106,9 @@ def warning_dedup(order_id: int, level: int) -> str:
     return f"warning:{order_id}:{level}"
 
 
-def warning_text(order_number: str, order_type_label: str, milestone_label: str, due_at, level: int):
+def warning_text(
+    order_number: str, order_type_label: str, milestone_label: str, due_at: dt.datetime, level: int
+) -> tuple[str, str]:
     """Subject and body of a level-``level`` warning (shared by the single and the bulk path)."""
     what = f"{milestone_label}时限{'已超期' if level == 3 else '即将到期'}"
     subject = f"【{level}级预警】工单 {order_number} {what}"
@@ -132,7 +138,9 @@ def _send(order: WorkOrder, by_tier: dict[int, list[User]], subject: str, body: 
     notify.tell_staff(_everyone(by_tier), subject=subject, body=body, about=_about(order.number), dedup=dedup)
 
 
-def outgoing(order_number: str, by_tier: dict[int, list[User]], subject: str, body: str, dedup: str) -> list:
+def outgoing(
+    order_number: str, by_tier: dict[int, list[User]], subject: str, body: str, dedup: str
+) -> list[notify.Outgoing]:
     """The messages of one notice as ``notify.services.Outgoing`` items (each recipient once)."""
     return notify.staff_notice(
         _everyone(by_tier), subject=subject, body=body, about=_about(order_number), dedup=dedup
@@ -157,10 +165,10 @@ class BulkRecipients:
     def __init__(self) -> None:
         self._users: dict[int, User] = {}
         self._by_unit: dict[tuple[int, int], list[User]] = {}
-        self._units: dict[int, Unit] | None = None
+        self._units: dict[int, Unit] = {}  # the whole tree, read by the first ``load``
         self._managers: dict[int, list[User]] = {}
 
-    def load(self, orders: list[dict]) -> None:
+    def load(self, orders: list[dict[str, Any]]) -> None:
         """Fetch the users the given order rows (see ``ORDER_FIELDS``) will need."""
         user_ids = {
             uid
@@ -174,7 +182,7 @@ class BulkRecipients:
         } - self._users.keys()
         if user_ids:
             self._users.update((u.pk, u) for u in User.objects.filter(pk__in=user_ids))
-        if self._units is None:
+        if not self._units:
             # The organization tree and its managers are small: read them once per sweep.
             self._units = {u.pk: u for u in Unit.objects.all()}
             for a in RoleAssignment.objects.filter(role=Role.MANAGER, user__is_active=True).select_related(
@@ -182,7 +190,7 @@ class BulkRecipients:
             ):
                 self._managers.setdefault(a.unit_id, []).append(a.user)
 
-    def _managers_of(self, unit_id: int, kinds: set[str]) -> list[User]:
+    def _managers_of(self, unit_id: int, kinds: set[Unit.Kind]) -> list[User]:
         """``_managers_at(_ancestors_of_kind(unit, kinds))`` from the tree read in ``load``."""
         unit = self._units[unit_id]
         ids = [int(part) for part in unit.path.strip("/").split("/") if part] + [unit.pk]
@@ -193,11 +201,11 @@ class BulkRecipients:
                     people.setdefault(person.pk, person)
         return list(people.values())
 
-    def tier_recipients(self, order: dict, up_to_tier: int) -> dict[int, list[User]]:
+    def tier_recipients(self, order: dict[str, Any], up_to_tier: int) -> dict[int, list[User]]:
         by_tier: dict[int, list[User]] = {}
         for tier in range(1, min(up_to_tier, 4) + 1):
             if tier == 1:
-                people = []
+                people: list[User] = []
                 if order["customer_id"] and order["customer__account_manager_id"]:
                     people.append(self._users[order["customer__account_manager_id"]])
                 elif order["transformer_area_id"] and order["transformer_area__grid_manager_id"]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -44,7 +47,7 @@ class ActionForm(forms.Form):
         choices=[("1", _("通过")), ("0", _("退回重办"))],
         required=False,
         coerce=lambda v: v == "1",
-        empty_value=True,
+        empty_value=True,  # type: ignore[arg-type]  # stubs: str | None; Django returns any value as is
     )
     satisfaction = forms.ChoiceField(
         label=_("满意度"), choices=[("", "—"), *Satisfaction.choices], required=False
@@ -63,15 +66,22 @@ class ActionForm(forms.Form):
         label=_("责任人教育考核"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
 
-    def __init__(self, *args, fields: tuple[str, ...] = (), unit_choices=(), **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        fields: tuple[str, ...] = (),
+        unit_choices: Sequence[tuple[str, str]] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         keep = {"version", "note", *fields}
         for name in list(self.fields):
             if name not in keep:
                 del self.fields[name]
-        if "unit" in self.fields:
-            self.fields["unit"].choices = [("", "—"), *unit_choices]
+        unit = self.fields.get("unit")
+        if isinstance(unit, forms.ChoiceField):
+            unit.choices = [("", "—"), *unit_choices]
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, Any]:
         data = {k: v for k, v in self.cleaned_data.items() if k not in {"version", "note"}}
         return {k: v for k, v in data.items() if v not in ("", None)}

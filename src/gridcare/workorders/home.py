@@ -9,12 +9,13 @@ from django.utils.translation import gettext as _
 from gridcare.org import scoping
 from gridcare.org.home import Figure, Tile
 from gridcare.org.models import Role
+from gridcare.org.types import StaffRequest
 
 from .models import OPEN_STATES
 from .queries import visible_orders
 
 
-def tile(request) -> Tile:
+def tile(request: StaffRequest) -> Tile:
     user, url = request.user, reverse("workorders:queue")
     counts = (
         visible_orders(user, request.active_unit)

@@ -27,7 +27,7 @@ from django_tasks_db.models import DBTaskResult
 
 from gridcare.core import numbering, prepared, scheduling
 
-from .checks import CHECK_DEADLINE, check_row
+from .checks import CHECK_DEADLINE, check_row, column
 from .models import Deadline, WorkOrder, WorkOrderEvent
 
 
@@ -46,6 +46,7 @@ def checks_for(deadlines: list[Deadline]) -> list[dict[str, Any]]:
     if not due:
         return []
     backend = task_backends[scheduling.task(CHECK_DEADLINE).backend]
+    assert isinstance(backend, DatabaseBackend)  # see ``available``
     shared = _check_template(backend.alias)
     enqueued_at = timezone.now()  # what the model's auto_now_add would write
     rows = []
@@ -67,12 +68,12 @@ def _check_template(backend_alias: str) -> dict[str, Any]:
 
 
 @cache
-def _fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+def _fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
     """The columns an INSERT of ``model`` names (all concrete fields but an automatic key)."""
     return tuple(f for f in model._meta.concrete_fields if f is not model._meta.auto_field)
 
 
-def _plain(field: models.Field) -> bool:
+def _plain(field: models.Field[Any, Any]) -> bool:
     """True when the field saves its attribute as it is (``Field.pre_save``): no auto_now, no file."""
     if isinstance(field, models.DateField | models.TimeField):  # DateTimeField is a DateField
         return not (field.auto_now or field.auto_now_add)
@@ -80,9 +81,9 @@ def _plain(field: models.Field) -> bool:
 
 
 @cache
-def _columns(model: type[models.Model]) -> tuple[tuple[str, str, models.Field | None], ...]:
+def _columns(model: type[models.Model]) -> tuple[tuple[str, str, models.Field[Any, Any] | None], ...]:
     """(column, attribute, the field when its ``pre_save`` must run) of each column of ``model``."""
-    return tuple((f.column, f.attname, None if _plain(f) else f) for f in _fields(model))
+    return tuple((column(f), f.attname, None if _plain(f) else f) for f in _fields(model))
 
 
 def _record(obj: models.Model) -> dict[str, Any]:
@@ -107,7 +108,7 @@ def _insert(model: type[models.Model], sql_for: dict[str, str], *, many: bool = 
     column's value by an SQL expression (which may read ``r``, the row given)."""
     q = connection.ops.quote_name
     table = q(model._meta.db_table)
-    columns = [f.column for f in _fields(model)]
+    columns = [column(f) for f in _fields(model)]
     select = ", ".join(sql_for.get(c, f"r.{q(c)}") for c in columns)
     function = "jsonb_populate_recordset" if many else "jsonb_populate_record"
     return (
@@ -189,3 +190,4 @@ def insert(
         deadline.order = order
         deadline.pk = (deadline_ids or {})[deadline.milestone]
         deadline._state.adding, deadline._state.db = False, connection.alias
+    return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -27,7 +29,7 @@ class OrderType(models.TextChoices):
     VERIFICATION = "verification", _("业务核查")
 
 
-NUMBER_PREFIX = {
+NUMBER_PREFIX: dict[str, str] = {  # by order type (an OrderType is its str value)
     OrderType.FAULT_REPAIR: "GZ",
     OrderType.BUSINESS: "YW",
     OrderType.CONSULTATION: "ZX",
@@ -237,6 +239,9 @@ class WorkOrder(models.Model):
     created_at = models.DateTimeField(_("受理时间"), db_index=True)
     updated_at = models.DateTimeField(_("更新时间"))
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    # Not a field: the deadlines ``services.create_work_order`` started, kept on a new order so its
+    # answer shows them without reading them back (absent on a loaded order: read with getattr).
+    started_deadlines: list[Deadline]
 
     class Meta:
         ordering = ["-priority", "created_at"]
@@ -426,7 +431,7 @@ class Deadline(models.Model):
         """Met after its due time (超时完成): shown as late, never as done on time."""
         return self.met_at is not None and self.met_at > self.due_at
 
-    def seconds_left(self, now) -> int | None:
+    def seconds_left(self, now: dt.datetime) -> int | None:
         """Seconds until the due time (negative: overdue); a paused clock counts to the pause;
         None once the milestone is met."""
         if self.met_at:

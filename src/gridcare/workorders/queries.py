@@ -15,6 +15,7 @@ from gridcare.customers.models import Customer, CustomerPhone
 from gridcare.customers.queries import normalize_phone
 from gridcare.org import scoping
 from gridcare.org.models import Unit
+from gridcare.org.types import Viewer
 
 from .models import OPEN_STATES, Deadline, State, WorkOrder
 
@@ -22,7 +23,7 @@ from .models import OPEN_STATES, Deadline, State, WorkOrder
 ORDER_UNIT_FIELDS = ("accepted_unit_id", "assigned_unit_id")
 
 
-def visible_orders(user: Any, active_unit: Any = None) -> QuerySet[WorkOrder]:
+def visible_orders(user: Viewer, active_unit: Any = None) -> QuerySet[WorkOrder]:
     return scoping.restrict(WorkOrder.objects.all(), user, ORDER_UNIT_FIELDS, active_unit)
 
 
@@ -54,13 +55,13 @@ def answer(*, pk: int | None = None, idempotency_key: str | None = None) -> Work
     return found[0] if found else None
 
 
-def get_order(user: Any, number: str, active_unit: Any = None) -> WorkOrder:
+def get_order(user: Viewer, number: str, active_unit: Any = None) -> WorkOrder:
     qs = _with_relations(WorkOrder.objects.all())
     return scoping.get_for_user(qs, user, ORDER_UNIT_FIELDS, active_unit, number=number)
 
 
 def queue(
-    user: Any,
+    user: Viewer,
     *,
     mine: bool = False,
     accepted: bool = False,
@@ -73,9 +74,9 @@ def queue(
     """My queue / my unit's queue: priority first, then the nearest deadline."""
     qs = visible_orders(user, active_unit)
     if mine:
-        qs = qs.filter(assignee=user)
+        qs = qs.filter(assignee_id=user.pk)  # an anonymous viewer's (None) within an empty scope
     if accepted:
-        qs = qs.filter(accepted_by=user)
+        qs = qs.filter(accepted_by_id=user.pk)
     if open_only:
         qs = qs.filter(state__in=OPEN_STATES)
     if order_type:
@@ -115,7 +116,7 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI)
 
 
-def search(user: Any, s: OrderSearch, active_unit: Any = None) -> QuerySet[WorkOrder]:
+def search(user: Viewer, s: OrderSearch, active_unit: Any = None) -> QuerySet[WorkOrder]:
     """Any order in the user's scope (closed ones too) by the filters of ``s``, newest first with
     the id as tie-breaker (stable paging). Every filter is one indexed condition: the number
     (``wo_number_unique``), the customer (``wo_customer_state``), the phones (``wo_caller_state``

@@ -13,11 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import F, QuerySet
+from django.utils.translation import gettext
 
 from gridcare.core.api_errors import ApiError
 from gridcare.core.workflow import Step
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
+from gridcare.org.types import Actor
 
 from . import deadlines
 from .escalation import notify_escalation
@@ -55,14 +57,14 @@ UPPER_REVIEW_ROLES = frozenset({Role.SHIFT_LEADER, Role.MANAGER, Role.AUDITOR, R
 DISPATCHABLE_KINDS = (Unit.Kind.COUNTY, Unit.Kind.STATION, Unit.Kind.DEPARTMENT, Unit.Kind.TEAM)
 
 
-def _superuser(actor: Any) -> bool:
+def _superuser(actor: Actor) -> bool:
     return bool(getattr(actor, "is_superuser", False))
 
 
 # --- Lookups the rules share ----------------------------------------------------------------
 
 
-def dispatch_targets(user: Any) -> QuerySet[Unit]:
+def dispatch_targets(user: Actor) -> QuerySet[Unit]:
     """The units ``user`` may send orders to (in their scope, of a handling kind)."""
     return scoping.restrict(Unit.objects.filter(kind__in=DISPATCHABLE_KINDS), user, "id")
 
@@ -88,7 +90,7 @@ def in_callback_sample(number: str, rate: Decimal) -> bool:
     return bucket < int(rate * 10000)
 
 
-def is_upper_reviewer(actor: Any, order: WorkOrder) -> bool:
+def is_upper_reviewer(actor: Actor, order: WorkOrder) -> bool:
     """提级审核: the reviewer holds a reviewing role at a unit strictly above the handling unit."""
     handling = order.assigned_unit or order.accepted_unit
     if _superuser(actor):
@@ -121,7 +123,7 @@ def actor_in_assigned_unit(step: OrderStep) -> None:
     if not scoping.unit_in_scope(step.actor, step.obj.assigned_unit_id):
         raise ApiError(
             "not_assigned_unit",
-            "只有承办单位可以执行此操作 (only the assigned unit may do this).",
+            gettext("只有承办单位可以执行此操作"),
             status=403,
         )
 
@@ -129,7 +131,9 @@ def actor_in_assigned_unit(step: OrderStep) -> None:
 def note_given(step: OrderStep) -> None:
     if not step.note.strip():
         raise ApiError(
-            "note_required", f"“{step.transition.label}”须填写说明 (a note is required).", status=422
+            "note_required",
+            gettext("“%(action)s”须填写说明") % {"action": step.transition.label},
+            status=422,
         )
 
 
@@ -143,24 +147,24 @@ def unit_within_reach(step: OrderStep) -> None:
     if unit is None:
         unit = targets.filter(code=str(ref)).first()
     if unit is None:
-        raise ApiError("invalid_unit", "派往的单位不存在或不在您的管辖范围内 (unknown unit).", status=422)
+        raise ApiError("invalid_unit", gettext("派往的单位不存在或不在您的管辖范围内"), status=422)
     step.found["unit"] = unit
 
 
 def has_field_work(step: OrderStep) -> None:
     if step.obj.order_type not in FIELD_WORK_TYPES:
-        raise ApiError("not_field_work", "此类工单无现场环节 (no field work for this type).", status=409)
+        raise ApiError("not_field_work", gettext("此类工单无现场环节"), status=409)
 
 
 def reply_text_given(step: OrderStep) -> None:
     if not str(step.payload.get("reply") or "").strip():
-        raise ApiError("reply_required", "回单须填写处理结果 (reply text is required).", status=422)
+        raise ApiError("reply_required", gettext("回单须填写处理结果"), status=422)
 
 
 def answerable_on_the_call(step: OrderStep) -> None:
     """Straight from 受理, only the types an agent may answer on the call."""
     if step.before == State.ACCEPTED and step.obj.order_type not in ANSWERABLE_AT_ONCE:
-        raise ApiError("illegal_transition", "此类工单须派单处理后回单 (dispatch first).", status=409)
+        raise ApiError("illegal_transition", gettext("此类工单须派单处理后回单"), status=409)
 
 
 def accepting_agent_answers(step: OrderStep) -> None:
@@ -171,21 +175,19 @@ def accepting_agent_answers(step: OrderStep) -> None:
         and order.accepted_by_id != getattr(actor, "pk", None)
         and not scoping.has_role(actor, Role.SHIFT_LEADER)
     ):
-        raise ApiError("forbidden_role", "只有受理人可直接答复 (only the accepting agent).", status=403)
+        raise ApiError("forbidden_role", gettext("只有受理人可直接答复"), status=403)
 
 
 def assigned_unit_replies(step: OrderStep) -> None:
     """After dispatch, the handling unit replies."""
     if step.before != State.ACCEPTED and not scoping.unit_in_scope(step.actor, step.obj.assigned_unit_id):
-        raise ApiError(
-            "not_assigned_unit", "只有承办单位可以回单 (only the assigned unit may reply).", status=403
-        )
+        raise ApiError("not_assigned_unit", gettext("只有承办单位可以回单"), status=403)
 
 
 def fault_decided_for_complaint(step: OrderStep) -> None:
     """A complaint's reply says whether the company was at fault (是否有责)."""
     if step.obj.order_type == OrderType.COMPLAINT and step.payload.get("at_fault") is None:
-        raise ApiError("at_fault_required", "投诉回单须认定是否有责 (at_fault is required).", status=422)
+        raise ApiError("at_fault_required", gettext("投诉回单须认定是否有责"), status=422)
 
 
 def _approves(step: OrderStep) -> bool:
@@ -199,14 +201,14 @@ def approver_is_upper_unit(step: OrderStep) -> None:
     if at_fault_complaint and _approves(step) and not is_upper_reviewer(step.actor, order):
         raise ApiError(
             "upper_review_required",
-            "有责投诉须由上一级单位审核 (at-fault complaint: review one level up).",
+            gettext("有责投诉须由上一级单位审核"),
             status=403,
         )
 
 
 def reason_given_for_sending_back(step: OrderStep) -> None:
     if not _approves(step) and not step.note.strip():
-        raise ApiError("note_required", "审核退回须填写原因 (a note is required).", status=422)
+        raise ApiError("note_required", gettext("审核退回须填写原因"), status=422)
 
 
 def satisfaction_given(step: OrderStep) -> None:
@@ -222,7 +224,7 @@ def sampled_for_a_callback(step: OrderStep) -> None:
 def callback_done(step: OrderStep) -> None:
     """An order sampled for a callback (回访) is archived only after it."""
     if step.before == State.REVIEWED and step.obj.callback_required:
-        raise ApiError("callback_pending", "须先完成回访才能归档 (callback pending).", status=409)
+        raise ApiError("callback_pending", gettext("须先完成回访才能归档"), status=409)
 
 
 def complaint_items_recorded(step: OrderStep) -> None:
@@ -255,7 +257,7 @@ def merge_target_open_and_visible(step: OrderStep) -> None:
 
 def below_top_tier(step: OrderStep) -> None:
     if step.obj.escalation_tier >= 4:
-        raise ApiError("max_escalation", "已升级至最高层级 (already at the top tier).", status=409)
+        raise ApiError("max_escalation", gettext("已升级至最高层级"), status=409)
 
 
 def is_a_complaint(step: OrderStep) -> None:

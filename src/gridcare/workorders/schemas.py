@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ninja import Field, Schema
 
@@ -73,12 +74,12 @@ class WorkOrderOut(Schema):
             channel=order.channel,
             state=order.state,
             priority=order.priority,
-            account_no=order.customer.account_no if order.customer_id else None,
+            account_no=order.customer.account_no if order.customer is not None else None,
             caller_phone_masked=mask_phone(order.caller_phone),
             content=order.content,
             accepted_unit=order.accepted_unit.name,
-            assigned_unit=order.assigned_unit.name if order.assigned_unit_id else None,
-            assignee=order.assignee.display_name if order.assignee_id else None,
+            assigned_unit=order.assigned_unit.name if order.assigned_unit is not None else None,
+            assignee=order.assignee.display_name if order.assignee is not None else None,
             urge_count=order.urge_count,
             escalation_tier=order.escalation_tier,
             warning_level=order.warning_level,
@@ -111,7 +112,7 @@ class OrderEventOut(Schema):
     from_state: str
     to_state: str
     note: str
-    data: dict
+    data: dict[str, Any]
 
 
 class ActionIn(Schema):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridcare.org import scoping
 from gridcare.org.models import Unit
+from gridcare.org.types import Viewer
 
 from .models import OrderType, State
 from .queries import OrderSearch
@@ -33,15 +34,18 @@ class OrderSearchForm(forms.Form):
     created_from = forms.DateField(label=_("受理日期自"), required=False)
     created_to = forms.DateField(label=_("受理日期至"), required=False)
 
-    def __init__(self, *args: Any, user: Any, active_unit: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Viewer, active_unit: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         units = scoping.restrict(Unit.objects.all(), user, "id", active_unit).order_by("path")
-        self.fields["unit"].choices = [("", _("全部单位")), *((u.pk, u.name) for u in units[:300])]
+        unit = self.fields["unit"]
+        assert isinstance(unit, forms.ChoiceField)  # declared above
+        unit.choices = [("", _("全部单位")), *((u.pk, u.name) for u in units[:300])]
         for name in ("created_from", "created_to"):
             self.fields[name].widget = forms.DateInput(attrs={"type": "date"})
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns (the stubs allow None)
         start, end = data.get("created_from"), data.get("created_to")
         if start and end and start > end:
             raise forms.ValidationError(_("起始日期晚于截止日期"))

@@ -6,13 +6,14 @@ Pages, the API, commands and tasks all call these functions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock, numbering
@@ -20,6 +21,7 @@ from gridcare.core.api_errors import ApiError, check_same_request
 from gridcare.customers.models import AreaClass, Customer
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
+from gridcare.org.types import Actor
 
 from . import deadlines, intake_sql, policies, queries
 from .models import (
@@ -95,14 +97,14 @@ _INTAKE_FIELDS = (
 )
 
 
-def acting_unit(user: Any, active_unit: Unit | None = None) -> Unit | None:
+def acting_unit(user: Actor, active_unit: Unit | None = None) -> Unit | None:
     """The unit a person acts for: the one they narrowed to with the unit switcher, else their
     first unit."""
     units = scoping.root_units(user, active_unit)
     return units[0] if units else None
 
 
-def _priority(intake: Intake, user: Any) -> int:
+def _priority(intake: Intake, user: Actor) -> int:
     customer = intake.customer
     if (
         customer is not None
@@ -139,7 +141,7 @@ def _complaint_requirements(intake: Intake) -> None:
 
 
 # What each order type needs besides the common fields (checked in memory: every intake runs it).
-TYPE_REQUIREMENTS = {OrderType.COMPLAINT: _complaint_requirements}
+TYPE_REQUIREMENTS: dict[str, Callable[[Intake], None]] = {OrderType.COMPLAINT: _complaint_requirements}
 
 
 def validate_intake(intake: Intake) -> None:
@@ -148,11 +150,11 @@ def validate_intake(intake: Intake) -> None:
     if intake.channel not in _CHANNELS:
         raise ApiError("invalid_channel", f"Unknown channel {intake.channel!r}.", status=422)
     if not intake.content.strip():
-        raise ApiError("content_required", "诉求内容不能为空 (content is required).", status=422)
+        raise ApiError("content_required", gettext("诉求内容不能为空"), status=422)
     if intake.customer is None and not (intake.caller_phone.strip() and intake.address.strip()):
         raise ApiError(
             "caller_required",
-            "客户不明时须登记来电号码和地址 (unknown customer: caller phone and address required).",
+            gettext("客户不明时须登记来电号码和地址"),
             status=422,
         )
     check = TYPE_REQUIREMENTS.get(intake.order_type)
@@ -160,7 +162,7 @@ def validate_intake(intake: Intake) -> None:
         check(intake)
 
 
-def check_intake_role(actor: Any) -> None:
+def check_intake_role(actor: Actor) -> None:
     """受理 is for the roles that take requests (``INTAKE_ROLES``); read from the actor's cached
     assignments, no query on the intake path."""
     if actor is None or getattr(actor, "is_superuser", False):
@@ -186,7 +188,7 @@ class DuplicateOrder(ApiError):
 
 def accept_request(
     *,
-    actor: Any,
+    actor: Actor,
     intake: Intake,
     idempotency_key: str | None = None,
     confirm_duplicate: bool = False,
@@ -215,7 +217,7 @@ def accept_request(
 
 def create_work_order(
     *,
-    actor: Any,
+    actor: Actor,
     intake: Intake,
     idempotency_key: str | None = None,
     active_unit: Unit | None = None,
@@ -229,12 +231,12 @@ def create_work_order(
     check_intake_role(actor)
     unit = acting_unit(actor, active_unit)
     if unit is None:
-        raise ApiError("no_unit", "受理人没有所属单位 (the actor holds no role at any unit).", status=403)
+        raise ApiError("no_unit", gettext("受理人没有所属单位"), status=403)
     if intake.customer is not None:
         scoping.require_unit_in_scope(
             actor,
             intake.customer.station_id,
-            error=ApiError("not_found", "No such customer in your scope.", status=404),
+            error=ApiError("not_found", gettext("在您的管辖范围内没有该户号"), status=404),
         )
     now = clock.now()
     customer = intake.customer
@@ -283,7 +285,9 @@ def create_work_order(
                 )
             if prior is not None:  # the key was taken before: that order, and nothing written
                 check_same_request(prior[1], request_fingerprint)
-                return queries.answer(pk=prior[0]), False
+                answer = queries.answer(pk=prior[0])
+                assert answer is not None  # the order the statement found by its key
+                return answer, False
         else:
             with transaction.atomic():
                 # The number is taken in the order's own transaction: the counter row stays locked
@@ -307,7 +311,7 @@ def create_work_order(
 
 
 def find_open_duplicate(
-    *, customer: Customer | None, caller_phone: str, order_type: str, user: Any, active_unit: Any = None
+    *, customer: Customer | None, caller_phone: str, order_type: str, user: Actor, active_unit: Any = None
 ) -> WorkOrder | None:
     """重复来电: an open order of the same type for the same customer (or caller) to urge instead,
     among the orders ``user`` may see (a caller's number must not reveal orders elsewhere).
@@ -335,7 +339,7 @@ def perform(
     *,
     order: WorkOrder,
     action: str,
-    actor: Any,
+    actor: Actor,
     version: int | None = None,
     note: str = "",
     active_unit: Unit | None = None,
@@ -354,7 +358,7 @@ def perform(
         if version is not None and version != current.version:
             raise ApiError(
                 "version_conflict",
-                "工单已被他人更新，请刷新后重试 (the order changed meanwhile).",
+                gettext("工单已被他人更新，请刷新后重试"),
                 status=409,
                 current_version=current.version,
             )
@@ -366,7 +370,7 @@ def perform(
         if not won:
             raise ApiError(
                 "version_conflict",
-                "工单已被他人更新，请刷新后重试 (the order changed meanwhile).",
+                gettext("工单已被他人更新，请刷新后重试"),
                 status=409,
             )
         for name, value in changes.items():

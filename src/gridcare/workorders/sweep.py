@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeAlias
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -110,6 +111,15 @@ _EVENT = WorkOrderEvent._meta.db_table
 
 # What the sweep reads of each due deadline and its order (order_id and the last eleven are
 # ``ORDER_FIELDS``).
+# A row read by ``_lock_and_read`` (``_ROW_FIELDS``), a raised deadline (its row, the new level
+# and the next warning time), a history row (``_EVENT_COLUMNS``), an outbox row
+# (``notify.prepare_many``) and an order as ``ORDER_FIELDS``.
+Row: TypeAlias = tuple[Any, ...]
+Raised: TypeAlias = tuple[Row, int, dt.datetime | None]
+EventRow: TypeAlias = tuple[Any, ...]
+OutboxRow: TypeAlias = tuple[Any, ...]
+OrderRow: TypeAlias = dict[str, Any]
+
 _ROW_FIELDS = (
     "id",
     "order_id",
@@ -193,7 +203,7 @@ class _Sweep:
                 self.policies.update((p.pk, p) for p in TimeLimitPolicy.objects.filter(pk__in=missing))
             now = self.now
             # (row, new level, next warning time) of each deadline with a level due
-            raised = []
+            raised: list[Raised] = []
             for row in rows:
                 level = row[4]
                 times = policies.warning_times(self.policies[row[3]], row[5], row[6])
@@ -212,8 +222,8 @@ class _Sweep:
                 written = helper.submit(self._history_and_notices, raised, orders, clock.now())
                 won = self._move(raised)
                 per_deadline = written.result()
-            events: list[tuple] = []
-            messages: list[tuple] = []
+            events: list[EventRow] = []
+            messages: list[OutboxRow] = []
             for (row, _level, _following), (row_events, row_messages) in zip(
                 raised, per_deadline, strict=True
             ):
@@ -228,11 +238,12 @@ class _Sweep:
                 schedule_checks_with_commit(later)
             return len(events)
 
-    def _lock_and_read(self, ids: list[int]) -> list[tuple]:
+    def _lock_and_read(self, ids: list[int]) -> list[Row]:
         if self.postgresql:
             with connection.cursor() as cursor:
                 cursor.execute(_locking_select_sql(), [ids, self.now])
-                return cursor.fetchall()
+                found: list[Row] = cursor.fetchall()
+                return found
         # Other databases: lock the orders, in id order, then read their still-due deadlines.
         order_ids = sorted(set(Deadline.objects.filter(pk__in=ids).values_list("order_id", flat=True)))
         locked = list(
@@ -254,7 +265,7 @@ class _Sweep:
             .values_list(*_ROW_FIELDS)
         )
 
-    def _move(self, raised: list[tuple]) -> set[int]:
+    def _move(self, raised: list[Raised]) -> set[int]:
         """Move each deadline to its new level if it is still at the level read; lift the orders."""
         if self.postgresql:
             with connection.cursor() as cursor:
@@ -284,9 +295,9 @@ class _Sweep:
                 WorkOrder.objects.filter(pk__in=ids, warning_level__lt=level).update(warning_level=level)
         return won
 
-    def _orders(self, raised: list[tuple]) -> dict[int, dict]:
+    def _orders(self, raised: list[Raised]) -> dict[int, OrderRow]:
         """The raised deadlines' orders as ``ORDER_FIELDS`` dicts, their recipients loaded."""
-        orders: dict[int, dict] = {}
+        orders: dict[int, OrderRow] = {}
         for row, _level, _following in raised:
             if row[1] not in orders:
                 orders[row[1]] = dict(zip(ORDER_FIELDS, (row[1], *row[7:]), strict=True))
@@ -294,8 +305,8 @@ class _Sweep:
         return orders
 
     def _history_and_notices(
-        self, raised: list[tuple], orders: dict[int, dict], queued_at: dt.datetime
-    ) -> list[tuple[list, list]]:
+        self, raised: list[Raised], orders: dict[int, OrderRow], queued_at: dt.datetime
+    ) -> list[tuple[list[EventRow], list[OutboxRow]]]:
         """For each raised deadline, its history rows (``_EVENT_COLUMNS``; the data as JSON text
         on PostgreSQL, for COPY) and the outbox rows of the notices of its raised levels
         (``notify.prepare_many``). No database access."""
@@ -330,7 +341,7 @@ class _Sweep:
             result.append((events, notify.prepare_many(messages, queued_at)))
         return result
 
-    def _write_events(self, events: list[tuple]) -> None:
+    def _write_events(self, events: list[EventRow]) -> None:
         if self.postgresql:
             copy_rows(_EVENT, _EVENT_COLUMNS, events)
             return

@@ -7,14 +7,14 @@ Print it: ``gridcare workflow_table workorders``.
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.api_errors import ApiError
 from gridcare.core.workflow import Transition, Workflow
 from gridcare.org import scoping
 from gridcare.org.models import Role
+from gridcare.org.types import Actor
 
 from .models import OPEN_STATES, OrderAction, State, WorkOrder
 from .rules import (
@@ -202,7 +202,7 @@ TRANSITIONS = (
 )  # fmt: skip
 
 
-def _holds(actor: Any, transition: Transition, order: WorkOrder) -> bool:
+def _holds(actor: Actor, transition: Transition, order: WorkOrder) -> bool:
     return not transition.roles or scoping.has_role(actor, *transition.roles)
 
 
@@ -216,7 +216,9 @@ def _refuse_state(transition: Transition, order: WorkOrder) -> ApiError:
 
 
 def _refuse_role(transition: Transition, order: WorkOrder) -> ApiError:
-    return ApiError("forbidden_role", f"您的岗位不能执行“{transition.label}” (role not allowed).", status=403)
+    return ApiError(
+        "forbidden_role", gettext("您的岗位不能执行“%(action)s”") % {"action": transition.label}, status=403
+    )
 
 
 def _refuse_unknown(action: str) -> ApiError:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,15 +17,16 @@ from gridcare.core.api_errors import ApiError
 from gridcare.core.masking import mask_name, mask_phone
 from gridcare.customers.queries import get_customer
 from gridcare.org import scoping
+from gridcare.org.types import Actor, StaffRequest
 
 from . import bulletin, queries, services
 from .forms import ActionForm, IntakeForm
-from .models import OPEN_STATES, OrderAction, OrderType, State
+from .models import OPEN_STATES, OrderAction, OrderType, State, WorkOrder
 from .search_form import OrderSearchForm
 from .transitions import TABLE, WORK_ORDERS, event_label
 
 
-def _deadline_rows(order):
+def _deadline_rows(order: WorkOrder) -> list[dict[str, Any]]:
     now = clock.now()
     rows = []
     for d in order.deadlines.all():
@@ -32,13 +35,13 @@ def _deadline_rows(order):
     return rows
 
 
-def _nearest_left(order):
+def _nearest_left(order: WorkOrder) -> int | None:
     running = [r["left"] for r in _deadline_rows(order) if r["left"] is not None]
     return min(running) if running else None
 
 
 @login_required
-def queue(request):
+def queue(request: StaffRequest) -> HttpResponse:
     """我的工单 / 本单位工单: priority first, then warnings, then age."""
     mine = request.GET.get("scope") == "mine"
     accepted = request.GET.get("scope") == "accepted"
@@ -61,7 +64,7 @@ def queue(request):
         {
             "o": o,
             "left": _nearest_left(o),
-            "customer": mask_name(o.customer.name) if o.customer_id else mask_phone(o.caller_phone),
+            "customer": mask_name(o.customer.name) if o.customer is not None else mask_phone(o.caller_phone),
         }
         for o in orders
     ]
@@ -78,15 +81,21 @@ def queue(request):
 
 
 @login_required
-def detail(request, number: str):
+def detail(request: StaffRequest, number: str) -> HttpResponse:
     order = queries.get_order(request.user, number, request.active_unit)
     return render(request, "workorders/detail.html", _detail_context(request, order))
 
 
-def _detail_context(request, order, form=None, open_action=None, error=None):
+def _detail_context(
+    request: StaffRequest,
+    order: WorkOrder,
+    form: ActionForm | None = None,
+    open_action: str | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
     state_labels = dict(State.choices)
     # Offer only what this user's roles allow; the service checks again (and the unit) on submit.
-    available = WORK_ORDERS.available(order, request.user)
+    available = WORK_ORDERS.available(order, scoping.signed_in(request.user))
     return {
         "o": order,
         "deadlines": _deadline_rows(order),
@@ -103,34 +112,38 @@ def _detail_context(request, order, form=None, open_action=None, error=None):
         "form": form,
         "open_action": open_action,
         "error": error,
-        "customer_name": mask_name(order.customer.name) if order.customer_id else order.caller_name,
+        "customer_name": mask_name(order.customer.name) if order.customer is not None else order.caller_name,
         "caller_phone": mask_phone(order.caller_phone),
     }
 
 
-def _unit_choices(user):
+def _unit_choices(user: Actor) -> list[tuple[str, str]]:
     return [(str(u.pk), u.name) for u in services.dispatch_targets(user).order_by("path")[:300]]
 
 
 @login_required
-def action(request, number: str, action: str):
+def action(request: StaffRequest, number: str, action: str) -> HttpResponseBase:
     """GET: the form of one action (htmx); POST: carry it out through the service."""
     order = queries.get_order(request.user, number, request.active_unit)
     transition = TABLE.get(action)
     if transition is None:
         raise Http404("unknown action")
-    kwargs = {"fields": transition.fields, "unit_choices": _unit_choices(request.user)}
+    actor = scoping.signed_in(request.user)
+    unit_choices = _unit_choices(actor)
     if request.method != "POST":
-        form = ActionForm(initial={"version": order.version}, **kwargs)
+        form = ActionForm(
+            initial={"version": order.version}, fields=transition.fields, unit_choices=unit_choices
+        )
         return render(request, "workorders/_action_form.html", {"o": order, "t": transition, "form": form})
-    form = ActionForm(request.POST, **kwargs)
-    error, status = None, 422
+    form = ActionForm(request.POST, fields=transition.fields, unit_choices=unit_choices)
+    error: str | None = None
+    status = 422
     if form.is_valid():
         try:
             services.perform(
                 order=order,
                 action=action,
-                actor=request.user,
+                actor=actor,
                 version=form.cleaned_data["version"],
                 note=form.cleaned_data.get("note") or "",
                 active_unit=request.active_unit,
@@ -156,18 +169,19 @@ def action(request, number: str, action: str):
 
 
 @login_required
-def new(request):
+def new(request: StaffRequest) -> HttpResponse:
     """受理: a plain intake form (the agent workspace has the smart one). The service decides:
     per-type requirements, who may take requests, and the open order of the same matter (shown
     here to urge instead, or confirmed as a new matter)."""
-    if not scoping.has_role(request.user, *services.INTAKE_ROLES):
+    actor = scoping.signed_in(request.user)
+    if not scoping.has_role(actor, *services.INTAKE_ROLES):
         raise PermissionDenied
     form = IntakeForm(request.POST or None, initial={"account_no": request.GET.get("account_no", "")})
     duplicate = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            customer = get_customer(request.user, data["account_no"]) if data["account_no"] else None
+            customer = get_customer(actor, data["account_no"]) if data["account_no"] else None
         except Http404:
             form.add_error("account_no", _("在您的管辖范围内没有该户号"))
             customer = None
@@ -175,7 +189,7 @@ def new(request):
             intake = services.Intake.of(data, customer=customer)
             try:
                 order, _created = services.accept_request(
-                    actor=request.user,
+                    actor=actor,
                     intake=intake,
                     confirm_duplicate=bool(request.POST.get("confirm_new")),
                     active_unit=request.active_unit,
@@ -192,14 +206,14 @@ def new(request):
 
 @login_required
 @require_POST
-def urge_instead(request, number: str):
+def urge_instead(request: StaffRequest, number: str) -> HttpResponse:
     """重复来电: urge the open order instead of creating a duplicate."""
     order = queries.get_order(request.user, number, request.active_unit)
     try:
         services.perform(
             order=order,
             action=OrderAction.URGE,
-            actor=request.user,
+            actor=scoping.signed_in(request.user),
             note=request.POST.get("note", "客户再次来电催办"),
             active_unit=request.active_unit,
         )
@@ -211,11 +225,12 @@ def urge_instead(request, number: str):
 
 
 @login_required
-def supervision(request):
+def supervision(request: StaffRequest) -> HttpResponse:
     """督办通报: in-transit, near-due and overdue orders per handling unit."""
-    rows = bulletin.by_unit(request.user, request.active_unit)
+    actor = scoping.signed_in(request.user)
+    rows = bulletin.by_unit(actor, request.active_unit)
     if request.GET.get("format") == "xlsx":
-        return bulletin.excel_response(rows, user=request.user, request=request)
+        return bulletin.excel_response(rows, user=actor, request=request)
     return render(
         request,
         "workorders/supervision.html",
@@ -227,19 +242,21 @@ SEARCH_PAGE_SIZE = 50
 
 
 @login_required
-def search(request):
+def search(request: StaffRequest) -> HttpResponse:
     """工单查询: any order in the user's scope, closed ones too, by number, customer, phone, type,
     state, unit and created-date range; paged, newest first. The phone is never shown unmasked."""
     form = OrderSearchForm(request.GET or None, user=request.user, active_unit=request.active_unit)
     page = None
-    rows = []
+    rows: list[dict[str, Any]] = []
     if form.is_bound and form.is_valid() and form.has_filters():
         qs = queries.search(request.user, form.query(), request.active_unit)
         page = Paginator(qs, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
         rows = [
             {
                 "o": o,
-                "customer": mask_name(o.customer.name) if o.customer_id else mask_name(o.caller_name),
+                "customer": mask_name(o.customer.name)
+                if o.customer is not None
+                else mask_name(o.caller_name),
                 "phone": mask_phone(o.caller_phone),
             }
             for o in page.object_list

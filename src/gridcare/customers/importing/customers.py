@@ -19,6 +19,7 @@ from gridcare.customers.models import (
     TransformerArea,
 )
 from gridcare.customers.services import search_text_for
+from gridcare.org.types import Actor
 
 from . import cells
 from .pipeline import chunks, employee_problem, insert, lookup, run_import, staff_by_employee_no, update_rows
@@ -170,7 +171,7 @@ def import_customers(
     filename: str | None = None,
     update: bool = False,
     dry_run: bool = False,
-    actor: Any = None,
+    actor: Actor | None = None,
 ) -> ImportResult:
     """Check every row; write all of them in one transaction, or nothing if any row is wrong.
 

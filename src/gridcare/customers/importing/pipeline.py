@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, models, transaction
 from gridcare.core import audit
 from gridcare.core.bulk import copy_rows
 from gridcare.core.models import AuditLog
+from gridcare.org.types import Actor
 
 from .reading import Column, FileUnreadable, Source, Table, read_table, source_name
 from .results import ImportResult, RowError
@@ -34,7 +35,7 @@ def run_import(
     check: Callable[[Table, list[RowError]], P],
     write: Callable[[P, ImportResult], None],
     dry_run: bool,
-    actor: Any,
+    actor: Actor,
 ) -> ImportResult:
     result = ImportResult(kind=kind, filename=source_name(source, filename), dry_run=dry_run)
     try:

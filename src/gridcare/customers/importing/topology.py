@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridcare.customers.models import AreaClass, Customer, Feeder, Substation, TransformerArea
 from gridcare.org.models import Unit
+from gridcare.org.types import Actor
 
 from . import cells
 from .pipeline import employee_problem, insert, lookup, run_import, staff_by_employee_no, update_rows
@@ -64,7 +65,7 @@ def import_topology(
     filename: str | None = None,
     update: bool = False,
     dry_run: bool = False,
-    actor: Any = None,
+    actor: Actor | None = None,
 ) -> ImportResult:
     """Check every row; write all of them in one transaction, or nothing if any row is wrong.
 
