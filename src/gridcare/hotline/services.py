@@ -1,4 +1,9 @@
-"""Verbs of the agent workspace: call events, agent state, orders taken on a call, handover."""
+"""Verbs of the agent workspace: call events, agent state, orders taken on a call, handover.
+
+Over 500 lines for now: the call's events and the one intake verb (``take_call_request``) share
+the call's guards (the agent's scope, the customer confirmed for this call); they are to become
+``calls`` and ``intake`` modules when the next channel (WeChat, web) adds its own intake door.
+"""
 
 from __future__ import annotations
 
