@@ -18,6 +18,7 @@ from gridcare.customers.models import Customer, CustomerPhone, Feeder, Transform
 from gridcare.customers.queries import normalize_text, visible_customers
 from gridcare.notify.models import Message
 from gridcare.org import scoping
+from gridcare.org.types import Viewer
 
 from . import wording
 from .models import LIVE_STATES, PUBLIC_STATES, Outage, OutageArea, OutageCustomer, OutageKind, OutageState
@@ -33,7 +34,7 @@ WHEN_CHOICES = {
 LOOKUP_LIMIT = 200
 
 
-def visible_outages(user: Any, active_unit: Any = None) -> QuerySet[Outage]:
+def visible_outages(user: Viewer, active_unit: Any = None) -> QuerySet[Outage]:
     """Outages touching a transformer area of the user's stations, or published by their subtree."""
     if getattr(user, "is_superuser", False) and active_unit is None:
         return Outage.objects.all()
@@ -42,7 +43,7 @@ def visible_outages(user: Any, active_unit: Any = None) -> QuerySet[Outage]:
     return Outage.objects.filter(Q(pk__in=touching) | Q(pk__in=published))
 
 
-def get_outage(user: Any, number: str, *, active_unit: Any = None) -> Outage:
+def get_outage(user: Viewer, number: str, *, active_unit: Any = None) -> Outage:
     """One outage in the user's scope by number, or 404."""
     qs = visible_outages(user, active_unit).select_related(
         "unit", "created_by", "published_by", "override_by"
@@ -132,7 +133,7 @@ def _in_effect(outage: Outage, now: dt.datetime | None = None) -> bool:
 
 
 def lookup(
-    user: Any, query: OutageLookup, *, active_unit: Any = None, limit: int = LOOKUP_LIMIT
+    user: Viewer, query: OutageLookup, *, active_unit: Any = None, limit: int = LOOKUP_LIMIT
 ) -> LookupResult:
     """Answer "is it out?" for an account number, an address fragment, a transformer area or a
     feeder (code or name), for ``query.when``. Conditions combine with AND."""
@@ -198,7 +199,7 @@ def lookup(
 
 
 def list_outages(
-    user: Any, *, when: str = "today", kind: str = "", state: str = "", active_unit: Any = None
+    user: Viewer, *, when: str = "today", kind: str = "", state: str = "", active_unit: Any = None
 ) -> QuerySet[Outage]:
     qs = filter_when(visible_outages(user, active_unit), when)
     if kind:

@@ -13,12 +13,14 @@ from typing import Any
 
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.core.workflow import Step
 from gridcare.org import scoping
 from gridcare.org.models import Role
+from gridcare.org.types import Actor
 
 from .models import NoticeRule, Outage, OutageArea, OutageCustomer, OutageKind, OutageState
 from .notices import Purpose, queue_or_defer
@@ -30,10 +32,10 @@ OutageStep = Step[Outage]
 
 
 def editors_only() -> ApiError:
-    return ApiError("forbidden", "您的岗位不能发布或维护停电信息 (editor role required).", status=403)
+    return ApiError("forbidden", gettext("您的岗位不能发布或维护停电信息"), status=403)
 
 
-def is_editor(actor: Any) -> bool:
+def is_editor(actor: Actor) -> bool:
     """The system (None) or a user holding an editor role."""
     return actor is None or scoping.has_role(actor, *EDITOR_ROLES)
 
@@ -47,7 +49,7 @@ def illegal(outage: Outage, doing: str) -> ApiError:
     )
 
 
-def user_of(actor: Any) -> Any:
+def user_of(actor: Actor) -> Any:
     return actor if getattr(actor, "is_authenticated", False) else None
 
 

@@ -14,6 +14,7 @@ from gridcare.core.api_errors import ApiError
 from gridcare.customers.models import Customer, Feeder, TransformerArea
 from gridcare.org import scoping
 from gridcare.org.models import Unit
+from gridcare.org.types import Actor
 
 from .models import Outage, OutageArea, OutageCustomer
 
@@ -56,7 +57,7 @@ def expand_areas(feeders: list[Feeder], areas: list[TransformerArea]) -> list[Tr
     return sorted(by_pk.values(), key=lambda a: a.code)
 
 
-def check_scope_visible(actor: Any, feeders: list[Feeder], areas: list[TransformerArea]) -> None:
+def check_scope_visible(actor: Actor, feeders: list[Feeder], areas: list[TransformerArea]) -> None:
     if actor is None or getattr(actor, "is_superuser", False):
         return
     outside = [f.code for f in feeders if not scoping.unit_in_scope(actor, f.unit_id)] + [

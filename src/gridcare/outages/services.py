@@ -28,6 +28,7 @@ from gridcare.core import clock, numbering
 from gridcare.core.api_errors import ApiError, check_same_request
 from gridcare.customers.models import Customer
 from gridcare.org.models import Unit
+from gridcare.org.types import Actor
 
 from .models import (
     Outage,
@@ -82,7 +83,7 @@ __all__ = [
 NUMBER_PREFIX = "TD"
 
 
-def _check_actor(actor: Any) -> None:
+def _check_actor(actor: Actor) -> None:
     """The actor holds an editor role (creating an outage; the table's rows check the same)."""
     if not is_editor(actor):
         raise editors_only()
@@ -92,7 +93,7 @@ def _check_actor(actor: Any) -> None:
 
 
 def _event(
-    outage: Outage, action: str, actor: Any, before: str, note: str = "", at=None, **data: Any
+    outage: Outage, action: str, actor: Actor, before: str, note: str = "", at=None, **data: Any
 ) -> OutageEvent:
     return OutageEvent.objects.create(
         outage=outage,
@@ -150,7 +151,7 @@ def create_outage(
     *,
     kind: str,
     reason: str,
-    actor: Any,
+    actor: Actor,
     planned_start: dt.datetime | None = None,
     planned_end: dt.datetime | None = None,
     feeders: Iterable[Any] = (),
@@ -259,7 +260,7 @@ def _create_draft(
     return outage
 
 
-def publish(*, outage: Outage, actor: Any, override_reason: str = "") -> Outage:
+def publish(*, outage: Outage, actor: Actor, override_reason: str = "") -> Outage:
     """Publish a draft and queue a notice to every affected customer (key customers first).
 
     Less notice than the rule requires (planned 7 days, temporary 24 h) is refused with
@@ -291,7 +292,7 @@ def publish(*, outage: Outage, actor: Any, override_reason: str = "") -> Outage:
     return outage
 
 
-def start(*, outage: Outage, actor: Any, at: dt.datetime | None = None, note: str = "") -> Outage:
+def start(*, outage: Outage, actor: Actor, at: dt.datetime | None = None, note: str = "") -> Outage:
     """The power is cut (实际停电): a published outage becomes in progress."""
     check_first(A.START, outage, actor, whole_scope_visible)
     with transaction.atomic():
@@ -305,7 +306,7 @@ def start(*, outage: Outage, actor: Any, at: dt.datetime | None = None, note: st
     return outage
 
 
-def cancel(*, outage: Outage, actor: Any, reason: str) -> Outage:
+def cancel(*, outage: Outage, actor: Actor, reason: str) -> Outage:
     """Cancel a draft or published outage; customers already told get a cancellation notice."""
     payload = {"reason": (reason or "").strip()}
     check_first(A.CANCEL, outage, actor, whole_scope_visible, reason_given, payload=payload)
@@ -337,7 +338,7 @@ def open_fault_outage(
     feeders: Iterable[Any] = (),
     reason: str,
     started_at: dt.datetime,
-    actor: Any,
+    actor: Actor,
     estimated_end: dt.datetime | None = None,
     area_text: str = "",
     unit: Unit | None = None,
@@ -429,7 +430,7 @@ def _open_fault(
 def update_fault_scope(
     *,
     outage: Outage,
-    actor: Any,
+    actor: Actor,
     transformer_areas: Iterable[Any] = (),
     feeders: Iterable[Any] = (),
     reason: str | None = None,
@@ -470,7 +471,7 @@ def update_fault_scope(
     return outage
 
 
-def merge_fault_outage(*, source: Outage, into: Outage, actor: Any, note: str = "") -> Outage:
+def merge_fault_outage(*, source: Outage, into: Outage, actor: Actor, note: str = "") -> Outage:
     """Two open fault outages turn out to be one (their repair events were merged): ``into`` takes
     over the scope and the customers of ``source``; whoever was already told of either is not told
     again, now or at the restoration; ``source`` leaves the lookups as 已并入. Returns ``into``."""
@@ -507,7 +508,7 @@ def merge_fault_outage(*, source: Outage, into: Outage, actor: Any, note: str = 
     return into
 
 
-def set_estimated_end(*, outage: Outage, estimated_end: dt.datetime, actor: Any, note: str = "") -> Outage:
+def set_estimated_end(*, outage: Outage, estimated_end: dt.datetime, actor: Actor, note: str = "") -> Outage:
     """A new estimate of the restoration time (the lookup answers "until when" with it)."""
     check_first(A.ESTIMATE, outage, actor, whole_scope_visible)
     estimated_end = _aware(estimated_end)
@@ -527,7 +528,7 @@ def set_estimated_end(*, outage: Outage, estimated_end: dt.datetime, actor: Any,
     return outage
 
 
-def restore(*, outage: Outage, at: dt.datetime | None = None, actor: Any, note: str = "") -> Outage:
+def restore(*, outage: Outage, at: dt.datetime | None = None, actor: Actor, note: str = "") -> Outage:
     """Power is back (恢复送电): the outage is restored at ``at`` and every affected customer is
     sent a restoration notice, key customers first. Restoring again is a no-op."""
     check_first(A.RESTORE, outage, actor, whole_scope_visible)
@@ -553,7 +554,7 @@ def restore(*, outage: Outage, at: dt.datetime | None = None, actor: Any, note: 
 
 
 def record_key_customer_call(
-    *, outage: Outage, customer: Customer, actor: Any, note: str = "", at: dt.datetime | None = None
+    *, outage: Outage, customer: Customer, actor: Actor, note: str = "", at: dt.datetime | None = None
 ) -> OutageCustomer:
     """Tick the phone checklist: a key customer of the outage was told by phone (电话告知)."""
     check_first(A.KEY_CALL, outage, actor)

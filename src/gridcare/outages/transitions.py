@@ -15,6 +15,7 @@ from typing import Any
 
 from gridcare.core.api_errors import ApiError
 from gridcare.core.workflow import Action, Step, Transition, Workflow
+from gridcare.org.types import Actor
 
 from .models import Outage, OutageState
 from .rules import (
@@ -131,7 +132,7 @@ TRANSITIONS = (
 REFUSED_AS: dict[str, str] = {A.KEY_CALL: "再登记电话告知"}
 
 
-def _holds(actor: Any, transition: Transition, outage: Outage) -> bool:
+def _holds(actor: Actor, transition: Transition, outage: Outage) -> bool:
     return not transition.roles or is_editor(actor)
 
 
@@ -164,7 +165,7 @@ TABLE = OUTAGES.by_action
 
 
 def check_first(
-    action: OutageAction, outage: Outage, actor: Any, *guards: Any, payload: Any = None
+    action: OutageAction, outage: Outage, actor: Actor, *guards: Any, payload: Any = None
 ) -> Transition:
     """What a verb checks before it locks the outage, as it always has: the row's roles and the
     ``guards`` named (the row lists them too; they pass again under the lock). Returns the row."""

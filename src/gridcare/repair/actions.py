@@ -6,10 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.utils.translation import gettext
+
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.customers.models import Feeder, TransformerArea
 from gridcare.org import scoping
+from gridcare.org.types import Actor
 
 from . import queries, services
 from .models import Crew, FaultEvent
@@ -19,34 +22,34 @@ from .transitions import FaultEventAction as A
 __all__ = ["ACTIONS", "act_on_event"]
 
 
-def _crew(actor: Any, code: str | None) -> Crew:
+def _crew(actor: Actor, code: str | None) -> Crew:
     if not code:
-        raise ApiError("crew_required", "请选择队伍 (crew code required).", status=422)
+        raise ApiError("crew_required", gettext("请选择队伍"), status=422)
     crew = Crew.objects.select_related("station", "team_unit").filter(code=code, is_active=True).first()
     if crew is None or not scoping.unit_in_scope(actor, crew.station_id):
-        raise ApiError("invalid_crew", "队伍不存在或不在您的管辖范围内 (unknown crew).", status=422)
+        raise ApiError("invalid_crew", gettext("队伍不存在或不在您的管辖范围内"), status=422)
     return crew
 
 
-def _visible_area(actor: Any, code: str | None) -> TransformerArea | None:
+def _visible_area(actor: Actor, code: str | None) -> TransformerArea | None:
     if not code:
         return None
     area = TransformerArea.objects.select_related("feeder").filter(code=code).first()
     if area is None or not scoping.unit_in_scope(actor, area.station_id):
-        raise ApiError("invalid_area", "台区不存在或不在您的管辖范围内 (unknown area).", status=422)
+        raise ApiError("invalid_area", gettext("台区不存在或不在您的管辖范围内"), status=422)
     return area
 
 
-def _visible_feeder(actor: Any, code: str | None) -> Feeder | None:
+def _visible_feeder(actor: Actor, code: str | None) -> Feeder | None:
     if not code:
         return None
     feeder = Feeder.objects.filter(code=code).first()
     if feeder is None or not scoping.unit_in_scope(actor, feeder.unit_id):
-        raise ApiError("invalid_feeder", "线路不存在或不在您的管辖范围内 (unknown feeder).", status=422)
+        raise ApiError("invalid_feeder", gettext("线路不存在或不在您的管辖范围内"), status=422)
     return feeder
 
 
-def act_on_event(*, event: FaultEvent, action: str, actor: Any, **p: Any) -> FaultEvent:
+def act_on_event(*, event: FaultEvent, action: str, actor: Actor, **p: Any) -> FaultEvent:
     """The row's verb with the payload turned into objects (in the actor's scope); an action not in
     the table is ``unknown_action`` (404)."""
     action = EVENTS.transition(action).action

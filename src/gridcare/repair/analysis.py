@@ -22,7 +22,6 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Min, OuterRef, Q, Subquery
@@ -31,6 +30,7 @@ from django.db.models.functions import Coalesce
 from gridcare.core import clock, numbering
 from gridcare.customers.models import Customer, Feeder, TransformerArea
 from gridcare.org.models import Unit
+from gridcare.org.types import Actor
 from gridcare.workorders.models import OPEN_STATES, WorkOrder
 
 from .dispatching import transfer_assignments
@@ -149,7 +149,9 @@ def new_event(
     return event
 
 
-def absorb(*, source: FaultEvent, target: FaultEvent, now, actor: Any = None, note: str = "") -> None:
+def absorb(
+    *, source: FaultEvent, target: FaultEvent, now, actor: Actor | None = None, note: str = ""
+) -> None:
     """Merge ``source`` into ``target``: its calls, crews and primary order follow."""
     TroubleCall.objects.filter(event=source).update(event=target)
     take_over_outage(source=source, target=target)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
@@ -21,6 +20,7 @@ from gridcare.core.api_errors import ApiError
 from gridcare.core.memo import Memo
 from gridcare.notify import services as notify
 from gridcare.org.models import Role, RoleAssignment, Unit, User
+from gridcare.org.types import Actor
 from gridcare.workorders import services as engine
 from gridcare.workorders.models import State, WorkOrder
 
@@ -80,7 +80,7 @@ def _system_actor() -> tuple[User, bool]:
 
 
 def perform_on_order(
-    order: WorkOrder, action: str, actor: Any, system: User, note: str = "", **payload
+    order: WorkOrder, action: str, actor: Actor, system: User, note: str = "", **payload
 ) -> WorkOrder:
     """``perform`` as the person when their roles and scope allow it, else as the system account;
     returns the order as the action left it."""
@@ -198,7 +198,7 @@ def set_crew_status(crew: Crew, now: dt.datetime) -> None:
         crew.status = status
 
 
-def sync_orders(event: FaultEvent, actor: Any = None, note: str = "", orders=None) -> int:
+def sync_orders(event: FaultEvent, actor: Actor | None = None, note: str = "", orders=None) -> int:
     """Bring every open order linked to the event to the event's unit: dispatch the new ones
     (meeting their 5-minute dispatch limit), re-dispatch the ones sent elsewhere, and after the
     crew's arrival take and mark them on site. Returns how many engine actions were performed."""
@@ -216,7 +216,7 @@ def sync_orders(event: FaultEvent, actor: Any = None, note: str = "", orders=Non
 
 
 def sync_order(
-    event: FaultEvent, order: WorkOrder, *, unit: Unit, actor: Any, system: User, note: str = ""
+    event: FaultEvent, order: WorkOrder, *, unit: Unit, actor: Actor, system: User, note: str = ""
 ) -> tuple[WorkOrder, int]:
     """One open order of ``event`` brought to ``unit`` (see ``sync_orders``): returns the order as
     the actions left it and how many were performed."""
@@ -247,7 +247,7 @@ def sync_order(
 
 
 def dispatch_event(
-    *, event: FaultEvent, crew: Crew | None, actor: Any = None, note: str = "", now=None
+    *, event: FaultEvent, crew: Crew | None, actor: Actor | None = None, note: str = "", now=None
 ) -> FaultEvent:
     """派工: send ``crew`` (or, with none available, the station's repair team) to the event."""
     now = now or clock.now()

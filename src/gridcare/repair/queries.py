@@ -14,6 +14,7 @@ from django.http import Http404
 
 from gridcare.customers.models import TransformerArea
 from gridcare.org import scoping
+from gridcare.org.types import Viewer
 from gridcare.workorders.models import OPEN_STATES
 from gridcare.workorders.queries import visible_orders
 
@@ -21,7 +22,7 @@ from .analysis import affected_customers
 from .models import Crew, CrewAssignment, DutyRoster, FaultEvent, ReportedCall, TroubleCall
 
 
-def visible_events(user: Any, active_unit: Any = None) -> QuerySet[FaultEvent]:
+def visible_events(user: Viewer, active_unit: Any = None) -> QuerySet[FaultEvent]:
     scoped = scoping.restrict(FaultEvent.objects.all(), user, "station_id", active_unit)
     mine = FaultEvent.objects.filter(
         Q(assignments__crew__members=user) | Q(assignments__crew__leader=user)
@@ -37,7 +38,7 @@ def _with_relations(qs: QuerySet[FaultEvent]) -> QuerySet[FaultEvent]:
     )
 
 
-def board(user: Any, *, active_unit: Any = None, state: str = "", level: str = "") -> QuerySet[FaultEvent]:
+def board(user: Viewer, *, active_unit: Any = None, state: str = "", level: str = "") -> QuerySet[FaultEvent]:
     """The live board: open events, feeders and areas before single customers, oldest first."""
     qs = visible_events(user, active_unit).filter(state__in=FaultEvent.OPEN_STATES)
     if state:
@@ -47,14 +48,14 @@ def board(user: Any, *, active_unit: Any = None, state: str = "", level: str = "
     return _with_relations(qs).order_by("-hazard", "-service_warning_level", "level", "created_at")
 
 
-def recent_closed(user: Any, *, active_unit: Any = None, limit: int = 20) -> list[FaultEvent]:
+def recent_closed(user: Viewer, *, active_unit: Any = None, limit: int = 20) -> list[FaultEvent]:
     qs = visible_events(user, active_unit).filter(
         state__in=[FaultEvent.State.RESTORED, FaultEvent.State.CANCELLED]
     )
     return list(_with_relations(qs).order_by("-restored_at")[:limit])
 
 
-def get_event(user: Any, number: str, active_unit: Any = None) -> FaultEvent:
+def get_event(user: Viewer, number: str, active_unit: Any = None) -> FaultEvent:
     qs = _with_relations(visible_events(user, active_unit))
     try:
         return qs.get(number=number)
@@ -110,11 +111,11 @@ def topology_tree(event: FaultEvent) -> dict:
     }
 
 
-def visible_crews(user: Any, active_unit: Any = None) -> QuerySet[Crew]:
+def visible_crews(user: Viewer, active_unit: Any = None) -> QuerySet[Crew]:
     return scoping.restrict(Crew.objects.filter(is_active=True), user, "station_id", active_unit)
 
 
-def crew_board(user: Any, active_unit: Any = None) -> list[Crew]:
+def crew_board(user: Viewer, active_unit: Any = None) -> list[Crew]:
     active = CrewAssignment.objects.filter(released_at__isnull=True).select_related("event")
     return list(
         visible_crews(user, active_unit)
@@ -124,7 +125,7 @@ def crew_board(user: Any, active_unit: Any = None) -> list[Crew]:
     )
 
 
-def get_crew(user: Any, code: str, active_unit: Any = None) -> Crew:
+def get_crew(user: Viewer, code: str, active_unit: Any = None) -> Crew:
     return scoping.get_for_user(
         Crew.objects.select_related("station", "team_unit", "leader"),
         user,
@@ -134,7 +135,7 @@ def get_crew(user: Any, code: str, active_unit: Any = None) -> Crew:
     )
 
 
-def my_crews(user: Any) -> list[Crew]:
+def my_crews(user: Viewer) -> list[Crew]:
     return list(
         Crew.objects.filter(Q(members=user) | Q(leader=user), is_active=True)
         .distinct()
@@ -142,7 +143,7 @@ def my_crews(user: Any) -> list[Crew]:
     )
 
 
-def my_open_jobs(user: Any) -> QuerySet[FaultEvent]:
+def my_open_jobs(user: Viewer) -> QuerySet[FaultEvent]:
     """The open events of the crews ``user`` belongs to (or leads)."""
     return FaultEvent.objects.filter(
         Q(assignments__crew__members=user) | Q(assignments__crew__leader=user),
@@ -151,12 +152,12 @@ def my_open_jobs(user: Any) -> QuerySet[FaultEvent]:
     ).distinct()
 
 
-def my_jobs(user: Any) -> list[FaultEvent]:
+def my_jobs(user: Viewer) -> list[FaultEvent]:
     """The crew member's page: the open events of their crews."""
     return list(_with_relations(my_open_jobs(user)).order_by("-hazard", "created_at"))
 
 
-def rosters_today(user: Any, date, active_unit: Any = None) -> list[DutyRoster]:
+def rosters_today(user: Viewer, date, active_unit: Any = None) -> list[DutyRoster]:
     crews = visible_crews(user, active_unit)
     return list(
         DutyRoster.objects.filter(date=date, crew__in=crews)
@@ -165,7 +166,7 @@ def rosters_today(user: Any, date, active_unit: Any = None) -> list[DutyRoster]:
     )
 
 
-def pending_calls(user: Any, active_unit: Any = None) -> QuerySet[TroubleCall]:
+def pending_calls(user: Viewer, active_unit: Any = None) -> QuerySet[TroubleCall]:
     """Calls not yet in an event (waiting for the roll-up, or not placed: the dispatcher places them)."""
     return (
         TroubleCall.objects.filter(event__isnull=True, order__state__in=OPEN_STATES)
@@ -178,7 +179,7 @@ def pending_calls(user: Any, active_unit: Any = None) -> QuerySet[TroubleCall]:
 # --- calls recorded by the API (来电登记) ------------------------------------------------------------
 
 
-def get_reported_call(user: Any, ref: str, active_unit: Any = None) -> ReportedCall:
+def get_reported_call(user: Viewer, ref: str, active_unit: Any = None) -> ReportedCall:
     """A recorded call by its reference: for the person who reported it, or staff whose scope
     covers its unit (the customer's station; the reporter's unit when the customer is unknown)."""
     try:
@@ -191,7 +192,7 @@ def get_reported_call(user: Any, ref: str, active_unit: Any = None) -> ReportedC
     return scoping.require_in_scope(call, user, "unit_id", active_unit)
 
 
-def failed_calls(user: Any, active_unit: Any = None) -> QuerySet[ReportedCall]:
+def failed_calls(user: Viewer, active_unit: Any = None) -> QuerySet[ReportedCall]:
     """Recorded calls whose processing failed: a person takes them (the board lists them)."""
     return (
         scoping.restrict(
@@ -202,7 +203,7 @@ def failed_calls(user: Any, active_unit: Any = None) -> QuerySet[ReportedCall]:
     )
 
 
-def queued_calls(user: Any, active_unit: Any = None) -> QuerySet[ReportedCall]:
+def queued_calls(user: Viewer, active_unit: Any = None) -> QuerySet[ReportedCall]:
     """Recorded calls still waiting to be processed (normally seconds)."""
     return scoping.restrict(
         ReportedCall.objects.filter(state=ReportedCall.State.QUEUED), user, "unit_id", active_unit

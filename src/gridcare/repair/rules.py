@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
@@ -18,6 +19,7 @@ from gridcare.core.workflow import Step
 from gridcare.customers.models import TransformerArea
 from gridcare.org import scoping
 from gridcare.org.models import Role
+from gridcare.org.types import Actor
 
 from . import analysis, outage_link
 from .dispatching import release_crews, set_crew_status, sync_orders
@@ -28,24 +30,24 @@ DISPATCH_ROLES = (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER, Role.ADMIN)
 EventStep = Step[FaultEvent]
 
 
-def user_of(actor: Any) -> Any:
+def user_of(actor: Actor) -> Any:
     """The user to record (None for the system, which has no row)."""
     return actor if getattr(actor, "pk", None) else None
 
 
 def dispatchers_only() -> ApiError:
-    return ApiError("forbidden_role", "只有抢修指挥人员可以执行此操作 (dispatchers only).", status=403)
+    return ApiError("forbidden_role", gettext("只有抢修指挥人员可以执行此操作"), status=403)
 
 
 def event_closed(event: FaultEvent) -> ApiError:
     return ApiError(
         "event_closed",
-        f"事件已{event.get_state_display()}，不能再操作 (the event is closed).",
+        gettext("事件已%(state)s，不能再操作") % {"state": event.get_state_display()},
         status=409,
     )
 
 
-def crew_of(actor: Any, event: FaultEvent) -> Crew | None:
+def crew_of(actor: Actor, event: FaultEvent) -> Crew | None:
     """The actor's crew among those working on the event."""
     return (
         Crew.objects.filter(
@@ -65,7 +67,7 @@ def crew_of_the_event(step: EventStep) -> None:
     """A crew working on the event reports on it; a dispatcher may report for it."""
     crew = crew_of(step.actor, step.obj)
     if crew is None and not scoping.has_role(step.actor, *DISPATCH_ROLES):
-        raise ApiError("not_your_job", "该事件未派给您的队伍 (not your crew's job).", status=403)
+        raise ApiError("not_your_job", gettext("该事件未派给您的队伍"), status=403)
     step.found["crew"] = crew
 
 
@@ -73,12 +75,12 @@ def device_given(step: EventStep) -> None:
     level = step.payload.get("level")
     if level == DeviceLevel.AREA:
         if step.payload.get("area") is None:
-            raise ApiError("area_required", "请指定台区 (transformer area required).", status=422)
+            raise ApiError("area_required", gettext("请指定台区"), status=422)
     elif level == DeviceLevel.FEEDER:
         if step.payload.get("feeder") is None:
-            raise ApiError("feeder_required", "请指定线路 (feeder required).", status=422)
+            raise ApiError("feeder_required", gettext("请指定线路"), status=422)
     else:
-        raise ApiError("invalid_level", "只能改判为台区或线路 (area or feeder).", status=422)
+        raise ApiError("invalid_level", gettext("只能改判为台区或线路"), status=422)
 
 
 def some_of_the_calls(step: EventStep) -> None:
@@ -88,7 +90,7 @@ def some_of_the_calls(step: EventStep) -> None:
     if not calls or len(calls) >= TroubleCall.objects.filter(event=event).count():
         raise ApiError(
             "invalid_split",
-            "请选择部分来电拆分（不能为空，也不能是全部）(choose some of the calls).",
+            gettext("请选择部分来电拆分（不能为空，也不能是全部）"),
             status=422,
         )
     step.found["calls"] = calls
@@ -96,7 +98,7 @@ def some_of_the_calls(step: EventStep) -> None:
 
 def not_the_same_event(step: EventStep) -> None:
     if step.obj.pk == step.payload["into"].pk:
-        raise ApiError("invalid_merge", "不能与自身合并 (same event).", status=422)
+        raise ApiError("invalid_merge", gettext("不能与自身合并"), status=422)
 
 
 def merge_target_open(step: EventStep) -> None:
@@ -108,20 +110,20 @@ def merge_target_open(step: EventStep) -> None:
 def crew_on_duty(step: EventStep) -> None:
     crew: Crew = step.payload["crew"]
     if not crew.is_active or crew.status == Crew.Status.OFF:
-        raise ApiError("crew_unavailable", f"{crew.name}不在岗 (the crew is off duty).", status=409)
+        raise ApiError("crew_unavailable", gettext("%(crew)s不在岗") % {"crew": crew.name}, status=409)
 
 
 def crew_in_scope(step: EventStep) -> None:
     scoping.require_unit_in_scope(
         step.actor,
         step.payload["crew"].station_id,
-        error=ApiError("crew_out_of_scope", "该队伍不在您的管辖范围内 (crew out of scope).", status=422),
+        error=ApiError("crew_out_of_scope", gettext("该队伍不在您的管辖范围内"), status=422),
     )
 
 
 def situation_given(step: EventStep) -> None:
     if not str(step.payload.get("situation") or "").strip():
-        raise ApiError("situation_required", "请填写现场情况 (situation required).", status=422)
+        raise ApiError("situation_required", gettext("请填写现场情况"), status=422)
 
 
 def support_kind_known(step: EventStep) -> None:
@@ -131,17 +133,17 @@ def support_kind_known(step: EventStep) -> None:
 
 def support_described(step: EventStep) -> None:
     if not step.note.strip():
-        raise ApiError("note_required", "请说明需要的支援 (a note is required).", status=422)
+        raise ApiError("note_required", gettext("请说明需要的支援"), status=422)
 
 
 def result_given(step: EventStep) -> None:
     if not str(step.payload.get("result") or "").strip():
-        raise ApiError("result_required", "请填写处理结果 (result required).", status=422)
+        raise ApiError("result_required", gettext("请填写处理结果"), status=422)
 
 
 def cancel_reason_given(step: EventStep) -> None:
     if not step.note.strip():
-        raise ApiError("note_required", "请填写撤销原因 (a note is required).", status=422)
+        raise ApiError("note_required", gettext("请填写撤销原因"), status=422)
 
 
 # --- effects ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.translation import gettext
 from ninja import Field, Schema
 
 from gridcare.core import clock
@@ -20,7 +21,7 @@ class FaultCallIn(Schema):
     )
     caller_name: CleanLine = Field("", max_length=60)
     caller_phone: Phone = ""
-    address: CleanLine = Field("", max_length=200, description="故障地址 (used to place an unknown caller)")
+    address: CleanLine = Field("", max_length=200, description=gettext("故障地址"))
     channel: Channel = Channel.HOTLINE
     hazard: bool = Field(
         False,

@@ -13,6 +13,7 @@ from typing import Any
 from gridcare.core.api_errors import ApiError
 from gridcare.core.workflow import Action, Step, Transition, Workflow
 from gridcare.org import scoping
+from gridcare.org.types import Actor
 
 from .models import FaultEvent
 from .rules import (
@@ -162,7 +163,7 @@ TRANSITIONS = (
 )  # fmt: skip
 
 
-def _holds(actor: Any, transition: Transition, event: FaultEvent) -> bool:
+def _holds(actor: Actor, transition: Transition, event: FaultEvent) -> bool:
     return not transition.roles or scoping.has_role(actor, *transition.roles)
 
 
@@ -198,7 +199,12 @@ ACTIONS = {str(t.action): str(t.label) for t in EVENTS}
 
 
 def check_first(
-    action: FaultEventAction, event: FaultEvent, actor: Any, *guards: Any, note: str = "", payload: Any = None
+    action: FaultEventAction,
+    event: FaultEvent,
+    actor: Actor,
+    *guards: Any,
+    note: str = "",
+    payload: Any = None,
 ) -> Transition:
     """What a verb checks before it locks the event, as it always has: the row's roles (a
     non-dispatcher hears ``forbidden_role`` even about a closed event) and the input ``guards``

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from gridcare.core import clock, dbstats, prepared
 from gridcare.core.api_errors import ApiError, check_same_request, stored_idempotency_key
@@ -20,6 +21,7 @@ from gridcare.customers.models import Customer
 from gridcare.customers.queries import customer_with_area
 from gridcare.org import scoping
 from gridcare.org.models import User
+from gridcare.org.types import Actor
 from gridcare.repair import analysis, open_events
 from gridcare.repair.models import FaultEvent, ReportedCall, TroubleCall
 from gridcare.repair.wakeups import wake_analysis
@@ -40,7 +42,7 @@ class QueuedCall:
 
 def queue_fault_call(
     *,
-    actor: Any,
+    actor: Actor,
     content: str,
     customer: Customer | None = None,
     caller_name: str = "",
@@ -71,7 +73,7 @@ def queue_fault_call(
     engine.check_intake_role(actor)
     unit = engine.acting_unit(actor)
     if unit is None:
-        raise ApiError("no_unit", "受理人没有所属单位 (the actor holds no role at any unit).", status=403)
+        raise ApiError("no_unit", gettext("受理人没有所属单位"), status=403)
     if customer is not None:
         scoping.require_in_scope(customer, actor, "station_id")
     call = ReportedCall(
@@ -254,7 +256,7 @@ def _process_call(call: ReportedCall, actors: dict[int, Any]) -> bool:
         return False
 
 
-def retry_reported_call(*, call: ReportedCall, actor: Any) -> ReportedCall:
+def retry_reported_call(*, call: ReportedCall, actor: Actor) -> ReportedCall:
     """重新处理: a dispatcher puts a failed call back in the queue (processed within seconds)."""
     _require_dispatcher(actor)
     with transaction.atomic():
@@ -264,7 +266,7 @@ def retry_reported_call(*, call: ReportedCall, actor: Any) -> ReportedCall:
         if not queued:
             raise ApiError(
                 "not_failed",
-                "只有处理失败的来电可以重新处理 (only a failed call can be retried).",
+                gettext("只有处理失败的来电可以重新处理"),
                 status=409,
             )
         wake_analysis()

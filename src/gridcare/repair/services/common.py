@@ -6,12 +6,12 @@ dispatcher, and the check that an event is still open, are the table's (``repair
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from gridcare.core import clock
 from gridcare.notify import services as notify
 from gridcare.org import scoping
 from gridcare.org.models import Role, User
+from gridcare.org.types import Actor
 from gridcare.repair.dispatching import SYSTEM_USERNAME
 from gridcare.repair.models import EventUpdate, FaultEvent
 from gridcare.repair.rules import DISPATCH_ROLES, dispatchers_only
@@ -25,12 +25,12 @@ SELF_CHECK_GUIDE = (
 )
 
 
-def _require_dispatcher(actor: Any) -> None:
+def _require_dispatcher(actor: Actor) -> None:
     if not scoping.has_role(actor, *DISPATCH_ROLES):
         raise dispatchers_only()
 
 
-def _note(event: FaultEvent, action: str, actor: Any, note: str = "", **data) -> EventUpdate:
+def _note(event: FaultEvent, action: str, actor: Actor, note: str = "", **data) -> EventUpdate:
     return EventUpdate.objects.create(
         event=event, action=action, at=clock.now(), actor=_user(actor), note=note, data=data
     )

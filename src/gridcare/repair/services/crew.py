@@ -5,13 +5,14 @@ restored (which replies every linked order) — and a crew's duty.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.org import scoping
+from gridcare.org.types import Actor
 from gridcare.repair.dispatching import (
     candidate_crews,
     perform_on_order,
@@ -30,7 +31,7 @@ from .common import _lock, _note, _tell_dispatchers, _user, log
 
 
 @transaction.atomic
-def report_arrival(*, event: FaultEvent, actor: Any, note: str = "") -> FaultEvent:
+def report_arrival(*, event: FaultEvent, actor: Actor, note: str = "") -> FaultEvent:
     """到达现场: time recorded; the linked orders are taken and marked on site."""
     event = _lock(event)
     step = EVENTS.run(A.ARRIVE, event, actor, note=note, now=clock.now())
@@ -45,7 +46,7 @@ def report_arrival(*, event: FaultEvent, actor: Any, note: str = "") -> FaultEve
 
 @transaction.atomic
 def report_progress(
-    *, event: FaultEvent, actor: Any, situation: str, cause: str = "", note: str = ""
+    *, event: FaultEvent, actor: Actor, situation: str, cause: str = "", note: str = ""
 ) -> FaultEvent:
     """现场进展: situation and cause, also written to the primary order's history."""
     event = _lock(event)
@@ -63,7 +64,7 @@ def report_progress(
 
 @transaction.atomic
 def report_eta(
-    *, event: FaultEvent, actor: Any, estimated_restore_at: dt.datetime, note: str = ""
+    *, event: FaultEvent, actor: Actor, estimated_restore_at: dt.datetime, note: str = ""
 ) -> FaultEvent:
     """预计恢复送电时间: later callers hear it."""
     event = _lock(event)
@@ -78,7 +79,7 @@ def report_eta(
 
 
 @transaction.atomic
-def request_support(*, event: FaultEvent, actor: Any, kind: str, note: str) -> SupportRequest:
+def request_support(*, event: FaultEvent, actor: Actor, kind: str, note: str) -> SupportRequest:
     """申请支援: reinforcement from neighbouring stations, materials, or an emergency generator."""
     event = _lock(event)
     step = EVENTS.run(A.SUPPORT, event, actor, note=note, payload={"kind": kind}, now=clock.now())
@@ -95,7 +96,7 @@ def request_support(*, event: FaultEvent, actor: Any, kind: str, note: str) -> S
     return request
 
 
-def report_restored(*, event: FaultEvent, actor: Any, result: str, cause: str = "") -> FaultEvent:
+def report_restored(*, event: FaultEvent, actor: Actor, result: str, cause: str = "") -> FaultEvent:
     """恢复送电: the event closes, crews are released, every linked order is replied with the
     result (and reviewed when the setting says so), which puts it in the callback queue; the
     affected customers are told that power is back."""
@@ -115,7 +116,7 @@ def report_restored(*, event: FaultEvent, actor: Any, result: str, cause: str = 
     return event
 
 
-def close_linked_orders(event: FaultEvent, actor: Any) -> int:
+def close_linked_orders(event: FaultEvent, actor: Actor) -> int:
     """回单 every open order of the event with the result (one transaction per order, so a large
     event is not one giant transaction), then 审核 so each waits in the callback queue."""
     system = system_actor()
@@ -152,7 +153,7 @@ def close_linked_orders(event: FaultEvent, actor: Any) -> int:
 
 
 @transaction.atomic
-def set_crew_duty(*, crew: Crew, actor: Any, on_duty: bool) -> Crew:
+def set_crew_duty(*, crew: Crew, actor: Actor, on_duty: bool) -> Crew:
     """上岗 / 休息."""
     if not (
         scoping.has_role(actor, *DISPATCH_ROLES)
@@ -166,7 +167,7 @@ def set_crew_duty(*, crew: Crew, actor: Any, on_duty: bool) -> Crew:
         set_crew_status(crew, now)
     else:
         if CrewAssignment.objects.filter(crew=crew, released_at__isnull=True).exists():
-            raise ApiError("crew_busy", "队伍仍有未完成的抢修任务 (the crew has open jobs).", status=409)
+            raise ApiError("crew_busy", gettext("队伍仍有未完成的抢修任务"), status=409)
         Crew.objects.filter(pk=crew.pk).update(status=Crew.Status.OFF, status_since=now)
         crew.status = Crew.Status.OFF
     return crew

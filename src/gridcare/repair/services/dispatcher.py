@@ -4,13 +4,13 @@ dispatch a crew, send reinforcement, answer a crew's support request.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
+from django.utils.translation import gettext
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.customers.models import Feeder, TransformerArea
+from gridcare.org.types import Actor
 from gridcare.repair.dispatching import _tell_crew, dispatch_event, set_crew_status
 from gridcare.repair.models import Crew, CrewAssignment, FaultEvent, SupportRequest
 from gridcare.repair.rules import cancel_reason_given, not_the_same_event
@@ -23,7 +23,7 @@ from .intake import _make_urgent
 
 
 @transaction.atomic
-def confirm_event(*, event: FaultEvent, actor: Any, note: str = "") -> FaultEvent:
+def confirm_event(*, event: FaultEvent, actor: Actor, note: str = "") -> FaultEvent:
     """确认研判: the dispatcher agrees with the suspect device; the roll-up will not move it."""
     check_first(A.CONFIRM, event, actor)
     event = _lock(event)
@@ -38,7 +38,7 @@ def confirm_event(*, event: FaultEvent, actor: Any, note: str = "") -> FaultEven
 def reassign_device(
     *,
     event: FaultEvent,
-    actor: Any,
+    actor: Actor,
     level: str,
     area: TransformerArea | None = None,
     feeder: Feeder | None = None,
@@ -58,7 +58,7 @@ def reassign_device(
 
 
 @transaction.atomic
-def split_event(*, event: FaultEvent, actor: Any, order_numbers: list[str], note: str = "") -> FaultEvent:
+def split_event(*, event: FaultEvent, actor: Actor, order_numbers: list[str], note: str = "") -> FaultEvent:
     """拆分: move some calls to a new event, placed on their own customer's area (confirmed)."""
     check_first(A.SPLIT, event, actor)
     event = _lock(event)
@@ -72,7 +72,7 @@ def split_event(*, event: FaultEvent, actor: Any, order_numbers: list[str], note
 
 
 @transaction.atomic
-def merge_events(*, source: FaultEvent, target: FaultEvent, actor: Any, note: str = "") -> FaultEvent:
+def merge_events(*, source: FaultEvent, target: FaultEvent, actor: Actor, note: str = "") -> FaultEvent:
     """合并: the source event's calls and crews join the target (``analysis.absorb`` writes both
     events' history rows)."""
     check_first(A.MERGE, source, actor, not_the_same_event, payload={"into": target})
@@ -88,7 +88,7 @@ def merge_events(*, source: FaultEvent, target: FaultEvent, actor: Any, note: st
 
 @transaction.atomic
 def dispatch_to_crew(
-    *, event: FaultEvent, crew: Crew, actor: Any, note: str = "", replace: bool = False
+    *, event: FaultEvent, crew: Crew, actor: Actor, note: str = "", replace: bool = False
 ) -> FaultEvent:
     """派工 by hand (also for a customer-side fault the customer could not fix). ``replace``: the
     crew takes over from the current primary crew, which is released."""
@@ -99,7 +99,7 @@ def dispatch_to_crew(
 
 
 @transaction.atomic
-def send_reinforcement(*, event: FaultEvent, crew: Crew, actor: Any, note: str = "") -> FaultEvent:
+def send_reinforcement(*, event: FaultEvent, crew: Crew, actor: Actor, note: str = "") -> FaultEvent:
     """支援: a crew of a neighbouring station joins the event (the first crew on it is a dispatch)."""
     check_first(A.REINFORCE, event, actor)
     event = _lock(event)
@@ -129,11 +129,11 @@ def send_reinforcement(*, event: FaultEvent, crew: Crew, actor: Any, note: str =
 
 @transaction.atomic
 def answer_support_request(
-    *, request: SupportRequest, actor: Any, granted: bool, answer: str = ""
+    *, request: SupportRequest, actor: Actor, granted: bool, answer: str = ""
 ) -> SupportRequest:
     _require_dispatcher(actor)
     if request.state != SupportRequest.State.OPEN:
-        raise ApiError("already_answered", "该申请已处理 (already answered).", status=409)
+        raise ApiError("already_answered", gettext("该申请已处理"), status=409)
     request.state = SupportRequest.State.GRANTED if granted else SupportRequest.State.DECLINED
     request.handled_by, request.handled_at, request.answer = _user(actor), clock.now(), answer
     request.save()
@@ -142,7 +142,7 @@ def answer_support_request(
 
 
 @transaction.atomic
-def cancel_event(*, event: FaultEvent, actor: Any, note: str) -> FaultEvent:
+def cancel_event(*, event: FaultEvent, actor: Actor, note: str) -> FaultEvent:
     """撤销: e.g. the customer fixed it by self-check. Its open orders are replied with the note."""
     check_first(A.CANCEL, event, actor, cancel_reason_given, note=note)
     event = _lock(event)

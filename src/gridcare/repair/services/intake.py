@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 
 from gridcare.core import clock
 from gridcare.core.api_errors import stored_idempotency_key
 from gridcare.customers.models import Customer, TransformerArea
+from gridcare.org.types import Actor
 from gridcare.repair import analysis, placement
 from gridcare.repair.dispatching import (
     candidate_crews,
@@ -83,7 +83,7 @@ _EVENT_FOR_ANSWER = ("event__crew", "event__transformer_area", "event__feeder", 
 
 def report_fault_call(
     *,
-    actor: Any,
+    actor: Actor,
     content: str,
     customer: Customer | None = None,
     caller_name: str = "",
