@@ -164,7 +164,7 @@ def reset_storm_state() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE repair_reportedcall, repair_troublecall, repair_outageevent, repair_eventupdate, repair_crewassignment, "
+            "TRUNCATE repair_reportedcall, repair_troublecall, repair_faultevent, repair_eventupdate, repair_crewassignment, "
             "repair_supportrequest, repair_analysiswakeup, workorders_workorder, workorders_workorderevent, "
             "workorders_deadline, outages_outage, notify_message, django_tasks_database_dbtaskresult CASCADE"
         )
