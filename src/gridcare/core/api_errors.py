@@ -214,6 +214,11 @@ class ApiError(Exception):
         self.extra = extra
 
 
+def unknown_action(action: str) -> ApiError:
+    """404 ``unknown_action``: the refusal every API workflow table gives a name it does not hold."""
+    return ApiError(ErrorCode.UNKNOWN_ACTION, f"Unknown action {action!r}.", status=404)
+
+
 # Stored as "<user id>:<scope>:<key>" in columns of 80 characters or more.
 IDEMPOTENCY_KEY_MAX = 60
 # Printable ASCII without space: a UUID, a ULID, "intake-2026-0001" …

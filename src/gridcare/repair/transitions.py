@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gridcare.core.api_errors import ApiError
+from gridcare.core.api_errors import ApiError, unknown_action
 from gridcare.core.workflow import Action, Step, Transition, Workflow
 from gridcare.org import scoping
 from gridcare.org.types import Actor
@@ -175,10 +175,6 @@ def _refuse_role(transition: Transition, event: FaultEvent) -> ApiError:
     return dispatchers_only()
 
 
-def _refuse_unknown(action: str) -> ApiError:
-    return ApiError("unknown_action", f"Unknown action {action!r}.", status=404)
-
-
 EVENTS: Workflow[FaultEvent] = Workflow(
     name="repair",
     actions=FaultEventAction,
@@ -187,7 +183,7 @@ EVENTS: Workflow[FaultEvent] = Workflow(
     holds=_holds,
     refuse_state=_refuse_state,
     refuse_role=_refuse_role,
-    refuse_unknown=_refuse_unknown,
+    refuse_unknown=unknown_action,
     refusals=(ApiError,),
     state_labels=dict(S.choices),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from gridcare.core.api_errors import ApiError
+from gridcare.core.api_errors import ApiError, unknown_action
 from gridcare.core.workflow import Transition, Workflow
 from gridcare.org import scoping
 from gridcare.org.models import Role
@@ -221,10 +221,6 @@ def _refuse_role(transition: Transition, order: WorkOrder) -> ApiError:
     )
 
 
-def _refuse_unknown(action: str) -> ApiError:
-    return ApiError("unknown_action", f"Unknown action {action!r}.", status=404)
-
-
 WORK_ORDERS: Workflow[WorkOrder] = Workflow(
     name="workorders",
     actions=OrderAction,
@@ -233,7 +229,7 @@ WORK_ORDERS: Workflow[WorkOrder] = Workflow(
     holds=_holds,
     refuse_state=_refuse_state,
     refuse_role=_refuse_role,
-    refuse_unknown=_refuse_unknown,
+    refuse_unknown=unknown_action,
     refusals=(ApiError,),
     state_labels=dict(State.choices),
 )
