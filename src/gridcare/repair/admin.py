@@ -23,10 +23,10 @@ from .services import retry_reported_call
 class RepairSettingAdmin(admin.ModelAdmin):
     list_display = [
         "window_minutes",
-        "area_min_customers",
-        "area_min_share",
-        "feeder_min_areas",
-        "feeder_min_share",
+        "prior_area",
+        "prior_feeder",
+        "area_event_at",
+        "feeder_event_at",
         "auto_dispatch",
         "outage_warning_hours",
     ]

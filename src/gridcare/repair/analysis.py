@@ -1,24 +1,30 @@
 """Trouble-call analysis (故障研判): roll calls, once placed on the topology (``placement``), up
-into outage events on the device that most likely failed.
+into outage events on the devices that most likely failed.
 
-Rules (thresholds are ``RepairSetting`` data, see docs/repair.md):
+Each run judges *all* calls of the window (and every call of an open event) with the likelihood
+model of ``repair.inference`` (ADR 0008): for every feeder with calls, the probability that the
+feeder failed, and otherwise that each of its transformer areas did, weighing the calls under a
+device against the customers it supplies. The judgement is then made true on the events:
 
-- Several customers of one transformer area (≥ ``area_min_customers`` and ≥ ``area_min_share`` of
-  the area's customers) → the area's transformer is the suspect (event level ``area``).
-- Several suspect areas on one feeder (≥ ``feeder_min_areas`` and ≥ ``feeder_min_share`` of the
-  feeder's areas) → the feeder is the suspect; its area events are merged into it.
-- A single customer → a customer-side fault (level ``customer``, state 引导客户自查); it is
-  absorbed into an area or feeder event when neighbours call too.
-- Calls on a device with an open event link to it (and get no new field work).
+- a feeder at ``feeder_event_at`` → a feeder event: an open area event on it is *promoted* (it
+  keeps its number, crew and orders), the feeder's other area and customer events are merged in;
+- a feeder event whose probability falls below ``withdraw_below`` is *demoted* to the transformer
+  area with most callers; the feeder's other failed areas get events of their own (split);
+- an area at ``area_event_at`` → an area event (the area's customer events merged in);
+- a call nobody else explains → a customer-side fault (引导客户自查), unless the caller's area or
+  feeder is suspect (``suspect_at``): then the event waits for a person and the caller is not
+  sent to check their own switch;
+- a call of a customer inside a live planned or temporary outage, or disconnected for arrears, is
+  explained by it (``known_outage``) and is no evidence of a fault.
 
-``roll_up`` is idempotent: run it again with no new calls and nothing changes ("stable").
-Dispatcher decisions are respected: a confirmed event is never merged or moved by the roll-up.
+Events a person decided (confirmed, or a crew on site) are never moved by the roll-up, and a
+hazard event is never demoted. ``roll_up`` is idempotent: run it again with no new calls and
+nothing changes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +32,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from gridcare.core import clock, numbering
 from gridcare.customers.models import Customer, Feeder, TransformerArea
@@ -33,6 +40,7 @@ from gridcare.org.models import Unit
 from gridcare.org.types import Actor
 from gridcare.workorders.models import OPEN_STATES, WorkOrder
 
+from . import inference, placement
 from .dispatching import transfer_assignments
 from .models import DeviceLevel, EventUpdate, FaultEvent, RepairSetting, TroubleCall
 from .outage_link import take_over_outage
@@ -89,32 +97,33 @@ class RollupReport:
     placed: int = 0
     linked: int = 0
     created: list[int] = field(default_factory=list)  # new event ids
+    promoted: list[int] = field(default_factory=list)  # area events become feeder events
+    demoted: list[int] = field(default_factory=list)  # feeder events become area events
     merged: int = 0
+    explained: int = 0  # calls explained by a known outage
     pending: int = 0  # calls that could not be placed (wait for a dispatcher)
     processed: int = 0  # queued calls (来电登记) processed before the roll-up
     failed: int = 0  # queued calls whose processing failed (kept, failed, for a person)
     queue_left: bool = False  # queued calls remain for the next run
+    background: float = 0.0  # the background calling rate the model used
+
+    @property
+    def moved(self) -> list[int]:
+        """Events whose device changed: their orders and outage follow."""
+        return [*self.promoted, *self.demoted]
 
     @property
     def changed(self) -> bool:
         return bool(
-            self.placed or self.linked or self.created or self.merged or self.processed or self.failed
+            self.placed
+            or self.linked
+            or self.created
+            or self.moved
+            or self.merged
+            or self.explained
+            or self.processed
+            or self.failed
         )
-
-
-def area_threshold(setting: RepairSetting, customers_in_area: int) -> int:
-    share = math.ceil(float(setting.area_min_share) * customers_in_area)
-    return max(int(setting.area_min_customers), share, 1)
-
-
-def feeder_threshold(setting: RepairSetting, areas_on_feeder: int) -> int:
-    share = math.ceil(float(setting.feeder_min_share) * areas_on_feeder)
-    return max(int(setting.feeder_min_areas), share, 1)
-
-
-def _confidence(count: int, threshold: int) -> Decimal:
-    value = 0.5 + 0.45 * min(1.0, (count - threshold + 1) / max(threshold, 1))
-    return Decimal(str(round(min(value, 0.95), 2)))
 
 
 def new_event(
@@ -205,9 +214,15 @@ def refresh_call_counts(event: FaultEvent) -> None:
     )
 
 
-def refresh_event(event: FaultEvent, now: dt.datetime, setting: RepairSetting | None = None) -> FaultEvent:
-    """Recount calls, callers and affected customers; pick the primary order; re-rate confidence."""
-    setting = setting or RepairSetting.current()
+def refresh_event(
+    event: FaultEvent,
+    now: dt.datetime,
+    setting: RepairSetting | None = None,
+    *,
+    confidence: float | None = None,
+) -> FaultEvent:
+    """Recount calls, callers and affected customers; pick the primary order; set the confidence
+    (the model's probability, ``confidence``; 1.00 once a person confirmed the device)."""
     calls = TroubleCall.objects.filter(event=event)
     stats = calls.aggregate(
         n=Count("id"), callers=Count("caller_key", distinct=True), first=Min("received_at")
@@ -227,13 +242,8 @@ def refresh_event(event: FaultEvent, now: dt.datetime, setting: RepairSetting | 
         event.primary_order_id = first.order_id if first else event.primary_order_id
     if event.confirmed_at:
         event.confidence = Decimal("1.00")
-    elif event.level == DeviceLevel.AREA and event.transformer_area_id:
-        total = Customer.objects.filter(transformer_area_id=event.transformer_area_id).count()
-        event.confidence = _confidence(event.caller_count, area_threshold(setting, total))
-    elif event.level == DeviceLevel.FEEDER and event.feeder_id:
-        areas = TransformerArea.objects.filter(feeder_id=event.feeder_id).count()
-        hit = calls.exclude(transformer_area__isnull=True).values("transformer_area_id").distinct().count()
-        event.confidence = _confidence(hit, feeder_threshold(setting, areas))
+    elif confidence is not None:
+        event.confidence = _as_confidence(confidence)
     event.updated_at = now
     event.save(
         update_fields=[
@@ -248,6 +258,11 @@ def refresh_event(event: FaultEvent, now: dt.datetime, setting: RepairSetting | 
         ]
     )
     return event
+
+
+def _as_confidence(probability: float) -> Decimal:
+    """A probability as the event's confidence column (two places, never 0 or 1 by the model)."""
+    return Decimal(str(round(min(max(probability, 0.01), 0.99), 2)))
 
 
 def affected_customers(event: FaultEvent):
@@ -283,7 +298,6 @@ def roll_up(now: dt.datetime | None = None) -> RollupReport:
         setting = RepairSetting.objects.select_for_update().order_by("id").first() or RepairSetting.current()
         since = now - dt.timedelta(minutes=setting.window_minutes)
         report.placed = place_new_orders(since, now)
-        touched: dict[int, FaultEvent] = {}
 
         # Calls that a racing intake linked to an event merged meanwhile follow the merge.
         for merged in FaultEvent.objects.filter(
@@ -291,182 +305,392 @@ def roll_up(now: dt.datetime | None = None) -> RollupReport:
         ).distinct():
             target = follow_merges(merged)
             TroubleCall.objects.filter(event=merged).update(event=target)
-            touched[target.pk] = target
+        report.explained = explain_by_known_outages(since, now)
 
-        pending = list(
+        open_events = list(FaultEvent.objects.filter(state__in=OPEN_EVENT).order_by("created_at", "id"))
+        calls = list(
             TroubleCall.objects.filter(
-                event__isnull=True, received_at__gte=since, order__state__in=OPEN_STATES
+                Q(
+                    event__isnull=True,
+                    received_at__gte=since,
+                    order__state__in=OPEN_STATES,
+                    known_outage__isnull=True,
+                )
+                | Q(event__state__in=OPEN_EVENT)
             ).order_by("received_at", "id")
         )
-        open_events = list(FaultEvent.objects.filter(state__in=OPEN_EVENT).order_by("created_at", "id"))
-        by_device = FaultEvent.oldest_by_device(open_events)
-        by_feeder, by_area, by_customer = (
-            by_device[level] for level in (DeviceLevel.FEEDER, DeviceLevel.AREA, DeviceLevel.CUSTOMER)
-        )
+        _Plan(setting=setting, now=now, report=report, events=open_events, calls=calls).run()
+    return report
 
-        # 1. Calls on a device that already has an open event.
-        remaining: list[TroubleCall] = []
-        links: dict[int, list[TroubleCall]] = defaultdict(list)
-        for call in pending:
-            event = by_feeder.get(call.feeder_id) or by_area.get(call.transformer_area_id)
-            if event is None and call.customer_id:
-                event = by_customer.get(call.customer_id)
-                # A neighbour calling makes a customer event a candidate area event: re-evaluate below.
-                if event is not None and call.transformer_area_id:
-                    remaining.append(call)
-                    continue
-            if event is None:
-                remaining.append(call)
-            else:
-                links[event.pk].append(call)
-                touched[event.pk] = event
-        events_by_id = {e.pk: e for e in open_events}
-        for event_id, calls in links.items():
-            report.linked += _link(calls, events_by_id[event_id], now)
 
-        # 2. Areas where enough different customers call (customer events there count too).
-        callers_by_area: dict[int, set[str]] = defaultdict(set)
-        for call in remaining:
-            if call.transformer_area_id:
-                callers_by_area[call.transformer_area_id].add(call.caller_key)
-        customer_events_by_area: dict[int, list[FaultEvent]] = defaultdict(list)
-        if callers_by_area:
-            for e in open_events:
-                if (
-                    e.level == DeviceLevel.CUSTOMER
-                    and not e.confirmed_at
-                    and e.transformer_area_id in callers_by_area
-                ):
-                    customer_events_by_area[e.transformer_area_id].append(e)
-            for area_id, events in customer_events_by_area.items():
-                keys = TroubleCall.objects.filter(event__in=events).values_list("caller_key", flat=True)
-                callers_by_area[area_id].update(keys)
-        sizes = dict(
-            Customer.objects.filter(transformer_area_id__in=list(callers_by_area))
-            .values_list("transformer_area_id")
-            .annotate(n=Count("id"))
-        )
-        areas = {
+def _is_fixed(event: FaultEvent) -> bool:
+    """A person decided this event (confirmed its device, or a crew stands at it)."""
+    return bool(event.confirmed_at) or event.state == FaultEvent.State.ON_SITE
+
+
+class _Plan:
+    """One roll-up: judge the calls, then make the events say what the judgement says."""
+
+    def __init__(self, *, setting: RepairSetting, now, report: RollupReport, events, calls) -> None:
+        self.setting, self.now, self.report = setting, now, report
+        self.events: dict[int, FaultEvent] = {e.pk: e for e in events}
+        self.calls: list[TroubleCall] = calls
+        self.touched: dict[int, FaultEvent] = {}
+        self.confidence: dict[int, float] = {}
+        self.fixed = {pk for pk, e in self.events.items() if _is_fixed(e)}
+        self.fixed_feeders = {
+            e.feeder_id for pk, e in self.events.items() if pk in self.fixed and e.level == DeviceLevel.FEEDER
+        }
+        self.fixed_areas = {
+            e.transformer_area_id
+            for pk, e in self.events.items()
+            if pk in self.fixed and e.level == DeviceLevel.AREA
+        }
+
+    # -- the evidence ----------------------------------------------------------------------------
+
+    def _evidence(self) -> list[TroubleCall]:
+        """Calls that are evidence of a device fault: not on a fixed event, not inside a fixed
+        feeder or area (those are explained by what a person decided)."""
+        out = []
+        for call in self.calls:
+            if call.event_id in self.fixed:
+                continue
+            if call.feeder_id in self.fixed_feeders or call.transformer_area_id in self.fixed_areas:
+                continue
+            if call.feeder_id is None:
+                continue
+            out.append(call)
+        return out
+
+    def _judge(self, evidence: list[TroubleCall]) -> inference.Judgement:
+        callers: dict[int, dict[int | None, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for call in evidence:
+            callers[call.feeder_id][call.transformer_area_id].add(call.caller_key)
+        self.area_info: dict[int, TransformerArea] = {
             a.pk: a
-            for a in TransformerArea.objects.filter(pk__in=list(callers_by_area)).only(
+            for a in TransformerArea.objects.filter(feeder_id__in=list(callers)).only(
                 "id", "feeder_id", "station_id", "area_class"
             )
         }
-        qualifying = {
-            area_id
-            for area_id, keys in callers_by_area.items()
-            if len(keys) >= area_threshold(setting, sizes.get(area_id, 0))
-        }
-
-        # 3. Feeders where enough areas are suspect (open area events plus newly qualifying areas).
-        suspect_areas_by_feeder: dict[int, set[int]] = defaultdict(set)
-        for e in open_events:
-            if e.level == DeviceLevel.AREA and e.state in OPEN_EVENT:
-                suspect_areas_by_feeder[e.feeder_id].add(e.transformer_area_id)
-        for area_id in qualifying:
-            suspect_areas_by_feeder[areas[area_id].feeder_id].add(area_id)
-        feeder_sizes = dict(
-            TransformerArea.objects.filter(feeder_id__in=list(suspect_areas_by_feeder))
-            .values_list("feeder_id")
+        sizes = dict(
+            Customer.objects.filter(transformer_area__feeder_id__in=list(callers))
+            .values_list("transformer_area_id")
             .annotate(n=Count("id"))
         )
-        new_feeders = [
-            feeder_id
-            for feeder_id, hit in suspect_areas_by_feeder.items()
-            if feeder_id not in by_feeder
-            and len(hit) >= feeder_threshold(setting, feeder_sizes.get(feeder_id, 0))
-        ]
-        for feeder_id in sorted(new_feeders):
-            sample = (
-                next(
-                    (areas[a] for a in suspect_areas_by_feeder[feeder_id] if a in areas),
-                    None,
-                )
-                or TransformerArea.objects.filter(feeder_id=feeder_id).first()
-            )
-            feeder_event = new_event(
-                level=DeviceLevel.FEEDER,
-                station_id=_feeder_station(feeder_id, sample),
+        areas_of: dict[int, list[int]] = defaultdict(list)
+        for area in self.area_info.values():
+            if area.pk not in self.fixed_areas:
+                areas_of[area.feeder_id].append(area.pk)
+        feeders = [
+            inference.FeederCount(
                 feeder_id=feeder_id,
-                area_class=sample.area_class if sample else "",
-                now=now,
-                note=f"同一线路 {len(suspect_areas_by_feeder[feeder_id])} 个台区报修，研判为线路故障",
+                areas=[
+                    inference.AreaCount(area_id, sizes.get(area_id, 0), len(by_area.get(area_id, ())))
+                    for area_id in sorted(areas_of[feeder_id])
+                ],
+                loose_callers=len(by_area.get(None, ())),
             )
-            report.created.append(feeder_event.pk)
-            by_feeder[feeder_id] = feeder_event
-            touched[feeder_event.pk] = feeder_event
-            for e in open_events:
-                if e.state not in OPEN_EVENT or e.confirmed_at:
-                    continue
-                on_feeder = e.feeder_id == feeder_id or (
-                    e.level != DeviceLevel.FEEDER and e.transformer_area_id and _area_feeder(e) == feeder_id
-                )
-                if on_feeder and e.level != DeviceLevel.FEEDER:
-                    absorb(source=e, target=feeder_event, now=now, note="并入线路故障事件")
-                    touched.pop(e.pk, None)
-                    report.merged += 1
-            calls = [c for c in remaining if c.feeder_id == feeder_id]
-            report.linked += _link(calls, feeder_event, now)
-            remaining = [c for c in remaining if c.event_id is None]
+            for feeder_id, by_area in sorted(callers.items())
+        ]
+        self.callers = callers
+        county = placement.county_size()
+        return inference.judge(
+            feeders,
+            total_customers=county["customers"],
+            total_callers=len({c.caller_key for c in evidence}),
+            total_areas=county["areas"],
+            total_feeders=county["feeders"],
+            params=self.setting.model_params(),
+            decide_feeder=float(self.setting.feeder_event_at),
+            decide_area=float(self.setting.area_event_at),
+        )
 
-        # 4. New area events (absorbing the area's customer events).
-        for area_id in sorted(qualifying):
-            area = areas[area_id]
-            if area.feeder_id in by_feeder or area_id in by_area:
+    # -- making it true ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        evidence = self._evidence()
+        judgement = self._judge(evidence)
+        self.report.background = judgement.background
+        s = self.setting
+        feeder_at, area_at = float(s.feeder_event_at), float(s.area_event_at)
+        keep_at, suspect_at = float(s.withdraw_below), float(s.suspect_at)
+
+        live = [e for e in self.events.values() if e.state in OPEN_EVENT]
+        movable = [e for e in live if e.pk not in self.fixed]
+        feeder_events = {e.feeder_id: e for e in reversed(movable) if e.level == DeviceLevel.FEEDER}
+        area_events = {e.transformer_area_id: e for e in reversed(movable) if e.level == DeviceLevel.AREA}
+
+        failed_feeders = {
+            f: v.probability
+            for f, v in judgement.feeders.items()
+            if v.probability >= feeder_at or (f in feeder_events and v.probability >= keep_at)
+        }
+        for f, e in feeder_events.items():
+            if e.hazard and f not in failed_feeders and e.transformer_area_id is None:
+                failed_feeders[f] = judgement.feeder_probability(f)  # a hazard on the line stays
+        failed_areas: dict[int, float] = {}
+        for f, v in judgement.feeders.items():
+            if f in failed_feeders:
                 continue
-            event = new_event(
-                level=DeviceLevel.AREA,
-                station_id=area.station_id,
-                area_id=area_id,
-                feeder_id=area.feeder_id,
-                area_class=area.area_class,
-                now=now,
-                note=f"同一台区 {len(callers_by_area[area_id])} 户报修，研判为台区（配变）故障",
-            )
-            report.created.append(event.pk)
-            by_area[area_id] = event
-            touched[event.pk] = event
-            for e in customer_events_by_area.get(area_id, []):
-                if e.state in OPEN_EVENT:
-                    absorb(source=e, target=event, now=now, note="并入台区故障事件")
-                    touched.pop(e.pk, None)
-                    report.merged += 1
-            report.linked += _link([c for c in remaining if c.transformer_area_id == area_id], event, now)
-        remaining = [c for c in remaining if c.event_id is None]
+            for area_id, p in v.areas.items():
+                if p >= area_at:
+                    failed_areas[area_id] = p
+        for area_id, e in area_events.items():  # an area event is never withdrawn by the model
+            if e.feeder_id not in failed_feeders:
+                failed_areas.setdefault(area_id, judgement.area_probability(e.feeder_id, area_id))
 
-        # 5. What is left is a single customer's fault (or a caller the address could not place).
-        for call in remaining:
-            if call.transformer_area_id is None and call.feeder_id is None:
-                report.pending += 1
+        # 1. Feeder events the calls no longer carry become their busiest area's event.
+        for f, e in sorted(feeder_events.items()):
+            if f in failed_feeders:
+                continue
+            by_area = self.callers.get(f, {})
+            choices = [a for a in failed_areas if self._feeder_of_area(a) == f and a not in area_events]
+            choices = choices or [a for a in by_area if a is not None and a not in area_events]
+            if not choices:
+                failed_feeders[f] = judgement.feeder_probability(f)  # nowhere smaller to go: keep
+                continue
+            area_id = max(choices, key=lambda a: (len(by_area.get(a, ())), -a))
+            self._move(e, level=DeviceLevel.AREA, area_id=area_id)
+            self.report.demoted.append(e.pk)
+            failed_areas.setdefault(area_id, judgement.area_probability(f, area_id))
+            area_events[area_id] = e
+            del_ids = [c.pk for c in self.calls if c.event_id == e.pk and c.transformer_area_id != area_id]
+            if del_ids:
+                TroubleCall.objects.filter(pk__in=del_ids).update(event=None, linked_at=None)
+                for c in self.calls:
+                    if c.pk in del_ids:
+                        c.event_id = None
+        for f in list(feeder_events):
+            if feeder_events[f].level != DeviceLevel.FEEDER:
+                del feeder_events[f]
+
+        # 2. Failed feeders: their event (a promoted area event, or a new one) takes every call.
+        for f in sorted(failed_feeders):
+            event = feeder_events.get(f)
+            if event is None:
+                on_feeder = [
+                    e
+                    for e in movable
+                    if e.level == DeviceLevel.AREA and e.feeder_id == f and e.state in OPEN_EVENT
+                ]
+                if on_feeder:
+                    event = on_feeder[0]
+                    area_events.pop(event.transformer_area_id, None)
+                    self._move(event, level=DeviceLevel.FEEDER, feeder_id=f)
+                    self.report.promoted.append(event.pk)
+                else:
+                    event = self._new(
+                        DeviceLevel.FEEDER,
+                        feeder_id=f,
+                        note=_("同一线路多个台区报修，研判为线路故障（可信度 %(p)s%%）")
+                        % {"p": round(failed_feeders[f] * 100)},
+                    )
+                feeder_events[f] = event
+            for other in movable:
+                if other.pk != event.pk and other.state in OPEN_EVENT and other.feeder_id == f:
+                    self._absorb(other, event, _("并入线路故障事件"))
+                    if other.level == DeviceLevel.AREA:
+                        area_events.pop(other.transformer_area_id, None)
+            self._link([c for c in self.calls if c.feeder_id == f and self._free(c, event)], event)
+            self.confidence[event.pk] = failed_feeders[f]
+
+        # 3. Failed areas (on feeders that did not fail).
+        for area_id in sorted(failed_areas):
+            f = self._feeder_of_area(area_id)
+            if f in failed_feeders:
+                continue
+            event = area_events.get(area_id)
+            if event is None:
+                event = self._new(
+                    DeviceLevel.AREA,
+                    area_id=area_id,
+                    note=_("同一台区多户报修，研判为台区（配变）故障（可信度 %(p)s%%）")
+                    % {"p": round(failed_areas[area_id] * 100)},
+                )
+                area_events[area_id] = event
+            for other in movable:
+                if (
+                    other.pk != event.pk
+                    and other.state in OPEN_EVENT
+                    and other.level == DeviceLevel.CUSTOMER
+                    and other.transformer_area_id == area_id
+                ):
+                    self._absorb(other, event, _("并入台区故障事件"))
+            self._link(
+                [c for c in self.calls if c.transformer_area_id == area_id and self._free(c, event)], event
+            )
+            self.confidence[event.pk] = failed_areas[area_id]
+
+        # 4. What is left: a customer's own fault — unless their area or feeder is suspect.
+        customer_events = {
+            e.customer_id: e
+            for e in reversed(movable)
+            if e.level == DeviceLevel.CUSTOMER and e.state in OPEN_EVENT and e.customer_id
+        }
+        for call in self.calls:
+            if call.event_id is not None or call.pk is None:
                 continue
             if call.transformer_area_id is None:
-                report.pending += 1  # placed on a feeder only: waits for a feeder event or a dispatcher
+                self.report.pending += 1  # unplaced, or on a feeder only: waits for a dispatcher
                 continue
-            event = by_customer.get(call.customer_id) if call.customer_id else None
+            suspicion = max(
+                judgement.feeder_probability(call.feeder_id),
+                judgement.area_probability(call.feeder_id, call.transformer_area_id),
+            )
+            event = customer_events.get(call.customer_id) if call.customer_id else None
             if event is None:
-                area = areas.get(call.transformer_area_id) or TransformerArea.objects.get(
-                    pk=call.transformer_area_id
-                )
-                event = new_event(
-                    level=DeviceLevel.CUSTOMER,
-                    station_id=area.station_id,
-                    area_id=area.pk,
-                    feeder_id=area.feeder_id,
+                event = self._new(
+                    DeviceLevel.CUSTOMER,
+                    area_id=call.transformer_area_id,
                     customer_id=call.customer_id,
-                    area_class=area.area_class,
-                    now=now,
-                    note="单户报修，研判为客户内部故障，先引导客户自查",
+                    note=_("单户报修，研判为客户内部故障，先引导客户自查")
+                    if suspicion < suspect_at
+                    else _("报修户所在台区或线路疑似停电，待进一步研判"),
+                    suspect=suspicion >= suspect_at,
                 )
-                report.created.append(event.pk)
                 if call.customer_id:
-                    by_customer[call.customer_id] = event
-            touched[event.pk] = event
-            report.linked += _link([call], event, now)
+                    customer_events[call.customer_id] = event
+            self._link([call], event)
+            self.confidence[event.pk] = 1.0 - suspicion
+        # Callers whose area has become suspect are no longer sent to check their own switch.
+        for e in customer_events.values():
+            if e.state != FaultEvent.State.SELF_CHECK or e.pk in self.fixed:
+                continue
+            suspicion = max(
+                judgement.feeder_probability(e.feeder_id),
+                judgement.area_probability(e.feeder_id, e.transformer_area_id),
+            )
+            if suspicion >= suspect_at:
+                FaultEvent.objects.filter(pk=e.pk).update(state=FaultEvent.State.WAITING, updated_at=self.now)
+                e.state = FaultEvent.State.WAITING
+                EventUpdate.objects.create(
+                    event=e,
+                    action="suspect",
+                    at=self.now,
+                    from_state=FaultEvent.State.SELF_CHECK,
+                    to_state=FaultEvent.State.WAITING,
+                    note=_("所在台区或线路疑似停电，不再引导客户自查"),
+                    data={"probability": round(suspicion, 2)},
+                )
+                self.touched[e.pk] = e
+                self.confidence[e.pk] = 1.0 - suspicion
 
-        for event in touched.values():
-            if event.state != FaultEvent.State.MERGED:
-                refresh_event(event, now, setting)
-    return report
+        # Confidence follows the judgement on every event it speaks of (only a change is written).
+        for pk, p in self.confidence.items():
+            e = self.events.get(pk) or self.touched.get(pk)
+            changed = e is not None and not e.confirmed_at and e.confidence != _as_confidence(p)
+            if e is not None and changed and pk not in self.touched and e.state in OPEN_EVENT:
+                self.touched[pk] = e
+        for e in self.touched.values():
+            if e.state != FaultEvent.State.MERGED:
+                refresh_event(e, self.now, self.setting, confidence=self.confidence.get(e.pk))
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _feeder_of_area(self, area_id: int) -> int | None:
+        area = self.area_info.get(area_id)
+        if area is None:
+            area = TransformerArea.objects.only("id", "feeder_id", "station_id", "area_class").get(pk=area_id)
+            self.area_info[area_id] = area
+        return area.feeder_id
+
+    def _free(self, call: TroubleCall, target: FaultEvent) -> bool:
+        """May the call move to ``target``? Not when a person's event holds it, nor already there."""
+        return call.event_id != target.pk and call.event_id not in self.fixed
+
+    def _link(self, calls: list[TroubleCall], event: FaultEvent) -> None:
+        if calls:
+            self.report.linked += _link(calls, event, self.now)
+            self.touched[event.pk] = event
+
+    def _absorb(self, source: FaultEvent, target: FaultEvent, note: str) -> None:
+        absorb(source=source, target=target, now=self.now, note=note)
+        for c in self.calls:
+            if c.event_id == source.pk:
+                c.event_id = target.pk
+        self.touched.pop(source.pk, None)
+        self.touched[target.pk] = target
+        self.report.merged += 1
+
+    def _new(self, level: str, *, area_id=None, feeder_id=None, customer_id=None, note="", suspect=False):
+        if area_id is not None:
+            area = self.area_info.get(area_id) or TransformerArea.objects.get(pk=area_id)
+            station_id, feeder_id, area_class = area.station_id, area.feeder_id, area.area_class
+        else:
+            sample = next((a for a in self.area_info.values() if a.feeder_id == feeder_id), None)
+            station_id, area_class = _feeder_station(feeder_id, sample), sample.area_class if sample else ""
+        event = new_event(
+            level=level,
+            station_id=station_id,
+            area_id=area_id if level != DeviceLevel.FEEDER else None,
+            feeder_id=feeder_id,
+            customer_id=customer_id,
+            area_class=area_class,
+            now=self.now,
+            note=str(note),
+        )
+        if suspect and event.state == FaultEvent.State.SELF_CHECK:
+            FaultEvent.objects.filter(pk=event.pk).update(state=FaultEvent.State.WAITING)
+            event.state = FaultEvent.State.WAITING
+        self.events[event.pk] = event
+        self.touched[event.pk] = event
+        self.report.created.append(event.pk)
+        return event
+
+    def _move(
+        self, event: FaultEvent, *, level: str, area_id: int | None = None, feeder_id: int | None = None
+    ):
+        """改判 by the analysis: the event keeps its number, crew and orders; its device changes."""
+        before = event.device_label
+        if level == DeviceLevel.FEEDER:
+            sample = self.area_info.get(event.transformer_area_id) if event.transformer_area_id else None
+            event.level, event.feeder_id, event.transformer_area_id = level, feeder_id, None
+            event.station_id = _feeder_station(feeder_id, sample)
+            action, note = "promote", _("更多台区报修，升级为线路故障")
+        else:
+            area = self.area_info.get(area_id) or TransformerArea.objects.get(pk=area_id)
+            event.level, event.transformer_area_id, event.feeder_id = level, area_id, area.feeder_id
+            event.station_id, event.area_class = area.station_id, area.area_class
+            action, note = "demote", _("来电集中在个别台区，改判为台区故障")
+        event.updated_at = self.now
+        event.save(
+            update_fields=["level", "feeder", "transformer_area", "station", "area_class", "updated_at"]
+        )
+        refreshed = FaultEvent.objects.select_related("feeder", "transformer_area", "customer").get(
+            pk=event.pk
+        )
+        EventUpdate.objects.create(
+            event=event,
+            action=action,
+            at=self.now,
+            note=str(note),
+            data={"from": before, "to": refreshed.device_label, "level": level},
+        )
+        self.touched[event.pk] = event
+
+
+def explain_by_known_outages(since: dt.datetime, now: dt.datetime) -> int:
+    """Calls of customers inside a live planned or temporary outage, or disconnected for arrears,
+    are explained by it: marked with it and kept out of the evidence. Returns how many."""
+    from gridcare.outages.models import Outage, OutageCustomer, OutageKind, OutageState
+
+    pending = TroubleCall.objects.filter(
+        event__isnull=True, received_at__gte=since, known_outage__isnull=True, customer__isnull=False
+    )
+    live = Outage.objects.filter(
+        kind__in=[OutageKind.PLANNED, OutageKind.TEMPORARY], state=OutageState.IN_PROGRESS
+    )
+    explained = 0
+    rows = OutageCustomer.objects.filter(
+        outage__in=live, customer_id__in=pending.values("customer_id")
+    ).values_list("customer_id", "outage_id")
+    by_customer = dict(rows)
+    if by_customer:
+        for call in pending.filter(customer_id__in=list(by_customer)):
+            TroubleCall.objects.filter(pk=call.pk).update(known_outage_id=by_customer[call.customer_id])
+            explained += 1
+    return explained
 
 
 def _area_feeder(event: FaultEvent) -> int | None:

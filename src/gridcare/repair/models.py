@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -35,27 +37,71 @@ class RepairSetting(SettingsRow):
     window_minutes = models.PositiveIntegerField(
         _("研判时间窗(分钟)"), default=120, help_text=_("只把这段时间内的来电归并研判")
     )
-    area_min_customers = models.PositiveSmallIntegerField(
-        _("台区故障最少报修户数"),
-        default=3,
-        help_text=_("同一台区不同客户报修达到此数，研判为台区（配变）故障"),
+    # The likelihood model of the analysis (repair.inference, ADR 0008). Defaults come from the
+    # method, not from a storm; the ADR explains each.
+    prior_area = models.DecimalField(
+        _("台区故障先验概率"),
+        max_digits=6,
+        decimal_places=5,
+        default=Decimal("0.00020"),
+        validators=[MinValueValidator(Decimal("0.00001")), MaxValueValidator(Decimal("0.5"))],
+        help_text=_("平日研判时间窗内任一台区（配变）发生故障的概率；风暴中按已研判的故障台区重新估计"),
     )
-    area_min_share = models.DecimalField(
-        _("台区故障最少报修户数比例"),
+    prior_feeder = models.DecimalField(
+        _("线路故障先验概率"),
+        max_digits=6,
+        decimal_places=5,
+        default=Decimal("0.00100"),
+        validators=[MinValueValidator(Decimal("0.00001")), MaxValueValidator(Decimal("0.5"))],
+        help_text=_("平日研判时间窗内任一线路发生故障的概率；风暴中按已研判的故障线路重新估计"),
+    )
+    area_spread = models.DecimalField(
+        _("台区报修率差异倍数"),
         max_digits=4,
-        decimal_places=3,
-        default=0.15,
-        help_text=_("或达到台区户数的此比例（两者取大）"),
+        decimal_places=1,
+        default=Decimal("3.0"),
+        validators=[MinValueValidator(Decimal("1.0")), MaxValueValidator(Decimal("20"))],
+        help_text=_("同一线路停电时，各台区报修比例相对线路平均水平可能高低的倍数"),
     )
-    feeder_min_areas = models.PositiveSmallIntegerField(
-        _("线路故障最少故障台区数"), default=3, help_text=_("同一线路有此数台区研判为故障，研判为线路故障")
+    background_rate = models.DecimalField(
+        _("平日背景报修率"),
+        max_digits=8,
+        decimal_places=7,
+        default=Decimal("0.0000200"),
+        validators=[MinValueValidator(Decimal("0.0000001")), MaxValueValidator(Decimal("0.1"))],
+        help_text=_("平日每户每研判时间窗因自身原因报修的概率；研判时结合当时来电估计"),
     )
-    feeder_min_share = models.DecimalField(
-        _("线路故障最少故障台区比例"),
-        max_digits=4,
-        decimal_places=3,
-        default=0.25,
-        help_text=_("或达到线路台区数的此比例（两者取大）"),
+    area_event_at = models.DecimalField(
+        _("台区事件成立概率"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.80"),
+        validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(Decimal("0.99"))],
+        help_text=_("台区故障的后验概率达到此值时形成台区事件"),
+    )
+    feeder_event_at = models.DecimalField(
+        _("线路事件成立概率"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.90"),
+        validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(Decimal("0.99"))],
+        help_text=_("线路故障的后验概率达到此值时形成（或升级为）线路事件"),
+    )
+    withdraw_below = models.DecimalField(
+        _("事件降级概率"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.50"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("0.95"))],
+        help_text=_("已形成的线路事件后验概率低于此值时降为其中的台区事件"),
+    )
+    suspect_at = models.DecimalField(
+        _("疑似停电概率"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.30"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("0.95"))],
+        help_text=_("所在台区或线路故障概率达到此值时，不再引导报修客户自查"),
     )
     auto_dispatch = models.BooleanField(
         _("自动派工"), default=True, help_text=_("台区/线路事件形成后自动派最近的可用队伍")
@@ -73,6 +119,17 @@ class RepairSetting(SettingsRow):
     )
     day_shift_starts = models.TimeField(_("白班开始"), default=dt.time(8, 0))
     night_shift_starts = models.TimeField(_("夜班开始"), default=dt.time(20, 0))
+
+    def model_params(self):
+        """The inference model's parameters from this row (repair.inference.Params)."""
+        from .inference import Params
+
+        return Params(
+            prior_area=float(self.prior_area),
+            prior_feeder=float(self.prior_feeder),
+            area_spread=float(self.area_spread),
+            background_rate=float(self.background_rate),
+        )
 
     class Meta:
         verbose_name = _("研判与调度参数")
@@ -379,6 +436,15 @@ class TroubleCall(models.Model):
     )
     received_at = models.DateTimeField(_("来电时间"), db_index=True)
     linked_at = models.DateTimeField(_("归并时间"), null=True, blank=True)
+    known_outage = models.ForeignKey(
+        "outages.Outage",
+        verbose_name=_("已知停电"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("来电客户在计划停电、临时检修范围内或欠费停电：由已知停电解释，不作为故障证据"),
+    )
 
     class Meta:
         ordering = ["received_at", "id"]

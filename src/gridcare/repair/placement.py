@@ -15,7 +15,7 @@ from django.db.models import F, Value
 
 from gridcare.core import clock
 from gridcare.core.memo import Memo
-from gridcare.customers.models import Customer, CustomerPhone, TransformerArea
+from gridcare.customers.models import Customer, CustomerPhone, Feeder, TransformerArea
 from gridcare.customers.queries import normalize_phone, normalize_text
 from gridcare.workorders.models import OPEN_STATES, OrderType, WorkOrder
 
@@ -41,12 +41,27 @@ class Placement:
 
 
 _AREAS: Memo[tuple[int, int]] = Memo(300.0)
+_COUNTY: Memo[dict[str, int]] = Memo(300.0)
+
+
+def county_size() -> dict[str, int]:
+    """Customers, transformer areas and feeders of the grid: the analysis model's denominators
+    for the background and failure rates (re-read every five minutes)."""
+    return _COUNTY.get(
+        "size",
+        lambda: {
+            "customers": Customer.objects.exclude(transformer_area__isnull=True).count(),
+            "areas": TransformerArea.objects.count(),
+            "feeders": Feeder.objects.count(),
+        },
+    )
 
 
 def reset_caches() -> None:
     """Forget cached topology (tests between databases; after a topology import, or wait 5 min),
     the per-process view of open events and the known due roll-up."""
     _AREAS.forget()
+    _COUNTY.forget()
     forget_open_events()
     wakeups.forget_wakeups()
 

@@ -47,6 +47,15 @@ def run_analysis(
             if event.level != DeviceLevel.CUSTOMER:
                 outage_link.sync_fault_outage(event)
                 _schedule_outage_watch(event)
+    # Events the analysis moved to another device (promoted to the feeder, demoted to an area):
+    # their orders go where the event now is, and the public outage follows the device (customers
+    # told of the first guess get one correction, those newly inside it the notice).
+    for event in FaultEvent.objects.filter(
+        pk__in=report.moved, state__in=FaultEvent.OPEN_STATES
+    ).select_related("station", "crew__team_unit"):
+        with transaction.atomic():
+            sync_orders(event, None, note=f"事件 {event.number} 改判为{event.device_label}故障")
+            outage_link.sync_fault_outage(event)
     # Orders linked by the roll-up to existing events follow them.
     stale = (
         FaultEvent.objects.filter(state__in=FaultEvent.OPEN_STATES, calls__order__state=State.ACCEPTED)

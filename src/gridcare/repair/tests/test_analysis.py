@@ -81,17 +81,20 @@ def test_area_events_grow_into_a_feeder_event_as_more_areas_call(grid, storm_clo
             call(grid, c)
     run_analysis()
 
+    # The area event is promoted: the same event (number, crew, dispatch time) now stands for the
+    # feeder, and every call of the three areas is on it.
     [feeder_event] = open_events()
-    assert feeder_event.level == DeviceLevel.FEEDER
-    area_event.refresh_from_db()
-    assert area_event.state == FaultEvent.State.MERGED
-    assert area_event.merged_into == feeder_event
+    assert feeder_event.pk == area_event.pk and feeder_event.number == area_event.number
+    assert feeder_event.level == DeviceLevel.FEEDER and feeder_event.feeder == grid.feeder_east
+    assert feeder_event.transformer_area is None
     assert feeder_event.call_count == 9
     assert feeder_event.crew == area_event.crew  # the crew already on its way keeps the job
     # ... and the board counts the feeder event as dispatched since that crew was sent: not as
     # still waiting for a crew (the dispatch limit is met), not dispatched anew.
     assert feeder_event.state == FaultEvent.State.DISPATCHED
     assert feeder_event.dispatched_at == area_event.dispatched_at is not None
+    assert feeder_event.updates.filter(action="promote").count() == 1
+    assert feeder_event.affected_count == 5 * 4 + 1
 
 
 def test_a_single_customer_is_a_customer_side_fault_with_self_check_first(grid, storm_clock):
