@@ -46,6 +46,7 @@ class ErrorCode(StrEnum):
     COMPLAINT_ITEMS_REQUIRED = "complaint_items_required"
     CONTENT_REQUIRED = "content_required"
     CREW_BUSY = "crew_busy"
+    CREW_NO_MEMBERS = "crew_no_members"
     DUPLICATE_OPEN_ORDER = "duplicate_open_order"
     CREW_OUT_OF_SCOPE = "crew_out_of_scope"
     CREW_REQUIRED = "crew_required"
@@ -133,6 +134,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.COMPLAINT_ITEMS_REQUIRED: "the complaint review items are required",
     ErrorCode.CONTENT_REQUIRED: "the content is required",
     ErrorCode.CREW_BUSY: "the crew still has open jobs",
+    ErrorCode.CREW_NO_MEMBERS: "the crew has no members and no leader: nobody to send",
     ErrorCode.DUPLICATE_OPEN_ORDER: "an open work order for the same matter exists",
     ErrorCode.CREW_OUT_OF_SCOPE: "the crew is outside your scope",
     ErrorCode.CREW_REQUIRED: "a crew is required",

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.translation import gettext
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
@@ -127,12 +128,12 @@ def active_load():
     return Count("assignments", filter=Q(assignments__released_at__isnull=True))
 
 
-def crews_on_duty(stations: Iterable[Unit], at: dt.datetime | None = None):
-    """Active crews of the stations not marked 休息; where a station has a roster for the current
-    shift, only the rostered crews."""
+def crews_on_duty(stations: Iterable[Unit | int], at: dt.datetime | None = None):
+    """Active crews of the stations (units or ids) not marked 休息; where a station has a roster
+    for the current shift, only the rostered crews."""
     setting = RepairSetting.current()
     date, shift = current_shift(at, setting)
-    station_ids = [s.pk for s in stations]
+    station_ids = [s if isinstance(s, int) else s.pk for s in stations]
     qs = Crew.objects.filter(station_id__in=station_ids, is_active=True).exclude(status=Crew.Status.OFF)
     rostered_stations = set(
         DutyRoster.objects.filter(date=date, shift=shift, crew__station_id__in=station_ids).values_list(
@@ -149,34 +150,61 @@ def crews_on_duty(stations: Iterable[Unit], at: dt.datetime | None = None):
 TIER_ORDER = {Crew.Tier.ELECTRICIAN_GROUP: 0, Crew.Tier.REPAIR_TEAM: 1, Crew.Tier.JOINT_DEFENSE: 2}
 
 
-def candidate_crews(event: FaultEvent, *, neighbours: bool = False, at=None) -> list[Crew]:
-    """Available crews, best first: those serving the event's feeder, then the least loaded, then
-    the electrician groups before the station team before the joint-defense organization.
-    ``neighbours``: the other stations of the same county (reinforcement)."""
-    setting = RepairSetting.current()
-    station = event.station
-    if neighbours and station.parent_id:
-        stations = list(
-            Unit.objects.filter(parent_id=station.parent_id, kind=Unit.Kind.STATION).exclude(pk=station.pk)
-        )
-    else:
-        stations = [station]
-    busy_with_this = set(
-        CrewAssignment.objects.filter(event=event, released_at__isnull=True).values_list("crew_id", flat=True)
-    )
+def staffed() -> Q:
+    """A crew with somebody to send: a leader or at least one member. A crew with neither is never
+    dispatched (not automatically, not by hand); the crews page marks it."""
+    members = Crew.members.through.objects.filter(crew_id=OuterRef("pk"))
+    return Q(leader__isnull=False) | Q(Exists(members))
+
+
+def is_staffed(crew: Crew) -> bool:
+    return bool(crew.leader_id) or crew.members.exists()
+
+
+def available_crews(
+    stations: Iterable[Unit | int], at=None, setting: RepairSetting | None = None
+) -> list[Crew]:
+    """The crews of ``stations`` that may take another job now: on duty (``crews_on_duty``), staffed,
+    fewer than ``max_jobs_per_crew`` open jobs; each annotated with ``load`` (its open jobs), in no
+    particular order (``crew_rank`` orders them for an event)."""
+    setting = setting or RepairSetting.current()
     crews = (
         crews_on_duty(stations, at)
+        .filter(staffed())
         .annotate(load=active_load())
         .prefetch_related("service_feeders")
         .select_related("station", "team_unit")
     )
-    out = [c for c in crews if c.load < setting.max_jobs_per_crew and c.pk not in busy_with_this]
+    return [c for c in crews if c.load < setting.max_jobs_per_crew]
 
-    def key(c: Crew):
-        serves = any(f.pk == event.feeder_id for f in c.service_feeders.all()) if event.feeder_id else False
-        return (0 if serves else 1, c.load, TIER_ORDER.get(c.tier, 3), c.code)
 
-    return sorted(out, key=key)
+def crew_rank(event: FaultEvent, crew: Crew) -> tuple:
+    """Best first: serving the event's feeder, then the least loaded, then the electrician groups
+    before the station team before the joint-defense organization."""
+    serves = any(f.pk == event.feeder_id for f in crew.service_feeders.all()) if event.feeder_id else False
+    return (0 if serves else 1, crew.load, TIER_ORDER.get(crew.tier, 3), crew.code)
+
+
+def neighbour_stations(station: Unit) -> list[Unit]:
+    """The other stations of the station's county (where reinforcement comes from)."""
+    if not station.parent_id:
+        return []
+    return list(
+        Unit.objects.filter(parent_id=station.parent_id, kind=Unit.Kind.STATION, is_active=True).exclude(
+            pk=station.pk
+        )
+    )
+
+
+def candidate_crews(event: FaultEvent, *, neighbours: bool = False, at=None) -> list[Crew]:
+    """Available crews (``available_crews``) for the event, best first (``crew_rank``).
+    ``neighbours``: the other stations of the same county (reinforcement)."""
+    stations = neighbour_stations(event.station) if neighbours else [event.station]
+    busy_with_this = set(
+        CrewAssignment.objects.filter(event=event, released_at__isnull=True).values_list("crew_id", flat=True)
+    )
+    out = [c for c in available_crews(stations, at) if c.pk not in busy_with_this]
+    return sorted(out, key=lambda c: crew_rank(event, c))
 
 
 # --- dispatching ----------------------------------------------------------------------------------
@@ -247,9 +275,16 @@ def sync_order(
 
 
 def dispatch_event(
-    *, event: FaultEvent, crew: Crew | None, actor: Actor | None = None, note: str = "", now=None
+    *,
+    event: FaultEvent,
+    crew: Crew | None,
+    actor: Actor | None = None,
+    note: str = "",
+    now=None,
+    data: dict | None = None,
 ) -> FaultEvent:
-    """派工: send ``crew`` (or, with none available, the station's repair team) to the event."""
+    """派工: send ``crew`` (or, with none available, the station's repair team) to the event.
+    ``data``: more to record on the event's history row (a borrowed crew's station and why)."""
     now = now or clock.now()
     if crew is not None:
         already = CrewAssignment.objects.filter(event=event, crew=crew, released_at__isnull=True).exists()
@@ -278,7 +313,7 @@ def dispatch_event(
         at=now,
         actor=actor if getattr(actor, "pk", None) else None,
         note=note,
-        data={"crew": crew.code if crew else None, "unit": target_unit(event).code},
+        data={"crew": crew.code if crew else None, "unit": target_unit(event).code, **(data or {})},
     )
     sync_orders(event, actor, note=note or f"抢修事件 {event.number} 派工")
     if crew is not None:
@@ -302,30 +337,31 @@ def _tell_crew(event: FaultEvent, crew: Crew) -> None:
     )
 
 
-def auto_dispatch(event: FaultEvent, now=None) -> Crew | None:
-    """The roll-up's dispatch of a new area/feeder event: the best available crew of the owning
-    station; with none free the orders go to the station's repair team and the event waits."""
-    crews = candidate_crews(event, at=now)
-    crew = crews[0] if crews else None
-    dispatch_event(
-        event=event,
-        crew=crew,
-        actor=None,
-        note="自动派工" if crew else "本所暂无可用队伍，工单派至抢修班待派工",
-        now=now,
-    )
-    return crew
-
-
-def transfer_assignments(*, source: FaultEvent, target: FaultEvent, now) -> None:
-    """Crews of a merged event move to the target (the target keeps its own primary crew)."""
+def transfer_assignments(*, source: FaultEvent, target: FaultEvent, now) -> list[Crew]:
+    """Crews of a merged event: with the target still without a crew, the source's crews move to
+    it (the first becomes its primary crew). When the target has its own crew, a source crew not
+    yet on site is released at once (the freed crew goes to the head of the queue, see
+    ``crew_queue``); one already on site stays as reinforcement. Returns the crews released."""
+    released: list[Crew] = []
+    had_crew = target.crew_id is not None
     for assignment in CrewAssignment.objects.filter(event=source, released_at__isnull=True).select_related(
         "crew"
     ):
-        if CrewAssignment.objects.filter(
-            event=target, crew=assignment.crew, released_at__isnull=True
-        ).exists():
+        crew = assignment.crew
+        on_target = CrewAssignment.objects.filter(event=target, crew=crew, released_at__isnull=True).exists()
+        if on_target or (had_crew and assignment.arrived_at is None):
             CrewAssignment.objects.filter(pk=assignment.pk).update(released_at=now)
+            set_crew_status(crew, now)
+            if not on_target:
+                released.append(crew)
+                EventUpdate.objects.create(
+                    event=source,
+                    action="release_crew",
+                    at=now,
+                    note=gettext("并入事件 %(into)s（已有抢修队伍），释放%(crew)s")
+                    % {"into": target.number, "crew": crew.name},
+                    data={"crew": crew.code, "into": target.number, "reason": "merged"},
+                )
             continue
         role = CrewAssignment.Role.PRIMARY if target.crew_id is None else CrewAssignment.Role.REINFORCEMENT
         CrewAssignment.objects.filter(pk=assignment.pk).update(event=target, role=role)
@@ -333,9 +369,11 @@ def transfer_assignments(*, source: FaultEvent, target: FaultEvent, now) -> None
             target.crew_id = assignment.crew_id
             target.state = FaultEvent.State.ON_SITE if assignment.arrived_at else FaultEvent.State.DISPATCHED
             FaultEvent.objects.filter(pk=target.pk).update(crew_id=assignment.crew_id, state=target.state)
+    return released
 
 
-def release_crews(event: FaultEvent, now) -> None:
+def release_crews(event: FaultEvent, now) -> list[Crew]:
+    """Every crew still on the event is released (restored, cancelled, withdrawn); returns them."""
     crews = [
         a.crew
         for a in CrewAssignment.objects.filter(event=event, released_at__isnull=True).select_related("crew")
@@ -343,3 +381,4 @@ def release_crews(event: FaultEvent, now) -> None:
     CrewAssignment.objects.filter(event=event, released_at__isnull=True).update(released_at=now)
     for crew in crews:
         set_crew_status(crew, now)
+    return crews

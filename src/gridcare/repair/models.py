@@ -110,6 +110,43 @@ class RepairSetting(SettingsRow):
         _("恢复送电后自动审核"), default=True, help_text=_("恢复送电时回单并审核全部关联工单，进入回访队列")
     )
     max_jobs_per_crew = models.PositiveSmallIntegerField(_("每支队伍同时最多任务数"), default=2)
+    # The queue of events waiting for a crew (repair.crew_queue, docs/repair.md "Scarce crews"):
+    # a waiting event's priority is the sum of these weights; ties go to the event waiting longest.
+    # The defaults make the order hazard, then key customers, then customers affected.
+    queue_weight_hazard = models.PositiveIntegerField(
+        _("排队权重：安全隐患"),
+        default=100_000_000,
+        help_text=_("有安全隐患的事件加此分；默认远大于其他各项，安全隐患总是排在最前"),
+    )
+    queue_weight_key_customer = models.PositiveIntegerField(
+        _("排队权重：每个重要客户"),
+        default=100_000,
+        help_text=_("每个受影响的重要客户加此分；默认大于任何线路的户数，重要客户先于户数"),
+    )
+    queue_weight_customer = models.PositiveIntegerField(
+        _("排队权重：每户受影响客户"), default=1, help_text=_("每户受影响客户加此分")
+    )
+    queue_weight_waiting = models.PositiveIntegerField(
+        _("排队权重：每等待一分钟"),
+        default=0,
+        help_text=_("事件每等待一分钟加此分；为 0 时等待时间只在其他各项相同时决定先后"),
+    )
+    reinforce_from_neighbours = models.BooleanField(
+        _("自动调派邻所支援"),
+        default=True,
+        help_text=_("本所无空闲队伍、事件等待超过下列时间时，自动调派同县邻所的空闲队伍"),
+    )
+    reinforce_after_minutes = models.PositiveSmallIntegerField(
+        _("等待多久调派邻所支援(分钟)"),
+        default=3,
+        validators=[MaxValueValidator(240)],
+        help_text=_("派工时限 5 分钟减去研判巡检间隔（1 分钟）再留 1 分钟余量；安全隐患事件不等待"),
+    )
+    neighbour_keeps_crews = models.PositiveSmallIntegerField(
+        _("邻所至少保留空闲队伍数"),
+        default=1,
+        help_text=_("邻所只借出多于此数的空闲队伍，留给本所新发生的故障"),
+    )
     outage_warning_hours = models.DecimalField(
         _("停电超时预警(小时)"),
         max_digits=5,

@@ -22,7 +22,8 @@ from gridcare.org.models import Role
 from gridcare.org.types import Actor
 
 from . import analysis, outage_link
-from .dispatching import release_crews, set_crew_status, sync_orders
+from .crew_queue import serve_queue_on_commit
+from .dispatching import is_staffed, release_crews, set_crew_status, sync_orders
 from .models import Crew, CrewAssignment, DeviceLevel, FaultEvent, SupportRequest, TroubleCall
 
 DISPATCH_ROLES = (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER, Role.ADMIN)
@@ -113,6 +114,17 @@ def crew_on_duty(step: EventStep) -> None:
         raise ApiError("crew_unavailable", gettext("%(crew)s不在岗") % {"crew": crew.name}, status=409)
 
 
+def crew_has_people(step: EventStep) -> None:
+    """A crew with no members and no leader has nobody to send: it is never dispatched."""
+    crew: Crew = step.payload["crew"]
+    if not is_staffed(crew):
+        raise ApiError(
+            "crew_no_members",
+            gettext("%(crew)s没有队员和负责人，不能派工，请先在队伍中添加队员") % {"crew": crew.name},
+            status=409,
+        )
+
+
 def crew_in_scope(step: EventStep) -> None:
     scoping.require_unit_in_scope(
         step.actor,
@@ -189,6 +201,7 @@ def take_over_from_primary_crew(step: EventStep) -> None:
         CrewAssignment.objects.filter(event=event, crew=old, released_at__isnull=True).update(released_at=now)
         set_crew_status(old, now)
         event.crew = None
+        serve_queue_on_commit()  # the crew replaced is free for the next event waiting
 
 
 def mark_crew_arrived(step: EventStep) -> None:
@@ -288,10 +301,12 @@ def split_off_calls(step: EventStep) -> None:
 
 
 def absorb_into_target(step: EventStep) -> None:
-    """合并: the event's calls and crews join the target (each event's history says so)."""
+    """合并: the event's calls and crews join the target (each event's history says so); when the
+    target has its own crew, the source's crews not yet on site are released for the queue."""
     target: FaultEvent = step.payload["into"]
     analysis.absorb(source=step.obj, target=target, now=step.now, actor=step.actor, note=step.note)
     analysis.refresh_event(target, step.now)
+    serve_queue_on_commit()
 
 
 def release_moved_primary_order(step: EventStep) -> None:
@@ -318,7 +333,9 @@ def bring_target_in_step(step: EventStep) -> None:
 
 
 def release_all_crews(step: EventStep) -> None:
-    release_crews(step.obj, step.now)
+    """The event's crews are free at once: the queue hands them on when the transaction commits."""
+    if release_crews(step.obj, step.now):
+        serve_queue_on_commit()
 
 
 def restore_public_outages(step: EventStep) -> None:

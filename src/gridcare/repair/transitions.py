@@ -24,6 +24,7 @@ from .rules import (
     bring_target_in_step,
     cancel_reason_given,
     confirm_device,
+    crew_has_people,
     crew_in_scope,
     crew_of_the_event,
     crew_on_duty,
@@ -112,13 +113,14 @@ TRANSITIONS = (
     ),
     Transition(
         A.DISPATCH, "派工", OPEN, None, DISPATCHERS,
-        guards=(crew_on_duty, crew_in_scope),
+        guards=(crew_on_duty, crew_in_scope, crew_has_people),
         effects=(take_over_from_primary_crew,),
         fields=("crew", "replace"),
         or_to=(S.DISPATCHED,),
     ),
     Transition(
         A.REINFORCE, "邻所支援", OPEN, None, DISPATCHERS,
+        guards=(crew_has_people,),
         fields=("crew",),
         or_to=(S.DISPATCHED,),
     ),

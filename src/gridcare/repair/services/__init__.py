@@ -6,7 +6,10 @@ path through ``core.scheduling``).
   (``answer_for``); a hazard call is made urgent at once.
 - ``call_queue``: ``queue_fault_call`` (the API: 来电登记, one INSERT), ``process_queued_calls`` (the
   queue through ``report_fault_call``, in arrival order), ``retry_reported_call``.
-- ``rollup``: ``run_analysis`` (queue, roll-up, dispatch of new events, the 12-hour watch).
+- ``rollup``: ``run_analysis`` (queue, roll-up, the crew queue, the 12-hour watch).
+- from ``repair.crew_queue``: ``dispatch_queue`` (free crews to the waiting events by priority,
+  reinforcement from the neighbours), ``queue_view`` (the board's queue and why each event
+  waits), ``withdraw_event`` (the analysis withdraws a spurious event and frees its crews).
 - ``dispatcher``: ``confirm_event``, ``reassign_device``, ``split_event``, ``merge_events``,
   ``cancel_event``, ``dispatch_to_crew``, ``send_reinforcement``, ``answer_support_request``.
 - ``crew``: ``report_arrival``, ``report_progress``, ``report_eta``, ``request_support``,
@@ -21,6 +24,7 @@ below are the package's public face: callers import them from ``gridcare.repair.
 
 from __future__ import annotations
 
+from gridcare.repair.crew_queue import dispatch_queue, queue_view, withdraw_event
 from gridcare.repair.rules import crew_of
 from gridcare.repair.wakeups import ROLLUP_DELAY_SECONDS, forget_wakeups
 
@@ -74,10 +78,12 @@ __all__ = [
     "close_linked_orders",
     "confirm_event",
     "crew_of",
+    "dispatch_queue",
     "dispatch_to_crew",
     "forget_wakeups",
     "merge_events",
     "process_queued_calls",
+    "queue_view",
     "queue_fault_call",
     "raise_long_outage_warnings",
     "reassign_device",
@@ -93,4 +99,5 @@ __all__ = [
     "send_reinforcement",
     "set_crew_duty",
     "split_event",
+    "withdraw_event",
 ]

@@ -13,6 +13,7 @@ from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.org import scoping
 from gridcare.org.types import Actor
+from gridcare.repair.crew_queue import serve_queue_on_commit
 from gridcare.repair.dispatching import (
     candidate_crews,
     perform_on_order,
@@ -154,7 +155,7 @@ def close_linked_orders(event: FaultEvent, actor: Actor) -> int:
 
 @transaction.atomic
 def set_crew_duty(*, crew: Crew, actor: Actor, on_duty: bool) -> Crew:
-    """上岗 / 休息."""
+    """上岗 / 休息. A crew back on duty is handed to the queue's first event it may serve."""
     if not (
         scoping.has_role(actor, *DISPATCH_ROLES)
         or crew.members.filter(pk=getattr(actor, "pk", None)).exists()
@@ -165,6 +166,7 @@ def set_crew_duty(*, crew: Crew, actor: Actor, on_duty: bool) -> Crew:
         crew.status = Crew.Status.ON_DUTY
         crew.save(update_fields=["status"])
         set_crew_status(crew, now)
+        serve_queue_on_commit()  # back on duty: the next event waiting gets it
     else:
         if CrewAssignment.objects.filter(crew=crew, released_at__isnull=True).exists():
             raise ApiError("crew_busy", gettext("队伍仍有未完成的抢修任务"), status=409)

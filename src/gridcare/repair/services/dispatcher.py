@@ -11,6 +11,7 @@ from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.customers.models import Feeder, TransformerArea
 from gridcare.org.types import Actor
+from gridcare.repair.crew_queue import serve_queue_on_commit
 from gridcare.repair.dispatching import _tell_crew, dispatch_event, set_crew_status
 from gridcare.repair.models import Crew, CrewAssignment, FaultEvent, SupportRequest
 from gridcare.repair.rules import cancel_reason_given, not_the_same_event
@@ -31,6 +32,7 @@ def confirm_event(*, event: FaultEvent, actor: Actor, note: str = "") -> FaultEv
     event.state, event.updated_at = step.target, step.now
     event.save(update_fields=["confirmed_by", "confirmed_at", "confidence", "state", "updated_at"])
     _note(event, step.transition.history_action, actor, note)
+    serve_queue_on_commit()  # a confirmed event on a network device may now wait for a crew
     return event
 
 
@@ -54,6 +56,7 @@ def reassign_device(
     new = {"level": event.level, "device": event.device_label}
     _note(event, step.transition.history_action, actor, note, old=step.found["old"], new=new)
     EVENTS.follow_up(step)
+    serve_queue_on_commit()
     return event
 
 
@@ -68,6 +71,7 @@ def split_event(*, event: FaultEvent, actor: Actor, order_numbers: list[str], no
     EVENTS.follow_up(step)
     if new.hazard:  # a hazard split off is dispatched at once, as at intake
         new = _make_urgent(new)
+    serve_queue_on_commit()  # the new event waits for a crew in the queue
     return new
 
 

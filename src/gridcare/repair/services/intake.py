@@ -14,8 +14,8 @@ from gridcare.core.api_errors import stored_idempotency_key
 from gridcare.customers.models import Customer, TransformerArea
 from gridcare.org.types import Actor
 from gridcare.repair import analysis, placement
+from gridcare.repair.crew_queue import dispatch_queue
 from gridcare.repair.dispatching import (
-    candidate_crews,
     dispatch_event,
     sync_order,
     sync_orders,
@@ -215,10 +215,11 @@ def _hazard_event(call: TroubleCall) -> FaultEvent | None:
 
 
 def _make_urgent(event: FaultEvent) -> FaultEvent:
-    """Mark ``event`` as a hazard and, when no crew is on it yet, dispatch it now through the
-    ordinary dispatch (the best available crew of the owning station; with none free the orders go
-    to the station's repair team and the event waits, red and urgent on the board). A customer-side
-    event waiting for self-check is no longer left to the customer."""
+    """Mark ``event`` as a hazard and, when no crew is on it yet, dispatch it now through the crew
+    queue, where it stands first (the best free crew of the owning station, else an idle crew of a
+    neighbouring station; with none free the orders go to the station's repair team and the event
+    waits, red and urgent on the board, at the head of the queue). A customer-side event waiting
+    for self-check is no longer left to the customer."""
     now = clock.now()
     event = _lock(analysis.follow_merges(event))
     if not event.hazard:
@@ -228,14 +229,16 @@ def _make_urgent(event: FaultEvent) -> FaultEvent:
     if event.crew_id is None and event.is_open:
         if event.state == FaultEvent.State.SELF_CHECK:
             event.state = FaultEvent.State.WAITING
-        crews = candidate_crews(event, at=now)
-        dispatch_event(
-            event=event,
-            crew=crews[0] if crews else None,
-            actor=None,
-            note="安全隐患，立即派工" if crews else "安全隐患：本所暂无可用队伍，工单派至抢修班待派工",
-            now=now,
-        )
+            FaultEvent.objects.filter(pk=event.pk).update(state=event.state)
+        # At the head of the queue: the best free crew of its station, else a neighbour's at once.
+        if not dispatch_queue(now, events=[event]):
+            dispatch_event(
+                event=event,
+                crew=None,
+                actor=None,
+                note="安全隐患：本所暂无可用队伍，工单派至抢修班待派工",
+                now=now,
+            )
     return FaultEvent.objects.select_related(*(f.split("__", 1)[1] for f in _EVENT_FOR_ANSWER)).get(
         pk=event.pk
     )

@@ -1,5 +1,5 @@
-"""研判 run: the queued calls, then the roll-up of calls into events, then the dispatch of the new
-events and the 12-hour watch scheduled for each.
+"""研判 run: the queued calls, then the roll-up of calls into events, then the crew queue (free
+crews to the waiting events by priority, new ones included) and the 12-hour watch of each new event.
 """
 
 from __future__ import annotations
@@ -7,10 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from gridcare.core import clock, scheduling
 from gridcare.repair import analysis, open_events, outage_link
-from gridcare.repair.dispatching import auto_dispatch, sync_orders
+from gridcare.repair.crew_queue import dispatch_queue
+from gridcare.repair.dispatching import dispatch_event, sync_orders
 from gridcare.repair.models import AnalysisWakeup, DeviceLevel, FaultEvent, RepairSetting
 from gridcare.repair.wakeups import forget_wakeups, wake_analysis
 from gridcare.workorders.models import State, WorkOrder
@@ -27,8 +29,9 @@ def run_analysis(
     now: dt.datetime | None = None, *, process_seconds: float | None = PROCESS_SECONDS
 ) -> analysis.RollupReport:
     """研判: process the queued calls (for ``process_seconds`` at most; None: all of them), roll
-    calls up into events, then dispatch the new area/feeder events (when automatic dispatch is on)
-    and bring every linked order to its event's unit. Calls left in the queue wake another run."""
+    calls up into events, then hand the free crews to the waiting events by priority (the crew
+    queue, new events included; ``crew_queue.dispatch_queue``) and bring every linked order to its
+    event's unit. Calls left in the queue wake another run."""
     AnalysisWakeup.objects.update(run_after=None)
     forget_wakeups()  # this run is the one that was due: a call from here on wakes the next
     queue = process_queued_calls(seconds=process_seconds)
@@ -36,13 +39,23 @@ def run_analysis(
     report = analysis.roll_up(now)
     report.processed, report.failed, report.queue_left = queue.processed, queue.failed, queue.left
     setting = RepairSetting.current()
+    # The queue: every free crew to the highest-priority event waiting for one, the new events
+    # among them (repair.crew_queue); reinforcement from the neighbours for those that waited.
+    dispatch_queue(now)
     for event in FaultEvent.objects.filter(
         pk__in=report.created, state__in=FaultEvent.OPEN_STATES
     ).select_related("station", "crew__team_unit"):
         with transaction.atomic():
-            if event.level != DeviceLevel.CUSTOMER and setting.auto_dispatch and event.crew_id is None:
-                auto_dispatch(event, now)
-            else:
+            # An event the queue sent a crew to has its orders with that crew. Without one, the
+            # orders go to the station's repair team (the 5-minute dispatch limit is met) and
+            # the event waits in the queue (or for a dispatcher).
+            if event.crew_id is None and event.level != DeviceLevel.CUSTOMER:
+                if setting.auto_dispatch or event.hazard:
+                    note = gettext("本所暂无空闲队伍，工单派至抢修班，事件排队待派工")
+                    dispatch_event(event=event, crew=None, note=note, now=now)
+                else:
+                    sync_orders(event, None, note=gettext("工单派至抢修班，待调度员派工"))
+            elif event.crew_id is None:
                 sync_orders(event, None, note="单户报修，派至抢修班引导自查")
             if event.level != DeviceLevel.CUSTOMER:
                 outage_link.sync_fault_outage(event)

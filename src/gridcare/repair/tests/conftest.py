@@ -64,10 +64,20 @@ def grid(world):
         team_unit=w.east_crew,
         tier=Crew.Tier.ELECTRICIAN_GROUP,
     )
+    # Every crew has somebody to send (a crew with no members is never dispatched).
+    w.electrician = create_staff(
+        username="electrician_east", password=w.password, full_name="孙电工", roles=[(Role.CREW, w.east_crew)]
+    )
+    w.crew_two.members.add(w.electrician)
     west_team = __import__("gridcare.org.services", fromlist=["create_unit"]).create_unit(
         name="城西抢修班", code="S02T1", kind="team", parent=w.west, function="repair"
     )
+    w.west_team = west_team
     w.crew_west = Crew.objects.create(name="城西抢修一组", code="S02C1", station=w.west, team_unit=west_team)
+    w.west_worker = create_staff(
+        username="crew_west", password=w.password, full_name="郑电工", roles=[(Role.CREW, west_team)]
+    )
+    w.crew_west.members.add(w.west_worker)
     w.station_head = create_staff(
         username="head_east",
         password=w.password,

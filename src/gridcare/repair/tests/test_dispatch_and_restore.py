@@ -239,10 +239,14 @@ def test_merging_two_events_with_outages_tells_each_customer_once(grid, storm_cl
     second.refresh_from_db()
     assert second.outage.state == "merged" and second.outage.merged_into_id == first.outage_id
 
+    # The target keeps its own crew; the crew on its way to the merged event is released.
+    crew = first.crew
+    assert not CrewAssignment.objects.filter(event=second, released_at__isnull=True).exists()
+    worker = crew.members.first()
     storm_clock.advance(minutes=30)
-    services.report_arrival(event=first, actor=grid.crew)
+    services.report_arrival(event=first, actor=worker)
     storm_clock.advance(hours=1)
-    services.report_restored(event=first, actor=grid.crew, result="已恢复送电", cause="雷击")
+    services.report_restored(event=first, actor=worker, result="已恢复送电", cause="雷击")
     restored = list(
         Message.objects.filter(channel=Channel.SMS, dedup_key__contains=":restored:").values_list(
             "recipient_address", flat=True
