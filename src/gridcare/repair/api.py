@@ -8,8 +8,9 @@ from gridcare.core.paging import BoundedLimitOffsetPagination
 from gridcare.core.validation import CleanLine
 from gridcare.customers.queries import get_customer_for_intake
 
-from . import queries, services
+from . import crew_queue, queries, services
 from .actions import act_on_event
+from .models import FaultEvent
 from .schemas import (
     AffectedCustomerOut,
     CrewOut,
@@ -19,6 +20,7 @@ from .schemas import (
     EventCallOut,
     FaultCallIn,
     OutageEventOut,
+    QueueEntryOut,
     ReportedCallOut,
 )
 
@@ -108,6 +110,35 @@ def list_events(request, filters: Query[EventFilters]):
     return [
         OutageEventOut.from_event(e)
         for e in queries.board(request.auth, state=filters.state, level=filters.level)
+    ]
+
+
+@router.get(
+    "/queue",
+    response=list[QueueEntryOut],
+    summary="Events waiting for a crew, in queue order, with their place and why each waits",
+)
+@paginate(BoundedLimitOffsetPagination)
+def crew_queue_entries(request):
+    """The events of your scope without a crew: first those the crew queue serves, highest priority
+    first (hazard, key customers, customers affected, waiting time — `RepairSetting` weights), with
+    their place in their station's queue; then those it does not serve (position null)."""
+    return [
+        QueueEntryOut(
+            position=q.position,
+            number=q.event.number,
+            level=q.event.level,
+            device=q.event.device_label,
+            station=q.event.station.name,
+            hazard=q.event.hazard,
+            key_customer_count=q.event.key_customer_count,
+            affected_count=q.event.affected_count,
+            waited_minutes=q.waited,
+            priority=q.score,
+            reason=q.reason,
+            reason_label=q.reason_label,
+        )
+        for q in crew_queue.queue_view(queries.board(request.auth, state=FaultEvent.State.WAITING))
     ]
 
 

@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -343,9 +343,9 @@ def _serve_queue_now() -> None:
 
 def serve_queue_on_commit() -> None:
     """A crew was freed (or an event began to wait): run ``dispatch_queue`` as soon as the current
-    transaction commits (at once outside one), once however many crews the transaction freed."""
-    if any(func is _serve_queue_now for _sids, func, _robust in connection.run_on_commit):
-        return
+    transaction commits (at once outside one). A second run after the same commit finds nothing
+    left to do. ``robust``: a failure is logged, never undoes the committed action (the next
+    analysis run serves the queue again)."""
     transaction.on_commit(_serve_queue_now, robust=True)
 
 

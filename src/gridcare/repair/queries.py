@@ -48,6 +48,14 @@ def board(user: Viewer, *, active_unit: Any = None, state: str = "", level: str 
     return _with_relations(qs).order_by("-hazard", "-service_warning_level", "level", "created_at")
 
 
+def station_waiting_events(user: Viewer, station_id: int, active_unit: Any = None) -> list[FaultEvent]:
+    """The station's open events without a crew (its part of the crew queue), as the viewer sees them."""
+    qs = visible_events(user, active_unit).filter(
+        station_id=station_id, state=FaultEvent.State.WAITING, crew__isnull=True
+    )
+    return list(_with_relations(qs))
+
+
 def recent_closed(user: Viewer, *, active_unit: Any = None, limit: int = 20) -> list[FaultEvent]:
     qs = visible_events(user, active_unit).filter(
         state__in=[FaultEvent.State.RESTORED, FaultEvent.State.CANCELLED]

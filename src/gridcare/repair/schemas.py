@@ -252,6 +252,31 @@ class EventActionIn(Schema):
     result: CleanText = Field("", max_length=2000, description="restore: what was done")
 
 
+class QueueEntryOut(Schema):
+    """An event waiting for a crew, in queue order (``repair.crew_queue``)."""
+
+    position: int | None = Field(
+        ..., description="place in its station's queue (1 = next); null: the queue does not serve it"
+    )
+    number: str
+    level: str
+    device: str
+    station: str
+    hazard: bool
+    key_customer_count: int
+    affected_count: int
+    waited_minutes: int
+    priority: int = Field(..., description="the weighted priority (RepairSetting queue weights)")
+    reason: str = Field(
+        ...,
+        description="why it waits: crew_free (a crew is being sent), no_free_crew, "
+        "reinforcement_requested (a neighbouring station's crew is asked for), "
+        "awaiting_confirmation (a customer-side event whose area is suspect), "
+        "manual_dispatch (automatic dispatch is off)",
+    )
+    reason_label: str
+
+
 class CrewOut(Schema):
     code: str
     name: str
@@ -263,6 +288,7 @@ class CrewOut(Schema):
     vehicle: str
     leader: str | None
     members: list[str]
+    staffed: bool = Field(..., description="false: no members and no leader — never dispatched")
     active_events: list[str]
 
     @staticmethod
@@ -281,6 +307,7 @@ class CrewOut(Schema):
             vehicle=c.vehicle,
             leader=c.leader.display_name if c.leader_id else None,
             members=[m.display_name for m in c.members.all()],
+            staffed=bool(c.leader_id) or bool(c.members.all()),
             active_events=[a.event.number for a in jobs],
         )
 

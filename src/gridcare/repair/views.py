@@ -16,7 +16,7 @@ from gridcare.core.api_errors import ApiError
 from gridcare.core.masking import mask_name, mask_phone
 from gridcare.org import scoping
 
-from . import queries, services
+from . import crew_queue, queries, services
 from .actions import ACTIONS, act_on_event
 from .dispatching import current_shift
 from .models import DeviceLevel, FaultEvent, SupportRequest
@@ -29,6 +29,7 @@ def _is_dispatcher(user) -> bool:
 def _board_context(request) -> dict:
     events = list(queries.board(request.user, active_unit=request.active_unit))
     now = clock.now()
+    borrowed = crew_queue.borrowed_crews(events)
     rows = []
     for e in events:
         start = e.first_call_at or e.created_at
@@ -41,10 +42,14 @@ def _board_context(request) -> dict:
                 "limit": limit,
                 "limit_label": limit_label,
                 "over": limit is not None and elapsed > limit,
+                "borrowed": borrowed.get(e.pk, []),
             }
         )
     return {
         "rows": rows,
+        # Events waiting for a crew in priority order, their place and why each waits.
+        "queue": crew_queue.queue_view(events, now),
+        "borrowing": len(borrowed),
         "pending": queries.pending_calls(request.user, request.active_unit).count(),
         "pending_hazard": queries.pending_calls(request.user, request.active_unit)
         .filter(hazard=True)
@@ -146,6 +151,11 @@ def event_detail(request, number: str):
     if is_dispatcher and event.is_open:
         context["crews"] = services.best_crews(event)
         context["neighbour_crews"] = services.best_crews(event, neighbours=True)
+    if event.state == FaultEvent.State.WAITING and event.crew_id is None:
+        station_queue = queries.station_waiting_events(request.user, event.station_id, request.active_unit)
+        context["queue_entry"] = next(
+            (q for q in crew_queue.queue_view(station_queue) if q.event.pk == event.pk), None
+        )
     limit, label = _limit_for(event)
     context["limit"], context["limit_label"] = limit, label
     return render(request, "repair/event.html", context)
