@@ -63,7 +63,10 @@ def west_crew(grid, code, *, staffed=True) -> Crew:
     if staffed:
         crew.members.add(
             create_staff(
-                username=f"w_{code}", password=grid.password, full_name="城西队员", roles=[(Role.CREW, grid.west_team)]
+                username=f"w_{code}",
+                password=grid.password,
+                full_name="城西队员",
+                roles=[(Role.CREW, grid.west_team)],
             )
         )
     return crew
@@ -139,7 +142,9 @@ def test_a_cancelled_spurious_event_frees_its_crew_for_the_next_event_at_once(
     crew.refresh_from_db()
     assert crew.status == Crew.Status.DISPATCHED
     people = [str(p.pk) for p in [*crew.members.all(), *([crew.leader] if crew.leader_id else [])]]
-    told = Message.objects.filter(channel=Channel.STAFF_INBOX, subject__contains=f"【抢修派工】{waiting.number}")
+    told = Message.objects.filter(
+        channel=Channel.STAFF_INBOX, subject__contains=f"【抢修派工】{waiting.number}"
+    )
     assert set(told.values_list("recipient_address", flat=True)) == set(people)
 
 
@@ -210,7 +215,9 @@ def test_neighbours_lend_an_idle_crew_after_the_wait_and_keep_their_reserve(grid
     assert dispatched.data["borrowed_from"] == grid.west.name
     assert "邻所支援" in dispatched.note and "无空闲队伍" in dispatched.note
     told = Message.objects.filter(
-        channel=Channel.STAFF_INBOX, recipient_address=str(grid.dispatcher.pk), subject__contains="【邻所支援】"
+        channel=Channel.STAFF_INBOX,
+        recipient_address=str(grid.dispatcher.pk),
+        subject__contains="【邻所支援】",
     )
     assert told.count() == 2 and grid.east.name in told.first().subject
 
@@ -225,7 +232,12 @@ def test_neighbours_lend_an_idle_crew_after_the_wait_and_keep_their_reserve(grid
 def test_a_hazard_borrows_at_once_and_with_automatic_dispatch_off_the_rest_wait_for_a_dispatcher(
     grid, storm_clock, east_busy
 ):
-    setting(reinforce_from_neighbours=True, reinforce_after_minutes=0, neighbour_keeps_crews=0, auto_dispatch=False)
+    setting(
+        reinforce_from_neighbours=True,
+        reinforce_after_minutes=0,
+        neighbour_keeps_crews=0,
+        auto_dispatch=False,
+    )
     east = event(grid, grid.areas[0], waited=10, hazard=True, level=DeviceLevel.CUSTOMER)
     west_own = analysis.new_event(
         level=DeviceLevel.AREA,
