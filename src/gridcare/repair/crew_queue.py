@@ -357,34 +357,36 @@ def withdraw_event(event: FaultEvent, *, now: dt.datetime | None = None, note: s
     crews are released at once (the freed crews go to the head of the queue when the transaction
     commits), its calls are unlinked so the analysis judges them again (their orders stay open),
     and its public fault outage is closed as a dispatcher's 撤销 closes it. Returns the crews
-    released; nothing happens to an event already closed."""
+    released; nothing happens to an event already closed. Runs in the caller's transaction (the
+    analysis's), or in its own."""
     now = now or clock.now()
-    locked = FaultEvent.objects.select_for_update(of=("self",)).filter(pk=event.pk).first()
-    if locked is None or not locked.is_open:
-        return []
-    note = note.strip() or gettext("研判撤销：来电不再支持该设备故障")
-    crews = release_crews(locked, now)
-    before = locked.state
-    locked.state, locked.result, locked.restored_at, locked.updated_at = (
-        FaultEvent.State.CANCELLED,
-        note,
-        now,
-        now,
-    )
-    locked.save(update_fields=["state", "result", "restored_at", "updated_at"])
-    EventUpdate.objects.create(
-        event=locked,
-        action="withdraw",
-        at=now,
-        from_state=before,
-        to_state=FaultEvent.State.CANCELLED,
-        note=note,
-        data={"released": [c.code for c in crews]},
-    )
-    TroubleCall.objects.filter(event=locked).update(event=None, linked_at=None)
-    outage_link.restore_outages(locked, note)
-    event.state = locked.state
-    serve_queue_on_commit()
+    with transaction.atomic():
+        locked = FaultEvent.objects.select_for_update(of=("self",)).filter(pk=event.pk).first()
+        if locked is None or not locked.is_open:
+            return []
+        note = note.strip() or gettext("研判撤销：来电不再支持该设备故障")
+        crews = release_crews(locked, now)
+        before = locked.state
+        locked.state, locked.result, locked.restored_at, locked.updated_at = (
+            FaultEvent.State.CANCELLED,
+            note,
+            now,
+            now,
+        )
+        locked.save(update_fields=["state", "result", "restored_at", "updated_at"])
+        EventUpdate.objects.create(
+            event=locked,
+            action="withdraw",
+            at=now,
+            from_state=before,
+            to_state=FaultEvent.State.CANCELLED,
+            note=note,
+            data={"released": [c.code for c in crews]},
+        )
+        TroubleCall.objects.filter(event=locked).update(event=None, linked_at=None)
+        outage_link.restore_outages(locked, note)
+        event.state = locked.state
+        serve_queue_on_commit()
     return crews
 
 

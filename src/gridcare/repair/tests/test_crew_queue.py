@@ -317,7 +317,9 @@ def test_the_board_lists_the_queue_with_reasons_and_the_borrowed_crews(grid, sto
     assert "已申请邻所支援" in queue and "无空闲队伍" in queue and "等待研判确认" in queue
     assert 'data-reason="reinforcement_requested" data-number="' + asking.number in queue
     board = html[html.index('id="event-board"') :]
-    assert f"邻所支援：{grid.west.name}{grid.crew_west.name}" in board
+    row = board[board.index(f'data-href="/repair/events/{borrowing.number}/"') :]
+    row = row[: row.index("</tr>")]
+    assert grid.crew_west.name in row and f"邻所支援 · {grid.west.name}" in row
 
     event_page = client.get(f"/repair/events/{asking.number}/").content.decode()
     assert "待派工队列第 1 位" in event_page and "已申请邻所支援" in event_page
