@@ -254,3 +254,24 @@ def test_calls_inside_a_live_temporary_outage_are_explained_by_it(world, grid, s
     [event] = open_device_events()
     assert event.level == DeviceLevel.AREA and event.transformer_area == other
     assert not run_analysis().changed  # explained calls are not explained again
+
+
+def test_a_customer_disconnected_for_arrears_is_explained_and_their_order_goes_to_the_station(
+    world, grid, storm_clock
+):
+    from gridcare.customers.models import Customer
+
+    feeder, areas = big_feeder(grid, areas=3, customers=10)
+    area, people = areas[0]
+    Customer.objects.filter(pk=people[0].pk).update(status=Customer.Status.DISCONNECTED)
+    result = call(grid, people[0])
+
+    report = run_analysis()
+
+    assert report.explained == 1
+    tc = TroubleCall.objects.get(order=result.order)
+    assert tc.explained_by == TroubleCall.Explained.ARREARS and tc.event is None
+    tc.order.refresh_from_db()
+    assert tc.order.state == State.DISPATCHED  # to the station's repair team, to tell the customer
+    assert "欠费" in tc.order.events.latest("id").note
+    assert not FaultEvent.objects.exists()
