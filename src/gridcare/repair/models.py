@@ -436,6 +436,20 @@ class TroubleCall(models.Model):
     )
     received_at = models.DateTimeField(_("来电时间"), db_index=True)
     linked_at = models.DateTimeField(_("归并时间"), null=True, blank=True)
+
+    class Explained(models.TextChoices):
+        NO = "", _("—")
+        OUTAGE = "outage", _("计划停电/临时检修")
+        ARREARS = "arrears", _("欠费停电")
+
+    explained_by = models.CharField(
+        _("已知原因"),
+        max_length=8,
+        choices=Explained.choices,
+        blank=True,
+        default="",
+        help_text=_("来电由已知停电解释时，不作为故障证据"),
+    )
     known_outage = models.ForeignKey(
         "outages.Outage",
         verbose_name=_("已知停电"),
