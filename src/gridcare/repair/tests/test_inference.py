@@ -24,7 +24,7 @@ def open_device_events():
 def big_feeder(w, *, areas: int, customers: int, code: str = "F9"):
     """A feeder of ``areas`` transformer areas of ``customers`` customers each on the east station
     (and a quiet neighbour feeder of the same shape, so the county is not only this feeder)."""
-    from gridcare.customers.models import AreaClass, Customer, Feeder, TransformerArea
+    from gridcare.customers.models import AreaClass, Customer, CustomerPhone, Feeder, TransformerArea
 
     made = {}
     for feeder_code in (code, code + "Q"):
@@ -51,8 +51,12 @@ def big_feeder(w, *, areas: int, customers: int, code: str = "F9"):
                 )
                 for k in range(customers)
             )
-            by_area.append((area, list(Customer.objects.filter(transformer_area=area).order_by("id"))))
             assert len(people) == customers
+            people = list(Customer.objects.filter(transformer_area=area).order_by("id"))
+            CustomerPhone.objects.bulk_create(
+                CustomerPhone(customer=c, number=f"13{c.pk:09d}", is_primary=True) for c in people
+            )
+            by_area.append((area, people))
         made[feeder_code] = (feeder, by_area)
     return made[code]
 
@@ -170,6 +174,16 @@ def test_an_event_promoted_to_the_feeder_keeps_its_number_and_moves_its_orders(w
     orders = [tc.order for tc in TroubleCall.objects.filter(event=event).select_related("order")]
     assert {o.state for o in orders} <= {State.DISPATCHED, State.IN_PROGRESS}
     assert len({o.assigned_unit_id for o in orders}) == 1
+    # The public outage followed: the first area's customers were told of the transformer fault
+    # and get one correction; the rest of the feeder one notice; nobody two notices.
+    from .test_outage_follows_event import purposes
+
+    told = purposes(event.outage)
+    first_ids = {str(c.pk) for c in first_people}
+    assert set(told) == {str(c.pk) for _a, people in areas for c in people}
+    for customer_id, kinds in told.items():
+        expected = {"notice": 1, "corrected": 1} if customer_id in first_ids else {"notice": 1}
+        assert dict(kinds) == expected, customer_id
     # Stable: nothing new, nothing changes.
     before = list(FaultEvent.objects.order_by("id").values_list("id", "level", "state", "call_count"))
     assert not run_analysis().changed
