@@ -212,7 +212,8 @@ def generate_storm(n_calls: int, n_devices: int, seed: int) -> Storm:
     rng = random.Random(seed)
     areas = list(TransformerArea.objects.values_list("id", "feeder_id"))
     by_area: dict[int, list[int]] = defaultdict(list)
-    for cid, area_id in Customer.objects.values_list("id", "transformer_area_id").order_by("id"):
+    supplied = Customer.objects.filter(status=Customer.Status.ACTIVE)  # only they lose power in a fault
+    for cid, area_id in supplied.values_list("id", "transformer_area_id").order_by("id"):
         by_area[area_id].append(cid)
     areas = [(a, f) for a, f in areas if len(by_area[a]) >= 3]
     feeders_areas: dict[int, list[int]] = defaultdict(list)
@@ -241,7 +242,7 @@ def generate_storm(n_calls: int, n_devices: int, seed: int) -> Storm:
             affected[(kind, pk)] = list(by_area[pk])
     out_customers = {c for cs in affected.values() for c in cs}
     addresses = dict(CustomerAddress.objects.filter(is_primary=True).values_list("customer_id", "address"))
-    accounts = dict(Customer.objects.values_list("id", "account_no"))
+    accounts = dict(supplied.values_list("id", "account_no"))
 
     n_customer_side = round(n_calls * 0.05)
     n_no_account = round(n_calls * 0.02)
@@ -395,7 +396,7 @@ def snapshot() -> tuple:
         order_type="fault_repair", state__in=OPEN_STATES, trouble_call__isnull=True
     ).count()
     waiting = TroubleCall.objects.filter(
-        event__isnull=True, transformer_area__isnull=False, order__state__in=OPEN_STATES
+        event__isnull=True, transformer_area__isnull=False, order__state__in=OPEN_STATES, explained_by=""
     ).count()
     events = tuple(
         FaultEvent.objects.exclude(state=FaultEvent.State.MERGED)

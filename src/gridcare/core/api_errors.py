@@ -66,6 +66,7 @@ class ErrorCode(StrEnum):
     INVALID_MERGE = "invalid_merge"
     INVALID_MERGE_TARGET = "invalid_merge_target"
     INVALID_ORDER_TYPE = "invalid_order_type"
+    INVALID_REPORTED_AT = "invalid_reported_at"
     INVALID_SPLIT = "invalid_split"
     INVALID_STATE = "invalid_state"
     INVALID_TIMES = "invalid_times"
@@ -154,6 +155,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_MERGE: "these events cannot be merged",
     ErrorCode.INVALID_MERGE_TARGET: "the merge target is not allowed",
     ErrorCode.INVALID_ORDER_TYPE: "unknown work-order type",
+    ErrorCode.INVALID_REPORTED_AT: "`reported_at` of a fault call is in the future or older than the analysis window",
     ErrorCode.INVALID_SPLIT: "the split must take some, not all, of the calls",
     ErrorCode.INVALID_STATE: "the object is not in a state that allows this",
     ErrorCode.INVALID_TIMES: "the times are inconsistent (e.g. end before start)",

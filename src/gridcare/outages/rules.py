@@ -22,8 +22,8 @@ from gridcare.org import scoping
 from gridcare.org.models import Role
 from gridcare.org.types import Actor
 
-from .models import NoticeRule, Outage, OutageArea, OutageCustomer, OutageKind, OutageState
-from .notices import Purpose, queue_or_defer
+from .models import NoticeRule, Outage, OutageArea, OutageCustomer, OutageEvent, OutageKind, OutageState
+from .notices import Purpose, queue_or_defer, queue_scope_change, told_customers
 from .scope import check_scope_visible, expand_areas, materialize, set_declared_scope
 
 EDITOR_ROLES = frozenset({Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER, Role.ADMIN})
@@ -209,14 +209,26 @@ def set_estimate(step: OutageStep) -> None:
 
 
 def replace_fault_scope(step: OutageStep) -> None:
-    """The declared scope and the affected customers become the new ones (who left is dropped)."""
+    """The declared scope and the affected customers become the new ones. Who leaves is dropped,
+    after the customers among them who were told of the outage are noted (``found["left_told"]``:
+    they hear it does not concern them). ``found["changed"]``: anything changed at all."""
     outage, p = step.obj, step.payload
+    before = (
+        outage.reason,
+        outage.estimated_end,
+        set(outage.feeders.values_list("id", flat=True)),
+        set(outage.transformer_areas.values_list("id", flat=True)),
+    )
     if p.get("reason") is not None and p["reason"].strip():
         outage.reason = p["reason"].strip()[:200]
     if p.get("estimated_end") is not None:
         outage.estimated_end = p["estimated_end"]
+    had = set(OutageArea.objects.filter(outage=outage).values_list("transformer_area_id", flat=True))
+    step.found["left_told"] = told_customers(outage, had - {a.pk for a in p["expanded"]})
     set_declared_scope(outage, p["feeders"], p["areas"])
     step.found["change"] = materialize(outage, p["expanded"])
+    after = (outage.reason, outage.estimated_end, {f.pk for f in p["feeders"]}, {a.pk for a in p["areas"]})
+    step.found["changed"] = after != before or any(step.found["change"].values())
     outage.refresh_window()
 
 
@@ -260,6 +272,20 @@ def record_phone_call(step: OutageStep) -> None:
 
 def queue_customer_notices(step: OutageStep) -> None:
     step.found["queued"] = queue_or_defer(step.obj, Purpose.NOTICE)
+
+
+def tell_customers_of_scope_change(step: OutageStep) -> None:
+    """The scope of a fault outage changed: each customer it concerns gets one message — those
+    told of it a correction (still in it) or a withdrawal (no longer in it), newcomers the notice
+    (``notices.queue_scope_change``). The same scope again sends nothing."""
+    change = step.found["change"]
+    if not (change["areas_added"] or change["areas_removed"]):
+        step.found.update(queued=0, told={})
+        return
+    outage = step.obj
+    number = OutageEvent.objects.filter(outage=outage, action=step.transition.history_action).count() + 1
+    told = queue_scope_change(outage, number, step.found["left_told"])
+    step.found.update(queued=sum(told.values()), told=told)
 
 
 def tell_customers_of_cancellation(step: OutageStep) -> None:

@@ -438,8 +438,12 @@ def update_fault_scope(
     note: str = "",
 ) -> Outage:
     """Replace the scope of an open fault outage (the suspect device was re-assigned, the event
-    grew to the whole feeder …). Customers that left the scope are dropped; customers that joined
-    are sent the fault notice; nobody is notified twice."""
+    grew to the whole feeder …). Each customer the change concerns gets one message: those told
+    of the outage a correction saying what is now known (still or again in the scope) or that it
+    does not concern them (no longer in it), those newly in it the fault notice; customers who
+    left are dropped (no restoration notice). The same scope again changes and sends nothing (no
+    history row). The history row counts the messages (``corrected``, ``withdrawn``,
+    ``notified``, ``managers``)."""
     check_first(A.UPDATE_SCOPE, outage, actor, whole_scope_visible)
     feeder_objs, area_objs = resolve_scope(feeders=feeders, transformer_areas=transformer_areas)
     areas = expand_areas(feeder_objs, area_objs)
@@ -456,17 +460,22 @@ def update_fault_scope(
     with transaction.atomic():
         outage = _locked(outage)
         step = OUTAGES.run(A.UPDATE_SCOPE, outage, actor, note=note, payload=payload, now=clock.now())
+        if not step.found["changed"]:
+            return outage
         outage.save()
         OUTAGES.follow_up(step)
+        told: dict[str, int] = step.found["told"]
+        summary = "更正{corrected}条、撤回{withdrawn}条、新通知{notified}条".format(**told) if told else ""
         _event(
             outage,
             step.transition.history_action,
             actor,
             outage.state,
-            note or data_scope(feeder_objs, area_objs),
+            "；".join(part for part in (note or data_scope(feeder_objs, area_objs), summary) if part),
             queued=step.found["queued"],
             customers=outage.customer_count,
             **step.found["change"],
+            **told,
         )
     return outage
 

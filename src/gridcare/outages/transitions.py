@@ -48,6 +48,7 @@ from .rules import (
     start_as_planned,
     take_over_source_scope,
     tell_customers_of_cancellation,
+    tell_customers_of_scope_change,
     whole_scope_visible,
 )
 
@@ -94,7 +95,7 @@ TRANSITIONS = (
         A.UPDATE_SCOPE, "调整故障范围", frozenset({S.IN_PROGRESS}), None, EDITORS,
         guards=(whole_scope_visible, a_fault_outage),
         effects=(replace_fault_scope,),
-        then=(queue_customer_notices,),
+        then=(tell_customers_of_scope_change,),
         fields=("feeders", "transformer_areas", "reason", "estimated_end"),
     ),
     Transition(

@@ -101,6 +101,26 @@ def customer_notice(outage: Outage, company: str) -> str:
     )
 
 
+def correction_notice(outage: Outage, company: str) -> str:
+    """A fault outage's scope changed (the event was promoted to the feeder, re-assigned …): to a
+    customer told of it who is still (or again) in it, what is now known, instead of a second
+    notice."""
+    until = f"预计{when(outage.estimated_end)}前恢复供电" if outage.estimated_end else "恢复时间将另行通知"
+    return (
+        f"【{company}】尊敬的客户：经进一步核实，您所在区域{when(outage.actual_start)}起的停电系{outage.reason}，"
+        f"停电范围更新为{scope_text(outage)}，抢修人员正在全力抢修，{until}，给您带来不便敬请谅解。"
+        f"咨询请拨打{HOTLINE}。"
+    )
+
+
+def withdrawal_notice(outage: Outage, company: str) -> str:
+    """A fault outage's scope changed: to a customer told of it who is no longer in it."""
+    return (
+        f"【{company}】尊敬的客户：经核实，您所在台区不在{when(outage.actual_start)}起的本次故障停电范围内，"
+        f"此前发送的停电通知有误，特此更正，给您带来不便敬请谅解。如您家中仍无电，请拨打{HOTLINE}报修。"
+    )
+
+
 def restoration_notice(outage: Outage, company: str) -> str:
     return (
         f"【{company}】尊敬的客户：{scope_text(outage)}已于{when(outage.actual_end)}恢复供电，"

@@ -135,7 +135,15 @@ class ReportedCallAdmin(PersonalDataAdmin, admin.ModelAdmin):
     search_fields = ["=ref", "customer__account_no", "caller_phone", "order__number"]
     date_hierarchy = "received_at"
     raw_id_fields = ["actor", "unit", "customer", "order"]
-    readonly_fields = ["ref", "received_at", "processed_at", "attempts", "error", "idempotency_key"]
+    readonly_fields = [
+        "ref",
+        "received_at",
+        "reported_at",
+        "processed_at",
+        "attempts",
+        "error",
+        "idempotency_key",
+    ]
     actions = ["retry"]
 
     @admin.action(description=_("重新处理所选的失败来电"))

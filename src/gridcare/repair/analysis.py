@@ -25,6 +25,7 @@ nothing changes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,18 +36,21 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock, numbering
+from gridcare.core.api_errors import ApiError
 from gridcare.customers.models import Customer, Feeder, TransformerArea
 from gridcare.org.models import Unit
 from gridcare.org.types import Actor
 from gridcare.workorders.models import OPEN_STATES, WorkOrder
+from gridcare.workorders.models import State as WorkOrderState
 
 from . import inference, placement
-from .dispatching import transfer_assignments
+from .dispatching import perform_on_order, repair_unit_of, system_actor, transfer_assignments
 from .models import DeviceLevel, EventUpdate, FaultEvent, RepairSetting, TroubleCall
 from .outage_link import take_over_outage
 from .placement import place_new_orders
 
 OPEN_EVENT = FaultEvent.OPEN_STATES
+log = logging.getLogger(__name__)
 
 
 # --- open events covering a call ----------------------------------------------------------------
@@ -314,7 +318,7 @@ def roll_up(now: dt.datetime | None = None) -> RollupReport:
                     event__isnull=True,
                     received_at__gte=since,
                     order__state__in=OPEN_STATES,
-                    known_outage__isnull=True,
+                    explained_by="",
                 )
                 | Q(event__state__in=OPEN_EVENT)
             ).order_by("received_at", "id")
@@ -671,26 +675,51 @@ class _Plan:
 
 
 def explain_by_known_outages(since: dt.datetime, now: dt.datetime) -> int:
-    """Calls of customers inside a live planned or temporary outage, or disconnected for arrears,
-    are explained by it: marked with it and kept out of the evidence. Returns how many."""
+    """Calls of customers inside a live (停电中) planned or temporary outage, or disconnected for
+    arrears, are explained by it: marked (``explained_by``, ``known_outage``) and kept out of the
+    evidence; their orders go to the station's repair team, to tell the customer what is known.
+    Returns how many calls were explained."""
     from gridcare.outages.models import Outage, OutageCustomer, OutageKind, OutageState
 
     pending = TroubleCall.objects.filter(
-        event__isnull=True, received_at__gte=since, known_outage__isnull=True, customer__isnull=False
+        event__isnull=True, received_at__gte=since, explained_by="", customer__isnull=False
     )
     live = Outage.objects.filter(
         kind__in=[OutageKind.PLANNED, OutageKind.TEMPORARY], state=OutageState.IN_PROGRESS
     )
-    explained = 0
-    rows = OutageCustomer.objects.filter(
-        outage__in=live, customer_id__in=pending.values("customer_id")
-    ).values_list("customer_id", "outage_id")
-    by_customer = dict(rows)
-    if by_customer:
-        for call in pending.filter(customer_id__in=list(by_customer)):
-            TroubleCall.objects.filter(pk=call.pk).update(known_outage_id=by_customer[call.customer_id])
-            explained += 1
-    return explained
+    in_outage = dict(
+        OutageCustomer.objects.filter(outage__in=live, customer_id__in=pending.values("customer_id"))
+        .order_by("outage_id")
+        .values_list("customer_id", "outage_id")
+    )
+    explained = []
+    for call in pending.filter(
+        Q(customer_id__in=list(in_outage)) | Q(customer__status=Customer.Status.DISCONNECTED)
+    ).select_related("order", "station"):
+        outage_id = in_outage.get(call.customer_id)
+        call.explained_by = TroubleCall.Explained.OUTAGE if outage_id else TroubleCall.Explained.ARREARS
+        call.known_outage_id = outage_id
+        TroubleCall.objects.filter(pk=call.pk).update(
+            explained_by=call.explained_by, known_outage_id=outage_id, linked_at=now
+        )
+        explained.append(call)
+    system = system_actor() if explained else None
+    for call in explained:
+        if call.order.state != WorkOrderState.ACCEPTED or call.station is None:
+            continue
+        note = (
+            _("客户在已发布的停电范围内（%(number)s），请告知停电原因及预计恢复时间")
+            % {"number": Outage.objects.values_list("number", flat=True).get(pk=call.known_outage_id)}
+            if call.known_outage_id
+            else _("客户因欠费停电，请告知缴费复电办理方式")
+        )
+        try:
+            perform_on_order(
+                call.order, "dispatch", None, system, note=str(note), unit=repair_unit_of(call.station)
+            )
+        except ApiError as exc:
+            log.warning("explained order %s not dispatched: %s", call.order.number, exc.message)
+    return len(explained)
 
 
 def _area_feeder(event: FaultEvent) -> int | None:

@@ -42,7 +42,10 @@ def report_call(request, body: FaultCallIn):
     follows within seconds (the call's state turns `done`): a repeated call of a customer with an
     open fault order urges that order (`repeated`), a new order is placed on the grid topology and
     linked to its event. The same `Idempotency-Key` answers **200** with the first call and writes
-    nothing. 404: the account is not in your scope; 422: invalid input (nothing is recorded)."""
+    nothing. An IVR batch or a storm replay gives `reported_at`, when the customer called: the
+    analysis counts the call by that time (422 `invalid_reported_at` when it is ahead of the
+    server's clock by more than 60 s or older than the analysis window). 404: the account is not in
+    your scope; 422: invalid input (nothing is recorded)."""
     key = idempotency_key(request)
     customer = get_customer_for_intake(request.auth, body.account_no) if body.account_no else None
     queued = services.queue_fault_call(
@@ -56,6 +59,7 @@ def report_call(request, body: FaultCallIn):
         idempotency_key=key,
         hazard=body.hazard,
         request_fingerprint=request_fingerprint(request) if key else "",
+        reported_at=body.reported_at,
     )
     out = ReportedCallOut.from_call(
         queued.call,

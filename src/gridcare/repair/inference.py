@@ -34,9 +34,11 @@ benchmarked on any generated grid.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -108,79 +110,95 @@ class Judgement:
         return verdict.areas.get(area_id, 0.0) if verdict else 0.0
 
 
-# --- numerics ---------------------------------------------------------------------------------
+# --- numerics (vectorized over every area of every feeder judged) -------------------------------
 
 
-def _logsumexp(values: Sequence[float]) -> float:
-    top = max(values)
-    if top == -math.inf:
-        return top
-    return top + math.log(sum(math.exp(v - top) for v in values))
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -700, 700)))
 
 
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    top = np.max(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(x - top), axis=axis))
 
 
 @lru_cache(maxsize=16)
-def _rate_grid(low: float, high: float, points: int) -> tuple[tuple[float, ...], float]:
-    lo, hi = math.log(low), math.log(high)
-    grid = tuple(math.exp(lo + (hi - lo) * i / (points - 1)) for i in range(points))
-    return grid, -math.log(points)
-
-
-def _with_background(rate: float, q: float) -> float:
-    """An out customer calls because of the outage or for their own reason."""
-    return 1.0 - (1.0 - rate) * (1.0 - q)
-
-
-def _bernoulli(k: int, n: int, p: float) -> float:
-    """log P(these k of n customers call, the others not) at probability p."""
-    return k * math.log(p) + (n - k) * math.log1p(-p)
+def _rate_grid(low: float, high: float, points: int) -> np.ndarray:
+    """The outage calling rates integrated over (log-uniform)."""
+    return np.exp(np.linspace(math.log(low), math.log(high), points))
 
 
 @lru_cache(maxsize=16)
-def _spread(factor: float) -> tuple[tuple[float, float], ...]:
-    """Multipliers of the feeder's calling rate for one of its areas, with their log weights:
+def _spread(factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Multipliers of the feeder's calling rate for one of its areas, and their log weights:
     five points from 1/factor to factor (log-spaced, binomial weights 1-4-6-4-1)."""
-    weights = (1, 4, 6, 4, 1)
-    return tuple((factor ** ((i - 2) / 2), math.log(w / 16)) for i, w in enumerate(weights))
+    multipliers = factor ** ((np.arange(5) - 2) / 2)
+    return multipliers, np.log(np.array([1, 4, 6, 4, 1]) / 16)
 
 
-def _spread_bernoulli(k: int, n: int, rate: float, q: float, factor: float) -> float:
-    """log P(k of n customers of one area call) when the feeder's outage makes its customers call
-    at ``rate`` and this area's rate is that times a spread multiplier (integrated)."""
-    return _logsumexp(
-        [w + _bernoulli(k, n, _with_background(min(rate * m, 0.95), q)) for m, w in _spread(factor)]
-    )
+class _Window:
+    """The feeders of one judgement as arrays: areas grouped by feeder."""
 
+    def __init__(self, feeders: list[FeederCount]) -> None:
+        self.feeders = feeders
+        rows = [(i, a) for i, f in enumerate(feeders) for a in f.areas if a.customers or a.callers]
+        self.index = np.array([i for i, _ in rows], dtype=np.int64)
+        self.k = np.array([a.callers for _, a in rows], dtype=float)
+        self.n = np.array([max(a.customers, a.callers) for _, a in rows], dtype=float)
+        self.area_ids = [a.area_id for _, a in rows]
+        self.loose = np.array([f.loose_callers for f in feeders], dtype=float)
+        self.size = len(feeders)
 
-def _area_fault(k: int, n: int, q: float, params: Params) -> float:
-    """log P(calls | the area failed), integrated over the calling rate."""
-    grid, weight = _rate_grid(params.rate_low, params.rate_high, params.rate_points)
-    return _logsumexp([weight + _bernoulli(k, n, _with_background(r, q)) for r in grid])
+    def per_feeder(self, values: np.ndarray) -> np.ndarray:
+        """Sum ``values`` (areas × …) by feeder."""
+        out = np.zeros((self.size, *values.shape[1:]))
+        np.add.at(out, self.index, values)
+        return out
 
+    def judge(self, q: np.ndarray, pa: np.ndarray, pf: np.ndarray, params: Params) -> list[FeederVerdict]:
+        """P(feeder failed) and, if it did not, P(each area failed), exactly, for every feeder at
+        its own background ``q`` and failure rates ``pa``/``pf`` (arrays by feeder)."""
+        grid = _rate_grid(params.rate_low, params.rate_high, params.rate_points)
+        log_w = -math.log(len(grid))
+        multipliers, log_m = _spread(params.area_spread)
+        qa = q[self.index][:, None]  # areas × 1
+        k, n = self.k[:, None], self.n[:, None]
 
-def _feeder_fault(feeder: FeederCount, q: float, params: Params) -> tuple[float, float]:
-    """log P(calls | the feeder failed), integrated over the feeder's calling rate; and the most
-    likely rate. Areas of equal size and callers are computed once."""
-    grid, weight = _rate_grid(params.rate_low, params.rate_high, params.rate_points)
-    shapes: dict[tuple[int, int], int] = {}
-    for a in feeder.areas:
-        if a.customers > 0 or a.callers > 0:
-            key = (max(a.customers, a.callers), a.callers)
-            shapes[key] = shapes.get(key, 0) + 1
-    terms = []
-    for r in grid:
-        total = weight + feeder.loose_callers * math.log(_with_background(r, q))
-        for (n, k), times in shapes.items():
-            total += times * _spread_bernoulli(k, n, r, q, params.area_spread)
-        terms.append(total)
-    best = max(range(len(grid)), key=terms.__getitem__)
-    return _logsumexp(terms), grid[best]
+        # The area failed on its own: its rate r on top of the background.
+        p = 1.0 - (1.0 - grid[None, :]) * (1.0 - qa)  # areas × rates
+        area_fault = _logsumexp(log_w + k * np.log(p) + (n - k) * np.log1p(-p), axis=1)
+        healthy = self.k * np.log(q[self.index]) + (self.n - self.k) * np.log1p(-q[self.index])
+        pa_a = pa[self.index]
+        failed_a = np.log(pa_a) + area_fault
+        healthy_a = np.log1p(-pa_a) + healthy
+        area_probability = _sigmoid(failed_a - healthy_a)
+        not_failed = (
+            np.log1p(-pf) + self.per_feeder(np.logaddexp(failed_a, healthy_a)) + self.loose * np.log(q)
+        )
+
+        # The feeder failed: one rate r for the feeder, each area's r times a spread multiplier.
+        rates = np.minimum(grid[:, None] * multipliers[None, :], 0.95)  # rates × spread
+        p3 = 1.0 - (1.0 - rates[None, :, :]) * (1.0 - qa[:, :, None])  # areas × rates × spread
+        k3, n3 = k[:, :, None], n[:, :, None]
+        per_area = _logsumexp(log_m + k3 * np.log(p3) + (n3 - k3) * np.log1p(-p3), axis=2)
+        by_feeder = self.per_feeder(per_area)  # feeders × rates
+        loose_p = 1.0 - (1.0 - grid[None, :]) * (1.0 - q[:, None])
+        by_feeder += self.loose[:, None] * np.log(loose_p)
+        feeder_ll = _logsumexp(log_w + by_feeder, axis=1)
+        best = grid[np.argmax(by_feeder, axis=1)]
+        feeder_probability = _sigmoid(np.log(pf) + feeder_ll - not_failed)
+
+        verdicts = [
+            FeederVerdict(
+                feeder_id=f.feeder_id, probability=float(feeder_probability[i]), rate=float(best[i])
+            )
+            for i, f in enumerate(self.feeders)
+        ]
+        for row, (i, area_id) in enumerate(zip(self.index, self.area_ids, strict=True)):
+            if self.k[row] > 0:
+                verdicts[i].areas[area_id] = float(area_probability[row])
+        return verdicts
 
 
 # --- judgement ----------------------------------------------------------------------------------
@@ -193,31 +211,14 @@ def judge_feeder(
     prior_area: float | None = None,
     prior_feeder: float | None = None,
 ) -> FeederVerdict:
-    """P(feeder failed) and, if it did not, P(each area failed), exactly."""
-    pa = params.prior_area if prior_area is None else prior_area
-    pf = params.prior_feeder if prior_feeder is None else prior_feeder
-    log_pa, log_not_pa = math.log(pa), math.log1p(-pa)
-    log_pf, log_not_pf = math.log(pf), math.log1p(-pf)
-    area_terms = 0.0
-    areas: dict[int, float] = {}
-    cache: dict[tuple[int, int], tuple[float, float]] = {}
-    for a in feeder.areas:
-        n = max(a.customers, a.callers)
-        key = (n, a.callers)
-        if key not in cache:
-            failed = log_pa + _area_fault(a.callers, n, q, params)
-            healthy = log_not_pa + _bernoulli(a.callers, n, q)
-            cache[key] = (_logsumexp([failed, healthy]), _sigmoid(failed - healthy))
-        term, probability = cache[key]
-        area_terms += term
-        if a.callers:
-            areas[a.area_id] = probability
-    not_failed = log_not_pf + area_terms + feeder.loose_callers * math.log(q)
-    feeder_ll, rate = _feeder_fault(feeder, q, params)
-    failed = log_pf + feeder_ll
-    return FeederVerdict(
-        feeder_id=feeder.feeder_id, probability=_sigmoid(failed - not_failed), areas=areas, rate=rate
-    )
+    """One feeder at the given rates (see ``judge``)."""
+    window = _Window([feeder])
+    return window.judge(
+        np.array([q]),
+        np.array([params.prior_area if prior_area is None else prior_area]),
+        np.array([params.prior_feeder if prior_feeder is None else prior_feeder]),
+        params,
+    )[0]
 
 
 def judge(
@@ -234,62 +235,65 @@ def judge(
     """Judge every feeder with calls. ``total_*``: the whole county's customers, distinct callers
     in the window, transformer areas and feeders. The background rate and the two failure rates
     are re-estimated from what the judgement says (up to ``background_rounds`` times;
-    ``decide_*``: the probabilities at which a device counts as failed for those estimates)."""
+    ``decide_*``: the probabilities at which a device counts as failed for those estimates).
+    Each feeder is judged with rates estimated from the rest of the county (leave-one-out), so a
+    feeder's own calls never raise the prior that then judges them."""
     params = params or Params()
     feeders = [f for f in feeders if f.callers]
-
-    def rate(seen: float, of: float, prior: float, weight: float) -> float:
-        return min(0.5, (max(seen, 0) + prior * weight) / (max(of, 0) + weight))
-
-    # Each feeder is judged with rates estimated from the rest of the county (leave-one-out),
-    # so a feeder's own calls never raise the prior that then judges them.
-    own: dict[int, tuple[int, int, int, int]] = {f.feeder_id: (0, 0, 0, 0) for f in feeders}
-    totals = (0, 0, 0, 0)  # explained callers, explained customers, failed areas, failed feeders
-
-    def rates(feeder: FeederCount) -> tuple[float, float, float]:
-        mine = own[feeder.feeder_id]
-        callers, customers, areas, lines = (t - m for t, m in zip(totals, mine, strict=True))
-        return (
-            rate(
-                total_callers - feeder.callers - callers,
-                total_customers - feeder.customers - customers,
-                params.background_rate,
-                params.background_weight,
-            ),
-            rate(areas, total_areas - len(feeder.areas), params.prior_area, params.prior_weight_areas),
-            rate(lines, total_feeders - 1, params.prior_feeder, params.prior_weight_feeders),
+    if not feeders:
+        q = (total_callers + params.background_rate * params.background_weight) / (
+            max(total_customers, 0) + params.background_weight
         )
+        return Judgement(
+            background=q, feeders={}, prior_area=params.prior_area, prior_feeder=params.prior_feeder
+        )
+    window = _Window(feeders)
+    callers = np.array([f.callers for f in feeders], dtype=float)
+    customers = np.array([f.customers for f in feeders], dtype=float)
+    areas = np.array([len(f.areas) for f in feeders], dtype=float)
 
-    used: dict[int, tuple[float, float, float]] = {}
-    verdicts: dict[int, FeederVerdict] = {}
+    def rate(seen, of, prior: float, weight: float):
+        return np.minimum(0.5, (np.maximum(seen, 0) + prior * weight) / (np.maximum(of, 0) + weight))
+
+    # What each feeder's judgement explains: callers, customers, failed areas, failed feeders.
+    own = np.zeros((len(feeders), 4))
+    verdicts: list[FeederVerdict] = []
+    used = None
     for _round in range(params.background_rounds + 1):
-        changed = False
-        for f in feeders:
-            r = rates(f)
-            before = used.get(f.feeder_id)
-            if before is not None and all(
-                math.isclose(x, y, rel_tol=0.05) for x, y in zip(r, before, strict=True)
-            ):
-                continue
-            used[f.feeder_id] = r
-            verdicts[f.feeder_id] = judge_feeder(f, r[0], params, r[1], r[2])
-            changed = True
-        if not changed:
+        rest = own.sum(axis=0)[None, :] - own
+        current = np.stack(
+            [
+                rate(
+                    total_callers - callers - rest[:, 0],
+                    total_customers - customers - rest[:, 1],
+                    params.background_rate,
+                    params.background_weight,
+                ),
+                rate(rest[:, 2], total_areas - areas, params.prior_area, params.prior_weight_areas),
+                rate(rest[:, 3], total_feeders - 1, params.prior_feeder, params.prior_weight_feeders),
+            ]
+        )
+        if used is not None and np.allclose(current, used, rtol=0.05, atol=0):
             break
-        for f in feeders:
-            verdict = verdicts[f.feeder_id]
+        used = current
+        verdicts = window.judge(current[0], current[1], current[2], params)
+        for i, (f, verdict) in enumerate(zip(feeders, verdicts, strict=True)):
             if verdict.probability >= decide_feeder:
-                own[f.feeder_id] = (f.callers, f.customers, 0, 1)
+                own[i] = (f.callers, f.customers, 0, 1)
                 continue
             hit = [a for a in f.areas if verdict.areas.get(a.area_id, 0.0) >= decide_area]
-            own[f.feeder_id] = (sum(a.callers for a in hit), sum(a.customers for a in hit), len(hit), 0)
-        totals = tuple(sum(o[i] for o in own.values()) for i in range(4))  # type: ignore[assignment]
-    q = rate(
-        total_callers - totals[0],
-        total_customers - totals[1],
-        params.background_rate,
-        params.background_weight,
+            own[i] = (sum(a.callers for a in hit), sum(a.customers for a in hit), len(hit), 0)
+    totals = own.sum(axis=0)
+    return Judgement(
+        background=float(
+            rate(
+                total_callers - totals[0],
+                total_customers - totals[1],
+                params.background_rate,
+                params.background_weight,
+            )
+        ),
+        feeders={v.feeder_id: v for v in verdicts},
+        prior_area=float(rate(totals[2], total_areas, params.prior_area, params.prior_weight_areas)),
+        prior_feeder=float(rate(totals[3], total_feeders, params.prior_feeder, params.prior_weight_feeders)),
     )
-    pa = rate(totals[2], total_areas, params.prior_area, params.prior_weight_areas)
-    pf = rate(totals[3], total_feeders, params.prior_feeder, params.prior_weight_feeders)
-    return Judgement(background=q, feeders=verdicts, prior_area=pa, prior_feeder=pf)

@@ -473,6 +473,20 @@ class TroubleCall(models.Model):
     )
     received_at = models.DateTimeField(_("来电时间"), db_index=True)
     linked_at = models.DateTimeField(_("归并时间"), null=True, blank=True)
+
+    class Explained(models.TextChoices):
+        NO = "", _("—")
+        OUTAGE = "outage", _("计划停电/临时检修")
+        ARREARS = "arrears", _("欠费停电")
+
+    explained_by = models.CharField(
+        _("已知原因"),
+        max_length=8,
+        choices=Explained.choices,
+        blank=True,
+        default="",
+        help_text=_("来电由已知停电解释时，不作为故障证据"),
+    )
     known_outage = models.ForeignKey(
         "outages.Outage",
         verbose_name=_("已知停电"),
@@ -627,6 +641,15 @@ class ReportedCall(models.Model):
         help_text=_("客户的供电所；客户不明时为受理人的单位（决定谁能看到这条登记）"),
     )
     received_at = models.DateTimeField(_("来电时间"))
+    # When the customer called, as the client says (IVR batches, storm replays): the work order's
+    # trouble call takes it as its time, so the analysis counts the call in its window by it.
+    # ``received_at`` stays the arrival at the API (the queue's lag is measured from it).
+    reported_at = models.DateTimeField(
+        _("客户报修时间"),
+        null=True,
+        blank=True,
+        help_text=_("语音导航批量提交或风暴回放时由接口给出，研判按此时间计入时间窗；为空时即来电时间"),
+    )
     channel = models.CharField(_("受理渠道"), max_length=16, choices=Channel.choices, default=Channel.HOTLINE)
     content = models.TextField(_("故障现象"))
     customer = models.ForeignKey(

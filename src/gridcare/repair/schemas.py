@@ -29,6 +29,15 @@ class FaultCallIn(Schema):
         "its own event (or the open event of its device, marked urgent), dispatched at once; the "
         "answer starts with the safety advice",
     )
+    reported_at: LocalDateTime | None = Field(
+        None,
+        description="when the customer called, for IVR batches and storm replays (ISO 8601 with offset; "
+        "read as Asia/Shanghai without): the call counts in the analysis window by this time. At most "
+        "60 s ahead of the server's clock (taken as now) and not older than the analysis window "
+        "(研判时间窗, `window_minutes`, 120 min by default), else 422 `invalid_reported_at`. "
+        "Absent: the time the call arrives. The work order's time limits count from its acceptance, "
+        "when the call is processed, whatever this time",
+    )
 
 
 class EventBrief(Schema):
@@ -61,7 +70,10 @@ class ReportedCallOut(Schema):
     state: ReportedCall.State = Field(
         description="queued: waiting to be processed; done; failed (a person takes it)"
     )
-    received_at: dt.datetime
+    received_at: dt.datetime = Field(description="when the call arrived (recorded)")
+    reported_at: dt.datetime | None = Field(
+        description="when the customer called, as the client gave it (`reported_at` of the request)"
+    )
     processed_at: dt.datetime | None
     order_number: str | None = Field(
         description="the work order, once processed (a repeated call: the order it urged)"
@@ -87,6 +99,7 @@ class ReportedCallOut(Schema):
             status_url=status_url,
             state=call.state,
             received_at=call.received_at,
+            reported_at=call.reported_at,
             processed_at=call.processed_at,
             order_number=order.number if order else None,
             order_state=order.state if order else None,

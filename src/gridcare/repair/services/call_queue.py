@@ -5,6 +5,7 @@ one INSERT and answers at once; ``process_queued_calls`` runs the queue through
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -16,20 +17,24 @@ from django.db.models import F
 from django.utils.translation import gettext
 
 from gridcare.core import clock, dbstats, prepared
-from gridcare.core.api_errors import ApiError, check_same_request, stored_idempotency_key
+from gridcare.core.api_errors import ApiError, ErrorCode, check_same_request, stored_idempotency_key
 from gridcare.customers.models import Customer
 from gridcare.customers.queries import customer_with_area
 from gridcare.org import scoping
 from gridcare.org.models import User
 from gridcare.org.types import Actor
 from gridcare.repair import analysis, open_events
-from gridcare.repair.models import FaultEvent, ReportedCall, TroubleCall
+from gridcare.repair.models import FaultEvent, RepairSetting, ReportedCall, TroubleCall
 from gridcare.repair.wakeups import wake_analysis
 from gridcare.workorders import services as engine
 from gridcare.workorders.models import OrderType
 
 from .common import _require_dispatcher, log
 from .intake import _EVENT_FOR_ANSWER, answer_for, report_fault_call
+
+# How far ahead of GridCare's clock a call's ``reported_at`` may be (the client's clock runs a little
+# fast): taken as now. Further ahead is refused.
+REPORTED_AT_CLOCK_SKEW = dt.timedelta(seconds=60)
 
 
 @dataclass
@@ -52,12 +57,19 @@ def queue_fault_call(
     idempotency_key: str | None = None,
     hazard: bool = False,
     request_fingerprint: str = "",
+    reported_at: dt.datetime | None = None,
 ) -> QueuedCall:
     """来电登记 (the API's intake): validate, record the call durably with one INSERT and answer at
     once with what is known (the open event covering the customer's area or feeder); the work order
     follows when the call is processed (``process_queued_calls``). The same Idempotency-Key
     returns the first call and writes nothing (with another request body: 422
-    ``idempotency_key_reused``)."""
+    ``idempotency_key_reused``).
+
+    ``reported_at``: when the customer called, given by an IVR batch or a storm replay; the call's
+    trouble call takes it as its time (the analysis counts it in its window by it). It may not be
+    ahead of now by more than ``REPORTED_AT_CLOCK_SKEW`` (within it: taken as now) nor older than
+    the analysis window (``RepairSetting.window_minutes``): else 422 ``invalid_reported_at`` and
+    nothing written — unless the Idempotency-Key was used before, which answers the first call."""
     key = stored_idempotency_key(actor, idempotency_key)
     engine.validate_intake(
         engine.Intake(
@@ -76,10 +88,22 @@ def queue_fault_call(
         raise ApiError("no_unit", gettext("受理人没有所属单位"), status=403)
     if customer is not None:
         scoping.require_in_scope(customer, actor, "station_id")
+    now = clock.now()
+    if reported_at is not None:
+        try:
+            reported_at = bounded_reported_at(reported_at, now)
+        except ApiError:
+            first = _call_by_key(key) if key else None
+            if first is None:
+                raise
+            # A retry of a call recorded before, its time now past the window: the first call.
+            check_same_request(first.idempotency_fingerprint, request_fingerprint)
+            return _queued(first, created=False)
     call = ReportedCall(
         actor=actor,
         unit_id=customer.station_id if customer is not None else unit.pk,
-        received_at=clock.now(),
+        received_at=now,
+        reported_at=reported_at,
         channel=channel,
         content=content,
         customer=customer,
@@ -101,6 +125,27 @@ def queue_fault_call(
         return _queued(first, created=False)
     wake_analysis()
     return _queued(call, created=True)
+
+
+def bounded_reported_at(reported_at: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """``reported_at`` within its bounds (up to ``REPORTED_AT_CLOCK_SKEW`` ahead: now), or 422
+    ``invalid_reported_at``: ahead of now by more, or older than the analysis window."""
+    if reported_at > now + REPORTED_AT_CLOCK_SKEW:
+        raise ApiError(
+            ErrorCode.INVALID_REPORTED_AT,
+            gettext("来电时间 %(at)s 晚于当前时间，请核对来电方时钟")
+            % {"at": clock.local(reported_at).strftime("%Y-%m-%d %H:%M:%S")},
+            status=422,
+        )
+    window = RepairSetting.current().window_minutes
+    if reported_at < now - dt.timedelta(minutes=window):
+        raise ApiError(
+            ErrorCode.INVALID_REPORTED_AT,
+            gettext("来电时间 %(at)s 早于研判时间窗（%(minutes)s 分钟），请作为新来电登记")
+            % {"at": clock.local(reported_at).strftime("%Y-%m-%d %H:%M:%S"), "minutes": window},
+            status=422,
+        )
+    return min(reported_at, now)
 
 
 _INSERT_FIELDS = [f for f in ReportedCall._meta.concrete_fields if not f.primary_key]
@@ -231,7 +276,7 @@ def _process_call(call: ReportedCall, actors: dict[int, Any]) -> bool:
                 caller_phone=call.caller_phone,
                 address=call.address,
                 channel=call.channel,
-                received_at=call.received_at,
+                received_at=call.reported_at or call.received_at,
                 wake=False,
                 hazard=call.hazard,
             )

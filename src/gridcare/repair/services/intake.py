@@ -63,6 +63,9 @@ def answer_for(event: FaultEvent | None, *, hazard: bool = False) -> str:
         return "已受理您的报修，正在研判故障范围，抢修人员将尽快与您联系。"
     if event.level == DeviceLevel.CUSTOMER and event.state == FaultEvent.State.SELF_CHECK:
         return "周边未发现停电报修，可能是您家内部故障。" + SELF_CHECK_GUIDE
+    if event.level == DeviceLevel.CUSTOMER and event.state == FaultEvent.State.WAITING:
+        # The caller's area or feeder is suspect (analysis): never sent to check their own switch.
+        return "已受理您的报修。您所在区域可能发生停电，我们正在核实故障范围，抢修人员将尽快处理。"
     parts = [
         f"我们已掌握{event.device_label}故障停电（事件 {event.number}，影响约 {event.affected_count} 户）"
     ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('repair', '0008_analysis_likelihood_model'),
+        ('repair', '0009_reported_call_reported_at'),
     ]
 
     operations = [
