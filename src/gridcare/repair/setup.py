@@ -31,6 +31,13 @@ def setup_crews() -> int:
             ).order_by("username")
         )
         feeders = list(Feeder.objects.filter(unit=station).order_by("code"))
+        # The joint-defense organization is the station's own staff (所长, 客户经理 …), called out
+        # for reinforcement; with nobody at the station it stays empty and is never dispatched.
+        staff = list(
+            User.objects.filter(pk__in=RoleAssignment.objects.filter(unit=station).values("user_id"))
+            .exclude(pk__in=[m.pk for m in members])
+            .order_by("username")
+        )
         plan = [
             (f"{team.code}C1", f"{team.name}一组", Crew.Tier.REPAIR_TEAM, members[:-1] or members, feeders),
             (
@@ -40,7 +47,7 @@ def setup_crews() -> int:
                 members[-1:],
                 feeders[len(feeders) // 2 :],
             ),
-            (f"{team.code}C9", f"{station.name}联防组织", Crew.Tier.JOINT_DEFENSE, [], []),
+            (f"{team.code}C9", f"{station.name}联防组织", Crew.Tier.JOINT_DEFENSE, staff, []),
         ]
         for n, (code, name, tier, people, served) in enumerate(plan, start=1):
             if Crew.objects.filter(code=code).exists():
