@@ -123,6 +123,39 @@ def retry_call(request, ref: str):
     return redirect("repair:board")
 
 
+def _history_labels() -> dict[str, str]:
+    """What each history row of an event says it was: the workflow's actions by their table
+    labels, and the rows the analysis and the crew queue write."""
+    from .transitions import TRANSITIONS
+
+    labels = {str(t.action): str(t.label) for t in TRANSITIONS}
+    labels.update(
+        {
+            "create": _("研判生成"),
+            "dispatch": _("派工"),
+            "merged": _("并入其他事件"),
+            "merge_in": _("合并事件"),
+            "promote": _("升级为线路故障"),
+            "demote": _("改判为台区故障"),
+            "suspect": _("疑似停电"),
+            "withdraw": _("研判撤销"),
+            "release_crew": _("释放队伍"),
+            "reinforce_request": _("申请邻所支援"),
+            "review": _("审核"),
+            "urge": _("催办"),
+        }
+    )
+    return labels
+
+
+def _labelled(updates):
+    labels = _history_labels()
+    rows = list(updates)
+    for u in rows:
+        u.label = labels.get(u.action, u.action)
+    return rows
+
+
 @login_required
 def event_detail(request, number: str):
     event = queries.get_event(request.user, number, request.active_unit)
@@ -140,7 +173,7 @@ def event_detail(request, number: str):
         ],
         "customers": [{"c": c, "name": mask_name(c.name)} for c in queries.event_customers(event, limit=100)],
         "tree": queries.topology_tree(event),
-        "updates": event.updates.select_related("actor").order_by("-at", "-id")[:50],
+        "updates": _labelled(event.updates.select_related("actor").order_by("-at", "-id")[:50]),
         "assignments": event.assignments.select_related("crew", "crew__station").order_by("assigned_at"),
         "supports": event.support_requests.select_related("requested_by").all(),
         "is_dispatcher": is_dispatcher,

@@ -184,6 +184,13 @@ def test_an_event_promoted_to_the_feeder_keeps_its_number_and_moves_its_orders(w
     for customer_id, kinds in told.items():
         expected = {"notice": 1, "corrected": 1} if customer_id in first_ids else {"notice": 1}
         assert dict(kinds) == expected, customer_id
+    # The dispatcher reads on the event page what happened to it.
+    from django.test import Client
+
+    page = Client()
+    page.force_login(grid.dispatcher)
+    html = page.get(f"/repair/events/{event.number}/").content.decode()
+    assert "升级为线路故障" in html and "研判生成" in html
     # Stable: nothing new, nothing changes.
     before = list(FaultEvent.objects.order_by("id").values_list("id", "level", "state", "call_count"))
     assert not run_analysis().changed
