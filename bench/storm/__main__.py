@@ -24,6 +24,10 @@ takes them. Printed:
 
 The database must be the benchmark's own: it is migrated, seeded with the demo county, and its work
 orders, events, outages and messages are emptied before each run.
+
+``--family`` runs another mode (``bench/storm/family.py``): a family of storms on generated counties,
+driven through the services in simulated time and scored beside two naive groupers;
+``python -m bench.storm --family --help`` lists its options.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import random
 import signal
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -687,6 +692,11 @@ def drain_outage_notices() -> int:
 
 
 def main() -> None:
+    if "--family" in sys.argv[1:]:
+        from bench.storm import family
+
+        family.main(sys.argv[1:])
+        return
     args = parse_args()
     common.setup_django()
     ensure_county(args.customers, args.seed)
