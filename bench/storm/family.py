@@ -31,6 +31,7 @@ import datetime as dt
 import inspect
 import math
 import statistics
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -632,6 +633,7 @@ def run_scenario(scenario: sc.Scenario, args: argparse.Namespace) -> Result | No
 
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a scenario at a time
     if args.list:
         for s in sc.DEV:
             print(f"{s.name:<24} {s.describe()}\n{'':<24} {s.about}")
