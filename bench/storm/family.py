@@ -304,6 +304,7 @@ def _observe(t, start, tracks, holding, idle_crew, CrewAssignment, Min) -> None:
 class Result:
     scenario: sc.Scenario
     plan: CountyPlan
+    ids: CountyIds
     storm: Storm
     drive: Drive
     gridcare: Score
@@ -444,6 +445,7 @@ def score_run(
     return Result(
         scenario=scenario,
         plan=plan,
+        ids=ids,
         storm=storm,
         drive=run,
         gridcare=gridcare,
@@ -542,7 +544,13 @@ def print_scenario(r: Result) -> None:
 
 
 def _device_label(device: Device, r: Result) -> str:
-    return f"{device[0]} #{device[1]}"
+    """The device's code (as in the county and the truth CSV) and its callers."""
+    kind, pk = device
+    code = r.plan.feeders[pk - r.ids.feeder].code if kind == "feeder" else r.plan.areas[pk - r.ids.area].code
+    callers = len(
+        {c.customer for c, t in zip(r.storm.calls, truth_ids(r.storm, r.ids), strict=True) if t == device}
+    )
+    return f"{kind} {code} ({callers} callers)"
 
 
 def print_summary(results: list[Result]) -> bool:
