@@ -379,7 +379,9 @@ def score_run(
             return ("feeder", e.feeder_id)
         if e.level == DeviceLevel.AREA:
             return ("area", e.transformer_area_id)
-        return ("customer", e.customer_id)
+        if e.level == DeviceLevel.CUSTOMER:
+            return ("customer", e.customer_id)
+        return (str(e.level), e.pk)  # a level this county has no device of (never a truth)
 
     predicted: list[Predicted] = []
     placed: list[PlacedCall] = []
