@@ -192,7 +192,7 @@ def truth_ids(storm: Storm, ids: CountyIds) -> list[Device]:
 
 
 def drive(storm: Storm, plan: CountyPlan, ids: CountyIds, tick: float, minutes: int) -> Drive:
-    from django.db.models import Exists, Min, OuterRef
+    from django.db.models import Exists, OuterRef
 
     from gridcare.core import clock
     from gridcare.customers.models import Customer
@@ -257,14 +257,20 @@ def drive(storm: Storm, plan: CountyPlan, ids: CountyIds, tick: float, minutes: 
         result.seconds_analysis += time.perf_counter() - started
         started = time.perf_counter()
         result.ticks += 1
-        _observe(t, start, tracks, holding, idle_crew, CrewAssignment, Min)
+        _observe(t, start, tracks, holding, idle_crew)
         if result.ticks % 20 == 0:
             analyze_growing_tables()
         result.seconds_observe += time.perf_counter() - started
     return result
 
 
-def _observe(t, start, tracks, holding, idle_crew, CrewAssignment, Min) -> None:  # noqa: N803
+def _observe(t: float, start: dt.datetime, tracks: dict[Device, DeviceTrack], holding, idle_crew) -> None:
+    """After the tick at ``t``: the faulted devices whose exact event now holds calls, that event's
+    first crew assignment, and, for those still waiting, whether some crew has no job."""
+    from django.db.models import Min
+
+    from gridcare.repair.models import CrewAssignment
+
     events_of: dict[Device, list[int]] = defaultdict(list)
     for pk, level, area_id, feeder_id in holding.all():  # a fresh query each tick
         device = ("feeder", feeder_id) if level == "feeder" else ("area", area_id)
