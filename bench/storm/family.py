@@ -31,6 +31,7 @@ import datetime as dt
 import inspect
 import math
 import statistics
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -191,7 +192,7 @@ def truth_ids(storm: Storm, ids: CountyIds) -> list[Device]:
 
 
 def drive(storm: Storm, plan: CountyPlan, ids: CountyIds, tick: float, minutes: int) -> Drive:
-    from django.db.models import Exists, Min, OuterRef
+    from django.db.models import Exists, OuterRef
 
     from gridcare.core import clock
     from gridcare.customers.models import Customer
@@ -256,14 +257,20 @@ def drive(storm: Storm, plan: CountyPlan, ids: CountyIds, tick: float, minutes: 
         result.seconds_analysis += time.perf_counter() - started
         started = time.perf_counter()
         result.ticks += 1
-        _observe(t, start, tracks, holding, idle_crew, CrewAssignment, Min)
+        _observe(t, start, tracks, holding, idle_crew)
         if result.ticks % 20 == 0:
             analyze_growing_tables()
         result.seconds_observe += time.perf_counter() - started
     return result
 
 
-def _observe(t, start, tracks, holding, idle_crew, CrewAssignment, Min) -> None:  # noqa: N803
+def _observe(t: float, start: dt.datetime, tracks: dict[Device, DeviceTrack], holding, idle_crew) -> None:
+    """After the tick at ``t``: the faulted devices whose exact event now holds calls, that event's
+    first crew assignment, and, for those still waiting, whether some crew has no job."""
+    from django.db.models import Min
+
+    from gridcare.repair.models import CrewAssignment
+
     events_of: dict[Device, list[int]] = defaultdict(list)
     for pk, level, area_id, feeder_id in holding.all():  # a fresh query each tick
         device = ("feeder", feeder_id) if level == "feeder" else ("area", area_id)
@@ -303,6 +310,7 @@ def _observe(t, start, tracks, holding, idle_crew, CrewAssignment, Min) -> None:
 class Result:
     scenario: sc.Scenario
     plan: CountyPlan
+    ids: CountyIds
     storm: Storm
     drive: Drive
     gridcare: Score
@@ -377,7 +385,9 @@ def score_run(
             return ("feeder", e.feeder_id)
         if e.level == DeviceLevel.AREA:
             return ("area", e.transformer_area_id)
-        return ("customer", e.customer_id)
+        if e.level == DeviceLevel.CUSTOMER:
+            return ("customer", e.customer_id)
+        return (str(e.level), e.pk)  # a level this county has no device of (never a truth)
 
     predicted: list[Predicted] = []
     placed: list[PlacedCall] = []
@@ -443,6 +453,7 @@ def score_run(
     return Result(
         scenario=scenario,
         plan=plan,
+        ids=ids,
         storm=storm,
         drive=run,
         gridcare=gridcare,
@@ -541,7 +552,13 @@ def print_scenario(r: Result) -> None:
 
 
 def _device_label(device: Device, r: Result) -> str:
-    return f"{device[0]} #{device[1]}"
+    """The device's code (as in the county and the truth CSV) and its callers."""
+    kind, pk = device
+    code = r.plan.feeders[pk - r.ids.feeder].code if kind == "feeder" else r.plan.areas[pk - r.ids.area].code
+    callers = len(
+        {c.customer for c, t in zip(r.storm.calls, truth_ids(r.storm, r.ids), strict=True) if t == device}
+    )
+    return f"{kind} {code} ({callers} callers)"
 
 
 def print_summary(results: list[Result]) -> bool:
@@ -632,6 +649,7 @@ def run_scenario(scenario: sc.Scenario, args: argparse.Namespace) -> Result | No
 
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a scenario at a time
     if args.list:
         for s in sc.DEV:
             print(f"{s.name:<24} {s.describe()}\n{'':<24} {s.about}")
