@@ -30,6 +30,7 @@ import contextlib
 import datetime as dt
 import inspect
 import math
+import os
 import statistics
 import sys
 import time
@@ -350,6 +351,23 @@ class Result:
         return out
 
 
+def explain(truths, predicted, device_events, faulted, evident, storm) -> None:
+    """BENCH_EXPLAIN=1: what GridCare missed and what it made up, call by call (for whoever works on
+    the analysis; never part of a figure)."""
+    from collections import Counter
+
+    callers: dict = defaultdict(set)
+    for truth, call in zip(truths, storm.calls, strict=True):
+        callers[truth].add(call.customer)
+    found = set(device_events)
+    for device in sorted(evident - found):
+        wrong = Counter(p for t, p in zip(truths, predicted, strict=True) if t == device)
+        print(f"    missed {device}: {len(callers[device])} callers; their calls went to {dict(wrong)}")
+    for device in sorted(set(device_events) - faulted):
+        on = Counter(t for t, p in zip(truths, predicted, strict=True) if p == device)
+        print(f"    spurious {device}: calls by truth {dict(on)}")
+
+
 def score_run(
     scenario: sc.Scenario, plan: CountyPlan, ids: CountyIds, storm: Storm, run: Drive, seconds_county: float
 ) -> Result:
@@ -403,6 +421,8 @@ def score_run(
     live = {e.pk: e for e in final.values() if e.state not in gone and e.level != DeviceLevel.CUSTOMER}
     device_events = [d for d in (device_of(e) for e in live.values()) if d is not None]
     gridcare = score(truths, predicted, device_events, faulted, evident)
+    if os.environ.get("BENCH_EXPLAIN"):
+        explain(truths, predicted, device_events, faulted, evident, storm)
 
     topology = Topology(
         area_customers={ids.area_id(a.index): a.customers for a in plan.areas},
