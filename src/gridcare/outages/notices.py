@@ -211,14 +211,10 @@ def _sms(
         )
 
 
-def _queue_scope_change_emails(outage: Outage, change: int, key_ids: dict[str, set[int]]) -> int:
-    """One e-mail per account manager whose key customers the change concerns, listing them by
-    what they were told (still in the scope / newly in it / no longer in it)."""
-    every = set().union(*key_ids.values())
-    if not every:
-        return 0
+def _key_customers_by_manager(ids) -> dict[int, list[Customer]]:
+    """The key customers among ``ids`` that have an account manager with an e-mail, by manager."""
     customers = (
-        Customer.objects.filter(pk__in=every, account_manager__isnull=False)
+        Customer.objects.filter(pk__in=ids, account_manager__isnull=False)
         .exclude(account_manager__email="")
         .select_related("account_manager")
         .order_by("account_no")
@@ -226,6 +222,16 @@ def _queue_scope_change_emails(outage: Outage, change: int, key_ids: dict[str, s
     by_manager: dict[int, list[Customer]] = {}
     for customer in customers:
         by_manager.setdefault(customer.account_manager_id, []).append(customer)
+    return by_manager
+
+
+def _queue_scope_change_emails(outage: Outage, change: int, key_ids: dict[str, set[int]]) -> int:
+    """One e-mail per account manager whose key customers the change concerns, listing them by
+    what they were told (still in the scope / newly in it / no longer in it)."""
+    every = set().union(*key_ids.values())
+    if not every:
+        return 0
+    by_manager = _key_customers_by_manager(every)
     headings = {"still": "仍在停电范围内", "joined": "新纳入停电范围", "left": "经核实不在停电范围内"}
     items = []
     for manager_id, theirs in by_manager.items():
@@ -285,15 +291,7 @@ def _queue_manager_emails(outage: Outage, purpose: str, key_ids: set[int], label
     outage and purpose, with the list of their customers affected."""
     if not key_ids:
         return 0
-    customers = (
-        Customer.objects.filter(pk__in=key_ids, account_manager__isnull=False)
-        .exclude(account_manager__email="")
-        .select_related("account_manager")
-        .order_by("account_no")
-    )
-    by_manager: dict[int, list[Customer]] = {}
-    for customer in customers:
-        by_manager.setdefault(customer.account_manager_id, []).append(customer)
+    by_manager = _key_customers_by_manager(key_ids)
     items = []
     for manager_id, theirs in by_manager.items():
         manager = theirs[0].account_manager
