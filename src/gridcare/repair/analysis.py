@@ -580,12 +580,18 @@ class _Plan:
                 self.touched[e.pk] = e
                 self.confidence[e.pk] = 1.0 - suspicion
 
-        # Confidence follows the judgement on every event it speaks of (only a change is written).
+        # Confidence follows the judgement on every event it speaks of: events with nothing else new
+        # get it in one statement (only a change is written); the others with their recount.
+        rerated = []
         for pk, p in self.confidence.items():
-            e = self.events.get(pk) or self.touched.get(pk)
-            changed = e is not None and not e.confirmed_at and e.confidence != _as_confidence(p)
-            if e is not None and changed and pk not in self.touched and e.state in OPEN_EVENT:
-                self.touched[pk] = e
+            e = self.events.get(pk)
+            if e is None or pk in self.touched or e.confirmed_at or e.state not in OPEN_EVENT:
+                continue
+            if e.confidence != _as_confidence(p):
+                e.confidence = _as_confidence(p)
+                rerated.append(e)
+        if rerated:
+            FaultEvent.objects.bulk_update(rerated, ["confidence"], batch_size=500)
         for e in self.touched.values():
             if e.state != FaultEvent.State.MERGED:
                 refresh_event(e, self.now, self.setting, confidence=self.confidence.get(e.pk))
