@@ -8,7 +8,7 @@ import logging
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError
 from django.http import Http404
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
@@ -111,6 +111,9 @@ api = GridCareAPI(
     urls_namespace="api",
     renderer=LocalTimeRenderer(),
     parser=JsonOnlyParser(),
+    # Swagger UI's own assets are vendored by ninja; its online validator badge would load an image
+    # from validator.swagger.io on any non-localhost address — an intranet has no internet.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 
 

@@ -3,6 +3,7 @@ caching of pages with personal data, HTTPS enforced in production, API docs with
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -124,6 +125,10 @@ def test_api_docs_load_swagger_from_this_site(client, world):
     assert scripts and all(src.startswith(settings.STATIC_URL) for src in scripts)
     for m in SCRIPT.finditer(html):
         assert not m.group(2).strip() or "application/json" in m.group(1)
+    # Nor anything Swagger UI would fetch by itself: its online validator badge (an image from
+    # validator.swagger.io) is off.
+    settings_json = re.search(r'id="swagger-settings">(.*?)</script>', html, re.S)
+    assert settings_json and json.loads(settings_json.group(1))["validatorUrl"] is None
 
 
 def _production_settings(**env) -> dict:
@@ -142,8 +147,6 @@ def _production_settings(**env) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
     )
-    import json
-
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
