@@ -218,13 +218,7 @@ def refresh_call_counts(event: FaultEvent) -> None:
     )
 
 
-def refresh_event(
-    event: FaultEvent,
-    now: dt.datetime,
-    setting: RepairSetting | None = None,
-    *,
-    confidence: float | None = None,
-) -> FaultEvent:
+def refresh_event(event: FaultEvent, now: dt.datetime, *, confidence: float | None = None) -> FaultEvent:
     """Recount calls, callers and affected customers; pick the primary order; set the confidence
     (the model's probability, ``confidence``; 1.00 once a person confirmed the device)."""
     calls = TroubleCall.objects.filter(event=event)
@@ -339,8 +333,16 @@ class _Plan:
         self.setting, self.now, self.report = setting, now, report
         self.events: dict[int, FaultEvent] = {e.pk: e for e in events}
         self.calls: list[TroubleCall] = calls
-        self.touched: dict[int, FaultEvent] = {}
-        self.confidence: dict[int, float] = {}
+        self.touched: dict[int, FaultEvent] = {}  # events changed by this pass (recounted at the end)
+        self.confidence: dict[int, float] = {}  # event id → the judgement's probability for it
+        # Set by ``run``: the judgement, the open events the pass may change, the oldest open event
+        # of each feeder and area, the areas of the judged feeders and their callers.
+        self.judgement: inference.Judgement
+        self.movable: list[FaultEvent] = []
+        self.feeder_events: dict[int, FaultEvent] = {}
+        self.area_events: dict[int, FaultEvent] = {}
+        self.area_info: dict[int, TransformerArea] = {}
+        self.callers: dict[int, dict[int | None, set[str]]] = {}
         self.fixed = {pk for pk, e in self.events.items() if _is_fixed(e)}
         self.fixed_feeders = {
             e.feeder_id for pk, e in self.events.items() if pk in self.fixed and e.level == DeviceLevel.FEEDER
@@ -371,7 +373,7 @@ class _Plan:
         callers: dict[int, dict[int | None, set[str]]] = defaultdict(lambda: defaultdict(set))
         for call in evidence:
             callers[call.feeder_id][call.transformer_area_id].add(call.caller_key)
-        self.area_info: dict[int, TransformerArea] = {
+        self.area_info = {
             a.pk: a
             for a in TransformerArea.objects.filter(feeder_id__in=list(callers)).only(
                 "id", "feeder_id", "station_id", "area_class"
@@ -413,74 +415,92 @@ class _Plan:
     # -- making it true ----------------------------------------------------------------------------
 
     def run(self) -> None:
-        evidence = self._evidence()
-        judgement = self._judge(evidence)
+        judgement = self._judge(self._evidence())
+        self.judgement = judgement
         self.report.background = judgement.background
-        s = self.setting
-        feeder_at, area_at = float(s.feeder_event_at), float(s.area_event_at)
-        keep_at, suspect_at = float(s.withdraw_below), float(s.suspect_at)
-
         live = [e for e in self.events.values() if e.state in OPEN_EVENT]
-        movable = [e for e in live if e.pk not in self.fixed]
-        feeder_events = {e.feeder_id: e for e in reversed(movable) if e.level == DeviceLevel.FEEDER}
-        area_events = {e.transformer_area_id: e for e in reversed(movable) if e.level == DeviceLevel.AREA}
+        self.movable = [e for e in live if e.pk not in self.fixed]
+        # The oldest open event of each device (``reversed``: the oldest wins the dict).
+        self.feeder_events = {e.feeder_id: e for e in reversed(self.movable) if e.level == DeviceLevel.FEEDER}
+        self.area_events = {
+            e.transformer_area_id: e for e in reversed(self.movable) if e.level == DeviceLevel.AREA
+        }
+        failed_feeders, failed_areas = self._decide()
+        self._demote_feeder_events(failed_feeders, failed_areas)
+        self._feeder_faults(failed_feeders)
+        self._area_faults(failed_areas, failed_feeders)
+        self._customer_faults()
+        self._write_counts_and_confidence()
 
+    def _decide(self) -> tuple[dict[int, float], dict[int, float]]:
+        """The failed feeders and areas (id → probability), with the hysteresis of the settings:
+        made at ``*_event_at``, a feeder event kept until ``withdraw_below``, a hazard on a line and
+        an area event never withdrawn by the model."""
+        s, judgement = self.setting, self.judgement
+        feeder_at, area_at, keep_at = (
+            float(s.feeder_event_at),
+            float(s.area_event_at),
+            float(s.withdraw_below),
+        )
         failed_feeders = {
             f: v.probability
             for f, v in judgement.feeders.items()
-            if v.probability >= feeder_at or (f in feeder_events and v.probability >= keep_at)
+            if v.probability >= feeder_at or (f in self.feeder_events and v.probability >= keep_at)
         }
-        for f, e in feeder_events.items():
+        for f, e in self.feeder_events.items():
             if e.hazard and f not in failed_feeders and e.transformer_area_id is None:
-                failed_feeders[f] = judgement.feeder_probability(f)  # a hazard on the line stays
-        failed_areas: dict[int, float] = {}
-        for f, v in judgement.feeders.items():
-            if f in failed_feeders:
-                continue
-            for area_id, p in v.areas.items():
-                if p >= area_at:
-                    failed_areas[area_id] = p
-        for area_id, e in area_events.items():  # an area event is never withdrawn by the model
+                failed_feeders[f] = judgement.feeder_probability(f)
+        failed_areas = {
+            area_id: p
+            for f, v in judgement.feeders.items()
+            if f not in failed_feeders
+            for area_id, p in v.areas.items()
+            if p >= area_at
+        }
+        for area_id, e in self.area_events.items():
             if e.feeder_id not in failed_feeders:
                 failed_areas.setdefault(area_id, judgement.area_probability(e.feeder_id, area_id))
+        return failed_feeders, failed_areas
 
-        # 1. Feeder events the calls no longer carry become their busiest area's event.
-        for f, e in sorted(feeder_events.items()):
+    def _demote_feeder_events(self, failed_feeders: dict[int, float], failed_areas: dict[int, float]) -> None:
+        """Feeder events the calls no longer carry become their busiest (failed) area's event; their
+        calls elsewhere are let go, to be judged again below."""
+        for f, e in sorted(self.feeder_events.items()):
             if f in failed_feeders:
                 continue
             by_area = self.callers.get(f, {})
-            choices = [a for a in failed_areas if self._feeder_of_area(a) == f and a not in area_events]
-            choices = choices or [a for a in by_area if a is not None and a not in area_events]
-            if not choices:
-                failed_feeders[f] = judgement.feeder_probability(f)  # nowhere smaller to go: keep
+            free = [a for a in failed_areas if self._feeder_of_area(a) == f and a not in self.area_events]
+            free = free or [a for a in by_area if a is not None and a not in self.area_events]
+            if not free:
+                failed_feeders[f] = self.judgement.feeder_probability(f)  # nowhere smaller to go: kept
                 continue
-            area_id = max(choices, key=lambda a: (len(by_area.get(a, ())), -a))
+            area_id = max(free, key=lambda a: (len(by_area.get(a, ())), -a))
             self._move(e, level=DeviceLevel.AREA, area_id=area_id)
             self.report.demoted.append(e.pk)
-            failed_areas.setdefault(area_id, judgement.area_probability(f, area_id))
-            area_events[area_id] = e
-            del_ids = [c.pk for c in self.calls if c.event_id == e.pk and c.transformer_area_id != area_id]
-            if del_ids:
-                TroubleCall.objects.filter(pk__in=del_ids).update(event=None, linked_at=None)
+            failed_areas.setdefault(area_id, self.judgement.area_probability(f, area_id))
+            self.area_events[area_id] = e
+            let_go = {c.pk for c in self.calls if c.event_id == e.pk and c.transformer_area_id != area_id}
+            if let_go:
+                TroubleCall.objects.filter(pk__in=let_go).update(event=None, linked_at=None)
                 for c in self.calls:
-                    if c.pk in del_ids:
+                    if c.pk in let_go:
                         c.event_id = None
-        for f in list(feeder_events):
-            if feeder_events[f].level != DeviceLevel.FEEDER:
-                del feeder_events[f]
+        self.feeder_events = {f: e for f, e in self.feeder_events.items() if e.level == DeviceLevel.FEEDER}
 
-        # 2. Failed feeders: their event (a promoted area event, or a new one) takes every call.
+    def _feeder_faults(self, failed_feeders: dict[int, float]) -> None:
+        """Each failed feeder's event (kept, an area event promoted, or new) takes every event and
+        call of the feeder."""
         for f in sorted(failed_feeders):
-            event = feeder_events.get(f)
+            event = self.feeder_events.get(f)
             if event is None:
                 on_feeder = [
                     e
-                    for e in movable
+                    for e in self.movable
                     if e.level == DeviceLevel.AREA and e.feeder_id == f and e.state in OPEN_EVENT
                 ]
                 if on_feeder:
                     event = on_feeder[0]
-                    area_events.pop(event.transformer_area_id, None)
+                    self.area_events.pop(event.transformer_area_id, None)
                     self._move(event, level=DeviceLevel.FEEDER, feeder_id=f)
                     self.report.promoted.append(event.pk)
                 else:
@@ -490,21 +510,22 @@ class _Plan:
                         note=_("同一线路多个台区报修，研判为线路故障（可信度 %(p)s%%）")
                         % {"p": round(failed_feeders[f] * 100)},
                     )
-                feeder_events[f] = event
-            for other in movable:
+                self.feeder_events[f] = event
+            for other in self.movable:
                 if other.pk != event.pk and other.state in OPEN_EVENT and other.feeder_id == f:
                     self._absorb(other, event, _("并入线路故障事件"))
                     if other.level == DeviceLevel.AREA:
-                        area_events.pop(other.transformer_area_id, None)
+                        self.area_events.pop(other.transformer_area_id, None)
             self._link([c for c in self.calls if c.feeder_id == f and self._free(c, event)], event)
             self.confidence[event.pk] = failed_feeders[f]
 
-        # 3. Failed areas (on feeders that did not fail).
+    def _area_faults(self, failed_areas: dict[int, float], failed_feeders: dict[int, float]) -> None:
+        """Each failed area (on a feeder that did not fail) has its event, which takes the area's
+        customer events and calls."""
         for area_id in sorted(failed_areas):
-            f = self._feeder_of_area(area_id)
-            if f in failed_feeders:
+            if self._feeder_of_area(area_id) in failed_feeders:
                 continue
-            event = area_events.get(area_id)
+            event = self.area_events.get(area_id)
             if event is None:
                 event = self._new(
                     DeviceLevel.AREA,
@@ -512,8 +533,8 @@ class _Plan:
                     note=_("同一台区多户报修，研判为台区（配变）故障（可信度 %(p)s%%）")
                     % {"p": round(failed_areas[area_id] * 100)},
                 )
-                area_events[area_id] = event
-            for other in movable:
+                self.area_events[area_id] = event
+            for other in self.movable:
                 if (
                     other.pk != event.pk
                     and other.state in OPEN_EVENT
@@ -526,10 +547,21 @@ class _Plan:
             )
             self.confidence[event.pk] = failed_areas[area_id]
 
-        # 4. What is left: a customer's own fault — unless their area or feeder is suspect.
+    def _suspicion(self, feeder_id: int | None, area_id: int | None) -> float:
+        """How likely the caller's own area or feeder is out."""
+        return max(
+            self.judgement.feeder_probability(feeder_id),
+            self.judgement.area_probability(feeder_id, area_id),
+        )
+
+    def _customer_faults(self) -> None:
+        """What is left is a customer's own fault — unless their area or feeder is suspect: then
+        the event waits for a person, and a self-check event whose area became suspect leaves
+        self-check."""
+        suspect_at = float(self.setting.suspect_at)
         customer_events = {
             e.customer_id: e
-            for e in reversed(movable)
+            for e in reversed(self.movable)
             if e.level == DeviceLevel.CUSTOMER and e.state in OPEN_EVENT and e.customer_id
         }
         for call in self.calls:
@@ -538,10 +570,7 @@ class _Plan:
             if call.transformer_area_id is None:
                 self.report.pending += 1  # unplaced, or on a feeder only: waits for a dispatcher
                 continue
-            suspicion = max(
-                judgement.feeder_probability(call.feeder_id),
-                judgement.area_probability(call.feeder_id, call.transformer_area_id),
-            )
+            suspicion = self._suspicion(call.feeder_id, call.transformer_area_id)
             event = customer_events.get(call.customer_id) if call.customer_id else None
             if event is None:
                 event = self._new(
@@ -557,14 +586,10 @@ class _Plan:
                     customer_events[call.customer_id] = event
             self._link([call], event)
             self.confidence[event.pk] = 1.0 - suspicion
-        # Callers whose area has become suspect are no longer sent to check their own switch.
         for e in customer_events.values():
             if e.state != FaultEvent.State.SELF_CHECK or e.pk in self.fixed:
                 continue
-            suspicion = max(
-                judgement.feeder_probability(e.feeder_id),
-                judgement.area_probability(e.feeder_id, e.transformer_area_id),
-            )
+            suspicion = self._suspicion(e.feeder_id, e.transformer_area_id)
             if suspicion >= suspect_at:
                 FaultEvent.objects.filter(pk=e.pk).update(state=FaultEvent.State.WAITING, updated_at=self.now)
                 e.state = FaultEvent.State.WAITING
@@ -580,8 +605,9 @@ class _Plan:
                 self.touched[e.pk] = e
                 self.confidence[e.pk] = 1.0 - suspicion
 
-        # Confidence follows the judgement on every event it speaks of: events with nothing else new
-        # get it in one statement (only a change is written); the others with their recount.
+    def _write_counts_and_confidence(self) -> None:
+        """Events that changed are recounted (with their confidence); the others whose confidence
+        moved get it in one statement (only a change is written)."""
         rerated = []
         for pk, p in self.confidence.items():
             e = self.events.get(pk)
@@ -594,7 +620,7 @@ class _Plan:
             FaultEvent.objects.bulk_update(rerated, ["confidence"], batch_size=500)
         for e in self.touched.values():
             if e.state != FaultEvent.State.MERGED:
-                refresh_event(e, self.now, self.setting, confidence=self.confidence.get(e.pk))
+                refresh_event(e, self.now, confidence=self.confidence.get(e.pk))
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -726,16 +752,6 @@ def explain_by_known_outages(since: dt.datetime, now: dt.datetime) -> int:
         except ApiError as exc:
             log.warning("explained order %s not dispatched: %s", call.order.number, exc.message)
     return len(explained)
-
-
-def _area_feeder(event: FaultEvent) -> int | None:
-    if event.feeder_id:
-        return event.feeder_id
-    return (
-        TransformerArea.objects.filter(pk=event.transformer_area_id)
-        .values_list("feeder_id", flat=True)
-        .first()
-    )
 
 
 def _feeder_station(feeder_id: int, sample: TransformerArea | None) -> int:
