@@ -211,6 +211,22 @@ def _sms(
         )
 
 
+def _manager_email(outage: Outage, manager, *, label: str, body: str, purpose: str) -> Outgoing:
+    """The e-mail to an account manager about their key customers in ``outage`` (once per
+    outage, ``purpose`` and manager)."""
+    return Outgoing(
+        channel=Channel.EMAIL,
+        to=manager.email,
+        to_name=manager.display_name,
+        subject=f"【{label}】重要客户停电告知 {outage.number}",
+        body=body,
+        priority=Priority.KEY_CUSTOMER,
+        dedup_key=dedup_key(outage, purpose, "manager", manager.pk),
+        recipient=("org.user", str(manager.pk)),
+        about=(ABOUT_TYPE, outage.number),
+    )
+
+
 def _key_customers_by_manager(ids) -> dict[int, list[Customer]]:
     """The key customers among ``ids`` that have an account manager with an e-mail, by manager."""
     customers = (
@@ -234,7 +250,7 @@ def _queue_scope_change_emails(outage: Outage, change: int, key_ids: dict[str, s
     by_manager = _key_customers_by_manager(every)
     headings = {"still": "仍在停电范围内", "joined": "新纳入停电范围", "left": "经核实不在停电范围内"}
     items = []
-    for manager_id, theirs in by_manager.items():
+    for theirs in by_manager.values():
         manager = theirs[0].account_manager
         sections = []
         for kind, heading in headings.items():
@@ -248,16 +264,12 @@ def _queue_scope_change_emails(outage: Outage, change: int, key_ids: dict[str, s
             f"停电范围：{wording.scope_text(outage)}\n{wording.company_of(outage.unit)}"
         )
         items.append(
-            Outgoing(
-                channel=Channel.EMAIL,
-                to=manager.email,
-                to_name=manager.display_name,
-                subject=f"【{Purpose.CORRECTION_LABELS[Purpose.CORRECTED]}】重要客户停电告知 {outage.number}",
+            _manager_email(
+                outage,
+                manager,
+                label=Purpose.CORRECTION_LABELS[Purpose.CORRECTED],
                 body=body,
-                priority=Priority.KEY_CUSTOMER,
-                dedup_key=dedup_key(outage, f"scope:{change}", "manager", manager_id),
-                recipient=("org.user", str(manager_id)),
-                about=(ABOUT_TYPE, outage.number),
+                purpose=f"scope:{change}",
             )
         )
     return enqueue_many(items)
@@ -293,7 +305,7 @@ def _queue_manager_emails(outage: Outage, purpose: str, key_ids: set[int], label
         return 0
     by_manager = _key_customers_by_manager(key_ids)
     items = []
-    for manager_id, theirs in by_manager.items():
+    for theirs in by_manager.values():
         manager = theirs[0].account_manager
         listing = "\n".join(f"  {c.account_no} {c.name}" for c in theirs)
         body = (
@@ -304,17 +316,5 @@ def _queue_manager_emails(outage: Outage, purpose: str, key_ids: set[int], label
             f"停电范围：{wording.scope_text(outage)}\n"
             f"{wording.company_of(outage.unit)}"
         )
-        items.append(
-            Outgoing(
-                channel=Channel.EMAIL,
-                to=manager.email,
-                to_name=manager.display_name,
-                subject=f"【{label}】重要客户停电告知 {outage.number}",
-                body=body,
-                priority=Priority.KEY_CUSTOMER,
-                dedup_key=dedup_key(outage, purpose, "manager", manager_id),
-                recipient=("org.user", str(manager_id)),
-                about=(ABOUT_TYPE, outage.number),
-            )
-        )
+        items.append(_manager_email(outage, manager, label=label, body=body, purpose=purpose))
     return enqueue_many(items)
