@@ -17,21 +17,6 @@ from gridcare.workorders.models import WorkOrder
 UNKNOWN = "13700001111"
 
 
-@pytest.fixture
-def cti(world, client):
-    integration = create_staff(
-        username="cti", password=world.password, full_name="CTI接口", roles=[(Role.AGENT, world.city)]
-    )
-    token = issue_token(user=integration, name="CTI")
-
-    def send(**body):
-        return client.post(
-            "/api/v1/calls", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
-        )
-
-    return send
-
-
 def finish(cti, world, call_id):
     cti(call_id=call_id, event="answered", agent="agent")
     cti(call_id=call_id, event="ended")

@@ -11,21 +11,6 @@ from gridcare.workorders import services as workorders
 from gridcare.workorders.models import WorkOrder
 
 
-@pytest.fixture
-def cti(world, client):
-    integration = create_staff(
-        username="cti", password=world.password, full_name="CTI接口", roles=[(Role.AGENT, world.city)]
-    )
-    token = issue_token(user=integration, name="CTI")
-
-    def send(**body):
-        return client.post(
-            "/api/v1/calls", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
-        )
-
-    return send
-
-
 def test_ringing_pops_the_matching_customer(world, client, cti):
     response = cti(call_id="c-1", event="ringing", caller="13812341234", called_line="95598", agent="agent")
     assert response.status_code == 200

@@ -11,28 +11,13 @@ from gridcare.hotline import services
 from gridcare.hotline.models import Call
 from gridcare.notify.models import Message
 from gridcare.org.models import Role
-from gridcare.org.services import create_staff, issue_token
+from gridcare.org.services import create_staff
 from gridcare.repair import services as repair
 from gridcare.repair.models import TroubleCall
 from gridcare.workorders import services as workorders
 from gridcare.workorders.models import Deadline, WorkOrder, WorkOrderEvent
 
 UNKNOWN = "13700001111"
-
-
-@pytest.fixture
-def cti(world, client):
-    integration = create_staff(
-        username="cti", password=world.password, full_name="CTI接口", roles=[(Role.AGENT, world.city)]
-    )
-    token = issue_token(user=integration, name="CTI")
-
-    def send(**body):
-        return client.post(
-            "/api/v1/calls", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
-        )
-
-    return send
 
 
 def on_call(cti, call_id, caller):
