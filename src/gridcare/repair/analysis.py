@@ -258,6 +258,11 @@ def refresh_event(event: FaultEvent, now: dt.datetime, *, confidence: float | No
     return event
 
 
+def _percent(probability: float) -> int:
+    """The confidence as the event shows it, in percent (1–99: never certain by the model)."""
+    return int(_as_confidence(probability) * 100)
+
+
 def _as_confidence(probability: float) -> Decimal:
     """A probability as the event's confidence column (two places, never 0 or 1 by the model)."""
     return Decimal(str(round(min(max(probability, 0.01), 0.99), 2)))
@@ -508,7 +513,7 @@ class _Plan:
                         DeviceLevel.FEEDER,
                         feeder_id=f,
                         note=_("同一线路多个台区报修，研判为线路故障（可信度 %(p)s%%）")
-                        % {"p": round(failed_feeders[f] * 100)},
+                        % {"p": _percent(failed_feeders[f])},
                     )
                 self.feeder_events[f] = event
             for other in self.movable:
@@ -531,7 +536,7 @@ class _Plan:
                     DeviceLevel.AREA,
                     area_id=area_id,
                     note=_("同一台区多户报修，研判为台区（配变）故障（可信度 %(p)s%%）")
-                    % {"p": round(failed_areas[area_id] * 100)},
+                    % {"p": _percent(failed_areas[area_id])},
                 )
                 self.area_events[area_id] = event
             for other in self.movable:

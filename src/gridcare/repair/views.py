@@ -143,6 +143,10 @@ def _history_labels() -> dict[str, str]:
             "reinforce_request": _("申请邻所支援"),
             "review": _("审核"),
             "urge": _("催办"),
+            "hazard": _("安全隐患·紧急抢修"),
+            "reinforce": _("邻所支援"),
+            "service_warning": _("服务预警"),
+            "support_answer": _("支援答复"),
         }
     )
     return labels

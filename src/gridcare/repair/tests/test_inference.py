@@ -191,6 +191,7 @@ def test_an_event_promoted_to_the_feeder_keeps_its_number_and_moves_its_orders(w
     page.force_login(grid.dispatcher)
     html = page.get(f"/repair/events/{event.number}/").content.decode()
     assert "升级为线路故障" in html and "研判生成" in html
+    assert "（可信度 100%）" not in html  # the model is never certain: at most 99 %
     # Stable: nothing new, nothing changes.
     before = list(FaultEvent.objects.order_by("id").values_list("id", "level", "state", "call_count"))
     assert not run_analysis().changed
