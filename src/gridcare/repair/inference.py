@@ -147,8 +147,22 @@ class _Window:
         self.k = np.array([a.callers for _, a in rows], dtype=float)
         self.n = np.array([max(a.customers, a.callers) for _, a in rows], dtype=float)
         self.area_ids = [a.area_id for _, a in rows]
-        self.loose = np.array([f.loose_callers for f in feeders], dtype=float)
         self.size = len(feeders)
+        self.placed = self.k > 0  # areas the judgement reports on: a caller was placed in them
+        # A caller placed on the feeder but not on an area (the address named only the road or
+        # village) came from one of its areas, which one is not known: they are shared among the
+        # feeder's areas like the callers that were placed (and by customers, as one caller
+        # more), so they count for an area fault as they do for the feeder. Only a feeder whose
+        # areas are not known keeps them on the feeder itself.
+        loose = np.array([f.loose_callers for f in feeders], dtype=float)
+        if loose.any() and len(rows):
+            customers = self.per_feeder(self.n)[self.index]
+            placed = self.per_feeder(self.k)[self.index]
+            share = (self.k + self.n / np.maximum(customers, 1)) / (placed + 1)
+            self.k = self.k + loose[self.index] * share
+            self.n = np.maximum(self.n, self.k)
+            loose = np.where(self.per_feeder(np.ones_like(self.k)) > 0, 0.0, loose)
+        self.loose = loose
 
     def per_feeder(self, values: np.ndarray) -> np.ndarray:
         """Sum ``values`` (areas × …) by feeder."""
@@ -196,7 +210,7 @@ class _Window:
             for i, f in enumerate(self.feeders)
         ]
         for row, (i, area_id) in enumerate(zip(self.index, self.area_ids, strict=True)):
-            if self.k[row] > 0:
+            if self.placed[row]:
                 verdicts[i].areas[area_id] = float(area_probability[row])
         return verdicts
 

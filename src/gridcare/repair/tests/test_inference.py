@@ -64,8 +64,10 @@ def big_feeder(w, *, areas: int, customers: int, code: str = "F9"):
 # --- the model alone ------------------------------------------------------------------------------
 
 
-def judged(children, *, county=100_000, other_callers=20):
-    feeder = inference.FeederCount(1, [inference.AreaCount(i, n, k) for i, (n, k) in enumerate(children)])
+def judged(children, *, county=100_000, other_callers=20, loose=0):
+    feeder = inference.FeederCount(
+        1, [inference.AreaCount(i, n, k) for i, (n, k) in enumerate(children)], loose_callers=loose
+    )
     return inference.judge(
         [feeder],
         total_customers=county,
@@ -86,6 +88,21 @@ def test_calls_crowded_in_a_few_areas_of_a_silent_feeder_are_those_areas():
     verdict = judged([(100, 15)] * 3 + [(100, 0)] * 17)
     assert verdict.probability < 0.01
     assert sorted(a for a, p in verdict.areas.items() if p > 0.99) == [0, 1, 2]
+
+
+def test_callers_who_named_only_the_road_count_for_the_areas_that_call_not_for_the_feeder():
+    # Three faulted transformers of a five-area feeder (issue 15's random family): 200 callers
+    # placed on their areas, six more whose spoken address named only the road. Those six came
+    # from the feeder's areas, most likely the calling ones: they do not make it a feeder fault.
+    areas = [(228, 54), (228, 1), (239, 0), (228, 71), (242, 82)]
+    placed_only = judged(areas).probability
+    verdict = judged(areas, loose=6)
+    assert verdict.probability < 0.9  # no feeder event (it was 1.0 when they counted for the feeder alone)
+    assert verdict.probability <= placed_only + 0.05
+    assert sorted(a for a, p in verdict.areas.items() if p > 0.99) == [0, 3, 4]
+    # A feeder whose callers all named only the road is still judged (on the feeder's customers).
+    road_only = judged([(100, 0)] * 20, loose=60)
+    assert road_only.probability > 0.99 and road_only.areas == {}
 
 
 def test_a_lone_caller_in_a_big_area_is_not_an_area_fault():
