@@ -149,20 +149,39 @@ class _Window:
         self.area_ids = [a.area_id for _, a in rows]
         self.size = len(feeders)
         self.placed = self.k > 0  # areas the judgement reports on: a caller was placed in them
-        # A caller placed on the feeder but not on an area (the address named only the road or
-        # village) came from one of its areas, which one is not known: they are shared among the
-        # feeder's areas like the callers that were placed (and by customers, as one caller
-        # more), so they count for an area fault as they do for the feeder. Only a feeder whose
-        # areas are not known keeps them on the feeder itself.
-        loose = np.array([f.loose_callers for f in feeders], dtype=float)
-        if loose.any() and len(rows):
-            customers = self.per_feeder(self.n)[self.index]
-            placed = self.per_feeder(self.k)[self.index]
-            share = (self.k + self.n / np.maximum(customers, 1)) / (placed + 1)
-            self.k = self.k + loose[self.index] * share
-            self.n = np.maximum(self.n, self.k)
-            loose = np.where(self.per_feeder(np.ones_like(self.k)) > 0, 0.0, loose)
-        self.loose = loose
+        self.placed_k = self.k
+        self.loose_callers = np.array([f.loose_callers for f in feeders], dtype=float)
+        self.loose = self.loose_callers
+        self.share_loose(self.n)
+
+    def share_loose(self, weight: np.ndarray) -> None:
+        """A caller placed on the feeder but not on an area (the address named only the road or
+        village) came from one of its areas, which one is not known: such callers are shared
+        among the feeder's areas in proportion to ``weight`` (by area: how many calls each is
+        expected to make — at first its customers; then, as ``judge`` re-estimates, its
+        customers at the background rate plus its own callers where it is judged failed), so
+        they count for an area fault as they do for the feeder. Only a feeder whose areas are
+        not known keeps them on the feeder itself."""
+        if not self.loose_callers.any() or not len(self.k):
+            return
+        total = self.per_feeder(weight)[self.index]
+        share = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 0.0)
+        self.k = self.placed_k + self.loose_callers[self.index] * share
+        self.n = np.maximum(self.n, self.k)
+        has_areas = self.per_feeder(np.ones_like(self.k)) > 0
+        self.loose = np.where(has_areas, 0.0, self.loose_callers)
+
+    def reshare_by(self, verdicts: list[FeederVerdict], q: np.ndarray) -> bool:
+        """Share the loose callers again by what ``verdicts`` say; whether the shares moved."""
+        if not self.loose_callers.any() or not len(self.k):
+            return False
+        feeder_p = np.array([v.probability for v in verdicts])[self.index]
+        area_p = np.array(
+            [verdicts[i].areas.get(a, 0.0) for i, a in zip(self.index, self.area_ids, strict=True)]
+        )
+        before = self.k
+        self.share_loose(self.n * q[self.index] + self.placed_k * (feeder_p + (1 - feeder_p) * area_p))
+        return not np.allclose(before, self.k, rtol=0.05, atol=0.05)
 
     def per_feeder(self, values: np.ndarray) -> np.ndarray:
         """Sum ``values`` (areas × …) by feeder."""
@@ -273,6 +292,7 @@ def judge(
     own = np.zeros((len(feeders), 4))
     verdicts: list[FeederVerdict] = []
     used = None
+    reshared = False
     for _round in range(params.background_rounds + 1):
         rest = own.sum(axis=0)[None, :] - own
         current = np.stack(
@@ -287,10 +307,11 @@ def judge(
                 rate(rest[:, 3], total_feeders - 1, params.prior_feeder, params.prior_weight_feeders),
             ]
         )
-        if used is not None and np.allclose(current, used, rtol=0.05, atol=0):
+        if used is not None and np.allclose(current, used, rtol=0.05, atol=0) and not reshared:
             break
         used = current
         verdicts = window.judge(current[0], current[1], current[2], params)
+        reshared = window.reshare_by(verdicts, current[0])
         for i, (f, verdict) in enumerate(zip(feeders, verdicts, strict=True)):
             if verdict.probability >= decide_feeder:
                 own[i] = (f.callers, f.customers, 0, 1)
