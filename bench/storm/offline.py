@@ -116,11 +116,13 @@ class Outcome:
     feeder_minutes: list[float]
     seconds: float
 
-    def ok(self) -> bool:
-        g = self.gridcare
-        return (
-            g.right_share >= 0.97 and (g.found_share >= 0.97 or g.devices == 0) and g.spurious_share <= 0.03
-        )
+    def ok(self, who: str = "gridcare") -> bool:
+        return meets(getattr(self, who))
+
+
+def meets(g: Score) -> bool:
+    """Issue 15's accuracy targets: calls right ≥ 97 %, devices found ≥ 97 %, spurious ≤ 3 %."""
+    return g.right_share >= 0.97 and (g.found_share >= 0.97 or g.devices == 0) and g.spurious_share <= 0.03
 
 
 def _explain(plan, storm, placed, predicted, gridcare: Score, device_events, faulted) -> None:
@@ -307,8 +309,16 @@ def main(argv: list[str]) -> int:
             f"worst median minutes to event: area {max(area_med, default=math.nan):.1f}, "
             f"feeder {max(feeder_med, default=math.nan):.1f}"
         )
-        n1_right = min(o.naive1.right_share for o in gated)
-        print(f"   naive N1 worst right {n1_right:.1%}")
+        for who, label in (("gridcare", "GridCare"), ("naive1", "N1"), ("naive2", "N2")):
+            scores = [getattr(o, who) for o in gated]
+            calls, right = sum(x.calls for x in scores), sum(x.right for x in scores)
+            devices, found = sum(x.devices for x in scores), sum(x.found for x in scores)
+            events, spurious = sum(x.device_events for x in scores), sum(x.spurious for x in scores)
+            print(
+                f"   {label:<8} all scenarios pooled: calls right {right / calls:.1%}, devices found "
+                f"{found / max(devices, 1):.1%}, spurious {spurious / max(events, 1):.1%}; "
+                f"targets met in {sum(o.ok(who) for o in gated)}/{len(gated)}"
+            )
     return 0
 
 
