@@ -23,6 +23,7 @@ from gridcare.hotline.api import router as calls_router
 from gridcare.knowledge.api import router as knowledge_router
 from gridcare.org.api import BearerToken
 from gridcare.outages.api import router as outages_router
+from gridcare.quality.api import router as statistics_router
 from gridcare.workorders.api import router as workorders_router
 
 
@@ -203,3 +204,4 @@ api.add_router("/calls", calls_router)
 api.add_router("/customers", customers_router)
 api.add_router("/knowledge", knowledge_router)
 api.add_router("/outages", outages_router)
+api.add_router("/statistics", statistics_router)

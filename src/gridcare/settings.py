@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "gridcare.repair",
     "gridcare.knowledge",
     "gridcare.hotline",
+    "gridcare.quality",
     "gridcare.demo",
 ]
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("customers/", include("gridcare.customers.urls")),
     path("knowledge/", include("gridcare.knowledge.urls")),
     path("outages/", include("gridcare.outages.urls")),
+    path("quality/", include("gridcare.quality.urls")),
     path("workorders/", include("gridcare.workorders.urls")),
     path("hotline/", include("gridcare.hotline.urls")),
     path("inbox/", include("gridcare.notify.urls")),

@@ -1,0 +1,3 @@
+"""Statistics, evaluation, inspection and staffing pages."""
+
+from __future__ import annotations
