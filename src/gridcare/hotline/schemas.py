@@ -9,7 +9,7 @@ from ninja import Field, Schema
 from pydantic import AfterValidator
 
 from gridcare.core.masking import mask_phone
-from gridcare.core.validation import CleanLine, CleanText, LocalDateTime, PositiveInt32, clean_line
+from gridcare.core.validation import CleanLine, CleanText, LocalDate, LocalDateTime, PositiveInt32, clean_line
 
 from .calls import call_account_no
 from .models import Call, ReturnCall
@@ -133,7 +133,7 @@ class ReturnCallFilters(Schema):
     state: Literal["open", "pending", "unreachable", "done", "not_needed", "all"] = Field(
         "open", description="open (待回拨 and 回拨未接通, the default), one state, or all"
     )
-    date: dt.date | None = Field(None, description="the day of the missed calls (北京时间)")
+    date: LocalDate | None = Field(None, description="the day of the missed calls (Asia/Shanghai)")
 
 
 class ReturnCallOut(Schema):
