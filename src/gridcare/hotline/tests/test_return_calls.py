@@ -239,3 +239,28 @@ def test_perform_refuses_an_unknown_action(world, cti):
     with pytest.raises(ApiError) as err:
         return_calls.perform(entry=ReturnCall.objects.get(), action="dance", actor=world.agent)
     assert err.value.code == "unknown_action"
+
+
+def test_the_list_reads_a_fixed_number_of_queries_however_long(world, cti, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    token = issue_token(user=world.agent)
+
+    def queries_for_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            listed = client.get("/api/v1/calls/return-calls", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert listed.status_code == 200
+        client.force_login(world.agent)
+        with CaptureQueriesContext(connection) as page:
+            assert client.get("/hotline/return-calls/").status_code == 200
+        client.logout()
+        # The list's own reads (authentication and sessions are cached differently run to run).
+        return sum("hotline_" in q["sql"] for q in [*captured.captured_queries, *page.captured_queries])
+
+    abandon(cti, "q-1", 0, caller="13900000001")
+    one = queries_for_list()
+    for i in range(2, 6):
+        abandon(cti, f"q-{i}", i * 10, caller=f"1390000000{i}")
+    assert ReturnCall.objects.count() == 5
+    assert one == 5 and queries_for_list() == one  # API: count, rows, their calls; page: rows, their calls
