@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -201,6 +202,16 @@ class Call(models.Model):
     def __str__(self) -> str:
         # Masked: the name of a call shows in the admin's titles, logs and audit entries.
         return f"{self.call_id} {mask_phone(self.caller_number)}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A row written without the call events (the admin, a data import, a test's fixture) still
+        gets its arrival and day: the earliest time it has (the events set them themselves)."""
+        if self.arrived_at is None:
+            times = [t for t in (self.queued_at, self.ringing_at, self.answered_at, self.ended_at) if t]
+            self.arrived_at = min(times) if times else clock.now()
+        if self.call_date is None:
+            self.call_date = clock.local(self.arrived_at).date()
+        super().save(*args, **kwargs)
 
     @property
     def waiting_since(self) -> dt.datetime | None:

@@ -17,14 +17,8 @@ def test_call_records_in_the_admin_mask_the_caller_number(client, world):
     admin = world.agent.__class__.objects.create_superuser("sysadmin", "s@example.com", world.password)
     RoleAssignment.objects.create(user=admin, role=Role.ADMIN, unit=world.province)
     client.force_login(admin)
-    now = clock.now()
     call = Call.objects.create(
-        call_id="CTI-1",
-        caller_number="13812341234",
-        customer=world.customer_east,
-        ringing_at=now,
-        arrived_at=now,
-        call_date=clock.local(now).date(),
+        call_id="CTI-1", caller_number="13812341234", customer=world.customer_east, ringing_at=clock.now()
     )
     for url in ["/admin/hotline/call/", f"/admin/hotline/call/{call.pk}/change/"]:
         html = client.get(url).content.decode()

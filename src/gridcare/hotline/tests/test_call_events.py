@@ -325,3 +325,15 @@ def test_a_call_nobody_answered_needs_no_wrap_up(world, cti):
     with pytest.raises(ApiError) as err:
         services.wrap_up(call=call("nw-1"), actor=world.agent, code="BILL")
     assert err.value.code == "call_not_answered" and call("nw-1").ended_at is None
+
+
+def test_a_row_written_without_the_events_gets_its_arrival_and_day(world):
+    """The admin or a fixture writes a call directly: its arrival is its earliest time."""
+    c = Call.objects.create(
+        call_id="direct-1",
+        caller_number="13812341234",
+        unit=world.city,
+        ringing_at=DAY + dt.timedelta(seconds=5),
+        answered_at=DAY + dt.timedelta(seconds=9),
+    )
+    assert c.arrived_at == DAY + dt.timedelta(seconds=5) and c.call_date == dt.date(2026, 12, 1)
