@@ -1,4 +1,72 @@
-"""The quality app's tables: the metric registry (each KPI as data) and what the statistics,
-evaluation, inspection and staffing pages keep."""
+"""The quality app's tables: the metric registry (each KPI as data)."""
 
 from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Area(models.TextChoices):
+    """Which statistics page a metric belongs to."""
+
+    HOTLINE = "hotline", _("热线话务")
+    ORDERS = "orders", _("工单")
+    REPAIR = "repair", _("故障抢修")
+    COMPLAINTS = "complaints", _("投诉")
+    CALLBACKS = "callbacks", _("回访")
+
+
+class Better(models.TextChoices):
+    HIGHER = "higher", _("越高越好")
+    LOWER = "lower", _("越低越好")
+
+
+class Period(models.TextChoices):
+    DAY = "day", _("日")
+    WEEK = "week", _("周")
+    MONTH = "month", _("月")
+    QUARTER = "quarter", _("季")
+    YEAR = "year", _("年")
+
+
+class Metric(models.Model):
+    """指标定义: one KPI as data — a ratio of two aggregates over rows GridCare holds.
+
+    ``numerator`` and ``denominator`` are ``{"source": …, "where": {…}, "agg": …}`` where the
+    source (work orders, deadlines, calls, customers …), the fields a condition may name and the
+    aggregates are those of ``quality.metrics.SOURCES``; ``exclude`` removes rows from both (same
+    source). The value is numerator ÷ denominator × ``scale`` (a count when there is no
+    denominator). A change of definition is a new ``version``; the figures of a period use the
+    version in force. ``formula_known`` says whether the official formula is known (``source``
+    says where it comes from); where it is not, the definition is GridCare's and says so.
+    """
+
+    code = models.SlugField(_("指标代码"), max_length=60)
+    version = models.PositiveSmallIntegerField(_("版本"), default=1)
+    name = models.CharField(_("指标名称"), max_length=80)
+    area = models.CharField(_("统计专题"), max_length=12, choices=Area.choices)
+    description = models.TextField(_("口径说明"), blank=True)
+    numerator = models.JSONField(_("分子"))
+    denominator = models.JSONField(_("分母"), null=True, blank=True)
+    exclude = models.JSONField(_("剔除条件"), default=dict, blank=True)
+    scale = models.DecimalField(_("倍数"), max_digits=9, decimal_places=2, default=1)
+    unit_label = models.CharField(_("计量单位"), max_length=12, blank=True)
+    decimals = models.PositiveSmallIntegerField(_("小数位"), default=2)
+    period = models.CharField(_("统计周期"), max_length=8, choices=Period.choices, default=Period.MONTH)
+    target = models.DecimalField(_("目标值"), max_digits=12, decimal_places=4, null=True, blank=True)
+    better = models.CharField(_("方向"), max_length=6, choices=Better.choices, default=Better.HIGHER)
+    scoring = models.CharField(_("计分方法"), max_length=200, blank=True)
+    source = models.CharField(_("口径来源"), max_length=200, blank=True)
+    formula_known = models.BooleanField(_("官方口径已知"), default=True)
+    valid_from = models.DateField(_("生效日期"), null=True, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    sort = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        ordering = ["area", "sort", "code", "-version"]
+        verbose_name = _("统计指标")
+        verbose_name_plural = _("统计指标")
+        constraints = [models.UniqueConstraint(fields=["code", "version"], name="metric_code_version")]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
