@@ -1,2 +1,10 @@
+from django.urls import path
+
+from . import views
+
 app_name = "quality"
-urlpatterns: list = []
+urlpatterns = [
+    path("statistics/", views.overview, name="overview"),
+    path("statistics/m/<slug:code>/", views.metric, name="metric"),
+    path("statistics/m/<slug:code>/rows/", views.rows, name="rows"),
+]
