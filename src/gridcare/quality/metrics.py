@@ -48,7 +48,7 @@ class SpecError(Exception):
 
 
 def _subtree(field: str) -> Callable[[Unit], Q]:
-    return lambda unit: Q(**{f"{field}__path__startswith": unit.path})
+    return lambda unit: Q(**{f"{field}__in": unit.subtree()})
 
 
 def _order_unit(prefix: str = "") -> Callable[[Unit], Q]:
@@ -56,8 +56,9 @@ def _order_unit(prefix: str = "") -> Callable[[Unit], Q]:
     answered at acceptance — the unit that accepted it."""
 
     def q(unit: Unit) -> Q:
-        return Q(**{f"{prefix}assigned_unit__path__startswith": unit.path}) | Q(
-            **{f"{prefix}assigned_unit__isnull": True, f"{prefix}accepted_unit__path__startswith": unit.path}
+        units = unit.subtree()
+        return Q(**{f"{prefix}assigned_unit__in": units}) | Q(
+            **{f"{prefix}assigned_unit__isnull": True, f"{prefix}accepted_unit__in": units}
         )
 
     return q
