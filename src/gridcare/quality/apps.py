@@ -6,3 +6,10 @@ class QualityConfig(AppConfig):
     name = "gridcare.quality"
     label = "quality"
     verbose_name = _("服务质量与统计")
+
+    def ready(self) -> None:
+        from gridcare.org.home import register
+
+        from .home import tile
+
+        register(tile)

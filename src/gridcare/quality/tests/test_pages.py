@@ -3,6 +3,7 @@ figure, Excel exports that hold the same numbers, and the scoping door."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -82,3 +83,24 @@ def test_statistics_pages_are_for_readers_in_their_scope(county_world, client):
     assert "共 3 条" in own.content.decode()
     bad = client.get("/quality/statistics/", {"start": "2026-11-30", "end": "2026-11-01"})
     assert bad.status_code == 200 and "结束日期早于开始日期" in bad.content.decode()
+
+
+def test_the_leaders_home_tile_counts_today_and_links_to_the_figure(world, client):
+    from gridcare.core import clock
+    from gridcare.core.clock import LOCAL_TZ
+
+    w = world
+    now = clock.local_now().replace(hour=12, minute=0)
+    with clock.frozen(now.astimezone(LOCAL_TZ)):
+        order(w, w.east, now - dt.timedelta(hours=1))
+        order(w, w.east, now - dt.timedelta(days=1))  # yesterday: not today
+        leader = create_staff(
+            username="lead", password=w.password, full_name="郑经理", roles=[(Role.MANAGER, w.county)]
+        )
+        client.force_login(leader)
+        html = client.get("/").content.decode()
+    assert "今日统计" in html
+    tile = html[html.index("今日投诉工单量") - 400 : html.index("今日投诉工单量") + 200]
+    assert "/quality/statistics/m/complaints/?unit=" in tile and "period=day" in tile
+    client.force_login(w.agent)
+    assert "今日统计" not in client.get("/").content.decode()
