@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin
 
 from . import metrics
-from .models import Metric
+from .models import Bulletin, BulletinSetting, Metric
 
 
 class MetricForm(forms.ModelForm):
@@ -63,3 +63,23 @@ class MetricAdmin(admin.ModelAdmin):
     ]
     list_filter = ["area", "formula_known", "is_active"]
     search_fields = ["code", "name"]
+
+
+@admin.register(BulletinSetting)
+class BulletinSettingAdmin(admin.ModelAdmin):
+    list_display = ["times", "unit_kinds", "hot_spot_days", "hot_spot_min"]
+
+
+@admin.register(Bulletin)
+class BulletinAdmin(admin.ModelAdmin):
+    """Issued bulletins are kept as issued: read-only."""
+
+    list_display = ["number", "unit", "slot_at", "issued_at", "recipients"]
+    list_filter = ["slot_at"]
+    search_fields = ["number"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from gridcare.core.models import SettingsRow
+from gridcare.org.models import Unit
 
 
 class Area(models.TextChoices):
@@ -70,3 +75,58 @@ class Metric(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+
+class BulletinSetting(SettingsRow):
+    """督办通报参数: when the bulletins go out and for which units."""
+
+    times = models.CharField(
+        _("发布时间"),
+        max_length=60,
+        default="08:30,16:30",
+        help_text=_("每天发布的时刻，逗号分隔（北京时间，HH:MM）"),
+    )
+    unit_kinds = models.CharField(
+        _("发布单位层级"),
+        max_length=60,
+        default="county,station",
+        help_text=_("逗号分隔：city、county、station"),
+    )
+    hot_spot_days = models.PositiveSmallIntegerField(_("投诉热点统计天数"), default=7)
+    hot_spot_min = models.PositiveSmallIntegerField(_("热点最少投诉件数"), default=2)
+
+    class Meta:
+        verbose_name = _("督办通报参数")
+        verbose_name_plural = _("督办通报参数")
+
+    def slot_times(self) -> list[dt.time]:
+        out = []
+        for part in self.times.split(","):
+            hour, _sep, minute = part.strip().partition(":")
+            if hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60:
+                out.append(dt.time(int(hour), int(minute)))
+        return sorted(set(out))
+
+    def kinds(self) -> list[str]:
+        return [k.strip() for k in self.unit_kinds.split(",") if k.strip()]
+
+
+class Bulletin(models.Model):
+    """督办通报: one unit's bulletin of one slot, kept as it was issued (``data``: the rows)."""
+
+    number = models.CharField(_("通报编号"), max_length=40, unique=True)
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    slot_at = models.DateTimeField(_("通报时点"))
+    issued_at = models.DateTimeField(_("发布时间"))
+    data = models.JSONField(_("内容"))
+    recipients = models.PositiveIntegerField(_("送达人数"), default=0)
+
+    class Meta:
+        ordering = ["-slot_at", "unit__path"]
+        verbose_name = _("督办通报")
+        verbose_name_plural = _("督办通报")
+        constraints = [models.UniqueConstraint(fields=["unit", "slot_at"], name="bulletin_unit_slot")]
+        indexes = [models.Index(fields=["unit", "-slot_at"], name="bulletin_unit_recent")]
+
+    def __str__(self) -> str:
+        return self.number

@@ -7,4 +7,6 @@ urlpatterns = [
     path("statistics/", views.overview, name="overview"),
     path("statistics/m/<slug:code>/", views.metric, name="metric"),
     path("statistics/m/<slug:code>/rows/", views.rows, name="rows"),
+    path("bulletins/", views.bulletins, name="bulletins"),
+    path("bulletins/<int:pk>/", views.bulletin, name="bulletin"),
 ]

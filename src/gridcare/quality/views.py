@@ -22,7 +22,7 @@ from gridcare.org.types import StaffRequest
 
 from . import exports, metrics, statistics
 from .forms import SelectionForm
-from .models import Area, Metric
+from .models import Area, Bulletin, Metric
 
 ARROWS = {
     "flat": ("→", "text-muted"),
@@ -306,3 +306,83 @@ def _query(request: StaffRequest, exclude: tuple[str, ...] = (), **override: Any
     for key, value in override.items():
         params[key] = str(value)
     return params.urlencode()
+
+
+BULLETIN_LISTS = (
+    ("overdue", "超期工单"),
+    ("near_due", "临期工单"),
+    ("urged", "被催办工单"),
+    ("escalated", "已升级工单"),
+)
+BULLETIN_HEADERS = (
+    "工单编号",
+    "类型",
+    "状态",
+    "承办单位",
+    "责任人",
+    "最早到期",
+    "超期（小时）",
+    "催办次数",
+    "升级层级",
+)
+BULLETIN_KEYS = ("number", "type", "state", "unit", "responsible", "due_at", "overdue_hours", "urged", "tier")
+
+
+@login_required
+def bulletins(request: StaffRequest) -> HttpResponse:
+    """督办通报: the bulletins issued for the units in scope, newest first."""
+    viewer = scoping.signed_in(request.user)
+    _require_reader(viewer)
+    qs = scoping.restrict(Bulletin.objects.select_related("unit"), viewer, "unit", request.active_unit)
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    return render(request, "quality/bulletins.html", {"page": page})
+
+
+@login_required
+def bulletin(request: StaffRequest, pk: int) -> HttpResponse:
+    """One bulletin as issued: its counts, each list of orders (linked), the complaint hot spots;
+    Excel export."""
+    viewer = scoping.signed_in(request.user)
+    _require_reader(viewer)
+    found = scoping.get_for_user(Bulletin.objects.select_related("unit"), viewer, "unit_id", pk=pk)
+    data = found.data
+    if request.GET.get("format") == "xlsx":
+        rows: list[list[Any]] = []
+        for key, label in BULLETIN_LISTS:
+            rows.append([f"{label}（{len(data[key])}）"])
+            rows.extend([[r[k] for k in BULLETIN_KEYS] for r in data[key]])
+        rows.append([_("投诉热点")])
+        rows.extend([[h["where"], h["complaints"]] for h in data["hot_spots"]])
+        return exports.workbook_response(
+            title=_("督办通报"),
+            subtitle=f"{found.unit.name} {data['slot']}",
+            headers=list(BULLETIN_HEADERS),
+            rows=rows,
+            filename=f"bulletin-{found.number}",
+            user=viewer,
+            request=request,
+        )
+    lists = [
+        {
+            "key": key,
+            "label": label,
+            "rows": data[key],
+            "count": data["counts"].get(_COUNT_OF[key], len(data[key])),
+        }
+        for key, label in BULLETIN_LISTS
+    ]
+    return render(
+        request,
+        "quality/bulletin.html",
+        {"b": found, "data": data, "lists": lists, "headers": BULLETIN_HEADERS},
+    )
+
+
+_COUNT_OF = {"overdue": "overdue", "near_due": "near", "urged": "urged", "escalated": "escalated"}
+
+
+def _require_reader(viewer) -> None:
+    try:
+        statistics.require_reader(viewer)
+    except ApiError as exc:
+        raise PermissionDenied(exc.message) from exc
