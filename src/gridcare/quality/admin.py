@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin
 
 from . import metrics
-from .models import Bulletin, BulletinSetting, Metric
+from .models import Bulletin, BulletinSetting, Metric, WallScreen
 
 
 class MetricForm(forms.ModelForm):
@@ -82,4 +82,17 @@ class BulletinAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WallScreen)
+class WallScreenAdmin(admin.ModelAdmin):
+    """Screens are created with ``gridcare create-wall`` (the link is shown once); here they are
+    renamed, moved to another unit or switched off."""
+
+    list_display = ["name", "unit", "prefix", "is_active", "last_seen_at"]
+    fields = ["name", "unit", "is_active", "prefix", "last_seen_at"]
+    readonly_fields = ["prefix", "last_seen_at"]
+
+    def has_add_permission(self, request) -> bool:
         return False

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -130,3 +132,36 @@ class Bulletin(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class WallScreen(models.Model):
+    """指挥大屏: a display of the command center, opened with a secret link. It reads counts of
+    its unit's subtree only — never personal data — and holds no staff session. Only a hash of
+    the key is stored; deactivating the row turns the screen off at its next refresh."""
+
+    name = models.CharField(_("名称"), max_length=60)
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("密钥前缀"), max_length=12, editable=False)
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("最近刷新"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("指挥大屏")
+        verbose_name_plural = _("指挥大屏")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, name: str, unit: Unit) -> tuple[WallScreen, str]:
+        """A new screen and its key (shown once)."""
+        key = "wall_" + secrets.token_urlsafe(24)
+        screen = cls.objects.create(name=name, unit=unit, key_hash=cls.hash_key(key), prefix=key[:10])
+        return screen, key

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import kiosk, views
 
 app_name = "quality"
 urlpatterns = [
@@ -9,4 +9,7 @@ urlpatterns = [
     path("statistics/m/<slug:code>/rows/", views.rows, name="rows"),
     path("bulletins/", views.bulletins, name="bulletins"),
     path("bulletins/<int:pk>/", views.bulletin, name="bulletin"),
+    path("wall/", kiosk.screen, name="wall"),
+    path("wall/data/", kiosk.data, name="wall_data"),
+    path("wall/open/<str:key>/", kiosk.open_screen, name="wall_open"),
 ]
