@@ -130,6 +130,7 @@ def build_county(rng: random.Random, fake: Faker, areas_per_feeder: int = 20) ->
     staff.add("dispatch01", [(Role.DISPATCHER, city)])
     staff.add("billing01", [(Role.BILLING_CLERK, city)])
     staff.add("auditor02", [(Role.AUDITOR, city)])
+    staff.add("qc01", [(Role.INSPECTOR, city)])
     staff.add("kb01", [(Role.KNOWLEDGE_EDITOR, city)])
     staff.add("chief01", [(Role.MANAGER, city)])
 
