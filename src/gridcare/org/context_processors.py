@@ -18,6 +18,7 @@ NAVIGATION = [
     (_("停电信息"), "outages:list", ()),
     (_("抢修指挥"), "repair:board", (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER)),
     (_("我的抢修任务"), "repair:my_jobs", (Role.CREW,)),
+    (_("排班测算"), "quality:staffing", (Role.SHIFT_LEADER, Role.MANAGER)),
 ]
 
 
