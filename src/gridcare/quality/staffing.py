@@ -359,7 +359,7 @@ def _day_bounds(day: dt.date) -> Q:
 
 
 def _on_days(days: Sequence[dt.date]) -> Q:
-    condition = Q(pk__in=[])
+    condition = Q()
     for day in days:
         condition |= _day_bounds(day)
     return condition
