@@ -218,6 +218,8 @@ GRIDCARE_PERIODIC_TASKS = [
     ("gridcare.repair.tasks.roll_up_fault_calls", env_int("GRIDCARE_ROLLUP_SWEEP_SECONDS", 60)),
     # The 12-hour warning of open outage events (a lost scheduled check).
     ("gridcare.repair.tasks.check_long_outage", env_int("GRIDCARE_OUTAGE_SWEEP_SECONDS", 600)),
+    # 督办通报: each unit's bulletin once its slot (BulletinSetting.times) has come.
+    ("gridcare.quality.tasks.issue_supervision_bulletins", env_int("GRIDCARE_BULLETIN_SWEEP_SECONDS", 120)),
 ]
 
 # --- Cache and sessions ----------------------------------------------------------------------

@@ -18,6 +18,11 @@ NAVIGATION = [
     (_("停电信息"), "outages:list", ()),
     (_("抢修指挥"), "repair:board", (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER)),
     (_("我的抢修任务"), "repair:my_jobs", (Role.CREW,)),
+    (
+        _("统计报表"),
+        "quality:overview",
+        (Role.MANAGER, Role.SHIFT_LEADER, Role.DISPATCHER, Role.AUDITOR, Role.ACCOUNT_MANAGER),
+    ),
     (_("排班测算"), "quality:staffing", (Role.SHIFT_LEADER, Role.MANAGER)),
 ]
 

@@ -1,22 +1,245 @@
-"""Statistics API (/api/v1/statistics/…): the same figures as the statistics pages, scoped."""
+"""Statistics API (/api/v1/statistics/…): the same figures as the statistics pages, scoped.
+
+Every figure carries the count of rows it stands on, and ``…/rows`` lists those rows (the
+drill-down): for a count, as many rows as the figure; for an average or a ratio, the rows of each
+side. A unit outside the caller's scope answers 404, as everywhere."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Literal
 
+from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema
 
-from gridcare.core.api_errors import ErrorOut
-from gridcare.core.validation import Int32, LocalDate
+from gridcare.core.api_errors import ApiError, ErrorOut
+from gridcare.core.masking import mask_name, mask_phone
+from gridcare.core.validation import Int32, LocalDate, limit_param
 from gridcare.org.types import ApiRequest
 
-from . import staffing
+from . import metrics, staffing, statistics
+from .models import Area, Metric, Period
 
 router = Router(tags=["statistics"])
 
 
+class MetricOut(Schema):
+    code: str
+    version: int
+    name: str
+    area: str
+    description: str
+    numerator: dict
+    denominator: dict | None
+    exclude: dict
+    scale: float
+    unit_label: str
+    period: str
+    target: float | None
+    better: str
+    scoring: str
+    source: str
+    formula_known: bool
+    valid_from: dt.date | None
+
+
+class Selection(Schema):
+    unit: Int32 | None = Field(None, description="a unit id in your scope (default: your own top unit)")
+    period: Literal["day", "week", "month", "quarter", "year"] = Period.MONTH
+    date: LocalDate | None = Field(None, description="a day of the period (default: today)")
+    start: LocalDate | None = Field(None, description="first day of a custom range (with end)")
+    end: LocalDate | None = Field(None, description="last day of a custom range (included)")
+
+
+class FigureOut(Schema):
+    value: float | None
+    numerator: float | None
+    numerator_rows: int
+    denominator: float | None
+    denominator_rows: int
+    start: dt.date
+    end: dt.date = Field(description="last day included")
+
+
+class UnitRef(Schema):
+    id: int
+    code: str
+    name: str
+    kind: str
+
+
+class ReportOut(Schema):
+    metric: str
+    name: str
+    unit_label: str
+    unit: UnitRef
+    figure: FigureOut
+    previous: FigureOut
+    year_before: FigureOut
+    change_percent: float | None = Field(description="against the previous period")
+    year_on_year_percent: float | None
+    arrow: str = Field(description="flat | up-good | up-bad | down-good | down-bad")
+    target: float | None
+    met: bool | None
+    share_of_parent_percent: float | None
+
+
+class RankOut(Schema):
+    position: int
+    previous_position: int | None
+    unit: UnitRef
+    value: float | None
+    previous_value: float | None
+    arrow: str
+
+
+class MetricDetailOut(ReportOut):
+    trend: list[FigureOut]
+    ranking: list[RankOut]
+
+
+class RowsOut(Schema):
+    metric: str
+    part: str
+    count: int
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+def _figure(f: statistics.Figure) -> FigureOut:
+    return FigureOut(
+        value=f.value,
+        numerator=f.numerator,
+        numerator_rows=f.numerator_rows,
+        denominator=f.denominator,
+        denominator_rows=f.denominator_rows,
+        start=f.span.start,
+        end=f.span.end - dt.timedelta(days=1),
+    )
+
+
+def _unit(u) -> UnitRef:
+    return UnitRef(id=u.pk, code=u.code, name=u.name, kind=u.kind)
+
+
+def _report(r: statistics.Report) -> dict:
+    m = r.figure.metric
+    return {
+        "metric": m.code,
+        "name": m.name,
+        "unit_label": m.unit_label,
+        "unit": _unit(r.figure.unit),
+        "figure": _figure(r.figure),
+        "previous": _figure(r.previous),
+        "year_before": _figure(r.year_before),
+        "change_percent": r.change,
+        "year_on_year_percent": r.year_on_year,
+        "arrow": r.arrow,
+        "target": m.target,
+        "met": r.figure.met,
+        "share_of_parent_percent": r.share_of_parent,
+    }
+
+
+def _select(request: ApiRequest, s: Selection):
+    statistics.require_reader(request.auth)
+    return statistics.select(
+        request.auth, unit_id=s.unit, period=s.period, day=s.date, start=s.start, end=s.end
+    )
+
+
+def _metric(code: str, on: dt.date) -> Metric:
+    metric = statistics.metric_in_force(code, on)
+    if metric is None:
+        raise ApiError("not_found", gettext("没有该统计指标"), status=404)
+    return metric
+
+
+@router.get(
+    "/metrics", response=list[MetricOut], summary="The metric registry: every KPI's definition in force"
+)
+def metric_list(
+    request: ApiRequest, area: Literal["hotline", "orders", "repair", "complaints", "callbacks"] | None = None
+):
+    statistics.require_reader(request.auth)
+    return [m for m in statistics.in_force() if area is None or m.area == area]
+
+
+@router.get("/figures", response=list[ReportOut], summary="Every metric of an area for a unit and period")
+def figures(
+    request: ApiRequest,
+    params: Query[Selection],
+    area: Literal["hotline", "orders", "repair", "complaints", "callbacks"] = Area.COMPLAINTS,
+):
+    unit, span = _select(request, params)
+    return [
+        _report(statistics.report(m, request.auth, unit, span))
+        for m in statistics.in_force(span.start)
+        if m.area == area
+    ]
+
+
+@router.get(
+    "/metrics/{code}", response=MetricDetailOut, summary="One metric: figure, comparisons, trend, ranking"
+)
+def metric_detail(request: ApiRequest, code: str, params: Query[Selection]):
+    """The figure with the previous period and the same period a year before, its share of the
+    parent unit (counts), the last 12 periods, and the units one level down ranked (best first,
+    with their place in the previous period)."""
+    unit, span = _select(request, params)
+    metric = _metric(code, span.start)
+    out = _report(statistics.report(metric, request.auth, unit, span))
+    out["trend"] = [_figure(f) for f in statistics.trend(metric, request.auth, unit, span)]
+    out["ranking"] = [
+        RankOut(
+            position=r.position,
+            previous_position=r.previous_position,
+            unit=_unit(r.figure.unit),
+            value=r.figure.value,
+            previous_value=r.previous.value,
+            arrow=r.arrow,
+        )
+        for r in statistics.ranking(metric, request.auth, statistics.children(request.auth, unit), span)
+    ]
+    return out
+
+
+class RowsParams(Selection):
+    part: Literal["numerator", "denominator"] = "numerator"
+    limit: int = limit_param(100, 1000)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+@router.get("/metrics/{code}/rows", response=RowsOut, summary="The rows behind a figure (drill-down)")
+def metric_rows(request: ApiRequest, code: str, params: Query[RowsParams]):
+    """``count`` equals the figure's ``numerator_rows`` (or ``denominator_rows``); phone numbers
+    and names are masked."""
+    unit, span = _select(request, params)
+    metric = _metric(code, span.start)
+    if params.part == "denominator" and metric.denominator is None:
+        raise ApiError("not_found", gettext("该指标没有分母"), status=404)
+    qs = statistics.drill_down(metric, params.part, request.auth, unit, span)
+    source = metrics.SOURCES[
+        (metric.numerator if params.part == "numerator" else metric.denominator)["source"]
+    ]
+    fields = [f for f, _ in source.columns]
+    rows = [
+        [_masked(f, v) for f, v in zip(fields, row, strict=True)]
+        for row in qs.order_by("pk").values_list(*fields)[params.offset : params.offset + params.limit]
+    ]
+    return RowsOut(metric=metric.code, part=params.part, count=qs.count(), columns=fields, rows=rows)
+
+
+def _masked(field: str, value: Any) -> Any:
+    if field == "caller_number":
+        return mask_phone(value)
+    if field == "name":
+        return mask_name(value)
+    return value
+
+
 # --- Staffing (排班测算, Erlang C): GET /api/v1/statistics/staffing ---------------------------------
-# (Issue 17 item 8; kept in one block so that the statistics routes above merge beside it.)
+# (Issue 17 item 8.)
 
 
 class StaffingParams(Schema):

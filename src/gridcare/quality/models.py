@@ -1,4 +1,167 @@
-"""The quality app's tables: the metric registry (each KPI as data) and what the statistics,
-evaluation, inspection and staffing pages keep."""
+"""The quality app's tables: the metric registry (each KPI as data)."""
 
 from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from gridcare.core.models import SettingsRow
+from gridcare.org.models import Unit
+
+
+class Area(models.TextChoices):
+    """Which statistics page a metric belongs to."""
+
+    HOTLINE = "hotline", _("热线话务")
+    ORDERS = "orders", _("工单")
+    REPAIR = "repair", _("故障抢修")
+    COMPLAINTS = "complaints", _("投诉")
+    CALLBACKS = "callbacks", _("回访")
+
+
+class Better(models.TextChoices):
+    HIGHER = "higher", _("越高越好")
+    LOWER = "lower", _("越低越好")
+
+
+class Period(models.TextChoices):
+    DAY = "day", _("日")
+    WEEK = "week", _("周")
+    MONTH = "month", _("月")
+    QUARTER = "quarter", _("季")
+    YEAR = "year", _("年")
+
+
+class Metric(models.Model):
+    """指标定义: one KPI as data — a ratio of two aggregates over rows GridCare holds.
+
+    ``numerator`` and ``denominator`` are ``{"source": …, "where": {…}, "agg": …}`` where the
+    source (work orders, deadlines, calls, customers …), the fields a condition may name and the
+    aggregates are those of ``quality.metrics.SOURCES``; ``exclude`` removes rows from both (same
+    source). The value is numerator ÷ denominator × ``scale`` (a count when there is no
+    denominator). A change of definition is a new ``version``; the figures of a period use the
+    version in force. ``formula_known`` says whether the official formula is known (``source``
+    says where it comes from); where it is not, the definition is GridCare's and says so.
+    """
+
+    code = models.SlugField(_("指标代码"), max_length=60)
+    version = models.PositiveSmallIntegerField(_("版本"), default=1)
+    name = models.CharField(_("指标名称"), max_length=80)
+    area = models.CharField(_("统计专题"), max_length=12, choices=Area.choices)
+    description = models.TextField(_("口径说明"), blank=True)
+    numerator = models.JSONField(_("分子"))
+    denominator = models.JSONField(_("分母"), null=True, blank=True)
+    exclude = models.JSONField(_("剔除条件"), default=dict, blank=True)
+    scale = models.DecimalField(_("倍数"), max_digits=9, decimal_places=2, default=1)
+    unit_label = models.CharField(_("计量单位"), max_length=12, blank=True)
+    decimals = models.PositiveSmallIntegerField(_("小数位"), default=2)
+    period = models.CharField(_("统计周期"), max_length=8, choices=Period.choices, default=Period.MONTH)
+    target = models.DecimalField(_("目标值"), max_digits=12, decimal_places=4, null=True, blank=True)
+    better = models.CharField(_("方向"), max_length=6, choices=Better.choices, default=Better.HIGHER)
+    scoring = models.CharField(_("计分方法"), max_length=200, blank=True)
+    source = models.CharField(_("口径来源"), max_length=200, blank=True)
+    formula_known = models.BooleanField(_("官方口径已知"), default=True)
+    valid_from = models.DateField(_("生效日期"), null=True, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    sort = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        ordering = ["area", "sort", "code", "-version"]
+        verbose_name = _("统计指标")
+        verbose_name_plural = _("统计指标")
+        constraints = [models.UniqueConstraint(fields=["code", "version"], name="metric_code_version")]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class BulletinSetting(SettingsRow):
+    """督办通报参数: when the bulletins go out and for which units."""
+
+    times = models.CharField(
+        _("发布时间"),
+        max_length=60,
+        default="08:30,16:30",
+        help_text=_("每天发布的时刻，逗号分隔（北京时间，HH:MM）"),
+    )
+    unit_kinds = models.CharField(
+        _("发布单位层级"),
+        max_length=60,
+        default="county,station",
+        help_text=_("逗号分隔：city、county、station"),
+    )
+    hot_spot_days = models.PositiveSmallIntegerField(_("投诉热点统计天数"), default=7)
+    hot_spot_min = models.PositiveSmallIntegerField(_("热点最少投诉件数"), default=2)
+
+    class Meta:
+        verbose_name = _("督办通报参数")
+        verbose_name_plural = _("督办通报参数")
+
+    def slot_times(self) -> list[dt.time]:
+        out = []
+        for part in self.times.split(","):
+            hour, _sep, minute = part.strip().partition(":")
+            if hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60:
+                out.append(dt.time(int(hour), int(minute)))
+        return sorted(set(out))
+
+    def kinds(self) -> list[str]:
+        return [k.strip() for k in self.unit_kinds.split(",") if k.strip()]
+
+
+class Bulletin(models.Model):
+    """督办通报: one unit's bulletin of one slot, kept as it was issued (``data``: the rows)."""
+
+    number = models.CharField(_("通报编号"), max_length=40, unique=True)
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    slot_at = models.DateTimeField(_("通报时点"))
+    issued_at = models.DateTimeField(_("发布时间"))
+    data = models.JSONField(_("内容"))
+    recipients = models.PositiveIntegerField(_("送达人数"), default=0)
+
+    class Meta:
+        ordering = ["-slot_at", "unit__path"]
+        verbose_name = _("督办通报")
+        verbose_name_plural = _("督办通报")
+        constraints = [models.UniqueConstraint(fields=["unit", "slot_at"], name="bulletin_unit_slot")]
+        indexes = [models.Index(fields=["unit", "-slot_at"], name="bulletin_unit_recent")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class WallScreen(models.Model):
+    """指挥大屏: a display of the command center, opened with a secret link. It reads counts of
+    its unit's subtree only — never personal data — and holds no staff session. Only a hash of
+    the key is stored; deactivating the row turns the screen off at its next refresh."""
+
+    name = models.CharField(_("名称"), max_length=60)
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("密钥前缀"), max_length=12, editable=False)
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("最近刷新"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("指挥大屏")
+        verbose_name_plural = _("指挥大屏")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, name: str, unit: Unit) -> tuple[WallScreen, str]:
+        """A new screen and its key (shown once)."""
+        key = "wall_" + secrets.token_urlsafe(24)
+        screen = cls.objects.create(name=name, unit=unit, key_hash=cls.hash_key(key), prefix=key[:10])
+        return screen, key

@@ -1,11 +1,16 @@
 from django.urls import path
 
-from . import views
+from . import kiosk, views
 
 app_name = "quality"
-urlpatterns: list = []
-
-# --- Staffing (排班测算, Erlang C) ---
-urlpatterns += [
+urlpatterns = [
+    path("statistics/", views.overview, name="overview"),
+    path("statistics/m/<slug:code>/", views.metric, name="metric"),
+    path("statistics/m/<slug:code>/rows/", views.rows, name="rows"),
+    path("bulletins/", views.bulletins, name="bulletins"),
+    path("bulletins/<int:pk>/", views.bulletin, name="bulletin"),
+    path("wall/", kiosk.screen, name="wall"),
+    path("wall/data/", kiosk.data, name="wall_data"),
+    path("wall/open/<str:key>/", kiosk.open_screen, name="wall_open"),
     path("staffing/", views.staffing_page, name="staffing"),
 ]

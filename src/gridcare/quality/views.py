@@ -1,4 +1,5 @@
-"""Statistics, evaluation, inspection and staffing pages."""
+"""Statistics pages: every area's figures for a unit and period, one metric's trend and ranking,
+and the rows behind any figure (drill-down), each exportable to Excel."""
 
 from __future__ import annotations
 
@@ -6,73 +7,391 @@ import datetime as dt
 import json
 from typing import Any
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
-from gridcare.core import clock
-from gridcare.core.validation import YEAR_MAX, YEAR_MIN
+from gridcare.core.api_errors import ApiError
+from gridcare.core.clock import local
+from gridcare.core.masking import mask_name, mask_phone
 from gridcare.org import scoping
 from gridcare.org.models import Unit
 from gridcare.org.types import Actor, StaffRequest
 
-from . import staffing
+from . import exports, metrics, staffing, statistics
+from .forms import SelectionForm, StaffingForm
+from .models import Area, Bulletin, Metric
+
+ARROWS = {
+    "flat": ("→", "text-muted"),
+    "up-good": ("↑", "text-success"),
+    "down-good": ("↓", "text-success"),
+    "up-bad": ("↑", "text-danger"),
+    "down-bad": ("↓", "text-danger"),
+}
+
+
+def _selected(request: StaffRequest) -> tuple[SelectionForm, Any, statistics.Span, str]:
+    """The pickers, the unit and period they name, and an error to show ("" when none)."""
+    viewer = scoping.signed_in(request.user)
+    try:
+        statistics.require_reader(viewer)
+    except ApiError as exc:
+        raise PermissionDenied(exc.message) from exc
+    form = SelectionForm(request.GET or None, viewer=viewer)
+    error, chosen = "", {}
+    if form.is_bound:
+        if form.is_valid():
+            chosen = form.selection()
+        elif "unit" in form.errors:
+            raise Http404(_("您的管辖范围内没有该单位"))  # outside the scope: as if it did not exist
+        else:
+            error = _("请检查筛选条件")
+    try:
+        unit, span = statistics.select(viewer, **chosen)
+    except ApiError as exc:
+        if exc.status == 404:
+            raise Http404(exc.message) from exc
+        error = exc.message
+        unit, span = statistics.select(viewer, unit_id=chosen.get("unit_id"))
+    if not form.is_bound:
+        form = SelectionForm(initial={"unit": unit.pk, "period": "month", "date": span.start}, viewer=viewer)
+    return form, unit, span, error
+
+
+def _fmt(value: Any, metric: Metric) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{metric.decimals}f}"
+
+
+def _row(report: statistics.Report, query: str) -> dict[str, Any]:
+    f, m = report.figure, report.figure.metric
+    sign, tone = ARROWS[report.arrow]
+    base = reverse("quality:metric", args=[m.code])
+    return {
+        "metric": m,
+        "value": _fmt(f.value, m),
+        "target": _fmt(m.target, m) if m.target is not None else "",
+        "met": f.met,
+        "previous": _fmt(report.previous.value, m),
+        "change": report.change,
+        "year_before": _fmt(report.year_before.value, m),
+        "yoy": report.year_on_year,
+        "share": report.share_of_parent,
+        "arrow": sign,
+        "tone": tone,
+        "rows": f.numerator_rows,
+        "url": f"{base}?{query}",
+        "rows_url": f"{reverse('quality:rows', args=[m.code])}?{query}",
+    }
+
+
+@login_required
+def overview(request: StaffRequest) -> HttpResponse:
+    """统计报表: every metric of one area for a unit and period, with the previous period, the
+    same period a year before and the share of the parent unit."""
+    form, unit, span, error = _selected(request)
+    area = request.GET.get("area", Area.COMPLAINTS)
+    if area not in Area.values:
+        area = Area.COMPLAINTS
+    viewer = scoping.signed_in(request.user)
+    query = _query(request, exclude=("area",))
+    rows = [
+        _row(statistics.report(m, viewer, unit, span), query)
+        for m in statistics.in_force(span.start)
+        if m.area == area
+    ]
+    if request.GET.get("format") == "xlsx":
+        return exports.workbook_response(
+            title=f"{Area(area).label}统计",
+            subtitle=f"{unit.name} {span.label()}",
+            headers=[
+                _("指标"),
+                _("本期"),
+                _("单位"),
+                _("目标"),
+                _("上期"),
+                _("环比%"),
+                _("去年同期"),
+                _("同比%"),
+                _("占上级%"),
+            ],
+            rows=[
+                [
+                    r["metric"].name,
+                    r["value"],
+                    r["metric"].unit_label,
+                    r["target"],
+                    r["previous"],
+                    r["change"],
+                    r["year_before"],
+                    r["yoy"],
+                    r["share"],
+                ]
+                for r in rows
+            ],
+            filename=f"statistics-{area}",
+            user=viewer,
+            request=request,
+        )
+    return render(
+        request,
+        "quality/overview.html",
+        {
+            "form": form,
+            "unit": unit,
+            "span": span,
+            "error": error,
+            "areas": [(a.value, a.label, a.value == area) for a in Area],
+            "area": area,
+            "rows": rows,
+            "query": query,
+        },
+    )
+
+
+@login_required
+def metric(request: StaffRequest, code: str) -> HttpResponse:
+    """One metric: its definition, figure and comparisons, the last 12 periods, and the units one
+    level down ranked against the previous period."""
+    form, unit, span, error = _selected(request)
+    found = statistics.metric_in_force(code, span.start)
+    if found is None:
+        raise Http404(_("没有该统计指标"))
+    viewer = scoping.signed_in(request.user)
+    report = statistics.report(found, viewer, unit, span)
+    query = _query(request)
+    trend = statistics.trend(found, viewer, unit, span)
+    ranking = statistics.ranking(found, viewer, statistics.children(viewer, unit), span)
+    ranked = [
+        {
+            "position": r.position,
+            "unit": r.figure.unit,
+            "value": _fmt(r.figure.value, found),
+            "previous": _fmt(r.previous.value, found),
+            "moved": r.moved,
+            "arrow": ARROWS[r.arrow][0],
+            "tone": ARROWS[r.arrow][1],
+            "url": f"{reverse('quality:metric', args=[code])}?{_query(request, unit=r.figure.unit.pk)}",
+            "rows": r.figure.numerator_rows,
+            "rows_url": f"{reverse('quality:rows', args=[code])}?{_query(request, unit=r.figure.unit.pk)}",
+        }
+        for r in ranking
+    ]
+    if request.GET.get("format") == "xlsx":
+        return exports.workbook_response(
+            title=found.name,
+            subtitle=f"{unit.name} {span.label()}",
+            headers=[_("名次"), _("单位"), _("本期"), _("上期"), _("名次变化"), _("明细条数")],
+            rows=[
+                [r["position"], r["unit"].name, r["value"], r["previous"], r["moved"], r["rows"]]
+                for r in ranked
+            ],
+            filename=f"statistics-{code}",
+            user=viewer,
+            request=request,
+        )
+    chart = {
+        "name": found.name,
+        "unit_label": found.unit_label,
+        "trend": {
+            "labels": [
+                f.span.start.isoformat()[:7] if f.span.days >= 28 else f.span.start.isoformat() for f in trend
+            ],
+            "values": [None if f.value is None else float(f.value) for f in trend],
+            "target": None if found.target is None else float(found.target),
+        },
+        "units": {
+            "labels": [r["unit"].name for r in ranked],
+            "values": [None if r.figure.value is None else float(r.figure.value) for r in ranking],
+        },
+    }
+    return render(
+        request,
+        "quality/metric.html",
+        {
+            "form": form,
+            "unit": unit,
+            "span": span,
+            "error": error,
+            "m": found,
+            "row": _row(report, query),
+            "ranked": ranked,
+            "chart": chart,
+            "query": query,
+            "overview_url": f"{reverse('quality:overview')}?{_query(request)}&area={found.area}",
+        },
+    )
+
+
+ROWS_PAGE = 50
+
+
+@login_required
+def rows(request: StaffRequest, code: str) -> HttpResponse:
+    """The rows behind a figure: as many as it counts; personal data masked; an order's number
+    opens the order."""
+    form, unit, span, error = _selected(request)
+    found = statistics.metric_in_force(code, span.start)
+    part = request.GET.get("part", "numerator")
+    if (
+        found is None
+        or part not in ("numerator", "denominator")
+        or (part == "denominator" and found.denominator is None)
+    ):
+        raise Http404(_("没有该统计指标"))
+    viewer = scoping.signed_in(request.user)
+    qs = statistics.drill_down(found, part, viewer, unit, span).order_by("pk")
+    spec = found.numerator if part == "numerator" else found.denominator
+    assert spec is not None
+    source = metrics.SOURCES[spec["source"]]
+    fields = [f for f, _label in source.columns]
+    if request.GET.get("format") == "xlsx":
+        return exports.workbook_response(
+            title=f"{found.name}明细",
+            subtitle=f"{unit.name} {span.label()}",
+            headers=[label for _f, label in source.columns],
+            rows=[
+                [_shown(f, v) for f, v in zip(fields, r, strict=True)]
+                for r in qs.values_list(*fields)[:100_000]
+            ],
+            filename=f"statistics-{code}-rows",
+            user=viewer,
+            request=request,
+        )
+    page = Paginator(qs.values_list(*fields), ROWS_PAGE).get_page(request.GET.get("page"))
+    link_index = fields.index(source.link) if source.link in fields else None
+    table = []
+    for r in page.object_list:
+        cells = [_shown(f, v) for f, v in zip(fields, r, strict=True)]
+        href = reverse("workorders:detail", args=[r[link_index]]) if link_index is not None else ""
+        table.append({"cells": cells, "href": href, "link_index": link_index})
+    return render(
+        request,
+        "quality/rows.html",
+        {
+            "form": form,
+            "unit": unit,
+            "span": span,
+            "error": error,
+            "m": found,
+            "part": part,
+            "headers": [label for _f, label in source.columns],
+            "table": table,
+            "page": page,
+            "count": page.paginator.count,
+            "query": _query(request, exclude=("page",)),
+            "metric_url": f"{reverse('quality:metric', args=[code])}?{_query(request, exclude=('page', 'part'))}",
+        },
+    )
+
+
+def _shown(field: str, value: Any) -> Any:
+    if field == "caller_number":
+        return mask_phone(value)
+    if field == "name":
+        return mask_name(value)
+    if isinstance(value, dt.datetime):
+        return local(value).strftime("%Y-%m-%d %H:%M")
+    return "" if value is None else value
+
+
+def _query(request: StaffRequest, exclude: tuple[str, ...] = (), **override: Any) -> str:
+    params = request.GET.copy()
+    for key in (*exclude, "format"):
+        params.pop(key, None)
+    for key, value in override.items():
+        params[key] = str(value)
+    return params.urlencode()
+
+
+BULLETIN_LISTS = (
+    ("overdue", "超期工单"),
+    ("near_due", "临期工单"),
+    ("urged", "被催办工单"),
+    ("escalated", "已升级工单"),
+)
+BULLETIN_HEADERS = (
+    "工单编号",
+    "类型",
+    "状态",
+    "承办单位",
+    "责任人",
+    "最早到期",
+    "超期（小时）",
+    "催办次数",
+    "升级层级",
+)
+BULLETIN_KEYS = ("number", "type", "state", "unit", "responsible", "due_at", "overdue_hours", "urged", "tier")
+
+
+@login_required
+def bulletins(request: StaffRequest) -> HttpResponse:
+    """督办通报: the bulletins issued for the units in scope, newest first."""
+    viewer = scoping.signed_in(request.user)
+    _require_reader(viewer)
+    qs = scoping.restrict(Bulletin.objects.select_related("unit"), viewer, "unit", request.active_unit)
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    return render(request, "quality/bulletins.html", {"page": page})
+
+
+@login_required
+def bulletin(request: StaffRequest, pk: int) -> HttpResponse:
+    """One bulletin as issued: its counts, each list of orders (linked), the complaint hot spots;
+    Excel export."""
+    viewer = scoping.signed_in(request.user)
+    _require_reader(viewer)
+    found = scoping.get_for_user(Bulletin.objects.select_related("unit"), viewer, "unit_id", pk=pk)
+    data = found.data
+    if request.GET.get("format") == "xlsx":
+        rows: list[list[Any]] = []
+        for key, label in BULLETIN_LISTS:
+            rows.append([f"{label}（{len(data[key])}）"])
+            rows.extend([[r[k] for k in BULLETIN_KEYS] for r in data[key]])
+        rows.append([_("投诉热点")])
+        rows.extend([[h["where"], h["complaints"]] for h in data["hot_spots"]])
+        return exports.workbook_response(
+            title=_("督办通报"),
+            subtitle=f"{found.unit.name} {data['slot']}",
+            headers=list(BULLETIN_HEADERS),
+            rows=rows,
+            filename=f"bulletin-{found.number}",
+            user=viewer,
+            request=request,
+        )
+    lists = [
+        {
+            "key": key,
+            "label": label,
+            "rows": data[key],
+            "count": data["counts"].get(_COUNT_OF[key], len(data[key])),
+        }
+        for key, label in BULLETIN_LISTS
+    ]
+    return render(
+        request,
+        "quality/bulletin.html",
+        {"b": found, "data": data, "lists": lists, "headers": BULLETIN_HEADERS},
+    )
+
+
+_COUNT_OF = {"overdue": "overdue", "near_due": "near", "urged": "urged", "escalated": "escalated"}
+
+
+def _require_reader(viewer) -> None:
+    try:
+        statistics.require_reader(viewer)
+    except ApiError as exc:
+        raise PermissionDenied(exc.message) from exc
+
 
 # --- Staffing (排班测算, Erlang C): /quality/staffing/ -------------------------------------------------
-# (Issue 17 item 8; kept in one block so that the statistics pages above merge beside it.)
-
-
-class StaffingForm(forms.Form):
-    """The page's question, in the units a planner thinks in (percentages); the API takes shares."""
-
-    date = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}))
-    unit = forms.IntegerField(label=_("单位"), required=False)
-    service_level = forms.FloatField(label=_("服务水平目标（%）"), min_value=1, max_value=99.9)
-    target_seconds = forms.IntegerField(
-        label=_("目标应答时间（秒）"), min_value=0, max_value=staffing.TARGET_SECONDS_MAX
-    )
-    shrinkage = forms.FloatField(label=_("缩减率（%）"), min_value=0, max_value=staffing.SHRINKAGE_MAX * 100)
-    storm = forms.FloatField(label=_("风暴倍数"), min_value=staffing.STORM_MIN, max_value=staffing.STORM_MAX)
-    weeks = forms.IntegerField(
-        label=_("历史周数"), min_value=staffing.WEEKS_MIN, max_value=staffing.WEEKS_MAX
-    )
-    max_occupancy = forms.FloatField(label=_("最高占用率（%）"), min_value=1, max_value=100, required=False)
-    max_asa = forms.FloatField(
-        label=_("平均应答速度上限（秒）"), min_value=1, max_value=staffing.TARGET_SECONDS_MAX, required=False
-    )
-
-    @staticmethod
-    def defaults() -> dict[str, str]:
-        return {
-            "date": (clock.today() + dt.timedelta(days=1)).isoformat(),
-            "service_level": f"{staffing.DEFAULT_SERVICE_LEVEL * 100:g}",
-            "target_seconds": str(staffing.DEFAULT_TARGET_SECONDS),
-            "shrinkage": f"{staffing.DEFAULT_SHRINKAGE * 100:g}",
-            "storm": "1",
-            "weeks": str(staffing.DEFAULT_WEEKS),
-        }
-
-    def clean_date(self) -> dt.date:
-        date: dt.date = self.cleaned_data["date"]
-        if not YEAR_MIN <= date.year <= YEAR_MAX:
-            raise forms.ValidationError(
-                _("年份必须在 %(min)s 到 %(max)s 之间") % {"min": YEAR_MIN, "max": YEAR_MAX}
-            )
-        return date
-
-    def targets(self) -> staffing.Targets:
-        d = self.cleaned_data
-        return staffing.Targets(
-            service_level=d["service_level"] / 100,
-            target_seconds=d["target_seconds"],
-            shrinkage=d["shrinkage"] / 100,
-            max_occupancy=d["max_occupancy"] / 100 if d["max_occupancy"] is not None else None,
-            max_asa_seconds=d["max_asa"],
-        )
+# (Issue 17 item 8; the form is forms.StaffingForm.)
 
 
 def _staffing_rows(plan: staffing.StaffingPlan) -> list[dict[str, Any]]:
@@ -102,9 +421,9 @@ def _staffing_chart(plan: staffing.StaffingPlan) -> str:
             "positions": [row.staffing.positions for row in plan.rows],
             "calls": [round(row.staffing.calls, 1) for row in plan.rows],
             "names": {
-                "agents": gettext("所需座席"),
-                "positions": gettext("排班人数（含缩减）"),
-                "calls": gettext("预测来电"),
+                "agents": _("所需座席"),
+                "positions": _("排班人数（含缩减）"),
+                "calls": _("预测来电"),
             },
         },
         ensure_ascii=False,

@@ -1,0 +1,411 @@
+"""The metric registry's building blocks: the rows a KPI may count and how (issue 17, item 1).
+
+A metric (``models.Metric``) is data: ``{"source": …, "where": {…}, "agg": …}`` for its numerator
+and denominator. What it may name is fixed here, so an administrator who edits a definition can
+only combine these blocks, and every figure can be drilled down to the rows behind it:
+
+- a **source** is a table GridCare holds (work orders, their time limits, calls, call-backs …)
+  with the time that puts a row in a period, the unit a row counts for (and the units that may see
+  it: the scoping door), the fields a condition may name, and the columns of its drill-down list;
+- a **condition** (``where``, ``exclude``) maps ``field`` or ``field__lookup`` (exact, in, isnull,
+  gt, gte, lt, lte) to a value, a list, ``{"F": "other_field"}`` (compare two fields of a row,
+  e.g. a deadline met before it was due) or ``{"now": true}`` (the moment of computing); ``"any":
+  [{…}, {…}]`` holds when one of its conditions does;
+- an **aggregate** is ``count``, ``distinct:FIELD``, ``avg_minutes:START:END`` (the mean of
+  END − START in minutes), ``avg_seconds:FIELD``, ``sum:FIELD``, or one of the calls' repeat
+  rules (``repeat_within:MINUTES``: calls from a number that called within the minutes before;
+  ``repeat_numbers:TIMES:DAYS``: answered calls of numbers that reached an agent TIMES or more
+  within DAYS days — the telecom definition).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.db import models
+from django.db.models import Avg, Count, ExpressionWrapper, F, Q, Sum
+
+from gridcare.core import clock
+from gridcare.org import scoping
+from gridcare.org.models import Unit
+from gridcare.org.types import Viewer
+
+LOOKUPS = frozenset({"exact", "in", "isnull", "gt", "gte", "lt", "lte"})
+
+
+class SpecError(Exception):
+    """A metric definition that names what the registry does not have."""
+
+    def __init__(self, part: str, message: str) -> None:
+        super().__init__(message)
+        self.part, self.message = part, message
+
+
+def _subtree(field: str) -> Callable[[Unit], Q]:
+    return lambda unit: Q(**{f"{field}__in": unit.subtree()})
+
+
+def _order_unit(prefix: str = "") -> Callable[[Unit], Q]:
+    """A work order counts for the unit that handles it (派单/承办单位), or — never dispatched,
+    answered at acceptance — the unit that accepted it."""
+
+    def q(unit: Unit) -> Q:
+        units = unit.subtree()
+        return Q(**{f"{prefix}assigned_unit__in": units}) | Q(
+            **{f"{prefix}assigned_unit__isnull": True, f"{prefix}accepted_unit__in": units}
+        )
+
+    return q
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    label: str
+    model: str  # "app_label.ModelName"
+    date_field: str | None  # the time that puts a row in a period (None: a stock, counted now)
+    scope_fields: tuple[str, ...]  # the units that may see a row (the scoping door)
+    unit_q: Callable[[Unit], Q]  # the rows that count for a unit's subtree
+    fields: frozenset[str]  # what a condition or an aggregate may name
+    columns: tuple[tuple[str, str], ...]  # the drill-down list: (field, heading)
+    link: str = ""  # the field a drill-down row links to its page by (an order's number)
+
+    def queryset(self) -> models.QuerySet:
+        return apps.get_model(self.model)._default_manager.all()
+
+
+ORDER_FIELDS = frozenset(
+    {
+        "order_type",
+        "subtype",
+        "channel",
+        "state",
+        "area_class",
+        "customer_class",
+        "complaint_class",
+        "at_fault",
+        "callback_required",
+        "satisfaction",
+        "created_at",
+        "closed_at",
+        "priority",
+        "merged_into",
+        "customer",
+        "assigned_unit",
+        "accepted_unit",
+    }
+)
+
+SOURCES: dict[str, Source] = {
+    s.key: s
+    for s in (
+        Source(
+            key="orders",
+            label="工单",
+            model="workorders.WorkOrder",
+            date_field="created_at",
+            scope_fields=("assigned_unit", "accepted_unit"),
+            unit_q=_order_unit(),
+            fields=ORDER_FIELDS,
+            columns=(
+                ("number", "工单编号"),
+                ("order_type", "工单类型"),
+                ("channel", "受理渠道"),
+                ("state", "状态"),
+                ("assigned_unit__name", "承办单位"),
+                ("created_at", "受理时间"),
+            ),
+            link="number",
+        ),
+        Source(
+            key="deadlines",
+            label="工单时限",
+            model="workorders.Deadline",
+            date_field="started_at",
+            scope_fields=("order__assigned_unit", "order__accepted_unit"),
+            unit_q=_order_unit("order__"),
+            fields=frozenset(
+                {"milestone", "started_at", "due_at", "met_at", "paused_at", "provisional"}
+                | {f"order__{f}" for f in ORDER_FIELDS}
+            ),
+            columns=(
+                ("order__number", "工单编号"),
+                ("milestone", "节点"),
+                ("started_at", "起算时间"),
+                ("due_at", "到期时间"),
+                ("met_at", "完成时间"),
+                ("order__assigned_unit__name", "承办单位"),
+            ),
+            link="order__number",
+        ),
+        Source(
+            key="calls",
+            label="来电",
+            model="hotline.Call",
+            date_field="ringing_at",
+            scope_fields=("unit",),
+            unit_q=_subtree("unit"),
+            fields=frozenset(
+                {"state", "ringing_at", "answered_at", "ended_at", "wrapped_up_at", "agent", "customer"}
+            ),
+            columns=(
+                ("call_id", "呼叫标识"),
+                ("caller_number", "主叫号码"),
+                ("agent__username", "座席"),
+                ("ringing_at", "振铃时间"),
+                ("answered_at", "接听时间"),
+                ("ended_at", "挂机时间"),
+            ),
+        ),
+        Source(
+            key="customers",
+            label="客户",
+            model="customers.Customer",
+            date_field=None,
+            scope_fields=("station",),
+            unit_q=_subtree("station"),
+            fields=frozenset({"customer_class"}),
+            columns=(("account_no", "户号"), ("name", "户名"), ("station__name", "供电单位")),
+        ),
+    )
+}
+
+MASKED_COLUMNS = frozenset({"caller_number", "name"})
+
+
+# --- checking a definition ---------------------------------------------------------------------------
+
+
+def _field_of(source: Source, key: str, part: str) -> tuple[str, str]:
+    field, lookup = key, "exact"
+    if "__" in key:
+        head, tail = key.rsplit("__", 1)
+        if tail in LOOKUPS:
+            field, lookup = head, tail
+    if field not in source.fields:
+        raise SpecError(part, f"“{field}” is not a field of {source.key} a metric may use")
+    return field, lookup
+
+
+def _check_where(source: Source, where: Any, part: str) -> None:
+    if not isinstance(where, dict):
+        raise SpecError(part, "a condition is an object of field: value")
+    for key, value in where.items():
+        if key == "any":
+            if not isinstance(value, list) or not value:
+                raise SpecError(part, "“any” takes a list of conditions (one of them must hold)")
+            for alternative in value:
+                _check_where(source, alternative, part)
+            continue
+        _field, lookup = _field_of(source, str(key), part)
+        if isinstance(value, dict):
+            other = value.get("F")
+            if value == {"now": True}:
+                continue
+            if set(value) != {"F"} or not isinstance(other, str) or other not in source.fields:
+                raise SpecError(part, f'{key}: compare with {{"F": field}} naming a field of {source.key}')
+        elif lookup == "in" and not isinstance(value, list):
+            raise SpecError(part, f"{key}: “in” takes a list")
+        elif lookup == "isnull" and not isinstance(value, bool):
+            raise SpecError(part, f"{key}: “isnull” takes true or false")
+
+
+def _check_agg(source: Source, agg: str, part: str) -> None:
+    name, *args = agg.split(":")
+    fields = {
+        "count": 0,
+        "distinct": 1,
+        "avg_seconds": 1,
+        "sum": 1,
+        "avg_minutes": 2,
+    }
+    if name in fields:
+        if len(args) != fields[name]:
+            raise SpecError(part, f"{name} takes {fields[name]} field(s)")
+        for a in args:
+            if a not in source.fields:
+                raise SpecError(part, f"“{a}” is not a field of {source.key} a metric may use")
+        return
+    if name in ("repeat_within", "repeat_numbers") and source.key == "calls":
+        try:
+            numbers = [int(a) for a in args]
+        except ValueError:
+            numbers = []
+        if len(numbers) != (1 if name == "repeat_within" else 2) or min(numbers) <= 0:
+            raise SpecError(part, f"{name} takes positive whole numbers")
+        return
+    raise SpecError(part, f"unknown aggregate “{agg}”")
+
+
+def check_spec(spec: Any, part: str) -> Source:
+    if not isinstance(spec, dict) or not isinstance(spec.get("source"), str):
+        raise SpecError(part, 'give {"source": …, "where": {…}, "agg": …}')
+    unknown = set(spec) - {"source", "where", "agg"}
+    if unknown:
+        raise SpecError(part, f"unknown keys: {', '.join(sorted(unknown))}")
+    source = SOURCES.get(spec["source"])
+    if source is None:
+        raise SpecError(part, f"unknown source “{spec['source']}” (one of {', '.join(SOURCES)})")
+    _check_where(source, spec.get("where", {}), part)
+    _check_agg(source, str(spec.get("agg", "count")), part)
+    return source
+
+
+def check_metric(numerator: Any, denominator: Any, exclude: Any) -> None:
+    """Raise ``SpecError`` (naming the part) unless the definition uses only what exists."""
+    source = check_spec(numerator, "numerator")
+    if denominator is not None:
+        check_spec(denominator, "denominator")
+    if exclude:
+        _check_where(source, exclude, "exclude")
+
+
+# --- computing ---------------------------------------------------------------------------------------
+
+
+def _q(where: dict) -> Q:
+    condition = Q()
+    for key, value in where.items():
+        if key == "any":
+            either = Q()
+            for alternative in value:
+                either |= _q(alternative)
+            condition &= either
+            continue
+        if isinstance(value, dict):
+            value = clock.now() if value == {"now": True} else F(value["F"])
+        condition &= Q(**{key: value})
+    return condition
+
+
+def rows(
+    spec: dict,
+    exclude: dict | None,
+    *,
+    viewer: Viewer,
+    unit: Unit,
+    start: dt.datetime,
+    end: dt.datetime,
+) -> models.QuerySet:
+    """The rows behind one side of a figure: the source's rows of ``unit``'s subtree whose time
+    lies in [start, end), that meet ``where``, not ``exclude`` (when the same source), and that
+    the viewer may see."""
+    source = SOURCES[spec["source"]]
+    qs = scoping.restrict(source.queryset(), viewer, source.scope_fields).filter(source.unit_q(unit))
+    if source.date_field:
+        qs = qs.filter(**{f"{source.date_field}__gte": start, f"{source.date_field}__lt": end})
+    qs = qs.filter(_q(spec.get("where", {})))
+    if exclude:
+        qs = qs.exclude(_q(exclude))
+    return qs
+
+
+def _duration(start: str, end: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F(end) - F(start), output_field=models.DurationField())
+
+
+def aggregate(spec: dict, qs: models.QuerySet, *, start: dt.datetime) -> tuple[Decimal | None, int]:
+    """The aggregate of ``spec`` over ``qs``, and how many rows it stands on."""
+    name, *args = str(spec.get("agg", "count")).split(":")
+    if name == "count":
+        n = qs.count()
+        return Decimal(n), n
+    if name == "distinct":
+        n = qs.values(args[0]).distinct().count()
+        return Decimal(n), n
+    if name == "sum":
+        got = qs.aggregate(v=Sum(args[0]), n=Count("pk"))
+        return Decimal(got["v"] or 0), got["n"]
+    if name == "avg_seconds":
+        got = qs.exclude(**{f"{args[0]}__isnull": True}).aggregate(v=Avg(args[0]), n=Count("pk"))
+        return (None if got["v"] is None else Decimal(str(got["v"]))), got["n"]
+    if name == "avg_minutes":
+        a, b = args
+        kept = qs.exclude(**{f"{a}__isnull": True}).exclude(**{f"{b}__isnull": True})
+        got = kept.aggregate(v=Avg(_duration(a, b)), n=Count("pk"))
+        if got["v"] is None:
+            return None, got["n"]
+        value = got["v"]
+        seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value) / 1e6
+        return Decimal(str(round(seconds / 60, 6))), got["n"]
+    if name == "repeat_within":
+        ids = repeat_within(qs, int(args[0]))
+        return Decimal(len(ids)), len(ids)
+    if name == "repeat_numbers":
+        ids = repeat_numbers(qs, int(args[0]), int(args[1]))
+        return Decimal(len(ids)), len(ids)
+    raise SpecError("agg", f"unknown aggregate “{name}”")
+
+
+def aggregate_rows(spec: dict, qs: models.QuerySet) -> models.QuerySet:
+    """The rows an aggregate stands on (the drill-down list of a figure)."""
+    name, *args = str(spec.get("agg", "count")).split(":")
+    if name == "avg_seconds":
+        return qs.exclude(**{f"{args[0]}__isnull": True})
+    if name == "avg_minutes":
+        return qs.exclude(**{f"{args[0]}__isnull": True}).exclude(**{f"{args[1]}__isnull": True})
+    if name == "repeat_within":
+        return qs.filter(pk__in=repeat_within(qs, int(args[0])))
+    if name == "repeat_numbers":
+        return qs.filter(pk__in=repeat_numbers(qs, int(args[0]), int(args[1])))
+    return qs
+
+
+def repeat_within(qs: models.QuerySet, minutes: int) -> list[int]:
+    """Calls of ``qs`` whose number had called (any call, the one before included in ``qs`` or
+    not) within ``minutes`` before: 重复来电 (within 2 h: ``repeat_within:120``)."""
+    window = dt.timedelta(minutes=minutes)
+    mine = list(qs.values_list("pk", "caller_number", "ringing_at"))
+    if not mine:
+        return []
+    earliest = min(at for _, _, at in mine) - window
+    latest = max(at for _, _, at in mine)
+    numbers = {n for _, n, _ in mine}
+    model = qs.model
+    times: dict[str, list[dt.datetime]] = defaultdict(list)
+    for number, at in (
+        model._default_manager.filter(
+            caller_number__in=numbers, ringing_at__gte=earliest, ringing_at__lte=latest
+        )
+        .order_by("ringing_at")
+        .values_list("caller_number", "ringing_at")
+    ):
+        times[number].append(at)
+    out = []
+    for pk, number, at in mine:
+        if any(at - window <= t < at for t in times[number]):
+            out.append(pk)
+    return out
+
+
+def repeat_numbers(qs: models.QuerySet, times: int, days: int) -> list[int]:
+    """Answered calls of ``qs`` from numbers that reached an agent ``times`` or more within any
+    ``days`` days (the telecom repeat-call definition: the numerator's calls; ÷ answered calls)."""
+    window = dt.timedelta(days=days)
+    answered = list(
+        qs.filter(answered_at__isnull=False)
+        .order_by("ringing_at")
+        .values_list("pk", "caller_number", "ringing_at")
+    )
+    by_number: dict[str, list[tuple[int, dt.datetime]]] = defaultdict(list)
+    for pk, number, at in answered:
+        by_number[number].append((pk, at))
+    out: list[int] = []
+    for calls in by_number.values():
+        if len(calls) < times:
+            continue
+        hit = set()
+        left = 0
+        for right in range(len(calls)):
+            while calls[right][1] - calls[left][1] >= window:
+                left += 1
+            if right - left + 1 >= times:
+                hit.update(pk for pk, _ in calls[left : right + 1])
+        out.extend(sorted(hit))
+    return out
