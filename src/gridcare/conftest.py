@@ -68,6 +68,7 @@ SEEDED_BY_MIGRATIONS = [
     ("outages.NoticeRule", "gridcare.outages.migrations.0002_notice_rules", "seed"),
     ("repair.RepairSetting", "gridcare.repair.migrations.0002_seed_setting", "seed"),
     ("notify.DeliveryWakeup", "gridcare.notify.migrations.0002_delivery_wakeup_row", "create_row"),
+    ("quality.Metric", "gridcare.quality.migrations.0002_seed_metrics", "seed"),
 ]
 
 
