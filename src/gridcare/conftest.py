@@ -65,6 +65,7 @@ SEEDED_BY_MIGRATIONS = [
     ("core.CalendarYear", "gridcare.core.migrations.0003_load_official_calendar", "load"),
     ("workorders.TimeLimitPolicy", "gridcare.workorders.migrations.0002_seed_policies", "seed"),
     ("hotline.WrapUpCode", "gridcare.hotline.migrations.0002_wrap_up_codes", "seed"),
+    ("hotline.CallStatisticsSetting", "gridcare.hotline.migrations.0004_call_figures_return_calls", "seed"),
     ("outages.NoticeRule", "gridcare.outages.migrations.0002_notice_rules", "seed"),
     ("repair.RepairSetting", "gridcare.repair.migrations.0002_seed_setting", "seed"),
     ("notify.DeliveryWakeup", "gridcare.notify.migrations.0002_delivery_wakeup_row", "create_row"),

@@ -6,6 +6,7 @@ up, and hands over the shift. Screenshots of each step are kept in test-artifact
 Timings (call event → customer card; save → order shown) are printed for the issue's figures.
 """
 
+import datetime as dt
 import json
 import os
 import time
@@ -14,9 +15,11 @@ import urllib.request
 import pytest
 from django.core.management import call_command
 
+from gridcare.core import clock
+from gridcare.core.models import AuditLog
 from gridcare.customers.models import Customer, CustomerPhone
 from gridcare.customers.services import refresh_search_text
-from gridcare.hotline.models import Call, ShiftHandover
+from gridcare.hotline.models import Call, ReturnCall, ShiftHandover
 from gridcare.org.services import issue_token
 from gridcare.repair import services as repair
 from gridcare.repair.models import FaultEvent
@@ -215,4 +218,36 @@ def test_a_new_call_from_an_unknown_number_starts_from_a_clean_card_and_form(
     order = WorkOrder.objects.get(order_type="consultation")
     assert order.customer_id is None and order.caller_phone == "13700001111"
     assert list(Call.objects.get(call_id="cti-k2").work_orders.all()) == [order]
+    assert not page.gc_js_errors
+
+
+def test_the_agent_calls_back_a_caller_who_abandoned(page, login, shot, live_server, world):
+    """Issue #17: a caller hangs up in the queue; the agent finds them on the call-back list
+    (masked), sees the number on an audited reveal, records an unreachable attempt, then a
+    successful call-back — each by htmx, without reloading the page."""
+    token = issue_token(user=world.agent, name="CTI")
+    queued = clock.local(clock.now()) - dt.timedelta(minutes=5)
+    post_call(live_server, token, call_id="cb-1", event="queued", caller="13700002222", at=queued.isoformat())
+    abandoned = (queued + dt.timedelta(seconds=50)).isoformat()  # waited 50 s: not a short abandon
+    post_call(live_server, token, call_id="cb-1", event="abandoned", at=abandoned)
+    login("agent")
+    page.goto("/hotline/")
+    page.click("#return-calls-link")
+    row = page.locator("#return-calls tbody tr").first
+    row.locator("text=137****2222").wait_for()
+    assert "13700002222" not in page.content()
+    page.evaluate("window.gcMark = true")
+    shot("call-back-list")
+    row.get_by_role("button", name="查看号码").click()
+    page.wait_for_selector("#return-calls :text('13700002222')")
+    assert AuditLog.objects.filter(action=AuditLog.Action.VIEW_SENSITIVE).count() == 1
+    row.locator("input[name=note]").fill("无人接听")
+    row.get_by_role("button", name="回拨未接通").click()
+    page.wait_for_selector("#return-calls tr[data-state=unreachable]")
+    page.locator("#return-calls tr[data-state=unreachable] button[value=called_back]").click()
+    page.wait_for_selector("#return-calls tr[data-state=done]")
+    shot("called-back")
+    assert page.evaluate("window.gcMark") is True
+    entry = ReturnCall.objects.get()
+    assert entry.state == "done" and entry.attempts == 2 and entry.called_back_by == world.agent
     assert not page.gc_js_errors

@@ -36,7 +36,12 @@ class ErrorCode(StrEnum):
     ALREADY_RECEIVED = "already_received"
     AREA_REQUIRED = "area_required"
     AT_FAULT_REQUIRED = "at_fault_required"
+    CALL_ABANDONED = "call_abandoned"
+    CALL_AGENT_MISMATCH = "call_agent_mismatch"
+    CALL_ANSWERED = "call_answered"
+    CALL_ENDED = "call_ended"
     CALL_ID_REQUIRED = "call_id_required"
+    CALL_NOT_ANSWERED = "call_not_answered"
     CALLBACK_NOT_REQUIRED = "callback_not_required"
     CALLBACK_PENDING = "callback_pending"
     CALLER_NOT_CONFIRMED = "caller_not_confirmed"
@@ -91,11 +96,13 @@ class ErrorCode(StrEnum):
     REASON_REQUIRED = "reason_required"
     REPLY_REQUIRED = "reply_required"
     RESULT_REQUIRED = "result_required"
+    RETURN_CALL_CLOSED = "return_call_closed"
     SATISFACTION_REQUIRED = "satisfaction_required"
     SCOPE_NOT_ALLOWED = "scope_not_allowed"
     SCOPE_REQUIRED = "scope_required"
     SITUATION_REQUIRED = "situation_required"
     TIMES_REQUIRED = "times_required"
+    TRANSFER_TARGET_REQUIRED = "transfer_target_required"
     UNKNOWN_ACTION = "unknown_action"
     UNKNOWN_AGENT = "unknown_agent"
     UNKNOWN_AREA = "unknown_area"
@@ -126,7 +133,12 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.ALREADY_RECEIVED: "the work order was received already",
     ErrorCode.AREA_REQUIRED: "a transformer area (台区) is required",
     ErrorCode.AT_FAULT_REQUIRED: "say whether the company was at fault",
+    ErrorCode.CALL_ABANDONED: "the caller abandoned the call (or nobody could take it): it cannot be answered or transferred (409)",
+    ErrorCode.CALL_AGENT_MISMATCH: "the event names an agent the call is not with (409)",
+    ErrorCode.CALL_ANSWERED: "an agent answered the call: it cannot be abandoned (409)",
+    ErrorCode.CALL_ENDED: "the call ended before the event's time, or ended in a way the event contradicts (409)",
     ErrorCode.CALL_ID_REQUIRED: "the call id is required",
+    ErrorCode.CALL_NOT_ANSWERED: "no agent has answered the call: it cannot be transferred or wrapped up (409)",
     ErrorCode.CALLBACK_NOT_REQUIRED: "this work order needs no callback",
     ErrorCode.CALLBACK_PENDING: "the callback has not been made yet",
     ErrorCode.CALLER_NOT_CONFIRMED: "the caller's identity is not confirmed",
@@ -181,11 +193,13 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.REASON_REQUIRED: "a reason is required",
     ErrorCode.REPLY_REQUIRED: "a reply is required",
     ErrorCode.RESULT_REQUIRED: "a result is required",
+    ErrorCode.RETURN_CALL_CLOSED: "the call-back list entry is closed (called back, or not needed) (409)",
     ErrorCode.SATISFACTION_REQUIRED: "the customer's satisfaction is required",
     ErrorCode.SCOPE_NOT_ALLOWED: "the scope is not allowed for your role",
     ErrorCode.SCOPE_REQUIRED: "a scope is required",
     ErrorCode.SITUATION_REQUIRED: "the on-site situation is required",
     ErrorCode.TIMES_REQUIRED: "the times are required",
+    ErrorCode.TRANSFER_TARGET_REQUIRED: "a transfer names the agent, skill queue or outside line it went to",
     ErrorCode.UNKNOWN_ACTION: "unknown action",
     ErrorCode.UNKNOWN_AGENT: "unknown agent",
     ErrorCode.UNKNOWN_AREA: "unknown transformer area",

@@ -1,193 +1,79 @@
-"""Verbs of the agent workspace: call events, agent state, orders taken on a call, handover.
+"""Verbs of the agent workspace: the call on screen, orders taken on a call, wrap-up, handover.
 
-Over 500 lines for now: the call's events and the one intake verb (``take_call_request``) share
-the call's guards (the agent's scope, the customer confirmed for this call); they are to become
-``calls`` and ``intake`` modules when the next channel (WeChat, web) adds its own intake door.
+The CTI's call events and the agent's state are ``calls`` (re-exported here), the call-back list
+``return_calls``. The one intake verb (``take_call_request``) is to become an ``intake`` module
+when the next channel (WeChat, web) adds its own intake door.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock
-from gridcare.core.api_errors import ApiError
-from gridcare.customers.queries import CustomerQuery, search_customers
-from gridcare.org import scoping
-from gridcare.org.models import Role, Unit, User
-from gridcare.org.types import Actor, Viewer
+from gridcare.core.api_errors import ApiError, ErrorCode
+from gridcare.org.models import User
 from gridcare.workorders import services as workorders
 from gridcare.workorders.models import OPEN_STATES, OrderType, State, WorkOrder
 
-from .models import AgentState, Call, ShiftHandover, WrapUpCode
+from .calls import (
+    CALL_EVENTS,
+    call_account_no,
+    caller_candidates,
+    find_agent,
+    record_call_event,
+    set_agent_state,
+)
+from .models import AgentState, Call, CallStatisticsSetting, ShiftHandover, WrapUpCode
 
 if TYPE_CHECKING:
     from gridcare.customers.models import Customer
     from gridcare.repair.models import FaultEvent
     from gridcare.repair.services.intake import CallResult
 
-CALL_EVENTS = ("ringing", "answered", "ended")
-
-
-def find_agent(ref: str) -> User:
-    """The agent a CTI event names: username, employee number or extension."""
-    ref = (ref or "").strip()
-    user = (
-        User.objects.filter(is_active=True, username=ref).first()
-        or User.objects.filter(is_active=True, employee_no=ref).exclude(employee_no="").first()
-    )
-    if user is None:
-        state = AgentState.objects.select_related("agent").filter(extension=ref).exclude(extension="").first()
-        user = state.agent if state else None
-    if user is None:
-        raise ApiError(
-            "unknown_agent", f"No active agent {ref!r} (username, employee number or extension).", status=422
-        )
-    return user
-
-
-def set_agent_state(*, agent: User, state: str, at: dt.datetime | None = None) -> AgentState:
-    if state not in AgentState.State.values:
-        raise ApiError("invalid_state", f"Unknown agent state {state!r}.", status=422)
-    at = at or clock.now()
-    row, _ = AgentState.objects.get_or_create(agent=agent, defaults={"state": state, "since": at})
-    if row.state != state:
-        row.state, row.since = state, at
-        row.save(update_fields=["state", "since"])
-    return row
-
-
-def caller_candidates(agent: User, caller_number: str) -> list[Customer]:
-    if not caller_number:
-        return []
-    return search_customers(agent, CustomerQuery(phone=caller_number), limit=10)
-
-
-# Who may report call events (the CTI integration account, the agents' softphones).
-CALL_EVENT_ROLES = (Role.AGENT, Role.SHIFT_LEADER, Role.ADMIN)
-
-
-def _check_call_event_actor(actor: Actor | None, agent: User | None) -> None:
-    """The reporter holds a hotline role and the named agent is within the reporter's scope."""
-    if actor is None or getattr(actor, "is_superuser", False):
-        return
-    if not scoping.has_role(actor, *CALL_EVENT_ROLES):
-        raise ApiError("forbidden_role", gettext("您的岗位不能上报来电事件"), status=403)
-    if agent is not None and agent.pk != actor.pk and not _agent_in_scope(agent, actor):
-        raise ApiError("unknown_agent", gettext("您的管辖范围内没有该坐席"), status=422)
-
-
-def _agent_in_scope(agent: User, actor: Actor) -> bool:
-    return any(scoping.unit_in_scope(actor, a.unit_id) for a in scoping.assignments_of(agent))
-
-
-def _call_in_scope(call: Call, actor: Actor | None) -> bool:
-    """Whether ``actor`` may act on an existing call: its unit (the answering agent's unit) lies in
-    the actor's scope; a call not yet placed at a unit is covered through its agent."""
-    if actor is None or getattr(actor, "is_superuser", False):
-        return True
-    if call.unit_id is not None:
-        return scoping.in_scope(call, actor, "unit_id")
-    if call.agent_id is not None:
-        return call.agent_id == actor.pk or (call.agent is not None and _agent_in_scope(call.agent, actor))
-    return True
-
-
-def _call_unit(agent: User | None, actor: Actor | None) -> Unit | None:
-    """The unit a new call belongs to: the answering agent's, else the reporting account's."""
-    for user in (agent, actor):
-        if user is not None and getattr(user, "is_authenticated", False):
-            units = scoping.root_units(user)
-            if units:
-                return units[0]
-    return None
-
-
-@transaction.atomic
-def record_call_event(
-    *,
-    actor: Actor | None = None,
-    call_id: str,
-    event: str,
-    caller_number: str = "",
-    called_line: str = "",
-    agent_ref: str = "",
-    at: dt.datetime | None = None,
-) -> Call:
-    """Apply one CTI event. Replays are harmless; events arriving out of order still end consistent."""
-    if event not in CALL_EVENTS:
-        raise ApiError("invalid_event", f"event must be one of {', '.join(CALL_EVENTS)}.", status=422)
-    if not call_id.strip():
-        raise ApiError("call_id_required", "call_id is required.", status=422)
-    at = at or clock.now()
-    agent = find_agent(agent_ref) if agent_ref else None
-    _check_call_event_actor(actor, agent)
-    call = Call.objects.select_for_update().filter(call_id=call_id).first()
-    created = False
-    if call is None:
-        if not caller_number.strip():
-            raise ApiError(
-                "caller_required", "The first event of a call must carry the caller number.", status=422
-            )
-        try:
-            with transaction.atomic():
-                call = Call.objects.create(
-                    call_id=call_id,
-                    caller_number=caller_number.strip(),
-                    called_line=called_line,
-                    agent=agent,
-                    unit=_call_unit(agent, actor),
-                    ringing_at=at,
-                )
-                created = True
-        except IntegrityError:
-            call = Call.objects.select_for_update().get(call_id=call_id)
-    if not created and not _call_in_scope(call, actor):
-        # Another unit's call: answered as if it did not exist (its id must not be probed).
-        raise ApiError("not_found", gettext("您的管辖范围内没有该来电"), status=404)
-    if created and agent is not None:
-        candidates = caller_candidates(agent, call.caller_number)
-        if len(candidates) == 1:
-            call.customer = candidates[0]
-    if agent is not None and call.agent_id is None:
-        call.agent = agent
-        call.unit = call.unit or _call_unit(agent, actor)
-    if event == "answered" and call.answered_at is None:
-        call.answered_at = at
-        if call.state == Call.State.RINGING:
-            call.state = Call.State.ANSWERED
-        if call.agent:
-            set_agent_state(agent=call.agent, state=AgentState.State.ON_CALL, at=at)
-    elif event == "ended" and call.ended_at is None:
-        call.ended_at = at
-        call.state = Call.State.ENDED
-        if call.agent and call.answered_at:
-            set_agent_state(agent=call.agent, state=AgentState.State.AFTER_CALL, at=at)
-    call.save()
-    return call
-
-
-def call_account_no(call: Call, viewer: Viewer) -> str | None:
-    """The account number of the call's customer, for a viewer whose scope covers that customer."""
-    if call.customer is not None and scoping.in_scope(call.customer, viewer, "station_id"):
-        return call.customer.account_no
-    return None
+__all__ = [
+    "CALL_EVENTS",
+    "CallIntakeResult",
+    "CallRequest",
+    "IntakePanel",
+    "Outcome",
+    "acknowledge_handover",
+    "call_account_no",
+    "caller_candidates",
+    "current_call",
+    "find_agent",
+    "hand_over",
+    "identify_customer",
+    "intake_customer",
+    "intake_panel",
+    "known_outage_event",
+    "open_items_for",
+    "record_call_event",
+    "record_on_call",
+    "set_agent_state",
+    "take_call_request",
+    "take_fault_call_on_call",
+    "take_order_on_call",
+    "urge_on_call",
+    "wrap_up",
+]
 
 
 def current_call(agent: User) -> Call | None:
-    """The call on the agent's screen: ringing or talking, or ended and not yet wrapped up."""
+    """The call on the agent's screen: ringing or talking, or ended and not yet wrapped up (an
+    abandoned or missed call, never answered, needs no wrap-up)."""
     return (
         Call.objects.select_related("customer", "wrap_up")
         .filter(agent=agent, wrapped_up_at__isnull=True)
+        .exclude(state=Call.State.QUEUED)
         .exclude(state=Call.State.ENDED, answered_at__isnull=True)
-        .order_by("-ringing_at")
+        .order_by("-arrived_at")
         .first()
     )
 
@@ -468,14 +354,17 @@ def urge_on_call(*, call: Call | None, actor: User, order: WorkOrder, note: str 
 @transaction.atomic
 def wrap_up(*, call: Call, actor: User, code: str, note: str = "") -> Call:
     _agent_call(call, actor)
+    if call.answered_at is None:
+        # Nobody talked to the caller (still ringing, or abandoned): nothing to wrap up.
+        raise ApiError(ErrorCode.CALL_NOT_ANSWERED, gettext("该来电尚未接听，无需话后小结"), status=409)
     wrap = WrapUpCode.objects.filter(code=code, is_active=True).first()
     if wrap is None:
         raise ApiError("invalid_wrap_up", gettext("请选择话后小结代码"), status=422)
     now = clock.now()
     if call.ended_at is None:
-        call.ended_at = now
-        call.state = Call.State.ENDED
+        call.ended_at = now  # wrapped up before the CTI's hang-up came in
     call.wrap_up, call.note, call.wrapped_up_at = wrap, note.strip(), now
+    call.derive_figures(CallStatisticsSetting.current().short_abandon_seconds)
     call.save()
     set_agent_state(agent=actor, state=AgentState.State.READY, at=now)
     return call

@@ -14,4 +14,7 @@ urlpatterns = [
     path("wrap-up/", views.wrap_up, name="wrap_up"),
     path("handover/", views.handover, name="handover"),
     path("handover/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
+    path("return-calls/", views.return_call_list, name="return_calls"),
+    path("return-calls/<int:pk>/result/", views.return_call_result, name="return_call_result"),
+    path("return-calls/<int:pk>/number/", views.return_call_number, name="return_call_number"),
 ]

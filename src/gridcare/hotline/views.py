@@ -16,9 +16,10 @@ from gridcare.workorders import services as workorders
 from gridcare.workorders.models import OPEN_STATES, OrderType
 from gridcare.workorders.queries import visible_orders
 
-from . import services
+from . import queries, return_calls, services
 from .forms import SmartIntakeForm
-from .models import AgentState, Call, ShiftHandover, WrapUpCode
+from .models import AgentState, Call, ReturnCall, ShiftHandover, WrapUpCode
+from .transitions import RETURN_CALLS, ReturnCallAction
 
 
 def _token(call: Call | None) -> str:
@@ -47,6 +48,7 @@ def workspace(request):
     call = services.current_call(request.user)
     context = _call_context(request, call)
     context["order_types"] = OrderType.choices
+    context["open_return_calls"] = _open_return_calls_count(request)
     account_no = request.GET.get("account_no") or (
         call.customer.account_no if call and call.customer_id else ""
     )
@@ -302,3 +304,87 @@ def acknowledge(request, pk: int):
     except ApiError as exc:
         return HttpResponse(exc.message, status=exc.status)
     return redirect("hotline:handover")
+
+
+# --- the call-back list (回拨清单) -----------------------------------------------------------------
+
+
+BIGINT_MAX = 2**63 - 1
+
+
+def _open_return_calls_count(request) -> int | None:
+    """How many callers wait for a call-back in the agent's units (None for other roles)."""
+    try:
+        return queries.return_calls(request.user, request.active_unit).count()
+    except ApiError:
+        return None
+
+
+def _entries(request, **filters):
+    try:
+        return queries.return_calls(request.user, request.active_unit, **filters)
+    except ApiError as exc:
+        raise PermissionDenied(exc.message) from exc
+
+
+def _entry(request, pk: int) -> ReturnCall:
+    if pk > BIGINT_MAX:
+        raise Http404("not found")
+    try:
+        return queries.get_return_call(request.user, pk, request.active_unit)
+    except ApiError as exc:
+        raise PermissionDenied(exc.message) from exc
+
+
+def _row(request, entry: ReturnCall, *, error: str = "", status: int = 200):
+    return render(
+        request,
+        "hotline/_return_call_row.html",
+        {"entry": entry, "error": error, "actions": _actions(entry, request.user)},
+        status=status,
+    )
+
+
+def _actions(entry: ReturnCall, user) -> list:
+    return [t for t in RETURN_CALLS.available(entry, user) if t.action != ReturnCallAction.AUTO_CLOSE]
+
+
+@login_required
+def return_call_list(request):
+    """回拨清单: the open call-backs of the agent's units, oldest missed first."""
+    entries = list(_entries(request).order_by("first_missed_at", "id")[:500])
+    rows = [{"entry": e, "actions": _actions(e, request.user)} for e in entries]
+    return render(request, "hotline/return_calls.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def return_call_result(request, pk: int):
+    """htmx: record a call-back's result on one entry; answers the entry's row."""
+    entry = _entry(request, pk)
+    version = request.POST.get("version", "")
+    try:
+        entry = return_calls.perform(
+            entry=entry,
+            action=request.POST.get("action", ""),
+            actor=scoping.signed_in(request.user),
+            note=request.POST.get("note", ""),
+            version=int(version) if version.isdigit() else None,
+        )
+    except ApiError as exc:
+        return _row(request, _entry(request, pk), error=exc.message, status=exc.status)
+    return _row(request, _entry(request, pk))
+
+
+@login_required
+@require_POST
+def return_call_number(request, pk: int):
+    """htmx: the caller's full number, for a role that may see it; the read is audited."""
+    entry = _entry(request, pk)
+    try:
+        number = return_calls.reveal_caller_number(
+            actor=scoping.signed_in(request.user), entry=entry, request=request
+        )
+    except PermissionDenied as exc:
+        return HttpResponse(str(exc), status=403)
+    return render(request, "hotline/_return_call_number.html", {"entry": entry, "number": number})

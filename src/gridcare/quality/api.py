@@ -7,6 +7,7 @@ side. A unit outside the caller's scope answers 404, as everywhere."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Literal
 
 from django.utils.translation import gettext
@@ -18,7 +19,7 @@ from gridcare.core.validation import Int32, LocalDate, limit_param
 from gridcare.org.types import ApiRequest
 
 from . import metrics, staffing, statistics
-from .models import Area, Metric, Period
+from .models import Metric
 
 router = Router(tags=["statistics"])
 
@@ -45,7 +46,7 @@ class MetricOut(Schema):
 
 class Selection(Schema):
     unit: Int32 | None = Field(None, description="a unit id in your scope (default: your own top unit)")
-    period: Literal["day", "week", "month", "quarter", "year"] = Period.MONTH
+    period: Literal["day", "week", "month", "quarter", "year"] = "month"
     date: LocalDate | None = Field(None, description="a day of the period (default: today)")
     start: LocalDate | None = Field(None, description="first day of a custom range (with end)")
     end: LocalDate | None = Field(None, description="last day of a custom range (included)")
@@ -108,14 +109,18 @@ class RowsOut(Schema):
 
 def _figure(f: statistics.Figure) -> FigureOut:
     return FigureOut(
-        value=f.value,
-        numerator=f.numerator,
+        value=_float(f.value),
+        numerator=_float(f.numerator),
         numerator_rows=f.numerator_rows,
-        denominator=f.denominator,
+        denominator=_float(f.denominator),
         denominator_rows=f.denominator_rows,
         start=f.span.start,
         end=f.span.end - dt.timedelta(days=1),
     )
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _unit(u) -> UnitRef:
@@ -169,7 +174,7 @@ def metric_list(
 def figures(
     request: ApiRequest,
     params: Query[Selection],
-    area: Literal["hotline", "orders", "repair", "complaints", "callbacks"] = Area.COMPLAINTS,
+    area: Literal["hotline", "orders", "repair", "complaints", "callbacks"] = "complaints",
 ):
     unit, span = _select(request, params)
     return [
@@ -195,8 +200,8 @@ def metric_detail(request: ApiRequest, code: str, params: Query[Selection]):
             position=r.position,
             previous_position=r.previous_position,
             unit=_unit(r.figure.unit),
-            value=r.figure.value,
-            previous_value=r.previous.value,
+            value=_float(r.figure.value),
+            previous_value=_float(r.previous.value),
             arrow=r.arrow,
         )
         for r in statistics.ranking(metric, request.auth, statistics.children(request.auth, unit), span)
@@ -219,9 +224,9 @@ def metric_rows(request: ApiRequest, code: str, params: Query[RowsParams]):
     if params.part == "denominator" and metric.denominator is None:
         raise ApiError("not_found", gettext("该指标没有分母"), status=404)
     qs = statistics.drill_down(metric, params.part, request.auth, unit, span)
-    source = metrics.SOURCES[
-        (metric.numerator if params.part == "numerator" else metric.denominator)["source"]
-    ]
+    spec = metric.numerator if params.part == "numerator" else metric.denominator
+    assert spec is not None  # refused above
+    source = metrics.SOURCES[spec["source"]]
     fields = [f for f, _ in source.columns]
     rows = [
         [_masked(f, v) for f, v in zip(fields, row, strict=True)]

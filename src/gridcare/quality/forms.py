@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -45,7 +45,9 @@ class SelectionForm(forms.Form):
         super().__init__(*args, **kwargs)
         units = scoping.restrict(Unit.objects.filter(kind__in=PICKED_KINDS), viewer, "id").order_by("path")
         depth = min((u.path.count("/") for u in units), default=0)
-        self.fields["unit"].choices = [(u.pk, "\u3000" * (u.path.count("/") - depth) + u.name) for u in units]
+        cast(forms.ChoiceField, self.fields["unit"]).choices = [
+            (u.pk, "\u3000" * (u.path.count("/") - depth) + u.name) for u in units
+        ]
 
     def selection(self) -> dict[str, Any]:
         """The arguments of ``statistics.select`` (valid form) — empty fields left out."""

@@ -12,7 +12,8 @@ only combine these blocks, and every figure can be drilled down to the rows behi
   e.g. a deadline met before it was due) or ``{"now": true}`` (the moment of computing); ``"any":
   [{…}, {…}]`` holds when one of its conditions does;
 - an **aggregate** is ``count``, ``distinct:FIELD``, ``avg_minutes:START:END`` (the mean of
-  END − START in minutes), ``avg_seconds:FIELD``, ``sum:FIELD``, or one of the calls' repeat
+  END − START in minutes), ``avg_seconds:FIELD``, ``avg_sum:FIELD:FIELD`` (the mean of two fields
+  added, a missing one counting 0 — talk plus wrap-up), ``sum:FIELD``, or one of the calls' repeat
   rules (``repeat_within:MINUTES``: calls from a number that called within the minutes before;
   ``repeat_numbers:TIMES:DAYS``: answered calls of numbers that reached an agent TIMES or more
   within DAYS days — the telecom definition).
@@ -30,6 +31,7 @@ from typing import Any
 from django.apps import apps
 from django.db import models
 from django.db.models import Avg, Count, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import Coalesce
 
 from gridcare.core import clock
 from gridcare.org import scoping
@@ -148,19 +150,39 @@ SOURCES: dict[str, Source] = {
             key="calls",
             label="来电",
             model="hotline.Call",
-            date_field="ringing_at",
+            date_field="arrived_at",
             scope_fields=("unit",),
             unit_q=_subtree("unit"),
             fields=frozenset(
-                {"state", "ringing_at", "answered_at", "ended_at", "wrapped_up_at", "agent", "customer"}
+                {
+                    "state",
+                    "outcome",
+                    "arrived_at",
+                    "queued_at",
+                    "ringing_at",
+                    "answered_at",
+                    "abandoned_at",
+                    "ended_at",
+                    "wrapped_up_at",
+                    "abandoned_in",
+                    "short_abandon",
+                    "wait_seconds",
+                    "talk_seconds",
+                    "wrap_up_seconds",
+                    "transfers_count",
+                    "agent",
+                    "answered_by",
+                    "customer",
+                }
             ),
             columns=(
                 ("call_id", "呼叫标识"),
                 ("caller_number", "主叫号码"),
                 ("agent__username", "座席"),
-                ("ringing_at", "振铃时间"),
-                ("answered_at", "接听时间"),
-                ("ended_at", "挂机时间"),
+                ("arrived_at", "来电时间"),
+                ("outcome", "结果"),
+                ("wait_seconds", "等待秒数"),
+                ("talk_seconds", "通话秒数"),
             ),
         ),
         Source(
@@ -224,6 +246,7 @@ def _check_agg(source: Source, agg: str, part: str) -> None:
         "avg_seconds": 1,
         "sum": 1,
         "avg_minutes": 2,
+        "avg_sum": 2,
     }
     if name in fields:
         if len(args) != fields[name]:
@@ -325,6 +348,11 @@ def aggregate(spec: dict, qs: models.QuerySet, *, start: dt.datetime) -> tuple[D
     if name == "avg_seconds":
         got = qs.exclude(**{f"{args[0]}__isnull": True}).aggregate(v=Avg(args[0]), n=Count("pk"))
         return (None if got["v"] is None else Decimal(str(got["v"]))), got["n"]
+    if name == "avg_sum":
+        a, b = args
+        kept = qs.exclude(**{f"{a}__isnull": True}, **{f"{b}__isnull": True})
+        got = kept.aggregate(v=Avg(Coalesce(F(a), 0) + Coalesce(F(b), 0)), n=Count("pk"))
+        return (None if got["v"] is None else Decimal(str(got["v"]))), got["n"]
     if name == "avg_minutes":
         a, b = args
         kept = qs.exclude(**{f"{a}__isnull": True}).exclude(**{f"{b}__isnull": True})
@@ -348,6 +376,8 @@ def aggregate_rows(spec: dict, qs: models.QuerySet) -> models.QuerySet:
     name, *args = str(spec.get("agg", "count")).split(":")
     if name == "avg_seconds":
         return qs.exclude(**{f"{args[0]}__isnull": True})
+    if name == "avg_sum":
+        return qs.exclude(**{f"{args[0]}__isnull": True}, **{f"{args[1]}__isnull": True})
     if name == "avg_minutes":
         return qs.exclude(**{f"{args[0]}__isnull": True}).exclude(**{f"{args[1]}__isnull": True})
     if name == "repeat_within":
@@ -361,7 +391,7 @@ def repeat_within(qs: models.QuerySet, minutes: int) -> list[int]:
     """Calls of ``qs`` whose number had called (any call, the one before included in ``qs`` or
     not) within ``minutes`` before: 重复来电 (within 2 h: ``repeat_within:120``)."""
     window = dt.timedelta(minutes=minutes)
-    mine = list(qs.values_list("pk", "caller_number", "ringing_at"))
+    mine = list(qs.values_list("pk", "caller_number", "arrived_at"))
     if not mine:
         return []
     earliest = min(at for _, _, at in mine) - window
@@ -371,10 +401,10 @@ def repeat_within(qs: models.QuerySet, minutes: int) -> list[int]:
     times: dict[str, list[dt.datetime]] = defaultdict(list)
     for number, at in (
         model._default_manager.filter(
-            caller_number__in=numbers, ringing_at__gte=earliest, ringing_at__lte=latest
+            caller_number__in=numbers, arrived_at__gte=earliest, arrived_at__lte=latest
         )
-        .order_by("ringing_at")
-        .values_list("caller_number", "ringing_at")
+        .order_by("arrived_at")
+        .values_list("caller_number", "arrived_at")
     ):
         times[number].append(at)
     out = []
@@ -390,8 +420,8 @@ def repeat_numbers(qs: models.QuerySet, times: int, days: int) -> list[int]:
     window = dt.timedelta(days=days)
     answered = list(
         qs.filter(answered_at__isnull=False)
-        .order_by("ringing_at")
-        .values_list("pk", "caller_number", "ringing_at")
+        .order_by("arrived_at")
+        .values_list("pk", "caller_number", "arrived_at")
     )
     by_number: dict[str, list[tuple[int, dt.datetime]]] = defaultdict(list)
     for pk, number, at in answered:
@@ -400,7 +430,7 @@ def repeat_numbers(qs: models.QuerySet, times: int, days: int) -> list[int]:
     for calls in by_number.values():
         if len(calls) < times:
             continue
-        hit = set()
+        hit: set[int] = set()
         left = 0
         for right in range(len(calls)):
             while calls[right][1] - calls[left][1] >= window:

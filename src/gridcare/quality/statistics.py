@@ -219,7 +219,7 @@ def report(metric: Metric, viewer: Viewer, unit: Unit, span: Span) -> Report:
     parent = unit.parent
     if metric.denominator is None and parent is not None and scoping.unit_in_scope(viewer, parent):
         whole = figure(metric, viewer, parent, span)
-        if whole.value:
+        if whole.value and now.value is not None:
             share = (now.value / whole.value * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return Report(
         figure=now,

@@ -172,6 +172,7 @@ def metric(request: StaffRequest, code: str) -> HttpResponse:
         {
             "position": r.position,
             "unit": r.figure.unit,
+            "unit_name": r.figure.unit.name,
             "value": _fmt(r.figure.value, found),
             "previous": _fmt(r.previous.value, found),
             "moved": r.moved,
@@ -189,7 +190,7 @@ def metric(request: StaffRequest, code: str) -> HttpResponse:
             subtitle=f"{unit.name} {span.label()}",
             headers=[_("名次"), _("单位"), _("本期"), _("上期"), _("名次变化"), _("明细条数")],
             rows=[
-                [r["position"], r["unit"].name, r["value"], r["previous"], r["moved"], r["rows"]]
+                [r["position"], r["unit_name"], r["value"], r["previous"], r["moved"], r["rows"]]
                 for r in ranked
             ],
             filename=f"statistics-{code}",
@@ -207,7 +208,7 @@ def metric(request: StaffRequest, code: str) -> HttpResponse:
             "target": None if found.target is None else float(found.target),
         },
         "units": {
-            "labels": [r["unit"].name for r in ranked],
+            "labels": [r["unit_name"] for r in ranked],
             "values": [None if r.figure.value is None else float(r.figure.value) for r in ranking],
         },
     }

@@ -29,22 +29,32 @@ def _today_start() -> dt.datetime:
 
 
 def calls(unit: Unit) -> dict[str, Any]:
+    """Calls waiting (queued or ringing) and in conversation now, today's offered, answered and
+    abandoned (short abandons not counted), agents by state."""
     mine = Call.objects.filter(metrics.SOURCES["calls"].unit_q(unit))
-    today = mine.filter(ringing_at__gte=_today_start()).aggregate(
-        offered=Count("id"), answered=Count("id", filter=Q(answered_at__isnull=False))
+    today = mine.filter(call_date=local_now().date()).aggregate(
+        offered=Count("id"),
+        answered=Count("id", filter=Q(outcome=Call.Outcome.ANSWERED)),
+        abandoned=Count("id", filter=Q(outcome=Call.Outcome.ABANDONED, short_abandon=False)),
+        short=Count("id", filter=Q(short_abandon=True)),
     )
-    now = mine.filter(state__in=["ringing", "answered"], ringing_at__gte=clock_now() - dt.timedelta(hours=2))
-    live = now.aggregate(
-        ringing=Count("id", filter=Q(state="ringing")), talking=Count("id", filter=Q(state="answered"))
+    live = mine.filter(
+        state__in=[Call.State.QUEUED, Call.State.RINGING, Call.State.ANSWERED],
+        arrived_at__gte=clock_now() - dt.timedelta(hours=2),
+    ).aggregate(
+        waiting=Count("id", filter=Q(state__in=[Call.State.QUEUED, Call.State.RINGING])),
+        talking=Count("id", filter=Q(state=Call.State.ANSWERED)),
     )
     agents = RoleAssignment.objects.filter(role=Role.AGENT, unit__in=unit.subtree()).values("user_id")
     states = Counter(AgentState.objects.filter(agent_id__in=agents).values_list("state", flat=True))
+    offered = today["offered"] - today["short"]
     return {
-        "ringing": live["ringing"],
+        "ringing": live["waiting"],
         "talking": live["talking"],
         "offered_today": today["offered"],
         "answered_today": today["answered"],
-        "answer_rate": round(100 * today["answered"] / today["offered"], 1) if today["offered"] else None,
+        "abandoned_today": today["abandoned"],
+        "answer_rate": round(100 * today["answered"] / offered, 1) if offered else None,
         "agents": [
             {"label": str(s.label), "n": states.get(s.value, 0)}
             for s in AgentState.State
@@ -150,7 +160,9 @@ def arrivals(unit: Unit) -> dict[str, Any]:
     on_time = met.filter(met_at__lte=F("due_at")).count()
     late = met.count() - on_time + today.filter(met_at__isnull=True, due_at__lt=now).count()
     running = today.filter(met_at__isnull=True, due_at__gte=now).count()
-    minutes = [(m - s).total_seconds() / 60 for s, m in met.values_list("started_at", "met_at")]
+    minutes = [
+        (m - s).total_seconds() / 60 for s, m in met.values_list("started_at", "met_at") if m is not None
+    ]
     return {
         "on_time": on_time,
         "late": late,
@@ -174,7 +186,7 @@ def hot_spots(unit: Unit) -> list[dict[str, Any]]:
 
 def snapshot(unit: Unit) -> dict[str, Any]:
     live = events(unit)
-    data = {
+    data: dict[str, Any] = {
         "unit": unit.name,
         "at": local(clock_now()).strftime("%Y-%m-%d %H:%M:%S"),
         "calls": calls(unit),
@@ -185,6 +197,6 @@ def snapshot(unit: Unit) -> dict[str, Any]:
         "arrivals": arrivals(unit),
         "hot_spots": hot_spots(unit),
     }
-    for e in data["events"]:
+    for e in live:
         del e["feeder_id"], e["level_code"]
     return data

@@ -12,6 +12,27 @@ HOTLINE_CHANNELS = ["hotline", "ivr", "web", "wechat"]
 RULES_95598 = "国家电网公司95598客户服务业务管理办法（工单分类、时限）"
 
 
+NOT_SHORT = {"short_abandon": True}  # short abandons count in neither side of a call rate
+
+
+def service_level(seconds, sort):
+    return dict(
+        code=f"service_level_{seconds}s",
+        name=f"{seconds}秒服务水平",
+        area="hotline",
+        description=f"进入排队后{seconds}秒内被座席接听的来电 ÷ 呼入量 × 100%；短时放弃不计入。",
+        numerator={"source": "calls", "where": {"outcome": "answered", "wait_seconds__lte": seconds}, "agg": "count"},
+        denominator={"source": "calls", "where": {}, "agg": "count"},
+        exclude=NOT_SHORT,
+        scale=Decimal(100),
+        unit_label="%",
+        target=Decimal(80),
+        better="higher",
+        source="呼叫中心运营指标（80/20 等）",
+        sort=sort,
+    )
+
+
 def orders(**where):
     return {"source": "orders", "where": where, "agg": "count"}
 
@@ -284,7 +305,7 @@ METRICS = [
         code="calls_offered",
         name="呼入量",
         area="hotline",
-        description="振铃时间在统计期内、进入人工座席的来电数。",
+        description="来电时间在统计期内、转入人工的来电数（含放弃、未接通）。",
         numerator={"source": "calls", "where": {}, "agg": "count"},
         unit_label="通",
         decimals=0,
@@ -296,23 +317,51 @@ METRICS = [
         code="answer_rate",
         name="人工接通率",
         area="hotline",
-        description="座席接听的来电 ÷ 呼入量 × 100%。",
-        numerator={"source": "calls", "where": {"answered_at__isnull": False}, "agg": "count"},
+        description="座席接通的来电 ÷ 呼入量 × 100%；短时放弃（进入排队后数秒内挂机，阈值见来电统计参数）不计入。",
+        numerator={"source": "calls", "where": {"outcome": "answered"}, "agg": "count"},
         denominator={"source": "calls", "where": {}, "agg": "count"},
+        exclude=NOT_SHORT,
         scale=Decimal(100),
         unit_label="%",
         target=Decimal(90),
         better="higher",
-        source="呼叫中心运营指标",
+        source="呼叫中心运营指标（短时放弃不计）",
         sort=20,
+    ),
+    service_level(15, 30),
+    service_level(20, 40),
+    dict(
+        code="abandon_rate",
+        name="呼损率（放弃率）",
+        area="hotline",
+        description="客户在座席接听前挂机的来电 ÷ 呼入量 × 100%；短时放弃不计入分子和分母。",
+        numerator={"source": "calls", "where": {"outcome": "abandoned"}, "agg": "count"},
+        denominator={"source": "calls", "where": {}, "agg": "count"},
+        exclude=NOT_SHORT,
+        scale=Decimal(100),
+        unit_label="%",
+        better="lower",
+        source="呼叫中心运营指标（短时放弃不计）",
+        sort=50,
+    ),
+    dict(
+        code="average_speed_of_answer",
+        name="平均应答速度",
+        area="hotline",
+        description="已接通来电从进入排队到座席接听的平均等待秒数（ASA）。",
+        numerator={"source": "calls", "where": {"outcome": "answered"}, "agg": "avg_seconds:wait_seconds"},
+        unit_label="秒",
+        decimals=1,
+        better="lower",
+        source="呼叫中心运营指标",
+        sort=55,
     ),
     dict(
         code="talk_seconds",
         name="平均通话时长",
         area="hotline",
-        description="已接听来电从接听到挂机的平均时长（秒）。",
-        numerator={"source": "calls", "where": {}, "agg": "avg_minutes:answered_at:ended_at"},
-        scale=Decimal(60),
+        description="已接通来电从接听到挂机的平均秒数。",
+        numerator={"source": "calls", "where": {"outcome": "answered"}, "agg": "avg_seconds:talk_seconds"},
         unit_label="秒",
         decimals=0,
         better="lower",
@@ -320,10 +369,26 @@ METRICS = [
         sort=60,
     ),
     dict(
+        code="average_handling_time",
+        name="平均处理时长",
+        area="hotline",
+        description="已接通来电的通话秒数加话后处理秒数的平均值（AHT）。",
+        numerator={
+            "source": "calls",
+            "where": {"outcome": "answered"},
+            "agg": "avg_sum:talk_seconds:wrap_up_seconds",
+        },
+        unit_label="秒",
+        decimals=0,
+        better="lower",
+        source="呼叫中心运营指标",
+        sort=70,
+    ),
+    dict(
         code="repeat_2h",
         name="2小时重复来电率",
         area="hotline",
-        description="同一号码在2小时内再次来电的来电数 ÷ 呼入量 × 100%。",
+        description="同一号码在2小时内再次来电的来电数 ÷ 呼入量 × 100%。官方口径未掌握：此为 GridCare 口径。",
         numerator={"source": "calls", "where": {}, "agg": "repeat_within:120"},
         denominator={"source": "calls", "where": {}, "agg": "count"},
         scale=Decimal(100),

@@ -151,20 +151,24 @@ def test_callback_rate_and_the_three_satisfaction_grades(world, leader):
     assert value("dissatisfied_rate", leader, w.county).value == Decimal("20.00")
 
 
-def call(unit, number, when, answered_after=None, talk=None):
-    answered = None if answered_after is None else when + dt.timedelta(seconds=answered_after)
-    return Call.objects.create(
-        call_id=f"c{next(_numbers)}",
-        caller_number=number,
-        unit=unit,
-        state="ended",
-        ringing_at=when,
-        answered_at=answered,
-        ended_at=None if answered is None else answered + dt.timedelta(seconds=talk or 0),
-    )
+def call(unit, number, when, answered_after=None, talk=0, wrap=None, abandoned_after=None):
+    """A call as the CTI's events leave it: queued at ``when``, then answered (and talked, and
+    wrapped up) or abandoned."""
+    c = Call(call_id=f"c{next(_numbers)}", caller_number=number, unit=unit, queued_at=when)
+    if answered_after is not None:
+        c.answered_at = when + dt.timedelta(seconds=answered_after)
+        c.ended_at = c.answered_at + dt.timedelta(seconds=talk)
+        c.wrapped_up_at = None if wrap is None else c.ended_at + dt.timedelta(seconds=wrap)
+        c.outcome = Call.Outcome.ANSWERED
+    else:
+        c.abandoned_at = c.ended_at = when + dt.timedelta(seconds=abandoned_after or 30)
+        c.outcome = Call.Outcome.ABANDONED
+    c.derive_figures(short_abandon_seconds=5)
+    c.save()
+    return c
 
 
-def test_calls_answer_rate_talk_time_and_both_repeat_rules(world):
+def test_call_figures_answer_rate_service_level_abandonment_asa_aht_and_repeats(world):
     w = world
     # The 95598 seats are a unit of the city company: its leader sees their calls.
     leader = create_staff(
@@ -173,16 +177,24 @@ def test_calls_answer_rate_talk_time_and_both_repeat_rules(world):
     a, b = "13800000001", "13900000002"
     call(w.city, a, at(2, 9), 5, 100)
     call(w.city, a, at(2, 10, 30), 5, 200)  # within 2 h of the first: a repeat
-    call(w.city, a, at(2, 13), None)  # 2.5 h later: not a repeat; never answered
+    call(w.city, a, at(2, 13), abandoned_after=30)  # 2.5 h later: not a repeat; hung up waiting
     for day in (10, 11, 13, 16):  # b reaches an agent 4 times within 7 days
         call(w.city, b, at(day, 15), 3, 300)
     call(w.city, b, at(25, 15), 3, 300)  # a fifth, 9 days later: outside that week
-    assert value("calls_offered", leader, w.city).value == 8
-    assert value("answer_rate", leader, w.city).value == Decimal("87.50")  # 7 of 8
-    assert value("talk_seconds", leader, w.city).value == Decimal("257")  # (100 + 200 + 5 × 300) / 7
+    call(w.city, "13700000003", at(20, 8), abandoned_after=3)  # a short abandon: in no rate
+    call(w.city, "13600000004", at(21, 8), 40, 60, wrap=30)  # waited 40 s; 30 s of wrap-up
+    # 10 calls; 9 without the short abandon; 8 answered, 7 of them within 15 s and 20 s.
+    assert value("calls_offered", leader, w.city).value == 10
+    assert value("answer_rate", leader, w.city).value == Decimal("88.89")  # 8 / 9
+    assert value("abandon_rate", leader, w.city).value == Decimal("11.11")  # 1 / 9
+    assert value("service_level_20s", leader, w.city).value == Decimal("77.78")  # 7 / 9
+    assert value("service_level_15s", leader, w.city).value == Decimal("77.78")
+    assert value("average_speed_of_answer", leader, w.city).value == Decimal("8.1")  # 65 s / 8
+    assert value("talk_seconds", leader, w.city).value == Decimal("233")  # 1,860 s / 8 = 232.5
+    assert value("average_handling_time", leader, w.city).value == Decimal("236")  # 1,890 s / 8
     assert value("repeat_2h", leader, w.city).numerator == 1
     repeat = value("repeat_calls_7d", leader, w.city)
-    assert (repeat.numerator, repeat.denominator) == (4, 7)
+    assert (repeat.numerator, repeat.denominator) == (4, 8)
 
 
 def test_every_figure_drills_down_to_as_many_rows_as_it_counts(world, leader, client):
@@ -194,8 +206,10 @@ def test_every_figure_drills_down_to_as_many_rows_as_it_counts(world, leader, cl
     deadline(w, "arrive", at(7), 45, met_minutes=20)
     deadline(w, "reply", at(8), 60)
     call(w.county, "13800000001", at(2, 9), 5, 100)
-    call(w.county, "13800000001", at(2, 9, 30), None)
-    call(w.city, "13800000009", at(2, 9, 30), None)  # the city's seats: outside the county leader's view
+    call(w.county, "13800000001", at(2, 9, 30), abandoned_after=20)
+    call(
+        w.city, "13800000009", at(2, 9, 30), abandoned_after=20
+    )  # the city's seats: outside the county leader's view
     client.force_login(leader)
     checked = 0
     for metric in statistics.in_force(NOV.start):
