@@ -29,13 +29,12 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
-    Q,
     QuerySet,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute, TruncDate
+from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute
 from django.http import Http404
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
@@ -353,18 +352,6 @@ def unit_for(viewer: Viewer, unit_id: int | None, active_unit: Unit | None = Non
     return unit
 
 
-def _day_bounds(day: dt.date) -> Q:
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=clock.LOCAL_TZ)
-    return Q(ringing_at__gte=start, ringing_at__lt=start + dt.timedelta(days=1))
-
-
-def _on_days(days: Sequence[dt.date]) -> Q:
-    condition = Q()
-    for day in days:
-        condition |= _day_bounds(day)
-    return condition
-
-
 def _candidate_days(date: dt.date, cutoff: dt.date, weeks: int, holiday: bool) -> list[dt.date]:
     """The days the forecast may learn from, newest first: before ``cutoff`` (today: its calls are
     not all in yet), the same weekday but not a holiday for an ordinary day, past holidays for a
@@ -395,7 +382,8 @@ def forecast_calls(
     """The expected calls per half hour of ``date`` for ``unit``'s subtree (the viewer's whole
     scope when None), and the average handling time to staff them with.
 
-    Every offered call counts (answered or not), by ``ringing_at`` in Asia/Shanghai. A day of the
+    Every offered call counts (answered, abandoned in the queue or while ringing, missed), by its
+    arrival (``arrived_at``, its first event; ``call_date`` its day) in Asia/Shanghai. A day of the
     history without a single recorded call in scope is taken as a day the records do not cover
     (before go-live, a CTI link down) and skipped rather than averaged as zero; so are holidays for
     an ordinary day. A holiday (one entered in ``core.calendar``) is forecast from the most recent
@@ -426,21 +414,20 @@ def forecast_calls(
     per_day: dict[dt.date, list[int]] = {}
     if candidates:
         rows = (
-            calls.filter(_on_days(candidates))
+            calls.filter(call_date__in=candidates)
             .annotate(
-                day=TruncDate("ringing_at", tzinfo=clock.LOCAL_TZ),
-                hour=ExtractHour("ringing_at", tzinfo=clock.LOCAL_TZ),
-                minute=ExtractMinute("ringing_at", tzinfo=clock.LOCAL_TZ),
+                hour=ExtractHour("arrived_at", tzinfo=clock.LOCAL_TZ),
+                minute=ExtractMinute("arrived_at", tzinfo=clock.LOCAL_TZ),
             )
             .annotate(
                 half=Case(When(minute__gte=30, then=Value(1)), default=Value(0), output_field=IntegerField())
             )
             .order_by()
-            .values("day", "hour", "half")
+            .values("call_date", "hour", "half")
             .annotate(n=Count("id"))
         )
         for row in rows:
-            counts = per_day.setdefault(row["day"], [0] * INTERVALS_PER_DAY)
+            counts = per_day.setdefault(row["call_date"], [0] * INTERVALS_PER_DAY)
             counts[row["hour"] * 2 + row["half"]] += row["n"]
     used = tuple(day for day in candidates if day in per_day)[:weeks]
     base = tuple(
@@ -470,7 +457,7 @@ def _history_aht(calls: QuerySet[Call], days: Sequence[dt.date]) -> tuple[float,
     if not days:
         return default, 0, AhtSource.DEFAULT
     handled = (
-        calls.filter(_on_days(days), answered_at__isnull=False)
+        calls.filter(call_date__in=days, answered_at__isnull=False)
         .annotate(finished_at=Coalesce("wrapped_up_at", "ended_at"))
         .filter(finished_at__gte=F("answered_at"))
         .order_by()

@@ -33,22 +33,26 @@ def add_planners(world):
 def calls(
     unit, day: dt.date, hh: int, mm: int, count: int = 1, *, talk: int | None = None, wrap: int | None = None
 ):
-    """``count`` calls ringing at ``hh:mm`` local on ``day`` at ``unit``; answered 5 s later and
-    talked ``talk`` seconds when given, wrapped up ``wrap`` seconds after hanging up when given."""
-    ringing = dt.datetime.combine(day, dt.time(hh, mm), tzinfo=clock.LOCAL_TZ)
+    """``count`` calls arriving at ``hh:mm`` local on ``day`` at ``unit``, queued first. With
+    ``talk`` each rings, is answered 5 s after arriving and talks ``talk`` seconds (then is wrapped
+    up ``wrap`` seconds after hanging up, when given); without, the caller abandons in the queue
+    after 30 s (it never rang)."""
+    arrived = dt.datetime.combine(day, dt.time(hh, mm), tzinfo=clock.LOCAL_TZ)
     rows = []
     for _ in range(count):
         call = Call(
-            call_id=f"staffing-{next(_ids)}", caller_number="13800000000", unit=unit, ringing_at=ringing
+            call_id=f"staffing-{next(_ids)}", caller_number="13800000000", unit=unit, queued_at=arrived
         )
         if talk is not None:
-            call.answered_at = ringing + dt.timedelta(seconds=5)
+            call.ringing_at = arrived + dt.timedelta(seconds=2)
+            call.answered_at = arrived + dt.timedelta(seconds=5)
             call.ended_at = call.answered_at + dt.timedelta(seconds=talk)
-            call.state = Call.State.ENDED
+            call.outcome = Call.Outcome.ANSWERED
             if wrap is not None:
                 call.wrapped_up_at = call.ended_at + dt.timedelta(seconds=wrap)
         else:
-            call.ended_at = ringing + dt.timedelta(seconds=30)  # abandoned
-            call.state = Call.State.ENDED
+            call.abandoned_at = call.ended_at = arrived + dt.timedelta(seconds=30)
+            call.outcome = Call.Outcome.ABANDONED
+        call.derive_figures(short_abandon_seconds=5)  # arrival, day, state and figures, as the events do
         rows.append(call)
     Call.objects.bulk_create(rows)

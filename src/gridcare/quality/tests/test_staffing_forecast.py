@@ -30,7 +30,9 @@ def planners(world):
 @pytest.fixture
 def mondays(planners):
     """Four past ordinary Mondays at 城东 with known counts in two half hours, plus calls that must
-    not count: on the Dragon Boat holiday Monday, on a fifth Monday further back, on a Tuesday."""
+    not count: on the Dragon Boat holiday Monday, on a fifth Monday further back, on a Tuesday.
+    The counted calls were all abandoned in the queue (they never rang): every offered call
+    counts, answered or not."""
     w = planners
     assert calendar.is_holiday(D(2025, 6, 2)) and calendar.is_holiday(D(2025, 5, 5))
     for day, at_nine, at_half_past_two in (
