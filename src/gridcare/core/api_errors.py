@@ -34,6 +34,7 @@ class ErrorCode(StrEnum):
     # Business rules (raised by services)
     ALREADY_ANSWERED = "already_answered"
     ALREADY_RECEIVED = "already_received"
+    ALREADY_ASSESSED = "already_assessed"
     AREA_REQUIRED = "area_required"
     AT_FAULT_REQUIRED = "at_fault_required"
     CALL_ABANDONED = "call_abandoned"
@@ -81,6 +82,8 @@ class ErrorCode(StrEnum):
     INVALID_WRAP_UP = "invalid_wrap_up"
     MAX_ESCALATION = "max_escalation"
     NO_UNIT = "no_unit"
+    NO_SCHEME = "no_scheme"
+    REMARKS_REQUIRED = "remarks_required"
     NOT_A_COMPLAINT = "not_a_complaint"
     NOT_A_KEY_CUSTOMER = "not_a_key_customer"
     NOT_ASSIGNED_UNIT = "not_assigned_unit"
@@ -131,6 +134,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.SERVER_ERROR: "an unexpected error; it has been logged (500)",
     ErrorCode.ALREADY_ANSWERED: "the request was answered already",
     ErrorCode.ALREADY_RECEIVED: "the work order was received already",
+    ErrorCode.ALREADY_ASSESSED: "this agent's quarter has been assessed already",
     ErrorCode.AREA_REQUIRED: "a transformer area (台区) is required",
     ErrorCode.AT_FAULT_REQUIRED: "say whether the company was at fault",
     ErrorCode.CALL_ABANDONED: "the caller abandoned the call (or nobody could take it): it cannot be answered or transferred (409)",
@@ -178,6 +182,8 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_WRAP_UP: "unknown wrap-up code",
     ErrorCode.MAX_ESCALATION: "the highest escalation level is reached",
     ErrorCode.NO_UNIT: "you hold no role at any unit",
+    ErrorCode.NO_SCHEME: "no evaluation scheme is in force",
+    ErrorCode.REMARKS_REQUIRED: "the leader's remarks are required",
     ErrorCode.NOT_A_COMPLAINT: "the work order is not a complaint",
     ErrorCode.NOT_A_KEY_CUSTOMER: "the customer is not a key customer",
     ErrorCode.NOT_ASSIGNED_UNIT: "the work order is not assigned to your unit",

@@ -77,6 +77,7 @@ class Source:
     fields: frozenset[str]  # what a condition or an aggregate may name
     columns: tuple[tuple[str, str], ...]  # the drill-down list: (field, heading)
     link: str = ""  # the field a drill-down row links to its page by (an order's number)
+    agent_field: str = ""  # the staff member a row counts for in an agent's figures
 
     def queryset(self) -> models.QuerySet:
         return apps.get_model(self.model)._default_manager.all()
@@ -115,6 +116,7 @@ SOURCES: dict[str, Source] = {
             scope_fields=("assigned_unit", "accepted_unit"),
             unit_q=_order_unit(),
             fields=ORDER_FIELDS,
+            agent_field="accepted_by",
             columns=(
                 ("number", "工单编号"),
                 ("order_type", "工单类型"),
@@ -132,6 +134,7 @@ SOURCES: dict[str, Source] = {
             date_field="started_at",
             scope_fields=("order__assigned_unit", "order__accepted_unit"),
             unit_q=_order_unit("order__"),
+            agent_field="order__accepted_by",
             fields=frozenset(
                 {"milestone", "started_at", "due_at", "met_at", "paused_at", "provisional"}
                 | {f"order__{f}" for f in ORDER_FIELDS}
@@ -153,6 +156,7 @@ SOURCES: dict[str, Source] = {
             date_field="arrived_at",
             scope_fields=("unit",),
             unit_q=_subtree("unit"),
+            agent_field="answered_by",
             fields=frozenset(
                 {
                     "state",
@@ -315,12 +319,18 @@ def rows(
     unit: Unit,
     start: dt.datetime,
     end: dt.datetime,
+    agent: Any = None,
 ) -> models.QuerySet:
     """The rows behind one side of a figure: the source's rows of ``unit``'s subtree whose time
     lies in [start, end), that meet ``where``, not ``exclude`` (when the same source), and that
-    the viewer may see."""
+    the viewer may see; with ``agent``, only the rows that count for that staff member (a source
+    with no agent field has none)."""
     source = SOURCES[spec["source"]]
     qs = scoping.restrict(source.queryset(), viewer, source.scope_fields).filter(source.unit_q(unit))
+    if agent is not None:
+        if not source.agent_field:
+            return qs.none()
+        qs = qs.filter(**{source.agent_field: agent})
     if source.date_field:
         qs = qs.filter(**{f"{source.date_field}__gte": start, f"{source.date_field}__lt": end})
     qs = qs.filter(_q(spec.get("where", {})))

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -165,3 +166,62 @@ class WallScreen(models.Model):
         key = "wall_" + secrets.token_urlsafe(24)
         screen = cls.objects.create(name=name, unit=unit, key_hash=cls.hash_key(key), prefix=key[:10])
         return screen, key
+
+
+class EvaluationScheme(models.Model):
+    """个人服务品质评价方案: which figures make an agent's score, with what weight and how each is
+    turned into points — data, versioned (a period is scored with the version in force on its first
+    day).
+
+    ``indicators``: ``[{"metric": CODE, "weight": 25, "mode": "relative" | "linear",
+    "full_at": x, "zero_at": y}]`` — a registry metric computed on the agent's own rows; "relative"
+    scores against the average of the agents compared (at or better than the average: 100), "linear"
+    from ``zero_at`` (0 points) to ``full_at`` (100). ``stars``: the scores from which 5, 4, 3 and 2
+    stars are given (below the last: 1)."""
+
+    name = models.CharField(_("方案名称"), max_length=80)
+    version = models.PositiveSmallIntegerField(_("版本"), unique=True)
+    indicators = models.JSONField(_("指标与权重"))
+    stars = models.JSONField(_("星级分数线"), default=list)
+    valid_from = models.DateField(_("生效日期"), null=True, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("个人服务品质评价方案")
+        verbose_name_plural = _("个人服务品质评价方案")
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class AgentAssessment(models.Model):
+    """季度考评: one agent's quarter as a leader assessed it — the figures and score as they were,
+    and the leader's remarks."""
+
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("座席"), on_delete=models.PROTECT, related_name="+"
+    )
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    quarter = models.PositiveSmallIntegerField(_("季度"))
+    scheme = models.ForeignKey(EvaluationScheme, verbose_name=_("评价方案"), on_delete=models.PROTECT)
+    score = models.DecimalField(_("得分"), max_digits=5, decimal_places=1)
+    stars = models.PositiveSmallIntegerField(_("星级"))
+    figures = models.JSONField(_("指标明细"))
+    remarks = models.TextField(_("领导评语"))
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("考评人"), on_delete=models.PROTECT, related_name="+"
+    )
+    assessed_at = models.DateTimeField(_("考评时间"))
+
+    class Meta:
+        ordering = ["-year", "-quarter"]
+        verbose_name = _("季度考评")
+        verbose_name_plural = _("季度考评")
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "year", "quarter"], name="assessment_agent_quarter")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} {self.year}Q{self.quarter}"

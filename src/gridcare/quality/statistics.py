@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
@@ -138,7 +139,9 @@ def _round(metric: Metric, value: Decimal | None) -> Decimal | None:
     return value.quantize(Decimal(1).scaleb(-metric.decimals), rounding=ROUND_HALF_UP)
 
 
-def side_rows(metric: Metric, part: str, viewer: Viewer, unit: Unit, span: Span) -> QuerySet:
+def side_rows(
+    metric: Metric, part: str, viewer: Viewer, unit: Unit, span: Span, agent: Any = None
+) -> QuerySet:
     """The rows of the numerator or the denominator (before the aggregate picks its rows)."""
     spec = metric.numerator if part == "numerator" else metric.denominator
     if spec is None:
@@ -151,25 +154,30 @@ def side_rows(metric: Metric, part: str, viewer: Viewer, unit: Unit, span: Span)
         unit=unit,
         start=span.since,
         end=span.until,
+        agent=agent,
     )
 
 
-def drill_down(metric: Metric, part: str, viewer: Viewer, unit: Unit, span: Span) -> QuerySet:
+def drill_down(
+    metric: Metric, part: str, viewer: Viewer, unit: Unit, span: Span, agent: Any = None
+) -> QuerySet:
     """The rows a figure stands on: as many as ``Figure.numerator_rows`` (or ``denominator_rows``)."""
     spec = metric.numerator if part == "numerator" else metric.denominator
     assert spec is not None
-    return metrics.aggregate_rows(spec, side_rows(metric, part, viewer, unit, span))
+    return metrics.aggregate_rows(spec, side_rows(metric, part, viewer, unit, span, agent))
 
 
-def figure(metric: Metric, viewer: Viewer, unit: Unit, span: Span) -> Figure:
+def figure(metric: Metric, viewer: Viewer, unit: Unit, span: Span, agent: Any = None) -> Figure:
+    """The metric for ``unit``'s subtree over ``span`` (with ``agent``: that staff member's
+    rows only — the agent evaluation)."""
     num, num_rows = metrics.aggregate(
-        metric.numerator, side_rows(metric, "numerator", viewer, unit, span), start=span.since
+        metric.numerator, side_rows(metric, "numerator", viewer, unit, span, agent), start=span.since
     )
     if metric.denominator is None:
         value = None if num is None else num * metric.scale
         return Figure(metric, unit, span, _round(metric, value), num, num_rows)
     den, den_rows = metrics.aggregate(
-        metric.denominator, side_rows(metric, "denominator", viewer, unit, span), start=span.since
+        metric.denominator, side_rows(metric, "denominator", viewer, unit, span, agent), start=span.since
     )
     value = None if num is None or not den else num / den * metric.scale
     return Figure(metric, unit, span, _round(metric, value), num, num_rows, den, den_rows)

@@ -11,20 +11,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from gridcare.core.api_errors import ApiError
-from gridcare.core.clock import local
+from gridcare.core.clock import local, local_now
 from gridcare.core.masking import mask_name, mask_phone
 from gridcare.org import scoping
-from gridcare.org.models import Unit
+from gridcare.org.models import Role, Unit
 from gridcare.org.types import Actor, StaffRequest
 
-from . import exports, metrics, staffing, statistics
+from . import evaluation, exports, metrics, staffing, statistics
 from .forms import SelectionForm, StaffingForm
-from .models import Area, Bulletin, Metric
+from .models import AgentAssessment, Area, Bulletin, Metric
 
 ARROWS = {
     "flat": ("→", "text-muted"),
@@ -35,14 +35,19 @@ ARROWS = {
 }
 
 
-def _selected(request: StaffRequest) -> tuple[SelectionForm, Any, statistics.Span, str]:
+def _selected(
+    request: StaffRequest, default_period: str = "month"
+) -> tuple[SelectionForm, Any, statistics.Span, str]:
     """The pickers, the unit and period they name, and an error to show ("" when none)."""
     viewer = scoping.signed_in(request.user)
     try:
         statistics.require_reader(viewer)
     except ApiError as exc:
         raise PermissionDenied(exc.message) from exc
-    form = SelectionForm(request.GET or None, viewer=viewer)
+    data = request.GET.copy()
+    if data and "period" not in data:
+        data["period"] = default_period
+    form = SelectionForm(data or None, viewer=viewer)
     error, chosen = "", {}
     if form.is_bound:
         if form.is_valid():
@@ -52,14 +57,16 @@ def _selected(request: StaffRequest) -> tuple[SelectionForm, Any, statistics.Spa
         else:
             error = _("请检查筛选条件")
     try:
-        unit, span = statistics.select(viewer, **chosen)
+        unit, span = statistics.select(viewer, **({"period": default_period} | chosen))
     except ApiError as exc:
         if exc.status == 404:
             raise Http404(exc.message) from exc
         error = exc.message
         unit, span = statistics.select(viewer, unit_id=chosen.get("unit_id"))
     if not form.is_bound:
-        form = SelectionForm(initial={"unit": unit.pk, "period": "month", "date": span.start}, viewer=viewer)
+        form = SelectionForm(
+            initial={"unit": unit.pk, "period": default_period, "date": span.start}, viewer=viewer
+        )
     return form, unit, span, error
 
 
@@ -389,6 +396,149 @@ def _require_reader(viewer) -> None:
         statistics.require_reader(viewer)
     except ApiError as exc:
         raise PermissionDenied(exc.message) from exc
+
+
+def _scored_rows(scores: list[evaluation.AgentScore], query: str) -> list[dict[str, Any]]:
+    rows = []
+    for position, s in enumerate(scores, start=1):
+        rows.append(
+            {
+                "position": position,
+                "agent": s.agent,
+                "score": s.score,
+                "stars": "★" * s.stars + "☆" * (5 - s.stars) if s.score is not None else "",
+                "cells": [
+                    {
+                        "value": _fmt(p.value, p.metric),
+                        "unit": p.metric.unit_label,
+                        "points": p.points,
+                    }
+                    for p in s.indicators
+                ],
+                "url": f"{reverse('quality:agent', args=[s.agent.pk])}?{query}",
+            }
+        )
+    return rows
+
+
+@login_required
+def agents(request: StaffRequest) -> HttpResponse:
+    """个人服务品质评价: the agents of a unit scored over a period (default: this quarter)."""
+    form, unit, span, error = _selected(request, default_period="quarter")
+    viewer = scoping.signed_in(request.user)
+    scores = evaluation.evaluate(viewer, unit, span)
+    scheme = evaluation.scheme_in_force(span.start)
+    query = _query(request)
+    rows = _scored_rows(scores, query)
+    headers = [p.metric.name for p in scores[0].indicators] if scores else []
+    if request.GET.get("format") == "xlsx":
+        return exports.workbook_response(
+            title=_("个人服务品质评价"),
+            subtitle=f"{unit.name} {span.label()}",
+            headers=[_("名次"), _("座席"), *headers, _("得分"), _("星级")],
+            rows=[
+                [
+                    r["position"],
+                    r["agent"].display_name,
+                    *[c["value"] for c in r["cells"]],
+                    r["score"],
+                    r["stars"],
+                ]
+                for r in rows
+            ],
+            filename="agent-evaluation",
+            user=viewer,
+            request=request,
+        )
+    return render(
+        request,
+        "quality/agents.html",
+        {
+            "form": form,
+            "unit": unit,
+            "span": span,
+            "error": error,
+            "rows": rows,
+            "headers": headers,
+            "scheme": scheme,
+            "query": query,
+        },
+    )
+
+
+@login_required
+def me(request: StaffRequest) -> HttpResponse:
+    """An agent's own evaluation."""
+
+    return redirect(reverse("quality:agent", args=[request.user.pk]))
+
+
+@login_required
+def agent(request: StaffRequest, pk: int) -> HttpResponse:
+    """One agent's figures for a period, the points each gives and the score; their quarterly
+    assessments; for a leader, the form to assess this quarter."""
+    viewer = scoping.signed_in(request.user)
+    try:
+        found = evaluation.visible_agent(viewer, pk)
+    except ApiError as exc:
+        raise PermissionDenied(exc.message) from exc
+    unit = evaluation.agent_unit(found)
+    if unit is None:
+        raise Http404
+    own = viewer.pk == found.pk
+    day = _date_param(request.GET.get("date"))
+    period = request.GET.get("period", "quarter")
+    if period not in ("month", "quarter", "year"):
+        period = "quarter"
+    span = statistics.period_of(period, day)
+    error = ""
+    may_assess = not own and (
+        viewer.is_superuser or scoping.has_role(viewer, Role.MANAGER, Role.SHIFT_LEADER)
+    )
+    if request.method == "POST" and may_assess:
+        try:
+            evaluation.assess(actor=viewer, agent=found, day=day, remarks=request.POST.get("remarks", ""))
+        except ApiError as exc:
+            error = exc.message
+        else:
+            from django.shortcuts import redirect
+
+            return redirect(
+                f"{reverse('quality:agent', args=[found.pk])}?period={period}&date={day.isoformat()}"
+            )
+    scored = evaluation.evaluate(viewer, unit, span, agents=[found])
+    score = scored[0] if scored else None
+    assessments = AgentAssessment.objects.filter(agent=found).select_related("assessed_by")[:8]
+    year, quarter, _span = evaluation.quarter_of(day)
+    return render(
+        request,
+        "quality/agent.html",
+        {
+            "a": found,
+            "unit": unit,
+            "span": span,
+            "period": period,
+            "day": day,
+            "score": score,
+            "stars": "★" * score.stars + "☆" * (5 - score.stars) if score and score.score is not None else "",
+            "indicators": [
+                {"p": p, "value": _fmt(p.value, p.metric)} for p in (score.indicators if score else [])
+            ],
+            "assessments": assessments,
+            "may_assess": may_assess
+            and not AgentAssessment.objects.filter(agent=found, year=year, quarter=quarter).exists(),
+            "quarter_label": f"{year}年第{quarter}季度",
+            "error": error,
+            "own": own,
+        },
+    )
+
+
+def _date_param(value: str | None) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value) if value else local_now().date()
+    except ValueError:
+        return local_now().date()
 
 
 # --- Staffing (排班测算, Erlang C): /quality/staffing/ -------------------------------------------------
