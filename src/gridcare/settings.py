@@ -220,6 +220,8 @@ GRIDCARE_PERIODIC_TASKS = [
     ("gridcare.repair.tasks.check_long_outage", env_int("GRIDCARE_OUTAGE_SWEEP_SECONDS", 600)),
     # 督办通报: each unit's bulletin once its slot (BulletinSetting.times) has come.
     ("gridcare.quality.tasks.issue_supervision_bulletins", env_int("GRIDCARE_BULLETIN_SWEEP_SECONDS", 120)),
+    # 质检抽样: last week's sample and this week's must-check calls (idempotent).
+    ("gridcare.quality.tasks.draw_inspections", env_int("GRIDCARE_INSPECTION_SWEEP_SECONDS", 3600)),
 ]
 
 # --- Cache and sessions ----------------------------------------------------------------------

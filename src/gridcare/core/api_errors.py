@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     ALREADY_ANSWERED = "already_answered"
     ALREADY_RECEIVED = "already_received"
     ALREADY_ASSESSED = "already_assessed"
+    APPEAL_TOO_LATE = "appeal_too_late"
     AREA_REQUIRED = "area_required"
     AT_FAULT_REQUIRED = "at_fault_required"
     CALL_ABANDONED = "call_abandoned"
@@ -135,6 +136,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.ALREADY_ANSWERED: "the request was answered already",
     ErrorCode.ALREADY_RECEIVED: "the work order was received already",
     ErrorCode.ALREADY_ASSESSED: "this agent's quarter has been assessed already",
+    ErrorCode.APPEAL_TOO_LATE: "the time to appeal the inspection has passed",
     ErrorCode.AREA_REQUIRED: "a transformer area (台区) is required",
     ErrorCode.AT_FAULT_REQUIRED: "say whether the company was at fault",
     ErrorCode.CALL_ABANDONED: "the caller abandoned the call (or nobody could take it): it cannot be answered or transferred (409)",

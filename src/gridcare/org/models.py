@@ -86,6 +86,7 @@ class Role(models.TextChoices):
     BILLING_CLERK = "billing_clerk", _("电费核算员")
     METERING = "metering", _("计量人员")
     AUDITOR = "auditor", _("稽查员")
+    INSPECTOR = "inspector", _("质检员")
     MANAGER = "manager", _("管理人员")
     KNOWLEDGE_EDITOR = "knowledge_editor", _("知识库维护员")
     ADMIN = "admin", _("系统管理员")

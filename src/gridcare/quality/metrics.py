@@ -12,7 +12,7 @@ only combine these blocks, and every figure can be drilled down to the rows behi
   e.g. a deadline met before it was due) or ``{"now": true}`` (the moment of computing); ``"any":
   [{…}, {…}]`` holds when one of its conditions does;
 - an **aggregate** is ``count``, ``distinct:FIELD``, ``avg_minutes:START:END`` (the mean of
-  END − START in minutes), ``avg_seconds:FIELD``, ``avg_sum:FIELD:FIELD`` (the mean of two fields
+  END − START in minutes), ``avg_seconds:FIELD`` (or ``avg:FIELD``), ``avg_sum:FIELD:FIELD`` (the mean of two fields
   added, a missing one counting 0 — talk plus wrap-up), ``sum:FIELD``, or one of the calls' repeat
   rules (``repeat_within:MINUTES``: calls from a number that called within the minutes before;
   ``repeat_numbers:TIMES:DAYS``: answered calls of numbers that reached an agent TIMES or more
@@ -190,6 +190,24 @@ SOURCES: dict[str, Source] = {
             ),
         ),
         Source(
+            key="inspections",
+            label="质检",
+            model="quality.Inspection",
+            date_field="scored_at",
+            scope_fields=("unit",),
+            unit_q=_subtree("unit"),
+            agent_field="agent",
+            fields=frozenset({"state", "score", "fatal", "reason", "business", "scored_at", "week"}),
+            columns=(
+                ("call__call_id", "呼叫标识"),
+                ("agent__full_name", "座席"),
+                ("reason", "抽检原因"),
+                ("score", "得分"),
+                ("state", "状态"),
+                ("scored_at", "评分时间"),
+            ),
+        ),
+        Source(
             key="customers",
             label="客户",
             model="customers.Customer",
@@ -248,6 +266,7 @@ def _check_agg(source: Source, agg: str, part: str) -> None:
         "count": 0,
         "distinct": 1,
         "avg_seconds": 1,
+        "avg": 1,
         "sum": 1,
         "avg_minutes": 2,
         "avg_sum": 2,
@@ -355,7 +374,7 @@ def aggregate(spec: dict, qs: models.QuerySet, *, start: dt.datetime) -> tuple[D
     if name == "sum":
         got = qs.aggregate(v=Sum(args[0]), n=Count("pk"))
         return Decimal(got["v"] or 0), got["n"]
-    if name == "avg_seconds":
+    if name in ("avg_seconds", "avg"):
         got = qs.exclude(**{f"{args[0]}__isnull": True}).aggregate(v=Avg(args[0]), n=Count("pk"))
         return (None if got["v"] is None else Decimal(str(got["v"]))), got["n"]
     if name == "avg_sum":
@@ -384,7 +403,7 @@ def aggregate(spec: dict, qs: models.QuerySet, *, start: dt.datetime) -> tuple[D
 def aggregate_rows(spec: dict, qs: models.QuerySet) -> models.QuerySet:
     """The rows an aggregate stands on (the drill-down list of a figure)."""
     name, *args = str(spec.get("agg", "count")).split(":")
-    if name == "avg_seconds":
+    if name in ("avg_seconds", "avg"):
         return qs.exclude(**{f"{args[0]}__isnull": True})
     if name == "avg_sum":
         return qs.exclude(**{f"{args[0]}__isnull": True}, **{f"{args[1]}__isnull": True})

@@ -225,3 +225,109 @@ class AgentAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent} {self.year}Q{self.quarter}"
+
+
+class InspectionForm(models.Model):
+    """质检评分表, versioned: sections with a weight (summing to 100), each with the items an
+    inspector may deduct for — ``{"name", "weight", "items": [{"code", "text", "deduct", "fatal"}]}``.
+    A section scores 100 less its deductions (not below 0); the call's score is the weighted sum;
+    a fatal item (e.g. leaking a customer's data, abusing a caller) makes the call score 0."""
+
+    name = models.CharField(_("评分表名称"), max_length=80)
+    version = models.PositiveSmallIntegerField(_("版本"), unique=True)
+    sections = models.JSONField(_("评分项"))
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("质检评分表")
+        verbose_name_plural = _("质检评分表")
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class InspectionPlan(SettingsRow):
+    """质检抽样方案: how many calls of each agent are inspected a week, and what is always inspected."""
+
+    new_agent_days = models.PositiveSmallIntegerField(_("新员工期（天）"), default=90)
+    new_agent_per_week = models.PositiveSmallIntegerField(_("新员工每周抽检通数"), default=5)
+    agent_per_week = models.PositiveSmallIntegerField(_("其他座席每周抽检通数"), default=2)
+    trigger_words = models.CharField(
+        _("必检关键词"),
+        max_length=200,
+        default="投诉,媒体,记者,起诉,律师,12398,曝光",
+        help_text=_("逗号分隔"),
+    )
+    appeal_days = models.PositiveSmallIntegerField(_("申诉期限（天）"), default=3)
+
+    class Meta:
+        verbose_name = _("质检抽样方案")
+        verbose_name_plural = _("质检抽样方案")
+
+    def words(self) -> list[str]:
+        return [w.strip() for w in self.trigger_words.replace("，", ",").split(",") if w.strip()]
+
+
+class Inspection(models.Model):
+    """质检任务: one call chosen for inspection (sampled, or a must-check), its scoring, the agent's
+    appeal and its review."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("待质检")
+        SCORED = "scored", _("已评分")
+        APPEALED = "appealed", _("申诉中")
+        REVIEWED = "reviewed", _("已复核")
+
+    call = models.OneToOneField(
+        "hotline.Call", verbose_name=_("来电"), on_delete=models.CASCADE, related_name="+"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("座席"), on_delete=models.PROTECT, related_name="+"
+    )
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    week = models.DateField(_("抽检周"), help_text=_("该周周一"))
+    reason = models.CharField(_("抽检原因"), max_length=60)
+    business = models.CharField(_("业务类型"), max_length=20, blank=True)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.PENDING)
+    form = models.ForeignKey(
+        InspectionForm, verbose_name=_("评分表"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    deductions = models.JSONField(_("扣分项"), default=list, blank=True)
+    notes = models.TextField(_("质检意见"), blank=True)
+    score = models.DecimalField(_("得分"), max_digits=5, decimal_places=1, null=True, blank=True)
+    fatal = models.BooleanField(_("致命错误"), default=False)
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("质检员"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    scored_at = models.DateTimeField(_("评分时间"), null=True, blank=True)
+    appeal = models.TextField(_("申诉理由"), blank=True)
+    appealed_at = models.DateTimeField(_("申诉时间"), null=True, blank=True)
+    review = models.TextField(_("复核意见"), blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("复核人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("复核时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("抽取时间"))
+
+    class Meta:
+        ordering = ["-week", "state", "pk"]
+        verbose_name = _("质检任务")
+        verbose_name_plural = _("质检任务")
+        indexes = [
+            models.Index(fields=["agent", "week"], name="inspection_agent_week"),
+            models.Index(fields=["unit", "state"], name="inspection_unit_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} {self.week} {self.get_state_display()}"

@@ -22,9 +22,9 @@ from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
 from gridcare.org.types import Actor, StaffRequest
 
-from . import evaluation, exports, metrics, staffing, statistics
+from . import evaluation, exports, inspection, metrics, staffing, statistics
 from .forms import SelectionForm, StaffingForm
-from .models import AgentAssessment, Area, Bulletin, Metric
+from .models import AgentAssessment, Area, Bulletin, Inspection, InspectionForm, Metric
 
 ARROWS = {
     "flat": ("→", "text-muted"),
@@ -539,6 +539,92 @@ def _date_param(value: str | None) -> dt.date:
         return dt.date.fromisoformat(value) if value else local_now().date()
     except ValueError:
         return local_now().date()
+
+
+@login_required
+def inspections(request: StaffRequest) -> HttpResponse:
+    """质检: the calls to inspect and inspected in scope (inspectors and leaders); an agent sees
+    their own."""
+    viewer = scoping.signed_in(request.user)
+    staff = viewer.is_superuser or scoping.has_role(viewer, *inspection.INSPECTORS, *inspection.REVIEWERS)
+    qs = Inspection.objects.select_related("agent", "call", "unit").order_by("-week", "state", "pk")
+    qs = scoping.restrict(qs, viewer, "unit", request.active_unit) if staff else qs.filter(agent=viewer)
+    state = request.GET.get("state", "")
+    if state in Inspection.State.values:
+        qs = qs.filter(state=state)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "quality/inspections.html",
+        {"page": page, "states": Inspection.State.choices, "state": state, "staff": staff},
+    )
+
+
+@login_required
+def inspection_detail(request: StaffRequest, pk: int) -> HttpResponse:
+    """One inspected call: the call, its orders and recording, the form; scoring (inspector),
+    appeal (the agent), review (a leader or another inspector)."""
+    viewer = scoping.signed_in(request.user)
+    found = (
+        Inspection.objects.select_related("agent", "call", "unit", "form", "inspector", "reviewed_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if found is None:
+        raise Http404
+    own = found.agent_id == viewer.pk
+    if not own and not scoping.in_scope(found, viewer, "unit_id"):
+        raise Http404
+    staff = viewer.is_superuser or scoping.has_role(viewer, *inspection.INSPECTORS, *inspection.REVIEWERS)
+    if not own and not staff:
+        raise Http404
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        chosen = request.POST.getlist("deduct")
+        try:
+            if action == "score":
+                inspection.score(
+                    actor=viewer, pk=found.pk, deductions=chosen, notes=request.POST.get("notes", "")
+                )
+            elif action == "appeal":
+                inspection.appeal(actor=viewer, pk=found.pk, text=request.POST.get("appeal", ""))
+            elif action == "review":
+                inspection.review(
+                    actor=viewer, pk=found.pk, deductions=chosen, note=request.POST.get("review", "")
+                )
+            else:
+                raise ApiError("invalid_input", _("未知操作"), status=422)
+        except ApiError as exc:
+            error = exc.message
+        else:
+            return redirect(reverse("quality:inspection", args=[found.pk]))
+    form = found.form or InspectionForm.objects.filter(is_active=True).order_by("-version").first()
+    call = found.call
+    recording = call.recording_ref
+    return render(
+        request,
+        "quality/inspection.html",
+        {
+            "x": found,
+            "call": call,
+            "caller": mask_phone(call.caller_number),
+            "recording": recording,
+            "recording_is_link": recording.startswith(("http://", "https://")),
+            "orders": list(call.work_orders.all()),
+            "sections": inspection.form_items(form, found.deductions) if form else [],
+            "may_score": staff
+            and not own
+            and found.state in (Inspection.State.PENDING, Inspection.State.SCORED),
+            "may_appeal": own and found.state == Inspection.State.SCORED,
+            "may_review": staff
+            and not own
+            and found.state == Inspection.State.APPEALED
+            and viewer.pk != found.inspector_id,
+            "error": error,
+            "own": own,
+        },
+    )
 
 
 # --- Staffing (排班测算, Erlang C): /quality/staffing/ -------------------------------------------------

@@ -62,8 +62,9 @@ def test_each_agent_is_scored_on_their_own_rows_by_the_scheme(seats):
     assert points["wrap_up_seconds"] == (Decimal(40), Decimal("88.9"))  # (40 − 120) / (30 − 120)
     assert points["satisfaction_rate"] == (Decimal("100.00"), Decimal("100.0"))
     assert points["first_contact_resolution"][1] is None  # nothing to judge: its weight goes to the rest
-    # (25×100 + 20×100 + 10×88.9 + 30×100) / 85
-    assert (first.score, first.stars) == (Decimal("98.7"), 5)
+    assert points["inspection_score"][1] is None  # not inspected this period
+    # Scheme v2 (with inspection): (20×100 + 15×100 + 5×88.9 + 25×100) / 65 = 99.1
+    assert (first.score, first.stars) == (Decimal("99.1"), 5)
     slow = {p.metric.code: p.points for p in second.indicators}
     assert (slow["calls_answered"], slow["average_handling_time"], slow["wrap_up_seconds"]) == (
         Decimal("50.0"),
@@ -71,7 +72,7 @@ def test_each_agent_is_scored_on_their_own_rows_by_the_scheme(seats):
         Decimal("44.4"),
     )
     assert slow["satisfaction_rate"] is None
-    assert (second.score, second.stars) == (Decimal("30.8"), 1)  # (25×50 + 20×0 + 10×44.4) / 55
+    assert (second.score, second.stars) == (Decimal("30.6"), 1)  # (20×50 + 15×0 + 5×44.4) / 40
 
 
 def test_a_leader_assesses_the_quarter_once_and_the_agent_reads_it(seats, client):

@@ -1,0 +1,232 @@
+"""质检 (issue 17, item 6): each week the calls to inspect are drawn per agent — every must-check
+call (complaint, 12398, an escalated order, trigger words such as 投诉/媒体/起诉 in the order) and a
+sample stratified by business type (new agents more than others, ``InspectionPlan``); an inspector
+scores a call on the versioned form (deductions from 100 per weighted section, fatal items); the
+agent may appeal within the plan's days; a leader or another inspector reviews the appeal. Scores
+feed the agent evaluation (``inspection_score`` in the scheme)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext
+
+from gridcare.core.api_errors import ApiError
+from gridcare.core.clock import LOCAL_TZ
+from gridcare.core.clock import now as clock_now
+from gridcare.hotline.models import Call
+from gridcare.org import scoping
+from gridcare.org.models import Role
+from gridcare.org.types import Actor
+from gridcare.workorders.models import OrderType
+
+from .models import Inspection, InspectionForm, InspectionPlan
+
+INSPECTORS = (Role.INSPECTOR, Role.SHIFT_LEADER, Role.MANAGER)
+REVIEWERS = (Role.MANAGER, Role.SHIFT_LEADER, Role.INSPECTOR)
+
+
+def monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _must_check(call: Call, words: list[str]) -> str:
+    """Why ``call`` must be inspected ("" when it need not)."""
+    for order in call.work_orders.all():
+        if order.channel == "regulator_12398":
+            return "必检：12398"
+        if order.order_type == OrderType.COMPLAINT:
+            return "必检：投诉"
+        if order.escalation_tier > 0:
+            return "必检：升级"
+        hit = next((w for w in words if w in order.content), "")
+        if hit:
+            return f"必检：关键词“{hit}”"
+    return ""
+
+
+def _business(call: Call) -> str:
+    types = [o.order_type for o in call.work_orders.all()]
+    return types[0] if types else ""
+
+
+def _draw(call_id: str, week: dt.date) -> str:
+    """A stable pseudo-random key: the same week draws the same calls however often it is run."""
+    return hashlib.sha256(f"{week.isoformat()}:{call_id}".encode()).hexdigest()
+
+
+def sample_week(week: dt.date, now: dt.datetime | None = None, *, must_only: bool = False) -> int:
+    """Draw the inspections of the week starting on Monday ``week`` (idempotent: a call is drawn
+    once, an agent's sample is filled up to the quota and no further). ``must_only``: the
+    must-check calls only (the week still running). Returns how many were added."""
+    now = now or clock_now()
+    plan = InspectionPlan.current()
+    words = plan.words()
+    start = dt.datetime.combine(week, dt.time(), tzinfo=LOCAL_TZ)
+    calls = (
+        Call.objects.filter(
+            outcome=Call.Outcome.ANSWERED,
+            answered_by__isnull=False,
+            arrived_at__gte=start,
+            arrived_at__lt=start + dt.timedelta(days=7),
+        )
+        .select_related("answered_by", "unit")
+        .prefetch_related("work_orders")
+    )
+    taken = set(Inspection.objects.filter(week=week).values_list("call_id", flat=True))
+    by_agent: dict[int, list[Call]] = defaultdict(list)
+    for c in calls:
+        by_agent[c.answered_by_id].append(c)  # type: ignore[index]
+    new_rows: list[Inspection] = []
+    for calls_of in by_agent.values():
+        agent = calls_of[0].answered_by
+        assert agent is not None
+        new = (now - agent.date_joined).days < plan.new_agent_days
+        quota = plan.new_agent_per_week if new else plan.agent_per_week
+        chosen: dict[int, tuple[Call, str]] = {}
+        for c in calls_of:
+            reason = _must_check(c, words)
+            if reason:
+                chosen[c.pk] = (c, reason)
+        # Stratified by business type: take in turn from each type's calls (each type's in draw
+        # order) until the quota is met, so the sample follows the mix of what the agent handled.
+        strata: dict[str, list[Call]] = defaultdict(list)
+        for c in sorted(calls_of, key=lambda c: _draw(c.call_id, week)):
+            if c.pk not in chosen:
+                strata[_business(c)].append(c)
+        sampled = 0
+        already = Inspection.objects.filter(week=week, agent=agent, reason="抽检").count()
+        want = 0 if must_only else max(0, quota - already)
+        while sampled < want and any(strata.values()):
+            for key in sorted(strata, key=lambda k: -len(strata[k])):
+                if strata[key] and sampled < want:
+                    c = strata[key].pop(0)
+                    chosen[c.pk] = (c, "抽检")
+                    sampled += 1
+        for c, reason in chosen.values():
+            if c.pk in taken or c.unit is None:
+                continue
+            new_rows.append(
+                Inspection(
+                    call=c,
+                    agent=agent,
+                    unit=c.unit,
+                    week=week,
+                    reason=reason,
+                    business=_business(c),
+                    created_at=now,
+                )
+            )
+    Inspection.objects.bulk_create(new_rows, ignore_conflicts=True)
+    return len(new_rows)
+
+
+def current_form() -> InspectionForm:
+    form = InspectionForm.objects.filter(is_active=True).order_by("-version").first()
+    if form is None:
+        raise ApiError("no_scheme", gettext("没有启用的质检评分表"), status=409)
+    return form
+
+
+def score_of(form: InspectionForm, deductions: list[str]) -> tuple[Decimal, bool]:
+    """The call's score on ``form`` with the items ``deductions`` (codes), and whether a fatal
+    item was among them."""
+    known = {item["code"] for section in form.sections for item in section["items"]}
+    unknown = set(deductions) - known
+    if unknown:
+        raise ApiError(
+            "invalid_input", gettext("评分表中没有这些扣分项：%s") % "、".join(sorted(unknown)), status=422
+        )
+    total = Decimal(0)
+    fatal = False
+    for section in form.sections:
+        lost = Decimal(0)
+        for item in section["items"]:
+            if item["code"] in deductions:
+                lost += Decimal(str(item.get("deduct", 0)))
+                fatal = fatal or bool(item.get("fatal"))
+        total += max(Decimal(0), Decimal(100) - lost) * Decimal(str(section["weight"])) / Decimal(100)
+    if fatal:
+        return Decimal(0), True
+    return total.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP), False
+
+
+def _locked(pk: int, actor: Actor) -> Inspection:
+    found = Inspection.objects.select_for_update().filter(pk=pk).first()
+    if found is None or not scoping.in_scope(found, actor, "unit_id"):
+        raise ApiError("not_found", gettext("您的管辖范围内没有该质检任务"), status=404)
+    return found
+
+
+def score(*, actor: Actor, pk: int, deductions: list[str], notes: str) -> Inspection:
+    """An inspector scores a pending call (or scores it again before the agent appeals)."""
+    if not (actor.is_superuser or scoping.has_role(actor, *INSPECTORS)):
+        raise ApiError("forbidden_role", gettext("您的岗位不能质检评分"), status=403)
+    with transaction.atomic():
+        found = _locked(pk, actor)
+        if found.agent_id == actor.pk:
+            raise ApiError("forbidden_role", gettext("不能为自己的通话评分"), status=403)
+        if found.state not in (Inspection.State.PENDING, Inspection.State.SCORED):
+            raise ApiError("illegal_transition", gettext("已申诉或已复核的质检不能重新评分"), status=409)
+        form = current_form() if found.form_id is None else found.form
+        assert form is not None
+        found.score, found.fatal = score_of(form, deductions)
+        found.form, found.deductions, found.notes = form, sorted(set(deductions)), notes.strip()
+        found.inspector, found.scored_at, found.state = actor, clock_now(), Inspection.State.SCORED
+        found.save()
+    return found
+
+
+def appeal(*, actor: Actor, pk: int, text: str) -> Inspection:
+    """The agent appeals their score within the plan's days."""
+    with transaction.atomic():
+        found = Inspection.objects.select_for_update().filter(pk=pk, agent=actor).first()
+        if found is None:
+            raise ApiError("not_found", gettext("没有该质检记录"), status=404)
+        if found.state != Inspection.State.SCORED or found.scored_at is None:
+            raise ApiError("illegal_transition", gettext("只有已评分的质检可以申诉"), status=409)
+        if clock_now() > found.scored_at + dt.timedelta(days=InspectionPlan.current().appeal_days):
+            raise ApiError("appeal_too_late", gettext("已超过申诉期限"), status=409)
+        if not text.strip():
+            raise ApiError("invalid_input", gettext("请写明申诉理由"), status=422)
+        found.appeal, found.appealed_at, found.state = text.strip(), clock_now(), Inspection.State.APPEALED
+        found.save()
+    return found
+
+
+def review(*, actor: Actor, pk: int, deductions: list[str], note: str) -> Inspection:
+    """A leader or another inspector decides the appeal: the deductions that stand (the score is
+    computed again) and why."""
+    if not (actor.is_superuser or scoping.has_role(actor, *REVIEWERS)):
+        raise ApiError("forbidden_role", gettext("您的岗位不能复核质检申诉"), status=403)
+    with transaction.atomic():
+        found = _locked(pk, actor)
+        if found.state != Inspection.State.APPEALED:
+            raise ApiError("illegal_transition", gettext("该质检没有待复核的申诉"), status=409)
+        if actor.pk in (found.inspector_id, found.agent_id):
+            raise ApiError("forbidden_role", gettext("申诉须由评分人以外的人复核"), status=403)
+        if not note.strip():
+            raise ApiError("invalid_input", gettext("请写明复核意见"), status=422)
+        assert found.form is not None
+        found.score, found.fatal = score_of(found.form, deductions)
+        found.deductions, found.review = sorted(set(deductions)), note.strip()
+        found.reviewed_by, found.reviewed_at, found.state = actor, clock_now(), Inspection.State.REVIEWED
+        found.save()
+    return found
+
+
+def form_items(form: InspectionForm, chosen: list[str]) -> list[dict[str, Any]]:
+    """The form's sections for a page, each item marked when deducted."""
+    return [
+        {
+            "name": s["name"],
+            "weight": s["weight"],
+            "items": [{**item, "checked": item["code"] in chosen} for item in s["items"]],
+        }
+        for s in form.sections
+    ]
