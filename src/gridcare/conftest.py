@@ -69,7 +69,10 @@ SEEDED_BY_MIGRATIONS = [
     ("outages.NoticeRule", "gridcare.outages.migrations.0002_notice_rules", "seed"),
     ("repair.RepairSetting", "gridcare.repair.migrations.0002_seed_setting", "seed"),
     ("notify.DeliveryWakeup", "gridcare.notify.migrations.0002_delivery_wakeup_row", "create_row"),
+    # The metric registry, then what later migrations add to it (agent metrics, inspection).
     ("quality.Metric", "gridcare.quality.migrations.0002_seed_metrics", "seed"),
+    ("quality.EvaluationScheme", "gridcare.quality.migrations.0006_seed_evaluation", "seed"),
+    ("quality.InspectionForm", "gridcare.quality.migrations.0008_seed_inspection", "seed"),
 ]
 
 
