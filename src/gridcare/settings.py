@@ -262,6 +262,10 @@ USE_TZ = True
 GRIDCARE_WORKDAY_START = env_str("GRIDCARE_WORKDAY_START", "08:30")
 GRIDCARE_WORKDAY_END = env_str("GRIDCARE_WORKDAY_END", "17:30")
 
+# Staffing (quality.staffing): the average handling time, in seconds, used when the history of the
+# chosen unit and days has no answered call (a new center, a holiday never seen before).
+GRIDCARE_STAFFING_DEFAULT_AHT_SECONDS = env_int("GRIDCARE_STAFFING_DEFAULT_AHT_SECONDS", 300)
+
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"

@@ -75,6 +75,7 @@ class ErrorCode(StrEnum):
     INVALID_ORDER_TYPE = "invalid_order_type"
     INVALID_REPORTED_AT = "invalid_reported_at"
     INVALID_SPLIT = "invalid_split"
+    INVALID_STAFFING_INPUT = "invalid_staffing_input"
     INVALID_STATE = "invalid_state"
     INVALID_TIMES = "invalid_times"
     INVALID_UNIT = "invalid_unit"
@@ -175,6 +176,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_ORDER_TYPE: "unknown work-order type",
     ErrorCode.INVALID_REPORTED_AT: "`reported_at` of a fault call is in the future or older than the analysis window",
     ErrorCode.INVALID_SPLIT: "the split must take some, not all, of the calls",
+    ErrorCode.INVALID_STAFFING_INPUT: "a staffing figure is out of range (Erlang C needs more agents than the offered traffic in Erlang, targets within their ranges)",
     ErrorCode.INVALID_STATE: "the object is not in a state that allows this",
     ErrorCode.INVALID_TIMES: "the times are inconsistent (e.g. end before start)",
     ErrorCode.INVALID_UNIT: "unknown unit, or outside your scope",

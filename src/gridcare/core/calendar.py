@@ -72,6 +72,28 @@ def is_published(year: int) -> bool:
     return _year(year)[0]
 
 
+def is_holiday(date: dt.date) -> bool:
+    """Whether ``date`` is an official holiday (法定节假日, a rest day of the entered schedule); a
+    plain weekend is not one."""
+    return date in _year(date.year)[1]
+
+
+def holiday_name(date: dt.date) -> str:
+    """The name of the holiday ``date`` falls on ("国庆节"), "" when it is none."""
+    from .models import CalendarDay
+
+    row = CalendarDay.objects.filter(date=date, kind=CalendarDay.Kind.HOLIDAY).only("name").first()
+    return row.name if row is not None else ""
+
+
+def holidays_before(date: dt.date, count: int) -> list[dt.date]:
+    """The ``count`` most recent official holidays before ``date``, newest first."""
+    from .models import CalendarDay
+
+    rows = CalendarDay.objects.filter(date__lt=date, kind=CalendarDay.Kind.HOLIDAY).order_by("-date")
+    return list(rows.values_list("date", flat=True)[:count])
+
+
 def is_working_day(date: dt.date) -> bool:
     _published, holidays, workdays = _year(date.year)
     if date in workdays:

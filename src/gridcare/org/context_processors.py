@@ -25,6 +25,7 @@ NAVIGATION = [
         "quality:overview",
         (Role.MANAGER, Role.SHIFT_LEADER, Role.DISPATCHER, Role.AUDITOR, Role.ACCOUNT_MANAGER),
     ),
+    (_("排班测算"), "quality:staffing", (Role.SHIFT_LEADER, Role.MANAGER)),
 ]
 
 

@@ -8,10 +8,13 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core import clock
+from gridcare.core.validation import YEAR_MAX, YEAR_MIN
 from gridcare.org import scoping
 from gridcare.org.models import Unit
 from gridcare.org.types import Viewer
 
+from . import staffing
 from .models import Period
 
 PICKED_KINDS = (Unit.Kind.PROVINCE, Unit.Kind.CITY, Unit.Kind.COUNTY, Unit.Kind.STATION, Unit.Kind.DEPARTMENT)
@@ -56,3 +59,55 @@ class SelectionForm(forms.Form):
             if isinstance(data.get(key), dt.date):
                 out[name] = data[key]
         return out
+
+
+# --- Staffing (排班测算, Erlang C) ---
+
+
+class StaffingForm(forms.Form):
+    """The page's question, in the units a planner thinks in (percentages); the API takes shares."""
+
+    date = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    unit = forms.IntegerField(label=_("单位"), required=False)
+    service_level = forms.FloatField(label=_("服务水平目标（%）"), min_value=1, max_value=99.9)
+    target_seconds = forms.IntegerField(
+        label=_("目标应答时间（秒）"), min_value=0, max_value=staffing.TARGET_SECONDS_MAX
+    )
+    shrinkage = forms.FloatField(label=_("缩减率（%）"), min_value=0, max_value=staffing.SHRINKAGE_MAX * 100)
+    storm = forms.FloatField(label=_("风暴倍数"), min_value=staffing.STORM_MIN, max_value=staffing.STORM_MAX)
+    weeks = forms.IntegerField(
+        label=_("历史周数"), min_value=staffing.WEEKS_MIN, max_value=staffing.WEEKS_MAX
+    )
+    max_occupancy = forms.FloatField(label=_("最高占用率（%）"), min_value=1, max_value=100, required=False)
+    max_asa = forms.FloatField(
+        label=_("平均应答速度上限（秒）"), min_value=1, max_value=staffing.TARGET_SECONDS_MAX, required=False
+    )
+
+    @staticmethod
+    def defaults() -> dict[str, str]:
+        return {
+            "date": (clock.today() + dt.timedelta(days=1)).isoformat(),
+            "service_level": f"{staffing.DEFAULT_SERVICE_LEVEL * 100:g}",
+            "target_seconds": str(staffing.DEFAULT_TARGET_SECONDS),
+            "shrinkage": f"{staffing.DEFAULT_SHRINKAGE * 100:g}",
+            "storm": "1",
+            "weeks": str(staffing.DEFAULT_WEEKS),
+        }
+
+    def clean_date(self) -> dt.date:
+        date: dt.date = self.cleaned_data["date"]
+        if not YEAR_MIN <= date.year <= YEAR_MAX:
+            raise forms.ValidationError(
+                _("年份必须在 %(min)s 到 %(max)s 之间") % {"min": YEAR_MIN, "max": YEAR_MAX}
+            )
+        return date
+
+    def targets(self) -> staffing.Targets:
+        d = self.cleaned_data
+        return staffing.Targets(
+            service_level=d["service_level"] / 100,
+            target_seconds=d["target_seconds"],
+            shrinkage=d["shrinkage"] / 100,
+            max_occupancy=d["max_occupancy"] / 100 if d["max_occupancy"] is not None else None,
+            max_asa_seconds=d["max_asa"],
+        )

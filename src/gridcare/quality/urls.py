@@ -17,4 +17,5 @@ urlpatterns = [
     path("wall/", kiosk.screen, name="wall"),
     path("wall/data/", kiosk.data, name="wall_data"),
     path("wall/open/<str:key>/", kiosk.open_screen, name="wall_open"),
+    path("staffing/", views.staffing_page, name="staffing"),
 ]

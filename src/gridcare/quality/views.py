@@ -4,6 +4,7 @@ and the rows behind any figure (drill-down), each exportable to Excel."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -18,11 +19,11 @@ from gridcare.core.api_errors import ApiError
 from gridcare.core.clock import local, local_now
 from gridcare.core.masking import mask_name, mask_phone
 from gridcare.org import scoping
-from gridcare.org.models import Role
-from gridcare.org.types import StaffRequest
+from gridcare.org.models import Role, Unit
+from gridcare.org.types import Actor, StaffRequest
 
-from . import evaluation, exports, inspection, metrics, statistics
-from .forms import SelectionForm
+from . import evaluation, exports, inspection, metrics, staffing, statistics
+from .forms import SelectionForm, StaffingForm
 from .models import AgentAssessment, Area, Bulletin, Inspection, InspectionForm, Metric
 
 ARROWS = {
@@ -624,3 +625,96 @@ def inspection_detail(request: StaffRequest, pk: int) -> HttpResponse:
             "own": own,
         },
     )
+
+
+# --- Staffing (排班测算, Erlang C): /quality/staffing/ -------------------------------------------------
+# (Issue 17 item 8; the form is forms.StaffingForm.)
+
+
+def _staffing_rows(plan: staffing.StaffingPlan) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": row.label,
+            "calls": row.staffing.calls,
+            "aht": row.staffing.aht_seconds,
+            "erlangs": row.staffing.erlangs,
+            "agents": row.staffing.agents,
+            "positions": row.staffing.positions,
+            "service_level": row.staffing.service_level * 100,
+            "asa": row.staffing.asa_seconds,
+            "occupancy": row.staffing.occupancy * 100,
+            "busy": row.staffing.agents > 0,
+        }
+        for row in plan.rows
+    ]
+
+
+def _staffing_chart(plan: staffing.StaffingPlan) -> str:
+    """What the bar chart draws (static/quality/staffing.js reads it from a data attribute)."""
+    return json.dumps(
+        {
+            "labels": [row.start_label for row in plan.rows],
+            "agents": [row.staffing.agents for row in plan.rows],
+            "positions": [row.staffing.positions for row in plan.rows],
+            "calls": [round(row.staffing.calls, 1) for row in plan.rows],
+            "names": {
+                "agents": _("所需座席"),
+                "positions": _("排班人数（含缩减）"),
+                "calls": _("预测来电"),
+            },
+        },
+        ensure_ascii=False,
+    )
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else share * 100
+
+
+def _unit_choices(actor: Actor, active_unit: Unit | None) -> list[tuple[int, str]]:
+    """The units of the viewer's scope for the unit select, indented by their depth in the tree."""
+    units = list(scoping.restrict(Unit.objects.all(), actor, "id", active_unit).order_by("path")[:300])
+    top = min((u.depth for u in units), default=0)
+    return [(u.pk, "\u3000" * (u.depth - top) + u.name) for u in units]
+
+
+@login_required
+def staffing_page(request: StaffRequest) -> HttpResponse:
+    """排班测算: the chosen day's forecast calls per half hour and the agents and positions Erlang C
+    needs for them. Shift leaders and managers (403 for others); a unit outside the scope is 404."""
+    actor = scoping.signed_in(request.user)
+    if not scoping.has_role(actor, *staffing.STAFFING_ROLES):
+        raise PermissionDenied
+    form = StaffingForm(request.GET if request.GET.get("date") else StaffingForm.defaults())
+    plan, error = None, ""
+    if form.is_valid():
+        unit = staffing.unit_for(actor, form.cleaned_data["unit"], request.active_unit)
+        try:
+            plan = staffing.staffing_plan(
+                actor,
+                date=form.cleaned_data["date"],
+                targets=form.targets(),
+                unit=unit,
+                weeks=form.cleaned_data["weeks"],
+                storm=form.cleaned_data["storm"],
+                active_unit=request.active_unit,
+            )
+        except staffing.StaffingInputError as exc:
+            error = exc.message
+    context: dict[str, Any] = {"form": form, "plan": plan, "error": error}
+    if not request.htmx:
+        context["units"] = _unit_choices(actor, request.active_unit)
+    if plan is not None:
+        t, totals = plan.targets, plan.totals
+        context["rows"] = _staffing_rows(plan)
+        context["chart"] = _staffing_chart(plan)
+        context["totals"] = totals
+        context["totals_sl"] = _percent(totals.service_level)
+        context["totals_occupancy"] = _percent(totals.occupancy)
+        context["targets"] = {
+            "service_level": _percent(t.service_level),
+            "shrinkage": _percent(t.shrinkage),
+            "max_occupancy": _percent(t.max_occupancy),
+        }
+    template = "quality/staffing_result.html" if request.htmx else "quality/staffing.html"
+    return render(request, template, context)

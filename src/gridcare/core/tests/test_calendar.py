@@ -82,3 +82,18 @@ def test_admin_is_warned_about_unpublished_next_year(world, client):
     with clock.frozen(dt.datetime(2026, 12, 1, 9)):
         page = client.get("/").content.decode()
     assert "2027 年的法定节假日安排尚未录入" in page
+
+
+def test_holidays_are_told_apart_from_weekends_and_listed_newest_first():
+    """What staffing forecasts holidays by: 2025's Dragon Boat holiday (5/31–6/2) is a holiday,
+    a plain Sunday is not, a 调休 working Sunday is not."""
+    assert calendar.is_holiday(dt.date(2025, 6, 2))
+    assert not calendar.is_holiday(dt.date(2025, 6, 8))  # a plain Sunday
+    assert not calendar.is_holiday(dt.date(2025, 1, 26))  # 调休: worked
+    assert calendar.holiday_name(dt.date(2025, 6, 2)) == "Dragon Boat Festival"  # as loaded
+    assert calendar.holiday_name(dt.date(2025, 6, 3)) == ""
+    assert calendar.holidays_before(dt.date(2025, 6, 2), 3) == [
+        dt.date(2025, 6, 1),
+        dt.date(2025, 5, 31),
+        dt.date(2025, 5, 5),
+    ]
