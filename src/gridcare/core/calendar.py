@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.dispatch import Signal
+from django.utils.translation import gettext_lazy
 
 from . import clock
 from .memo import Memo
@@ -78,12 +79,27 @@ def is_holiday(date: dt.date) -> bool:
     return date in _year(date.year)[1]
 
 
+# The official holidays by the names the State Council's schedule (through chinese_calendar) stores.
+_HOLIDAY_NAMES = {
+    "New Year's Day": gettext_lazy("元旦"),
+    "Spring Festival": gettext_lazy("春节"),
+    "Tomb-sweeping Day": gettext_lazy("清明节"),
+    "Labour Day": gettext_lazy("劳动节"),
+    "Dragon Boat Festival": gettext_lazy("端午节"),
+    "Mid-autumn Festival": gettext_lazy("中秋节"),
+    "National Day": gettext_lazy("国庆节"),
+}
+
+
 def holiday_name(date: dt.date) -> str:
-    """The name of the holiday ``date`` falls on ("国庆节"), "" when it is none."""
+    """The name of the holiday ``date`` falls on ("国庆节", in the user's language), "" when it is
+    none."""
     from .models import CalendarDay
 
     row = CalendarDay.objects.filter(date=date, kind=CalendarDay.Kind.HOLIDAY).only("name").first()
-    return row.name if row is not None else ""
+    if row is None:
+        return ""
+    return str(_HOLIDAY_NAMES.get(row.name, row.name))
 
 
 def holidays_before(date: dt.date, count: int) -> list[dt.date]:
