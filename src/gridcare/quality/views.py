@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from gridcare.core import excel
 from gridcare.core.api_errors import ApiError
 from gridcare.core.clock import local, local_now
 from gridcare.core.masking import mask_name, mask_phone
@@ -22,7 +23,7 @@ from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
 from gridcare.org.types import Actor, StaffRequest
 
-from . import evaluation, exports, inspection, metrics, staffing, statistics
+from . import evaluation, inspection, metrics, staffing, statistics
 from .forms import SelectionForm, StaffingForm
 from .models import AgentAssessment, Area, Bulletin, Inspection, InspectionForm, Metric
 
@@ -114,7 +115,7 @@ def overview(request: StaffRequest) -> HttpResponse:
         if m.area == area
     ]
     if request.GET.get("format") == "xlsx":
-        return exports.workbook_response(
+        return excel.workbook_response(
             title=f"{Area(area).label}统计",
             subtitle=f"{unit.name} {span.label()}",
             headers=[
@@ -192,7 +193,7 @@ def metric(request: StaffRequest, code: str) -> HttpResponse:
         for r in ranking
     ]
     if request.GET.get("format") == "xlsx":
-        return exports.workbook_response(
+        return excel.workbook_response(
             title=found.name,
             subtitle=f"{unit.name} {span.label()}",
             headers=[_("名次"), _("单位"), _("本期"), _("上期"), _("名次变化"), _("明细条数")],
@@ -260,7 +261,7 @@ def rows(request: StaffRequest, code: str) -> HttpResponse:
     source = metrics.SOURCES[spec["source"]]
     fields = [f for f, _label in source.columns]
     if request.GET.get("format") == "xlsx":
-        return exports.workbook_response(
+        return excel.workbook_response(
             title=f"{found.name}明细",
             subtitle=f"{unit.name} {span.label()}",
             headers=[label for _f, label in source.columns],
@@ -363,7 +364,7 @@ def bulletin(request: StaffRequest, pk: int) -> HttpResponse:
             rows.extend([[r[k] for k in BULLETIN_KEYS] for r in data[key]])
         rows.append([_("投诉热点")])
         rows.extend([[h["where"], h["complaints"]] for h in data["hot_spots"]])
-        return exports.workbook_response(
+        return excel.workbook_response(
             title=_("督办通报"),
             subtitle=f"{found.unit.name} {data['slot']}",
             headers=list(BULLETIN_HEADERS),
@@ -432,7 +433,7 @@ def agents(request: StaffRequest) -> HttpResponse:
     rows = _scored_rows(scores, query)
     headers = [p.metric.name for p in scores[0].indicators] if scores else []
     if request.GET.get("format") == "xlsx":
-        return exports.workbook_response(
+        return excel.workbook_response(
             title=_("个人服务品质评价"),
             subtitle=f"{unit.name} {span.label()}",
             headers=[_("名次"), _("座席"), *headers, _("得分"), _("星级")],

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q
 from django.http import HttpResponse
 
-from gridcare.core import audit, clock
-from gridcare.core.models import AuditLog
+from gridcare.core import clock, excel
 from gridcare.org.types import Actor
 
 from . import queries
@@ -70,30 +68,16 @@ HEADERS = ["承办单位", "在途工单", "临期预警", "超期", "被催办"
 
 
 def excel_response(rows: list[BulletinRow], *, user: Actor, request: Any = None) -> HttpResponse:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "督办通报"
-    sheet.append([f"督办通报 {clock.local_now():%Y-%m-%d %H:%M}"])
-    sheet.append(HEADERS)
-    for row in [*rows, totals(rows)]:
-        sheet.append([row.unit, row.in_transit, row.near_due, row.overdue, row.urged, row.escalated])
-    sheet.column_dimensions["A"].width = 30
-    buffer = io.BytesIO()
-    book.save(buffer)
-    audit.record(
-        action=AuditLog.Action.EXPORT,
-        actor=user,
-        object_type="workorders.bulletin",
-        object_repr="督办通报",
-        detail={"rows": len(rows)},
+    return excel.workbook_response(
+        title="督办通报",
+        subtitle=f"{clock.local_now():%Y-%m-%d %H:%M}",
+        headers=HEADERS,
+        rows=[
+            [row.unit, row.in_transit, row.near_due, row.overdue, row.urged, row.escalated]
+            for row in [*rows, totals(rows)]
+        ],
+        filename="supervision",
+        user=user,
         request=request,
+        object_type="workorders.bulletin",
     )
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = (
-        f'attachment; filename="supervision-{clock.local_now():%Y%m%d-%H%M}.xlsx"'
-    )
-    return response

@@ -90,7 +90,9 @@ def test_holidays_are_told_apart_from_weekends_and_listed_newest_first():
     assert calendar.is_holiday(dt.date(2025, 6, 2))
     assert not calendar.is_holiday(dt.date(2025, 6, 8))  # a plain Sunday
     assert not calendar.is_holiday(dt.date(2025, 1, 26))  # 调休: worked
-    assert calendar.holiday_name(dt.date(2025, 6, 2)) == "端午节"  # stored as the schedule names it, shown in Chinese
+    assert (
+        calendar.holiday_name(dt.date(2025, 6, 2)) == "端午节"
+    )  # stored as the schedule names it, shown in Chinese
     assert calendar.holiday_name(dt.date(2025, 6, 3)) == ""
     assert calendar.holidays_before(dt.date(2025, 6, 2), 3) == [
         dt.date(2025, 6, 1),

@@ -1,4 +1,5 @@
-"""Excel exports of statistics tables (openpyxl), audited like every export."""
+"""Excel exports (openpyxl): a titled sheet of rows as an attachment, recorded in the audit log
+like every export. Used by the supervision bulletins, the statistics pages and their drill-downs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from django.http import HttpResponse
 
 from gridcare.core import audit, clock
 from gridcare.core.models import AuditLog
-from gridcare.org.types import Actor
 
 
 def workbook_response(
@@ -20,9 +20,12 @@ def workbook_response(
     headers: Sequence[str],
     rows: Sequence[Sequence[Any]],
     filename: str,
-    user: Actor,
+    user: Any,
     request: Any,
+    object_type: str = "quality.statistics",
 ) -> HttpResponse:
+    """``rows`` under ``headers`` in a sheet headed ``title`` and ``subtitle``, as
+    ``FILENAME-<time>.xlsx``; the export is audited as ``object_type`` (``user``: who exports)."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -38,7 +41,7 @@ def workbook_response(
     audit.record(
         action=AuditLog.Action.EXPORT,
         actor=user,
-        object_type="quality.statistics",
+        object_type=object_type,
         object_repr=title,
         detail={"rows": len(rows), "subtitle": subtitle},
         request=request,
