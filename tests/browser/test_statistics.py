@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 from gridcare.core.clock import LOCAL_TZ
 from gridcare.org.models import Role
 from gridcare.org.services import create_staff
+from gridcare.quality.bulletins import issue
+from gridcare.quality.models import BulletinSetting
 from gridcare.workorders.models import WorkOrder
 
 
@@ -28,7 +30,7 @@ def _order(w, unit, when, number, **kw):
     )
 
 
-def test_the_leader_reads_the_month_and_drills_down_to_an_order(page, shot, world, login):
+def test_the_leaders_morning_figures_ranking_rows_bulletin_and_an_overdue_order(page, shot, world, login):
     w = world
     create_staff(username="leader", password=w.password, full_name="郑经理", roles=[(Role.MANAGER, w.county)])
     this_month = dt.datetime.now(LOCAL_TZ).replace(day=1, hour=10, minute=0, second=0, microsecond=0)
@@ -61,4 +63,17 @@ def test_the_leader_reads_the_month_and_drills_down_to_an_order(page, shot, worl
     shot("the-rows-behind-the-figure")
     page.locator("#rows").get_by_role("link", name="TS20260000").click()
     page.wait_for_url(re.compile(r"/workorders/TS20260000/"))
+
+    # The morning bulletin: from the statistics page to the overdue order it names.
+    late = _order(w, w.east, this_month, "GZ20260077", order_type="fault_repair")
+    WorkOrder.objects.filter(pk=late.pk).update(state="dispatched", warning_level=3, assignee=w.clerk_east)
+    setting = BulletinSetting.current()
+    issue(w.county, dt.datetime.now(LOCAL_TZ).replace(second=0, microsecond=0), setting)
+    page.goto("/quality/statistics/")
+    page.get_by_role("link", name="督办通报").first.click()
+    page.locator("#bulletins a").first.click()
+    expect(page.locator("#list-overdue")).to_contain_text("李受理")
+    shot("the-morning-bulletin")
+    page.locator("#list-overdue").get_by_role("link", name="GZ20260077").click()
+    page.wait_for_url(re.compile(r"/workorders/GZ20260077/"))
     assert page.gc_js_errors == []
