@@ -74,6 +74,8 @@ SEEDED_BY_MIGRATIONS = [
     ("quality.EvaluationScheme", "gridcare.quality.migrations.0006_seed_evaluation", "seed"),
     ("quality.InspectionForm", "gridcare.quality.migrations.0008_seed_inspection", "seed"),
 ]
+# Rows a later migration adds to a table seeded before (put back when missing, by code).
+SEEDED_METRICS = ["gridcare.quality.migrations.0009_seed_agent_time"]
 
 
 def restore_seeded_rows() -> None:
@@ -86,6 +88,10 @@ def restore_seeded_rows() -> None:
     for label, module, function in SEEDED_BY_MIGRATIONS:
         if not apps.get_model(label).objects.exists():
             getattr(importlib.import_module(module), function)(apps, None)
+    for module in SEEDED_METRICS:
+        seeded = importlib.import_module(module)
+        if not apps.get_model("quality.Metric").objects.filter(code=seeded.METRICS[0]["code"]).exists():
+            seeded.seed(apps, None)
 
 
 @pytest.fixture

@@ -34,11 +34,11 @@ from gridcare.core import clock
 from gridcare.core.api_errors import ApiError, ErrorCode
 from gridcare.customers.queries import CustomerQuery, search_customers
 from gridcare.org import scoping
-from gridcare.org.models import Role, Unit, User
+from gridcare.org.models import Role, RoleAssignment, Unit, User
 from gridcare.org.types import Actor, Viewer
 
 from . import return_calls
-from .models import AgentState, Call, CallStatisticsSetting, CallTransfer
+from .models import AgentState, AgentStateSpell, Call, CallStatisticsSetting, CallTransfer
 
 if TYPE_CHECKING:
     from gridcare.customers.models import Customer
@@ -74,11 +74,39 @@ def set_agent_state(*, agent: User, state: str, at: dt.datetime | None = None) -
     if state not in AgentState.State.values:
         raise ApiError("invalid_state", f"Unknown agent state {state!r}.", status=422)
     at = at or clock.now()
-    row, _ = AgentState.objects.get_or_create(agent=agent, defaults={"state": state, "since": at})
-    if row.state != state:
+    row, created = AgentState.objects.get_or_create(agent=agent, defaults={"state": state, "since": at})
+    if created:
+        _open_spell(agent, state, at)
+    elif row.state != state:
+        _close_spell(agent, at)
         row.state, row.since = state, at
         row.save(update_fields=["state", "since"])
+        _open_spell(agent, state, at)
     return row
+
+
+def _open_spell(agent: User, state: str, at: dt.datetime) -> None:
+    """Start the agent's spell in ``state`` (none is kept for being signed out)."""
+    if state == AgentState.State.OFFLINE:
+        return
+    unit = (
+        RoleAssignment.objects.filter(user=agent, role=Role.AGENT)
+        .order_by("unit__path")
+        .values_list("unit_id", flat=True)
+        .first()
+    )
+    AgentStateSpell.objects.create(agent=agent, unit_id=unit, state=state, started_at=at)
+
+
+def _close_spell(agent: User, at: dt.datetime) -> None:
+    """End the agent's running spell at ``at`` (a late event never makes a spell negative)."""
+    running = (
+        AgentStateSpell.objects.filter(agent=agent, ended_at__isnull=True).order_by("-started_at").first()
+    )
+    if running is not None:
+        running.ended_at = max(at, running.started_at)
+        running.seconds = int((running.ended_at - running.started_at).total_seconds())
+        running.save(update_fields=["ended_at", "seconds"])
 
 
 def caller_candidates(agent: User, caller_number: str) -> list[Customer]:

@@ -437,3 +437,29 @@ class ShiftHandover(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit} {self.handed_at:%Y-%m-%d %H:%M} {self.handed_by}"
+
+
+class AgentStateSpell(models.Model):
+    """座席状态记录: one stretch of time an agent spent in one state (ready, on a call, after-call
+    work, on a break), written when the state changes — what occupancy and attendance time are
+    counted from. The spell still running has no end."""
+
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("座席"), on_delete=models.CASCADE, related_name="+"
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("座席单位"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(_("状态"), max_length=12, choices=AgentState.State.choices)
+    started_at = models.DateTimeField(_("开始时间"))
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    seconds = models.PositiveIntegerField(_("时长（秒）"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("座席状态记录")
+        verbose_name_plural = _("座席状态记录")
+        indexes = [models.Index(fields=["agent", "started_at"], name="spell_agent_start")]
+
+    def __str__(self) -> str:
+        return f"{self.agent} {self.get_state_display()} {self.started_at:%Y-%m-%d %H:%M}"

@@ -208,6 +208,23 @@ SOURCES: dict[str, Source] = {
             ),
         ),
         Source(
+            key="agent_time",
+            label="座席状态时长",
+            model="hotline.AgentStateSpell",
+            date_field="started_at",
+            scope_fields=("unit",),
+            unit_q=_subtree("unit"),
+            agent_field="agent",
+            fields=frozenset({"state", "seconds", "started_at", "ended_at"}),
+            columns=(
+                ("agent__full_name", "座席"),
+                ("state", "状态"),
+                ("started_at", "开始时间"),
+                ("ended_at", "结束时间"),
+                ("seconds", "时长（秒）"),
+            ),
+        ),
+        Source(
             key="customers",
             label="客户",
             model="customers.Customer",

@@ -57,7 +57,7 @@ class Metric(models.Model):
     numerator = models.JSONField(_("分子"))
     denominator = models.JSONField(_("分母"), null=True, blank=True)
     exclude = models.JSONField(_("剔除条件"), default=dict, blank=True)
-    scale = models.DecimalField(_("倍数"), max_digits=9, decimal_places=2, default=1)
+    scale = models.DecimalField(_("倍数"), max_digits=18, decimal_places=9, default=1)
     unit_label = models.CharField(_("计量单位"), max_length=12, blank=True)
     decimals = models.PositiveSmallIntegerField(_("小数位"), default=2)
     period = models.CharField(_("统计周期"), max_length=8, choices=Period.choices, default=Period.MONTH)

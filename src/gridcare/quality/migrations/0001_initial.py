@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('numerator', models.JSONField(verbose_name='分子')),
                 ('denominator', models.JSONField(blank=True, null=True, verbose_name='分母')),
                 ('exclude', models.JSONField(blank=True, default=dict, verbose_name='剔除条件')),
-                ('scale', models.DecimalField(decimal_places=2, default=1, max_digits=9, verbose_name='倍数')),
+                ('scale', models.DecimalField(decimal_places=9, default=1, max_digits=18, verbose_name='倍数')),
                 ('unit_label', models.CharField(blank=True, max_length=12, verbose_name='计量单位')),
                 ('decimals', models.PositiveSmallIntegerField(default=2, verbose_name='小数位')),
                 ('period', models.CharField(choices=[('day', '日'), ('week', '周'), ('month', '月'), ('quarter', '季'), ('year', '年')], default='month', max_length=8, verbose_name='统计周期')),

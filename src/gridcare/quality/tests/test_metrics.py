@@ -73,8 +73,8 @@ def east_leader(world):
     )
 
 
-def value(code, viewer, unit, span=NOV):
-    return statistics.figure(statistics.metric_in_force(code), viewer, unit, span)
+def value(code, viewer, unit, span=NOV, agent=None):
+    return statistics.figure(statistics.metric_in_force(code), viewer, unit, span, agent=agent)
 
 
 def test_complaints_per_unit_per_10k_by_channel_and_against_last_month_and_last_year(world, leader):
@@ -321,3 +321,27 @@ def test_a_new_version_applies_from_its_date(world, leader):
     new.save()
     assert statistics.metric_in_force("complaints", dt.date(2026, 11, 30)).version == 1
     assert statistics.metric_in_force("complaints", dt.date(2026, 12, 1)).version == 2
+
+
+def test_occupancy_and_signed_in_time_from_the_agents_state_changes(world):
+    from gridcare.hotline.calls import set_agent_state
+
+    w = world
+    leader = create_staff(
+        username="city_lead", password=w.password, full_name="陈主任", roles=[(Role.MANAGER, w.city)]
+    )
+    t = at(2, 9)
+    for minutes, state in [
+        (0, "ready"),  # 10 min ready
+        (10, "on_call"),  # 30 min on calls
+        (40, "after_call"),  # 10 min after-call work
+        (50, "break"),  # 15 min break: not in occupancy
+        (65, "ready"),  # 5 min ready
+        (70, "offline"),  # signed out
+    ]:
+        set_agent_state(agent=w.agent, state=state, at=t + dt.timedelta(minutes=minutes))
+    occupancy = value("occupancy", leader, w.city)
+    assert (occupancy.numerator, occupancy.denominator) == (2400, 3300)  # (30 + 10) / (10 + 30 + 10 + 5) min
+    assert occupancy.value == Decimal("72.7")
+    assert value("signed_in_hours", leader, w.city).value == Decimal("1.2")  # 70 min
+    assert value("occupancy", leader, w.city, agent=w.agent).value == Decimal("72.7")
