@@ -690,7 +690,9 @@ def _write_orders(world: _World, days: list[_Day], per_day: int, rng: random.Ran
         loader.next_id(WorkOrderEvent),
     )
     counters: dict[tuple[str, str], int] = defaultdict(int)
-    station_weights = [len(s.customers) for s in world.stations]
+    # By customers, with a floor: a station with few customers in a tiny county still has orders.
+    average = sum(len(s.customers) for s in world.stations) / len(world.stations)
+    station_weights = [max(len(s.customers), 0.4 * average) for s in world.stations]
     types = list(ORDER_TYPES)
     orders: list[tuple] = []
     deadlines: list[tuple] = []
