@@ -314,7 +314,7 @@ class _World:
             for unit in Unit.objects.filter(kind=Unit.Kind.STATION).order_by("code")
         ]
         if not stations:
-            return cls(now, first, agents, agent_unit, None, None, [], None, None, [], [])  # type: ignore[arg-type]
+            return cls(now, first, agents, agent_unit, None, None, [], None, None, [], [])
         # The best: the second county-town station; the worst: a rural one far down the list.
         best = stations[1 % len(stations)]
         worst = stations[min(len(stations) - 1, 7)]
@@ -360,22 +360,19 @@ class _World:
             )
         stations = [s for s in stations if s.customers]
         # Complaints gather on three transformer areas: one of the worst station's, two elsewhere.
-        areas = (
-            Customer.objects.filter(transformer_area__isnull=False)
+        areas: list[tuple[int, int]] = [
+            (row["transformer_area_id"], row["station_id"])
+            for row in Customer.objects.filter(transformer_area__isnull=False)
             .values("transformer_area_id", "station_id")
             .annotate(n=Count("pk"))
             .order_by("-n", "transformer_area_id")
-        )
-        hot: list[int] = []
-        for row in areas:
-            if row["station_id"] == worst.unit.pk and not any(a == row["transformer_area_id"] for a in hot):
-                hot.insert(0, row["transformer_area_id"])
-                break
-        for row in areas[:40]:
+        ]
+        hot = [next((area for area, station in areas if station == worst.unit.pk), 0)]
+        for area, station in areas[:40]:
             if len(hot) >= 3:
                 break
-            if row["transformer_area_id"] not in hot and row["station_id"] != best.unit.pk:
-                hot.append(row["transformer_area_id"])
+            if area not in hot and station != best.unit.pk:
+                hot.append(area)
         hot_areas = [(s, c) for s in stations for c in s.customers if c[1] in hot]
         callers = [(c[0], c[5]) for s in stations for c in s.customers if c[5]]
         leader = User.objects.filter(username="leader01").values_list("pk", flat=True).first()
@@ -536,11 +533,11 @@ def _write_calls(world: _World, days: list[_Day], per_day: int, rng: random.Rand
             next_call += 1
         for agent, shift in duty:
             start_h, end_h = SHIFTS[shift]
-            begin, end = _local(day.day, start_h * 3600), _local(day.day, end_h * 3600)
-            if end > world.now:
+            begin, finish = _local(day.day, start_h * 3600), _local(day.day, end_h * 3600)
+            if finish > world.now:
                 continue
             done = answered_in_shift.get((agent.user_id, shift), [])
-            next_spell = _spells(spells, next_spell, agent, unit_id, begin, end, done, w)
+            next_spell = _spells(spells, next_spell, agent, unit_id, begin, finish, done, w)
         if len(rows) >= 20_000:
             loader.write(Call, CALL_FIELDS, rows)
             report.calls += len(rows)
