@@ -171,8 +171,9 @@ class _Station:
 
 
 def default_calls_per_day(customers: int) -> int:
-    """About one call a day per 100 customers (20,000 customers: 200 a day, ~80,000 in 13 months)."""
-    return max(6, round(customers / 100))
+    """About one call a day per 100 customers (20,000 customers: 200 a day, ~80,000 in 13 months),
+    at most 600 a day (a 500,000-customer benchmark county gets ~240,000 calls, not millions)."""
+    return min(600, max(6, round(customers / 100)))
 
 
 def start_day(today: dt.date) -> dt.date:

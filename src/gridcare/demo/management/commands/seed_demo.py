@@ -36,7 +36,7 @@ class Command(BaseCommand):
             "--calls-per-day",
             type=int,
             default=None,
-            help="average calls a day in the 13 months of history (default: one per 160 customers)",
+            help="average calls a day in the 13 months of history (default: one per 100 customers, at most 600)",
         )
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing (and succeed) when the database is not empty"
