@@ -1,6 +1,7 @@
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
+from gridcare.demo.archive import make_archive
 from gridcare.demo.history import make_history
 from gridcare.demo.seeding import (
     DEFAULT_CUSTOMERS,
@@ -27,13 +28,21 @@ class Command(BaseCommand):
             "--no-knowledge", action="store_true", help="do not run seed_knowledge afterwards"
         )
         parser.add_argument(
-            "--no-history", action="store_true", help="no demo work orders, outages and fault events"
+            "--no-history",
+            action="store_true",
+            help="no demo history (13 months of calls and work orders, the last days' orders, outages, faults)",
+        )
+        parser.add_argument(
+            "--calls-per-day",
+            type=int,
+            default=None,
+            help="average calls a day in the 13 months of history (default: one per 100 customers, at most 600)",
         )
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing (and succeed) when the database is not empty"
         )
 
-    def handle(self, *args, customers, seed, if_empty, no_knowledge, no_history, **options):
+    def handle(self, *args, customers, seed, if_empty, no_knowledge, no_history, calls_per_day, **options):
         if customers < 1:
             raise CommandError("--customers must be at least 1")
         if not database_is_empty():
@@ -67,6 +76,13 @@ class Command(BaseCommand):
         crews = setup_crews()
         self.stdout.write(f"repair crews: {crews} created")
         if not no_history:
+            archive = make_archive(seed=seed, calls_per_day=calls_per_day, progress=progress)
+            self.stdout.write(
+                f"history of 13 months: {archive.calls:,} calls, {archive.orders:,} work orders with "
+                f"{archive.deadlines:,} time limits, {archive.spells:,} agent state spells, "
+                f"{archive.inspections:,} inspections in {archive.seconds:.1f} s "
+                f"(best station {archive.best_station}, worst {archive.worst_station})"
+            )
             history = make_history(seed=seed)
             self.stdout.write(
                 f"history: {history.orders} work orders, {history.outages} planned outage, "
