@@ -83,6 +83,10 @@ class ReportOut(Schema):
     target: float | None
     met: bool | None
     share_of_parent_percent: float | None
+    to_date: bool = Field(
+        description="the period is still running: the figure is to today, and the previous period and "
+        "the year before are taken over the same number of days"
+    )
 
 
 class RankOut(Schema):
@@ -143,6 +147,7 @@ def _report(r: statistics.Report) -> dict:
         "target": m.target,
         "met": r.figure.met,
         "share_of_parent_percent": r.share_of_parent,
+        "to_date": r.to_date,
     }
 
 

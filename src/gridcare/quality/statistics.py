@@ -52,6 +52,20 @@ class Span:
     def year_before(self) -> Span:
         return Span(_add_months(self.start, -12), _add_months(self.end, -12))
 
+    def to_date(self, today: dt.date) -> tuple[Span, Span, Span]:
+        """This period, the previous one and the same one a year before, compared fairly: a
+        period still running (it holds ``today``) is compared day for day — its first N days
+        against the first N days of the others (month to date against last month to date)."""
+        previous, year_before = self.previous(), self.year_before()
+        if not (self.start <= today < self.end):
+            return self, previous, year_before
+        days = dt.timedelta(days=(today - self.start).days + 1)
+        return (
+            Span(self.start, today + dt.timedelta(days=1)),
+            Span(previous.start, min(previous.end, previous.start + days)),
+            Span(year_before.start, min(year_before.end, year_before.start + days)),
+        )
+
     def label(self) -> str:
         last = self.end - dt.timedelta(days=1)
         return self.start.isoformat() if self.days == 1 else f"{self.start.isoformat()} – {last.isoformat()}"
@@ -207,6 +221,7 @@ class Report:
     previous: Figure
     year_before: Figure
     share_of_parent: Decimal | None  # this unit's count as a percent of its parent's (counts only)
+    to_date: bool = False  # the period is still running: compared day for day with the others
 
     @property
     def change(self) -> Decimal | None:
@@ -221,7 +236,9 @@ class Report:
         return arrow(self.figure.value, self.previous.value, self.figure.metric.better)
 
 
-def report(metric: Metric, viewer: Viewer, unit: Unit, span: Span) -> Report:
+def report(metric: Metric, viewer: Viewer, unit: Unit, period: Span) -> Report:
+    today = local_now().date()
+    span, previous, year_before = period.to_date(today)
     now = figure(metric, viewer, unit, span)
     share = None
     parent = unit.parent
@@ -231,9 +248,10 @@ def report(metric: Metric, viewer: Viewer, unit: Unit, span: Span) -> Report:
             share = (now.value / whole.value * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return Report(
         figure=now,
-        previous=figure(metric, viewer, unit, span.previous()),
-        year_before=figure(metric, viewer, unit, span.year_before()),
+        previous=figure(metric, viewer, unit, previous),
+        year_before=figure(metric, viewer, unit, year_before),
         share_of_parent=share,
+        to_date=span != period,
     )
 
 
@@ -261,9 +279,13 @@ def _order(figures: list[Figure], better: str) -> list[Figure]:
     return known + unknown
 
 
+RANKED_KINDS = (Unit.Kind.PROVINCE, Unit.Kind.CITY, Unit.Kind.COUNTY, Unit.Kind.STATION)
+
+
 def children(viewer: Viewer, parent: Unit, kind: str | None = None) -> list[Unit]:
-    """The units one level below ``parent`` in the viewer's scope (of ``kind`` when given)."""
-    units = scoping.restrict(Unit.objects.filter(parent=parent), viewer, "id")
+    """The units one level below ``parent`` in the viewer's scope that are ranked against each
+    other — companies and supply stations, not departments or teams (of ``kind`` when given)."""
+    units = scoping.restrict(Unit.objects.filter(parent=parent, kind__in=RANKED_KINDS), viewer, "id")
     if kind:
         units = units.filter(kind=kind)
     return list(units.order_by("code"))

@@ -109,11 +109,10 @@ def overview(request: StaffRequest) -> HttpResponse:
         area = Area.COMPLAINTS
     viewer = scoping.signed_in(request.user)
     query = _query(request, exclude=("area",))
-    rows = [
-        _row(statistics.report(m, viewer, unit, span), query)
-        for m in statistics.in_force(span.start)
-        if m.area == area
+    reports = [
+        statistics.report(m, viewer, unit, span) for m in statistics.in_force(span.start) if m.area == area
     ]
+    rows = [_row(r, query) for r in reports]
     if request.GET.get("format") == "xlsx":
         return excel.workbook_response(
             title=f"{Area(area).label}统计",
@@ -159,6 +158,7 @@ def overview(request: StaffRequest) -> HttpResponse:
             "area": area,
             "rows": rows,
             "query": query,
+            "to_date": any(r.to_date for r in reports),
         },
     )
 

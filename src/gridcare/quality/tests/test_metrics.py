@@ -345,3 +345,30 @@ def test_occupancy_and_signed_in_time_from_the_agents_state_changes(world):
     assert occupancy.value == Decimal("72.7")
     assert value("signed_in_hours", leader, w.city).value == Decimal("1.2")  # 70 min
     assert value("occupancy", leader, w.city, agent=w.agent).value == Decimal("72.7")
+
+
+def test_a_month_still_running_is_compared_day_for_day(world, leader):
+    w = world
+    for day in (1, 2, 3):  # November 1–3
+        order(w, w.east, at(day))
+    for day in (4, 20, 28):  # later in November: not in the first 3 days
+        order(w, w.east, at(day))
+    for day in (1, 2):  # December 1–2
+        order(w, w.east, at(day, month=12))
+    with clock.frozen(dt.datetime(2026, 12, 3, 12, 0, tzinfo=LOCAL_TZ)):
+        december = statistics.report(
+            statistics.metric_in_force("complaints"),
+            leader,
+            w.east,
+            Span(dt.date(2026, 12, 1), dt.date(2027, 1, 1)),
+        )
+    assert december.to_date
+    assert (december.figure.span.end, december.figure.value) == (dt.date(2026, 12, 4), 2)
+    assert (december.previous.span, december.previous.value) == (
+        Span(dt.date(2026, 11, 1), dt.date(2026, 11, 4)),
+        3,
+    )
+    assert december.change == Decimal("-33.3")  # not −66.7 against the whole of November
+    with clock.frozen(dt.datetime(2026, 12, 3, 12, 0, tzinfo=LOCAL_TZ)):
+        november = statistics.report(statistics.metric_in_force("complaints"), leader, w.east, NOV)
+    assert not november.to_date and november.figure.value == 6  # a period over: whole against whole
