@@ -13,7 +13,15 @@ from django.http import HttpRequest, HttpResponse
 from gridcare.core.masking import mask_address, mask_phone
 from gridcare.org.adminpersonal import PersonalDataAdmin
 
-from .models import CallbackRule, Deadline, SupervisionSetting, TimeLimitPolicy, WorkOrder, WorkOrderEvent
+from .models import (
+    CallbackRule,
+    CallbackSetting,
+    Deadline,
+    SupervisionSetting,
+    TimeLimitPolicy,
+    WorkOrder,
+    WorkOrderEvent,
+)
 from .policies import forget_policies
 
 
@@ -113,10 +121,23 @@ class TimeLimitPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(CallbackRule)
 class CallbackRuleAdmin(admin.ModelAdmin):
-    list_display = ["order_type", "subtype", "rate"]
-    list_editable = ["rate"]
+    list_display = ["order_type", "subtype", "rate", "when_dissatisfied"]
+    list_editable = ["rate", "when_dissatisfied"]
 
 
 @admin.register(SupervisionSetting)
 class SupervisionSettingAdmin(admin.ModelAdmin):
     list_display = ["__str__", "urgings_to_raise_warning"]
+
+
+@admin.register(CallbackSetting)
+class CallbackSettingAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "max_attempts",
+        "min_interval_minutes",
+        "calls_from",
+        "calls_until",
+        "refusal_ends_callback",
+        "source",
+    ]

@@ -5,17 +5,19 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from gridcare.core import clock
 from gridcare.core.api_errors import ApiError, idempotency_key, request_fingerprint, stored_idempotency_key
+from gridcare.core.masking import mask_name, mask_phone
 from gridcare.core.paging import BoundedLimitOffsetPagination
 from gridcare.core.validation import CleanLine, Int32, LocalDate
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
 from gridcare.org.types import ApiRequest
 
-from . import queries, services
-from .models import OPEN_STATES, WorkOrder
+from . import callbacks, queries, services
+from .models import OPEN_STATES, OrderType, WorkOrder
 from .queries import ORDER_UNIT_FIELDS, OrderSearch
-from .schemas import ActionIn, OrderEventOut, WorkOrderIn, WorkOrderOut
+from .schemas import ActionIn, CallbackRowOut, OrderEventOut, WorkOrderIn, WorkOrderOut
 
 router = Router(tags=["work-orders"])
 
@@ -111,6 +113,62 @@ def list_work_orders(request: ApiRequest, filters: Query[ListFilters]) -> QueryS
     if filters.warning_level is not None:
         qs = qs.filter(warning_level__gte=filters.warning_level)
     return qs
+
+
+class CallbackFilters(Schema):
+    order_type: OrderType | None = None
+    unit: Int32 | None = None  # accepting or handling unit in this unit's subtree (within your scope)
+
+
+def _callback_row(r: callbacks.CallbackRow) -> CallbackRowOut:
+    o, d = r.order, r.deadline
+    return CallbackRowOut(
+        number=o.number,
+        order_type=o.order_type,
+        subtype=o.subtype,
+        priority=o.priority,
+        account_no=o.customer.account_no if o.customer is not None else None,
+        customer_masked=mask_name(o.customer.name if o.customer is not None else o.caller_name),
+        caller_phone_masked=mask_phone(o.caller_phone),
+        accepted_unit=o.accepted_unit.name,
+        assigned_unit=o.assigned_unit.name if o.assigned_unit is not None else None,
+        version=o.version,
+        callback_due_at=clock.local(r.due_at),
+        provisional=d.provisional if d is not None else False,
+        seconds_left=r.seconds_left,
+        working_seconds_left=r.working_seconds_left,
+        urgency=r.urgency,
+        urgency_label=r.urgency_label,
+        attempts=r.attempts,
+        max_attempts=r.max_attempts,
+        next_call_at=clock.local(r.next_call_at),
+    )
+
+
+class CallbackPage(BoundedLimitOffsetPagination):
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any],
+        pagination: BoundedLimitOffsetPagination.Input | LimitOffsetPagination.Input,
+        request: HttpRequest | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        offset, limit = pagination.offset, pagination.limit
+        return {
+            "items": [_callback_row(r) for r in callbacks.rows(queryset[offset : offset + limit])],
+            "count": self._items_count(queryset),
+        }
+
+
+@router.get(
+    "/callbacks", response=list[CallbackRowOut], summary="The callback work list (回访工作单) in your scope"
+)
+@paginate(CallbackPage)
+def list_callbacks(request: ApiRequest, filters: Query[CallbackFilters]) -> QuerySet[WorkOrder]:
+    """Orders reviewed and waiting for their callback (已审核待回访), most urgent first: the nearest
+    callback due time, then priority, then age. Record a call with
+    `POST /work-orders/{number}/actions/callback_call` (`outcome`, and `satisfaction` when reached)."""
+    return callbacks.waiting(request.auth, order_type=filters.order_type or "", unit=filters.unit)
 
 
 @router.get("/{number}", response=WorkOrderOut, summary="One work order by its number")

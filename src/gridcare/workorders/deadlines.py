@@ -68,6 +68,16 @@ def start(order: WorkOrder, starts_on: str, at: dt.datetime) -> list[Deadline]:
     return created
 
 
+def restart(order: WorkOrder, starts_on: str, at: dt.datetime) -> list[Deadline]:
+    """Start the limits counted from ``starts_on`` again (a milestone reached once more — a new
+    callback round after a reopened order is reviewed again): the earlier deadlines of those
+    milestones give way to new ones (a pending check of a removed deadline finds nothing)."""
+    milestones = {p.milestone for p in policies.applicable_policies(order, starts_on)}
+    if milestones:
+        Deadline.objects.filter(order=order, milestone__in=milestones).delete()
+    return start(order, starts_on, at)
+
+
 def schedule(deadline: Deadline) -> None:
     """Ask the worker to look at this deadline when its next warning falls due."""
     if deadline.next_warning_at is not None and deadline.pk is not None:
@@ -112,9 +122,13 @@ def recompute_for_calendar(*, years: Iterable[int], **_signal: object) -> int:
 def meet(order: WorkOrder, action: str, at: dt.datetime) -> None:
     milestones = MET_BY.get(action)
     if milestones:
-        Deadline.objects.filter(order=order, milestone__in=milestones, met_at__isnull=True).update(
-            met_at=at, paused_at=None, next_warning_at=None
-        )
+        meet_milestones(order, milestones, at)
+
+
+def meet_milestones(order: WorkOrder, milestones: Iterable[str], at: dt.datetime) -> None:
+    Deadline.objects.filter(order=order, milestone__in=list(milestones), met_at__isnull=True).update(
+        met_at=at, paused_at=None, next_warning_at=None
+    )
 
 
 def close_all(order: WorkOrder, at: dt.datetime) -> None:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.validation import PhoneField
 
-from .models import Channel, ComplaintClass, OrderType, Satisfaction
+from .models import CallOutcome, Channel, ComplaintClass, OrderType, Satisfaction
 
 
 class IntakeForm(forms.Form):
@@ -48,6 +48,9 @@ class ActionForm(forms.Form):
         required=False,
         coerce=lambda v: v == "1",
         empty_value=True,  # type: ignore[arg-type]  # stubs: str | None; Django returns any value as is
+    )
+    outcome = forms.ChoiceField(
+        label=_("拨打结果"), choices=[("", "—"), *CallOutcome.choices], required=False
     )
     satisfaction = forms.ChoiceField(
         label=_("满意度"), choices=[("", "—"), *Satisfaction.choices], required=False

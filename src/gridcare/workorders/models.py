@@ -81,6 +81,7 @@ class OrderAction(Action):
     REPLY = "reply"
     REVIEW = "review"
     CALLBACK = "callback"
+    CALLBACK_CALL = "callback_call"
     ARCHIVE = "archive"
     RETURN = "return"
     REDISPATCH = "redispatch"
@@ -125,6 +126,30 @@ class Satisfaction(models.TextChoices):
     SATISFIED = "satisfied", _("满意")
     BASICALLY = "basically", _("基本满意")
     DISSATISFIED = "dissatisfied", _("不满意")
+
+
+class CallOutcome(models.TextChoices):
+    """What one callback call (回访拨打) came to."""
+
+    REACHED = "reached", _("已接通")
+    NOT_REACHED = "not_reached", _("未接通")
+    REFUSED = "refused", _("客户拒绝回访")
+    WRONG_NUMBER = "wrong_number", _("号码错误")
+
+
+class CallbackResult(models.TextChoices):
+    """How an order's callback ended: the customer was reached (a satisfaction is recorded), or
+    not (回访不成功: the attempts ran out, or the customer refused)."""
+
+    REACHED = "reached", _("回访成功")
+    UNREACHED = "unreached", _("回访不成功")
+
+
+class WhenDissatisfied(models.TextChoices):
+    """What a 不满意 callback does to the order (per ``CallbackRule``)."""
+
+    REVIEW = "review", _("退回审核")
+    REOPEN = "reopen", _("退回承办单位重新处理")
 
 
 class WorkOrder(models.Model):
@@ -232,6 +257,12 @@ class WorkOrder(models.Model):
     )
     callback_required = models.BooleanField(_("需回访"), default=False)
     satisfaction = models.CharField(_("回访满意度"), max_length=12, choices=Satisfaction.choices, blank=True)
+    # The current callback round (reset when a review opens one): calls made, the last one, the end.
+    callback_attempts = models.PositiveSmallIntegerField(_("回访拨打次数"), default=0)
+    last_callback_at = models.DateTimeField(_("上次回访拨打时间"), null=True, blank=True)
+    callback_result = models.CharField(
+        _("回访结果"), max_length=10, choices=CallbackResult.choices, blank=True, default=""
+    )
     idempotency_key = models.CharField(max_length=80, null=True, blank=True, editable=False)
     # A hash of the request body that used the key: a retry must send the same body (422 otherwise).
     idempotency_fingerprint = models.CharField(max_length=32, blank=True, default="", editable=False)
@@ -328,6 +359,7 @@ class Milestone(models.TextChoices):
     RESTORE = "restore", _("恢复送电")
     CONTACT = "contact", _("联系客户")
     REPLY = "reply", _("答复客户")
+    CALLBACK = "callback", _("回访")
 
 
 class DurationUnit(models.TextChoices):
@@ -356,7 +388,7 @@ class TimeLimitPolicy(models.Model):
     starts_on = models.CharField(
         _("起算"),
         max_length=10,
-        choices=[("accept", _("受理时")), ("arrive", _("到达现场时"))],
+        choices=[("accept", _("受理时")), ("arrive", _("到达现场时")), ("review", _("审核通过时"))],
         default="accept",
     )
     pauses_when_suspended = models.BooleanField(_("挂起时停止计时"), default=False)
@@ -445,6 +477,9 @@ class CallbackRule(models.Model):
     order_type = models.CharField(_("工单类型"), max_length=20, choices=OrderType.choices)
     subtype = models.CharField(_("业务子类"), max_length=40, blank=True)
     rate = models.DecimalField(_("回访比例"), max_digits=4, decimal_places=3)
+    when_dissatisfied = models.CharField(
+        _("不满意时"), max_length=10, choices=WhenDissatisfied.choices, default=WhenDissatisfied.REVIEW
+    )
 
     class Meta:
         ordering = ["order_type", "subtype"]
@@ -464,3 +499,18 @@ class SupervisionSetting(SettingsRow):
     class Meta:
         verbose_name = _("督办参数")
         verbose_name_plural = _("督办参数")
+
+
+class CallbackSetting(SettingsRow):
+    """回访参数 (data): how often and when a customer may be called for a callback. One row."""
+
+    max_attempts = models.PositiveSmallIntegerField(_("最多拨打次数"), default=3)
+    min_interval_minutes = models.PositiveSmallIntegerField(_("两次拨打最短间隔（分钟）"), default=120)
+    calls_from = models.TimeField(_("允许拨打开始时间"), default=dt.time(8, 0))
+    calls_until = models.TimeField(_("允许拨打结束时间"), default=dt.time(20, 0))
+    refusal_ends_callback = models.BooleanField(_("客户拒绝即回访不成功"), default=True)
+    source = models.CharField(_("依据"), max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("回访参数")
+        verbose_name_plural = _("回访参数")

@@ -8,6 +8,7 @@ A **guard** reads the ``Step`` (the locked order, the actor, the note, the paylo
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from django.db.models import F, QuerySet
 from django.utils.translation import gettext
 
+from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.core.workflow import Step
 from gridcare.org import scoping
@@ -25,11 +27,16 @@ from . import deadlines
 from .escalation import notify_escalation
 from .models import (
     OPEN_STATES,
+    CallbackResult,
     CallbackRule,
+    CallbackSetting,
+    CallOutcome,
+    Milestone,
     OrderType,
     Satisfaction,
     State,
     SupervisionSetting,
+    WhenDissatisfied,
     WorkOrder,
     WorkOrderEvent,
 )
@@ -69,11 +76,21 @@ def dispatch_targets(user: Actor) -> QuerySet[Unit]:
     return scoping.restrict(Unit.objects.filter(kind__in=DISPATCHABLE_KINDS), user, "id")
 
 
+def callback_rule(order: WorkOrder) -> CallbackRule | None:
+    """The order's 回访比例 row: its subtype's, else its type's (blank subtype)."""
+    rules = {r.subtype: r for r in CallbackRule.objects.filter(order_type=order.order_type)}
+    return rules.get(order.subtype) or rules.get("")
+
+
 def callback_rate(order: WorkOrder) -> Decimal:
-    rules = {
-        (r.order_type, r.subtype): r.rate for r in CallbackRule.objects.filter(order_type=order.order_type)
-    }
-    return rules.get((order.order_type, order.subtype), rules.get((order.order_type, ""), Decimal("1")))
+    rule = callback_rule(order)
+    return rule.rate if rule is not None else Decimal("1")
+
+
+def when_dissatisfied(order: WorkOrder) -> str:
+    """What a 不满意 callback does to ``order`` (``CallbackRule.when_dissatisfied``)."""
+    rule = callback_rule(order)
+    return rule.when_dissatisfied if rule is not None else WhenDissatisfied.REVIEW
 
 
 def sampled_for_callback(order: WorkOrder) -> bool:
@@ -221,6 +238,52 @@ def sampled_for_a_callback(step: OrderStep) -> None:
         raise ApiError("callback_not_required", "此工单未抽中回访.", status=409)
 
 
+def call_outcome_given(step: OrderStep) -> None:
+    """A callback call says what it came to; a reached customer gives a satisfaction."""
+    outcome = step.payload.get("outcome")
+    if outcome not in CallOutcome.values:
+        raise ApiError(
+            "call_outcome_required",
+            gettext("请选择拨打结果：已接通/未接通/客户拒绝回访/号码错误"),
+            status=422,
+        )
+    if outcome == CallOutcome.REACHED:
+        satisfaction_given(step)
+
+
+def within_calling_hours(step: OrderStep) -> None:
+    """A customer is called only in the allowed hours (``CallbackSetting``), Asia/Shanghai time."""
+    setting = CallbackSetting.current()
+    local = clock.local(_now(step)).time()
+    if not setting.calls_from <= local < setting.calls_until:
+        raise ApiError(
+            "outside_calling_hours",
+            gettext("回访拨打时段为 %(start)s–%(end)s，现在不能拨打")
+            % {"start": f"{setting.calls_from:%H:%M}", "end": f"{setting.calls_until:%H:%M}"},
+            status=409,
+        )
+
+
+def next_call_allowed_at(order: WorkOrder, setting: CallbackSetting) -> dt.datetime | None:
+    """The earliest time the next callback call of ``order`` may be made (the minimum interval)."""
+    if order.last_callback_at is None:
+        return None
+    return order.last_callback_at + dt.timedelta(minutes=setting.min_interval_minutes)
+
+
+def call_interval_passed(step: OrderStep) -> None:
+    """Two callback calls of one order are at least the minimum interval apart."""
+    allowed = next_call_allowed_at(step.obj, CallbackSetting.current())
+    if allowed is not None and _now(step) < allowed:
+        raise ApiError(
+            "callback_too_soon",
+            gettext("距上次拨打不足规定间隔，%(at)s 后才能再次拨打")
+            % {"at": f"{clock.local(allowed):%Y-%m-%d %H:%M}"},
+            status=409,
+            next_call_at=clock.local(allowed).isoformat(),
+        )
+
+
 def callback_done(step: OrderStep) -> None:
     """An order sampled for a callback (回访) is archived only after it."""
     if step.before == State.REVIEWED and step.obj.callback_required:
@@ -305,12 +368,52 @@ def send_back_when_refused(step: OrderStep) -> None:
 
 
 def record_satisfaction(step: OrderStep) -> None:
+    """A reached customer's satisfaction ends the callback as 回访成功."""
     step.changes["satisfaction"] = step.payload.get("satisfaction")
+    step.changes["callback_result"] = CallbackResult.REACHED
+
+
+def open_callback_round(step: OrderStep) -> None:
+    """An approved review of an order drawn for a callback opens a new callback round."""
+    if step.target == State.REVIEWED and step.obj.callback_required:
+        step.changes.update(callback_attempts=0, last_callback_at=None, callback_result="")
+
+
+def count_call(step: OrderStep) -> None:
+    """One more call of this callback round; its outcome goes in the call's history row."""
+    attempt = step.obj.callback_attempts + 1
+    step.changes.update(callback_attempts=attempt, last_callback_at=_now(step))
+    step.found["history"] = {"outcome": step.payload.get("outcome"), "attempt": attempt}
+
+
+def record_reached_call(step: OrderStep) -> None:
+    """A call that reached the customer is the callback: its satisfaction is recorded."""
+    if step.payload.get("outcome") == CallOutcome.REACHED:
+        record_satisfaction(step)
+        step.target = State.CALLED_BACK
+
+
+def close_unreached_when_attempts_run_out(step: OrderStep) -> None:
+    """回访不成功: after the last allowed call without reaching the customer — or at once when the
+    customer refuses, where the setting says so — the callback ends, not reached."""
+    outcome = step.payload.get("outcome")
+    if outcome == CallOutcome.REACHED:
+        return
+    setting = CallbackSetting.current()
+    refused = outcome == CallOutcome.REFUSED and setting.refusal_ends_callback
+    if refused or step.obj.callback_attempts + 1 >= setting.max_attempts:
+        step.changes["callback_result"] = CallbackResult.UNREACHED
+        step.target = State.CALLED_BACK
 
 
 def reopen_when_dissatisfied(step: OrderStep) -> None:
-    """An unsatisfied customer sends the order back to review."""
-    if step.payload.get("satisfaction") == Satisfaction.DISSATISFIED:
+    """A 不满意 callback does what the order's ``CallbackRule.when_dissatisfied`` says: back to
+    review (审核), or reopened — back in the handling unit's hands (处理中) to be handled again."""
+    if step.changes.get("satisfaction") != Satisfaction.DISSATISFIED:
+        return
+    if when_dissatisfied(step.obj) == WhenDissatisfied.REOPEN and step.obj.assigned_unit_id is not None:
+        step.target = State.IN_PROGRESS
+    else:
         step.target = State.REPLIED
 
 
@@ -376,6 +479,19 @@ def pause_clocks(step: OrderStep) -> None:
 
 def move_deadlines_after_suspension(step: OrderStep) -> None:
     deadlines.resume(step.obj, _now(step))
+
+
+def start_callback_clock(step: OrderStep) -> None:
+    """An approved review of an order drawn for a callback starts its callback limit (the
+    ``callback`` milestone's policies, counted from the review)."""
+    if step.target == State.REVIEWED and step.obj.callback_required:
+        deadlines.restart(step.obj, "review", _now(step))
+
+
+def callback_clock_stops(step: OrderStep) -> None:
+    """The callback limit is met once the callback ends (reached, or not reached)."""
+    if step.target != State.REVIEWED:
+        deadlines.meet_milestones(step.obj, {Milestone.CALLBACK}, _now(step))
 
 
 def tell_escalation_tier(step: OrderStep) -> None:

@@ -123,6 +123,11 @@ class ActionIn(Schema):
     at_fault: bool | None = None
     approve: bool = True
     satisfaction: CleanLine | None = Field(None, max_length=40)
+    outcome: CleanLine | None = Field(
+        None,
+        max_length=20,
+        description="callback_call: reached | not_reached | refused | wrong_number (reached needs a satisfaction)",
+    )
     into: CleanLine | None = Field(
         None, max_length=64, description="merge: number of the order to merge into"
     )
@@ -130,3 +135,29 @@ class ActionIn(Schema):
     cause_analysis: CleanText | None = Field(None, max_length=2000)
     preventive_measures: CleanText | None = Field(None, max_length=2000)
     accountability: CleanText | None = Field(None, max_length=2000)
+
+
+class CallbackRowOut(Schema):
+    """One order of the 回访 work list."""
+
+    number: str
+    order_type: str
+    subtype: str
+    priority: int
+    account_no: str | None
+    customer_masked: str
+    caller_phone_masked: str
+    accepted_unit: str
+    assigned_unit: str | None
+    version: int = Field(..., description="the order's version, for the callback call's 409 check")
+    callback_due_at: dt.datetime | None
+    provisional: bool
+    seconds_left: int | None = Field(..., description="until the callback due time; negative: overdue")
+    working_seconds_left: int | None = Field(
+        ..., description="working time left (working hours of working days), for a working-time limit"
+    )
+    urgency: int = Field(..., description="0 normal, 1 attention (50 %), 2 urgent (80 %), 3 overdue")
+    urgency_label: str
+    attempts: int
+    max_attempts: int
+    next_call_at: dt.datetime | None = Field(..., description="the earliest next call, when later than now")

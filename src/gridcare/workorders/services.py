@@ -385,7 +385,9 @@ def perform(
             from_state=step.before,
             to_state=target,
             note=note.strip(),
-            data={k: (v.pk if hasattr(v, "pk") else v) for k, v in changes.items()},
+            # The changed fields, and what an effect asked to record besides (a call's outcome).
+            data={k: (v.pk if hasattr(v, "pk") else v) for k, v in changes.items()}
+            | step.found.get("history", {}),
         )
         WORK_ORDERS.follow_up(step)
     # The row now holds what the conditional UPDATE wrote: the changes set above, the next version.

@@ -19,9 +19,9 @@ from gridcare.customers.queries import get_customer
 from gridcare.org import scoping
 from gridcare.org.types import Actor, StaffRequest
 
-from . import bulletin, queries, services
+from . import bulletin, callbacks, queries, services
 from .forms import ActionForm, IntakeForm
-from .models import OPEN_STATES, OrderAction, OrderType, State, WorkOrder
+from .models import OPEN_STATES, CallOutcome, OrderAction, OrderType, Satisfaction, State, WorkOrder
 from .search_form import OrderSearchForm
 from .transitions import TABLE, WORK_ORDERS, event_label
 
@@ -78,6 +78,71 @@ def queue(request: StaffRequest) -> HttpResponse:
     }
     template = "workorders/_queue_table.html" if request.htmx else "workorders/queue.html"
     return render(request, template, context)
+
+
+CALLBACK_PAGE_SIZE = 50
+
+
+@login_required
+def callback_list(request: StaffRequest) -> HttpResponse:
+    """回访工作单: orders waiting for their callback, most urgent first, with the time left."""
+    order_type = request.GET.get("type", "")
+    unit = request.GET.get("unit", "")
+    qs = callbacks.waiting(
+        request.user,
+        active_unit=request.active_unit,
+        order_type=order_type if order_type in OrderType.values else "",
+        unit=int(unit) if unit.isdigit() else None,
+    )
+    page = Paginator(qs, CALLBACK_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "r": r,
+            "customer": mask_name(r.order.customer.name)
+            if r.order.customer is not None
+            else mask_name(r.order.caller_name),
+            "phone": mask_phone(r.order.caller_phone),
+        }
+        for r in callbacks.rows(list(page.object_list))
+    ]
+    context = {
+        "rows": rows,
+        "page": page,
+        "types": OrderType.choices,
+        "units": _unit_choices(scoping.signed_in(request.user)),
+        "outcomes": CallOutcome.choices,
+        "satisfactions": Satisfaction.choices,
+        "f": {"type": order_type, "unit": unit},
+    }
+    return render(request, "workorders/callbacks.html", context)
+
+
+@login_required
+@require_POST
+def callback_call(request: StaffRequest, number: str) -> HttpResponse:
+    """One callback call from the work list (``callback_call``): its outcome, and the customer's
+    satisfaction when reached. A refusal (hours, interval, …) is shown on the list."""
+    order = queries.get_order(request.user, number, request.active_unit)
+    version = request.POST.get("version", "")
+    try:
+        done = services.perform(
+            order=order,
+            action=OrderAction.CALLBACK_CALL,
+            actor=scoping.signed_in(request.user),
+            version=int(version) if version.isdigit() else None,
+            note=request.POST.get("note", "")[:2000],
+            active_unit=request.active_unit,
+            outcome=request.POST.get("outcome", ""),
+            satisfaction=request.POST.get("satisfaction", ""),
+        )
+    except ApiError as exc:
+        messages.error(request, f"{order.number}：{exc.message}")
+    else:
+        messages.success(
+            request,
+            _("工单 %(number)s：%(state)s") % {"number": order.number, "state": done.get_state_display()},
+        )
+    return redirect(reverse("workorders:callbacks") + "?" + request.GET.urlencode())
 
 
 @login_required
