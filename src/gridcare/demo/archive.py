@@ -346,7 +346,7 @@ class _World:
                     (pk, row[2], row[3] or "urban", row[4], row[5], phones.get(pk, ""), addresses.get(pk, ""))
                 )
         for station in stations:
-            team_users = RoleAssignment.objects.filter(unit__path__startswith=station.unit.path)
+            team_users = RoleAssignment.objects.filter(unit__in=station.unit.subtree())
             station.clerk_id = (
                 team_users.filter(role=Role.BUSINESS_CLERK)
                 .order_by("user__username")
