@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from gridcare.core import clock
@@ -16,6 +17,8 @@ from gridcare.org.services import create_staff
 from gridcare.quality import inspection
 from gridcare.quality.models import Inspection
 from gridcare.workorders.models import WorkOrder
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_an_inspector_scores_a_call_and_the_agent_reads_it_and_appeals(page, shot, world, login):
@@ -79,3 +82,4 @@ def test_an_inspector_scores_a_call_and_the_agent_reads_it_and_appeals(page, sho
     expect(page.locator("#indicators")).to_contain_text("质检平均得分")
     shot("agent-reads-evaluation")
     assert page.gc_js_errors == []
+    page.goto("about:blank")
