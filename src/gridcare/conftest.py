@@ -60,22 +60,33 @@ class World:
     pass
 
 
-# (model label, migration module, seeding function): the rows the migrations seed.
-SEEDED_BY_MIGRATIONS = [
-    ("core.CalendarYear", "gridcare.core.migrations.0003_load_official_calendar", "load"),
-    ("workorders.TimeLimitPolicy", "gridcare.workorders.migrations.0002_seed_policies", "seed"),
-    ("hotline.WrapUpCode", "gridcare.hotline.migrations.0002_wrap_up_codes", "seed"),
-    ("hotline.CallStatisticsSetting", "gridcare.hotline.migrations.0004_call_figures_return_calls", "seed"),
-    ("outages.NoticeRule", "gridcare.outages.migrations.0002_notice_rules", "seed"),
-    ("repair.RepairSetting", "gridcare.repair.migrations.0002_seed_setting", "seed"),
-    ("notify.DeliveryWakeup", "gridcare.notify.migrations.0002_delivery_wakeup_row", "create_row"),
-    # The metric registry, then what later migrations add to it (agent metrics, inspection).
-    ("quality.Metric", "gridcare.quality.migrations.0002_seed_metrics", "seed"),
-    ("quality.EvaluationScheme", "gridcare.quality.migrations.0006_seed_evaluation", "seed"),
-    ("quality.InspectionForm", "gridcare.quality.migrations.0008_seed_inspection", "seed"),
+# (model label, rows that tell the seeding happened, migration module, seeding function): what
+# the data migrations seed. A migration that adds rows to a table seeded before names its own rows,
+# so each is put back on its own.
+SEEDED_BY_MIGRATIONS: list[tuple[str, dict, str, str]] = [
+    ("core.CalendarYear", {}, "gridcare.core.migrations.0003_load_official_calendar", "load"),
+    ("workorders.TimeLimitPolicy", {}, "gridcare.workorders.migrations.0002_seed_policies", "seed"),
+    (
+        "workorders.TimeLimitPolicy",
+        {"milestone": "callback"},
+        "gridcare.workorders.migrations.0010_seed_callback_rules",
+        "seed",
+    ),
+    ("hotline.WrapUpCode", {}, "gridcare.hotline.migrations.0002_wrap_up_codes", "seed"),
+    (
+        "hotline.CallStatisticsSetting",
+        {},
+        "gridcare.hotline.migrations.0004_call_figures_return_calls",
+        "seed",
+    ),
+    ("outages.NoticeRule", {}, "gridcare.outages.migrations.0002_notice_rules", "seed"),
+    ("repair.RepairSetting", {}, "gridcare.repair.migrations.0002_seed_setting", "seed"),
+    ("notify.DeliveryWakeup", {}, "gridcare.notify.migrations.0002_delivery_wakeup_row", "create_row"),
+    ("quality.Metric", {"code": "complaints"}, "gridcare.quality.migrations.0002_seed_metrics", "seed"),
+    ("quality.EvaluationScheme", {"version": 1}, "gridcare.quality.migrations.0006_seed_evaluation", "seed"),
+    ("quality.InspectionForm", {}, "gridcare.quality.migrations.0008_seed_inspection", "seed"),
+    ("quality.Metric", {"code": "occupancy"}, "gridcare.quality.migrations.0009_seed_agent_time", "seed"),
 ]
-# Rows a later migration adds to a table seeded before (put back when missing, by code).
-SEEDED_METRICS = ["gridcare.quality.migrations.0009_seed_agent_time"]
 
 
 def restore_seeded_rows() -> None:
@@ -85,13 +96,9 @@ def restore_seeded_rows() -> None:
 
     from django.apps import apps
 
-    for label, module, function in SEEDED_BY_MIGRATIONS:
-        if not apps.get_model(label).objects.exists():
+    for label, rows, module, function in SEEDED_BY_MIGRATIONS:
+        if not apps.get_model(label).objects.filter(**rows).exists():
             getattr(importlib.import_module(module), function)(apps, None)
-    for module in SEEDED_METRICS:
-        seeded = importlib.import_module(module)
-        if not apps.get_model("quality.Metric").objects.filter(code=seeded.METRICS[0]["code"]).exists():
-            seeded.seed(apps, None)
 
 
 @pytest.fixture

@@ -68,6 +68,16 @@ def _artifact_dir(node: pytest.Item) -> Path:
     return directory
 
 
+def pytest_collection_modifyitems(items):
+    """Every browser test runs against the live server on a transactional database, restored from
+    its serialized rows afterwards — a test without that mark would leave the next one's database
+    half-restored (a file need not, and cannot forget to, say so)."""
+    for item in items:
+        if "/tests/browser/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     report = yield

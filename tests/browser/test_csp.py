@@ -13,8 +13,6 @@ from gridcare.core import clock
 
 from .test_hotline import hotline_world  # noqa: F401 — an outage event, a complaint, the knowledge seed
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
 WATCH_VIOLATIONS = """
 window.__csp = [];
 document.addEventListener("securitypolicyviolation", function (e) {

@@ -26,8 +26,6 @@ from gridcare.repair.models import FaultEvent
 from gridcare.workorders import services as workorders
 from gridcare.workorders.models import WorkOrder
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
 # The targets are 1 s (screen pop) and 500 ms (save → shown), measured on PostgreSQL on a
 # quiet machine; the test prints the figures and fails only past the target times this slack, so a
 # loaded CI machine does not make it flaky (docs/benchmarks.md: these machines vary 2–3× day to day).

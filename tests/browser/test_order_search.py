@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_agent_finds_a_cancelled_order_and_the_customer_history(page, shot, world, login):

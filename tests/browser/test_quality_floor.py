@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from gridcare.core import clock
@@ -17,8 +16,6 @@ from gridcare.org.services import create_staff
 from gridcare.quality import inspection
 from gridcare.quality.models import Inspection
 from gridcare.workorders.models import WorkOrder
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_an_inspector_scores_a_call_and_the_agent_reads_it_and_appeals(page, shot, world, login):

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from gridcare.repair.tests.conftest import grid  # noqa: F401 — the feeder with customers and crews
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def logout(page) -> None:

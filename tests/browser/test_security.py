@@ -7,12 +7,9 @@ from __future__ import annotations
 import re
 
 import pyotp
-import pytest
 from playwright.sync_api import expect
 
 from gridcare.org.models import Role, RoleAssignment
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_the_workspace_marks_its_polls_and_only_them(page, world, login):

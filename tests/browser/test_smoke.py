@@ -7,8 +7,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
 
 def no_horizontal_overflow(page) -> None:
     widths = page.evaluate(

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from playwright.sync_api import expect
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_manager_plans_tomorrow_and_a_storm(page, shot, world, login):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from gridcare.core.clock import LOCAL_TZ
@@ -15,8 +14,6 @@ from gridcare.org.services import create_staff
 from gridcare.quality.bulletins import issue
 from gridcare.quality.models import BulletinSetting
 from gridcare.workorders.models import WorkOrder
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def _order(w, unit, when, number, **kw):

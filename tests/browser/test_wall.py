@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from playwright.sync_api import expect
 
 from gridcare.core import clock
@@ -13,8 +12,6 @@ from gridcare.customers.models import Feeder
 from gridcare.quality.models import WallScreen
 from gridcare.repair.models import Crew, FaultEvent
 from gridcare.workorders.models import WorkOrder
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_the_wall_fills_and_refreshes_at_1920x1080(page, shot, world):
