@@ -1,0 +1,115 @@
+"""Nothing from the internet (a utility's intranet has none): rendered pages, the command wall,
+our own scripts and styles fetch nothing off this site, and the CSP names no other host."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+# The fixture world of src/gridcare/conftest.py and its autouse fixtures serve here too.
+from gridcare.conftest import _fast_password_hashing, _reset_clock_and_calendar, world  # noqa: F401, F811
+from gridcare.core.tests.test_headers import CSS_OFF_SITE, OFF_SITE, SRC, _csp
+
+# What a rendered page asks the browser to fetch by itself: scripts, stylesheets, images, frames,
+# media, fonts and CSS urls — not links a person clicks (<a href>), which load nothing.
+FETCHED = re.compile(
+    r"""<(?:script|img|iframe|audio|video|source|embed|object|link)\b[^>]*?\s(?:src|href|data|srcset|poster)\s*=\s*["']?\s*([^"'\s>]+)""",
+    re.IGNORECASE,
+)
+OFF_SITE_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
+FETCH_DIRECTIVES = (
+    "default-src",
+    "script-src",
+    "style-src",
+    "img-src",
+    "font-src",
+    "connect-src",
+    "object-src",
+)
+
+
+def _fetched_off_site(html: str) -> list[str]:
+    urls = [m.group(1) for m in FETCHED.finditer(html)]
+    urls += [m.group(0) for m in CSS_OFF_SITE.finditer(html)]
+    return [u for u in urls if OFF_SITE_URL.match(u) or u.lower().startswith(("url(", "@import"))]
+
+
+def test_the_fetch_check_catches_what_it_looks_for():
+    assert _fetched_off_site('<script src="https://cdn.example.org/echarts.js"></script>')
+    assert _fetched_off_site('<link rel="stylesheet" href="//fonts.example.org/a.css">')
+    assert _fetched_off_site('<img src="http://tiles.example.org/1/2/3.png">')
+    assert _fetched_off_site("<style>body{background:url(https://example.org/a.png)}</style>")
+    assert not _fetched_off_site('<script src="/static/vendor/echarts.min.js"></script>')
+    assert not _fetched_off_site('<a href="https://recorder.intranet/1.wav">录音</a>')  # a link loads nothing
+
+
+@pytest.mark.django_db
+def test_rendered_pages_fetch_nothing_from_another_site_and_the_policy_forbids_it(client, world):  # noqa: F811
+    """Every page the staff and the command wall open, rendered with data, asks the browser for
+    nothing off this site; and the policy names no other host, so the browser would refuse if a
+    page ever did (a utility's intranet has no internet)."""
+    from gridcare.org.models import Role
+    from gridcare.org.services import create_staff
+    from gridcare.quality.models import WallScreen
+
+    leader = create_staff(
+        username="csp_leader", password=world.password, full_name="郑经理", roles=[(Role.MANAGER, world.city)]
+    )
+    pages = {
+        world.agent: [
+            "/",
+            "/hotline/",
+            "/hotline/return-calls/",
+            "/knowledge/",
+            "/workorders/",
+            "/quality/me/",
+            "/quality/inspections/",
+        ],
+        leader: [
+            "/quality/statistics/",
+            "/quality/statistics/?area=hotline",
+            "/quality/statistics/m/complaints/",
+            "/quality/statistics/m/complaints/rows/",
+            "/quality/bulletins/",
+            "/quality/agents/",
+            "/quality/staffing/",
+            "/workorders/callbacks/",
+            "/repair/",
+            "/outages/",
+        ],
+    }
+    for user, urls in pages.items():
+        client.force_login(user)
+        for url in urls:
+            response = client.get(url, follow=True)
+            assert response.status_code == 200, url
+            assert _fetched_off_site(response.content.decode()) == [], url
+            csp = _csp(response)
+            for directive in FETCH_DIRECTIVES:
+                sources = csp[directive].split()[1:]
+                assert set(sources) <= {"'self'", "'none'", "'unsafe-inline'", "data:"}, (url, directive)
+    client.logout()
+    _screen, key = WallScreen.issue(name="主屏", unit=world.county)
+    wall = client.get(f"/quality/wall/open/{key}/", follow=True)
+    assert wall.status_code == 200 and _fetched_off_site(wall.content.decode()) == []
+
+
+def test_our_scripts_and_styles_fetch_nothing_from_another_site():
+    """The site's own JS and CSS (and the vendored CSS) name no other host to load from."""
+    static = SRC / "static"
+    own = [p for p in SRC.rglob("static/**/*") if p.suffix in {".js", ".css"} and "vendor" not in p.parts]
+    assert len(own) >= 4
+    fetch_in_js = re.compile(r"""(?:fetch|import|importScripts|XMLHttpRequest)\s*\(\s*["'`](?:[a-z]+:)?//""")
+    found = [
+        f"{p.relative_to(SRC)}: {m.group(0)}"
+        for p in own
+        for pattern in (CSS_OFF_SITE, fetch_in_js, OFF_SITE)
+        for m in pattern.finditer(p.read_text(encoding="utf-8"))
+    ]
+    found += [
+        f"{p.relative_to(SRC)}: {m.group(0)}"
+        for p in (static / "vendor").glob("*.css")
+        for m in CSS_OFF_SITE.finditer(p.read_text(encoding="utf-8"))
+    ]
+    assert found == []
