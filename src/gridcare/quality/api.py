@@ -14,7 +14,6 @@ from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema
 
 from gridcare.core.api_errors import ApiError, ErrorOut
-from gridcare.core.masking import mask_name, mask_phone
 from gridcare.core.validation import Int32, LocalDate, limit_param
 from gridcare.org.types import ApiRequest
 
@@ -234,18 +233,10 @@ def metric_rows(request: ApiRequest, code: str, params: Query[RowsParams]):
     source = metrics.SOURCES[spec["source"]]
     fields = [f for f, _ in source.columns]
     rows = [
-        [_masked(f, v) for f, v in zip(fields, row, strict=True)]
+        [metrics.masked(f, v) for f, v in zip(fields, row, strict=True)]
         for row in qs.order_by("pk").values_list(*fields)[params.offset : params.offset + params.limit]
     ]
     return RowsOut(metric=metric.code, part=params.part, count=qs.count(), columns=fields, rows=rows)
-
-
-def _masked(field: str, value: Any) -> Any:
-    if field == "caller_number":
-        return mask_phone(value)
-    if field == "name":
-        return mask_name(value)
-    return value
 
 
 # --- Staffing (排班测算, Erlang C): GET /api/v1/statistics/staffing ---------------------------------

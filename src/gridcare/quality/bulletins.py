@@ -63,14 +63,12 @@ def _order_row(o: WorkOrder, due: dict[int, dt.datetime], now: dt.datetime) -> d
 def compose(unit: Unit, slot: dt.datetime, setting: BulletinSetting, now: dt.datetime | None = None) -> dict:
     """What ``unit``'s bulletin of ``slot`` says, from the rows as they are now."""
     now = now or clock_now()
-    orders = WorkOrder.objects.filter(metrics.SOURCES["orders"].unit_q(unit))
+    orders = metrics.unit_orders(unit)
     open_orders = orders.filter(state__in=OPEN_STATES).select_related(
         "assignee", "assigned_unit", "accepted_unit"
     )
     counts = open_orders.aggregate(
-        open=Count("id"),
-        near=Count("id", filter=Q(warning_level__in=[1, 2])),
-        overdue=Count("id", filter=Q(warning_level__gte=3)),
+        **metrics.warning_counts(),
         urged=Count("id", filter=Q(urge_count__gt=0)),
         escalated=Count("id", filter=Q(escalation_tier__gt=0)),
     )
@@ -94,13 +92,8 @@ def compose(unit: Unit, slot: dt.datetime, setting: BulletinSetting, now: dt.dat
     complaints = orders.filter(order_type=OrderType.COMPLAINT, created_at__gte=hot_from).exclude(
         state__in=["merged", "cancelled"]
     )
-    by_area = Counter(
-        name or "" for name in complaints.values_list("transformer_area__name", flat=True) if name
-    )
     by_class = Counter(complaints.values_list("complaint_class", flat=True))
-    hot_spots = [
-        {"where": name, "complaints": n} for name, n in by_area.most_common() if n >= setting.hot_spot_min
-    ]
+    hot_spots = metrics.complaint_hot_spots(unit, hot_from, minimum=setting.hot_spot_min)
     return {
         "unit": unit.name,
         "slot": local(slot).strftime("%Y-%m-%d %H:%M"),

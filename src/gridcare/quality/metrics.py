@@ -22,7 +22,7 @@ only combine these blocks, and every figure can be drilled down to the rows behi
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,6 +34,7 @@ from django.db.models import Avg, Count, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import Coalesce
 
 from gridcare.core import clock
+from gridcare.core.masking import mask_name, mask_phone
 from gridcare.org import scoping
 from gridcare.org.models import Unit
 from gridcare.org.types import Viewer
@@ -237,7 +238,14 @@ SOURCES: dict[str, Source] = {
     )
 }
 
-MASKED_COLUMNS = frozenset({"caller_number", "name"})
+# Drill-down columns holding personal data, and how each is shown (masked, as everywhere).
+MASKS: dict[str, Callable[[Any], str]] = {"caller_number": mask_phone, "name": mask_name}
+
+
+def masked(field: str, value: Any) -> Any:
+    """A drill-down cell as anyone may see it: personal data masked."""
+    mask = MASKS.get(field)
+    return mask(value) if mask is not None else value
 
 
 # --- checking a definition ---------------------------------------------------------------------------
@@ -485,3 +493,37 @@ def repeat_numbers(qs: models.QuerySet, times: int, days: int) -> list[int]:
                 hit.update(pk for pk, _ in calls[left : right + 1])
         out.extend(sorted(hit))
     return out
+
+
+# --- what the bulletins and the command wall read for a unit (no viewer: the unit is the scope) ----
+
+
+def unit_orders(unit: Unit) -> models.QuerySet:
+    """The work orders that count for ``unit``'s subtree (its handling units; the accepting unit
+    until dispatched) — for readers that are given a unit rather than a viewer: the bulletin issued
+    to that unit, the wall screen set up for it."""
+    return SOURCES["orders"].queryset().filter(SOURCES["orders"].unit_q(unit))
+
+
+def warning_counts() -> dict[str, Count]:
+    """Open orders, and those near due (warning levels 1–2) and overdue (3): as aggregates."""
+    return {
+        "open": Count("id"),
+        "near": Count("id", filter=Q(warning_level__in=[1, 2])),
+        "overdue": Count("id", filter=Q(warning_level__gte=3)),
+    }
+
+
+def complaint_hot_spots(
+    unit: Unit, since: dt.datetime, *, minimum: int = 1, limit: int | None = None
+) -> list[dict]:
+    """The transformer areas of ``unit`` with the most complaints since ``since`` (merged and voided
+    orders not counted), at least ``minimum`` each, most first."""
+    names = (
+        unit_orders(unit)
+        .filter(order_type="complaint", created_at__gte=since, transformer_area__isnull=False)
+        .exclude(state__in=["merged", "cancelled"])
+        .values_list("transformer_area__name", flat=True)
+    )
+    counted = Counter(names).most_common(limit)
+    return [{"where": name, "complaints": n} for name, n in counted if n >= minimum]

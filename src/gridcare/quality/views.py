@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from gridcare.core import excel
 from gridcare.core.api_errors import ApiError
 from gridcare.core.clock import local, local_now
-from gridcare.core.masking import mask_name, mask_phone
+from gridcare.core.masking import mask_phone
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
 from gridcare.org.types import Actor, StaffRequest
@@ -301,10 +301,7 @@ def rows(request: StaffRequest, code: str) -> HttpResponse:
 
 
 def _shown(field: str, value: Any) -> Any:
-    if field == "caller_number":
-        return mask_phone(value)
-    if field == "name":
-        return mask_name(value)
+    value = metrics.masked(field, value)
     if isinstance(value, dt.datetime):
         return local(value).strftime("%Y-%m-%d %H:%M")
     return "" if value is None else value

@@ -17,7 +17,7 @@ from gridcare.customers.models import Feeder
 from gridcare.hotline.models import AgentState, Call
 from gridcare.org.models import Role, RoleAssignment, Unit
 from gridcare.repair.models import Crew, DeviceLevel, FaultEvent
-from gridcare.workorders.models import OPEN_STATES, Deadline, OrderType, WorkOrder
+from gridcare.workorders.models import OPEN_STATES, Deadline, OrderType
 
 from . import metrics
 
@@ -64,14 +64,11 @@ def calls(unit: Unit) -> dict[str, Any]:
 
 
 def orders(unit: Unit) -> dict[str, Any]:
-    open_orders = WorkOrder.objects.filter(metrics.SOURCES["orders"].unit_q(unit), state__in=OPEN_STATES)
     rows = (
-        open_orders.values("order_type")
-        .annotate(
-            open=Count("id"),
-            near=Count("id", filter=Q(warning_level__in=[1, 2])),
-            overdue=Count("id", filter=Q(warning_level__gte=3)),
-        )
+        metrics.unit_orders(unit)
+        .filter(state__in=OPEN_STATES)
+        .values("order_type")
+        .annotate(**metrics.warning_counts())
         .order_by("-open")
     )
     by_type = [
@@ -172,16 +169,7 @@ def arrivals(unit: Unit) -> dict[str, Any]:
 
 
 def hot_spots(unit: Unit) -> list[dict[str, Any]]:
-    since = clock_now() - dt.timedelta(days=HOT_SPOT_DAYS)
-    names = (
-        WorkOrder.objects.filter(
-            metrics.SOURCES["orders"].unit_q(unit), order_type=OrderType.COMPLAINT, created_at__gte=since
-        )
-        .exclude(state__in=["merged", "cancelled"])
-        .exclude(transformer_area__isnull=True)
-        .values_list("transformer_area__name", flat=True)
-    )
-    return [{"where": name, "complaints": n} for name, n in Counter(names).most_common(8)]
+    return metrics.complaint_hot_spots(unit, clock_now() - dt.timedelta(days=HOT_SPOT_DAYS), limit=8)
 
 
 def snapshot(unit: Unit) -> dict[str, Any]:
