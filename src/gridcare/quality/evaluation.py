@@ -178,15 +178,31 @@ def snapshot(score: AgentScore) -> list[dict[str, Any]]:
     ]
 
 
+ASSESSORS = (Role.MANAGER, Role.SHIFT_LEADER)
+
+
+def may_assess(actor: Actor, agent: User) -> bool:
+    """A manager or shift leader may assess an agent of their scope — never themself."""
+    if actor.pk == agent.pk or not (actor.is_superuser or scoping.has_role(actor, *ASSESSORS)):
+        return False
+    unit = agent_unit(agent)
+    return unit is not None and scoping.unit_in_scope(actor, unit)
+
+
+def quarter_label(year: int, quarter: int) -> str:
+    return gettext("%(year)s年第%(quarter)s季度") % {"year": year, "quarter": quarter}
+
+
 def assess(*, actor: Actor, agent: User, day: dt.date, remarks: str) -> AgentAssessment:
     """Record the quarter holding ``day`` for ``agent``: the figures and score as they are now and
     the leader's remarks. A leader in the agent's scope only; once per agent and quarter."""
-    statistics.require_reader(actor)
-    if not scoping.has_role(actor, Role.MANAGER, Role.SHIFT_LEADER) and not actor.is_superuser:
+    if not may_assess(actor, agent):
+        unit = agent_unit(agent)
+        if unit is None or not scoping.unit_in_scope(actor, unit):
+            raise ApiError("not_found", gettext("您的管辖范围内没有该座席"), status=404)
         raise ApiError("forbidden_role", gettext("只有管理人员和值班长可以考评座席"), status=403)
     unit = agent_unit(agent)
-    if unit is None or not scoping.unit_in_scope(actor, unit):
-        raise ApiError("not_found", gettext("您的管辖范围内没有该座席"), status=404)
+    assert unit is not None
     remarks = remarks.strip()
     if not remarks:
         raise ApiError("remarks_required", gettext("请填写考评评语"), status=422)

@@ -14,6 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
 from django.utils.translation import gettext
 
 from gridcare.core.api_errors import ApiError
@@ -21,14 +23,56 @@ from gridcare.core.clock import LOCAL_TZ
 from gridcare.core.clock import now as clock_now
 from gridcare.hotline.models import Call
 from gridcare.org import scoping
-from gridcare.org.models import Role
-from gridcare.org.types import Actor
+from gridcare.org.models import Role, Unit
+from gridcare.org.types import Actor, Viewer
 from gridcare.workorders.models import OrderType
 
 from .models import Inspection, InspectionForm, InspectionPlan
 
+# Who inspects calls and reviews appeals (never their own calls, never an appeal of their own score).
 INSPECTORS = (Role.INSPECTOR, Role.SHIFT_LEADER, Role.MANAGER)
-REVIEWERS = (Role.MANAGER, Role.SHIFT_LEADER, Role.INSPECTOR)
+
+
+def is_inspector(viewer: Viewer) -> bool:
+    return bool(getattr(viewer, "is_superuser", False)) or scoping.has_role(viewer, *INSPECTORS)
+
+
+def visible(viewer: Actor, active_unit: Unit | None = None) -> QuerySet[Inspection]:
+    """The inspections a person reads: an inspector those of their scope, an agent their own."""
+    qs = Inspection.objects.select_related("agent", "call", "unit")
+    if is_inspector(viewer):
+        return scoping.restrict(qs, viewer, "unit", active_unit)
+    return qs.filter(agent=viewer)
+
+
+def visible_one(viewer: Actor, pk: int) -> Inspection:
+    """One inspection the person may read (their own, or one in an inspector's scope); else 404."""
+    found = (
+        Inspection.objects.select_related("agent", "call", "unit", "form", "inspector", "reviewed_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if found is None or not (
+        found.agent_id == viewer.pk or (is_inspector(viewer) and scoping.in_scope(found, viewer, "unit_id"))
+    ):
+        raise Http404
+    return found
+
+
+def allowed(viewer: Actor, found: Inspection) -> dict[str, bool]:
+    """What ``viewer`` may do to ``found`` now — the same rules ``score``, ``appeal`` and ``review``
+    enforce, for a page to offer only those."""
+    own = found.agent_id == viewer.pk
+    return {
+        "score": is_inspector(viewer)
+        and not own
+        and found.state in (Inspection.State.PENDING, Inspection.State.SCORED),
+        "appeal": own and found.state == Inspection.State.SCORED,
+        "review": is_inspector(viewer)
+        and not own
+        and viewer.pk != found.inspector_id
+        and found.state == Inspection.State.APPEALED,
+    }
 
 
 def monday(day: dt.date) -> dt.date:
@@ -165,7 +209,7 @@ def _locked(pk: int, actor: Actor) -> Inspection:
 
 def score(*, actor: Actor, pk: int, deductions: list[str], notes: str) -> Inspection:
     """An inspector scores a pending call (or scores it again before the agent appeals)."""
-    if not (actor.is_superuser or scoping.has_role(actor, *INSPECTORS)):
+    if not is_inspector(actor):
         raise ApiError("forbidden_role", gettext("您的岗位不能质检评分"), status=403)
     with transaction.atomic():
         found = _locked(pk, actor)
@@ -202,7 +246,7 @@ def appeal(*, actor: Actor, pk: int, text: str) -> Inspection:
 def review(*, actor: Actor, pk: int, deductions: list[str], note: str) -> Inspection:
     """A leader or another inspector decides the appeal: the deductions that stand (the score is
     computed again) and why."""
-    if not (actor.is_superuser or scoping.has_role(actor, *REVIEWERS)):
+    if not is_inspector(actor):
         raise ApiError("forbidden_role", gettext("您的岗位不能复核质检申诉"), status=403)
     with transaction.atomic():
         found = _locked(pk, actor)

@@ -20,7 +20,7 @@ from gridcare.core.api_errors import ApiError
 from gridcare.core.clock import local, local_now
 from gridcare.core.masking import mask_phone
 from gridcare.org import scoping
-from gridcare.org.models import Role, Unit
+from gridcare.org.models import Unit
 from gridcare.org.types import Actor, StaffRequest
 
 from . import evaluation, inspection, metrics, staffing, statistics
@@ -490,9 +490,7 @@ def agent(request: StaffRequest, pk: int) -> HttpResponse:
         period = "quarter"
     span = statistics.period_of(period, day)
     error = ""
-    may_assess = not own and (
-        viewer.is_superuser or scoping.has_role(viewer, Role.MANAGER, Role.SHIFT_LEADER)
-    )
+    may_assess = evaluation.may_assess(viewer, found)
     if request.method == "POST" and may_assess:
         try:
             evaluation.assess(actor=viewer, agent=found, day=day, remarks=request.POST.get("remarks", ""))
@@ -525,7 +523,7 @@ def agent(request: StaffRequest, pk: int) -> HttpResponse:
             "assessments": assessments,
             "may_assess": may_assess
             and not AgentAssessment.objects.filter(agent=found, year=year, quarter=quarter).exists(),
-            "quarter_label": f"{year}年第{quarter}季度",
+            "quarter_label": evaluation.quarter_label(year, quarter),
             "error": error,
             "own": own,
         },
@@ -544,9 +542,7 @@ def inspections(request: StaffRequest) -> HttpResponse:
     """质检: the calls to inspect and inspected in scope (inspectors and leaders); an agent sees
     their own."""
     viewer = scoping.signed_in(request.user)
-    staff = viewer.is_superuser or scoping.has_role(viewer, *inspection.INSPECTORS, *inspection.REVIEWERS)
-    qs = Inspection.objects.select_related("agent", "call", "unit").order_by("-week", "state", "pk")
-    qs = scoping.restrict(qs, viewer, "unit", request.active_unit) if staff else qs.filter(agent=viewer)
+    qs = inspection.visible(viewer, request.active_unit).order_by("-week", "state", "pk")
     state = request.GET.get("state", "")
     if state in Inspection.State.values:
         qs = qs.filter(state=state)
@@ -554,8 +550,24 @@ def inspections(request: StaffRequest) -> HttpResponse:
     return render(
         request,
         "quality/inspections.html",
-        {"page": page, "states": Inspection.State.choices, "state": state, "staff": staff},
+        {
+            "page": page,
+            "states": Inspection.State.choices,
+            "state": state,
+            "staff": inspection.is_inspector(viewer),
+        },
     )
+
+
+INSPECTION_ACTIONS = {
+    "score": lambda viewer, pk, post: inspection.score(
+        actor=viewer, pk=pk, deductions=post.getlist("deduct"), notes=post.get("notes", "")
+    ),
+    "appeal": lambda viewer, pk, post: inspection.appeal(actor=viewer, pk=pk, text=post.get("appeal", "")),
+    "review": lambda viewer, pk, post: inspection.review(
+        actor=viewer, pk=pk, deductions=post.getlist("deduct"), note=post.get("review", "")
+    ),
+}
 
 
 @login_required
@@ -563,36 +575,14 @@ def inspection_detail(request: StaffRequest, pk: int) -> HttpResponse:
     """One inspected call: the call, its orders and recording, the form; scoring (inspector),
     appeal (the agent), review (a leader or another inspector)."""
     viewer = scoping.signed_in(request.user)
-    found = (
-        Inspection.objects.select_related("agent", "call", "unit", "form", "inspector", "reviewed_by")
-        .filter(pk=pk)
-        .first()
-    )
-    if found is None:
-        raise Http404
-    own = found.agent_id == viewer.pk
-    if not own and not scoping.in_scope(found, viewer, "unit_id"):
-        raise Http404
-    staff = viewer.is_superuser or scoping.has_role(viewer, *inspection.INSPECTORS, *inspection.REVIEWERS)
-    if not own and not staff:
-        raise Http404
+    found = inspection.visible_one(viewer, pk)
     error = ""
     if request.method == "POST":
-        action = request.POST.get("action", "")
-        chosen = request.POST.getlist("deduct")
+        act = INSPECTION_ACTIONS.get(request.POST.get("action", ""))
         try:
-            if action == "score":
-                inspection.score(
-                    actor=viewer, pk=found.pk, deductions=chosen, notes=request.POST.get("notes", "")
-                )
-            elif action == "appeal":
-                inspection.appeal(actor=viewer, pk=found.pk, text=request.POST.get("appeal", ""))
-            elif action == "review":
-                inspection.review(
-                    actor=viewer, pk=found.pk, deductions=chosen, note=request.POST.get("review", "")
-                )
-            else:
+            if act is None:
                 raise ApiError("invalid_input", _("未知操作"), status=422)
+            act(viewer, found.pk, request.POST)
         except ApiError as exc:
             error = exc.message
         else:
@@ -611,16 +601,9 @@ def inspection_detail(request: StaffRequest, pk: int) -> HttpResponse:
             "recording_is_link": recording.startswith(("http://", "https://")),
             "orders": list(call.work_orders.all()),
             "sections": inspection.form_items(form, found.deductions) if form else [],
-            "may_score": staff
-            and not own
-            and found.state in (Inspection.State.PENDING, Inspection.State.SCORED),
-            "may_appeal": own and found.state == Inspection.State.SCORED,
-            "may_review": staff
-            and not own
-            and found.state == Inspection.State.APPEALED
-            and viewer.pk != found.inspector_id,
+            **{f"may_{action}": ok for action, ok in inspection.allowed(viewer, found).items()},
             "error": error,
-            "own": own,
+            "own": found.agent_id == viewer.pk,
         },
     )
 
