@@ -170,8 +170,12 @@ def sample_week(week: dt.date, now: dt.datetime | None = None, *, must_only: boo
     return len(new_rows)
 
 
+def form_in_force() -> InspectionForm | None:
+    return InspectionForm.objects.filter(is_active=True).order_by("-version").first()
+
+
 def current_form() -> InspectionForm:
-    form = InspectionForm.objects.filter(is_active=True).order_by("-version").first()
+    form = form_in_force()
     if form is None:
         raise ApiError("no_scheme", gettext("没有启用的质检评分表"), status=409)
     return form

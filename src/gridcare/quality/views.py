@@ -25,7 +25,7 @@ from gridcare.org.types import Actor, StaffRequest
 
 from . import evaluation, inspection, metrics, staffing, statistics
 from .forms import SelectionForm, StaffingForm
-from .models import AgentAssessment, Area, Bulletin, Inspection, InspectionForm, Metric
+from .models import AgentAssessment, Area, Bulletin, Inspection, Metric
 
 ARROWS = {
     "flat": ("→", "text-muted"),
@@ -587,7 +587,7 @@ def inspection_detail(request: StaffRequest, pk: int) -> HttpResponse:
             error = exc.message
         else:
             return redirect(reverse("quality:inspection", args=[found.pk]))
-    form = found.form or InspectionForm.objects.filter(is_active=True).order_by("-version").first()
+    form = found.form or inspection.form_in_force()
     call = found.call
     recording = call.recording_ref
     return render(
