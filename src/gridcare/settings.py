@@ -156,6 +156,14 @@ else:
     }
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("GRIDCARE_TEST_DB_NAME", "") or None
+# A read replica (optional): the statistics read from it (gridcare.core.replica).
+REPLICA_DATABASE_URL = env_str("GRIDCARE_REPLICA_DATABASE_URL", "")
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        REPLICA_DATABASE_URL, conn_max_age=env_int("GRIDCARE_DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["gridcare.core.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -207,6 +215,7 @@ GRIDCARE_TASKS_RERUN_WHEN_LOST = [  # idempotent: a second run does nothing the 
     "gridcare.repair.tasks.roll_up_fault_calls",
     "gridcare.repair.tasks.check_long_outage",
     "gridcare.outages.tasks.queue_outage_notices",
+    "gridcare.quality.tasks.refresh_statistics",
 ]
 
 # Reconciliation sweeps the worker enqueues at an interval (dotted task path, seconds).
@@ -222,7 +231,11 @@ GRIDCARE_PERIODIC_TASKS = [
     ("gridcare.quality.tasks.issue_supervision_bulletins", env_int("GRIDCARE_BULLETIN_SWEEP_SECONDS", 120)),
     # 质检抽样: last week's sample and this week's must-check calls (idempotent).
     ("gridcare.quality.tasks.draw_inspections", env_int("GRIDCARE_INSPECTION_SWEEP_SECONDS", 3600)),
+    # 统计汇总: the statistics roll-ups a change made stale, and today's finished hours.
+    ("gridcare.quality.tasks.refresh_statistics", env_int("GRIDCARE_STATISTICS_SWEEP_SECONDS", 60)),
 ]
+# One run of the roll-up refresh stops after about this long (the next run goes on).
+GRIDCARE_STATISTICS_BUDGET_SECONDS = env_int("GRIDCARE_STATISTICS_BUDGET_SECONDS", 45)
 
 # --- Cache and sessions ----------------------------------------------------------------------
 REDIS_URL = env_str("GRIDCARE_REDIS_URL", "")

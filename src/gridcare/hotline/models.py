@@ -197,6 +197,8 @@ class Call(models.Model):
             models.Index(fields=["call_date", "unit"], name="call_day_unit"),
             models.Index(fields=["answered_by", "call_date"], name="call_answerer_day"),
             models.Index(fields=["agent", "call_date"], name="call_agent_day"),
+            # The statistics roll-ups read one hour or day of calls at a time.
+            models.Index(fields=["arrived_at"], name="call_arrived"),
         ]
 
     def __str__(self) -> str:
@@ -459,7 +461,10 @@ class AgentStateSpell(models.Model):
         ordering = ["-started_at"]
         verbose_name = _("座席状态记录")
         verbose_name_plural = _("座席状态记录")
-        indexes = [models.Index(fields=["agent", "started_at"], name="spell_agent_start")]
+        indexes = [
+            models.Index(fields=["agent", "started_at"], name="spell_agent_start"),
+            models.Index(fields=["started_at"], name="spell_start"),  # the statistics roll-ups
+        ]
 
     def __str__(self) -> str:
         return f"{self.agent} {self.get_state_display()} {self.started_at:%Y-%m-%d %H:%M}"

@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema
 
 from gridcare.core.api_errors import ApiError, ErrorOut
+from gridcare.core.replica import replica_reads
 from gridcare.core.validation import Int32, LocalDate, limit_param
 from gridcare.org.types import ApiRequest
 
@@ -180,12 +181,10 @@ def figures(
     params: Query[Selection],
     area: Literal["hotline", "orders", "repair", "complaints", "callbacks"] = "complaints",
 ):
-    unit, span = _select(request, params)
-    return [
-        _report(statistics.report(m, request.auth, unit, span))
-        for m in statistics.in_force(span.start)
-        if m.area == area
-    ]
+    with replica_reads():
+        unit, span = _select(request, params)
+        chosen = [m for m in statistics.in_force(span.start) if m.area == area]
+        return [_report(r) for r in statistics.reports(chosen, request.auth, unit, span)]
 
 
 @router.get(
@@ -195,22 +194,23 @@ def metric_detail(request: ApiRequest, code: str, params: Query[Selection]):
     """The figure with the previous period and the same period a year before, its share of the
     parent unit (counts), the last 12 periods, and the units one level down ranked (best first,
     with their place in the previous period)."""
-    unit, span = _select(request, params)
-    metric = _metric(code, span.start)
-    out = _report(statistics.report(metric, request.auth, unit, span))
-    out["trend"] = [_figure(f) for f in statistics.trend(metric, request.auth, unit, span)]
-    out["ranking"] = [
-        RankOut(
-            position=r.position,
-            previous_position=r.previous_position,
-            unit=_unit(r.figure.unit),
-            value=_float(r.figure.value),
-            previous_value=_float(r.previous.value),
-            arrow=r.arrow,
-        )
-        for r in statistics.ranking(metric, request.auth, statistics.children(request.auth, unit), span)
-    ]
-    return out
+    with replica_reads():
+        unit, span = _select(request, params)
+        metric = _metric(code, span.start)
+        out = _report(statistics.report(metric, request.auth, unit, span))
+        out["trend"] = [_figure(f) for f in statistics.trend(metric, request.auth, unit, span)]
+        out["ranking"] = [
+            RankOut(
+                position=r.position,
+                previous_position=r.previous_position,
+                unit=_unit(r.figure.unit),
+                value=_float(r.figure.value),
+                previous_value=_float(r.previous.value),
+                arrow=r.arrow,
+            )
+            for r in statistics.ranking(metric, request.auth, statistics.children(request.auth, unit), span)
+        ]
+        return out
 
 
 class RowsParams(Selection):
@@ -223,20 +223,21 @@ class RowsParams(Selection):
 def metric_rows(request: ApiRequest, code: str, params: Query[RowsParams]):
     """``count`` equals the figure's ``numerator_rows`` (or ``denominator_rows``); phone numbers
     and names are masked."""
-    unit, span = _select(request, params)
-    metric = _metric(code, span.start)
-    if params.part == "denominator" and metric.denominator is None:
-        raise ApiError("not_found", gettext("该指标没有分母"), status=404)
-    qs = statistics.drill_down(metric, params.part, request.auth, unit, span)
-    spec = metric.numerator if params.part == "numerator" else metric.denominator
-    assert spec is not None  # refused above
-    source = metrics.SOURCES[spec["source"]]
-    fields = [f for f, _ in source.columns]
-    rows = [
-        [metrics.masked(f, v) for f, v in zip(fields, row, strict=True)]
-        for row in qs.order_by("pk").values_list(*fields)[params.offset : params.offset + params.limit]
-    ]
-    return RowsOut(metric=metric.code, part=params.part, count=qs.count(), columns=fields, rows=rows)
+    with replica_reads():
+        unit, span = _select(request, params)
+        metric = _metric(code, span.start)
+        if params.part == "denominator" and metric.denominator is None:
+            raise ApiError("not_found", gettext("该指标没有分母"), status=404)
+        qs = statistics.drill_down(metric, params.part, request.auth, unit, span)
+        spec = metric.numerator if params.part == "numerator" else metric.denominator
+        assert spec is not None  # refused above
+        source = metrics.SOURCES[spec["source"]]
+        fields = [f for f, _ in source.columns]
+        rows = [
+            [metrics.masked(f, v) for f, v in zip(fields, row, strict=True)]
+            for row in qs.order_by("pk").values_list(*fields)[params.offset : params.offset + params.limit]
+        ]
+        return RowsOut(metric=metric.code, part=params.part, count=qs.count(), columns=fields, rows=rows)
 
 
 # --- Staffing (排班测算, Erlang C): GET /api/v1/statistics/staffing ---------------------------------

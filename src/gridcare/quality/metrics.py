@@ -30,7 +30,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import models
-from django.db.models import Avg, Count, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import Coalesce
 
 from gridcare.core import clock
@@ -79,6 +79,13 @@ class Source:
     columns: tuple[tuple[str, str], ...]  # the drill-down list: (field, heading)
     link: str = ""  # the field a drill-down row links to its page by (an order's number)
     agent_field: str = ""  # the staff member a row counts for in an agent's figures
+    # The one unit a row counts for (the first of these that is set): what ``unit_q`` selects by
+    # subtree, and what the roll-ups group by.
+    count_unit: tuple[str, ...] = ()
+    # Other tables a row's figures read through a foreign key (a time limit reads its order's
+    # type, state and unit): (model, the row's field pointing at it). A change there is a change
+    # of the row for the roll-ups.
+    follows: tuple[tuple[str, str], ...] = ()
 
     def queryset(self) -> models.QuerySet:
         return apps.get_model(self.model)._default_manager.all()
@@ -116,6 +123,7 @@ SOURCES: dict[str, Source] = {
             date_field="created_at",
             scope_fields=("assigned_unit", "accepted_unit"),
             unit_q=_order_unit(),
+            count_unit=("assigned_unit", "accepted_unit"),
             fields=ORDER_FIELDS,
             agent_field="accepted_by",
             columns=(
@@ -135,6 +143,8 @@ SOURCES: dict[str, Source] = {
             date_field="started_at",
             scope_fields=("order__assigned_unit", "order__accepted_unit"),
             unit_q=_order_unit("order__"),
+            count_unit=("order__assigned_unit", "order__accepted_unit"),
+            follows=(("workorders.WorkOrder", "order"),),
             agent_field="order__accepted_by",
             fields=frozenset(
                 {"milestone", "started_at", "due_at", "met_at", "paused_at", "provisional"}
@@ -157,6 +167,7 @@ SOURCES: dict[str, Source] = {
             date_field="arrived_at",
             scope_fields=("unit",),
             unit_q=_subtree("unit"),
+            count_unit=("unit",),
             agent_field="answered_by",
             fields=frozenset(
                 {
@@ -197,6 +208,7 @@ SOURCES: dict[str, Source] = {
             date_field="scored_at",
             scope_fields=("unit",),
             unit_q=_subtree("unit"),
+            count_unit=("unit",),
             agent_field="agent",
             fields=frozenset({"state", "score", "fatal", "reason", "business", "scored_at", "week"}),
             columns=(
@@ -215,6 +227,7 @@ SOURCES: dict[str, Source] = {
             date_field="started_at",
             scope_fields=("unit",),
             unit_q=_subtree("unit"),
+            count_unit=("unit",),
             agent_field="agent",
             fields=frozenset({"state", "seconds", "started_at", "ended_at"}),
             columns=(
@@ -232,6 +245,7 @@ SOURCES: dict[str, Source] = {
             date_field=None,
             scope_fields=("station",),
             unit_q=_subtree("station"),
+            count_unit=("station",),
             fields=frozenset({"customer_class"}),
             columns=(("account_no", "户号"), ("name", "户名"), ("station__name", "供电单位")),
         ),
@@ -340,19 +354,33 @@ def check_metric(numerator: Any, denominator: Any, exclude: Any) -> None:
 # --- computing ---------------------------------------------------------------------------------------
 
 
-def _q(where: dict) -> Q:
+def _q(where: dict, now: dt.datetime | None = None) -> Q:
+    """The condition ``where`` as a ``Q``; ``{"now": true}`` is ``now`` (default: this moment)."""
     condition = Q()
     for key, value in where.items():
         if key == "any":
             either = Q()
             for alternative in value:
-                either |= _q(alternative)
+                either |= _q(alternative, now)
             condition &= either
             continue
         if isinstance(value, dict):
-            value = clock.now() if value == {"now": True} else F(value["F"])
+            value = (now or clock.now()) if value == {"now": True} else F(value["F"])
         condition &= Q(**{key: value})
     return condition
+
+
+def now_fields(where: dict | None) -> set[str]:
+    """The fields a condition compares with the moment of computing (its figure changes by itself
+    as time passes: a time limit falls due)."""
+    found: set[str] = set()
+    for key, value in (where or {}).items():
+        if key == "any":
+            for alternative in value:
+                found |= now_fields(alternative)
+        elif value == {"now": True}:
+            found.add(key.rsplit("__", 1)[0] if key.rsplit("__", 1)[-1] in LOOKUPS else key)
+    return found
 
 
 def rows(
@@ -387,38 +415,96 @@ def _duration(start: str, end: str) -> ExpressionWrapper:
     return ExpressionWrapper(F(end) - F(start), output_field=models.DurationField())
 
 
+# Aggregates whose value over a union of disjoint row sets follows from each set's (total, rows):
+# what the roll-ups store. (``distinct`` and ``repeat_numbers`` look across the whole set.)
+ADDITIVE = frozenset({"count", "sum", "avg", "avg_seconds", "avg_sum", "avg_minutes", "repeat_within"})
+
+
+def agg_name(spec: dict) -> tuple[str, list[str]]:
+    name, *args = str(spec.get("agg", "count")).split(":")
+    return name, args
+
+
+def kept(spec: dict) -> Q:
+    """The rows an aggregate stands on, as a condition (an average skips rows without its value)."""
+    name, args = agg_name(spec)
+    if name in ("avg_seconds", "avg"):
+        return Q(**{f"{args[0]}__isnull": False})
+    if name == "avg_sum":
+        return ~Q(**{f"{args[0]}__isnull": True, f"{args[1]}__isnull": True})
+    if name == "avg_minutes":
+        return Q(**{f"{args[0]}__isnull": False, f"{args[1]}__isnull": False})
+    return Q()
+
+
+def summand(spec: dict) -> Any:
+    """What an additive aggregate adds up over its rows (None: it only counts them)."""
+    name, args = agg_name(spec)
+    if name in ("sum", "avg_seconds", "avg"):
+        return F(args[0])
+    if name == "avg_sum":
+        return Coalesce(F(args[0]), 0) + Coalesce(F(args[1]), 0)
+    if name == "avg_minutes":
+        return _duration(args[0], args[1])
+    return None
+
+
+def as_number(total: Any) -> Decimal:
+    """A sum as a Decimal: durations in seconds (a timedelta; SQLite gives microseconds)."""
+    if total is None:
+        return Decimal(0)
+    if isinstance(total, dt.timedelta):
+        return Decimal(total.days * 86400 + total.seconds) + Decimal(total.microseconds).scaleb(-6)
+    return Decimal(str(total))
+
+
+def duration_total(total: Any) -> Decimal:
+    """A sum of durations in seconds, whichever way the database returned it."""
+    if isinstance(total, int | float | Decimal):  # microseconds (SQLite)
+        return Decimal(str(total)).scaleb(-6)
+    return as_number(total)
+
+
+def value_of(spec: dict, total: Decimal, rows: int) -> Decimal | None:
+    """An additive aggregate's value from the (total, rows) of the rows it stands on."""
+    name, _args = agg_name(spec)
+    if name in ("count", "repeat_within"):
+        return Decimal(rows)
+    if name == "sum":
+        return total
+    if not rows:
+        return None
+    if name == "avg_minutes":
+        return total / rows / 60
+    return total / rows
+
+
+def parts(spec: dict, qs: models.QuerySet) -> tuple[Decimal, int]:
+    """The (total, rows) of an additive aggregate over ``qs``."""
+    name, args = agg_name(spec)
+    if name == "repeat_within":
+        n = len(repeat_within(qs, int(args[0])))
+        return Decimal(n), n
+    qs = qs.filter(kept(spec))
+    added = summand(spec)
+    if added is None:
+        return Decimal(0), qs.count()
+    got = qs.aggregate(v=Sum(added), n=Count("pk"))
+    total = (
+        duration_total(got["v"]) if name == "avg_minutes" and got["v"] is not None else as_number(got["v"])
+    )
+    return total, got["n"]
+
+
 def aggregate(spec: dict, qs: models.QuerySet, *, start: dt.datetime) -> tuple[Decimal | None, int]:
     """The aggregate of ``spec`` over ``qs``, and how many rows it stands on."""
-    name, *args = str(spec.get("agg", "count")).split(":")
-    if name == "count":
-        n = qs.count()
-        return Decimal(n), n
+    name, args = agg_name(spec)
+    if name in ADDITIVE:
+        total, n = parts(spec, qs)
+        return value_of(spec, total, n), n
     if name == "distinct":
         n = qs.values(args[0]).distinct().count()
         return Decimal(n), n
-    if name == "sum":
-        got = qs.aggregate(v=Sum(args[0]), n=Count("pk"))
-        return Decimal(got["v"] or 0), got["n"]
-    if name in ("avg_seconds", "avg"):
-        got = qs.exclude(**{f"{args[0]}__isnull": True}).aggregate(v=Avg(args[0]), n=Count("pk"))
-        return (None if got["v"] is None else Decimal(str(got["v"]))), got["n"]
-    if name == "avg_sum":
-        a, b = args
-        kept = qs.exclude(**{f"{a}__isnull": True}, **{f"{b}__isnull": True})
-        got = kept.aggregate(v=Avg(Coalesce(F(a), 0) + Coalesce(F(b), 0)), n=Count("pk"))
-        return (None if got["v"] is None else Decimal(str(got["v"]))), got["n"]
-    if name == "avg_minutes":
-        a, b = args
-        kept = qs.exclude(**{f"{a}__isnull": True}).exclude(**{f"{b}__isnull": True})
-        got = kept.aggregate(v=Avg(_duration(a, b)), n=Count("pk"))
-        if got["v"] is None:
-            return None, got["n"]
-        value = got["v"]
-        seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value) / 1e6
-        return Decimal(str(round(seconds / 60, 6))), got["n"]
-    if name == "repeat_within":
-        ids = repeat_within(qs, int(args[0]))
-        return Decimal(len(ids)), len(ids)
     if name == "repeat_numbers":
         ids = repeat_numbers(qs, int(args[0]), int(args[1]))
         return Decimal(len(ids)), len(ids)
@@ -427,13 +513,9 @@ def aggregate(spec: dict, qs: models.QuerySet, *, start: dt.datetime) -> tuple[D
 
 def aggregate_rows(spec: dict, qs: models.QuerySet) -> models.QuerySet:
     """The rows an aggregate stands on (the drill-down list of a figure)."""
-    name, *args = str(spec.get("agg", "count")).split(":")
-    if name in ("avg_seconds", "avg"):
-        return qs.exclude(**{f"{args[0]}__isnull": True})
-    if name == "avg_sum":
-        return qs.exclude(**{f"{args[0]}__isnull": True}, **{f"{args[1]}__isnull": True})
-    if name == "avg_minutes":
-        return qs.exclude(**{f"{args[0]}__isnull": True}).exclude(**{f"{args[1]}__isnull": True})
+    name, args = agg_name(spec)
+    if name in ("avg_seconds", "avg", "avg_sum", "avg_minutes"):
+        return qs.filter(kept(spec))
     if name == "repeat_within":
         return qs.filter(pk__in=repeat_within(qs, int(args[0])))
     if name == "repeat_numbers":

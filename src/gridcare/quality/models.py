@@ -327,7 +327,70 @@ class Inspection(models.Model):
         indexes = [
             models.Index(fields=["agent", "week"], name="inspection_agent_week"),
             models.Index(fields=["unit", "state"], name="inspection_unit_state"),
+            models.Index(fields=["scored_at"], name="inspection_scored"),  # the statistics roll-ups
         ]
 
     def __str__(self) -> str:
         return f"{self.agent} {self.week} {self.get_state_display()}"
+
+
+# --- Roll-ups: the statistics read from these, maintained incrementally (issue 17, item 10) --------
+
+
+class RollupStamp(models.Model):
+    """How often rows of one hour of the sources' time changed: bumped by database triggers on every
+    insert, update and delete of a statistics source (a work order, its time limits, a call …) —
+    except rows of the hour that is running, which no roll-up has read yet. A bucket built when the
+    stamps of its hours added up to N is stale once they add up to more."""
+
+    hour = models.BigIntegerField(_("小时（纪元小时）"), primary_key=True)
+    generation = models.BigIntegerField(_("变更次数"), default=0)
+
+    class Meta:
+        verbose_name = _("统计变更戳")
+        verbose_name_plural = _("统计变更戳")
+
+    def __str__(self) -> str:
+        return f"{self.hour}: {self.generation}"
+
+
+class RollupBucket(models.Model):
+    """One rolled period: a local day before today (24 hours) or one hour of today, with what its
+    cells were built from — the stamps' sum then, and for each metric its definition's fingerprint
+    and the time its figure changes by itself (a time limit falling due), if any."""
+
+    start = models.BigIntegerField(_("起始（纪元小时）"))
+    hours = models.PositiveSmallIntegerField(_("小时数"))
+    generation = models.BigIntegerField(_("构建时变更次数"))
+    built_at = models.DateTimeField(_("构建时间"))
+    metrics = models.JSONField(_("指标"), default=dict)  # {"<metric pk>": {"fp": …, "until": epoch s | null}}
+
+    class Meta:
+        verbose_name = _("统计汇总时段")
+        verbose_name_plural = _("统计汇总时段")
+        constraints = [models.UniqueConstraint(fields=["start", "hours"], name="rollup_bucket_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.start}+{self.hours}h"
+
+
+class RollupCell(models.Model):
+    """The additive parts of every rolled metric for one unit's subtree and one bucket:
+    ``{"<metric pk>": [numerator sum, numerator rows, denominator sum, denominator rows]}``. A
+    county's cell holds its stations' rows too, so a province's month is ~30 cells."""
+
+    start = models.BigIntegerField(_("起始（纪元小时）"))
+    hours = models.PositiveSmallIntegerField(_("小时数"))
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.CASCADE, db_index=False)
+    parts = models.JSONField(_("分项"), default=dict)
+
+    class Meta:
+        verbose_name = _("统计汇总")
+        verbose_name_plural = _("统计汇总")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "hours", "start"], name="rollup_cell_unique"),
+        ]
+        indexes = [models.Index(fields=["hours", "start"], name="rollup_cell_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.start}+{self.hours}h"

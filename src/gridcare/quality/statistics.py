@@ -18,7 +18,7 @@ from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
 from gridcare.org.types import Viewer
 
-from . import metrics
+from . import metrics, rollups
 from .models import Better, Metric, Period
 
 
@@ -181,20 +181,71 @@ def drill_down(
     return metrics.aggregate_rows(spec, side_rows(metric, part, viewer, unit, span, agent))
 
 
-def figure(metric: Metric, viewer: Viewer, unit: Unit, span: Span, agent: Any = None) -> Figure:
-    """The metric for ``unit``'s subtree over ``span`` (with ``agent``: that staff member's
-    rows only — the agent evaluation)."""
-    num, num_rows = metrics.aggregate(
-        metric.numerator, side_rows(metric, "numerator", viewer, unit, span, agent), start=span.since
-    )
-    if metric.denominator is None:
+def _side(
+    metric: Metric, part: str, total_rows: tuple[Decimal, int] | None, *args: Any
+) -> tuple[Decimal | None, int]:
+    """One side's (value, rows): from the roll-up's parts when given, else from the rows."""
+    spec = metric.numerator if part == "numerator" else metric.denominator
+    assert spec is not None
+    if total_rows is not None:
+        total, n = total_rows
+        return metrics.value_of(spec, total, n), n
+    viewer, unit, span, agent = args
+    return metrics.aggregate(spec, side_rows(metric, part, viewer, unit, span, agent), start=span.since)
+
+
+def _assemble(
+    metric: Metric,
+    unit: Unit,
+    span: Span,
+    numerator: tuple[Decimal | None, int],
+    denominator: tuple[Decimal | None, int] | None,
+) -> Figure:
+    num, num_rows = numerator
+    if denominator is None:
         value = None if num is None else num * metric.scale
         return Figure(metric, unit, span, _round(metric, value), num, num_rows)
-    den, den_rows = metrics.aggregate(
-        metric.denominator, side_rows(metric, "denominator", viewer, unit, span, agent), start=span.since
-    )
+    den, den_rows = denominator
     value = None if num is None or not den else num / den * metric.scale
     return Figure(metric, unit, span, _round(metric, value), num, num_rows, den, den_rows)
+
+
+def figures(wanted: list[tuple[Metric, Unit, Span]], viewer: Viewer) -> list[Figure]:
+    """Many figures at once. Additive sides of a unit in the viewer's scope come from the roll-ups
+    (``rollups.Reader``: cells where valid, the rest from the rows in one query per source); the
+    others from the rows. Either way the same number."""
+    in_scope: dict[int, bool] = {}
+    for _m, unit, _s in wanted:
+        if unit.pk not in in_scope:
+            in_scope[unit.pk] = scoping.unit_in_scope(viewer, unit)
+    rolled = [i for i, (m, u, _s) in enumerate(wanted) if in_scope[u.pk] and rollups.sides_of(m)]
+    reader = rollups.Reader(
+        [rollups.Want(m, u, s.since, s.until) for m, u, s in (wanted[i] for i in rolled)], viewer
+    )
+    parts = dict(zip(rolled, reader.parts(), strict=True))
+    out = []
+    for i, (metric, unit, span) in enumerate(wanted):
+        got = parts.get(i, {})
+        numerator = _side(metric, "numerator", got.get(0), viewer, unit, span, None)
+        denominator = (
+            None
+            if metric.denominator is None
+            else _side(metric, "denominator", got.get(1), viewer, unit, span, None)
+        )
+        out.append(_assemble(metric, unit, span, numerator, denominator))
+    return out
+
+
+def figure(metric: Metric, viewer: Viewer, unit: Unit, span: Span, agent: Any = None) -> Figure:
+    """The metric for ``unit``'s subtree over ``span`` (with ``agent``: that staff member's
+    rows only — the agent evaluation, always from the rows)."""
+    if agent is None:
+        return figures([(metric, unit, span)], viewer)[0]
+    numerator = _side(metric, "numerator", None, viewer, unit, span, agent)
+    denominator = (
+        None if metric.denominator is None else _side(metric, "denominator", None, viewer, unit, span, agent)
+    )
+    return _assemble(metric, unit, span, numerator, denominator)
 
 
 def change(now: Decimal | None, before: Decimal | None) -> Decimal | None:
@@ -236,23 +287,33 @@ class Report:
         return arrow(self.figure.value, self.previous.value, self.figure.metric.better)
 
 
-def report(metric: Metric, viewer: Viewer, unit: Unit, period: Span) -> Report:
+def reports(chosen: list[Metric], viewer: Viewer, unit: Unit, period: Span) -> list[Report]:
+    """Each metric for one unit and period with its comparisons — all read together."""
     today = local_now().date()
     span, previous, year_before = period.to_date(today)
-    now = figure(metric, viewer, unit, span)
-    share = None
     parent = unit.parent
-    if metric.denominator is None and parent is not None and scoping.unit_in_scope(viewer, parent):
-        whole = figure(metric, viewer, parent, span)
-        if whole.value and now.value is not None:
-            share = (now.value / whole.value * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return Report(
-        figure=now,
-        previous=figure(metric, viewer, unit, previous),
-        year_before=figure(metric, viewer, unit, year_before),
-        share_of_parent=share,
-        to_date=span != period,
-    )
+    share_parent = parent is not None and scoping.unit_in_scope(viewer, parent)
+    wanted: list[tuple[Metric, Unit, Span]] = []
+    for metric in chosen:
+        wanted += [(metric, unit, span), (metric, unit, previous), (metric, unit, year_before)]
+        if metric.denominator is None and share_parent:
+            assert parent is not None
+            wanted.append((metric, parent, span))
+    got = iter(figures(wanted, viewer))
+    out = []
+    for metric in chosen:
+        now, before, year_ago = next(got), next(got), next(got)
+        share = None
+        if metric.denominator is None and share_parent:
+            whole = next(got)
+            if whole.value and now.value is not None:
+                share = (now.value / whole.value * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        out.append(Report(now, before, year_ago, share, to_date=span != period))
+    return out
+
+
+def report(metric: Metric, viewer: Viewer, unit: Unit, period: Span) -> Report:
+    return reports([metric], viewer, unit, period)[0]
 
 
 @dataclass
@@ -293,8 +354,9 @@ def children(viewer: Viewer, parent: Unit, kind: str | None = None) -> list[Unit
 
 def ranking(metric: Metric, viewer: Viewer, units: list[Unit], span: Span) -> list[Rank]:
     """``units`` ranked by the metric (best first), each with its place last period."""
-    now = _order([figure(metric, viewer, u, span) for u in units], metric.better)
-    before = _order([figure(metric, viewer, u, span.previous()) for u in units], metric.better)
+    got = figures([(metric, u, span) for u in units] + [(metric, u, span.previous()) for u in units], viewer)
+    now = _order(got[: len(units)], metric.better)
+    before = _order(got[len(units) :], metric.better)
     place_before = {f.unit.pk: i + 1 for i, f in enumerate(before) if f.value is not None}
     by_unit = {f.unit.pk: f for f in before}
     return [
@@ -308,7 +370,7 @@ def trend(metric: Metric, viewer: Viewer, unit: Unit, span: Span, points: int = 
     spans = [span]
     while len(spans) < points:
         spans.append(spans[-1].previous())
-    return [figure(metric, viewer, unit, s) for s in reversed(spans)]
+    return figures([(metric, unit, s) for s in reversed(spans)], viewer)
 
 
 # --- what a page or an API call asks for -------------------------------------------------------------

@@ -19,6 +19,7 @@ from gridcare.core import excel
 from gridcare.core.api_errors import ApiError
 from gridcare.core.clock import local, local_now
 from gridcare.core.masking import mask_phone
+from gridcare.core.replica import reads_from_replica
 from gridcare.org import scoping
 from gridcare.org.models import Unit
 from gridcare.org.types import Actor, StaffRequest
@@ -100,6 +101,7 @@ def _row(report: statistics.Report, query: str) -> dict[str, Any]:
 
 
 @login_required
+@reads_from_replica
 def overview(request: StaffRequest) -> HttpResponse:
     """统计报表: every metric of one area for a unit and period, with the previous period, the
     same period a year before and the share of the parent unit."""
@@ -109,9 +111,8 @@ def overview(request: StaffRequest) -> HttpResponse:
         area = Area.COMPLAINTS
     viewer = scoping.signed_in(request.user)
     query = _query(request, exclude=("area",))
-    reports = [
-        statistics.report(m, viewer, unit, span) for m in statistics.in_force(span.start) if m.area == area
-    ]
+    chosen = [m for m in statistics.in_force(span.start) if m.area == area]
+    reports = statistics.reports(chosen, viewer, unit, span)
     rows = [_row(r, query) for r in reports]
     if request.GET.get("format") == "xlsx":
         return excel.workbook_response(
@@ -164,6 +165,7 @@ def overview(request: StaffRequest) -> HttpResponse:
 
 
 @login_required
+@reads_from_replica
 def metric(request: StaffRequest, code: str) -> HttpResponse:
     """One metric: its definition, figure and comparisons, the last 12 periods, and the units one
     level down ranked against the previous period."""
@@ -242,6 +244,7 @@ ROWS_PAGE = 50
 
 
 @login_required
+@reads_from_replica
 def rows(request: StaffRequest, code: str) -> HttpResponse:
     """The rows behind a figure: as many as it counts; personal data masked; an order's number
     opens the order."""

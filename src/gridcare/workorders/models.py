@@ -452,7 +452,9 @@ class Deadline(models.Model):
                 condition=models.Q(
                     met_at__isnull=True, paused_at__isnull=True, next_warning_at__isnull=False
                 ),
-            )
+            ),
+            # The statistics roll-ups read the time limits started in one hour or day.
+            models.Index(fields=["started_at"], name="deadline_started"),
         ]
 
     def __str__(self) -> str:

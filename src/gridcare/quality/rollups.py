@@ -1,0 +1,674 @@
+# ruff: noqa: S608  -- the trigger SQL names tables and columns from the models, never input
+"""Roll-ups: the statistics read from pre-added parts, kept current incrementally (issue 17, item 10).
+
+A figure of an *additive* metric side (a count, a sum, an average as total and rows, the 2-hour
+repeat calls) over a period is the sum of its parts over the period's pieces. GridCare keeps those
+parts per **bucket** — each local day before today, and each hour of today — and per unit
+*subtree* (a county's cell holds its stations' rows too), for every active metric at once, as one
+JSON cell per (bucket, unit). A province's month is then ~30 cells read in one query.
+
+Freshness, without trusting every write path to remember:
+
+- **Database triggers** on every source table (and on the tables a source reads through a foreign
+  key: a time limit reads its order's type, state and unit) bump a per-hour stamp
+  (``RollupStamp``) on each insert, update and delete of a row whose time lies in that hour — except
+  the hour that is running, which no bucket holds yet (so intake pays nothing).
+- A bucket remembers the sum of its hours' stamps when it was built, each metric's definition
+  fingerprint, and the moment its figure changes by itself (a condition on "now": a time limit
+  falling due). A bucket is used for a metric only while all three still hold.
+- The reader uses valid cells and computes the rest — the running hour, a bucket not (or no
+  longer) valid — from the rows, in the same single conditional-aggregation query per source that
+  builds the cells, so a figure is the same whichever way it was added up (tested).
+- ``refresh()`` (a periodic task, and ``gridcare roll-up-statistics``) builds what is missing or
+  stale: today's finished hours first, then days, newest first.
+
+Non-additive sides (distinct counts, the telecom repeat-call rule, stocks such as customers now)
+and an agent's own figures are always computed from the rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.db import connection, transaction
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from gridcare.core import clock
+from gridcare.core.clock import LOCAL_TZ
+from gridcare.org import scoping
+from gridcare.org.models import Unit
+from gridcare.org.types import Viewer
+
+from . import metrics
+from .models import Metric, RollupBucket, RollupCell, RollupStamp
+
+HOUR = 3600
+DAY_HOURS = 24
+# A bucket is built once it ended this long ago: a transaction that wrote a row of the running
+# hour (no stamp) has committed by then.
+GRACE = dt.timedelta(minutes=5)
+# Part of every fingerprint: bump it when the way a part is computed changes, and every cell is
+# rebuilt.
+VERSION = "1"
+
+Part = tuple[Decimal, int]  # (total, rows)
+
+
+def epoch_hour(at: dt.datetime) -> int:
+    return int(at.timestamp()) // HOUR
+
+
+def hour_start(hour: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(hour * HOUR, tz=dt.UTC)
+
+
+def day_hour(day: dt.date) -> int:
+    """The epoch hour a local (Asia/Shanghai) day starts at."""
+    return epoch_hour(dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ))
+
+
+def local_day(hour: int) -> dt.date:
+    return clock.local(hour_start(hour)).date()
+
+
+# --- what is rolled -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    """One rolled side of a metric: the numerator (0) or the denominator (1)."""
+
+    metric: Metric
+    index: int
+    spec: dict
+    exclude: dict | None
+
+    @property
+    def source(self) -> metrics.Source:
+        return metrics.SOURCES[self.spec["source"]]
+
+    @property
+    def now_fields(self) -> set[str]:
+        return metrics.now_fields(self.spec.get("where")) | metrics.now_fields(self.exclude)
+
+
+def rollable(spec: dict | None) -> bool:
+    if not spec:
+        return False
+    source = metrics.SOURCES.get(spec.get("source", ""))
+    return (
+        bool(source and source.date_field and source.count_unit)
+        and metrics.agg_name(spec)[0] in metrics.ADDITIVE
+    )
+
+
+def sides_of(metric: Metric) -> list[Side]:
+    """The rolled sides of ``metric`` (none, one or both)."""
+    out = []
+    if rollable(metric.numerator):
+        out.append(Side(metric, 0, metric.numerator, metric.exclude or None))
+    if metric.denominator is not None and rollable(metric.denominator):
+        same = metric.denominator.get("source") == metric.numerator.get("source")
+        out.append(Side(metric, 1, metric.denominator, (metric.exclude or None) if same else None))
+    return out
+
+
+def fingerprint(metric: Metric) -> str:
+    what = [VERSION, metric.numerator, metric.denominator, metric.exclude or {}]
+    return hashlib.sha256(json.dumps(what, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def rolled_metrics() -> list[Metric]:
+    """Every active metric row (each version: a period is read at the version in force then) with a
+    rolled side."""
+    return [m for m in Metric.objects.filter(is_active=True).order_by("pk") if sides_of(m)]
+
+
+# --- computing parts from rows (the cells, and the pieces a reader cannot take from cells) -------
+
+
+def _unit_expr(source: metrics.Source) -> Any:
+    fields = [F(f) for f in source.count_unit]
+    return fields[0] if len(fields) == 1 else Coalesce(*fields)
+
+
+def _condition(side: Side, now: dt.datetime) -> Q:
+    condition = metrics._q(side.spec.get("where", {}), now) & metrics.kept(side.spec)
+    if side.exclude:
+        condition &= ~metrics._q(side.exclude, now)
+    return condition
+
+
+def compute(
+    source: metrics.Source, sides: list[Side], qs: QuerySet, *, now: dt.datetime, by_unit: bool
+) -> dict[Any, dict[tuple[int, int], Part]]:
+    """The parts of ``sides`` (all of ``source``) over ``qs`` — per counting unit, or in total
+    (key None) — in one query (the 2-hour repeat rule needs its own)."""
+    aggregates: dict[str, Any] = {}
+    repeats: list[tuple[int, Side]] = []
+    for i, side in enumerate(sides):
+        name, _args = metrics.agg_name(side.spec)
+        if name == "repeat_within":
+            repeats.append((i, side))
+            continue
+        condition = _condition(side, now)
+        aggregates[f"n{i}"] = Count("pk", filter=condition)
+        added = metrics.summand(side.spec)
+        if added is not None:
+            aggregates[f"s{i}"] = Sum(added, filter=condition)
+    found: list[dict[str, Any]]
+    if not aggregates:
+        found = []
+    elif by_unit:
+        found = list(qs.order_by().annotate(_u=_unit_expr(source)).values("_u").annotate(**aggregates))
+    else:
+        found = [{"_u": None, **qs.order_by().aggregate(**aggregates)}]
+    out: dict[Any, dict[tuple[int, int], Part]] = defaultdict(dict)
+    for row in found:
+        for i, side in enumerate(sides):
+            n = row.get(f"n{i}")
+            if n is None:
+                continue
+            total = row.get(f"s{i}")
+            if metrics.agg_name(side.spec)[0] == "avg_minutes" and total is not None:
+                amount = metrics.duration_total(total)
+            else:
+                amount = metrics.as_number(total)
+            if n or amount:
+                out[row["_u"]][(side.metric.pk, side.index)] = (amount, n)
+    for _i, side in repeats:
+        _name, args = metrics.agg_name(side.spec)
+        ids = metrics.repeat_within(qs.filter(_condition(side, now)), int(args[0]))
+        if not ids:
+            continue
+        if by_unit:
+            counted = (
+                side.source.queryset()
+                .filter(pk__in=ids)
+                .order_by()
+                .annotate(_u=_unit_expr(source))
+                .values("_u")
+                .annotate(n=Count("pk"))
+            )
+            for row in counted:
+                out[row["_u"]][(side.metric.pk, side.index)] = (Decimal(row["n"]), row["n"])
+        else:
+            out[None][(side.metric.pk, side.index)] = (Decimal(len(ids)), len(ids))
+    return out
+
+
+def _in_hours(source: metrics.Source, ranges: Iterable[tuple[int, int]]) -> Q:
+    either = Q()
+    for a, b in ranges:
+        either |= Q(**{f"{source.date_field}__gte": hour_start(a), f"{source.date_field}__lt": hour_start(b)})
+    return either
+
+
+def _changes_at(source: metrics.Source, sides: list[Side], qs: QuerySet, now: dt.datetime) -> dict[int, int]:
+    """For each metric with a condition on "now": when (epoch seconds) its figure over ``qs``
+    next changes by itself — the earliest value still ahead of one of those fields."""
+    fields = sorted({f for side in sides for f in side.now_fields})
+    if not fields:
+        return {}
+    got = qs.order_by().aggregate(**{f: Min(f, filter=Q(**{f"{f}__gte": now})) for f in fields})
+    out: dict[int, int] = {}
+    for side in sides:
+        times = [got[f] for f in side.now_fields if got.get(f) is not None]
+        if times:
+            at = int(min(times).timestamp())
+            out[side.metric.pk] = min(at, out.get(side.metric.pk, at))
+    return out
+
+
+# --- building buckets ------------------------------------------------------------------------------
+
+
+def _ancestors() -> dict[int, list[int]]:
+    """Every unit's id with its ancestors' (itself first)."""
+    out = {}
+    for pk, path in Unit.objects.values_list("pk", "path"):
+        out[pk] = [int(p) for p in path.strip("/").split("/") if p][::-1] or [pk]
+    return out
+
+
+def _generation(start: int, hours: int) -> int:
+    got = RollupStamp.objects.filter(hour__gte=start, hour__lt=start + hours).aggregate(g=Sum("generation"))
+    return int(got["g"] or 0)
+
+
+def build(
+    start: int, hours: int, rolled: list[Metric] | None = None, *, now: dt.datetime | None = None
+) -> int:
+    """(Re)build one bucket's cells for every rolled metric; the number of cells written."""
+    rolled = rolled_metrics() if rolled is None else rolled
+    now = now or clock.now()
+    ancestors = _ancestors()
+    by_source: dict[str, list[Side]] = defaultdict(list)
+    for metric in rolled:
+        for side in sides_of(metric):
+            by_source[side.spec["source"]].append(side)
+    with transaction.atomic():
+        generation = _generation(start, hours)  # read before the rows: a later change outdates it
+        cells: dict[int, dict[str, list]] = defaultdict(dict)
+        until: dict[int, int] = {}
+        for key, sides in by_source.items():
+            source = metrics.SOURCES[key]
+            qs = source.queryset().filter(_in_hours(source, [(start, start + hours)]))
+            for unit_id, found in compute(source, sides, qs, now=now, by_unit=True).items():
+                if unit_id is None:
+                    continue
+                for up in ancestors.get(unit_id, []):
+                    cell = cells[up]
+                    for (pk, index), (total, n) in found.items():
+                        parts = cell.setdefault(str(pk), ["0", 0, "0", 0])
+                        parts[2 * index] = str(Decimal(parts[2 * index]) + total)
+                        parts[2 * index + 1] += n
+            until.update(_changes_at(source, sides, qs, now))
+        RollupCell.objects.filter(start=start, hours=hours).delete()
+        RollupCell.objects.bulk_create(
+            [RollupCell(start=start, hours=hours, unit_id=u, parts=p) for u, p in cells.items()],
+            batch_size=2000,
+        )
+        entries = {str(m.pk): {"fp": fingerprint(m), "until": until.get(m.pk)} for m in rolled}
+        RollupBucket.objects.update_or_create(
+            start=start,
+            hours=hours,
+            defaults={"generation": generation, "built_at": now, "metrics": entries},
+        )
+    return len(cells)
+
+
+def _valid(bucket: RollupBucket | None, generation: int, metric: Metric, now_s: int) -> bool:
+    if bucket is None or bucket.generation != generation:
+        return False
+    entry = bucket.metrics.get(str(metric.pk))
+    return (
+        bool(entry)
+        and entry["fp"] == fingerprint(metric)
+        and (entry["until"] is None or entry["until"] > now_s)
+    )
+
+
+def _first_hour() -> int | None:
+    """The hour of the oldest row of any rolled source."""
+    firsts = []
+    for source in metrics.SOURCES.values():
+        if source.date_field and source.count_unit:
+            got = source.queryset().aggregate(first=Min(source.date_field))["first"]
+            if got is not None:
+                firsts.append(epoch_hour(got))
+    return min(firsts) if firsts else None
+
+
+@dataclass
+class Refreshed:
+    built: int = 0
+    cells: int = 0
+    pending: int = 0  # buckets still stale when the time budget ran out
+    seconds: float = 0.0
+    stale: list[tuple[int, int]] = field(default_factory=list)
+
+
+def stale_buckets(
+    *, now: dt.datetime | None = None, rolled: list[Metric] | None = None
+) -> list[tuple[int, int]]:
+    """The buckets to build, most useful first: today's finished hours (latest first), then the
+    days before today (latest first)."""
+    now = now or clock.now()
+    rolled = rolled_metrics() if rolled is None else rolled
+    first = _first_hour()
+    if first is None or not rolled:
+        return []
+    today = clock.local(now).date()
+    today_start = day_hour(today)
+    done_before = epoch_hour(now - GRACE)  # hours that ended at least GRACE ago: < done_before
+    wanted: list[tuple[int, int]] = [(h, 1) for h in range(done_before - 1, max(today_start, first) - 1, -1)]
+    day = today - dt.timedelta(days=1)
+    first_day = local_day(first)
+    if now - GRACE < dt.datetime.combine(today, dt.time(), tzinfo=LOCAL_TZ):
+        day -= dt.timedelta(days=1)  # yesterday ended less than GRACE ago
+    while day >= first_day:
+        wanted.append((day_hour(day), DAY_HOURS))
+        day -= dt.timedelta(days=1)
+    if not wanted:
+        return []
+    low = min(s for s, _ in wanted)
+    buckets = {(b.start, b.hours): b for b in RollupBucket.objects.filter(start__gte=low)}
+    stamps = dict(RollupStamp.objects.filter(hour__gte=low).values_list("hour", "generation"))
+    now_s = int(now.timestamp())
+    out = []
+    for start, hours in wanted:
+        generation = sum(stamps.get(h, 0) for h in range(start, start + hours))
+        bucket = buckets.get((start, hours))
+        if not all(_valid(bucket, generation, m, now_s) for m in rolled):
+            out.append((start, hours))
+    return out
+
+
+def refresh(*, budget_seconds: float | None = None, now: dt.datetime | None = None) -> Refreshed:
+    """Build the stale buckets (within ``budget_seconds`` when given) and drop the hours of days
+    that have their own bucket."""
+    began = time.monotonic()
+    rolled = rolled_metrics()
+    stale = stale_buckets(now=now, rolled=rolled)
+    done = Refreshed(stale=stale)
+    for start, hours in stale:
+        if budget_seconds is not None and done.built and time.monotonic() - began > budget_seconds:
+            done.pending = len(stale) - done.built
+            break
+        done.cells += build(start, hours, rolled, now=now)
+        done.built += 1
+    today_start = day_hour(clock.local(now or clock.now()).date())
+    old_hours = RollupBucket.objects.filter(hours=1, start__lt=today_start - DAY_HOURS)
+    RollupCell.objects.filter(hours=1, start__lt=today_start - DAY_HOURS).delete()
+    old_hours.delete()
+    done.seconds = time.monotonic() - began
+    return done
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Want:
+    metric: Metric
+    unit: Unit
+    since: dt.datetime
+    until: dt.datetime
+
+
+@dataclass
+class Plan:
+    cells: list[tuple[int, int]]  # (start, hours) of the valid buckets used
+    raw: tuple[tuple[int, int], ...]  # epoch-hour ranges computed from the rows
+
+
+def _merge(hours: list[int]) -> tuple[tuple[int, int], ...]:
+    ranges: list[list[int]] = []
+    for h in sorted(hours):
+        if ranges and ranges[-1][1] == h:
+            ranges[-1][1] = h + 1
+        else:
+            ranges.append([h, h + 1])
+    return tuple((a, b) for a, b in ranges)
+
+
+class Reader:
+    """Parts of many figures at once: one query for the buckets and stamps of all their periods,
+    one for the cells of all their units, one per source and unit for what is computed from rows."""
+
+    def __init__(self, wants: list[Want], viewer: Viewer, *, now: dt.datetime | None = None) -> None:
+        self.wants, self.viewer = wants, viewer
+        self.now = now or clock.now()
+        self.now_s = int(self.now.timestamp())
+        self.current = epoch_hour(self.now)
+
+    def parts(self) -> list[dict[int, Part]]:
+        """For each want, the parts of its metric's rolled sides: {side index: (total, rows)}."""
+        if not self.wants:
+            return []
+        low = min(epoch_hour(w.since) for w in self.wants)
+        high = max(-(-int(w.until.timestamp()) // HOUR) for w in self.wants)
+        buckets = {(b.start, b.hours): b for b in RollupBucket.objects.filter(start__gte=low, start__lt=high)}
+        stamps = dict(
+            RollupStamp.objects.filter(hour__gte=low, hour__lt=high).values_list("hour", "generation")
+        )
+        plans = [self._plan(w, buckets, stamps) for w in self.wants]
+        needed = {
+            (w.unit.pk, start, hours)
+            for w, p in zip(self.wants, plans, strict=True)
+            for start, hours in p.cells
+        }
+        cells: dict[tuple[int, int, int], dict] = {}
+        if needed:
+            units = {u for u, _, _ in needed}
+            for unit_id, start, hours, parts in RollupCell.objects.filter(
+                unit_id__in=units, start__gte=low, start__lt=high
+            ).values_list("unit_id", "start", "hours", "parts"):
+                if (unit_id, start, hours) in needed:
+                    cells[(unit_id, start, hours)] = parts
+        raw = self._raw(plans)
+        out: list[dict[int, Part]] = []
+        for want, plan in zip(self.wants, plans, strict=True):
+            sides = sides_of(want.metric)
+            got: dict[int, Part] = {side.index: (Decimal(0), 0) for side in sides}
+            for start, hours in plan.cells:
+                parts = cells.get((want.unit.pk, start, hours), {}).get(str(want.metric.pk))
+                if parts:
+                    for side in sides:
+                        total, n = got[side.index]
+                        got[side.index] = (
+                            total + Decimal(parts[2 * side.index]),
+                            n + parts[2 * side.index + 1],
+                        )
+            if plan.raw:
+                found = raw.get((want.unit.pk, plan.raw), {})
+                for side in sides:
+                    total, n = got[side.index]
+                    more_total, more_n = found.get((want.metric.pk, side.index), (Decimal(0), 0))
+                    got[side.index] = (total + more_total, n + more_n)
+            out.append(got)
+        return out
+
+    def _plan(self, want: Want, buckets: dict, stamps: dict) -> Plan:
+        start, end = epoch_hour(want.since), -(-int(want.until.timestamp()) // HOUR)
+        cells: list[tuple[int, int]] = []
+        raw: list[int] = []
+        day = clock.local(want.since).date()
+        while day_hour(day) < end:
+            first = day_hour(day)
+            last = day_hour(day + dt.timedelta(days=1))
+            day += dt.timedelta(days=1)
+            if (
+                first >= start
+                and last <= end
+                and self._ok(buckets.get((first, DAY_HOURS)), stamps, first, DAY_HOURS, want.metric)
+            ):
+                cells.append((first, DAY_HOURS))
+                continue
+            for h in range(max(first, start), min(last, end)):
+                if h < self.current and self._ok(buckets.get((h, 1)), stamps, h, 1, want.metric):
+                    cells.append((h, 1))
+                else:
+                    raw.append(h)
+        return Plan(cells, _merge(raw))
+
+    def _ok(self, bucket: RollupBucket | None, stamps: dict, start: int, hours: int, metric: Metric) -> bool:
+        if bucket is None:
+            return False
+        generation = sum(stamps.get(h, 0) for h in range(start, start + hours))
+        return _valid(bucket, generation, metric, self.now_s)
+
+    def _raw(self, plans: list[Plan]) -> dict[tuple[int, tuple], dict[tuple[int, int], Part]]:
+        """What the cells do not hold, from the rows: per (unit, hour ranges), one query per source."""
+        groups: dict[tuple[int, tuple], list[Want]] = defaultdict(list)
+        for want, plan in zip(self.wants, plans, strict=True):
+            if plan.raw:
+                groups[(want.unit.pk, plan.raw)].append(want)
+        out: dict[tuple[int, tuple], dict[tuple[int, int], Part]] = {}
+        for (unit_id, ranges), wants in groups.items():
+            unit = wants[0].unit
+            by_source: dict[str, list[Side]] = defaultdict(list)
+            seen: set[tuple[int, int]] = set()
+            for want in wants:
+                for side in sides_of(want.metric):
+                    if (want.metric.pk, side.index) not in seen:
+                        seen.add((want.metric.pk, side.index))
+                        by_source[side.spec["source"]].append(side)
+            found: dict[tuple[int, int], Part] = {}
+            for key, sides in by_source.items():
+                source = metrics.SOURCES[key]
+                qs = scoping.restrict(source.queryset(), self.viewer, source.scope_fields)
+                qs = qs.filter(source.unit_q(unit)).filter(_in_hours(source, ranges))
+                found.update(compute(source, sides, qs, now=self.now, by_unit=False).get(None, {}))
+            out[(unit_id, ranges)] = found
+        return out
+
+
+# --- the triggers that stamp changed hours ---------------------------------------------------------
+
+
+def _tables() -> list[tuple[str, str, list[tuple[str, str, str]]]]:
+    """(table, time column, [(dependent table, its time column, its column pointing here)]) for
+    every rolled source's table and every table a source follows."""
+    columns: dict[str, str] = {}
+    dependents: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for source in metrics.SOURCES.values():
+        if not (source.date_field and source.count_unit):
+            continue
+        model = apps.get_model(source.model)
+        table = model._meta.db_table
+        columns[table] = model._meta.get_field(source.date_field).column
+        for followed, fk in source.follows:
+            other = apps.get_model(followed)._meta.db_table
+            dependents[other].append((table, columns[table], model._meta.get_field(fk).column))
+    tables = sorted(set(columns) | set(dependents))
+    return [(t, columns.get(t, ""), dependents.get(t, [])) for t in tables]
+
+
+TRIGGER_PREFIX = "gc_rollup_"
+
+
+def trigger_sql(vendor: str) -> list[str]:
+    """The statements that install the stamping triggers (SQLite or PostgreSQL)."""
+    stamp = RollupStamp._meta.db_table
+    buckets = RollupBucket._meta.db_table
+    unit_table = Unit._meta.db_table
+    statements: list[str] = []
+    if vendor == "postgresql":
+        statements.append(
+            f"""CREATE OR REPLACE FUNCTION {TRIGGER_PREFIX}bump(h bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF h IS NULL OR h = floor(extract(epoch FROM clock_timestamp()) / 3600) THEN RETURN; END IF;
+  INSERT INTO {stamp} (hour, generation) VALUES (h, 1)
+  ON CONFLICT (hour) DO UPDATE SET generation = {stamp}.generation + 1;
+END $$"""
+        )
+        for table, column, dependents in _tables():
+            body = []
+            if column:
+                body.append(
+                    f"IF TG_OP <> 'INSERT' THEN PERFORM {TRIGGER_PREFIX}bump(floor(extract(epoch FROM OLD.{column}) / 3600)::bigint); END IF;\n"
+                    f"  IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.{column} IS DISTINCT FROM OLD.{column}) THEN\n"
+                    f"    PERFORM {TRIGGER_PREFIX}bump(floor(extract(epoch FROM NEW.{column}) / 3600)::bigint);\n  END IF;"
+                )
+            for dep_table, dep_column, fk in dependents:
+                body.append(
+                    f"IF TG_OP <> 'INSERT' THEN\n    PERFORM {TRIGGER_PREFIX}bump(h) FROM (SELECT DISTINCT "
+                    f"floor(extract(epoch FROM {dep_column}) / 3600)::bigint AS h FROM {dep_table} "
+                    f"WHERE {fk} = OLD.id) hours;\n  END IF;"
+                )
+            statements.append(
+                f"""CREATE OR REPLACE FUNCTION {TRIGGER_PREFIX}{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  {chr(10).join("  " + b for b in body).strip()}
+  RETURN NULL;
+END $$"""
+            )
+            statements.append(f"DROP TRIGGER IF EXISTS {TRIGGER_PREFIX}{table} ON {table}")
+            statements.append(
+                f"CREATE TRIGGER {TRIGGER_PREFIX}{table} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {TRIGGER_PREFIX}{table}()"
+            )
+        statements.append(
+            f"""CREATE OR REPLACE FUNCTION {TRIGGER_PREFIX}forget() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN DELETE FROM {buckets}; RETURN NULL; END $$"""
+        )
+        statements.append(f"DROP TRIGGER IF EXISTS {TRIGGER_PREFIX}unit_moved ON {unit_table}")
+        statements.append(
+            f"CREATE TRIGGER {TRIGGER_PREFIX}unit_moved AFTER UPDATE OF path ON {unit_table} FOR EACH ROW "
+            f"WHEN (OLD.path <> '' AND OLD.path IS DISTINCT FROM NEW.path) EXECUTE FUNCTION {TRIGGER_PREFIX}forget()"
+        )
+        return statements
+
+    def hour(expr: str) -> str:
+        return f"(CAST(strftime('%s', {expr}) AS INTEGER) / 3600)"
+
+    running = hour("'now'")
+
+    def bump(expr: str, extra: str = "") -> str:
+        return (
+            f"INSERT INTO {stamp} (hour, generation) SELECT {hour(expr)}, 1 "
+            f"WHERE {expr} IS NOT NULL AND {hour(expr)} <> {running}{extra} "
+            "ON CONFLICT(hour) DO UPDATE SET generation = generation + 1;"
+        )
+
+    def bump_dependents(dependents: list[tuple[str, str, str]], ref: str) -> str:
+        return "".join(
+            f"INSERT INTO {stamp} (hour, generation) SELECT DISTINCT {hour(c)}, 1 FROM {t} "
+            f"WHERE {fk} = {ref}.id AND {c} IS NOT NULL AND {hour(c)} <> {running} "
+            "ON CONFLICT(hour) DO UPDATE SET generation = generation + 1; "
+            for t, c, fk in dependents
+        )
+
+    for table, column, dependents in _tables():
+        for op, name in (("INSERT", "i"), ("UPDATE", "u"), ("DELETE", "d")):
+            text = ""
+            if column and op == "INSERT":
+                text = bump(f"NEW.{column}")
+            elif column and op == "UPDATE":
+                text = (
+                    bump(f"OLD.{column}")
+                    + " "
+                    + bump(f"NEW.{column}", f" AND NEW.{column} IS NOT OLD.{column}")
+                )
+            elif column:
+                text = bump(f"OLD.{column}")
+            if op != "INSERT":
+                text += " " + bump_dependents(dependents, "OLD")
+            if not text.strip():
+                continue
+            statements.append(f"DROP TRIGGER IF EXISTS {TRIGGER_PREFIX}{table}_{name}")
+            statements.append(
+                f"CREATE TRIGGER {TRIGGER_PREFIX}{table}_{name} AFTER {op} ON {table} FOR EACH ROW BEGIN {text} END"
+            )
+    statements.append(f"DROP TRIGGER IF EXISTS {TRIGGER_PREFIX}unit_moved")
+    statements.append(
+        f"CREATE TRIGGER {TRIGGER_PREFIX}unit_moved AFTER UPDATE OF path ON {unit_table} "
+        f"WHEN OLD.path <> '' AND OLD.path IS NOT NEW.path BEGIN DELETE FROM {buckets}; END"
+    )
+    return statements
+
+
+def install_triggers(schema_editor: Any = None) -> None:
+    conn = schema_editor.connection if schema_editor is not None else connection
+    with conn.cursor() as cursor:
+        for statement in trigger_sql(conn.vendor):
+            cursor.execute(statement)
+
+
+def installed_triggers() -> set[str]:
+    """The names of the stamping triggers present in the database."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE %s", [TRIGGER_PREFIX + "%"])
+        else:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s",
+                [TRIGGER_PREFIX + "%"],
+            )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def expected_triggers() -> set[str]:
+    names = {TRIGGER_PREFIX + "unit_moved"}
+    for table, column, dependents in _tables():
+        if connection.vendor == "postgresql":
+            names.add(TRIGGER_PREFIX + table)
+        else:
+            names.update(
+                f"{TRIGGER_PREFIX}{table}_{n}"
+                for n, present in (("i", bool(column)), ("u", True), ("d", True))
+                if present and (column or dependents)
+            )
+    return names
