@@ -532,6 +532,7 @@ def main(argv: list[str] | None = None) -> None:
             province, centers, stations = build_units()
         with common.stopwatch(f"load {args.orders:,} orders and {args.calls:,} calls", timings_s):
             populate(args, stations, centers, start, end)
+    rollups.install_triggers()  # a kept database: the triggers of this version of GridCare
     province = Unit.objects.get(code="BP")
     leader = User.objects.get(username="bench_leader")
     agent = User.objects.get(username="bench_agent")

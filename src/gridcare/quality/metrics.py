@@ -15,8 +15,9 @@ only combine these blocks, and every figure can be drilled down to the rows behi
   END − START in minutes), ``avg_seconds:FIELD`` (or ``avg:FIELD``), ``avg_sum:FIELD:FIELD`` (the mean of two fields
   added, a missing one counting 0 — talk plus wrap-up), ``sum:FIELD``, or one of the calls' repeat
   rules (``repeat_within:MINUTES``: calls from a number that called within the minutes before;
-  ``repeat_numbers:TIMES:DAYS``: answered calls of numbers that reached an agent TIMES or more
-  within DAYS days — the telecom definition).
+  ``repeat_numbers:TIMES:DAYS``: answered calls that lie in a stretch shorter than DAYS days in
+  which their number reached an agent TIMES or more times — the telecom definition; TIMES ≥ 3,
+  DAYS ≤ 7).
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ from gridcare.org.models import Unit
 from gridcare.org.types import Viewer
 
 LOOKUPS = frozenset({"exact", "in", "isnull", "gt", "gte", "lt", "lte"})
+# The telecom repeat rule's bounds: a new answered call changes whether the calls of its number in
+# the REPEAT_MAX_DAYS around it are repeats only when 2 (REPEAT_MIN_TIMES − 1) others lie there —
+# what the roll-ups' trigger on the calls checks before it marks their hours changed.
+REPEAT_MIN_TIMES = 3
+REPEAT_MAX_DAYS = 7
 
 
 class SpecError(Exception):
@@ -324,6 +330,12 @@ def _check_agg(source: Source, agg: str, part: str) -> None:
             numbers = []
         if len(numbers) != (1 if name == "repeat_within" else 2) or min(numbers) <= 0:
             raise SpecError(part, f"{name} takes positive whole numbers")
+        if name == "repeat_numbers" and (numbers[0] < REPEAT_MIN_TIMES or numbers[1] > REPEAT_MAX_DAYS):
+            # The roll-ups' triggers re-count a number's calls this far around a new call.
+            raise SpecError(
+                part,
+                f"repeat_numbers counts {REPEAT_MIN_TIMES} or more calls within at most {REPEAT_MAX_DAYS} days",
+            )
         return
     raise SpecError(part, f"unknown aggregate “{agg}”")
 
@@ -416,8 +428,11 @@ def _duration(start: str, end: str) -> ExpressionWrapper:
 
 
 # Aggregates whose value over a union of disjoint row sets follows from each set's (total, rows):
-# what the roll-ups store. (``distinct`` and ``repeat_numbers`` look across the whole set.)
-ADDITIVE = frozenset({"count", "sum", "avg", "avg_seconds", "avg_sum", "avg_minutes", "repeat_within"})
+# what the roll-ups store. (``distinct`` looks across the whole set.)
+ADDITIVE = frozenset(
+    {"count", "sum", "avg", "avg_seconds", "avg_sum", "avg_minutes", "repeat_within", "repeat_numbers"}
+)
+REPEATS = frozenset({"repeat_within", "repeat_numbers"})  # a property of each call, from its number's calls
 
 
 def agg_name(spec: dict) -> tuple[str, list[str]]:
@@ -468,7 +483,7 @@ def duration_total(total: Any) -> Decimal:
 def value_of(spec: dict, total: Decimal, rows: int) -> Decimal | None:
     """An additive aggregate's value from the (total, rows) of the rows it stands on."""
     name, _args = agg_name(spec)
-    if name in ("count", "repeat_within"):
+    if name == "count" or name in REPEATS:
         return Decimal(rows)
     if name == "sum":
         return total
@@ -482,8 +497,8 @@ def value_of(spec: dict, total: Decimal, rows: int) -> Decimal | None:
 def parts(spec: dict, qs: models.QuerySet) -> tuple[Decimal, int]:
     """The (total, rows) of an additive aggregate over ``qs``."""
     name, args = agg_name(spec)
-    if name == "repeat_within":
-        n = len(repeat_within(qs, int(args[0])))
+    if name in REPEATS:
+        n = len(repeats(spec, qs))
         return Decimal(n), n
     qs = qs.filter(kept(spec))
     added = summand(spec)
@@ -505,9 +520,6 @@ def aggregate(spec: dict, qs: models.QuerySet, *, start: dt.datetime) -> tuple[D
     if name == "distinct":
         n = qs.values(args[0]).distinct().count()
         return Decimal(n), n
-    if name == "repeat_numbers":
-        ids = repeat_numbers(qs, int(args[0]), int(args[1]))
-        return Decimal(len(ids)), len(ids)
     raise SpecError("agg", f"unknown aggregate “{name}”")
 
 
@@ -516,11 +528,17 @@ def aggregate_rows(spec: dict, qs: models.QuerySet) -> models.QuerySet:
     name, args = agg_name(spec)
     if name in ("avg_seconds", "avg", "avg_sum", "avg_minutes"):
         return qs.filter(kept(spec))
-    if name == "repeat_within":
-        return qs.filter(pk__in=repeat_within(qs, int(args[0])))
-    if name == "repeat_numbers":
-        return qs.filter(pk__in=repeat_numbers(qs, int(args[0]), int(args[1])))
+    if name in REPEATS:
+        return qs.filter(pk__in=repeats(spec, qs))
     return qs
+
+
+def repeats(spec: dict, qs: models.QuerySet) -> list[int]:
+    """The calls of ``qs`` a repeat rule counts."""
+    name, args = agg_name(spec)
+    if name == "repeat_within":
+        return repeat_within(qs, int(args[0]))
+    return repeat_numbers(qs, int(args[0]), int(args[1]))
 
 
 def repeat_within(qs: models.QuerySet, minutes: int) -> list[int]:
@@ -551,30 +569,48 @@ def repeat_within(qs: models.QuerySet, minutes: int) -> list[int]:
 
 
 def repeat_numbers(qs: models.QuerySet, times: int, days: int) -> list[int]:
-    """Answered calls of ``qs`` from numbers that reached an agent ``times`` or more within any
-    ``days`` days (the telecom repeat-call definition: the numerator's calls; ÷ answered calls)."""
+    """Answered calls of ``qs`` that lie in a stretch shorter than ``days`` days in which their
+    number reached an agent ``times`` or more times (the telecom repeat-call definition: the
+    numerator's calls; ÷ answered calls). The number's answered calls are counted wherever they
+    are — before and after the period, at other units — so whether a call is a repeat does not
+    depend on where a period or a unit ends (and a period's figure is the sum of its days')."""
     window = dt.timedelta(days=days)
-    answered = list(
-        qs.filter(answered_at__isnull=False)
-        .order_by("arrived_at")
-        .values_list("pk", "caller_number", "arrived_at")
+    mine = list(qs.filter(answered_at__isnull=False).values_list("pk", "caller_number", "arrived_at"))
+    if not mine:
+        return []
+    model = qs.model
+    around = model._default_manager.filter(
+        answered_at__isnull=False,
+        arrived_at__gt=min(at for _, _, at in mine) - window,
+        arrived_at__lt=max(at for _, _, at in mine) + window,
     )
+    numbers = {n for _, n, _ in mine}
+    if len(numbers) > 200:  # only numbers with enough calls around can repeat: found in the database
+        numbers &= set(
+            around.order_by()
+            .values("caller_number")
+            .annotate(n=Count("pk"))
+            .filter(n__gte=times)
+            .values_list("caller_number", flat=True)
+        )
     by_number: dict[str, list[tuple[int, dt.datetime]]] = defaultdict(list)
-    for pk, number, at in answered:
+    for pk, number, at in (
+        around.filter(caller_number__in=numbers)
+        .order_by("arrived_at", "pk")
+        .values_list("pk", "caller_number", "arrived_at")
+    ):
         by_number[number].append((pk, at))
-    out: list[int] = []
+    hit: set[int] = set()
     for calls in by_number.values():
         if len(calls) < times:
             continue
-        hit: set[int] = set()
         left = 0
         for right in range(len(calls)):
             while calls[right][1] - calls[left][1] >= window:
                 left += 1
             if right - left + 1 >= times:
                 hit.update(pk for pk, _ in calls[left : right + 1])
-        out.extend(sorted(hit))
-    return out
+    return [pk for pk, _, _ in mine if pk in hit]
 
 
 # --- what the bulletins and the command wall read for a unit (no viewer: the unit is the scope) ----

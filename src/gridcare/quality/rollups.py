@@ -22,13 +22,14 @@ Freshness, without trusting every write path to remember:
 - ``refresh()`` (a periodic task, and ``gridcare roll-up-statistics``) builds what is missing or
   stale: today's finished hours first, then days, newest first.
 
-Non-additive sides (distinct counts, the telecom repeat-call rule, stocks such as customers now)
+Non-additive sides (distinct counts, stocks such as customers now)
 and an agent's own figures are always computed from the rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import time
@@ -59,7 +60,7 @@ DAY_HOURS = 24
 GRACE = dt.timedelta(minutes=5)
 # Part of every fingerprint: bump it when the way a part is computed changes, and every cell is
 # rebuilt.
-VERSION = "1"
+VERSION = "2"
 
 Part = tuple[Decimal, int]  # (total, rows)
 
@@ -72,11 +73,13 @@ def hour_start(hour: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(hour * HOUR, tz=dt.UTC)
 
 
+@functools.lru_cache(maxsize=4096)
 def day_hour(day: dt.date) -> int:
     """The epoch hour a local (Asia/Shanghai) day starts at."""
     return epoch_hour(dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ))
 
 
+@functools.lru_cache(maxsize=4096)
 def local_day(hour: int) -> dt.date:
     return clock.local(hour_start(hour)).date()
 
@@ -124,8 +127,13 @@ def sides_of(metric: Metric) -> list[Side]:
 
 
 def fingerprint(metric: Metric) -> str:
-    what = [VERSION, metric.numerator, metric.denominator, metric.exclude or {}]
-    return hashlib.sha256(json.dumps(what, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    """What a metric's cells were computed from (kept on the instance: read once per request)."""
+    what = json.dumps([VERSION, metric.numerator, metric.denominator, metric.exclude or {}], sort_keys=True)
+    cached = getattr(metric, "_rollup_fp", None)
+    if cached is None or cached[0] != what:
+        cached = (what, hashlib.sha256(what.encode()).hexdigest()[:16])
+        metric._rollup_fp = cached  # type: ignore[attr-defined]
+    return cached[1]
 
 
 def rolled_metrics() -> list[Metric]:
@@ -153,12 +161,12 @@ def compute(
     source: metrics.Source, sides: list[Side], qs: QuerySet, *, now: dt.datetime, by_unit: bool
 ) -> dict[Any, dict[tuple[int, int], Part]]:
     """The parts of ``sides`` (all of ``source``) over ``qs`` — per counting unit, or in total
-    (key None) — in one query (the 2-hour repeat rule needs its own)."""
+    (key None) — in one query (the repeat rules need their own)."""
     aggregates: dict[str, Any] = {}
     repeats: list[tuple[int, Side]] = []
     for i, side in enumerate(sides):
         name, _args = metrics.agg_name(side.spec)
-        if name == "repeat_within":
+        if name in metrics.REPEATS:
             repeats.append((i, side))
             continue
         condition = _condition(side, now)
@@ -187,8 +195,7 @@ def compute(
             if n or amount:
                 out[row["_u"]][(side.metric.pk, side.index)] = (amount, n)
     for _i, side in repeats:
-        _name, args = metrics.agg_name(side.spec)
-        ids = metrics.repeat_within(qs.filter(_condition(side, now)), int(args[0]))
+        ids = metrics.repeats(side.spec, qs.filter(_condition(side, now)))
         if not ids:
             continue
         if by_unit:
@@ -412,6 +419,9 @@ class Reader:
         self.now = now or clock.now()
         self.now_s = int(self.now.timestamp())
         self.current = epoch_hour(self.now)
+        self._seen: dict | None = None
+        self._generations: dict[tuple[int, int], int] = {}
+        self._hour_days: set[int] = set()
 
     def parts(self) -> list[dict[int, Part]]:
         """For each want, the parts of its metric's rolled sides: {side index: (total, rows)}."""
@@ -424,6 +434,11 @@ class Reader:
             RollupStamp.objects.filter(hour__gte=low, hour__lt=high).values_list("hour", "generation")
         )
         plans = [self._plan(w, buckets, stamps) for w in self.wants]
+        if any(p.raw for p in plans):
+            # No row is older than the oldest row: hours before it are not counted at all.
+            first = _first_hour()
+            for plan in plans:
+                plan.raw = tuple((max(a, first), b) for a, b in plan.raw if first is not None and b > first)
         needed = {
             (w.unit.pk, start, hours)
             for w, p in zip(self.wants, plans, strict=True)
@@ -461,33 +476,46 @@ class Reader:
         return out
 
     def _plan(self, want: Want, buckets: dict, stamps: dict) -> Plan:
+        """Which valid cells cover ``want``'s period and which hours are left to count from rows."""
+        if self._seen is not buckets:
+            self._seen, self._generations = buckets, {}
+            # The days that have hour buckets (today, and yesterday until its day is built).
+            self._hour_days = {day_hour(local_day(start)) for start, hours in buckets if hours == 1}
         start, end = epoch_hour(want.since), -(-int(want.until.timestamp()) // HOUR)
+        fp, key = fingerprint(want.metric), str(want.metric.pk)
+
+        def ok(first: int, hours: int) -> bool:
+            bucket = buckets.get((first, hours))
+            if bucket is None:
+                return False
+            generation = self._generations.get((first, hours))
+            if generation is None:
+                generation = sum(stamps.get(h, 0) for h in range(first, first + hours))
+                self._generations[(first, hours)] = generation
+            entry = bucket.metrics.get(key) if bucket.generation == generation else None
+            if not entry:
+                return False
+            return bool(entry["fp"] == fp and (entry["until"] is None or entry["until"] > self.now_s))
+
         cells: list[tuple[int, int]] = []
         raw: list[int] = []
         day = clock.local(want.since).date()
-        while day_hour(day) < end:
-            first = day_hour(day)
+        first = day_hour(day)
+        while first < end:
             last = day_hour(day + dt.timedelta(days=1))
-            day += dt.timedelta(days=1)
-            if (
-                first >= start
-                and last <= end
-                and self._ok(buckets.get((first, DAY_HOURS)), stamps, first, DAY_HOURS, want.metric)
-            ):
+            if first >= start and last <= end and ok(first, DAY_HOURS):
                 cells.append((first, DAY_HOURS))
-                continue
-            for h in range(max(first, start), min(last, end)):
-                if h < self.current and self._ok(buckets.get((h, 1)), stamps, h, 1, want.metric):
-                    cells.append((h, 1))
-                else:
-                    raw.append(h)
+            elif first not in self._hour_days:
+                raw.extend(range(max(first, start), min(last, end)))
+            else:
+                for h in range(max(first, start), min(last, end)):
+                    if h < self.current and ok(h, 1):
+                        cells.append((h, 1))
+                    else:
+                        raw.append(h)
+            day += dt.timedelta(days=1)
+            first = last
         return Plan(cells, _merge(raw))
-
-    def _ok(self, bucket: RollupBucket | None, stamps: dict, start: int, hours: int, metric: Metric) -> bool:
-        if bucket is None:
-            return False
-        generation = sum(stamps.get(h, 0) for h in range(start, start + hours))
-        return _valid(bucket, generation, metric, self.now_s)
 
     def _raw(self, plans: list[Plan]) -> dict[tuple[int, tuple], dict[tuple[int, int], Part]]:
         """What the cells do not hold, from the rows: per (unit, hour ranges), one query per source."""
@@ -539,6 +567,23 @@ def _tables() -> list[tuple[str, str, list[tuple[str, str, str]]]]:
 TRIGGER_PREFIX = "gc_rollup_"
 
 
+def _calls() -> tuple[str, dict[str, str]]:
+    """The calls' table and the columns the repeat rules read."""
+    model = apps.get_model(metrics.SOURCES["calls"].model)
+    names = ("id", "caller_number", "arrived_at", "answered_at")
+    return model._meta.db_table, {
+        n: (model._meta.pk.column if n == "id" else model._meta.get_field(n).column) for n in names
+    }
+
+
+# Whether a call is a repeat (``repeat_numbers``) depends on its number's answered calls up to
+# REPEAT_MAX_DAYS around it: an answered call arriving, going or moving marks those calls' hours
+# changed — when 2 others lie there (with fewer, no stretch reaches REPEAT_MIN_TIMES). A day's
+# margin either side keeps the bound safe at any sub-second boundary.
+AROUND_DAYS = metrics.REPEAT_MAX_DAYS + 1
+OTHERS = metrics.REPEAT_MIN_TIMES - 1
+
+
 def trigger_sql(vendor: str) -> list[str]:
     """The statements that install the stamping triggers (SQLite or PostgreSQL)."""
     stamp = RollupStamp._meta.db_table
@@ -554,8 +599,32 @@ BEGIN
   ON CONFLICT (hour) DO UPDATE SET generation = {stamp}.generation + 1;
 END $$"""
         )
+        calls, c = _calls()
+        near = (
+            f"FROM {calls} WHERE {c['caller_number']} = number AND {c['answered_at']} IS NOT NULL AND {c['id']} <> me "
+            f"AND {c['arrived_at']} > at - interval '{AROUND_DAYS} days' AND {c['arrived_at']} < at + interval '{AROUND_DAYS} days'"
+        )
+        statements.append(
+            f"""CREATE OR REPLACE FUNCTION {TRIGGER_PREFIX}repeat(me bigint, number text, at timestamptz) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF (SELECT count(*) FROM (SELECT 1 {near} LIMIT {OTHERS}) enough) < {OTHERS} THEN RETURN; END IF;
+  PERFORM {TRIGGER_PREFIX}bump(h) FROM (SELECT DISTINCT floor(extract(epoch FROM {c["arrived_at"]}) / 3600)::bigint AS h {near}) hours;
+END $$"""
+        )
+        moved = (
+            f"NEW.{c['caller_number']} IS DISTINCT FROM OLD.{c['caller_number']} "
+            f"OR NEW.{c['arrived_at']} IS DISTINCT FROM OLD.{c['arrived_at']}"
+        )
+        repeat_body = (
+            f"IF TG_OP <> 'DELETE' AND NEW.{c['answered_at']} IS NOT NULL AND (TG_OP = 'INSERT' OR OLD.{c['answered_at']} IS NULL OR {moved}) THEN\n"
+            f"    PERFORM {TRIGGER_PREFIX}repeat(NEW.{c['id']}, NEW.{c['caller_number']}, NEW.{c['arrived_at']});\n  END IF;\n"
+            f"  IF TG_OP <> 'INSERT' AND OLD.{c['answered_at']} IS NOT NULL AND (TG_OP = 'DELETE' OR NEW.{c['answered_at']} IS NULL OR {moved}) THEN\n"
+            f"    PERFORM {TRIGGER_PREFIX}repeat(OLD.{c['id']}, OLD.{c['caller_number']}, OLD.{c['arrived_at']});\n  END IF;"
+        )
         for table, column, dependents in _tables():
             body = []
+            if table == calls:
+                body.append(repeat_body)
             if column:
                 body.append(
                     f"IF TG_OP <> 'INSERT' THEN PERFORM {TRIGGER_PREFIX}bump(floor(extract(epoch FROM OLD.{column}) / 3600)::bigint); END IF;\n"
@@ -611,6 +680,23 @@ BEGIN DELETE FROM {buckets}; RETURN NULL; END $$"""
             for t, c, fk in dependents
         )
 
+    calls, c = _calls()
+
+    def repeat(ref: str, condition: str) -> str:
+        near = (
+            f"FROM {calls} WHERE {c['caller_number']} = {ref}.{c['caller_number']} AND {c['answered_at']} IS NOT NULL "
+            f"AND {c['id']} <> {ref}.{c['id']} "
+            f"AND {c['arrived_at']} > datetime({ref}.{c['arrived_at']}, '-{AROUND_DAYS} days') "
+            f"AND {c['arrived_at']} < datetime({ref}.{c['arrived_at']}, '+{AROUND_DAYS} days')"
+        )
+        return (
+            f"INSERT INTO {stamp} (hour, generation) SELECT DISTINCT {hour(c['arrived_at'])}, 1 {near} "
+            f"AND {hour(c['arrived_at'])} <> {running} AND {ref}.{c['answered_at']} IS NOT NULL AND ({condition}) "
+            f"AND (SELECT count(*) FROM (SELECT 1 {near} LIMIT {OTHERS})) >= {OTHERS} "
+            "ON CONFLICT(hour) DO UPDATE SET generation = generation + 1; "
+        )
+
+    moved = f"NEW.{c['caller_number']} IS NOT OLD.{c['caller_number']} OR NEW.{c['arrived_at']} IS NOT OLD.{c['arrived_at']}"
     for table, column, dependents in _tables():
         for op, name in (("INSERT", "i"), ("UPDATE", "u"), ("DELETE", "d")):
             text = ""
@@ -626,6 +712,13 @@ BEGIN DELETE FROM {buckets}; RETURN NULL; END $$"""
                 text = bump(f"OLD.{column}")
             if op != "INSERT":
                 text += " " + bump_dependents(dependents, "OLD")
+            if table == calls and op == "INSERT":
+                text += " " + repeat("NEW", "1")
+            elif table == calls and op == "UPDATE":
+                text += " " + repeat("NEW", f"OLD.{c['answered_at']} IS NULL OR {moved}")
+                text += repeat("OLD", f"NEW.{c['answered_at']} IS NULL OR {moved}")
+            elif table == calls:
+                text += " " + repeat("OLD", "1")
             if not text.strip():
                 continue
             statements.append(f"DROP TRIGGER IF EXISTS {TRIGGER_PREFIX}{table}_{name}")

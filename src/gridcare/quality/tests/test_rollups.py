@@ -302,3 +302,30 @@ def test_todays_hours_give_way_to_the_day_once_it_is_over(world, boss):
         ).exists()
         assert RollupBucket.objects.filter(hours=24, start=rollups.day_hour(dt.date(2026, 12, 3))).exists()
         assert statistics.figure(offered, boss, w.province, SPANS[3]).value == 1
+
+
+def test_a_fourth_call_in_december_makes_novembers_calls_repeats_in_cells_and_rows_alike(world, boss):
+    """The telecom repeat rule (≥ 4 answered calls of one number within 7 days) counts the number's
+    calls across the period's end; the trigger marks November's hours changed when December's
+    call arrives, so the rolled November never misses them."""
+    w = world
+    number = "13900004444"
+    with clock.frozen(NOW):
+        for day in (27, 28, 29):
+            call(w.city, number, dt.datetime(2026, 11, day, 9, tzinfo=LOCAL_TZ), answered_after=5, talk=60)
+        call(w.city, "13900005555", dt.datetime(2026, 11, 20, 9, tzinfo=LOCAL_TZ), answered_after=5, talk=60)
+        rollups.refresh()
+        repeats = statistics.metric_in_force("repeat_calls_7d")
+        before = statistics.figure(repeats, boss, w.province, SPANS[0])
+        assert (before.numerator, before.denominator) == (0, 4)
+        call(w.city, number, dt.datetime(2026, 12, 1, 8, tzinfo=LOCAL_TZ), answered_after=5, talk=60)
+        stale = rollups.stale_buckets()
+        for day in (27, 28, 29):
+            assert (rollups.day_hour(dt.date(2026, 11, day)), 24) in stale
+        got = statistics.figure(repeats, boss, w.province, SPANS[0])
+        assert (got.numerator, got.denominator, str(got.value)) == (3, 4, "75.00")
+        rollups.refresh()
+        assert _key(statistics.figure(repeats, boss, w.province, SPANS[0])) == _direct(
+            repeats, boss, w.province, SPANS[0]
+        )
+        assert statistics.figure(repeats, boss, w.province, SPANS[1]).numerator == 1  # December's own call
