@@ -341,7 +341,7 @@ def measure_pages(args, province, leader, month: tuple) -> dict:
     out = {}
     for label, day in month:
         for area in ("hotline", "orders", "repair", "complaints", "callbacks"):
-            url = f"/quality/statistics/?area={area}&period=month&day={day.isoformat()}&unit={province.pk}"
+            url = f"/quality/statistics/?area={area}&period=month&date={day.isoformat()}&unit={province.pk}"
             response = client.get(url)
             assert response.status_code == 200, (url, response.status_code)
             page = timings(lambda url=url: client.get(url), args.runs)

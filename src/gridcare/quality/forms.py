@@ -6,6 +6,9 @@ import datetime as dt
 from typing import Any, cast
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core import clock
@@ -20,6 +23,22 @@ from .models import Period
 PICKED_KINDS = (Unit.Kind.PROVINCE, Unit.Kind.CITY, Unit.Kind.COUNTY, Unit.Kind.STATION, Unit.Kind.DEPARTMENT)
 
 
+class PlainSelect(forms.Select):
+    """A select rendered in one pass: a province lists about a thousand units, which Django's
+    template per option renders in ~100 ms."""
+
+    def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> SafeString:
+        final = self.build_attrs(self.attrs, attrs)
+        final["name"] = name
+        chosen = {str(v) for v in (value if isinstance(value, list | tuple) else [value]) if v is not None}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((v, mark_safe(" selected") if str(v) in chosen else "", label) for v, label in self.choices),  # noqa: S308 - a constant
+        )
+        return format_html("<select{}>{}</select>", flatatt(final), options)
+
+
 DATE = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d")
 
 
@@ -28,7 +47,7 @@ class SelectionForm(forms.Form):
         label=_("单位"),
         coerce=int,
         required=False,
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=PlainSelect(attrs={"class": "form-select form-select-sm"}),
     )
     period = forms.ChoiceField(
         label=_("周期"),
@@ -43,10 +62,14 @@ class SelectionForm(forms.Form):
 
     def __init__(self, *args: Any, viewer: Viewer, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        units = scoping.restrict(Unit.objects.filter(kind__in=PICKED_KINDS), viewer, "id").order_by("path")
-        depth = min((u.path.count("/") for u in units), default=0)
+        units = list(
+            scoping.restrict(Unit.objects.filter(kind__in=PICKED_KINDS), viewer, "id")
+            .order_by("path")
+            .values_list("pk", "path", "name")
+        )
+        depth = min((path.count("/") for _, path, _ in units), default=0)
         cast(forms.ChoiceField, self.fields["unit"]).choices = [
-            (u.pk, "\u3000" * (u.path.count("/") - depth) + u.name) for u in units
+            (pk, "\u3000" * (path.count("/") - depth) + name) for pk, path, name in units
         ]
 
     def selection(self) -> dict[str, Any]:
