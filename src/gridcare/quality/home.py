@@ -26,14 +26,12 @@ def tile(request: StaffRequest) -> Tile | None:
     unit = request.active_unit or statistics.home_unit(viewer)
     today = statistics.period_of("day", local_now().date())
     query = f"unit={unit.pk}&period=day&date={today.start.isoformat()}"
+    in_force = {m.code: m for m in statistics.in_force(today.start)}
+    chosen = [in_force[code] for code in TODAY if code in in_force]
     figures = []
-    for code in TODAY:
-        metric = statistics.metric_in_force(code, today.start)
-        if metric is None:
-            continue
-        f = statistics.figure(metric, viewer, unit, today)
+    for metric, f in zip(chosen, statistics.figures([(m, unit, today) for m in chosen], viewer), strict=True):
         label = f"{_('今日')}{metric.name}" + (f"（{metric.unit_label}）" if metric.unit_label == "%" else "")
         value = 0 if f.value is None else int(f.value.to_integral_value())
         tone = "danger" if f.met is False else ""
-        figures.append(Figure(label, value, f"{reverse('quality:metric', args=[code])}?{query}", tone))
+        figures.append(Figure(label, value, f"{reverse('quality:metric', args=[metric.code])}?{query}", tone))
     return Tile(title=_("今日统计"), figures=figures, link=f"{reverse('quality:overview')}?{query}", order=5)
