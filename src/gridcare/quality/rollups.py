@@ -400,6 +400,24 @@ class Plan:
     raw: tuple[tuple[int, int], ...]  # epoch-hour ranges computed from the rows
 
 
+@dataclass(frozen=True)
+class Built:
+    """What the reader needs of a bucket."""
+
+    generation: int
+    metrics: dict
+
+
+def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
 def _merge(hours: list[int]) -> tuple[tuple[int, int], ...]:
     ranges: list[list[int]] = []
     for h in sorted(hours):
@@ -429,10 +447,30 @@ class Reader:
             return []
         low = min(epoch_hour(w.since) for w in self.wants)
         high = max(-(-int(w.until.timestamp()) // HOUR) for w in self.wants)
-        buckets = {(b.start, b.hours): b for b in RollupBucket.objects.filter(start__gte=low, start__lt=high)}
-        stamps = dict(
-            RollupStamp.objects.filter(hour__gte=low, hour__lt=high).values_list("hour", "generation")
+        # Only the buckets these periods can use: their days, and the hours of today and yesterday.
+        days: set[int] = set()
+        for want in self.wants:
+            day = clock.local(want.since).date()
+            while (start := day_hour(day)) * HOUR < want.until.timestamp():
+                days.add(start)
+                day += dt.timedelta(days=1)
+        recent = day_hour(clock.local(self.now).date()) - DAY_HOURS
+        wanted = Q(hours=DAY_HOURS, start__in=sorted(days)) | Q(
+            hours=1, start__gte=max(low, recent), start__lt=high
         )
+        buckets = {
+            (start, hours): Built(generation, entries)
+            for start, hours, generation, entries in RollupBucket.objects.filter(wanted).values_list(
+                "start", "hours", "generation", "metrics"
+            )
+        }
+        spans = _merge_ranges(
+            [(epoch_hour(w.since), -(-int(w.until.timestamp()) // HOUR)) for w in self.wants]
+        )
+        in_spans = Q()
+        for a, b in spans:
+            in_spans |= Q(hour__gte=a, hour__lt=b)
+        stamps = dict(RollupStamp.objects.filter(in_spans).values_list("hour", "generation"))
         plans = [self._plan(w, buckets, stamps) for w in self.wants]
         if any(p.raw for p in plans):
             # No row is older than the oldest row: hours before it are not counted at all.
@@ -447,8 +485,10 @@ class Reader:
         cells: dict[tuple[int, int, int], dict] = {}
         if needed:
             units = {u for u, _, _ in needed}
+            starts = {hours: sorted({s for _, s, h in needed if h == hours}) for hours in (1, DAY_HOURS)}
             for unit_id, start, hours, parts in RollupCell.objects.filter(
-                unit_id__in=units, start__gte=low, start__lt=high
+                Q(hours=DAY_HOURS, start__in=starts[DAY_HOURS]) | Q(hours=1, start__in=starts[1]),
+                unit_id__in=units,
             ).values_list("unit_id", "start", "hours", "parts"):
                 if (unit_id, start, hours) in needed:
                     cells[(unit_id, start, hours)] = parts

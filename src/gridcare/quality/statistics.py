@@ -223,14 +223,25 @@ def figures(wanted: list[tuple[Metric, Unit, Span]], viewer: Viewer) -> list[Fig
         [rollups.Want(m, u, s.since, s.until) for m, u, s in (wanted[i] for i in rolled)], viewer
     )
     parts = dict(zip(rolled, reader.parts(), strict=True))
+    stocks: dict[tuple[int, str, int], tuple[Decimal | None, int]] = {}
+
+    def side(metric: Metric, part: str, rolled: tuple[Decimal, int] | None, unit: Unit, span: Span) -> Any:
+        spec = metric.numerator if part == "numerator" else metric.denominator
+        assert spec is not None
+        if rolled is None and not metrics.SOURCES[spec["source"]].date_field:
+            # A stock (customers now) is the same for every period: counted once per unit.
+            key = (metric.pk, part, unit.pk)
+            if key not in stocks:
+                stocks[key] = _side(metric, part, None, viewer, unit, span, None)
+            return stocks[key]
+        return _side(metric, part, rolled, viewer, unit, span, None)
+
     out = []
     for i, (metric, unit, span) in enumerate(wanted):
         got = parts.get(i, {})
-        numerator = _side(metric, "numerator", got.get(0), viewer, unit, span, None)
+        numerator = side(metric, "numerator", got.get(0), unit, span)
         denominator = (
-            None
-            if metric.denominator is None
-            else _side(metric, "denominator", got.get(1), viewer, unit, span, None)
+            None if metric.denominator is None else side(metric, "denominator", got.get(1), unit, span)
         )
         out.append(_assemble(metric, unit, span, numerator, denominator))
     return out

@@ -9,7 +9,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 
 from gridcare.core.clock import LOCAL_TZ, local, local_now
 from gridcare.core.clock import now as clock_now
@@ -149,22 +149,27 @@ def crews(unit: Unit) -> list[dict[str, Any]]:
 
 
 def arrivals(unit: Unit) -> dict[str, Any]:
+    """Today's arrival time limits: met on time, late (met late or overdue), still running, and
+    the average minutes to arrive — one query."""
     now = clock_now()
-    today = Deadline.objects.filter(
+    met = Q(met_at__isnull=False)
+    got = Deadline.objects.filter(
         metrics.SOURCES["deadlines"].unit_q(unit), milestone="arrive", started_at__gte=_today_start()
+    ).aggregate(
+        on_time=Count("id", filter=met & Q(met_at__lte=F("due_at"))),
+        met=Count("id", filter=met),
+        overdue=Count("id", filter=Q(met_at__isnull=True, due_at__lt=now)),
+        running=Count("id", filter=Q(met_at__isnull=True, due_at__gte=now)),
+        took=Sum(ExpressionWrapper(F("met_at") - F("started_at"), output_field=DurationField()), filter=met),
     )
-    met = today.filter(met_at__isnull=False)
-    on_time = met.filter(met_at__lte=F("due_at")).count()
-    late = met.count() - on_time + today.filter(met_at__isnull=True, due_at__lt=now).count()
-    running = today.filter(met_at__isnull=True, due_at__gte=now).count()
-    minutes = [
-        (m - s).total_seconds() / 60 for s, m in met.values_list("started_at", "met_at") if m is not None
-    ]
+    seconds = metrics.duration_total(got["took"]) if got["took"] is not None else None
     return {
-        "on_time": on_time,
-        "late": late,
-        "running": running,
-        "avg_minutes": round(sum(minutes) / len(minutes), 1) if minutes else None,
+        "on_time": got["on_time"],
+        "late": got["met"] - got["on_time"] + got["overdue"],
+        "running": got["running"],
+        "avg_minutes": round(float(seconds) / got["met"] / 60, 1)
+        if seconds is not None and got["met"]
+        else None,
     }
 
 
