@@ -576,18 +576,30 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  triggers on:            {loaded['rate']:.1f} orders/s, intake {loaded['latency']}", flush=True)
     for seconds, built, pending in loaded["refreshes"]:
         print(f"    refresh {seconds * 1000:8.1f} ms  built {built:3d}  left stale {pending}")
+    left = rollups.stale_buckets()
+    caught_up = rollups.refresh()
     final = rollups.stale_buckets()
-    print(f"  stale buckets after the run: {len(final)} (today's running hour is read from rows by design)")
+    print(
+        f"  after the load: {len(left)} buckets stale (the last seconds of updates); one refresh rebuilt "
+        f"{caught_up.built} in {caught_up.seconds:.2f} s; stale now: {len(final)}"
+    )
 
     print("== summary ==")
     worst_page = max(p.p50 for p, _f, _fl in pages.values())
-    worst_ratio = max(f.p50 / fl.p50 for _p, f, fl in pages.values())
+    closed = {k: v for k, v in pages.items() if k[0] == "last month"}
+    worst_ratio = max(f.p50 / fl.p50 for _p, f, fl in closed.values())
+    running = max(f.p50 / fl.p50 for k, (_p, f, fl) in pages.items() if k[0] != "last month")
     worst_kpi = max(a.p50 / c.p50 for _code, a, _b, c in kpis)
     print(
         f"monthly page p50, worst area: {worst_page:.1f} ms (target ≤ 300)  {common.verdict(worst_page <= 300)}"
     )
     print(
-        f"figures ÷ floor, worst area: {worst_ratio:.1f}× (target ≤ 3×)  {common.verdict(worst_ratio <= 3)}"
+        f"figures ÷ floor, last month, worst area: {worst_ratio:.1f}× (target ≤ 3×)  "
+        f"{common.verdict(worst_ratio <= 3)}"
+    )
+    print(
+        f"figures ÷ floor, month to date, worst area: {running:.1f}× (the floor reads cells only; the page "
+        "also counts the running hour from its rows)"
     )
     print(
         f"KPI from rows ÷ hand SQL, worst: {worst_kpi:.2f}× (target ≤ 3×)  {common.verdict(worst_kpi <= 3)}"
@@ -596,7 +608,8 @@ def main(argv: list[str] | None = None) -> None:
     worst_refresh = max((s for s, _b, _p in loaded["refreshes"]), default=0.0)
     print(
         f"roll-ups under 50 orders/s: intake {loaded['rate']:.1f}/s, slowest refresh {worst_refresh:.2f} s "
-        f"(every 10 s), stale left {len(final)}  {common.verdict(worst_refresh < 10 and loaded['rate'] >= 45)}"
+        f"(every 10 s), stale left {len(final)}  "
+        f"{common.verdict(worst_refresh < 10 and loaded['rate'] >= 45 and not final)}"
     )
     common.print_conditions(before, common.conditions(), runs=args.runs)
     if not args.keep_db:

@@ -583,7 +583,7 @@ def repeat_numbers(qs: models.QuerySet, times: int, days: int) -> list[int]:
         arrived_at__lt=max(at for _, _, at in mine) + window,
     )
     numbers = {n for _, n, _ in mine}
-    if len(numbers) > 200:  # only numbers with enough calls around can repeat: found in the database
+    if len(numbers) > 5000:  # a whole day: only numbers with enough calls around can repeat (found by SQL)
         numbers &= set(
             around.order_by()
             .values("caller_number")
