@@ -40,7 +40,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
@@ -264,34 +264,39 @@ def build(
     for metric in rolled:
         for side in sides_of(metric):
             by_source[side.spec["source"]].append(side)
-    with transaction.atomic():
-        generation = _generation(start, hours)  # read before the rows: a later change outdates it
-        cells: dict[int, dict[str, list]] = defaultdict(dict)
-        until: dict[int, int] = {}
-        for key, sides in by_source.items():
-            source = metrics.SOURCES[key]
-            qs = source.queryset().filter(_in_hours(source, [(start, start + hours)]))
-            for unit_id, found in compute(source, sides, qs, now=now, by_unit=True).items():
-                if unit_id is None:
-                    continue
-                for up in ancestors.get(unit_id, []):
-                    cell = cells[up]
-                    for (pk, index), (total, n) in found.items():
-                        parts = cell.setdefault(str(pk), ["0", 0, "0", 0])
-                        parts[2 * index] = str(Decimal(parts[2 * index]) + total)
-                        parts[2 * index + 1] += n
-            until.update(_changes_at(source, sides, qs, now))
-        RollupCell.objects.filter(start=start, hours=hours).delete()
-        RollupCell.objects.bulk_create(
-            [RollupCell(start=start, hours=hours, unit_id=u, parts=p) for u, p in cells.items()],
-            batch_size=2000,
-        )
-        entries = {str(m.pk): {"fp": fingerprint(m), "until": until.get(m.pk)} for m in rolled}
-        RollupBucket.objects.update_or_create(
-            start=start,
-            hours=hours,
-            defaults={"generation": generation, "built_at": now, "metrics": entries},
-        )
+    # Read outside any transaction (no lock held while counting): the stamps first, then the rows;
+    # a change after the stamps were read makes the bucket stale again.
+    generation = _generation(start, hours)
+    cells: dict[int, dict[str, list]] = defaultdict(dict)
+    until: dict[int, int] = {}
+    for key, sides in by_source.items():
+        source = metrics.SOURCES[key]
+        qs = source.queryset().filter(_in_hours(source, [(start, start + hours)]))
+        for unit_id, found in compute(source, sides, qs, now=now, by_unit=True).items():
+            if unit_id is None:
+                continue
+            for up in ancestors.get(unit_id, []):
+                cell = cells[up]
+                for (pk, index), (total, n) in found.items():
+                    parts = cell.setdefault(str(pk), ["0", 0, "0", 0])
+                    parts[2 * index] = str(Decimal(parts[2 * index]) + total)
+                    parts[2 * index + 1] += n
+        until.update(_changes_at(source, sides, qs, now))
+    entries = {str(m.pk): {"fp": fingerprint(m), "until": until.get(m.pk)} for m in rolled}
+    try:
+        with transaction.atomic():
+            RollupCell.objects.filter(start=start, hours=hours).delete()
+            RollupCell.objects.bulk_create(
+                [RollupCell(start=start, hours=hours, unit_id=u, parts=p) for u, p in cells.items()],
+                batch_size=2000,
+            )
+            RollupBucket.objects.update_or_create(
+                start=start,
+                hours=hours,
+                defaults={"generation": generation, "built_at": now, "metrics": entries},
+            )
+    except IntegrityError:  # another worker wrote the same bucket at the same moment: theirs stands
+        return 0
     return len(cells)
 
 
