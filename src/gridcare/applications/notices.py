@@ -67,7 +67,7 @@ def node_done(application: Application, node: ApplicationNode, following: Applic
         if following.due_at is not None:
             body += _("预计%(date)s前完成。") % {"date": _day(following.due_at)}
         elif following.definition.customer_action:
-            body += _("请您%(action)s。") % {"action": following.definition.customer_action}
+            body += _("需要您办理：%(action)s。") % {"action": following.definition.customer_action}
     _sms(application, body, f"node:{node.seq}:done")
 
 
@@ -124,7 +124,7 @@ def _holders(unit: Unit, role: str) -> list[User]:
 
 def _managers_above(unit: Unit, tier: int) -> list[User]:
     kinds = TIER_KINDS[min(tier, 4)]
-    ids = [int(part) for part in unit.path.strip("/").split("/") if part]
+    ids = [int(part) for part in unit.path.strip("/").split("/") if part] + [unit.pk]  # path: above it
     units = list(Unit.objects.filter(pk__in=ids, kind__in=kinds))
     if not units:
         return []
