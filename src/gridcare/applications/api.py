@@ -1,13 +1,11 @@
 """Business applications over the API (``/api/v1/applications``): thin — parse, call a verb or a
 query, answer. Errors are ``{code, message}`` (4xx)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from gridcare.core import clock
@@ -71,7 +69,7 @@ def _supply_unit(request: ApiRequest, code: str | None) -> Unit | None:
     response={201: ApplicationDetailOut, 200: ApplicationDetailOut},
     summary="Accept an application (受理)",
 )
-def create_application(request: ApiRequest, body: ApplicationIn) -> tuple[int, ApplicationDetailOut]:
+def create_application(request: ApiRequest, body: ApplicationIn) -> Status[ApplicationDetailOut]:
     """Honours `Idempotency-Key`: the same key with the same body answers the first application
     (200); with another body 422 `idempotency_key_reused`. The path of nodes, their owners and
     limits come from the rule data (type × customer category × supply × voltage)."""
@@ -109,7 +107,7 @@ def create_application(request: ApiRequest, body: ApplicationIn) -> tuple[int, A
     )
     if not created:
         scoping.require_in_scope(application, request.auth, queries.UNIT_FIELDS)
-    return (201 if created else 200), _detail(application)
+    return Status(201 if created else 200, _detail(application))
 
 
 class ListFilters(Schema):

@@ -22,7 +22,7 @@ from gridcare.workorders.models import Channel, Priority
 
 
 class ApplicationType(models.TextChoices):
-    """业务类型 (PRODUCT.md C5), plus distributed PV and EV charging connections."""
+    """业务类型: new connection and the ten changes of use, plus distributed PV and EV charging."""
 
     NEW = "new", _("新装")
     INCREASE = "increase", _("增容")

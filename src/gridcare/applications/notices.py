@@ -124,8 +124,7 @@ def _holders(unit: Unit, role: str) -> list[User]:
 
 def _managers_above(unit: Unit, tier: int) -> list[User]:
     kinds = TIER_KINDS[min(tier, 4)]
-    ids = [int(part) for part in unit.path.strip("/").split("/") if part] + [unit.pk]  # path: above it
-    units = list(Unit.objects.filter(pk__in=ids, kind__in=kinds))
+    units = [u for u in [*unit.ancestors(), unit] if u.kind in kinds]
     if not units:
         return []
     return [

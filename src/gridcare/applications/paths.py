@@ -103,16 +103,14 @@ def owner_unit(supply_unit: Unit, definition: PathNode, units: list[Unit] | None
     its team or center of the node's function below it, else that unit itself. ``units``: the
     organization's units when the caller read them once."""
     tree = units if units is not None else list(Unit.objects.filter(is_active=True))
-    chain = [u for u in tree if supply_unit.path.startswith(u.path)]  # ancestors and itself
+    chain = [u for u in tree if supply_unit.is_within(u)]  # its ancestors and itself
     level = next((u for u in sorted(chain, key=lambda u: -u.depth) if u.kind == definition.owner_level), None)
     if level is None:
         # The supply unit sits above the node's level (a county supplying an HV customer itself).
         level = supply_unit
     if definition.owner_function:
         below = [
-            u
-            for u in tree
-            if u.path.startswith(level.path) and u.function == definition.owner_function and u.is_active
+            u for u in tree if u.is_within(level) and u.function == definition.owner_function and u.is_active
         ]
         if below:
             return min(below, key=lambda u: (u.depth, u.path))
