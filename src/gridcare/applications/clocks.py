@@ -14,11 +14,11 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from gridcare.core import calendar
 
-from .models import DEFAULT_WARNING_FRACTIONS, Application, ApplicationNode
+from .models import DEFAULT_WARNING_FRACTIONS, Application, ApplicationNode, ApplicationState
 
 
 def warning_fractions(node: ApplicationNode) -> tuple[float, ...]:
@@ -86,11 +86,18 @@ def moved_total(application: Application, days: int) -> None:
 
 def recompute_for_calendar(*, years: Iterable[int], **_signal: object) -> int:
     """Holidays of ``years`` were entered or changed: every running node clock that is provisional
-    or whose span touches those years is counted again. Returns how many moved."""
+    or whose span touches those years is counted again, and so is the promised whole-process date
+    of the applications in progress (its limit plus the working days their customers made them
+    wait). Returns how many node clocks moved."""
     years = set(years)
     if not years:
         return 0
     touched = Q(provisional=True) | Q(counted_from__year__lte=max(years), due_at__year__gte=min(years))
+    promises = Application.objects.filter(
+        Q(total_provisional=True) | Q(accepted_at__year__lte=max(years), total_due_at__year__gte=min(years)),
+        state=ApplicationState.IN_PROGRESS,
+        total_days__isnull=False,
+    )
     running = ApplicationNode.objects.filter(
         touched, finished_at__isnull=True, due_at__isnull=False
     ).select_related("definition")
@@ -98,7 +105,9 @@ def recompute_for_calendar(*, years: Iterable[int], **_signal: object) -> int:
     with transaction.atomic():
         # Applications first, in id order, as every action locks them.
         list(
-            Application.objects.filter(pk__in=running.values("application_id"))
+            Application.objects.filter(
+                Q(pk__in=running.values("application_id")) | Q(pk__in=promises.values("pk"))
+            )
             .order_by("pk")
             .select_for_update()
             .values("pk")
@@ -111,4 +120,12 @@ def recompute_for_calendar(*, years: Iterable[int], **_signal: object) -> int:
             if (node.due_at, node.provisional) != before:
                 node.save(update_fields=["due_at", "provisional", "next_warning_at"])
                 moved += 1
+        for application in promises.annotate(waited=Sum("nodes__paused_days")):
+            assert application.total_days is not None  # filtered above
+            due = calendar.add_working_days(
+                application.accepted_at, application.total_days + (application.waited or 0)
+            )
+            if (due.at, due.provisional) != (application.total_due_at, application.total_provisional):
+                application.total_due_at, application.total_provisional = due.at, due.provisional
+                application.save(update_fields=["total_due_at", "total_provisional"])
     return moved

@@ -312,6 +312,7 @@ class Application(models.Model):
         Unit, verbose_name=_("受理单位"), on_delete=models.PROTECT, related_name="+", db_index=False
     )
     accepted_at = models.DateTimeField(_("受理时间"))
+    total_days = models.PositiveSmallIntegerField(_("全流程时限（工作日）"), null=True, blank=True)
     total_due_at = models.DateTimeField(_("承诺办结时间"), null=True, blank=True)
     total_provisional = models.BooleanField(_("承诺办结时间为临时"), default=False)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)

@@ -184,6 +184,7 @@ def accept_application(
         idempotency_fingerprint=request_fingerprint if idempotency_key else "",
         updated_at=now,
     )
+    application.total_days = route.path.total_days  # copied: a later edit of the path leaves it be
     total = paths.promised_total(route.path, now)
     if total is not None:
         application.total_due_at, application.total_provisional = total.at, total.provisional
@@ -234,7 +235,9 @@ def accept_application(
 
 
 def _lock(application: Application, version: int | None) -> Application:
-    current = Application.objects.select_for_update().select_related("customer").get(pk=application.pk)
+    current = (
+        Application.objects.select_for_update(of=("self",)).select_related("customer").get(pk=application.pk)
+    )
     if version is not None and version != current.version:
         raise ApiError(
             ErrorCode.VERSION_CONFLICT,

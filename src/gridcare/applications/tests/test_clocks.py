@@ -171,3 +171,33 @@ def test_a_paused_clock_raises_no_warning(yk_world):
         application = accept(w.clerk_east, requested_kva=Decimal("8"))
     _do(application, "plan_reply", "wait", w.clerk_east, at(2026, 3, 2, 10, 0), reason="documents_missing")
     assert raise_due_warnings(at(2026, 3, 20, 9, 0)) == 0
+
+
+def test_entering_next_years_holidays_moves_the_running_clocks(yk_world):
+    """A limit that runs into a year whose holidays are not entered is counted Mon–Fri and marked
+    provisional; entering that year's schedule counts it again (and the promised date)."""
+    from gridcare.core import calendar
+    from gridcare.core.models import CalendarDay, CalendarYear
+
+    CalendarDay.objects.filter(date__year=2027).delete()
+    CalendarYear.objects.filter(year=2027).delete()
+    calendar.invalidate()
+    application = _hv(yk_world, at(2026, 12, 28, 9, 0))
+    plan = _node(application, "plan_reply")
+    assert (clock.local(plan.due_at), plan.provisional) == (at(2027, 1, 18, 9, 0), True)
+    assert (clock.local(application.total_due_at), application.total_provisional) == (
+        at(2027, 1, 27, 9, 0),
+        True,
+    )
+
+    CalendarDay.objects.create(date="2027-01-01", kind=CalendarDay.Kind.HOLIDAY, name="New Year's Day")
+    CalendarYear.objects.create(year=2027, published=True)
+    calendar.changed([2027])
+
+    plan.refresh_from_db()
+    assert (clock.local(plan.due_at), plan.provisional) == (at(2027, 1, 19, 9, 0), False)
+    application.refresh_from_db()
+    assert (clock.local(application.total_due_at), application.total_provisional) == (
+        at(2027, 1, 28, 9, 0),
+        False,
+    )
