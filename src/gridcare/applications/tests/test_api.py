@@ -179,3 +179,25 @@ def test_the_openapi_document_lists_the_routes(client):
     for operations in (paths[p] for p in paths if p.startswith("/api/v1/applications")):
         for operation in operations.values():
             assert {"400", "401", "404", "422"} <= set(operation["responses"])
+
+
+def test_the_list_reads_a_fixed_number_of_queries(yk_world, client, api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    east = api(yk_world.clerk_east)
+    post(client, "/api/v1/applications", BODY, east)
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            answer = client.get("/api/v1/applications", **east)
+        assert answer.status_code == 200
+        return len(queries), answer.json()["count"]
+
+    few = count()
+    for _ in range(4):
+        post(
+            client, "/api/v1/applications", {**BODY, "requested_kva": "8", "usage_class": "residential"}, east
+        )
+    many = count()
+    assert (few[1], many[1]) == (1, 5) and many[0] == few[0]
