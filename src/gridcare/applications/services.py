@@ -110,6 +110,8 @@ def _supply_unit(intake: Intake, accepting: Unit) -> Unit:
 def _validate(intake: Intake) -> None:
     if intake.requested_kva <= 0:
         raise ApiError(ErrorCode.INVALID_INPUT, gettext("申请容量须大于零"), status=422)
+    if not intake.contact_phone.strip():
+        raise ApiError(ErrorCode.INVALID_INPUT, gettext("请登记联系电话"), status=422)
     if intake.id_type not in IdType.values:
         raise ApiError(ErrorCode.INVALID_INPUT, gettext("证件类型无效"), status=422)
     if any(d.kind not in DocumentKind.values for d in intake.documents):

@@ -85,6 +85,7 @@ def test_a_clerk_of_another_station_gets_404(yk_world, client, api):
         ({"app_type": "solar_farm"}, 422, "invalid_input"),
         ({"requested_kva": "-5"}, 422, "invalid_input"),
         ({"contact_phone": "12345"}, 422, "invalid_input"),
+        ({"contact_phone": " "}, 422, "invalid_input"),
         ({"applicant_name": ""}, 422, "invalid_input"),
         ({"requested_kva": "8", "supply": "dual"}, 422, "invalid_supply"),
         ({"account_no": "9999999999"}, 404, "not_found"),
