@@ -16,6 +16,7 @@ from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 from ninja.security import SessionAuth
 
+from gridcare.applications.api import router as applications_router
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError, ErrorCode, ErrorOut, error_codes_markdown
 from gridcare.customers.api import router as customers_router
@@ -204,4 +205,5 @@ api.add_router("/calls", calls_router)
 api.add_router("/customers", customers_router)
 api.add_router("/knowledge", knowledge_router)
 api.add_router("/outages", outages_router)
+api.add_router("/applications", applications_router)
 api.add_router("/statistics", statistics_router)

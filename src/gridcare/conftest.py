@@ -80,6 +80,7 @@ SEEDED_BY_MIGRATIONS: list[tuple[str, dict, str, str]] = [
         "seed",
     ),
     ("outages.NoticeRule", {}, "gridcare.outages.migrations.0002_notice_rules", "seed"),
+    ("applications.NodePath", {}, "gridcare.applications.migrations.0002_seed_paths", "seed"),
     ("repair.RepairSetting", {}, "gridcare.repair.migrations.0002_seed_setting", "seed"),
     ("notify.DeliveryWakeup", {}, "gridcare.notify.migrations.0002_delivery_wakeup_row", "create_row"),
     ("quality.Metric", {"code": "complaints"}, "gridcare.quality.migrations.0002_seed_metrics", "seed"),

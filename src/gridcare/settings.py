@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "gridcare.workorders",
     "gridcare.outages",
     "gridcare.repair",
+    "gridcare.applications",
     "gridcare.knowledge",
     "gridcare.hotline",
     "gridcare.quality",
@@ -231,6 +232,8 @@ GRIDCARE_PERIODIC_TASKS = [
     ("gridcare.quality.tasks.issue_supervision_bulletins", env_int("GRIDCARE_BULLETIN_SWEEP_SECONDS", 120)),
     # 质检抽样: last week's sample and this week's must-check calls (idempotent).
     ("gridcare.quality.tasks.draw_inspections", env_int("GRIDCARE_INSPECTION_SWEEP_SECONDS", 3600)),
+    # 业扩时限: node warnings of business applications whose next warning time has passed.
+    ("gridcare.applications.tasks.sweep_node_deadlines", env_int("GRIDCARE_APPLICATION_SWEEP_SECONDS", 300)),
     # 统计汇总: the statistics roll-ups a change made stale, and today's finished hours.
     ("gridcare.quality.tasks.refresh_statistics", env_int("GRIDCARE_STATISTICS_SWEEP_SECONDS", 60)),
 ]

@@ -32,6 +32,15 @@ class ErrorCode(StrEnum):
     TOO_MANY_REQUESTS = "too_many_requests"
     SERVER_ERROR = "server_error"
     # Business rules (raised by services)
+    APPLICATION_CLOSED = "application_closed"
+    CLOCK_NOT_AWAITED = "clock_not_awaited"
+    CLOCK_NOT_STARTED = "clock_not_started"
+    INVALID_SUPPLY = "invalid_supply"
+    NO_CAPACITY_BAND = "no_capacity_band"
+    NO_NODE_PATH = "no_node_path"
+    NO_RUNNING_CLOCK = "no_running_clock"
+    NOT_NODE_OWNER = "not_node_owner"
+    UNKNOWN_NODE = "unknown_node"
     ALREADY_ANSWERED = "already_answered"
     ALREADY_RECEIVED = "already_received"
     ALREADY_ASSESSED = "already_assessed"
@@ -136,6 +145,15 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.METHOD_NOT_ALLOWED: "the path does not take this method (405)",
     ErrorCode.TOO_MANY_REQUESTS: "rate limited; see `Retry-After` (429)",
     ErrorCode.SERVER_ERROR: "an unexpected error; it has been logged (500)",
+    ErrorCode.APPLICATION_CLOSED: "the application is archived or cancelled: its nodes cannot change (409)",
+    ErrorCode.CLOCK_NOT_AWAITED: "the node's clock does not wait for a recorded request, or has started already (409)",
+    ErrorCode.CLOCK_NOT_STARTED: "the node's clock waits for the customer's request (送审/报验) or the formalities: record it first (409)",
+    ErrorCode.INVALID_SUPPLY: "dual supply applies to high-voltage applications only",
+    ErrorCode.NO_CAPACITY_BAND: "no active voltage band holds the requested capacity (an administrator configures the bands)",
+    ErrorCode.NO_NODE_PATH: "no active node path fits the application's type, customer category, supply and voltage (an administrator configures the paths)",
+    ErrorCode.NO_RUNNING_CLOCK: "a customer wait stops a running clock: this node is neither current nor timed yet (409)",
+    ErrorCode.NOT_NODE_OWNER: "the node is owned by a unit outside your scope (403)",
+    ErrorCode.UNKNOWN_NODE: "the application has no such node (404)",
     ErrorCode.ALREADY_ANSWERED: "the request was answered already",
     ErrorCode.ALREADY_RECEIVED: "the work order was received already",
     ErrorCode.ALREADY_ASSESSED: "this agent's quarter has been assessed already",

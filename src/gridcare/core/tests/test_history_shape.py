@@ -13,6 +13,7 @@ HISTORIES = {
     "knowledge.ArticleEvent": "article",
     "outages.OutageEvent": "outage",
     "repair.EventUpdate": "event",
+    "applications.ApplicationEvent": "application",
 }
 
 

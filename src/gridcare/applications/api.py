@@ -1,0 +1,208 @@
+"""Business applications over the API (``/api/v1/applications``): thin — parse, call a verb or a
+query, answer. Errors are ``{code, message}`` (4xx)."""
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from gridcare.core import clock
+from gridcare.core.api_errors import (
+    ApiError,
+    ErrorCode,
+    idempotency_key,
+    request_fingerprint,
+    stored_idempotency_key,
+)
+from gridcare.core.paging import BoundedLimitOffsetPagination
+from gridcare.core.validation import CleanLine
+from gridcare.customers.queries import get_customer_for_intake
+from gridcare.org import scoping
+from gridcare.org.models import Unit
+from gridcare.org.types import ApiRequest
+
+from . import queries, services
+from .models import Application, ApplicationState, ApplicationType, NodeKind
+from .schemas import (
+    ApplicationActionIn,
+    ApplicationDetailOut,
+    ApplicationIn,
+    ApplicationOut,
+    DocumentOut,
+    NodeActionIn,
+    NodeOut,
+    ProgressOut,
+)
+
+router = Router(tags=["applications"])
+
+
+def _detail(application: Application) -> ApplicationDetailOut:
+    now = clock.now()
+    base = ApplicationOut.of(application).model_dump()
+    return ApplicationDetailOut(
+        **base,
+        equipment=list(application.equipment),
+        documents=[
+            DocumentOut(
+                kind=d.kind, label=d.get_kind_display(), via_shared_data=d.via_shared_data, note=d.note
+            )
+            for d in application.documents.all()
+        ],
+        nodes=[NodeOut.of(n, now) for n in queries.nodes_of(application)],
+    )
+
+
+def _supply_unit(request: ApiRequest, code: str | None) -> Unit | None:
+    if not code:
+        return None
+    unit = Unit.objects.filter(code=code, is_active=True).first()
+    if unit is None or not scoping.unit_in_scope(request.auth, unit):
+        raise ApiError(ErrorCode.INVALID_UNIT, "Unknown supply unit, or outside your scope.", status=422)
+    return unit
+
+
+@router.post(
+    "",
+    response={201: ApplicationDetailOut, 200: ApplicationDetailOut},
+    summary="Accept an application (受理)",
+)
+def create_application(request: ApiRequest, body: ApplicationIn) -> Status[ApplicationDetailOut]:
+    """Honours `Idempotency-Key`: the same key with the same body answers the first application
+    (200); with another body 422 `idempotency_key_reused`. The path of nodes, their owners and
+    limits come from the rule data (type × customer category × supply × voltage)."""
+    key = idempotency_key(request)
+    customer = get_customer_for_intake(request.auth, body.account_no) if body.account_no else None
+    intake = services.Intake(
+        app_type=body.app_type,
+        applicant_name=body.applicant_name,
+        id_type=body.id_type,
+        id_number=body.id_number,
+        address=body.address,
+        contact_name=body.contact_name,
+        contact_phone=body.contact_phone,
+        usage_class=body.usage_class,
+        requested_kva=body.requested_kva,
+        supply=body.supply,
+        industry=body.industry,
+        load_nature=body.load_nature,
+        households=body.households,
+        equipment=[e.model_dump(mode="json") for e in body.equipment],
+        documents=[services.Document(d.kind, d.via_shared_data, d.note) for d in body.documents],
+        channel=body.channel,
+        high_risk=body.high_risk,
+        dishonest=body.dishonest,
+        green_channel=body.green_channel,
+        handed_in_by_account_manager=body.handed_in_by_account_manager,
+        customer=customer,
+        supply_unit=_supply_unit(request, body.supply_unit),
+    )
+    application, created = services.accept_application(
+        actor=request.auth,
+        intake=intake,
+        idempotency_key=stored_idempotency_key(request.auth, key, "applications"),
+        request_fingerprint=request_fingerprint(request) if key else "",
+    )
+    if not created:
+        scoping.require_in_scope(application, request.auth, queries.UNIT_FIELDS)
+    return Status(201 if created else 200, _detail(application))
+
+
+class ListFilters(Schema):
+    number: CleanLine = Field("", max_length=30, description="exact or a prefix")
+    app_type: ApplicationType | None = None
+    state: ApplicationState | None = None
+    node: NodeKind | None = Field(None, description="the current node")
+    open_only: bool = Field(True, description="only when no state is given")
+    overdue: bool = Field(False, description="a node's clock is past its due time")
+
+
+class ApplicationPage(BoundedLimitOffsetPagination):
+    """The shared bounds (``core.paging``); only the page's rows are built into ``ApplicationOut``."""
+
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any],
+        pagination: BoundedLimitOffsetPagination.Input | LimitOffsetPagination.Input,
+        request: HttpRequest | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        offset, limit = pagination.offset, pagination.limit
+        return {
+            "items": [ApplicationOut.of(a) for a in queryset[offset : offset + limit]],
+            "count": self._items_count(queryset),
+        }
+
+
+@router.get("", response=list[ApplicationOut], summary="Applications in your scope (业扩查询)")
+@paginate(ApplicationPage)
+def list_applications(request: ApiRequest, filters: Query[ListFilters]) -> QuerySet[Application]:
+    """Priority first (account manager, green channel), then the oldest. An application outside
+    your scope never appears."""
+    qs = queries.visible_applications(request.auth).select_related("path")
+    if filters.number:
+        qs = qs.filter(number__startswith=filters.number)
+    if filters.app_type:
+        qs = qs.filter(app_type=filters.app_type)
+    if filters.state:
+        qs = qs.filter(state=filters.state)
+    elif filters.open_only:
+        qs = qs.filter(state=ApplicationState.IN_PROGRESS)
+    if filters.node:
+        qs = qs.filter(current_node=filters.node)
+    if filters.overdue:
+        late = Q(nodes__finished_at__isnull=True, nodes__due_at__lt=clock.now())
+        qs = qs.filter(pk__in=Application.objects.filter(late).values("pk"))
+    return qs.order_by("-priority", "accepted_at", "id")
+
+
+@router.get("/{number}", response=ApplicationDetailOut, summary="One application with its nodes")
+def get_application(request: ApiRequest, number: str) -> ApplicationDetailOut:
+    return _detail(queries.get_application(request.auth, number))
+
+
+@router.get("/{number}/progress", response=ProgressOut, summary="Where the application stands (进度查询)")
+def get_progress(request: ApiRequest, number: str) -> ProgressOut:
+    """The nodes with their due dates, the current node and its owner unit, the promised date,
+    and what the customer has to do now (a wait for them, or a request only they can make)."""
+    application = queries.get_application(request.auth, number)
+    return ProgressOut.of(queries.progress(application), clock.now())
+
+
+@router.post(
+    "/{number}/nodes/{node}/actions/{action}",
+    response=ApplicationDetailOut,
+    summary="Act on a node (登记起算、完成环节、客户原因中止、恢复计时)",
+)
+def act_on_node(
+    request: ApiRequest, number: str, node: str, action: str, body: NodeActionIn
+) -> ApplicationDetailOut:
+    """`start` records the customer's request (送审/报验) or the formalities on a node whose clock
+    waits for it; `finish` completes the node and opens the next; `wait` (with `reason`) stops
+    only this node's clock for a customer-caused wait; `resume` restarts it, its due date moved
+    by the working days lost."""
+    application = queries.get_application(request.auth, number)
+    payload: dict[str, Any] = {"reason": body.reason} if body.reason else {}
+    services.act_on_node(
+        application=application,
+        node=node,
+        action=action,
+        actor=request.auth,
+        version=body.version,
+        note=body.note,
+        **payload,
+    )
+    return _detail(queries.get_application(request.auth, number))
+
+
+@router.post(
+    "/{number}/actions/{action}", response=ApplicationDetailOut, summary="Act on the application (终止)"
+)
+def act(request: ApiRequest, number: str, action: str, body: ApplicationActionIn) -> ApplicationDetailOut:
+    application = queries.get_application(request.auth, number)
+    services.act(
+        application=application, action=action, actor=request.auth, version=body.version, note=body.note
+    )
+    return _detail(queries.get_application(request.auth, number))

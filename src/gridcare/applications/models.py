@@ -1,0 +1,503 @@
+"""Business applications (业扩报装与变更用电): the application, its nodes, their clocks and waits,
+its history; and the rule data that decides the path of nodes (voltage bands, node paths).
+
+Every rule value a person may change (capacity thresholds, which nodes a path has, who owns each
+node, what starts its clock, its limit in working days) is a row here, seeded by
+``migrations/0002_seed_paths.py`` with its source and editable in the admin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from gridcare.core.models import HistoryEntry
+from gridcare.core.workflow import Action
+from gridcare.customers.models import Customer
+from gridcare.org.models import Role, Unit
+from gridcare.workorders.models import Channel, Priority
+
+
+class ApplicationType(models.TextChoices):
+    """业务类型: new connection and the ten changes of use, plus distributed PV and EV charging."""
+
+    NEW = "new", _("新装")
+    INCREASE = "increase", _("增容")
+    DECREASE = "decrease", _("减容")
+    SUSPEND = "suspend", _("暂停")
+    TEMP_SWAP = "temp_swap", _("暂换")
+    TEMP_REMOVAL = "temp_removal", _("暂拆")
+    METER_REMOVAL = "meter_removal", _("拆表")
+    CLOSE = "close", _("销户")
+    METER_MOVE = "meter_move", _("移表")
+    VOLTAGE_CHANGE = "voltage_change", _("改压")
+    CLASS_CHANGE = "class_change", _("改类")
+    PV = "pv", _("分布式光伏并网")
+    EV_CHARGING = "ev_charging", _("电动汽车充电设施")
+
+
+class CustomerCategory(models.TextChoices):
+    """The three classes the service commitments set limits for."""
+
+    RESIDENTIAL = "residential", _("低压居民")
+    LV_NON_RESIDENTIAL = "lv_non_residential", _("低压非居民")
+    HV = "hv", _("高压")
+
+
+class Supply(models.TextChoices):
+    SINGLE = "single", _("单电源")
+    DUAL = "dual", _("双电源")
+
+
+class Voltage(models.TextChoices):
+    LV = "lv", _("低压220/380V")
+    KV10 = "kv10", _("10kV")
+    KV35 = "kv35", _("35kV及以上")
+
+
+class IdType(models.TextChoices):
+    RESIDENT_ID = "resident_id", _("居民身份证")
+    BUSINESS_LICENSE = "business_license", _("统一社会信用代码")
+    PASSPORT = "passport", _("护照")
+    OTHER = "other", _("其他证件")
+
+
+class ApplicationState(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("办理中")
+    ARCHIVED = "archived", _("已归档")
+    CANCELLED = "cancelled", _("已终止")
+
+
+class ApplicationAction(Action):
+    """Actions on the application as a whole (``transitions.APPLICATIONS``)."""
+
+    CANCEL = "cancel"
+
+
+class NodeKind(models.TextChoices):
+    """环节. The order of a path is its rows' ``seq``, not this list's."""
+
+    ACCEPT = "accept", _("业务受理")
+    SURVEY = "survey", _("现场勘查")
+    ACCESS_STUDY = "access_study", _("接入系统方案研究")
+    PLAN_REPLY = "plan_reply", _("供电方案答复")
+    DESIGN_REVIEW = "design_review", _("设计审核")
+    MID_INSPECTION = "mid_inspection", _("中间检查")
+    COMPLETION_INSPECTION = "completion_inspection", _("竣工检验")
+    ENERGIZE = "energize", _("装表接电")
+    ARCHIVE = "archive", _("资料归档")
+
+
+class ClockStart(models.TextChoices):
+    """The event that starts a node's clock. The first two start it by themselves; the other two
+    are recorded by a person (the ``start`` action: the customer's request, the formalities)."""
+
+    ACCEPTED = "accepted", _("受理时")
+    NODE_OPENED = "node_opened", _("上一环节完成时")
+    CUSTOMER_REQUEST = "customer_request", _("客户提出申请（送审/报验）时")
+    FORMALITIES_COMPLETE = "formalities_complete", _("检验合格且手续完备时")
+
+
+RECORDED_STARTS = frozenset({ClockStart.CUSTOMER_REQUEST, ClockStart.FORMALITIES_COMPLETE})
+
+
+class NodeState(models.TextChoices):
+    PENDING = "pending", _("未到达")
+    OPEN = "open", _("办理中")
+    WAITING = "waiting", _("客户原因中止")
+    DONE = "done", _("已完成")
+    CANCELLED = "cancelled", _("已终止")
+
+
+class NodeAction(Action):
+    """Actions on one node (``transitions.NODES``); the values are the API's ``{action}``."""
+
+    START = "start"
+    FINISH = "finish"
+    WAIT = "wait"
+    RESUME = "resume"
+
+
+class WaitReason(models.TextChoices):
+    """A wait caused by the customer: it stops only its node's clock."""
+
+    RECTIFICATION = "rectification", _("客户整改")
+    DOCUMENTS_MISSING = "documents_missing", _("客户资料不全")
+    CUSTOMER_PAUSE = "customer_pause", _("客户要求暂缓")
+
+
+class DocumentKind(models.TextChoices):
+    APPLICATION_FORM = "application_form", _("用电申请书")
+    IDENTITY = "identity", _("身份证明")
+    BUSINESS_LICENSE = "business_license", _("营业执照")
+    PROPERTY = "property", _("房屋产权证明")
+    AUTHORIZATION = "authorization", _("授权委托书")
+    EQUIPMENT_LIST = "equipment_list", _("用电设备清单")
+    PROJECT_APPROVAL = "project_approval", _("项目批复文件")
+    OTHER = "other", _("其他资料")
+
+
+DEFAULT_WARNING_FRACTIONS = (0.5, 0.8, 1.0)
+
+
+# --- Rule data ---------------------------------------------------------------------------------
+
+
+class VoltageBand(models.Model):
+    """供电电压容量档 (data): the supply voltage for a requested capacity. The band whose
+    ``up_to_kva`` is the smallest one at or above the request wins (blank: no upper limit).
+    Thresholds are provincial choices: switch a province from 100 kW to 160 kW low voltage by
+    activating the other row."""
+
+    voltage = models.CharField(_("供电电压"), max_length=8, choices=Voltage.choices)
+    up_to_kva = models.DecimalField(
+        _("容量上限(kVA)"), max_digits=10, decimal_places=1, null=True, blank=True
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    source = models.CharField(_("依据"), max_length=160, blank=True)
+
+    class Meta:
+        ordering = ["up_to_kva", "voltage"]
+        verbose_name = _("供电电压容量档")
+        verbose_name_plural = _("供电电压容量档")
+
+    def __str__(self) -> str:
+        limit = f"≤{self.up_to_kva}kVA" if self.up_to_kva is not None else "∞"
+        return f"{self.get_voltage_display()} {limit}"
+
+
+class NodePath(models.Model):
+    """流程路径 (data): the nodes an application goes through, chosen by type × customer category ×
+    supply × voltage. Blank selectors (an empty type list) match anything; the most specific
+    active row wins. ``total_days`` is the promised whole-process limit (the utility's share)."""
+
+    name = models.CharField(_("名称"), max_length=60)
+    app_types = models.JSONField(_("业务类型"), default=list, blank=True, help_text=_("为空表示所有业务类型"))
+    category = models.CharField(_("客户类别"), max_length=20, choices=CustomerCategory.choices, blank=True)
+    supply = models.CharField(_("电源"), max_length=8, choices=Supply.choices, blank=True)
+    voltage = models.CharField(_("供电电压"), max_length=8, choices=Voltage.choices, blank=True)
+    total_days = models.PositiveSmallIntegerField(_("全流程时限（工作日）"), null=True, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    source = models.CharField(_("依据"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("流程路径")
+        verbose_name_plural = _("流程路径")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def specificity(self) -> int:
+        return sum(bool(v) for v in (self.app_types, self.category, self.supply, self.voltage))
+
+
+class PathNode(models.Model):
+    """One node of a path (data): who owns it, what starts its clock, its limit in working days
+    (blank: not timed on its own)."""
+
+    path = models.ForeignKey(NodePath, on_delete=models.CASCADE, related_name="nodes", verbose_name=_("路径"))
+    seq = models.PositiveSmallIntegerField(_("顺序"))
+    kind = models.CharField(_("环节"), max_length=24, choices=NodeKind.choices)
+    owner_level = models.CharField(
+        _("责任单位层级"),
+        max_length=12,
+        choices=[(Unit.Kind.STATION, _("供电所")), (Unit.Kind.COUNTY, _("县公司"))],
+        default=Unit.Kind.STATION,
+    )
+    owner_function = models.CharField(
+        _("责任班组职能"),
+        max_length=20,
+        choices=Unit.Function.choices,
+        blank=True,
+        help_text=_("在该层级单位下找此职能的班组/中心；没有时由该层级单位本身负责"),
+    )
+    owner_role = models.CharField(_("责任岗位"), max_length=20, choices=Role.choices)
+    clock_starts = models.CharField(
+        _("起算事件"), max_length=24, choices=ClockStart.choices, default=ClockStart.NODE_OPENED
+    )
+    limit_days = models.PositiveSmallIntegerField(_("时限（工作日）"), null=True, blank=True)
+    warning_fractions = models.JSONField(
+        _("预警阈值"), default=list, blank=True, help_text=_("三级预警在时限的比例，如 [0.5, 0.8, 1.0]")
+    )
+    customer_action = models.CharField(
+        _("需客户办理的事项"),
+        max_length=120,
+        blank=True,
+        help_text=_("起算事件需客户申请时，进度查询中提示客户的内容"),
+    )
+    source = models.CharField(_("依据"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["path", "seq"]
+        verbose_name = _("路径环节")
+        verbose_name_plural = _("路径环节")
+        constraints = [
+            models.UniqueConstraint(fields=["path", "seq"], name="uniq_pathnode_seq"),
+            models.UniqueConstraint(fields=["path", "kind"], name="uniq_pathnode_kind"),
+        ]
+
+    def __str__(self) -> str:
+        days = f" {self.limit_days}" if self.limit_days is not None else ""
+        return f"{self.path} {self.seq}. {self.get_kind_display()}{days}"
+
+
+# --- The application ---------------------------------------------------------------------------
+
+
+class Application(models.Model):
+    """用电申请 (业扩报装工单). Created by ``services.accept_application``; its nodes change only
+    through ``services.act_on_node`` and the application itself through ``services.act``."""
+
+    number = models.CharField(_("申请编号"), max_length=24)
+    app_type = models.CharField(_("业务类型"), max_length=16, choices=ApplicationType.choices)
+    category = models.CharField(_("客户类别"), max_length=20, choices=CustomerCategory.choices)
+    supply = models.CharField(_("电源"), max_length=8, choices=Supply.choices, default=Supply.SINGLE)
+    voltage = models.CharField(_("供电电压"), max_length=8, choices=Voltage.choices)
+    path = models.ForeignKey(
+        NodePath, verbose_name=_("流程路径"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    state = models.CharField(
+        _("状态"), max_length=12, choices=ApplicationState.choices, default=ApplicationState.IN_PROGRESS
+    )
+    current_node = models.CharField(_("当前环节"), max_length=24, choices=NodeKind.choices, blank=True)
+    channel = models.CharField(_("受理渠道"), max_length=20, choices=Channel.choices, default=Channel.HALL)
+    priority = models.PositiveSmallIntegerField(
+        _("优先级"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    green_channel = models.BooleanField(_("绿色通道（重点项目）"), default=False)
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("既有客户"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    # Personal data: masked in lists and answers (core.masking).
+    applicant_name = models.CharField(_("申请户名"), max_length=100)
+    id_type = models.CharField(_("证件类型"), max_length=20, choices=IdType.choices)
+    id_number = models.CharField(_("证件号码"), max_length=30)
+    address = models.CharField(_("用电地址"), max_length=200)
+    contact_name = models.CharField(_("联系人"), max_length=60)
+    contact_phone = models.CharField(_("联系电话"), max_length=20)
+    usage_class = models.CharField(_("用电类别"), max_length=20, choices=Customer.CustomerClass.choices)
+    industry = models.CharField(_("行业分类"), max_length=60, blank=True)
+    load_nature = models.PositiveSmallIntegerField(
+        _("负荷性质"), choices=Customer.LoadClass.choices, default=Customer.LoadClass.THIRD
+    )
+    requested_kva = models.DecimalField(_("申请容量(kVA)"), max_digits=10, decimal_places=1)
+    households = models.PositiveIntegerField(_("户数"), default=1)
+    equipment = models.JSONField(
+        _("用电设备清单"), default=list, blank=True, help_text=_("每项：名称、功率kW、相数、电压、台数")
+    )
+    supply_unit = models.ForeignKey(
+        Unit, verbose_name=_("供电单位"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    high_risk = models.BooleanField(_("高危及重要客户"), default=False)
+    dishonest = models.BooleanField(_("失信客户"), default=False)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("受理人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    accepted_unit = models.ForeignKey(
+        Unit, verbose_name=_("受理单位"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    accepted_at = models.DateTimeField(_("受理时间"))
+    total_days = models.PositiveSmallIntegerField(_("全流程时限（工作日）"), null=True, blank=True)
+    total_due_at = models.DateTimeField(_("承诺办结时间"), null=True, blank=True)
+    total_provisional = models.BooleanField(_("承诺办结时间为临时"), default=False)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    close_note = models.TextField(_("终止原因"), blank=True)
+    idempotency_key = models.CharField(max_length=80, null=True, blank=True, editable=False)
+    idempotency_fingerprint = models.CharField(max_length=32, blank=True, default="", editable=False)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    updated_at = models.DateTimeField(_("更新时间"))
+
+    class Meta:
+        ordering = ["-priority", "accepted_at", "id"]
+        verbose_name = _("用电申请")
+        verbose_name_plural = _("用电申请")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["number"], name="app_number_unique", opclasses=["varchar_pattern_ops"]
+            ),
+            models.UniqueConstraint(fields=["idempotency_key"], name="app_idempotency_key_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["supply_unit", "state"], name="app_supply_state"),
+            models.Index(fields=["accepted_unit", "state"], name="app_accepted_state"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == ApplicationState.IN_PROGRESS
+
+
+class ApplicationDocument(models.Model):
+    """收资: a document received with the application. ``via_shared_data``: fetched from the
+    government's shared data (一证办电), so the customer did not have to bring it."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="documents", verbose_name=_("用电申请")
+    )
+    kind = models.CharField(_("资料类型"), max_length=20, choices=DocumentKind.choices)
+    via_shared_data = models.BooleanField(_("一证办电（政务共享获取）"), default=False)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    received_at = models.DateTimeField(_("收取时间"))
+
+    class Meta:
+        ordering = ["application", "id"]
+        verbose_name = _("申请资料")
+        verbose_name_plural = _("申请资料")
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.get_kind_display()}"
+
+
+class ApplicationNode(models.Model):
+    """One node of one application: its owner, and its clock (started, due, paused, finished).
+
+    ``counted_from`` is where the limit is counted from: the clock's start moved forward by the
+    working days the customer made it wait, so ``due_at`` = ``counted_from`` + the limit."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="nodes", verbose_name=_("用电申请")
+    )
+    seq = models.PositiveSmallIntegerField(_("顺序"))
+    kind = models.CharField(_("环节"), max_length=24, choices=NodeKind.choices)
+    definition = models.ForeignKey(
+        PathNode, verbose_name=_("环节定义"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    state = models.CharField(_("状态"), max_length=10, choices=NodeState.choices, default=NodeState.PENDING)
+    waiting_from = models.CharField(_("中止前状态"), max_length=10, blank=True)
+    owner_unit = models.ForeignKey(
+        Unit, verbose_name=_("责任单位"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    owner_role = models.CharField(_("责任岗位"), max_length=20, choices=Role.choices)
+    limit_days = models.PositiveSmallIntegerField(_("时限（工作日）"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("到达时间"), null=True, blank=True)
+    started_at = models.DateTimeField(_("起算时间"), null=True, blank=True)
+    counted_from = models.DateTimeField(_("计时起点"), null=True, blank=True)
+    due_at = models.DateTimeField(_("到期时间"), null=True, blank=True)
+    provisional = models.BooleanField(_("临时（当年节假日未录入）"), default=False)
+    paused_at = models.DateTimeField(_("中止于"), null=True, blank=True)
+    paused_days = models.PositiveSmallIntegerField(_("客户原因中止工作日"), default=0)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    finished_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("完成人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    warning_level = models.PositiveSmallIntegerField(_("已发预警级别"), default=0)
+    next_warning_at = models.DateTimeField(_("下次预警时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["application", "seq"]
+        verbose_name = _("办理环节")
+        verbose_name_plural = _("办理环节")
+        constraints = [
+            models.UniqueConstraint(fields=["application", "seq"], name="uniq_appnode_seq"),
+            models.UniqueConstraint(fields=["application", "kind"], name="uniq_appnode_kind"),
+        ]
+        indexes = [
+            # The warning sweep: running clocks whose next warning has come.
+            models.Index(
+                fields=["next_warning_at"],
+                name="appnode_due_warning",
+                condition=models.Q(
+                    finished_at__isnull=True, paused_at__isnull=True, next_warning_at__isnull=False
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.seq}. {self.kind}"
+
+    @property
+    def clock_running(self) -> bool:
+        return self.started_at is not None and self.finished_at is None and self.paused_at is None
+
+    @property
+    def on_time(self) -> bool | None:
+        """Finished within its limit (None: not finished, or not timed)."""
+        if self.finished_at is None or self.due_at is None:
+            return None
+        return self.finished_at <= self.due_at
+
+    def seconds_left(self, now: dt.datetime) -> int | None:
+        """Until the due time (negative: overdue); a paused clock counts to the pause."""
+        if self.due_at is None or self.finished_at is not None:
+            return None
+        return int((self.due_at - (self.paused_at or now)).total_seconds())
+
+
+class NodeWait(models.Model):
+    """客户原因中止: one wait of one node, with its reason; ``working_days`` once it ended."""
+
+    node = models.ForeignKey(
+        ApplicationNode, on_delete=models.CASCADE, related_name="waits", verbose_name=_("办理环节")
+    )
+    reason = models.CharField(_("中止原因"), max_length=20, choices=WaitReason.choices)
+    note = models.TextField(_("说明"), blank=True)
+    started_at = models.DateTimeField(_("中止时间"))
+    ended_at = models.DateTimeField(_("恢复时间"), null=True, blank=True)
+    working_days = models.PositiveSmallIntegerField(_("中止工作日"), default=0)
+
+    class Meta:
+        ordering = ["node", "started_at", "id"]
+        verbose_name = _("客户原因中止")
+        verbose_name_plural = _("客户原因中止")
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.get_reason_display()} {self.started_at:%Y-%m-%d}"
+
+
+class ApplicationEvent(HistoryEntry):
+    """流转记录: one row per action on an application or one of its nodes, append-only."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="events", verbose_name=_("用电申请")
+    )
+    node = models.CharField(_("环节"), max_length=24, choices=NodeKind.choices, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    actor_unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("操作单位"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("业扩流转记录")
+        verbose_name_plural = _("业扩流转记录")
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.action} {self.at:%Y-%m-%d %H:%M}"

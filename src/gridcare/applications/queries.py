@@ -1,0 +1,86 @@
+"""Scoped reads of business applications, through the scoping door (``org.scoping``): a station
+sees the applications it supplies or accepted, and everything below it; anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from gridcare.org import scoping
+from gridcare.org.models import Unit
+from gridcare.org.types import Viewer
+
+from .models import RECORDED_STARTS, Application, ApplicationNode, NodeState, NodeWait
+
+UNIT_FIELDS = ("supply_unit_id", "accepted_unit_id")
+
+
+def visible_applications(user: Viewer, active_unit: Unit | None = None) -> QuerySet[Application]:
+    return scoping.restrict(
+        Application.objects.select_related("supply_unit", "accepted_unit", "customer"),
+        user,
+        ("supply_unit", "accepted_unit"),
+        active_unit,
+    )
+
+
+def get_application(user: Viewer, number: str, active_unit: Unit | None = None) -> Application:
+    """One application in the user's scope by its number, or 404."""
+    return scoping.get_for_user(
+        Application.objects.select_related("supply_unit", "accepted_unit", "customer", "accepted_by"),
+        user,
+        UNIT_FIELDS,
+        active_unit,
+        number=number,
+    )
+
+
+def nodes_of(application: Application) -> list[ApplicationNode]:
+    return list(
+        ApplicationNode.objects.filter(application=application)
+        .select_related("definition", "owner_unit")
+        .order_by("seq")
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an application stands, as the customer (and the 95598 agent) should hear it."""
+
+    application: Application
+    nodes: list[ApplicationNode]
+    current: ApplicationNode | None
+    waits: dict[int, NodeWait]  # node id → its open wait
+    customer_action: str  # what the customer has to do now ("" when nothing)
+
+
+def progress(application: Application) -> Progress:
+    nodes = nodes_of(application)
+    current = next((n for n in nodes if n.kind == application.current_node), None)
+    waits = {
+        w.node_id: w
+        for w in NodeWait.objects.filter(node__application=application, ended_at__isnull=True).order_by(
+            "started_at"
+        )
+    }
+    action = ""
+    waiting = [n for n in nodes if n.state == NodeState.WAITING and n.pk in waits]
+    if waiting:
+        wait = waits[waiting[0].pk]
+        action = f"{wait.get_reason_display()}：{wait.note}" if wait.note else wait.get_reason_display()
+    elif (
+        current is not None
+        and current.started_at is None
+        and current.definition.clock_starts in RECORDED_STARTS
+        and current.definition.customer_action
+    ):
+        action = current.definition.customer_action
+    return Progress(application, nodes, current, waits, action)
+
+
+def overdue(node: ApplicationNode, now: dt.datetime) -> bool:
+    left = node.seconds_left(now)
+    return left is not None and left < 0
