@@ -56,6 +56,8 @@ class ErrorCode(StrEnum):
     CALLBACK_NOT_REQUIRED = "callback_not_required"
     CALLBACK_PENDING = "callback_pending"
     CALLBACK_TOO_SOON = "callback_too_soon"
+    CALIBRATION_INCOMPLETE = "calibration_incomplete"
+    INVALID_CALLBACK_METHOD = "invalid_callback_method"
     CALL_OUTCOME_REQUIRED = "call_outcome_required"
     OUTSIDE_CALLING_HOURS = "outside_calling_hours"
     CALLER_NOT_CONFIRMED = "caller_not_confirmed"
@@ -169,8 +171,10 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.CALLBACK_NOT_REQUIRED: "this work order needs no callback",
     ErrorCode.CALLBACK_PENDING: "the callback has not been made yet",
     ErrorCode.CALLBACK_TOO_SOON: "the last callback call was too recent; `next_call_at` says when to call",
+    ErrorCode.CALIBRATION_INCOMPLETE: "a calibration session closes once at least two inspectors have scored",
+    ErrorCode.INVALID_CALLBACK_METHOD: "a callback result's `method` is phone, visit or written",
     ErrorCode.CALL_OUTCOME_REQUIRED: "a callback call needs its outcome (and a satisfaction when reached)",
-    ErrorCode.OUTSIDE_CALLING_HOURS: "customers are called back only within the allowed calling hours",
+    ErrorCode.OUTSIDE_CALLING_HOURS: "customers are called back by phone only within the allowed calling hours",
     ErrorCode.CALLER_NOT_CONFIRMED: "the caller's identity is not confirmed",
     ErrorCode.CALLER_REQUIRED: "the caller is required",
     ErrorCode.COMPLAINT_CLASS_REQUIRED: "a complaint classification is required",

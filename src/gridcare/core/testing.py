@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import socket
+from collections.abc import Iterator
+
+from gridcare.core import clock
 
 
 class Mailbox:
@@ -53,3 +58,16 @@ def in_threads(work, count: int, *, barrier: bool = False) -> list:
     if errors:
         raise errors[0]
     return results
+
+
+@contextlib.contextmanager
+def in_calling_hours() -> Iterator[clock.FrozenClock]:
+    """The clock frozen at an instant the seeded callback calling hours (08:00–20:00 Asia/Shanghai)
+    allow, never before now: now itself when it is within them, else the next 10:00. For a test
+    that records a phone callback and is not about the hours (it passes at any time of day)."""
+    at = clock.local_now()
+    if not 8 <= at.hour < 20:
+        day = at.date() + dt.timedelta(days=1 if at.hour >= 20 else 0)
+        at = dt.datetime.combine(day, dt.time(10), tzinfo=clock.LOCAL_TZ)
+    with clock.frozen(at) as frozen:
+        yield frozen

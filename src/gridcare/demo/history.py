@@ -15,6 +15,7 @@ from gridcare.core import clock
 from gridcare.customers.models import Customer, TransformerArea
 from gridcare.org.models import RoleAssignment, User
 from gridcare.workorders import services as engine
+from gridcare.workorders.models import CallbackSetting
 from gridcare.workorders.sweep import raise_due_warnings
 
 CONTENT = {
@@ -73,6 +74,9 @@ def _advance(order, stage: int, people: dict, station, frozen, rng) -> None:
         order = engine.perform(order=order, action=action, actor=actor, **payload)
     frozen.advance(minutes=rng.uniform(10, 240))
     if stage >= len(steps) and order.state == "reviewed" and order.callback_required:
+        setting = CallbackSetting.current()
+        if not setting.calls_from <= clock.local(clock.now()).time() < setting.calls_until:
+            return  # reviewed after the calling hours: left on the callback work list
         order = engine.perform(order=order, action="callback", actor=agent, satisfaction="satisfied")
     if stage >= len(steps) and order.order_type != "complaint":
         engine.perform(order=order, action="archive", actor=leader)

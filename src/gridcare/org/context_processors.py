@@ -19,7 +19,7 @@ NAVIGATION = [
     (_("抢修指挥"), "repair:board", (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER)),
     (_("我的抢修任务"), "repair:my_jobs", (Role.CREW,)),
     (_("我的服务评价"), "quality:me", (Role.AGENT,)),
-    (_("质检"), "quality:inspections", (Role.INSPECTOR, Role.SHIFT_LEADER, Role.AGENT)),
+    (_("质检"), "quality:inspections", (Role.INSPECTOR, Role.SHIFT_LEADER, Role.MANAGER, Role.AGENT)),
     (
         _("统计报表"),
         "quality:overview",

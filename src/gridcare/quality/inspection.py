@@ -3,18 +3,24 @@ call (complaint, 12398, an escalated order, trigger words such as 投诉/媒体/
 sample stratified by business type (new agents more than others, ``InspectionPlan``); an inspector
 scores a call on the versioned form (deductions from 100 per weighted section, fatal items); the
 agent may appeal within the plan's days; a leader or another inspector reviews the appeal. Scores
-feed the agent evaluation (``inspection_score`` in the scheme)."""
+feed the agent evaluation (``inspection_score`` in the scheme).
+
+Calibration sessions (质检校准, below ``form_items``): several inspectors score one inspected call
+blind, then the session shows the spread per section and each inspector's deviation from the
+median score."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import statistics
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
 
@@ -23,11 +29,11 @@ from gridcare.core.clock import LOCAL_TZ
 from gridcare.core.clock import now as clock_now
 from gridcare.hotline.models import Call
 from gridcare.org import scoping
-from gridcare.org.models import Role, Unit
+from gridcare.org.models import Role, RoleAssignment, Unit, User
 from gridcare.org.types import Actor, Viewer
 from gridcare.workorders.models import OrderType
 
-from .models import Inspection, InspectionForm, InspectionPlan
+from .models import CalibrationScore, CalibrationSession, Inspection, InspectionForm, InspectionPlan
 
 # Who inspects calls and reviews appeals (never their own calls, never an appeal of their own score).
 INSPECTORS = (Role.INSPECTOR, Role.SHIFT_LEADER, Role.MANAGER)
@@ -278,3 +284,312 @@ def form_items(form: InspectionForm, chosen: list[str]) -> list[dict[str, Any]]:
         }
         for s in form.sections
     ]
+
+
+# --- Calibration sessions (质检校准) ----------------------------------------------------------------
+
+# Who reads every session of their scope and may close any of it; an inspector (质检员) who opens a
+# session leads it (主持) and may close it, and reads the sessions they opened or score in.
+CALIBRATION_LEADERS = (Role.SHIFT_LEADER, Role.MANAGER)
+ONE_DECIMAL = Decimal("0.1")
+
+
+def _may_calibrate(viewer: Viewer) -> None:
+    """Calibration is the inspectors' and their leaders' (``INSPECTORS``): others — agents — 403."""
+    if not is_inspector(viewer):
+        raise ApiError("forbidden_role", gettext("您的岗位不能参加质检校准"), status=403)
+
+
+def _leads_all(viewer: Viewer) -> bool:
+    return bool(getattr(viewer, "is_superuser", False)) or scoping.has_role(viewer, *CALIBRATION_LEADERS)
+
+
+def calibrations(viewer: Actor, active_unit: Unit | None = None) -> QuerySet[CalibrationSession]:
+    """The sessions ``viewer`` may read: in their scope (the inspection's unit), and — unless they
+    are a leader — only those they opened or score in. Agents are refused (403)."""
+    _may_calibrate(viewer)
+    qs = scoping.restrict(
+        CalibrationSession.objects.select_related(
+            "inspection__agent", "inspection__call", "unit", "opened_by"
+        ),
+        viewer,
+        "unit",
+        active_unit,
+    )
+    if _leads_all(viewer):
+        return qs
+    mine = CalibrationScore.objects.filter(inspector=viewer).values("session_id")
+    return qs.filter(Q(opened_by=viewer) | Q(pk__in=mine))
+
+
+def calibration(viewer: Actor, pk: int, active_unit: Unit | None = None) -> CalibrationSession:
+    """One session ``viewer`` may read (see ``calibrations``); else 404 (403 for an agent)."""
+    found = calibrations(viewer, active_unit).select_related("form", "closed_by").filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def calibration_candidates(found: Inspection) -> QuerySet[User]:
+    """Who may score ``found``'s call in a session: active staff holding an inspecting role
+    (``INSPECTORS``) at its unit or above — the people who see it — but not the call's agent."""
+    holders = RoleAssignment.objects.filter(role__in=INSPECTORS, unit__in=found.unit.ancestors())
+    return (
+        User.objects.filter(pk__in=holders.values("user_id"), is_active=True)
+        .exclude(pk=found.agent_id)
+        .order_by("full_name", "username")
+    )
+
+
+def may_open_calibration(viewer: Viewer, found: Inspection) -> bool:
+    return is_inspector(viewer) and scoping.in_scope(found, viewer, "unit_id")
+
+
+def open_calibration(
+    *, actor: Actor, inspection_pk: int, inspectors: list[int], note: str = ""
+) -> CalibrationSession:
+    """A leader or an inspector (who then leads it) opens a session on an inspection's call in
+    their scope for at least two of its ``calibration_candidates``; everyone scores on the same
+    form (the inspection's, else the one in force)."""
+    _may_calibrate(actor)
+    found = Inspection.objects.select_related("unit", "form").filter(pk=inspection_pk).first()
+    if found is None or not scoping.in_scope(found, actor, "unit_id"):
+        raise ApiError("not_found", gettext("您的管辖范围内没有该质检任务"), status=404)
+    if found.agent_id == actor.pk:
+        raise ApiError("forbidden_role", gettext("不能为自己的通话发起校准"), status=403)
+    chosen = set(inspectors)
+    if len(chosen) < 2:
+        raise ApiError("invalid_input", gettext("质检校准至少需要两名质检员"), status=422)
+    allowed_ids = set(calibration_candidates(found).filter(pk__in=chosen).values_list("pk", flat=True))
+    if chosen - allowed_ids:
+        raise ApiError(
+            "invalid_input", gettext("所选人员须为能看到该通话的质检人员，且不能是被质检的座席"), status=422
+        )
+    form = found.form or current_form()
+    with transaction.atomic():
+        session = CalibrationSession.objects.create(
+            inspection=found,
+            unit=found.unit,
+            form=form,
+            note=note.strip(),
+            opened_by=actor,
+            opened_at=clock_now(),
+        )
+        CalibrationScore.objects.bulk_create(
+            [CalibrationScore(session=session, inspector_id=pk) for pk in sorted(chosen)]
+        )
+    return session
+
+
+def _locked_session(actor: Actor, pk: int) -> CalibrationSession:
+    try:
+        calibration(actor, pk)  # 403 / 404 as for reading it
+    except Http404 as exc:
+        raise ApiError("not_found", gettext("您的管辖范围内没有该质检校准"), status=404) from exc
+    return CalibrationSession.objects.select_for_update().select_related("form").get(pk=pk)
+
+
+def score_calibration(*, actor: Actor, pk: int, deductions: list[str], notes: str = "") -> CalibrationScore:
+    """A participant scores the session's call (again, as often as they like, until it closes)."""
+    with transaction.atomic():
+        session = _locked_session(actor, pk)
+        mine = CalibrationScore.objects.filter(session=session, inspector=actor).first()
+        if mine is None:
+            raise ApiError("forbidden_role", gettext("您不是本次校准的评分人"), status=403)
+        if session.state != CalibrationSession.State.OPEN:
+            raise ApiError("illegal_transition", gettext("校准已结束，不能再评分"), status=409)
+        mine.score, mine.fatal = score_of(session.form, deductions)
+        mine.deductions, mine.notes, mine.scored_at = sorted(set(deductions)), notes.strip(), clock_now()
+        mine.save()
+    return mine
+
+
+def may_close_calibration(viewer: Viewer, session: CalibrationSession) -> bool:
+    return session.state == CalibrationSession.State.OPEN and (
+        session.opened_by_id == getattr(viewer, "pk", None) or _leads_all(viewer)
+    )
+
+
+def close_calibration(*, actor: Actor, pk: int) -> CalibrationSession:
+    """The session's opener or a leader closes it once at least two participants have scored:
+    the scores and the results become visible to everyone who reads the session."""
+    with transaction.atomic():
+        session = _locked_session(actor, pk)
+        if session.state != CalibrationSession.State.OPEN:
+            raise ApiError("illegal_transition", gettext("校准已结束"), status=409)
+        if not may_close_calibration(actor, session):
+            raise ApiError("forbidden_role", gettext("只有发起人或值班长、管理人员可以结束校准"), status=403)
+        if session.scores.filter(score__isnull=False).count() < 2:
+            raise ApiError("calibration_incomplete", gettext("至少两名质检员评分后才能结束校准"), status=409)
+        session.state, session.closed_by, session.closed_at = (
+            CalibrationSession.State.CLOSED,
+            actor,
+            clock_now(),
+        )
+        session.save(update_fields=["state", "closed_by", "closed_at"])
+    return session
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A participant's row as a reader may see it."""
+
+    inspector: User
+    scored: bool
+    own: bool
+    score: Decimal | None  # None while hidden (blind) or not scored
+    fatal: bool
+    deductions: list[str]
+    notes: str
+
+
+def participants(viewer: Viewer, session: CalibrationSession) -> list[Participant]:
+    """The participants as ``viewer`` may see them: every score once the session is closed;
+    before, who has scored and the viewer's own score only — the session is blind."""
+    me = getattr(viewer, "pk", None)
+    shown = []
+    for row in session.scores.select_related("inspector").order_by("pk"):
+        visible = session.state == CalibrationSession.State.CLOSED or row.inspector_id == me
+        shown.append(
+            Participant(
+                inspector=row.inspector,
+                scored=row.score is not None,
+                own=row.inspector_id == me,
+                score=row.score if visible else None,
+                fatal=row.fatal if visible else False,
+                deductions=list(row.deductions) if visible else [],
+                notes=row.notes if visible else "",
+            )
+        )
+    return shown
+
+
+@dataclass(frozen=True)
+class SectionSpread:
+    name: str
+    weight: Decimal
+    scores: list[Decimal]  # each participant's section score (100 less their deductions), by row
+    low: Decimal
+    high: Decimal
+    median: Decimal
+
+    @property
+    def spread(self) -> Decimal:
+        return self.high - self.low
+
+
+@dataclass(frozen=True)
+class InspectorResult:
+    row: CalibrationScore
+    score: Decimal
+    deviation: Decimal  # score − the session's reference
+    sections: list[Decimal]  # by section, as in ``CalibrationResults.sections``
+
+
+@dataclass(frozen=True)
+class ItemAgreement:
+    code: str
+    text: str
+    fatal: bool
+    deducted_by: int  # how many participants deducted it
+
+    def split(self, of: int) -> bool:
+        return 0 < self.deducted_by < of
+
+
+@dataclass(frozen=True)
+class CalibrationResults:
+    reference: Decimal  # the median of the participants' scores
+    spread: Decimal  # highest − lowest score
+    mean_abs_deviation: Decimal  # how far, on average, an inspector is from the reference
+    sections: list[SectionSpread]
+    inspectors: list[InspectorResult]
+    items: list[ItemAgreement]  # the items someone deducted, most disputed first
+
+
+def _median(values: list[Decimal]) -> Decimal:
+    return Decimal(statistics.median(values)).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
+
+
+def section_score(section: dict[str, Any], deductions: list[str]) -> Decimal:
+    """A section's score: 100 less the deductions ticked in it, not below 0 (``score_of``'s rule)."""
+    lost = sum(
+        (Decimal(str(i.get("deduct", 0))) for i in section["items"] if i["code"] in deductions), Decimal(0)
+    )
+    return max(Decimal(0), Decimal(100) - lost)
+
+
+def calibration_results(session: CalibrationSession) -> CalibrationResults | None:
+    """What a closed session shows (None while it is open, or with fewer than two scores).
+
+    The **reference** is the median of the participants' scores (GridCare's choice: it needs no
+    "right" inspector, and one outlier does not move it). Per weighted section (服务红线 has no
+    weight and is shown among the items): each participant's section score, lowest, highest,
+    spread and median. Per participant: score and deviation from the reference. Per item: how many
+    deducted it (a split item is where the inspectors disagree)."""
+    if session.state != CalibrationSession.State.CLOSED:
+        return None
+    rows = [r for r in session.scores.select_related("inspector").order_by("pk") if r.score is not None]
+    if len(rows) < 2:
+        return None
+    scores = [r.score for r in rows if r.score is not None]
+    reference = _median(scores)
+    weighted = [s for s in session.form.sections if Decimal(str(s["weight"])) > 0]
+    sections = []
+    for section in weighted:
+        values = [section_score(section, r.deductions) for r in rows]
+        sections.append(
+            SectionSpread(
+                name=section["name"],
+                weight=Decimal(str(section["weight"])),
+                scores=values,
+                low=min(values),
+                high=max(values),
+                median=_median(values),
+            )
+        )
+    inspectors = [
+        InspectorResult(
+            row=r,
+            score=score,
+            deviation=score - reference,
+            sections=[s.scores[i] for s in sections],
+        )
+        for i, (r, score) in enumerate(zip(rows, scores, strict=True))
+    ]
+    deviations = [abs(x.deviation) for x in inspectors]
+    items = [
+        ItemAgreement(
+            code=item["code"],
+            text=item["text"],
+            fatal=bool(item.get("fatal")),
+            deducted_by=sum(1 for r in rows if item["code"] in r.deductions),
+        )
+        for section in session.form.sections
+        for item in section["items"]
+    ]
+    disputed = sorted(
+        (i for i in items if i.deducted_by), key=lambda i: (abs(2 * i.deducted_by - len(rows)), i.code)
+    )
+    return CalibrationResults(
+        reference=reference,
+        spread=max(scores) - min(scores),
+        mean_abs_deviation=(sum(deviations, Decimal(0)) / len(deviations)).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        ),
+        sections=sections,
+        inspectors=inspectors,
+        items=disputed,
+    )
+
+
+def blind_to(viewer: Viewer, found: Inspection) -> bool:
+    """Whether ``viewer`` scores ``found``'s call in a session still open (and did not score the
+    inspection itself): the inspection's score and deductions are then kept from them."""
+    if found.inspector_id == getattr(viewer, "pk", None):
+        return False
+    return CalibrationScore.objects.filter(
+        inspector_id=getattr(viewer, "pk", None),
+        session__inspection=found,
+        session__state=CalibrationSession.State.OPEN,
+    ).exists()

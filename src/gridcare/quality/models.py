@@ -334,6 +334,75 @@ class Inspection(models.Model):
         return f"{self.agent} {self.week} {self.get_state_display()}"
 
 
+class CalibrationSession(models.Model):
+    """质检校准: several inspectors score one inspected call on their own, blind to each other's
+    scores until the session closes; then the spread of their scores per section and each
+    inspector's deviation from the session's reference (the median of their scores) show how far
+    the center's inspectors are from one another (``inspection.calibration_results``)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("评分中")
+        CLOSED = "closed", _("已结束")
+
+    inspection = models.ForeignKey(
+        Inspection, verbose_name=_("质检任务"), on_delete=models.PROTECT, related_name="calibrations"
+    )
+    # The inspection's unit: who may see the session (the scoping door), with the participants.
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    form = models.ForeignKey(InspectionForm, verbose_name=_("评分表"), on_delete=models.PROTECT)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.OPEN)
+    note = models.TextField(_("校准说明"), blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("发起人"), on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(_("发起时间"))
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("结束人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        verbose_name = _("质检校准")
+        verbose_name_plural = _("质检校准")
+        indexes = [models.Index(fields=["unit", "state"], name="calibration_unit_state")]
+
+    def __str__(self) -> str:
+        return f"{self.inspection} {self.opened_at:%Y-%m-%d}"
+
+
+class CalibrationScore(models.Model):
+    """One participant of a calibration session and their score of its call (empty until scored)."""
+
+    session = models.ForeignKey(
+        CalibrationSession, verbose_name=_("质检校准"), on_delete=models.CASCADE, related_name="scores"
+    )
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("质检员"), on_delete=models.PROTECT, related_name="+"
+    )
+    deductions = models.JSONField(_("扣分项"), default=list, blank=True)
+    score = models.DecimalField(_("得分"), max_digits=5, decimal_places=1, null=True, blank=True)
+    fatal = models.BooleanField(_("致命错误"), default=False)
+    notes = models.TextField(_("评分说明"), blank=True)
+    scored_at = models.DateTimeField(_("评分时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "pk"]
+        verbose_name = _("校准评分")
+        verbose_name_plural = _("校准评分")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "inspector"], name="calibration_one_score_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.inspector}"
+
+
 # --- Roll-ups: the statistics read from these, maintained incrementally (issue 17, item 10) --------
 
 

@@ -26,7 +26,7 @@ from gridcare.org.types import Actor, StaffRequest
 
 from . import evaluation, inspection, metrics, staffing, statistics
 from .forms import SelectionForm, StaffingForm
-from .models import AgentAssessment, Area, Bulletin, Inspection, Metric
+from .models import AgentAssessment, Area, Bulletin, CalibrationSession, Inspection, Metric
 
 ARROWS = {
     "flat": ("→", "text-muted"),
@@ -593,6 +593,9 @@ def inspection_detail(request: StaffRequest, pk: int) -> HttpResponse:
     form = found.form or inspection.form_in_force()
     call = found.call
     recording = call.recording_ref
+    # A participant of an open calibration on this call does not see its score yet (blind).
+    blind = inspection.blind_to(viewer, found)
+    may = {action: ok and not blind for action, ok in inspection.allowed(viewer, found).items()}
     return render(
         request,
         "quality/inspection.html",
@@ -603,10 +606,124 @@ def inspection_detail(request: StaffRequest, pk: int) -> HttpResponse:
             "recording": recording,
             "recording_is_link": recording.startswith(("http://", "https://")),
             "orders": list(call.work_orders.all()),
-            "sections": inspection.form_items(form, found.deductions) if form else [],
-            **{f"may_{action}": ok for action, ok in inspection.allowed(viewer, found).items()},
+            "sections": inspection.form_items(form, [] if blind else found.deductions) if form else [],
+            **{f"may_{action}": ok for action, ok in may.items()},
+            "blind": blind,
+            "may_calibrate": inspection.may_open_calibration(viewer, found) and found.agent_id != viewer.pk,
             "error": error,
             "own": found.agent_id == viewer.pk,
+        },
+    )
+
+
+# --- Calibration sessions (质检校准): /quality/calibrations/ -----------------------------------------
+
+
+def _calibrating(request: StaffRequest) -> Actor:
+    """The signed-in inspector or leader; anyone else (an agent) is refused with 403."""
+    viewer = scoping.signed_in(request.user)
+    if not inspection.is_inspector(viewer):
+        raise PermissionDenied(_("您的岗位不能参加质检校准"))
+    return viewer
+
+
+@login_required
+def calibrations(request: StaffRequest) -> HttpResponse:
+    """质检校准: the sessions the viewer opened or scores in (a leader: all of their scope)."""
+    viewer = _calibrating(request)
+    qs = inspection.calibrations(viewer, request.active_unit).order_by("-opened_at", "-pk")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "quality/calibrations.html", {"page": page})
+
+
+@login_required
+def calibration_new(request: StaffRequest, inspection_pk: int) -> HttpResponse:
+    """Open a session on an inspection's call: pick the inspectors (at least two)."""
+    viewer = _calibrating(request)
+    found = inspection.visible_one(viewer, inspection_pk)
+    if not inspection.may_open_calibration(viewer, found):
+        raise Http404
+    error = ""
+    chosen: list[str] = []
+    if request.method == "POST":
+        chosen = request.POST.getlist("inspector")
+        try:
+            session = inspection.open_calibration(
+                actor=viewer,
+                inspection_pk=found.pk,
+                inspectors=[int(v) for v in chosen if v.isdigit()],
+                note=request.POST.get("note", "")[:2000],
+            )
+        except ApiError as exc:
+            error = exc.message
+        else:
+            return redirect(reverse("quality:calibration", args=[session.pk]))
+    return render(
+        request,
+        "quality/calibration_new.html",
+        {
+            "x": found,
+            "candidates": list(inspection.calibration_candidates(found)),
+            "chosen": chosen,
+            "error": error,
+        },
+    )
+
+
+CALIBRATION_ACTIONS = {
+    "score": lambda viewer, pk, post: inspection.score_calibration(
+        actor=viewer, pk=pk, deductions=post.getlist("deduct"), notes=post.get("notes", "")
+    ),
+    "close": lambda viewer, pk, post: inspection.close_calibration(actor=viewer, pk=pk),
+}
+
+
+@login_required
+def calibration_detail(request: StaffRequest, pk: int) -> HttpResponse:
+    """One session: the call and the form; a participant scores it, blind to the others, until it
+    closes; then the scores, the spread per section and each inspector's deviation from the median."""
+    viewer = _calibrating(request)
+    session = inspection.calibration(viewer, pk, request.active_unit)
+    error = ""
+    if request.method == "POST":
+        act = CALIBRATION_ACTIONS.get(request.POST.get("action", ""))
+        try:
+            if act is None:
+                raise ApiError("invalid_input", _("未知操作"), status=422)
+            act(viewer, session.pk, request.POST)
+        except ApiError as exc:
+            error = exc.message
+        else:
+            return redirect(reverse("quality:calibration", args=[session.pk]))
+        session = inspection.calibration(viewer, pk, request.active_unit)
+    people = inspection.participants(viewer, session)
+    mine = next((p for p in people if p.own), None)
+    found = session.inspection
+    call = found.call
+    results = inspection.calibration_results(session)
+    return render(
+        request,
+        "quality/calibration.html",
+        {
+            "session": session,
+            "x": found,
+            "call": call,
+            "caller": mask_phone(call.caller_number),
+            "recording": call.recording_ref,
+            "recording_is_link": call.recording_ref.startswith(("http://", "https://")),
+            "people": people,
+            "mine": mine,
+            "may_score": mine is not None and session.state == CalibrationSession.State.OPEN,
+            "may_close": inspection.may_close_calibration(viewer, session),
+            "sections": inspection.form_items(session.form, mine.deductions if mine else []),
+            "results": results,
+            "rows": [
+                {"r": r, "sections": list(zip(results.sections, r.sections, strict=True))}
+                for r in results.inspectors
+            ]
+            if results
+            else [],
+            "error": error,
         },
     )
 

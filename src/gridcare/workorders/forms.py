@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.validation import PhoneField
 
-from .models import CallOutcome, Channel, ComplaintClass, OrderType, Satisfaction
+from .models import CallbackMethod, CallOutcome, Channel, ComplaintClass, OrderType, Satisfaction
 
 
 class IntakeForm(forms.Form):
@@ -54,6 +54,9 @@ class ActionForm(forms.Form):
     )
     satisfaction = forms.ChoiceField(
         label=_("满意度"), choices=[("", "—"), *Satisfaction.choices], required=False
+    )
+    method = forms.ChoiceField(
+        label=_("回访方式"), choices=CallbackMethod.choices, initial=CallbackMethod.PHONE, required=False
     )
     into = forms.CharField(label=_("合并至工单号"), max_length=24, required=False)
     problem_solved = forms.CharField(

@@ -1,6 +1,6 @@
 """受理 on PostgreSQL in one statement.
 
-``services.create_work_order`` builds the order, its ``accept`` history row, its deadlines and
+``intake.create_work_order`` builds the order, its ``accept`` history row, its deadlines and
 their scheduled warning checks in memory; on PostgreSQL with the database task backend this module
 writes all of them — and takes the order number — with one ``INSERT … RETURNING`` chain of
 data-modifying CTEs: one round trip and one commit instead of seven statements. Intake is the

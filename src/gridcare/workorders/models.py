@@ -53,6 +53,7 @@ class Channel(models.TextChoices):
     HALL = "hall", _("营业厅")
     REGULATOR = "regulator_12398", _("12398监管热线")
     LETTER = "letter", _("信函/传真")
+    CALLBACK = "callback", _("回访")  # raised by a 不满意 callback (``WhenDissatisfied.COMPLAINT``)
 
 
 class State(models.TextChoices):
@@ -150,10 +151,21 @@ class WhenDissatisfied(models.TextChoices):
 
     REVIEW = "review", _("退回审核")
     REOPEN = "reopen", _("退回承办单位重新处理")
+    COMPLAINT = "complaint", _("转投诉工单")
+
+
+class CallbackMethod(models.TextChoices):
+    """How a callback result was obtained. Only a phone call is held to the calling hours and the
+    interval between calls (``CallbackSetting``); a visit or a written reply is recorded when it
+    comes."""
+
+    PHONE = "phone", _("电话回访")
+    VISIT = "visit", _("上门回访")
+    WRITTEN = "written", _("书面回复")
 
 
 class WorkOrder(models.Model):
-    """电子工单. Created by ``services.create_work_order``; changed only through ``services.perform``."""
+    """电子工单. Created by ``intake.create_work_order`` (``services`` re-exports it); changed only through ``services.perform``."""
 
     # Indexes are chosen by the queries that use them (Meta.indexes), not one per column: every
     # intake writes each of them. Unique keys are constraints, which on PostgreSQL do not bring the
@@ -236,6 +248,16 @@ class WorkOrder(models.Model):
         related_name="merged",
         db_index=False,  # never looked up by; orders are not deleted
     )
+    # The order whose 不满意 callback raised this complaint (``WhenDissatisfied.COMPLAINT``).
+    raised_from = models.ForeignKey(
+        "self",
+        verbose_name=_("来源工单"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="raised_complaints",
+        db_index=False,  # wo_one_complaint_per_original (partial: only raised complaints) serves it
+    )
     urge_count = models.PositiveSmallIntegerField(_("催办次数"), default=0)
     escalation_tier = models.PositiveSmallIntegerField(_("升级层级"), default=0)
     warning_level = models.PositiveSmallIntegerField(_("预警级别"), default=0)
@@ -285,6 +307,12 @@ class WorkOrder(models.Model):
                 fields=["number"], name="wo_number_unique", opclasses=["varchar_pattern_ops"]
             ),
             models.UniqueConstraint(fields=["idempotency_key"], name="wo_idempotency_key_unique"),
+            # A 不满意 callback raises one complaint at most; partial, so other intakes write nothing.
+            models.UniqueConstraint(
+                fields=["raised_from"],
+                name="wo_one_complaint_per_original",
+                condition=models.Q(raised_from__isnull=False),
+            ),
         ]
         indexes = [
             models.Index(fields=["assigned_unit", "state"], name="wo_assigned_state"),

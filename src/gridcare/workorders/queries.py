@@ -60,6 +60,15 @@ def get_order(user: Viewer, number: str, active_unit: Any = None) -> WorkOrder:
     return scoping.get_for_user(qs, user, ORDER_UNIT_FIELDS, active_unit, number=number)
 
 
+def linked_by_callback(user: Viewer, order: WorkOrder, active_unit: Any = None) -> dict[str, Any]:
+    """The orders a 不满意 callback linked to ``order`` that ``user`` may see: the original it was
+    raised from (``raised_from``) and the complaints raised from it (``raised``)."""
+    visible = visible_orders(user, active_unit)
+    source = visible.filter(pk=order.raised_from_id).first() if order.raised_from_id else None
+    raised = list(visible.filter(raised_from=order)) if order.satisfaction else []
+    return {"raised_from": source, "raised": raised}
+
+
 def queue(
     user: Viewer,
     *,

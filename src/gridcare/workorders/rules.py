@@ -13,8 +13,9 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import F, QuerySet
-from django.utils.translation import gettext
+from django.utils.translation import gettext, override
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
@@ -23,15 +24,19 @@ from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
 from gridcare.org.types import Actor
 
-from . import deadlines
+from . import deadlines, intake
 from .escalation import notify_escalation
 from .models import (
     OPEN_STATES,
+    CallbackMethod,
     CallbackResult,
     CallbackRule,
     CallbackSetting,
     CallOutcome,
+    Channel,
+    ComplaintClass,
     Milestone,
+    OrderAction,
     OrderType,
     Satisfaction,
     State,
@@ -88,9 +93,21 @@ def callback_rate(order: WorkOrder) -> Decimal:
 
 
 def when_dissatisfied(order: WorkOrder) -> str:
-    """What a 不满意 callback does to ``order`` (``CallbackRule.when_dissatisfied``)."""
+    """What a 不满意 callback does to ``order`` (``CallbackRule.when_dissatisfied``). A complaint is
+    never complained about again: the complaint rule reopens it instead."""
     rule = callback_rule(order)
-    return rule.when_dissatisfied if rule is not None else WhenDissatisfied.REVIEW
+    found = rule.when_dissatisfied if rule is not None else WhenDissatisfied.REVIEW
+    if found == WhenDissatisfied.COMPLAINT and order.order_type == OrderType.COMPLAINT:
+        return WhenDissatisfied.REOPEN
+    return found
+
+
+def by_phone(step: OrderStep) -> bool:
+    """Whether the callback result of ``step`` comes from a phone call: every 回访拨打, and a plain
+    回访 unless it is recorded as a visit or a written reply (``CallbackMethod``)."""
+    if step.action == OrderAction.CALLBACK_CALL:
+        return True
+    return (step.payload.get("method") or CallbackMethod.PHONE) == CallbackMethod.PHONE
 
 
 def sampled_for_callback(order: WorkOrder) -> bool:
@@ -251,8 +268,21 @@ def call_outcome_given(step: OrderStep) -> None:
         satisfaction_given(step)
 
 
+def callback_method_known(step: OrderStep) -> None:
+    """A callback result says how it was obtained: by phone (the default), a visit or in writing."""
+    if step.payload.get("method") not in (None, "", *CallbackMethod.values):
+        raise ApiError(
+            "invalid_callback_method",
+            gettext("请选择回访方式：电话回访/上门回访/书面回复"),
+            status=422,
+        )
+
+
 def within_calling_hours(step: OrderStep) -> None:
-    """A customer is called only in the allowed hours (``CallbackSetting``), Asia/Shanghai time."""
+    """A customer is called only in the allowed hours (``CallbackSetting``), Asia/Shanghai time:
+    every call of the work list, and a callback result recorded as a phone call (``by_phone``)."""
+    if not by_phone(step):
+        return
     setting = CallbackSetting.current()
     local = clock.local(_now(step)).time()
     if not setting.calls_from <= local < setting.calls_until:
@@ -272,7 +302,10 @@ def next_call_allowed_at(order: WorkOrder, setting: CallbackSetting) -> dt.datet
 
 
 def call_interval_passed(step: OrderStep) -> None:
-    """Two callback calls of one order are at least the minimum interval apart."""
+    """Two callback calls of one order are at least the minimum interval apart (a callback result
+    recorded as a phone call is a call too; a visit or a written reply is not)."""
+    if not by_phone(step):
+        return
     allowed = next_call_allowed_at(step.obj, CallbackSetting.current())
     if allowed is not None and _now(step) < allowed:
         raise ApiError(
@@ -373,6 +406,18 @@ def record_satisfaction(step: OrderStep) -> None:
     step.changes["callback_result"] = CallbackResult.REACHED
 
 
+def record_callback_method(step: OrderStep) -> None:
+    """How the callback result came, in its history row. By phone it is a reached call of the
+    round, counted as 回访拨打 counts one (so the interval rule sees it)."""
+    method = step.payload.get("method") or CallbackMethod.PHONE
+    if method != CallbackMethod.PHONE:
+        step.found["history"] = {"method": method}
+        return
+    attempt = step.obj.callback_attempts + 1
+    step.changes.update(callback_attempts=attempt, last_callback_at=_now(step))
+    step.found["history"] = {"method": method, "outcome": CallOutcome.REACHED, "attempt": attempt}
+
+
 def open_callback_round(step: OrderStep) -> None:
     """An approved review of an order drawn for a callback opens a new callback round."""
     if step.target == State.REVIEWED and step.obj.callback_required:
@@ -408,10 +453,15 @@ def close_unreached_when_attempts_run_out(step: OrderStep) -> None:
 
 def reopen_when_dissatisfied(step: OrderStep) -> None:
     """A 不满意 callback does what the order's ``CallbackRule.when_dissatisfied`` says: back to
-    review (审核), or reopened — back in the handling unit's hands (处理中) to be handled again."""
+    review (审核); reopened — back in the handling unit's hands (处理中) to be handled again; or
+    called back as it is, with a complaint raised (``raise_complaint_when_dissatisfied``)."""
     if step.changes.get("satisfaction") != Satisfaction.DISSATISFIED:
         return
-    if when_dissatisfied(step.obj) == WhenDissatisfied.REOPEN and step.obj.assigned_unit_id is not None:
+    rule = when_dissatisfied(step.obj)
+    if rule == WhenDissatisfied.COMPLAINT:
+        step.target = State.CALLED_BACK
+        step.found["raise_complaint"] = True
+    elif rule == WhenDissatisfied.REOPEN and step.obj.assigned_unit_id is not None:
         step.target = State.IN_PROGRESS
     else:
         step.target = State.REPLIED
@@ -492,6 +542,59 @@ def callback_clock_stops(step: OrderStep) -> None:
     """The callback limit is met once the callback ends (reached, or not reached)."""
     if step.target != State.REVIEWED:
         deadlines.meet_milestones(step.obj, {Milestone.CALLBACK}, _now(step))
+
+
+def raise_complaint_when_dissatisfied(step: OrderStep) -> None:
+    """转投诉: a 不满意 callback under the complaint rule raises a complaint (投诉, channel 回访)
+    about the original: its customer and caller, the original's number and the callback's notes in
+    the content, linked by ``raised_from``, accepted at the original's accepting unit when the
+    actor may act for it (else where the actor acts). It is filed through the intake every door
+    uses (``intake.create_work_order``), inside the callback's transaction: if it cannot be
+    filed, the callback result is not recorded either. One per original: the original is locked,
+    a complaint already raised is not raised again (and the database holds one at most)."""
+    if not step.found.get("raise_complaint"):
+        return
+    original, now = step.obj, _now(step)
+    if WorkOrder.objects.filter(raised_from=original).exists():
+        return
+    handling = original.assigned_unit or original.accepted_unit
+    # Stored text (the order's content and history), in Chinese whatever the actor's language.
+    with override(settings.LANGUAGE_CODE):
+        order_type = str(original.get_order_type_display())
+    content = (
+        f"回访不满意转投诉。原工单 {original.number}（{order_type}，承办单位 {handling.name}）。"
+        f"回访记录：{step.note.strip() or '（无）'}"
+    )
+    accepted_at = (
+        original.accepted_unit if scoping.unit_in_scope(step.actor, original.accepted_unit) else None
+    )
+    complaint, _created = intake.create_work_order(
+        actor=step.actor,
+        intake=intake.Intake(
+            order_type=OrderType.COMPLAINT,
+            channel=Channel.CALLBACK,
+            content=content,
+            customer=original.customer,
+            caller_name=original.caller_name,
+            caller_phone=original.caller_phone,
+            address=original.address,
+            complaint_class=ComplaintClass.SERVICE,
+            raised_from=original,
+        ),
+        active_unit=accepted_at,
+    )
+    step.found["complaint"] = complaint
+    WorkOrderEvent.objects.create(
+        order=original,
+        action="raise_complaint",
+        at=now,
+        actor=step.actor if getattr(step.actor, "pk", None) else None,
+        actor_unit=intake.acting_unit(step.actor),
+        from_state="",
+        to_state="",
+        note=f"已转投诉工单 {complaint.number}",
+        data={"complaint": complaint.number},
+    )
 
 
 def tell_escalation_tier(step: OrderStep) -> None:

@@ -56,6 +56,9 @@ class WorkOrderOut(Schema):
     warning_level: int
     callback_required: bool
     satisfaction: str
+    raised_from: str | None = Field(
+        None, description="a complaint raised by a dissatisfied callback: the original order's number"
+    )
     version: int
     created_at: dt.datetime
     closed_at: dt.datetime | None
@@ -85,6 +88,7 @@ class WorkOrderOut(Schema):
             warning_level=order.warning_level,
             callback_required=order.callback_required,
             satisfaction=order.satisfaction,
+            raised_from=order.raised_from.number if order.raised_from is not None else None,
             version=order.version,
             created_at=clock.local(order.created_at),
             closed_at=clock.local(order.closed_at),
@@ -127,6 +131,12 @@ class ActionIn(Schema):
         None,
         max_length=20,
         description="callback_call: reached | not_reached | refused | wrong_number (reached needs a satisfaction)",
+    )
+    method: CleanLine | None = Field(
+        None,
+        max_length=20,
+        description="callback: phone (default; held to the calling hours and the interval between calls)"
+        " | visit | written",
     )
     into: CleanLine | None = Field(
         None, max_length=64, description="merge: number of the order to merge into"

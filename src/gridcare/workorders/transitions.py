@@ -30,6 +30,7 @@ from .rules import (
     call_outcome_given,
     callback_clock_stops,
     callback_done,
+    callback_method_known,
     clear_assignment,
     close_all_clocks,
     close_unreached_when_attempts_run_out,
@@ -47,8 +48,10 @@ from .rules import (
     note_given,
     open_callback_round,
     pause_clocks,
+    raise_complaint_when_dissatisfied,
     raise_tier,
     reason_given_for_sending_back,
+    record_callback_method,
     record_complaint_items,
     record_fault_finding,
     record_reached_call,
@@ -142,10 +145,11 @@ TRANSITIONS = (
     ),
     Transition(
         A.CALLBACK, _("回访"), frozenset({State.REVIEWED}), State.CALLED_BACK, CALLBACK_STAFF,
-        guards=(satisfaction_given, sampled_for_a_callback),
-        effects=(record_satisfaction, reopen_when_dissatisfied),
-        then=(callback_clock_stops,),
-        fields=("satisfaction",),
+        guards=(satisfaction_given, sampled_for_a_callback, callback_method_known, within_calling_hours,
+                call_interval_passed),
+        effects=(record_callback_method, record_satisfaction, reopen_when_dissatisfied),
+        then=(callback_clock_stops, raise_complaint_when_dissatisfied),
+        fields=("satisfaction", "method"),
         or_to=(State.REPLIED, State.IN_PROGRESS),
     ),
     Transition(
@@ -153,7 +157,7 @@ TRANSITIONS = (
         guards=(sampled_for_a_callback, call_outcome_given, within_calling_hours, call_interval_passed),
         effects=(count_call, record_reached_call, close_unreached_when_attempts_run_out,
                  reopen_when_dissatisfied),
-        then=(callback_clock_stops,),
+        then=(callback_clock_stops, raise_complaint_when_dissatisfied),
         fields=("outcome", "satisfaction"),
         or_to=(State.CALLED_BACK, State.REPLIED, State.IN_PROGRESS),
     ),
@@ -258,7 +262,12 @@ TABLE = WORK_ORDERS.by_action
 
 
 # History rows that are not actions of the table.
-EVENT_LABELS = {"accept": _("受理"), "warning": _("时限预警"), "merge_in": _("合并重复工单")}
+EVENT_LABELS = {
+    "accept": _("受理"),
+    "warning": _("时限预警"),
+    "merge_in": _("合并重复工单"),
+    "raise_complaint": _("回访不满意转投诉"),
+}
 
 
 def event_label(action: str) -> str:

@@ -177,6 +177,7 @@ def _detail_context(
         "form": form,
         "open_action": open_action,
         "error": error,
+        "linked": queries.linked_by_callback(request.user, order, request.active_unit),
         "customer_name": mask_name(order.customer.name) if order.customer is not None else order.caller_name,
         "caller_phone": mask_phone(order.caller_phone),
     }

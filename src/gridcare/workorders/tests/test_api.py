@@ -2,6 +2,7 @@
 
 import pytest
 
+from gridcare.core.testing import in_calling_hours
 from gridcare.org.services import issue_token
 from gridcare.workorders.models import WorkOrder
 
@@ -143,7 +144,8 @@ def test_four_items_enforced_through_the_api(wo_world, client):
     post(client, url + "take", {}, **clerk)
     post(client, url + "reply", {"reply": "已更正电量", "at_fault": False}, **clerk)
     post(client, url + "review", {}, **leader)
-    post(client, url + "callback", {"satisfaction": "satisfied"}, **leader)
+    with in_calling_hours():
+        post(client, url + "callback", {"satisfaction": "satisfied"}, **leader)
     refused = post(client, url + "archive", {}, **leader)
     assert refused.status_code == 409 and refused.json()["code"] == "complaint_items_incomplete"
     post(

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from gridcare.core.api_errors import ApiError
+from gridcare.core.testing import in_calling_hours
 from gridcare.workorders import services
 from gridcare.workorders.models import OrderType, State, WorkOrder
 
@@ -37,7 +38,8 @@ def test_dissatisfied_callback_reopens_for_review(wo_world):
     w = wo_world
     order = act(act(new_order(w), "dispatch", w.agent, unit=w.east.pk), "take", w.clerk_east)
     order = act(act(order, "reply", w.clerk_east, reply="已恢复"), "review", w.leader)
-    order = act(order, "callback", w.agent, satisfaction="dissatisfied", note="客户反映仍然电压低")
+    with in_calling_hours():
+        order = act(order, "callback", w.agent, satisfaction="dissatisfied", note="客户反映仍然电压低")
     assert order.state == State.REPLIED and order.satisfaction == "dissatisfied"
     order = act(order, "review", w.leader, approve=False, note="请重新处理电压问题")
     assert order.state == State.IN_PROGRESS
@@ -54,7 +56,8 @@ def complaint_replied(w, at_fault):
 def test_complaint_cannot_be_archived_until_four_items(wo_world):
     w = wo_world
     order = act(complaint_replied(w, at_fault=False), "review", w.leader)
-    order = act(order, "callback", w.agent, satisfaction="satisfied")
+    with in_calling_hours():
+        order = act(order, "callback", w.agent, satisfaction="satisfied")
     order = act(
         order, "complaint_items", w.clerk_east, problem_solved="已解决", cause_analysis="服务意识不强"
     )

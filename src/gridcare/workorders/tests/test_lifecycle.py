@@ -6,6 +6,7 @@ import pytest
 
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
+from gridcare.core.testing import in_calling_hours
 from gridcare.workorders import services
 from gridcare.workorders.models import OPEN_STATES, OrderType, State, WorkOrderEvent
 from gridcare.workorders.transitions import TABLE
@@ -55,7 +56,8 @@ def full_loop(w, order_type):
     order = act(order, "review", w.leader)
     if order.callback_required:
         assert order.state == State.REVIEWED
-        order = act(order, "callback", w.agent, satisfaction="satisfied")
+        with in_calling_hours():
+            order = act(order, "callback", w.agent, satisfaction="satisfied")
         assert order.state == State.CALLED_BACK
     order = act(order, "archive", w.leader)
     assert order.state == State.ARCHIVED and order.closed_at is not None

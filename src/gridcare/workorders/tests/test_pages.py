@@ -5,6 +5,7 @@ import io
 from openpyxl import load_workbook
 
 from gridcare.core.models import AuditLog
+from gridcare.core.testing import in_calling_hours
 from gridcare.workorders import services
 from gridcare.workorders.models import OrderType, WorkOrder
 
@@ -61,7 +62,8 @@ def test_four_items_enforced_on_the_page(wo_world, client):
     w = wo_world
     order = act(new_order(w, OrderType.COMPLAINT), "dispatch", w.agent, unit=w.east.pk)
     order = act(act(order, "take", w.clerk_east), "reply", w.clerk_east, reply="已道歉", at_fault=False)
-    order = act(act(order, "review", w.leader), "callback", w.agent, satisfaction="satisfied")
+    with in_calling_hours():
+        order = act(act(order, "review", w.leader), "callback", w.agent, satisfaction="satisfied")
     client.force_login(w.leader)
     refused = client.post(
         f"/workorders/{order.number}/actions/archive/", {"version": order.version}, HTTP_HX_REQUEST="true"
