@@ -11,7 +11,7 @@ from ninja import Field, Schema
 
 from gridcare.core import clock
 from gridcare.core.masking import mask_address, mask_id_number, mask_name, mask_phone
-from gridcare.core.validation import CleanLine, Phone
+from gridcare.core.validation import CleanLine, Flag, Phone
 from gridcare.customers.models import Customer
 from gridcare.workorders.models import Channel
 
@@ -38,7 +38,7 @@ class EquipmentIn(Schema):
 
 class DocumentIn(Schema):
     kind: DocumentKind
-    via_shared_data: bool = Field(False, description="一证办电: fetched from the government's shared data")
+    via_shared_data: Flag = Field(False, description="一证办电: fetched from the government's shared data")
     note: CleanLine = Field("", max_length=200)
 
 
@@ -59,10 +59,10 @@ class ApplicationIn(Schema):
     equipment: list[EquipmentIn] = Field(default_factory=list, max_length=500)
     documents: list[DocumentIn] = Field(default_factory=list, max_length=50)
     channel: Channel = Channel.HALL
-    high_risk: bool = False
-    dishonest: bool = False
-    green_channel: bool = Field(False, description="绿色通道: a key project")
-    handed_in_by_account_manager: bool = False
+    high_risk: Flag = False
+    dishonest: Flag = False
+    green_channel: Flag = Field(False, description="绿色通道: a key project")
+    handed_in_by_account_manager: Flag = False
     account_no: CleanLine | None = Field(None, max_length=32, description="户号 of an existing customer")
     supply_unit: CleanLine | None = Field(
         None,

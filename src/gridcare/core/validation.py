@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
 
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls. NUL is \x00.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -207,3 +207,9 @@ class PhoneField(forms.CharField):
             return normalize_phone_or_blank(value)
         except InvalidPhone:
             raise DjangoValidationError(self.error_messages["invalid_phone"], code="invalid_phone") from None
+
+
+# A yes/no in a JSON body: true or false only. Pydantic's lax mode would take 0, 1, "yes" or "on"
+# for a boolean, which the OpenAPI document (type boolean) promises to refuse. (Query strings keep
+# plain ``bool``: they arrive as text.)
+Flag = Annotated[bool, Strict()]

@@ -4,7 +4,7 @@ import datetime as dt
 
 from ninja import Field, Schema
 
-from gridcare.core.validation import CleanLine, CleanText
+from gridcare.core.validation import CleanLine, CleanText, Flag
 
 from . import markup
 from .models import Article
@@ -64,7 +64,7 @@ class ArticleOut(ArticleHitOut):
 
 
 class FeedbackIn(Schema):
-    helpful: bool
+    helpful: Flag
     query: CleanText = Field("", max_length=200)
     call_ref: CleanLine = Field("", max_length=64)
 

@@ -5,7 +5,7 @@ import datetime as dt
 from ninja import Schema
 from pydantic import Field
 
-from gridcare.core.validation import CleanLine, CleanText, Code, LocalDateTime
+from gridcare.core.validation import CleanLine, CleanText, Code, Flag, LocalDateTime
 
 from .models import Outage
 
@@ -111,7 +111,7 @@ class OutageIn(Schema):
     transformer_areas: list[Code] = Field(
         default_factory=list, max_length=5000, description="transformer area codes"
     )
-    publish: bool = Field(False, description="publish at once (planned/temporary)")
+    publish: Flag = Field(False, description="publish at once (planned/temporary)")
     override_reason: CleanText = Field("", max_length=300)
 
 

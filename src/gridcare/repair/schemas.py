@@ -8,7 +8,7 @@ from ninja import Field, Schema
 from gridcare.core import clock
 from gridcare.core.api_errors import ErrorOut  # noqa: F401 - the API's one error schema
 from gridcare.core.masking import mask_name, mask_phone
-from gridcare.core.validation import CleanLine, CleanText, Code, LocalDateTime, Phone
+from gridcare.core.validation import CleanLine, CleanText, Code, Flag, LocalDateTime, Phone
 from gridcare.workorders.models import Channel
 
 from .models import Crew, FaultEvent, ReportedCall, TroubleCall
@@ -23,7 +23,7 @@ class FaultCallIn(Schema):
     caller_phone: Phone = ""
     address: CleanLine = Field("", max_length=200, description=gettext("故障地址"))
     channel: Channel = Channel.HOTLINE
-    hazard: bool = Field(
+    hazard: Flag = Field(
         False,
         description="有安全隐患 (line down, sparks, risk of shock): urgent whatever the call count — "
         "its own event (or the open event of its device, marked urgent), dispatched at once; the "
@@ -44,7 +44,7 @@ class EventBrief(Schema):
     number: str
     level: str
     state: str
-    hazard: bool = Field(description="安全隐患: an urgent event, dispatched at once")
+    hazard: Flag = Field(description="安全隐患: an urgent event, dispatched at once")
     device: str
     crew: str | None
     estimated_restore_at: dt.datetime | None
@@ -82,7 +82,7 @@ class ReportedCallOut(Schema):
     repeated: bool = Field(
         description="the caller had an open fault order, which the call urged (重复来电 → 催办)"
     )
-    hazard: bool = Field(description="the caller reported a safety hazard (有安全隐患)")
+    hazard: Flag = Field(description="the caller reported a safety hazard (有安全隐患)")
     answer: str = Field(
         description="what the caller hears: the open event covering their area or feeder, else 正在研判"
     )
@@ -248,7 +248,7 @@ class AffectedCustomerOut(Schema):
 class EventActionIn(Schema):
     note: CleanText = Field("", max_length=1000)
     crew: CleanLine | None = Field(None, max_length=64, description="dispatch / reinforce: crew code")
-    replace: bool = Field(False, description="dispatch: take over from the current crew")
+    replace: Flag = Field(False, description="dispatch: take over from the current crew")
     level: CleanLine | None = Field(None, max_length=20, description="reassign: area | feeder")
     transformer_area: CleanLine | None = Field(
         None, max_length=64, description="reassign: transformer area code"
@@ -326,4 +326,4 @@ class CrewOut(Schema):
 
 
 class CrewStatusIn(Schema):
-    on_duty: bool
+    on_duty: Flag

@@ -7,7 +7,7 @@ from ninja import Field, Schema
 
 from gridcare.core import clock
 from gridcare.core.masking import mask_phone
-from gridcare.core.validation import CleanLine, CleanText, Int32, Phone
+from gridcare.core.validation import CleanLine, CleanText, Flag, Int32, Phone
 
 from .models import Channel, ComplaintClass, OrderType, WorkOrder
 
@@ -24,7 +24,7 @@ class WorkOrderIn(Schema):
     address: CleanLine = Field("", max_length=200)
     subtype: CleanLine = Field("", max_length=40)
     complaint_class: ComplaintClass | None = None
-    handed_in_by_account_manager: bool = False
+    handed_in_by_account_manager: Flag = False
 
 
 class DeadlineOut(Schema):
@@ -124,8 +124,8 @@ class ActionIn(Schema):
     note: CleanText = Field("", max_length=2000)
     unit: CleanLine | None = Field(None, max_length=64, description="dispatch/redispatch: unit id or code")
     reply: CleanText | None = Field(None, max_length=4000)
-    at_fault: bool | None = None
-    approve: bool = True
+    at_fault: Flag | None = None
+    approve: Flag = True
     satisfaction: CleanLine | None = Field(None, max_length=40)
     outcome: CleanLine | None = Field(
         None,

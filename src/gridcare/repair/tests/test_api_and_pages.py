@@ -114,6 +114,16 @@ def test_crew_list_and_duty(grid):
     assert {c["code"] for c in crews} >= {"S01C1", "S01C2", "S02C1"}
     r = client.post("/api/v1/repair/crews/S01C2/duty", {"on_duty": False}, content_type="application/json")
     assert r.json()["status"] == "off"
+    # A yes/no is true or false: 0, 1 or "yes" are refused (found by schemathesis), nothing changes.
+    for wrong in (1, "yes", "true"):
+        r = client.post(
+            "/api/v1/repair/crews/S01C2/duty", {"on_duty": wrong}, content_type="application/json"
+        )
+        assert r.status_code == 422, wrong
+    assert (
+        client.get("/api/v1/repair/crews").json()[[c["code"] for c in crews].index("S01C2")]["status"]
+        == "off"
+    )
 
 
 def test_board_event_and_crew_pages_render(grid, storm_clock):
