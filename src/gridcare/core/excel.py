@@ -9,8 +9,8 @@ from typing import Any
 
 from django.http import HttpResponse
 
-from gridcare.core import audit, clock
-from gridcare.core.models import AuditLog
+from gridcare.core import clock
+from gridcare.core.exports import audited_attachment
 
 
 def workbook_response(
@@ -38,21 +38,18 @@ def workbook_response(
     sheet.column_dimensions["A"].width = 28
     buffer = io.BytesIO()
     book.save(buffer)
-    audit.record(
-        action=AuditLog.Action.EXPORT,
-        actor=user,
-        object_type=object_type,
-        object_repr=title,
-        detail={"rows": len(rows), "subtitle": subtitle},
+    return audited_attachment(
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        extension="xlsx",
+        filename=filename,
+        title=title,
+        subtitle=subtitle,
+        rows=len(rows),
+        user=user,
         request=request,
+        object_type=object_type,
     )
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{filename}-{clock.local_now():%Y%m%d-%H%M}.xlsx"'
-    )
-    return response
 
 
 def _cell(value: Any) -> Any:

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from gridcare.core import excel
+from gridcare.core import excel, pdf
 from gridcare.core.api_errors import ApiError
 from gridcare.core.clock import local, local_now
 from gridcare.core.masking import mask_phone
@@ -373,6 +373,8 @@ def bulletin(request: StaffRequest, pk: int) -> HttpResponse:
             user=viewer,
             request=request,
         )
+    if request.GET.get("format") == "pdf":
+        return _bulletin_pdf(request, viewer, found)
     lists = [
         {
             "key": key,
@@ -390,6 +392,49 @@ def bulletin(request: StaffRequest, pk: int) -> HttpResponse:
 
 
 _COUNT_OF = {"overdue": "overdue", "near_due": "near", "urged": "urged", "escalated": "escalated"}
+
+
+def _bulletin_pdf(request: StaffRequest, viewer: Any, found: Bulletin) -> HttpResponse:
+    """The bulletin as issued, printable: its counts, each list of orders, the hot spots."""
+    data = found.data
+    c = data["counts"]
+    counts = _(
+        "在途工单 %(open)s 件；超期 %(overdue)s 件；临期 %(near)s 件；被催办 %(urged)s 件；"
+        "已升级 %(escalated)s 件；新增预警 %(warnings)s 次"
+    ) % {k: c.get(k, 0) for k in ("open", "overdue", "near", "urged", "escalated", "warnings")}
+    sections = [
+        pdf.Section(
+            heading=f"{_(label)}（{data['counts'].get(_COUNT_OF[key], len(data[key]))}）",
+            headers=[_(h) for h in BULLETIN_HEADERS],
+            rows=[[r[k] for k in BULLETIN_KEYS] for r in data[key]],
+            empty=_("无"),
+            widths=[2.2, 1.2, 1.2, 1.8, 1, 1.6, 1, 0.8, 0.8],
+        )
+        for key, label in BULLETIN_LISTS
+    ]
+    sections.append(
+        pdf.Section(
+            heading=_("投诉热点"),
+            headers=[_("台区"), _("投诉件数")],
+            rows=[[h["where"], h["complaints"]] for h in data["hot_spots"]],
+            empty=_("无"),
+            widths=[4, 1],
+        )
+    )
+    return pdf.document_response(
+        title=f"{_('督办通报')} {found.unit.name}",
+        lines=[
+            f"{data['slot']} · {_('编号')} {found.number}",
+            _("统计自上次通报 %(since)s 起的新增预警") % {"since": data.get("since", "")},
+            counts,
+        ],
+        sections=sections,
+        filename=f"bulletin-{found.number}",
+        user=viewer,
+        request=request,
+        object_type="quality.bulletin",
+        landscape=True,
+    )
 
 
 def _require_reader(viewer) -> None:

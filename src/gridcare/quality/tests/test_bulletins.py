@@ -111,3 +111,34 @@ def test_a_leader_reads_the_bulletins_of_their_units_only_and_exports_one(floor,
     assert w.late.number in cells and "李受理" in cells
     client.force_login(w.agent)
     assert client.get("/quality/bulletins/").status_code == 403
+
+
+def test_a_bulletin_prints_as_a_pdf_that_says_what_the_page_says_and_the_print_is_audited(floor, client):
+    from pypdf import PdfReader
+
+    from gridcare.core.models import AuditLog
+
+    w = floor
+    with clock.frozen(local(8, 31)):
+        issue_due()
+    east = Bulletin.objects.get(unit=w.east)
+    west = Bulletin.objects.get(unit=w.west)
+    client.force_login(w.east_leader)
+    assert 'href="?format=pdf"' in client.get(f"/quality/bulletins/{east.pk}/").content.decode()
+    printed = client.get(f"/quality/bulletins/{east.pk}/", {"format": "pdf"})
+    assert printed.status_code == 200 and printed["Content-Type"] == "application/pdf"
+    assert printed["Content-Disposition"].startswith(f'attachment; filename="bulletin-{east.number}-')
+    reader = PdfReader(io.BytesIO(printed.content))
+    text = "".join(page.extract_text() for page in reader.pages).replace("\n", "").replace(" ", "")
+    assert "督办通报城东供电所" in text
+    assert w.late.number in text and "李受理" in text  # the overdue order and who answers for it
+    assert w.near.number in text and w.raised.number in text  # near due (urged twice), escalated
+    assert w.area_east.name in text  # the complaint hot spot
+    assert "第1页/共1页" in text
+    log = AuditLog.objects.filter(action=AuditLog.Action.EXPORT, object_type="quality.bulletin").get()
+    assert log.actor == w.east_leader and log.detail["format"] == "pdf"
+    # Another unit's bulletin does not exist for this leader; an agent may not print bulletins.
+    assert client.get(f"/quality/bulletins/{west.pk}/", {"format": "pdf"}).status_code == 404
+    client.force_login(w.agent)
+    assert client.get(f"/quality/bulletins/{east.pk}/", {"format": "pdf"}).status_code == 403
+    assert AuditLog.objects.filter(object_type="quality.bulletin").count() == 1
