@@ -433,6 +433,10 @@ class RollupBucket(models.Model):
     generation = models.BigIntegerField(_("构建时变更次数"))
     built_at = models.DateTimeField(_("构建时间"))
     metrics = models.JSONField(_("指标"), default=dict)  # {"<metric pk>": {"fp": …, "until": epoch s | null}}
+    # The fingerprint of all metric definitions it was built for, and the earliest "until": while
+    # both still hold, every metric of the bucket is valid without reading ``metrics``.
+    digest = models.CharField(_("口径摘要"), max_length=16, blank=True, default="")
+    until_min = models.BigIntegerField(_("最早失效时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("统计汇总时段")

@@ -60,7 +60,7 @@ DAY_HOURS = 24
 GRACE = dt.timedelta(minutes=5)
 # Part of every fingerprint: bump it when the way a part is computed changes, and every cell is
 # rebuilt.
-VERSION = "2"
+VERSION = "3"
 
 Part = tuple[Decimal, int]  # (total, rows)
 
@@ -134,6 +134,13 @@ def fingerprint(metric: Metric) -> str:
         cached = (what, hashlib.sha256(what.encode()).hexdigest()[:16])
         metric._rollup_fp = cached  # type: ignore[attr-defined]
     return cached[1]
+
+
+def digest(rolled: list[Metric]) -> str:
+    """One fingerprint of every rolled metric's definition (a bucket built for exactly these is
+    valid for all of them at once)."""
+    joined = ";".join(f"{m.pk}:{fingerprint(m)}" for m in sorted(rolled, key=lambda m: m.pk))
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
 def rolled_metrics() -> list[Metric]:
@@ -293,7 +300,13 @@ def build(
             RollupBucket.objects.update_or_create(
                 start=start,
                 hours=hours,
-                defaults={"generation": generation, "built_at": now, "metrics": entries},
+                defaults={
+                    "generation": generation,
+                    "built_at": now,
+                    "metrics": entries,
+                    "digest": digest(rolled),
+                    "until_min": min(until.values()) if until else None,
+                },
             )
     except IntegrityError:  # another worker wrote the same bucket at the same moment: theirs stands
         return 0
@@ -355,13 +368,21 @@ def stale_buckets(
     if not wanted:
         return []
     low = min(s for s, _ in wanted)
-    buckets = {(b.start, b.hours): b for b in RollupBucket.objects.filter(start__gte=low)}
+    buckets = {(b.start, b.hours): b for b in RollupBucket.objects.filter(start__gte=low).defer("metrics")}
     stamps = dict(RollupStamp.objects.filter(hour__gte=low).values_list("hour", "generation"))
     now_s = int(now.timestamp())
+    current = digest(rolled)
     out = []
     for start, hours in wanted:
         generation = sum(stamps.get(h, 0) for h in range(start, start + hours))
         bucket = buckets.get((start, hours))
+        if (
+            bucket is not None
+            and bucket.generation == generation
+            and bucket.digest == current
+            and (bucket.until_min is None or bucket.until_min > now_s)
+        ):
+            continue  # valid for every metric at once
         if not all(_valid(bucket, generation, m, now_s) for m in rolled):
             out.append((start, hours))
     return out
@@ -410,7 +431,7 @@ class Built:
     """What the reader needs of a bucket."""
 
     generation: int
-    metrics: dict
+    metrics: dict | None  # None: valid for every metric (built for today's definitions)
 
 
 def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -463,12 +484,23 @@ class Reader:
         wanted = Q(hours=DAY_HOURS, start__in=sorted(days)) | Q(
             hours=1, start__gte=max(low, recent), start__lt=high
         )
-        buckets = {
-            (start, hours): Built(generation, entries)
-            for start, hours, generation, entries in RollupBucket.objects.filter(wanted).values_list(
-                "start", "hours", "generation", "metrics"
-            )
-        }
+        # A bucket built for today's definitions and not yet expired is valid for every metric:
+        # its per-metric entries are read (and decoded) only otherwise.
+        current = digest(rolled_metrics())
+        buckets: dict[tuple[int, int], Built] = {}
+        others: list[tuple[int, int]] = []
+        for start, hours, generation, built_for, until_min in RollupBucket.objects.filter(wanted).values_list(
+            "start", "hours", "generation", "digest", "until_min"
+        ):
+            if built_for == current and (until_min is None or until_min > self.now_s):
+                buckets[(start, hours)] = Built(generation, None)
+            else:
+                others.append((start, hours))
+        if others:
+            for start, hours, generation, entries in RollupBucket.objects.filter(
+                hours__in={h for _, h in others}, start__in=[s for s, _ in others]
+            ).values_list("start", "hours", "generation", "metrics"):
+                buckets[(start, hours)] = Built(generation, entries)
         spans = _merge_ranges(
             [(epoch_hour(w.since), -(-int(w.until.timestamp()) // HOUR)) for w in self.wants]
         )
@@ -537,7 +569,11 @@ class Reader:
             if generation is None:
                 generation = sum(stamps.get(h, 0) for h in range(first, first + hours))
                 self._generations[(first, hours)] = generation
-            entry = bucket.metrics.get(key) if bucket.generation == generation else None
+            if bucket.generation != generation:
+                return False
+            if bucket.metrics is None:
+                return True
+            entry = bucket.metrics.get(key)
             if not entry:
                 return False
             return bool(entry["fp"] == fp and (entry["until"] is None or entry["until"] > self.now_s))
