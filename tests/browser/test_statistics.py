@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from gridcare.core.clock import LOCAL_TZ
 from gridcare.org.models import Role
@@ -74,6 +75,12 @@ def test_the_leaders_morning_figures_ranking_rows_bulletin_and_an_overdue_order(
     page.locator("#bulletins a").first.click()
     expect(page.locator("#list-overdue")).to_contain_text("李受理")
     shot("the-morning-bulletin")
+    with page.expect_download() as printing:  # 打印 PDF: a file to print, naming the same order
+        page.get_by_role("link", name="打印 PDF").click()
+    printed = printing.value
+    assert re.fullmatch(r"bulletin-DB\d{12}-X01-\d{8}-\d{4}\.pdf", printed.suggested_filename)
+    text = "".join(p.extract_text() for p in PdfReader(printed.path()).pages)
+    assert "GZ20260077" in text and "李受理" in text
     page.locator("#list-overdue").get_by_role("link", name="GZ20260077").click()
     page.wait_for_url(re.compile(r"/workorders/GZ20260077/"))
     assert page.gc_js_errors == []

@@ -1,5 +1,6 @@
 """Excel exports (openpyxl): a titled sheet of rows as an attachment, recorded in the audit log
-like every export. Used by the supervision bulletins, the statistics pages and their drill-downs."""
+like every export (core.exports). Used by the supervision bulletins, the statistics pages and their
+drill-downs."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def workbook_response(
     user: Any,
     request: Any,
     object_type: str = "quality.statistics",
+    object_id: str = "",
 ) -> HttpResponse:
     """``rows`` under ``headers`` in a sheet headed ``title`` and ``subtitle``, as
     ``FILENAME-<time>.xlsx``; the export is audited as ``object_type`` (``user``: who exports)."""
@@ -41,14 +43,14 @@ def workbook_response(
     return audited_attachment(
         buffer.getvalue(),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        extension="xlsx",
         filename=filename,
+        extension="xlsx",
         title=title,
-        subtitle=subtitle,
-        rows=len(rows),
         user=user,
         request=request,
         object_type=object_type,
+        object_id=object_id,
+        detail={"rows": len(rows), "subtitle": subtitle},
     )
 
 

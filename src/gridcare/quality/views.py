@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from gridcare.core import excel, pdf
 from gridcare.core.api_errors import ApiError
@@ -320,23 +321,34 @@ def _query(request: StaffRequest, exclude: tuple[str, ...] = (), **override: Any
 
 
 BULLETIN_LISTS = (
-    ("overdue", "超期工单"),
-    ("near_due", "临期工单"),
-    ("urged", "被催办工单"),
-    ("escalated", "已升级工单"),
+    ("overdue", gettext_lazy("超期工单")),
+    ("near_due", gettext_lazy("临期工单")),
+    ("urged", gettext_lazy("被催办工单")),
+    ("escalated", gettext_lazy("已升级工单")),
 )
 BULLETIN_HEADERS = (
-    "工单编号",
-    "类型",
-    "状态",
-    "承办单位",
-    "责任人",
-    "最早到期",
-    "超期（小时）",
-    "催办次数",
-    "升级层级",
+    gettext_lazy("工单编号"),
+    gettext_lazy("类型"),
+    gettext_lazy("状态"),
+    gettext_lazy("承办单位"),
+    gettext_lazy("责任人"),
+    gettext_lazy("最早到期"),
+    gettext_lazy("超期（小时）"),
+    gettext_lazy("催办次数"),
+    gettext_lazy("升级层级"),
 )
 BULLETIN_KEYS = ("number", "type", "state", "unit", "responsible", "due_at", "overdue_hours", "urged", "tier")
+# The columns' relative widths on an A4 page: an order number, a time and a state of six
+# characters (已回单待审核) each fit on one line.
+BULLETIN_PDF_WIDTHS = (4, 2.2, 2.6, 2.3, 1.6, 3.4, 2.6, 1.9, 1.9)
+BULLETIN_COUNTS = (
+    ("open", gettext_lazy("在途工单")),
+    ("overdue", gettext_lazy("超期")),
+    ("near", gettext_lazy("临期")),
+    ("urged", gettext_lazy("被催办")),
+    ("escalated", gettext_lazy("已升级")),
+    ("warnings", gettext_lazy("新增预警")),
+)
 
 
 @login_required
@@ -352,35 +364,22 @@ def bulletins(request: StaffRequest) -> HttpResponse:
 @login_required
 def bulletin(request: StaffRequest, pk: int) -> HttpResponse:
     """One bulletin as issued: its counts, each list of orders (linked), the complaint hot spots;
-    Excel export."""
+    Excel export (``?format=xlsx``) and a printable PDF (``?format=pdf``), both audited."""
     viewer = scoping.signed_in(request.user)
     _require_reader(viewer)
     found = scoping.get_for_user(Bulletin.objects.select_related("unit"), viewer, "unit_id", pk=pk)
     data = found.data
-    if request.GET.get("format") == "xlsx":
-        rows: list[list[Any]] = []
-        for key, label in BULLETIN_LISTS:
-            rows.append([f"{label}（{len(data[key])}）"])
-            rows.extend([[r[k] for k in BULLETIN_KEYS] for r in data[key]])
-        rows.append([_("投诉热点")])
-        rows.extend([[h["where"], h["complaints"]] for h in data["hot_spots"]])
-        return excel.workbook_response(
-            title=_("督办通报"),
-            subtitle=f"{found.unit.name} {data['slot']}",
-            headers=list(BULLETIN_HEADERS),
-            rows=rows,
-            filename=f"bulletin-{found.number}",
-            user=viewer,
-            request=request,
-        )
-    if request.GET.get("format") == "pdf":
+    export = request.GET.get("format")
+    if export == "xlsx":
+        return _bulletin_workbook(request, viewer, found)
+    if export == "pdf":
         return _bulletin_pdf(request, viewer, found)
     lists = [
         {
             "key": key,
             "label": label,
             "rows": data[key],
-            "count": data["counts"].get(_COUNT_OF[key], len(data[key])),
+            "count": _list_count(data, key),
         }
         for key, label in BULLETIN_LISTS
     ]
@@ -391,50 +390,88 @@ def bulletin(request: StaffRequest, pk: int) -> HttpResponse:
     )
 
 
-_COUNT_OF = {"overdue": "overdue", "near_due": "near", "urged": "urged", "escalated": "escalated"}
+def _list_count(data: dict[str, Any], key: str) -> int:
+    """How many orders a list has (the count is whole; the list names at most ROWS_PER_LIST)."""
+    return data["counts"].get(_COUNT_OF[key], len(data[key]))
 
 
-def _bulletin_pdf(request: StaffRequest, viewer: Any, found: Bulletin) -> HttpResponse:
-    """The bulletin as issued, printable: its counts, each list of orders, the hot spots."""
+def _bulletin_workbook(request: StaffRequest, viewer: Actor, found: Bulletin) -> HttpResponse:
     data = found.data
-    c = data["counts"]
-    counts = _(
-        "在途工单 %(open)s 件；超期 %(overdue)s 件；临期 %(near)s 件；被催办 %(urged)s 件；"
-        "已升级 %(escalated)s 件；新增预警 %(warnings)s 次"
-    ) % {k: c.get(k, 0) for k in ("open", "overdue", "near", "urged", "escalated", "warnings")}
-    sections = [
-        pdf.Section(
-            heading=f"{_(label)}（{data['counts'].get(_COUNT_OF[key], len(data[key]))}）",
-            headers=[_(h) for h in BULLETIN_HEADERS],
-            rows=[[r[k] for k in BULLETIN_KEYS] for r in data[key]],
-            empty=_("无"),
-            widths=[2.2, 1.2, 1.2, 1.8, 1, 1.6, 1, 0.8, 0.8],
-        )
-        for key, label in BULLETIN_LISTS
-    ]
-    sections.append(
-        pdf.Section(
-            heading=_("投诉热点"),
-            headers=[_("台区"), _("投诉件数")],
-            rows=[[h["where"], h["complaints"]] for h in data["hot_spots"]],
-            empty=_("无"),
-            widths=[4, 1],
-        )
-    )
-    return pdf.document_response(
-        title=f"{_('督办通报')} {found.unit.name}",
-        lines=[
-            f"{data['slot']} · {_('编号')} {found.number}",
-            _("统计自上次通报 %(since)s 起的新增预警") % {"since": data.get("since", "")},
-            counts,
-        ],
-        sections=sections,
+    rows: list[list[Any]] = []
+    for key, label in BULLETIN_LISTS:
+        rows.append([f"{label}（{len(data[key])}）"])
+        rows.extend([[r[k] for k in BULLETIN_KEYS] for r in data[key]])
+    rows.append([_("投诉热点")])
+    rows.extend([[h["where"], h["complaints"]] for h in data["hot_spots"]])
+    return excel.workbook_response(
+        title=_("督办通报"),
+        subtitle=f"{found.unit.name} {data['slot']}",
+        headers=[str(h) for h in BULLETIN_HEADERS],
+        rows=rows,
         filename=f"bulletin-{found.number}",
         user=viewer,
         request=request,
         object_type="quality.bulletin",
-        landscape=True,
+        object_id=str(found.pk),
     )
+
+
+def _bulletin_pdf(request: StaffRequest, viewer: Actor, found: Bulletin) -> HttpResponse:
+    """The bulletin as the page shows it, on A4 to print and file: the same stored rows (staff
+    names, order numbers, areas; no customer's personal data is kept in a bulletin)."""
+    data = found.data
+    counts = data["counts"]
+    sections: list[pdf.Section] = [
+        pdf.Table(
+            headers=[str(label) for _key, label in BULLETIN_COUNTS],
+            rows=[[counts.get(key, 0) for key, _label in BULLETIN_COUNTS]],
+        )
+    ]
+    for key, label in BULLETIN_LISTS:
+        shown = [[r[k] for k in BULLETIN_KEYS] for r in data[key]]
+        for row in shown:
+            row[4] = row[4] or "—"  # no one responsible yet, as on the page
+            row[6] = row[6] or ""  # not overdue: blank, as on the page
+        count = _list_count(data, key)
+        heading = f"{label}（{count}）"
+        if count > len(shown):
+            heading += _("，列出前 %(shown)s 件") % {"shown": len(shown)}
+        sections.append(
+            pdf.Table(
+                heading=heading,
+                headers=[str(h) for h in BULLETIN_HEADERS],
+                rows=shown,
+                widths=BULLETIN_PDF_WIDTHS,
+                empty=_("无"),
+            )
+        )
+    sections.append(
+        pdf.Table(
+            heading=_("投诉热点"),
+            headers=[_("台区"), _("投诉件数")],
+            rows=[[h["where"], h["complaints"]] for h in data["hot_spots"]],
+            widths=(4, 1),
+            empty=_("无"),
+        )
+    )
+    return pdf.document_response(
+        title=_("督办通报"),
+        lines=[
+            f"{data['unit']} {data['slot']}",
+            _("编号 %(number)s · 统计自上次通报 %(since)s 起的新增预警")
+            % {"number": found.number, "since": data["since"]},
+        ],
+        sections=sections,
+        reference=found.number,
+        filename=f"bulletin-{found.number}",
+        user=viewer,
+        request=request,
+        object_type="quality.bulletin",
+        object_id=str(found.pk),
+    )
+
+
+_COUNT_OF = {"overdue": "overdue", "near_due": "near", "urged": "urged", "escalated": "escalated"}
 
 
 def _require_reader(viewer) -> None:

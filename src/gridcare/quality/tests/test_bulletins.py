@@ -8,9 +8,11 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from gridcare.core import clock
 from gridcare.core.clock import LOCAL_TZ
+from gridcare.core.models import AuditLog
 from gridcare.notify.models import Message
 from gridcare.org.models import Role
 from gridcare.org.services import create_staff
@@ -113,32 +115,64 @@ def test_a_leader_reads_the_bulletins_of_their_units_only_and_exports_one(floor,
     assert client.get("/quality/bulletins/").status_code == 403
 
 
-def test_a_bulletin_prints_as_a_pdf_that_says_what_the_page_says_and_the_print_is_audited(floor, client):
-    from pypdf import PdfReader
+def pdf_text(content: bytes) -> tuple[int, str]:
+    """How many pages a PDF has and the text read back out of it (what a search or a copy finds)."""
+    reader = PdfReader(io.BytesIO(content))
+    return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
 
-    from gridcare.core.models import AuditLog
 
+def test_a_leader_prints_the_bulletin_as_a_pdf_with_what_the_page_shows(floor, client):
     w = floor
+    w.late.customer = w.customer_east  # the caller of the overdue order: never in the bulletin
+    w.late.caller_name, w.late.caller_phone = "张建国", "13812341234"
+    w.late.number = "YW20261115000123"  # as wide as order numbers come: printed on one line
+    w.late.save()
     with clock.frozen(local(8, 31)):
         issue_due()
     east = Bulletin.objects.get(unit=w.east)
+    client.force_login(w.east_leader)
+    assert (
+        'id="export-pdf" href="?format=pdf"' in client.get(f"/quality/bulletins/{east.pk}/").content.decode()
+    )
+
+    with clock.frozen(local(9, 5)):
+        printed = client.get(f"/quality/bulletins/{east.pk}/", {"format": "pdf"})
+    assert printed.status_code == 200 and printed["Content-Type"] == "application/pdf"
+    assert (
+        printed["Content-Disposition"] == f'attachment; filename="bulletin-{east.number}-20261116-0905.pdf"'
+    )
+    assert printed.content.startswith(b"%PDF-")
+    pages, text = pdf_text(printed.content)
+    assert pages >= 1
+    assert "督办通报" in text and "城东供电所 2026-11-16 08:30" in text and east.number in text
+    overdue = text[text.index("超期工单（1）") : text.index("临期工单（1）")]
+    assert w.late.number in overdue and "李受理" in overdue and "24.8" in overdue
+    near_due = text[text.index("临期工单（1）") : text.index("被催办工单（1）")]
+    assert w.near.number in near_due and w.late.number not in near_due
+    assert w.near.number in text[text.index("被催办工单（1）") : text.index("已升级工单（1）")]
+    assert w.raised.number in text[text.index("已升级工单（1）") : text.index("投诉热点")]
+    assert "东风1号台区" in text[text.index("投诉热点") :]
+    for label in ("在途工单", "新增预警"):
+        assert label in text
+    assert "生成时间：2026-11-16 09:05（北京时间）" in text
+    assert f"第 1 页 / 共 {pages} 页" in text
+    assert not any(personal in text for personal in ("张建国", "13812341234", "138****1234", "东风路18号"))
+
+    exported = AuditLog.objects.get(action=AuditLog.Action.EXPORT, actor=w.east_leader)
+    assert (exported.object_type, exported.object_id) == ("quality.bulletin", str(east.pk))
+    assert exported.detail["format"] == "pdf"
+    assert exported.detail["rows"] == 6  # the counts, the 4 listed orders, the hot spot
+
+
+def test_the_pdf_goes_through_the_bulletin_pages_door(floor, client):
+    w = floor
+    with clock.frozen(local(8, 31)):
+        issue_due()
     west = Bulletin.objects.get(unit=w.west)
     client.force_login(w.east_leader)
-    assert 'href="?format=pdf"' in client.get(f"/quality/bulletins/{east.pk}/").content.decode()
-    printed = client.get(f"/quality/bulletins/{east.pk}/", {"format": "pdf"})
-    assert printed.status_code == 200 and printed["Content-Type"] == "application/pdf"
-    assert printed["Content-Disposition"].startswith(f'attachment; filename="bulletin-{east.number}-')
-    reader = PdfReader(io.BytesIO(printed.content))
-    text = "".join(page.extract_text() for page in reader.pages).replace("\n", "").replace(" ", "")
-    assert "督办通报城东供电所" in text
-    assert w.late.number in text and "李受理" in text  # the overdue order and who answers for it
-    assert w.near.number in text and w.raised.number in text  # near due (urged twice), escalated
-    assert w.area_east.name in text  # the complaint hot spot
-    assert "第1页/共1页" in text
-    log = AuditLog.objects.filter(action=AuditLog.Action.EXPORT, object_type="quality.bulletin").get()
-    assert log.actor == w.east_leader and log.detail["format"] == "pdf"
-    # Another unit's bulletin does not exist for this leader; an agent may not print bulletins.
     assert client.get(f"/quality/bulletins/{west.pk}/", {"format": "pdf"}).status_code == 404
-    client.force_login(w.agent)
-    assert client.get(f"/quality/bulletins/{east.pk}/", {"format": "pdf"}).status_code == 403
-    assert AuditLog.objects.filter(object_type="quality.bulletin").count() == 1
+    client.force_login(w.agent)  # a hotline agent sees every station, but reads no bulletins
+    assert client.get(f"/quality/bulletins/{west.pk}/", {"format": "pdf"}).status_code == 403
+    client.force_login(w.west_leader)
+    assert client.get(f"/quality/bulletins/{west.pk}/", {"format": "pdf"}).status_code == 200
+    assert [a.actor for a in AuditLog.objects.filter(action=AuditLog.Action.EXPORT)] == [w.west_leader]
