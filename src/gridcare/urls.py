@@ -21,6 +21,7 @@ urlpatterns = [
     path("knowledge/", include("gridcare.knowledge.urls")),
     path("outages/", include("gridcare.outages.urls")),
     path("quality/", include("gridcare.quality.urls")),
+    path("applications/", include("gridcare.applications.urls")),
     path("workorders/", include("gridcare.workorders.urls")),
     path("hotline/", include("gridcare.hotline.urls")),
     path("inbox/", include("gridcare.notify.urls")),
