@@ -292,8 +292,9 @@ FLOOR_SQL = """
 SELECT span, e.key, sum((e.value->>0)::numeric), sum((e.value->>1)::bigint),
        sum((e.value->>2)::numeric), sum((e.value->>3)::bigint)
 FROM (SELECT c.parts, s.span FROM quality_rollupcell c
-      JOIN unnest(%(starts)s::bigint[], %(spans)s::int[]) AS s(start, span) ON s.start = c.start
-      WHERE c.unit_id = %(unit)s AND c.hours = 24) cells,
+      JOIN unnest(%(starts)s::bigint[], %(spans)s::int[], %(hours)s::int[]) AS s(start, span, hours)
+        ON s.start = c.start AND s.hours = c.hours
+      WHERE c.unit_id = %(unit)s) cells,
      jsonb_each(cells.parts) e
 WHERE e.key = ANY(%(metrics)s)
 GROUP BY span, e.key
@@ -306,27 +307,36 @@ def timings(call, runs: int) -> common.Latency:
 
 
 def floor_for(unit, spans, chosen):
-    """The raw SQL that reads the rows a page's reports read — the buckets of its days, the stamps
-    of its hours, the unit's cells of those days — and adds the parts up per metric and period in
-    the database: three statements, nothing checked or assembled in Python."""
+    """The raw SQL that reads the rows a page's reports read — the buckets of its days (and the
+    stocks'), the stamps of its hours, the unit's cells of those days (and its stock cell) — and
+    adds the parts up per metric and period in the database: three statements, nothing checked or
+    assembled in Python."""
     from django.db import connection
 
     from gridcare.quality import rollups
 
-    starts, which = [], []
+    starts, which, hours = [], [], []
     for i, span in enumerate(spans):
         day = span.start
         while day < span.end:
             starts.append(rollups.day_hour(day))
             which.append(i)
+            hours.append(24)
             day += dt.timedelta(days=1)
     ranges = [(rollups.day_hour(s.start), rollups.day_hour(s.end)) for s in spans]
+    if any(side.stock for m in chosen for side in rollups.sides_of(m)):
+        # The stock cell (customers now) is read once, as the page does.
+        start, span_hours = rollups.STOCK_BUCKET
+        starts.append(start)
+        which.append(-1)
+        hours.append(span_hours)
+        ranges.append((start, start + 1))
 
     def run():
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT start, hours, generation, metrics FROM quality_rollupbucket "
-                "WHERE hours = 24 AND start = ANY(%s)",
+                "WHERE (hours = 24 AND start = ANY(%s)) OR (hours = 0 AND start = -1)",
                 [starts],
             )
             cursor.fetchall()
@@ -338,7 +348,13 @@ def floor_for(unit, spans, chosen):
             cursor.fetchall()
             cursor.execute(
                 FLOOR_SQL,
-                {"starts": starts, "spans": which, "unit": unit.pk, "metrics": [str(m.pk) for m in chosen]},
+                {
+                    "starts": starts,
+                    "spans": which,
+                    "hours": hours,
+                    "unit": unit.pk,
+                    "metrics": [str(m.pk) for m in chosen],
+                },
             )
             return cursor.fetchall()
 

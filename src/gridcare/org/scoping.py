@@ -67,6 +67,18 @@ def root_units(user: Viewer, active_unit: Unit | None = None) -> list[Unit]:
     return [a.unit for a in assignments_of(user)]
 
 
+def visible_units(user: Viewer, active_unit: Unit | None = None) -> models.QuerySet[Unit]:
+    """The units themselves that the user sees, selected by their subtrees' paths (one condition
+    per root, not a list of ids: a province is a thousand units)."""
+    roots = root_units(user, active_unit)
+    if not roots:
+        return Unit.objects.none()
+    condition = Q()
+    for unit in roots:
+        condition |= Q(path__startswith=unit.path)
+    return Unit.objects.filter(condition)
+
+
 def visible_unit_ids(user: Viewer, active_unit: Unit | None = None) -> list[int]:
     key = f"_gridcare_visible_{active_unit.pk if active_unit else 0}"
     cached: list[int] | None = getattr(user, key, None)

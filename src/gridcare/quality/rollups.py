@@ -64,6 +64,11 @@ VERSION = "3"
 
 Part = tuple[Decimal, int]  # (total, rows)
 
+# The bucket of the stocks (sources with no time, such as customers now): one per database, its
+# stamp at this hour number (no real hour is negative), bumped by every change of a stock row.
+STOCK = -1
+STOCK_BUCKET = (STOCK, 0)
+
 
 def epoch_hour(at: dt.datetime) -> int:
     return int(at.timestamp()) // HOUR
@@ -104,15 +109,16 @@ class Side:
     def now_fields(self) -> set[str]:
         return metrics.now_fields(self.spec.get("where")) | metrics.now_fields(self.exclude)
 
+    @property
+    def stock(self) -> bool:
+        return not self.source.date_field
+
 
 def rollable(spec: dict | None) -> bool:
     if not spec:
         return False
     source = metrics.SOURCES.get(spec.get("source", ""))
-    return (
-        bool(source and source.date_field and source.count_unit)
-        and metrics.agg_name(spec)[0] in metrics.ADDITIVE
-    )
+    return bool(source and source.count_unit) and metrics.agg_name(spec)[0] in metrics.ADDITIVE
 
 
 def sides_of(metric: Metric) -> list[Side]:
@@ -255,8 +261,16 @@ def _ancestors() -> dict[int, list[int]]:
     return out
 
 
+def _stamped(start: int, hours: int) -> range:
+    """The stamp hours of a bucket (the stock bucket: its one stamp)."""
+    return range(start, start + max(hours, 1))
+
+
 def _generation(start: int, hours: int) -> int:
-    got = RollupStamp.objects.filter(hour__gte=start, hour__lt=start + hours).aggregate(g=Sum("generation"))
+    stamped = _stamped(start, hours)
+    got = RollupStamp.objects.filter(hour__gte=stamped.start, hour__lt=stamped.stop).aggregate(
+        g=Sum("generation")
+    )
     return int(got["g"] or 0)
 
 
@@ -270,7 +284,8 @@ def build(
     by_source: dict[str, list[Side]] = defaultdict(list)
     for metric in rolled:
         for side in sides_of(metric):
-            by_source[side.spec["source"]].append(side)
+            if side.stock == ((start, hours) == STOCK_BUCKET):
+                by_source[side.spec["source"]].append(side)
     # Read outside any transaction (no lock held while counting): the stamps first, then the rows;
     # a change after the stamps were read makes the bucket stale again.
     generation = _generation(start, hours)
@@ -278,7 +293,9 @@ def build(
     until: dict[int, int] = {}
     for key, sides in by_source.items():
         source = metrics.SOURCES[key]
-        qs = source.queryset().filter(_in_hours(source, [(start, start + hours)]))
+        qs = source.queryset()
+        if source.date_field:
+            qs = qs.filter(_in_hours(source, [(start, start + hours)]))
         for unit_id, found in compute(source, sides, qs, now=now, by_unit=True).items():
             if unit_id is None:
                 continue
@@ -352,8 +369,10 @@ def stale_buckets(
     now = now or clock.now()
     rolled = rolled_metrics() if rolled is None else rolled
     first = _first_hour()
-    if first is None or not rolled:
+    if not rolled:
         return []
+    if first is None:  # no dated row yet: only the stocks
+        first = epoch_hour(now) + 1
     today = clock.local(now).date()
     today_start = day_hour(today)
     done_before = epoch_hour(now - GRACE)  # hours that ended at least GRACE ago: < done_before
@@ -365,6 +384,8 @@ def stale_buckets(
     while day >= first_day:
         wanted.append((day_hour(day), DAY_HOURS))
         day -= dt.timedelta(days=1)
+    if any(side.stock for m in rolled for side in sides_of(m)):
+        wanted.insert(0, STOCK_BUCKET)
     if not wanted:
         return []
     low = min(s for s, _ in wanted)
@@ -374,7 +395,7 @@ def stale_buckets(
     current = digest(rolled)
     out = []
     for start, hours in wanted:
-        generation = sum(stamps.get(h, 0) for h in range(start, start + hours))
+        generation = sum(stamps.get(h, 0) for h in _stamped(start, hours))
         bucket = buckets.get((start, hours))
         if (
             bucket is not None
@@ -424,14 +445,7 @@ class Want:
 class Plan:
     cells: list[tuple[int, int]]  # (start, hours) of the valid buckets used
     raw: tuple[tuple[int, int], ...]  # epoch-hour ranges computed from the rows
-
-
-@dataclass(frozen=True)
-class Built:
-    """What the reader needs of a bucket."""
-
-    generation: int
-    metrics: dict | None  # None: valid for every metric (built for today's definitions)
+    stock: bool | None = None  # a stock side: from the stock cell (True) or its rows (False)
 
 
 def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -454,129 +468,212 @@ def _merge(hours: list[int]) -> tuple[tuple[int, int], ...]:
     return tuple((a, b) for a, b in ranges)
 
 
+@dataclass(frozen=True)
+class Usable:
+    """What the reader needs to know of a bucket: whether no row of its hours changed since it
+    was built, and which of the wanted metrics it cannot answer (definition changed, or a
+    condition on "now" has turned since)."""
+
+    fresh: bool
+    invalid: frozenset[str]
+
+
+_BUCKETS_PG = """
+SELECT b.start, b.hours,
+       b.generation = COALESCE((SELECT sum(s.generation) FROM quality_rollupstamp s
+                                WHERE s.hour >= b.start AND s.hour < b.start + GREATEST(b.hours, 1)), 0),
+       ARRAY(SELECT w.k FROM unnest(%(keys)s::text[], %(fps)s::text[]) AS w(k, f)
+             LEFT JOIN jsonb_each(b.metrics) AS e ON e.key = w.k
+             WHERE e.value IS NULL OR e.value->>'fp' IS DISTINCT FROM w.f
+                OR (e.value->>'until')::bigint <= %(now)s)
+FROM quality_rollupbucket b
+WHERE (b.hours = 24 AND b.start = ANY(%(days)s::bigint[]))
+   OR (b.hours = 1 AND b.start >= %(low)s AND b.start < %(high)s)
+   OR (b.hours = 0 AND b.start = -1)
+"""
+
+_CELLS_PG = """
+SELECT g.grp, e.key, sum((e.value->>0)::numeric), sum((e.value->>1)::bigint),
+       sum((e.value->>2)::numeric), sum((e.value->>3)::bigint)
+FROM unnest(%(grp)s::int[], %(unit)s::bigint[], %(start)s::bigint[], %(hours)s::int[])
+     AS g(grp, unit, start, hours)
+JOIN quality_rollupcell c ON c.unit_id = g.unit AND c.hours = g.hours AND c.start = g.start
+CROSS JOIN LATERAL jsonb_each(c.parts) AS e
+WHERE e.key = ANY(%(keys)s::text[])
+GROUP BY g.grp, e.key
+"""
+
+Sums = dict[tuple[int, str], tuple[Decimal, int, Decimal, int]]
+
+
 class Reader:
-    """Parts of many figures at once: one query for the buckets and stamps of all their periods,
-    one for the cells of all their units, one per source and unit for what is computed from rows."""
+    """Parts of many figures at once: one query for the buckets of all their periods (with their
+    freshness and validity), one that adds up the cells of all their units, one per source and
+    unit for what is computed from rows. On PostgreSQL the checks and the sums run in the
+    database; elsewhere the same rows are read and added up here."""
 
     def __init__(self, wants: list[Want], viewer: Viewer, *, now: dt.datetime | None = None) -> None:
         self.wants, self.viewer = wants, viewer
         self.now = now or clock.now()
         self.now_s = int(self.now.timestamp())
         self.current = epoch_hour(self.now)
-        self._seen: dict | None = None
-        self._generations: dict[tuple[int, int], int] = {}
-        self._hour_days: set[int] = set()
+        self.in_database = connection.vendor == "postgresql"
+
+    def plans(self) -> list[Plan]:
+        """For each want, the valid cells that cover its period and the hours left to count from
+        the rows."""
+        low = min(epoch_hour(w.since) for w in self.wants)
+        high = max(-(-int(w.until.timestamp()) // HOUR) for w in self.wants)
+        # Only the buckets these periods can use: their days, and the hours of today and yesterday.
+        days: set[int] = set()
+        for since, until in {(w.since, w.until) for w in self.wants}:
+            day, end = clock.local(since).date(), until.timestamp()
+            while (start := day_hour(day)) * HOUR < end:
+                days.add(start)
+                day += dt.timedelta(days=1)
+        recent = max(low, day_hour(clock.local(self.now).date()) - DAY_HOURS)
+        keys = {str(w.metric.pk): fingerprint(w.metric) for w in self.wants}
+        read = self._buckets_in_database if self.in_database else self._buckets_here
+        return self._plans(read(sorted(days), recent, high, keys, [w.metric for w in self.wants]))
 
     def parts(self) -> list[dict[int, Part]]:
         """For each want, the parts of its metric's rolled sides: {side index: (total, rows)}."""
         if not self.wants:
             return []
-        low = min(epoch_hour(w.since) for w in self.wants)
-        high = max(-(-int(w.until.timestamp()) // HOUR) for w in self.wants)
-        # Only the buckets these periods can use: their days, and the hours of today and yesterday.
-        days: set[int] = set()
-        for want in self.wants:
-            day = clock.local(want.since).date()
-            while (start := day_hour(day)) * HOUR < want.until.timestamp():
-                days.add(start)
-                day += dt.timedelta(days=1)
-        recent = day_hour(clock.local(self.now).date()) - DAY_HOURS
-        wanted = Q(hours=DAY_HOURS, start__in=sorted(days)) | Q(
-            hours=1, start__gte=max(low, recent), start__lt=high
-        )
-        # A bucket built for today's definitions and not yet expired is valid for every metric:
-        # its per-metric entries are read (and decoded) only otherwise.
-        current = digest(rolled_metrics())
-        buckets: dict[tuple[int, int], Built] = {}
-        others: list[tuple[int, int]] = []
-        for start, hours, generation, built_for, until_min in RollupBucket.objects.filter(wanted).values_list(
-            "start", "hours", "generation", "digest", "until_min"
-        ):
-            if built_for == current and (until_min is None or until_min > self.now_s):
-                buckets[(start, hours)] = Built(generation, None)
-            else:
-                others.append((start, hours))
-        if others:
-            for start, hours, generation, entries in RollupBucket.objects.filter(
-                hours__in={h for _, h in others}, start__in=[s for s, _ in others]
-            ).values_list("start", "hours", "generation", "metrics"):
-                buckets[(start, hours)] = Built(generation, entries)
-        spans = _merge_ranges(
-            [(epoch_hour(w.since), -(-int(w.until.timestamp()) // HOUR)) for w in self.wants]
-        )
-        in_spans = Q()
-        for a, b in spans:
-            in_spans |= Q(hour__gte=a, hour__lt=b)
-        stamps = dict(RollupStamp.objects.filter(in_spans).values_list("hour", "generation"))
-        plans = [self._plan(w, buckets, stamps) for w in self.wants]
+        keys = {str(w.metric.pk) for w in self.wants}
+        plans = self.plans()
         if any(p.raw for p in plans):
             # No row is older than the oldest row: hours before it are not counted at all.
             first = _first_hour()
             for plan in plans:
                 plan.raw = tuple((max(a, first), b) for a, b in plan.raw if first is not None and b > first)
-        needed = {
-            (w.unit.pk, start, hours)
-            for w, p in zip(self.wants, plans, strict=True)
-            for start, hours in p.cells
-        }
-        cells: dict[tuple[int, int, int], dict] = {}
-        if needed:
-            units = {u for u, _, _ in needed}
-            starts = {hours: sorted({s for _, s, h in needed if h == hours}) for hours in (1, DAY_HOURS)}
-            for unit_id, start, hours, parts in RollupCell.objects.filter(
-                Q(hours=DAY_HOURS, start__in=starts[DAY_HOURS]) | Q(hours=1, start__in=starts[1]),
-                unit_id__in=units,
-            ).values_list("unit_id", "start", "hours", "parts"):
-                if (unit_id, start, hours) in needed:
-                    cells[(unit_id, start, hours)] = parts
+        # Wants of one unit over the same cells are added up together (a dated cell holds a
+        # metric's dated sides, the stock cell its stock sides: a want adds both).
+        groups: dict[tuple[int, tuple], int] = {}
+        of_want: list[list[int]] = []
+        for want, plan in zip(self.wants, plans, strict=True):
+            mine = []
+            if plan.cells:
+                mine.append(groups.setdefault((want.unit.pk, tuple(plan.cells)), len(groups)))
+            if plan.stock:
+                mine.append(groups.setdefault((want.unit.pk, (STOCK_BUCKET,)), len(groups)))
+            of_want.append(mine)
+        add = self._sums_in_database if self.in_database else self._sums_here
+        sums = add(groups, keys) if groups else {}
         raw = self._raw(plans)
         out: list[dict[int, Part]] = []
-        for want, plan in zip(self.wants, plans, strict=True):
+        for want, plan, mine in zip(self.wants, plans, of_want, strict=True):
+            key = str(want.metric.pk)
             sides = sides_of(want.metric)
             got: dict[int, Part] = {side.index: (Decimal(0), 0) for side in sides}
-            for start, hours in plan.cells:
-                parts = cells.get((want.unit.pk, start, hours), {}).get(str(want.metric.pk))
-                if parts:
-                    for side in sides:
-                        total, n = got[side.index]
-                        got[side.index] = (
-                            total + Decimal(parts[2 * side.index]),
-                            n + parts[2 * side.index + 1],
-                        )
+            more: dict[tuple[int, int], Part] = {}
             if plan.raw:
-                found = raw.get((want.unit.pk, plan.raw), {})
-                for side in sides:
-                    total, n = got[side.index]
-                    more_total, more_n = found.get((want.metric.pk, side.index), (Decimal(0), 0))
-                    got[side.index] = (total + more_total, n + more_n)
+                more.update(raw.get((want.unit.pk, plan.raw), {}))
+            if plan.stock is False:
+                more.update(raw.get((want.unit.pk, STOCK_BUCKET), {}))
+            for side in sides:
+                total, n = Decimal(0), 0
+                for grp in mine:
+                    found = sums.get((grp, key))
+                    if found:
+                        total += found[2 * side.index]
+                        n += found[2 * side.index + 1]  # type: ignore[assignment]
+                more_total, more_n = more.get((want.metric.pk, side.index), (Decimal(0), 0))
+                got[side.index] = (total + more_total, n + more_n)
             out.append(got)
         return out
 
-    def _plan(self, want: Want, buckets: dict, stamps: dict) -> Plan:
+    # --- buckets: fresh, and valid for which metric -----------------------------------------------
+
+    def _buckets_in_database(
+        self, days: list[int], low: int, high: int, keys: dict[str, str], _metrics: list[Metric]
+    ) -> dict[tuple[int, int], Usable]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _BUCKETS_PG,
+                {
+                    "keys": list(keys),
+                    "fps": list(keys.values()),
+                    "now": self.now_s,
+                    "days": days,
+                    "low": low,
+                    "high": high,
+                },
+            )
+            return {(s, h): Usable(bool(fresh), frozenset(bad)) for s, h, fresh, bad in cursor.fetchall()}
+
+    def _buckets_here(
+        self, days: list[int], low: int, high: int, keys: dict[str, str], wanted: list[Metric]
+    ) -> dict[tuple[int, int], Usable]:
+        # A bucket built for today's definitions and not yet expired is valid for every metric:
+        # its per-metric entries are read (and decoded) only otherwise.
+        current = digest(rolled_metrics())
+        found: dict[tuple[int, int], tuple[int, dict | None]] = {}
+        others: list[tuple[int, int]] = []
+        for start, hours, generation, built_for, until_min in RollupBucket.objects.filter(
+            Q(hours=DAY_HOURS, start__in=days)
+            | Q(hours=1, start__gte=low, start__lt=high)
+            | Q(hours=0, start=STOCK)
+        ).values_list("start", "hours", "generation", "digest", "until_min"):
+            if built_for == current and (until_min is None or until_min > self.now_s):
+                found[(start, hours)] = (generation, None)
+            else:
+                found[(start, hours)] = (generation, {})
+                others.append((start, hours))
+        if others:
+            for start, hours, generation, entries in RollupBucket.objects.filter(
+                hours__in={h for _, h in others}, start__in=[s for s, _ in others]
+            ).values_list("start", "hours", "generation", "metrics"):
+                if (start, hours) in found:
+                    found[(start, hours)] = (generation, entries)
+        in_spans = Q()
+        for a, b in _merge_ranges([(r.start, r.stop) for r in (_stamped(s, h) for s, h in found)]):
+            in_spans |= Q(hour__gte=a, hour__lt=b)
+        stamps = dict(RollupStamp.objects.filter(in_spans).values_list("hour", "generation")) if found else {}
+        out = {}
+        for (start, hours), (generation, entries) in found.items():
+            fresh = generation == sum(stamps.get(h, 0) for h in _stamped(start, hours))
+            invalid: set[str] = set()
+            if entries is not None:
+                for key, fp in keys.items():
+                    entry = entries.get(key)
+                    if (
+                        not entry
+                        or entry["fp"] != fp
+                        or (entry["until"] is not None and entry["until"] <= self.now_s)
+                    ):
+                        invalid.add(key)
+            out[(start, hours)] = Usable(fresh, frozenset(invalid))
+        return out
+
+    # --- which cells, which hours from the rows ---------------------------------------------------
+
+    def _plans(self, usable: dict[tuple[int, int], Usable]) -> list[Plan]:
+        """One plan per distinct period (and per metric only where a bucket of it cannot answer
+        that metric)."""
+        hour_days = {day_hour(local_day(start)) for start, hours in usable if hours == 1}
+        special = {key for u in usable.values() for key in u.invalid}
+        stock = usable.get(STOCK_BUCKET)
+        cache: dict[tuple, Plan] = {}
+        plans = []
+        for want in self.wants:
+            key = str(want.metric.pk)
+            which = (want.since, want.until, key if key in special else None)
+            if which not in cache:
+                cache[which] = self._plan(want, key, usable, hour_days)
+            plan = Plan(list(cache[which].cells), cache[which].raw)
+            if any(side.stock for side in sides_of(want.metric)):
+                plan.stock = stock is not None and stock.fresh and key not in stock.invalid
+            plans.append(plan)
+        return plans
+
+    def _plan(self, want: Want, key: str, usable: dict, hour_days: set[int]) -> Plan:
         """Which valid cells cover ``want``'s period and which hours are left to count from rows."""
-        if self._seen is not buckets:
-            self._seen, self._generations = buckets, {}
-            # The days that have hour buckets (today, and yesterday until its day is built).
-            self._hour_days = {day_hour(local_day(start)) for start, hours in buckets if hours == 1}
         start, end = epoch_hour(want.since), -(-int(want.until.timestamp()) // HOUR)
-        fp, key = fingerprint(want.metric), str(want.metric.pk)
 
         def ok(first: int, hours: int) -> bool:
-            bucket = buckets.get((first, hours))
-            if bucket is None:
-                return False
-            generation = self._generations.get((first, hours))
-            if generation is None:
-                generation = sum(stamps.get(h, 0) for h in range(first, first + hours))
-                self._generations[(first, hours)] = generation
-            if bucket.generation != generation:
-                return False
-            if bucket.metrics is None:
-                return True
-            entry = bucket.metrics.get(key)
-            if not entry:
-                return False
-            return bool(entry["fp"] == fp and (entry["until"] is None or entry["until"] > self.now_s))
+            bucket = usable.get((first, hours))
+            return bucket is not None and bucket.fresh and key not in bucket.invalid
 
         cells: list[tuple[int, int]] = []
         raw: list[int] = []
@@ -586,7 +683,7 @@ class Reader:
             last = day_hour(day + dt.timedelta(days=1))
             if first >= start and last <= end and ok(first, DAY_HOURS):
                 cells.append((first, DAY_HOURS))
-            elif first not in self._hour_days:
+            elif first not in hour_days:
                 raw.extend(range(max(first, start), min(last, end)))
             else:
                 for h in range(max(first, start), min(last, end)):
@@ -598,27 +695,77 @@ class Reader:
             first = last
         return Plan(cells, _merge(raw))
 
+    # --- adding up cells --------------------------------------------------------------------------
+
+    def _sums_in_database(self, groups: dict[tuple[int, tuple], int], keys: set[str]) -> Sums:
+        grp, unit, start, hours = [], [], [], []
+        for (unit_id, cells), g in groups.items():
+            for s, h in cells:
+                grp.append(g)
+                unit.append(unit_id)
+                start.append(s)
+                hours.append(h)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CELLS_PG, {"grp": grp, "unit": unit, "start": start, "hours": hours, "keys": sorted(keys)}
+            )
+            return {
+                (g, k): (Decimal(a), int(b), Decimal(c), int(d)) for g, k, a, b, c, d in cursor.fetchall()
+            }
+
+    def _sums_here(self, groups: dict[tuple[int, tuple], int], keys: set[str]) -> Sums:
+        needed = {(u, s, h) for (u, cells) in groups for s, h in cells}
+        units = {u for u, _, _ in needed}
+        which = Q()
+        for hours in {h for _, _, h in needed}:
+            which |= Q(hours=hours, start__in=sorted({s for _, s, h in needed if h == hours}))
+        cells: dict[tuple[int, int, int], dict] = {}
+        for unit_id, start, hours, parts in RollupCell.objects.filter(which, unit_id__in=units).values_list(
+            "unit_id", "start", "hours", "parts"
+        ):
+            if (unit_id, start, hours) in needed:
+                cells[(unit_id, start, hours)] = parts
+        out: Sums = {}
+        for (unit_id, wanted), g in groups.items():
+            for key in keys:
+                total = [Decimal(0), 0, Decimal(0), 0]
+                seen = False
+                for s, h in wanted:
+                    parts = cells.get((unit_id, s, h), {}).get(key)
+                    if parts:
+                        seen = True
+                        for i in range(4):
+                            total[i] += Decimal(parts[i]) if i % 2 == 0 else parts[i]
+                if seen:
+                    out[(g, key)] = (total[0], total[1], total[2], total[3])  # type: ignore[assignment]
+        return out
+
     def _raw(self, plans: list[Plan]) -> dict[tuple[int, tuple], dict[tuple[int, int], Part]]:
         """What the cells do not hold, from the rows: per (unit, hour ranges), one query per source."""
         groups: dict[tuple[int, tuple], list[Want]] = defaultdict(list)
         for want, plan in zip(self.wants, plans, strict=True):
             if plan.raw:
                 groups[(want.unit.pk, plan.raw)].append(want)
+            if plan.stock is False:
+                groups[(want.unit.pk, STOCK_BUCKET)].append(want)
         out: dict[tuple[int, tuple], dict[tuple[int, int], Part]] = {}
         for (unit_id, ranges), wants in groups.items():
             unit = wants[0].unit
+            stock = ranges == STOCK_BUCKET
             by_source: dict[str, list[Side]] = defaultdict(list)
             seen: set[tuple[int, int]] = set()
             for want in wants:
                 for side in sides_of(want.metric):
-                    if (want.metric.pk, side.index) not in seen:
+                    if side.stock == stock and (want.metric.pk, side.index) not in seen:
                         seen.add((want.metric.pk, side.index))
                         by_source[side.spec["source"]].append(side)
             found: dict[tuple[int, int], Part] = {}
             for key, sides in by_source.items():
                 source = metrics.SOURCES[key]
                 qs = scoping.restrict(source.queryset(), self.viewer, source.scope_fields)
-                qs = qs.filter(source.unit_q(unit)).filter(_in_hours(source, ranges))
+                qs = qs.filter(source.unit_q(unit))
+                if not stock:
+                    qs = qs.filter(_in_hours(source, ranges))
                 found.update(compute(source, sides, qs, now=self.now, by_unit=False).get(None, {}))
             out[(unit_id, ranges)] = found
         return out
@@ -643,6 +790,18 @@ def _tables() -> list[tuple[str, str, list[tuple[str, str, str]]]]:
             dependents[other].append((table, columns[table], model._meta.get_field(fk).column))
     tables = sorted(set(columns) | set(dependents))
     return [(t, columns.get(t, ""), dependents.get(t, [])) for t in tables]
+
+
+def _stock_tables() -> list[tuple[str, list[str]]]:
+    """(table, the columns a stock's figures read) for every rolled stock source."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for source in metrics.SOURCES.values():
+        if source.date_field or not source.count_unit:
+            continue
+        model = apps.get_model(source.model)
+        for name in (*source.count_unit, *source.fields):
+            out[model._meta.db_table].add(model._meta.get_field(name).column)
+    return [(table, sorted(columns)) for table, columns in sorted(out.items())]
 
 
 TRIGGER_PREFIX = "gc_rollup_"
@@ -731,6 +890,22 @@ END $$"""
                 f"FOR EACH ROW EXECUTE FUNCTION {TRIGGER_PREFIX}{table}()"
             )
         statements.append(
+            f"""CREATE OR REPLACE FUNCTION {TRIGGER_PREFIX}stock() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM {TRIGGER_PREFIX}bump({STOCK}); RETURN NULL; END $$"""
+        )
+        for table, columns in _stock_tables():
+            changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+            statements.append(f"DROP TRIGGER IF EXISTS {TRIGGER_PREFIX}{table} ON {table}")
+            statements.append(
+                f"CREATE TRIGGER {TRIGGER_PREFIX}{table} AFTER INSERT OR DELETE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {TRIGGER_PREFIX}stock()"
+            )
+            statements.append(f"DROP TRIGGER IF EXISTS {TRIGGER_PREFIX}{table}_u ON {table}")
+            statements.append(
+                f"CREATE TRIGGER {TRIGGER_PREFIX}{table}_u AFTER UPDATE OF {', '.join(columns)} ON {table} "
+                f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {TRIGGER_PREFIX}stock()"
+            )
+        statements.append(
             f"""CREATE OR REPLACE FUNCTION {TRIGGER_PREFIX}forget() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN DELETE FROM {buckets}; RETURN NULL; END $$"""
         )
@@ -806,6 +981,21 @@ BEGIN DELETE FROM {buckets}; RETURN NULL; END $$"""
             statements.append(
                 f"CREATE TRIGGER {TRIGGER_PREFIX}{table}_{name} AFTER {op} ON {table} FOR EACH ROW BEGIN {text} END"
             )
+    stock = (
+        f"INSERT INTO {stamp} (hour, generation) VALUES ({STOCK}, 1) "
+        "ON CONFLICT(hour) DO UPDATE SET generation = generation + 1;"
+    )
+    for table, columns in _stock_tables():
+        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+        for op, name, when in (
+            ("INSERT", "i", ""),
+            ("DELETE", "d", ""),
+            (f"UPDATE OF {', '.join(columns)}", "u", f" WHEN {changed}"),
+        ):
+            statements.append(f"DROP TRIGGER IF EXISTS {TRIGGER_PREFIX}{table}_{name}")
+            statements.append(
+                f"CREATE TRIGGER {TRIGGER_PREFIX}{table}_{name} AFTER {op} ON {table} FOR EACH ROW{when} BEGIN {stock} END"
+            )
     statements.append(f"DROP TRIGGER IF EXISTS {TRIGGER_PREFIX}unit_moved")
     statements.append(
         f"CREATE TRIGGER {TRIGGER_PREFIX}unit_moved AFTER UPDATE OF path ON {unit_table} "
@@ -845,4 +1035,9 @@ def expected_triggers() -> set[str]:
                 for n, present in (("i", bool(column)), ("u", True), ("d", True))
                 if present and (column or dependents)
             )
+    for table, _columns in _stock_tables():
+        if connection.vendor == "postgresql":
+            names.update({TRIGGER_PREFIX + table, f"{TRIGGER_PREFIX}{table}_u"})
+        else:
+            names.update(f"{TRIGGER_PREFIX}{table}_{n}" for n in "iud")
     return names

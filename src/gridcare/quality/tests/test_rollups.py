@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -144,11 +145,24 @@ def test_every_metric_is_the_same_read_from_the_roll_ups_as_counted_from_the_row
         before, direct = _all(boss, w)
         assert before == direct  # nothing rolled yet: the reader's own count from the rows
         done = rollups.refresh()
-        # 63 days before today and today's finished hours 00:00–09:00 (10:00 is still running).
-        assert done.built == 63 + 10 and done.pending == 0
+        # 63 days before today, today's finished hours 00:00–09:00 (10:00 is still running) and
+        # the stocks (customers now).
+        assert done.built == 63 + 10 + 1 and done.pending == 0
         after, direct = _all(boss, w)
+        # On PostgreSQL the checks and sums run in the database: the portable path agrees.
+        with mock.patch.object(rollups.Reader, "__init__", _portable_reader):
+            here, _ = _all(boss, w)
     assert after == direct
+    assert here == direct
     assert sum(1 for row in direct if row[3] not in (None, 0)) > 300  # the world is not empty
+
+
+_plain_init = rollups.Reader.__init__
+
+
+def _portable_reader(self, *args, **kwargs):
+    _plain_init(self, *args, **kwargs)
+    self.in_database = False
 
 
 def test_a_closed_month_is_read_from_cells_and_the_running_hour_from_the_rows(world, boss):
@@ -158,13 +172,14 @@ def test_a_closed_month_is_read_from_cells_and_the_running_hour_from_the_rows(wo
         rollups.refresh()
         metric = statistics.metric_in_force("complaints")
         november = SPANS[0]
-        reader = rollups.Reader([rollups.Want(metric, w.province, november.since, november.until)], boss)
-        buckets = {(b.start, b.hours): b for b in RollupBucket.objects.all()}
-        stamps = dict(RollupStamp.objects.values_list("hour", "generation"))
-        plan = reader._plan(reader.wants[0], buckets, stamps)
-        assert len(plan.cells) == 30 and plan.raw == ()
         today = SPANS[3]
-        plan = reader._plan(rollups.Want(metric, w.province, today.since, today.until), buckets, stamps)
+        wants = [
+            rollups.Want(metric, w.province, november.since, november.until),
+            rollups.Want(metric, w.province, today.since, today.until),
+        ]
+        plan, today_plan = rollups.Reader(wants, boss).plans()
+        assert len(plan.cells) == 30 and plan.raw == ()
+        plan = today_plan
         assert [h for _, h in plan.cells] == [1] * 10  # 00:00–09:00 from hour cells
         assert plan.raw == ((rollups.epoch_hour(NOW), rollups.day_hour(dt.date(2026, 12, 4))),)
 
@@ -329,3 +344,41 @@ def test_a_fourth_call_in_december_makes_novembers_calls_repeats_in_cells_and_ro
             repeats, boss, w.province, SPANS[0]
         )
         assert statistics.figure(repeats, boss, w.province, SPANS[1]).numerator == 1  # December's own call
+
+
+def test_the_customers_stock_is_read_from_its_cell_and_a_customer_moving_station_counts_at_once(world, boss):
+    """Complaints per 10,000 customers: the customers now come from the stock cell, not a count
+    of the customers table per page; a customer moving to another station (or a new one) stamps
+    the stock, so the next read counts from the rows until the stock is rebuilt. A change of a
+    column no stock figure reads (the name) stamps nothing."""
+    w = world
+    metric = statistics.metric_in_force("complaints_per_10k")
+    assert metric is not None and [side.stock for side in rollups.sides_of(metric)] == [False, True]
+    with clock.frozen(NOW):
+        _fill(w)
+        rollups.refresh()
+        span = SPANS[0]
+
+        def customers(unit) -> tuple:
+            got = statistics.figures([(metric, unit, span)], boss)[0]
+            assert _key(got) == _direct(metric, boss, unit, span)
+            return got.denominator_rows
+
+        [plan] = rollups.Reader([rollups.Want(metric, w.east, span.since, span.until)], boss).plans()
+        assert plan.stock is True
+        assert (customers(w.east), customers(w.west), customers(w.county)) == (1, 1, 2)
+        stamp = RollupStamp.objects.filter(hour=rollups.STOCK).values_list("generation", flat=True).first()
+        type(w.customer_east).objects.filter(pk=w.customer_east.pk).update(name="张建国（更名）")
+        assert (
+            RollupStamp.objects.filter(hour=rollups.STOCK).values_list("generation", flat=True).first()
+            == stamp
+        )
+        type(w.customer_east).objects.filter(pk=w.customer_east.pk).update(station=w.west)
+        [plan] = rollups.Reader([rollups.Want(metric, w.east, span.since, span.until)], boss).plans()
+        assert plan.stock is False  # stale: counted from the rows
+        assert (customers(w.east), customers(w.west), customers(w.county)) == (0, 2, 2)
+        assert rollups.STOCK_BUCKET in rollups.stale_buckets()
+        rollups.refresh()
+        [plan] = rollups.Reader([rollups.Want(metric, w.east, span.since, span.until)], boss).plans()
+        assert plan.stock is True
+        assert (customers(w.east), customers(w.west), customers(w.county)) == (0, 2, 2)
