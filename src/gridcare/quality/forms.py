@@ -25,11 +25,11 @@ PICKED_KINDS = (Unit.Kind.PROVINCE, Unit.Kind.CITY, Unit.Kind.COUNTY, Unit.Kind.
 
 
 class PlainSelect(forms.Select):
-    """A select rendered in one pass from plain ``options`` [(value, label)]: a province lists
+    """A select rendered in one pass from plain ``plain_options`` [(value, label)]: a province lists
     about a thousand units, which Django's template per option renders in ~100 ms (and a choice
     field normalizes again and again)."""
 
-    options: list[tuple[Any, str]] = []
+    plain_options: list[tuple[Any, str]] = []
 
     def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> SafeString:
         final = self.build_attrs(self.attrs, attrs)
@@ -38,7 +38,7 @@ class PlainSelect(forms.Select):
         options = "".join(
             f'<option value="{html.escape(str(v))}"{" selected" if str(v) in chosen else ""}>'
             f"{html.escape(str(label), quote=False)}</option>"
-            for v, label in self.options
+            for v, label in self.plain_options
         )
         return format_html("<select{}>{}</select>", flatatt(final), mark_safe(options))  # noqa: S308 - every part escaped above
 
@@ -73,7 +73,7 @@ class SelectionForm(forms.Form):
         )
         depth = min((path.count("/") for _, path, _ in units), default=0)
         self.unit_ids = {pk for pk, _, _ in units}
-        cast(PlainSelect, self.fields["unit"].widget).options = [
+        cast(PlainSelect, self.fields["unit"].widget).plain_options = [
             (pk, "\u3000" * (path.count("/") - depth) + name) for pk, path, name in units
         ]
 

@@ -728,16 +728,14 @@ class Reader:
         out: Sums = {}
         for (unit_id, wanted), g in groups.items():
             for key in keys:
-                total = [Decimal(0), 0, Decimal(0), 0]
-                seen = False
-                for s, h in wanted:
-                    parts = cells.get((unit_id, s, h), {}).get(key)
-                    if parts:
-                        seen = True
-                        for i in range(4):
-                            total[i] += Decimal(parts[i]) if i % 2 == 0 else parts[i]
-                if seen:
-                    out[(g, key)] = (total[0], total[1], total[2], total[3])  # type: ignore[assignment]
+                found = [p for p in (cells.get((unit_id, s, h), {}).get(key) for s, h in wanted) if p]
+                if found:
+                    out[(g, key)] = (
+                        sum((Decimal(p[0]) for p in found), Decimal(0)),
+                        sum(int(p[1]) for p in found),
+                        sum((Decimal(p[2]) for p in found), Decimal(0)),
+                        sum(int(p[3]) for p in found),
+                    )
         return out
 
     def _raw(self, plans: list[Plan]) -> dict[tuple[int, tuple], dict[tuple[int, int], Part]]:
