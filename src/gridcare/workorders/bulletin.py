@@ -1,4 +1,5 @@
-"""The twice-daily supervision bulletin (督办通报) per handling unit, as a page and an Excel file."""
+"""The live in-flight monitor (在途工单监控) per handling unit, as a page and an Excel file: the same
+counts the twice-daily 督办通报 (quality/bulletins.py) freezes and sends."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ HEADERS = ["承办单位", "在途工单", "临期预警", "超期", "被催办"
 
 def excel_response(rows: list[BulletinRow], *, user: Actor, request: Any = None) -> HttpResponse:
     return excel.workbook_response(
-        title="督办通报",
+        title="在途工单监控",
         subtitle=f"{clock.local_now():%Y-%m-%d %H:%M}",
         headers=HEADERS,
         rows=[
