@@ -95,6 +95,21 @@ def open_database(args: argparse.Namespace) -> tuple[str, bool]:
     return name, reuse
 
 
+def production_sessions() -> str:
+    """Sessions where production keeps them (Redis, ``GRIDCARE_REDIS_URL``) when a Redis answers on
+    127.0.0.1:6379; else the database fallback (a session write per page: the idle timeout)."""
+    import socket
+
+    if os.environ.get("GRIDCARE_REDIS_URL"):
+        return "redis (GRIDCARE_REDIS_URL)"
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        return "database (no Redis on 127.0.0.1:6379)"
+    os.environ["GRIDCARE_REDIS_URL"] = "redis://127.0.0.1:6379/14"
+    return "redis://127.0.0.1:6379/14"
+
+
 def drop_database(name: str, url: str) -> None:
     from django.db import connections
 
@@ -543,6 +558,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     url = os.environ.get("DATABASE_URL", "")
     name, reuse = open_database(args)
+    sessions = production_sessions()
     common.setup_django(require_postgresql=True)
     from django.core.management import call_command
 
@@ -627,7 +643,7 @@ def main(argv: list[str] | None = None) -> None:
         f"(every 10 s), stale left {len(final)}  "
         f"{common.verdict(worst_refresh < 10 and loaded['rate'] >= 45 and not final)}"
     )
-    common.print_conditions(before, common.conditions(), runs=args.runs)
+    common.print_conditions(before, common.conditions(), runs=args.runs, sessions=sessions)
     if not args.keep_db:
         drop_database(name, url)
 
