@@ -17,7 +17,7 @@ from gridcare.core.api_errors import (
     stored_idempotency_key,
 )
 from gridcare.core.paging import BoundedLimitOffsetPagination
-from gridcare.core.validation import CleanLine
+from gridcare.core.validation import CleanLine, Flag
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
 from gridcare.org.models import Unit
@@ -117,6 +117,9 @@ class ListFilters(Schema):
     node: NodeKind | None = Field(None, description="the current node")
     open_only: bool = Field(True, description="only when no state is given")
     overdue: bool = Field(False, description="a node's clock is past its due time")
+    my_customers: bool = Field(
+        False, description="an account manager's own: their key customers' and those they handed in"
+    )
 
 
 class ApplicationPage(BoundedLimitOffsetPagination):
@@ -142,6 +145,8 @@ def list_applications(request: ApiRequest, filters: Query[ListFilters]) -> Query
     """Priority first (account manager, green channel), then the oldest. An application outside
     your scope never appears."""
     qs = queries.visible_applications(request.auth).select_related("path")
+    if filters.my_customers:
+        qs = qs.filter(queries.my_customers(request.auth))
     if filters.number:
         qs = qs.filter(number__startswith=filters.number)
     if filters.app_type:
@@ -193,6 +198,25 @@ def act_on_node(
         version=body.version,
         note=body.note,
         **payload,
+    )
+    return _detail(queries.get_application(request.auth, number))
+
+
+class GreenChannelIn(Schema):
+    version: int | None = Field(None, ge=1, le=2**31 - 1)
+    on: Flag
+    reason: CleanLine = Field("", max_length=500)
+
+
+@router.post(
+    "/{number}/green-channel", response=ApplicationDetailOut, summary="绿色通道 on or off (重点项目)"
+)
+def green_channel(request: ApiRequest, number: str, body: GreenChannelIn) -> ApplicationDetailOut:
+    """A manager opens (or closes) the green channel for a key project, with the reason; the
+    application then goes before ordinary ones in every queue. Recorded in the history."""
+    application = queries.get_application(request.auth, number)
+    services.set_green_channel(
+        application=application, actor=request.auth, on=body.on, reason=body.reason, version=body.version
     )
     return _detail(queries.get_application(request.auth, number))
 

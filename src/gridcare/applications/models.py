@@ -501,3 +501,188 @@ class ApplicationEvent(HistoryEntry):
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- Callbacks after the nodes (业扩回访) and audit cases (稽查) ------------------------------------
+
+
+class Answer(models.TextChoices):
+    YES = "yes", _("是")
+    NO = "no", _("否")
+    UNCLEAR = "unclear", _("客户说不清")
+
+
+class CallbackQuestion(models.Model):
+    """One fixed question of the callbacks (data): at which nodes it is asked, and which answer is a
+    finding (a "yes" to 吃拿卡要 or 三指定, a "no" to the contractor's licence) that raises a report
+    order and an audit case."""
+
+    code = models.SlugField(_("编码"), max_length=40, unique=True)
+    text = models.CharField(_("问题"), max_length=200)
+    nodes = models.JSONField(_("回访环节"), default=list, help_text=_("在这些环节完成后的回访中提问"))
+    finding = models.CharField(
+        _("问题线索"),
+        max_length=60,
+        blank=True,
+        help_text=_("该回答即为问题线索时的名称（如 吃拿卡要）；为空表示不是线索"),
+    )
+    finding_when = models.CharField(
+        _("构成线索的回答"), max_length=8, choices=Answer.choices, default=Answer.YES, blank=True
+    )
+    sort = models.PositiveSmallIntegerField(_("顺序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+    source = models.CharField(_("依据"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["sort", "code"]
+        verbose_name = _("业扩回访问题")
+        verbose_name_plural = _("业扩回访问题")
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class CallbackState(models.TextChoices):
+    DUE = "due", _("待回访")
+    DONE = "done", _("回访成功")
+    FAILED = "failed", _("回访不成功")
+
+
+class CallbackOutcome(models.TextChoices):
+    """What one call of a callback came to."""
+
+    ANSWERED = "answered", _("接通并完成回访")
+    NO_ANSWER = "no_answer", _("无人接听")
+    BUSY = "busy", _("占线/关机")
+    REFUSED = "refused", _("客户拒绝回访")
+
+
+class ApplicationCallback(models.Model):
+    """业扩回访: the callback due the working day after one of four nodes (受理, 供电方案答复,
+    中间检查, 装表接电), its calls and the customer's answers."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="callbacks", verbose_name=_("用电申请")
+    )
+    node = models.CharField(_("回访环节"), max_length=24, choices=NodeKind.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("供电单位"))
+    state = models.CharField(
+        _("状态"), max_length=10, choices=CallbackState.choices, default=CallbackState.DUE
+    )
+    node_done_at = models.DateTimeField(_("环节完成时间"))
+    due_from = models.DateTimeField(_("最早回访时间"))
+    due_at = models.DateTimeField(_("回访时限"))
+    attempts = models.PositiveSmallIntegerField(_("已拨打次数"), default=0)
+    last_call_at = models.DateTimeField(_("最近拨打时间"), null=True, blank=True)
+    answers = models.JSONField(_("回答"), default=dict, blank=True)
+    satisfaction = models.CharField(_("满意度"), max_length=14, blank=True)
+    findings = models.JSONField(_("问题线索"), default=list, blank=True)
+    note = models.TextField(_("回访记录"), blank=True)
+    answered_at = models.DateTimeField(_("回访时间"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("回访人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    report_order = models.ForeignKey(
+        "workorders.WorkOrder",
+        verbose_name=_("举报工单"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(_("版本"), default=1)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("业扩回访")
+        verbose_name_plural = _("业扩回访")
+        constraints = [
+            models.UniqueConstraint(fields=["application", "node"], name="app_callback_once_per_node"),
+        ]
+        indexes = [models.Index(fields=["state", "due_at"], name="app_callback_due")]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.get_node_display()}"
+
+
+class CallbackCall(models.Model):
+    """One call of a callback (who, when, what it came to)."""
+
+    callback = models.ForeignKey(
+        ApplicationCallback, on_delete=models.CASCADE, related_name="calls", verbose_name=_("业扩回访")
+    )
+    at = models.DateTimeField(_("拨打时间"))
+    outcome = models.CharField(_("结果"), max_length=12, choices=CallbackOutcome.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("回访人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["callback", "at", "id"]
+        verbose_name = _("回访拨打")
+        verbose_name_plural = _("回访拨打")
+
+    def __str__(self) -> str:
+        return f"{self.callback_id} {self.get_outcome_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class AuditState(models.TextChoices):
+    OPEN = "open", _("待核查")
+    INVESTIGATING = "investigating", _("核查中")
+    CLOSED = "closed", _("已办结")
+
+
+class AuditCase(models.Model):
+    """稽查案件: a finding of a callback (吃拿卡要, 三指定 …) to be investigated by the auditors of the
+    unit that owned the node, with its conclusion."""
+
+    number = models.CharField(_("案件编号"), max_length=24, unique=True)
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="audit_cases", verbose_name=_("用电申请")
+    )
+    callback = models.ForeignKey(
+        ApplicationCallback, on_delete=models.PROTECT, related_name="audit_cases", verbose_name=_("来源回访")
+    )
+    finding = models.CharField(_("问题线索"), max_length=60)
+    detail = models.TextField(_("情况"), blank=True)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("被核查单位"))
+    report_order = models.ForeignKey(
+        "workorders.WorkOrder",
+        verbose_name=_("举报工单"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    state = models.CharField(_("状态"), max_length=14, choices=AuditState.choices, default=AuditState.OPEN)
+    opened_at = models.DateTimeField(_("立案时间"))
+    substantiated = models.BooleanField(_("经核查属实"), null=True, blank=True)
+    conclusion = models.TextField(_("核查结论"), blank=True)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("办结人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(_("版本"), default=1)
+
+    class Meta:
+        ordering = ["-opened_at", "id"]
+        verbose_name = _("稽查案件")
+        verbose_name_plural = _("稽查案件")
+
+    def __str__(self) -> str:
+        return self.number

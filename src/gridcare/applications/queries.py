@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from gridcare.org import scoping
 from gridcare.org.models import Unit
 from gridcare.org.types import Viewer
+from gridcare.workorders.models import Priority
 
 from .models import RECORDED_STARTS, Application, ApplicationNode, NodeState, NodeWait
 
@@ -84,3 +85,9 @@ def progress(application: Application) -> Progress:
 def overdue(node: ApplicationNode, now: dt.datetime) -> bool:
     left = node.seconds_left(now)
     return left is not None and left < 0
+
+
+def my_customers(viewer: Viewer) -> Q:
+    """The applications an account manager follows: their key customers' and those they handed in
+    (优先办理权)."""
+    return Q(customer__account_manager=viewer) | Q(accepted_by=viewer, priority=Priority.ACCOUNT_MANAGER)

@@ -18,7 +18,7 @@ from gridcare.core.api_errors import ApiError, ErrorCode
 from gridcare.core.workflow import Step
 from gridcare.org import scoping
 
-from . import clocks, notices
+from . import callbacks, clocks, notices
 from .models import (
     RECORDED_STARTS,
     Application,
@@ -193,6 +193,12 @@ def close_wait(step: NodeStep) -> None:
         wait.ended_at, wait.working_days = _now(step), step.found.get("days", 0)
         wait.save(update_fields=["ended_at", "working_days"])
     step.found["wait"] = wait
+
+
+def schedule_callback(step: NodeStep) -> None:
+    """The working day after 受理, 供电方案答复, 中间检查 and 装表接电 the 95598 center calls the
+    customer back (``callbacks``)."""
+    callbacks.schedule(step.obj.application, step.obj.kind, _now(step))
 
 
 def tell_customer_node_done(step: NodeStep) -> None:

@@ -23,7 +23,7 @@ from gridcare.org.models import Role, Unit
 from gridcare.org.types import Actor
 from gridcare.workorders.models import Channel, Priority
 
-from . import notices, paths
+from . import callbacks, notices, paths
 from .models import (
     Application,
     ApplicationDocument,
@@ -32,6 +32,7 @@ from .models import (
     ApplicationState,
     DocumentKind,
     IdType,
+    NodeKind,
     NodeState,
     Supply,
 )
@@ -226,6 +227,7 @@ def accept_application(
                 },
             )
             notices.accepted(application, current)
+            callbacks.schedule(application, NodeKind.ACCEPT, now)
     except IntegrityError:
         if idempotency_key:  # two retries at the same instant: the other one won
             existing = Application.objects.filter(idempotency_key=idempotency_key).first()
@@ -377,4 +379,43 @@ def act(
             data={},
         )
         APPLICATIONS.follow_up(step)
+    return current
+
+
+GREEN_CHANNEL_ROLES = (Role.MANAGER, Role.ADMIN)
+
+
+def set_green_channel(
+    *, application: Application, actor: Actor, on: bool, reason: str, version: int | None = None
+) -> Application:
+    """绿色通道 for a key project (a manager's decision, with its reason): the application goes
+    before ordinary ones in every queue; closing it leaves 优先办理权 and a key customer's priority
+    as they were."""
+    if not scoping.has_role(actor, *GREEN_CHANNEL_ROLES):
+        raise ApiError(ErrorCode.FORBIDDEN_ROLE, gettext("只有管理人员可以开通绿色通道"), status=403)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApiError(ErrorCode.REASON_REQUIRED, gettext("请说明开通或关闭绿色通道的理由"), status=422)
+    now = clock.now()
+    with transaction.atomic():
+        current = _lock(application, version)
+        before = current.priority
+        current.green_channel = on
+        customer = current.customer
+        if current.priority != Priority.ACCOUNT_MANAGER:
+            key = customer is not None and (customer.is_key or customer.is_vip)
+            current.priority = Priority.GREEN_CHANNEL if (on or key) else Priority.NORMAL
+        current.version += 1
+        current.updated_at = now
+        current.save(update_fields=["green_channel", "priority", "version", "updated_at"])
+        _history(
+            current,
+            node="",
+            actor=actor,
+            action="green_channel_on" if on else "green_channel_off",
+            before="",
+            after="",
+            note=reason,
+            data={"priority": [before, current.priority]},
+        )
     return current

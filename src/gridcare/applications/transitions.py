@@ -41,6 +41,7 @@ from .rules import (
     record_wait,
     remember_state_before_wait,
     request_recorded,
+    schedule_callback,
     stamp_cancelled,
     stamp_finished,
     start_clock,
@@ -72,7 +73,7 @@ NODE_TRANSITIONS = (
         N.FINISH, _("完成环节"), frozenset({S.OPEN}), S.DONE, SUPERVISORS,
         guards=(owner_unit_within_reach, request_recorded),
         effects=(stamp_finished, open_next_node),
-        then=(tell_customer_node_done,),
+        then=(tell_customer_node_done, schedule_callback),
     ),
     Transition(
         N.WAIT, _("客户原因中止"), frozenset({S.OPEN, S.PENDING}), S.WAITING, WINDOW,

@@ -54,7 +54,12 @@ class ErrorCode(StrEnum):
     CALL_ID_REQUIRED = "call_id_required"
     CALL_NOT_ANSWERED = "call_not_answered"
     CALLBACK_NOT_REQUIRED = "callback_not_required"
+    ANSWERS_REQUIRED = "answers_required"
+    CALLBACK_CLOSED = "callback_closed"
+    CALLBACK_NOT_YET = "callback_not_yet"
     CALLBACK_PENDING = "callback_pending"
+    CASE_CLOSED = "case_closed"
+    CONCLUSION_REQUIRED = "conclusion_required"
     CALLBACK_TOO_SOON = "callback_too_soon"
     CALIBRATION_INCOMPLETE = "calibration_incomplete"
     INVALID_CALLBACK_METHOD = "invalid_callback_method"
@@ -169,7 +174,12 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.CALL_ID_REQUIRED: "the call id is required",
     ErrorCode.CALL_NOT_ANSWERED: "no agent has answered the call: it cannot be transferred or wrapped up (409)",
     ErrorCode.CALLBACK_NOT_REQUIRED: "this work order needs no callback",
+    ErrorCode.ANSWERS_REQUIRED: "a reached callback records an answer to every question of its node (`missing` lists them)",
+    ErrorCode.CALLBACK_CLOSED: "this callback has already ended (reached, or not reachable)",
+    ErrorCode.CALLBACK_NOT_YET: "the callback falls due the working day after its node; `due_from` says when",
     ErrorCode.CALLBACK_PENDING: "the callback has not been made yet",
+    ErrorCode.CASE_CLOSED: "the audit case is already closed",
+    ErrorCode.CONCLUSION_REQUIRED: "closing an audit case needs its conclusion and whether the finding was substantiated",
     ErrorCode.CALLBACK_TOO_SOON: "the last callback call was too recent; `next_call_at` says when to call",
     ErrorCode.CALIBRATION_INCOMPLETE: "a calibration session closes once at least two inspectors have scored",
     ErrorCode.INVALID_CALLBACK_METHOD: "a callback result's `method` is phone, visit or written",
