@@ -4,7 +4,7 @@ query, answer. Errors are ``{code, message}`` (4xx)."""
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -23,7 +23,7 @@ from gridcare.org import scoping
 from gridcare.org.models import Unit
 from gridcare.org.types import ApiRequest
 
-from . import queries, services
+from . import queries, services, views_documents
 from .models import Application, ApplicationState, ApplicationType, NodeKind
 from .schemas import (
     ApplicationActionIn,
@@ -200,6 +200,20 @@ def act_on_node(
         **payload,
     )
     return _detail(queries.get_application(request.auth, number))
+
+
+@router.get(
+    "/{number}/documents/{kind}",
+    response={200: None},
+    summary="A form as PDF (用电申请书, 勘查工作单, 供电方案答复单, 验收单, 供用电合同)",
+    openapi_extra={"responses": {200: {"content": {"application/pdf": {}}}}},
+)
+def document(request: ApiRequest, number: str, kind: str) -> HttpResponse:
+    """`kind`: `application`, `survey`, `plan`, `acceptance`, `contract` — each once the
+    application has reached it (404 before). Personal data printed in full only for roles that
+    may see it; every print audited."""
+    application = queries.get_application(request.auth, number)
+    return views_documents.response(application, kind, request.auth, request)
 
 
 class GreenChannelIn(Schema):
