@@ -33,7 +33,8 @@ def test_the_application_form_is_printed_with_what_the_customer_applied_for(yk_w
     client.force_login(w.clerk_east)
     printed = client.get(f"/applications/{application.number}/documents/application.pdf")
     if dump := os.environ.get("GRIDCARE_DUMP_PDF"):
-        open(dump, "wb").write(printed.content)
+        with open(dump, "wb") as out:
+            out.write(printed.content)
     text = _text(printed)
     assert "用电申请书" in text and application.number in text
     assert "陈光明" in text and "520102198503031234" in text and "13700001111" in text  # the clerk may see it
