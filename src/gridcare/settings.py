@@ -155,8 +155,15 @@ else:
             "TEST": {"NAME": str(VAR_DIR / f"test-gridcare-{os.getpid()}.sqlite3")},
         }
     }
+# PostgreSQL's JIT compiles a query whose estimated cost passes jit_above_cost: GridCare's queries
+# are short (a page, a wall refresh, a count over one day), and compiling one took 25–190 ms where
+# running it took 50 (bench/statistics, the command wall). Off for GridCare's connections unless
+# GRIDCARE_PG_JIT=on (docs/deployment.md).
+PG_SESSION_OPTIONS = "" if env_str("GRIDCARE_PG_JIT", "off") == "on" else "-c jit=off"
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("GRIDCARE_TEST_DB_NAME", "") or None
+    if PG_SESSION_OPTIONS:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = PG_SESSION_OPTIONS
 # A read replica (optional): the statistics read from it (gridcare.core.replica).
 REPLICA_DATABASE_URL = env_str("GRIDCARE_REPLICA_DATABASE_URL", "")
 if REPLICA_DATABASE_URL:
@@ -164,6 +171,8 @@ if REPLICA_DATABASE_URL:
         REPLICA_DATABASE_URL, conn_max_age=env_int("GRIDCARE_DB_CONN_MAX_AGE", 60), conn_health_checks=True
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    if PG_SESSION_OPTIONS and DATABASES["replica"]["ENGINE"].endswith("postgresql"):
+        DATABASES["replica"].setdefault("OPTIONS", {})["options"] = PG_SESSION_OPTIONS
 DATABASE_ROUTERS = ["gridcare.core.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
