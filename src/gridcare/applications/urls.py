@@ -2,9 +2,13 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import views_documents
+from . import views_callbacks, views_documents
 
 app_name = "applications"
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("callbacks/", views_callbacks.work_list, name="callbacks"),
+    path("callbacks/<int:pk>/", views_callbacks.callback, name="callback"),
+    path("audit-cases/", views_callbacks.audit_cases, name="audit_cases"),
+    path("audit-cases/<str:number>/", views_callbacks.audit_case, name="audit_case"),
     path("<str:number>/documents/<slug:kind>.pdf", views_documents.document, name="document"),
 ]

@@ -319,3 +319,43 @@ def test_the_account_managers_application_tops_the_clerks_queue_and_the_green_ch
     assert ApplicationEvent.objects.filter(
         application=later, action="green_channel_on", note="重点招商项目"
     ).exists()
+
+
+def test_the_callback_pages_from_the_work_list_to_the_closed_case(yk_world, auditor, client):
+    w = yk_world
+    with clock.frozen(at(2026, 3, 3, 16, 0)):
+        application = accept(w.clerk_east)
+    callback = _callback(application)
+    with clock.frozen(at(2026, 3, 4, 9, 0)):
+        client.force_login(w.agent)
+        listed = client.get("/applications/callbacks/")
+        assert listed.status_code == 200 and application.number in listed.content.decode()
+        assert "13700001111" not in listed.content.decode()  # masked
+        page = client.get(f"/applications/callbacks/{callback.pk}/")
+        assert "吃、拿、卡、要" in page.content.decode()
+        form = {f"q_{k}": v for k, v in (ACCEPT_ANSWERS | {"bribery": "yes"}).items()}
+        partial = client.post(
+            f"/applications/callbacks/{callback.pk}/",
+            {"version": 1, "outcome": "answered", "q_bribery": "yes", "satisfaction": "satisfied"},
+            follow=True,
+        )
+        assert "请逐项记录客户的回答" in partial.content.decode()
+        done = client.post(
+            f"/applications/callbacks/{callback.pk}/",
+            {"version": 1, "outcome": "answered", "satisfaction": "dissatisfied", "note": "要求吃饭", **form},
+            follow=True,
+        )
+        assert "发现问题线索：吃拿卡要" in done.content.decode()
+        client.force_login(w.clerk_west)
+        assert client.get(f"/applications/callbacks/{callback.pk}/").status_code == 404
+    case = AuditCase.objects.get()
+    client.force_login(auditor)
+    assert case.number in client.get("/applications/audit-cases/").content.decode()
+    closed = client.post(
+        f"/applications/audit-cases/{case.number}/",
+        {"version": case.version, "action": "close", "substantiated": "no", "conclusion": "经核实系误解"},
+        follow=True,
+    )
+    assert "已办结" in closed.content.decode()
+    case.refresh_from_db()
+    assert (case.state, case.substantiated) == ("closed", False)
