@@ -26,6 +26,8 @@ NAVIGATION = [
         (Role.MANAGER, Role.SHIFT_LEADER, Role.DISPATCHER, Role.AUDITOR, Role.ACCOUNT_MANAGER),
     ),
     (_("排班测算"), "quality:staffing", (Role.SHIFT_LEADER, Role.MANAGER)),
+    (_("业扩回访"), "applications:callbacks", (Role.AGENT, Role.SHIFT_LEADER)),
+    (_("稽查案件"), "applications:audit_cases", (Role.AUDITOR,)),
 ]
 
 
