@@ -686,3 +686,180 @@ class AuditCase(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# --- Survey, supply plan, acceptance, energization ----------------------------------------------
+
+
+class Metering(models.TextChoices):
+    HV_HV = "hv_hv", _("高供高计")
+    HV_LV = "hv_lv", _("高供低计")
+    LV_LV = "lv_lv", _("低供低计")
+
+
+class Survey(models.Model):
+    """现场勘查: whether supply is possible (or why not), what is approved, what the grid needs."""
+
+    application = models.OneToOneField(
+        Application, on_delete=models.CASCADE, related_name="survey", verbose_name=_("用电申请")
+    )
+    possible = models.BooleanField(_("具备供电条件"))
+    impossible_reason = models.TextField(_("不具备供电条件的原因"), blank=True)
+    approved_kva = models.DecimalField(
+        _("核定容量(kVA)"), max_digits=10, decimal_places=1, null=True, blank=True
+    )
+    supply = models.CharField(
+        _("供电方式（电源）"), max_length=8, choices=Supply.choices, default=Supply.SINGLE
+    )
+    voltage = models.CharField(_("供电电压"), max_length=8, choices=Voltage.choices)
+    grid_works = models.BooleanField(_("需电网配套工程"), default=False)
+    grid_works_note = models.CharField(_("配套工程说明"), max_length=300, blank=True)
+    notes = models.TextField(_("勘查记录"), blank=True)
+    surveyor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("勘查人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    surveyed_at = models.DateTimeField(_("勘查时间"))
+
+    class Meta:
+        verbose_name = _("现场勘查")
+        verbose_name_plural = _("现场勘查")
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.surveyed_at:%Y-%m-%d}"
+
+
+class SignedVia(models.TextChoices):
+    ON_SITE = "on_site", _("现场签字")
+    ONLINE = "online", _("线上确认")
+
+
+class PlanOption(models.Model):
+    """供电方案 option: several per application, side by side; the customer's choice is signed off."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="plan_options", verbose_name=_("用电申请")
+    )
+    label = models.CharField(_("方案"), max_length=40)
+    source = models.CharField(_("电源点（变电站、线路）"), max_length=120)
+    voltage = models.CharField(_("供电电压"), max_length=8, choices=Voltage.choices)
+    property_boundary = models.CharField(_("产权分界点"), max_length=120)
+    metering = models.CharField(_("计量方式"), max_length=8, choices=Metering.choices)
+    cost_yuan = models.DecimalField(_("估算投资（元）"), max_digits=12, decimal_places=2)
+    construction_days = models.PositiveSmallIntegerField(_("估算工期（天）"))
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    chosen = models.BooleanField(_("客户选定"), default=False)
+    signed_by = models.CharField(_("客户签字人"), max_length=60, blank=True)
+    signed_at = models.DateTimeField(_("签字时间"), null=True, blank=True)
+    signed_via = models.CharField(_("确认方式"), max_length=8, choices=SignedVia.choices, blank=True)
+    created_at = models.DateTimeField(_("提出时间"))
+
+    class Meta:
+        ordering = ["application", "id"]
+        verbose_name = _("供电方案")
+        verbose_name_plural = _("供电方案")
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.label}"
+
+
+class AcceptanceRule(models.Model):
+    """四级验收 (data): who accepts a customer's works, by capacity (and voltage). Seed 004: below
+    50 kW the supply station; from 50 kW the county's customer service center with the departments
+    of the voltage level."""
+
+    min_kva = models.DecimalField(_("容量下限(kVA，含)"), max_digits=10, decimal_places=1, default=0)
+    max_kva = models.DecimalField(
+        _("容量上限(kVA，不含)"), max_digits=10, decimal_places=1, null=True, blank=True
+    )
+    voltage = models.CharField(_("供电电压"), max_length=8, choices=Voltage.choices, blank=True)
+    level = models.CharField(
+        _("验收单位层级"), max_length=10, choices=[("station", _("供电所")), ("county", _("县公司"))]
+    )
+    function = models.CharField(_("牵头部门"), max_length=20, choices=Unit.Function.choices, blank=True)
+    departments = models.JSONField(_("参加验收的部门"), default=list, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    source = models.CharField(_("依据"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["min_kva", "voltage"]
+        verbose_name = _("验收分级")
+        verbose_name_plural = _("验收分级")
+
+    def __str__(self) -> str:
+        upper = f"–{self.max_kva}" if self.max_kva is not None else "+"
+        return f"{self.min_kva}{upper} kVA {self.voltage or ''} {self.get_level_display()}"
+
+
+class InspectionResult(models.TextChoices):
+    PASSED = "passed", _("合格")
+    FAILED = "failed", _("不合格，限期整改")
+
+
+class Inspection(models.Model):
+    """中间检查 / 竣工检验: one round (a failed one issues a rectification notice; the next round is
+    the re-inspection)."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="inspections", verbose_name=_("用电申请")
+    )
+    node = models.CharField(_("环节"), max_length=24, choices=NodeKind.choices)
+    round = models.PositiveSmallIntegerField(_("第几次"), default=1)
+    result = models.CharField(_("结论"), max_length=8, choices=InspectionResult.choices)
+    defects = models.JSONField(_("缺陷"), default=list, blank=True)
+    accepting_unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("验收单位")
+    )
+    departments = models.JSONField(_("参加验收的部门"), default=list, blank=True)
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("检验人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    inspected_at = models.DateTimeField(_("检验时间"))
+    rectify_by = models.DateField(_("整改期限"), null=True, blank=True)
+    rectified_at = models.DateTimeField(_("客户报整改完成"), null=True, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+
+    class Meta:
+        ordering = ["application", "node", "round"]
+        verbose_name = _("检验记录")
+        verbose_name_plural = _("检验记录")
+        constraints = [
+            models.UniqueConstraint(fields=["application", "node", "round"], name="inspection_round_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.get_node_display()} #{self.round}"
+
+
+class Energization(models.Model):
+    """装表接电: the meters fitted (asset numbers, first readings per register), CT/PT ratios."""
+
+    application = models.OneToOneField(
+        Application, on_delete=models.CASCADE, related_name="energization", verbose_name=_("用电申请")
+    )
+    meters = models.JSONField(_("计量装置"), default=list)
+    ct_ratio = models.CharField(_("电流互感器变比"), max_length=20, blank=True)
+    pt_ratio = models.CharField(_("电压互感器变比"), max_length=20, blank=True)
+    crew = models.CharField(_("装接人员"), max_length=100)
+    energized_at = models.DateTimeField(_("送电时间"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("装表接电")
+        verbose_name_plural = _("装表接电")
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.energized_at:%Y-%m-%d}"

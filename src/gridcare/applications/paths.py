@@ -99,19 +99,22 @@ def path_for(app_type: str, category: str, supply: str, voltage: str) -> NodePat
 
 
 def owner_unit(supply_unit: Unit, definition: PathNode, units: list[Unit] | None = None) -> Unit:
-    """The unit that owns a node: the supply unit's ancestor (or itself) of the node's level, then
-    its team or center of the node's function below it, else that unit itself. ``units``: the
-    organization's units when the caller read them once."""
+    """The unit that owns a node (``unit_for`` its level and function)."""
+    return unit_for(supply_unit, definition.owner_level, definition.owner_function, units)
+
+
+def unit_for(supply_unit: Unit, level_kind: str, function: str, units: list[Unit] | None = None) -> Unit:
+    """The supply unit's ancestor (or itself) of kind ``level_kind``, then its team or center of
+    ``function`` below it, else that unit itself. ``units``: the organization's units when the
+    caller read them once."""
     tree = units if units is not None else list(Unit.objects.filter(is_active=True))
     chain = [u for u in tree if supply_unit.is_within(u)]  # its ancestors and itself
-    level = next((u for u in sorted(chain, key=lambda u: -u.depth) if u.kind == definition.owner_level), None)
+    level = next((u for u in sorted(chain, key=lambda u: -u.depth) if u.kind == level_kind), None)
     if level is None:
         # The supply unit sits above the node's level (a county supplying an HV customer itself).
         level = supply_unit
-    if definition.owner_function:
-        below = [
-            u for u in tree if u.is_within(level) and u.function == definition.owner_function and u.is_active
-        ]
+    if function:
+        below = [u for u in tree if u.is_within(level) and u.function == function and u.is_active]
         if below:
             return min(below, key=lambda u: (u.depth, u.path))
     return level

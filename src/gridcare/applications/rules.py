@@ -25,8 +25,14 @@ from .models import (
     ApplicationNode,
     ApplicationState,
     ClockStart,
+    Energization,
+    Inspection,
+    InspectionResult,
+    NodeKind,
     NodeState,
     NodeWait,
+    PlanOption,
+    Survey,
     WaitReason,
 )
 
@@ -73,6 +79,56 @@ def request_recorded(step: NodeStep) -> None:
             gettext("请先登记“%(event)s”") % {"event": node.definition.get_clock_starts_display()},
             status=409,
         )
+
+
+def survey_recorded(step: NodeStep) -> None:
+    """现场勘查 is finished with its findings recorded, and only where supply is possible (where it
+    is not, the application is cancelled with the survey's reason)."""
+    if step.obj.kind != NodeKind.SURVEY:
+        return
+    survey = Survey.objects.filter(application_id=step.obj.application_id).first()
+    if survey is None:
+        raise ApiError(ErrorCode.SURVEY_MISSING, gettext("请先登记现场勘查结论"), status=409)
+    if not survey.possible:
+        raise ApiError(
+            ErrorCode.SUPPLY_IMPOSSIBLE,
+            gettext("勘查结论为不具备供电条件（%(reason)s），请以此终止申请并告知客户")
+            % {"reason": survey.impossible_reason},
+            status=409,
+        )
+
+
+def plan_chosen(step: NodeStep) -> None:
+    """供电方案答复 is finished with one option chosen and signed off by the customer."""
+    if step.obj.kind != NodeKind.PLAN_REPLY:
+        return
+    if (
+        not PlanOption.objects.filter(application_id=step.obj.application_id, chosen=True)
+        .exclude(signed_by="")
+        .exists()
+    ):
+        raise ApiError(ErrorCode.PLAN_NOT_CHOSEN, gettext("客户尚未选定并签字确认供电方案"), status=409)
+
+
+def inspection_passed(step: NodeStep) -> None:
+    """中间检查 and 竣工检验 are finished after an inspection passed."""
+    if step.obj.kind not in (NodeKind.MID_INSPECTION, NodeKind.COMPLETION_INSPECTION):
+        return
+    last = (
+        Inspection.objects.filter(application_id=step.obj.application_id, node=step.obj.kind)
+        .order_by("-round")
+        .first()
+    )
+    if last is None or last.result != InspectionResult.PASSED:
+        raise ApiError(ErrorCode.INSPECTION_NOT_PASSED, gettext("检验合格后才能完成该环节"), status=409)
+
+
+def energization_recorded(step: NodeStep) -> None:
+    """装表接电 is finished with the meters and their first readings recorded."""
+    if step.obj.kind != NodeKind.ENERGIZE:
+        return
+    if not Energization.objects.filter(application_id=step.obj.application_id).exists():
+        raise ApiError(ErrorCode.ENERGIZATION_MISSING, gettext("请先登记装接的电能表和起度"), status=409)
 
 
 def clock_to_stop(step: NodeStep) -> None:

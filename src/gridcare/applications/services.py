@@ -238,7 +238,9 @@ def accept_application(
     return application, True
 
 
-def _lock(application: Application, version: int | None) -> Application:
+def lock(application: Application, version: int | None) -> Application:
+    """The application row locked for a change (every change of an application goes through it),
+    409 ``version_conflict`` when ``version`` is not the current one."""
     current = (
         Application.objects.select_for_update(of=("self",)).select_related("customer").get(pk=application.pk)
     )
@@ -319,7 +321,7 @@ def act_on_node(
     transition = NODES.transition(action)
     now = clock.now()
     with transaction.atomic():
-        current = _lock(application, version)
+        current = lock(application, version)
         target = (
             ApplicationNode.objects.select_related("definition", "owner_unit")
             .filter(application=current, kind=node)
@@ -362,7 +364,7 @@ def act(
     transition = APPLICATIONS.transition(action)
     now = clock.now()
     with transaction.atomic():
-        current = _lock(application, version)
+        current = lock(application, version)
         step = APPLICATIONS.run(transition, current, actor, note=note, now=now)
         current.state = step.target
         current.version += 1
@@ -398,7 +400,7 @@ def set_green_channel(
         raise ApiError(ErrorCode.REASON_REQUIRED, gettext("请说明开通或关闭绿色通道的理由"), status=422)
     now = clock.now()
     with transaction.atomic():
-        current = _lock(application, version)
+        current = lock(application, version)
         before = current.priority
         current.green_channel = on
         customer = current.customer

@@ -55,6 +55,11 @@ class ErrorCode(StrEnum):
     CALL_NOT_ANSWERED = "call_not_answered"
     CALLBACK_NOT_REQUIRED = "callback_not_required"
     ANSWERS_REQUIRED = "answers_required"
+    ENERGIZATION_MISSING = "energization_missing"
+    INSPECTION_NOT_PASSED = "inspection_not_passed"
+    PLAN_NOT_CHOSEN = "plan_not_chosen"
+    SUPPLY_IMPOSSIBLE = "supply_impossible"
+    SURVEY_MISSING = "survey_missing"
     CALLBACK_CLOSED = "callback_closed"
     CALLBACK_NOT_YET = "callback_not_yet"
     CALLBACK_PENDING = "callback_pending"
@@ -174,6 +179,11 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.CALL_ID_REQUIRED: "the call id is required",
     ErrorCode.CALL_NOT_ANSWERED: "no agent has answered the call: it cannot be transferred or wrapped up (409)",
     ErrorCode.CALLBACK_NOT_REQUIRED: "this work order needs no callback",
+    ErrorCode.ENERGIZATION_MISSING: "装表接电 is finished only with the meters and first readings recorded",
+    ErrorCode.INSPECTION_NOT_PASSED: "an inspection node is finished only after an inspection passed",
+    ErrorCode.PLAN_NOT_CHOSEN: "the supply plan is replied only with an option chosen and signed off by the customer",
+    ErrorCode.SUPPLY_IMPOSSIBLE: "the survey found no supply possible: cancel the application with that reason",
+    ErrorCode.SURVEY_MISSING: "the survey's findings are recorded first",
     ErrorCode.ANSWERS_REQUIRED: "a reached callback records an answer to every question of its node (`missing` lists them)",
     ErrorCode.CALLBACK_CLOSED: "this callback has already ended (reached, or not reachable)",
     ErrorCode.CALLBACK_NOT_YET: "the callback falls due the working day after its node; `due_from` says when",

@@ -105,8 +105,19 @@ def test_node_actions_and_their_errors(yk_world, client, api):
     number = post(client, "/api/v1/applications", BODY, api(w.clerk_east)).json()["number"]
     base = f"/api/v1/applications/{number}/nodes"
     am = api(w.account_manager)
-    done = post(client, f"{base}/survey/actions/finish", {"version": 1}, am)
+    missing = post(client, f"{base}/survey/actions/finish", {"version": 1}, am)
+    assert (missing.status_code, missing.json()["code"]) == (409, "survey_missing")
+    surveyed = post(
+        client,
+        f"/api/v1/applications/{number}/survey",
+        {"version": 1, "possible": True, "voltage": "kv10", "approved_kva": "630"},
+        am,
+    )
+    assert surveyed.status_code == 200 and surveyed.json()["version"] == 2
+    done = post(client, f"{base}/survey/actions/finish", {"version": 2}, am)
     assert done.status_code == 200 and done.json()["current_node"] == "plan_reply"
+    unchosen = post(client, f"{base}/plan_reply/actions/finish", {"version": 3}, am)
+    assert (unchosen.status_code, unchosen.json()["code"]) == (409, "plan_not_chosen")
     stale = post(client, f"{base}/plan_reply/actions/finish", {"version": 1}, am)
     assert (stale.status_code, stale.json()["code"]) == (409, "version_conflict")
     no_reason = post(client, f"{base}/plan_reply/actions/wait", {}, am)
@@ -137,7 +148,22 @@ def test_the_progress_answer(yk_world, client, api):
     am = api(w.account_manager)
     base = f"/api/v1/applications/{number}/nodes"
     with clock.frozen(at(2026, 3, 3, 9, 0)):
+        url = f"/api/v1/applications/{number}"
+        post(client, f"{url}/survey", {"possible": True, "voltage": "kv10", "approved_kva": "630"}, am)
         post(client, f"{base}/survey/actions/finish", {}, am)
+        for label in ("方案一", "方案二"):
+            option = {
+                "label": label,
+                "source": "城关110kV变电站",
+                "voltage": "kv10",
+                "property_boundary": "客户进线电缆头",
+                "metering": "hv_hv",
+                "cost_yuan": "350000",
+                "construction_days": 45,
+            }
+            records = post(client, f"{url}/plan-options", option, am).json()
+        chosen = records["plan_options"][1]["id"]
+        post(client, f"{url}/plan-options/{chosen}/choose", {"signed_by": "陈光明", "signed_via": "on_site"}, am)
         post(client, f"{base}/plan_reply/actions/finish", {}, am)
         progress = client.get(f"/api/v1/applications/{number}/progress", **am).json()
     # The design review waits for the customer's drawings: the customer is told what to do.

@@ -22,7 +22,7 @@ from gridcare.org.models import Role
 from gridcare.org.services import create_staff, issue_token
 from gridcare.workorders.models import OrderType, WorkOrder
 
-from .helpers import accept, at, intake
+from .helpers import accept, at, intake, record_for
 
 ACCEPT_ANSWERS = {"told_procedure": "yes", "convenient": "yes", "bribery": "no"}
 
@@ -72,6 +72,7 @@ def test_finishing_the_plan_reply_schedules_its_callback_with_its_own_questions(
         application = accept(w.clerk_east)
     for node, when in (("survey", at(2026, 3, 2, 15, 0)), ("plan_reply", at(2026, 3, 3, 10, 0))):
         with clock.frozen(when):
+            record_for(application, node, w.clerk_east)
             application = services.act_on_node(
                 application=application, node=node, action="finish", actor=w.clerk_east
             )

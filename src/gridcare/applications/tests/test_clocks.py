@@ -14,7 +14,7 @@ from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.notify.models import Channel, Message
 
-from .helpers import accept, at
+from .helpers import accept, at, record_for
 
 
 def _node(application, kind):
@@ -28,11 +28,14 @@ def _hv(w, when, **extra):
 
 def _finish(application, kind, actor, when):
     with clock.frozen(when):
+        record_for(application, kind, actor)
         return services.act_on_node(application=application, node=kind, action="finish", actor=actor)
 
 
 def _do(application, kind, action, actor, when, **payload):
     with clock.frozen(when):
+        if action == "finish":
+            record_for(application, kind, actor)
         return services.act_on_node(application=application, node=kind, action=action, actor=actor, **payload)
 
 

@@ -20,7 +20,7 @@ from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.notify.models import Channel, Message
 
-from .helpers import accept, at
+from .helpers import accept, at, record_for
 
 
 def _sms(application):
@@ -33,6 +33,8 @@ def _sms(application):
 
 def _act(application, node, action, actor, when=None, **payload):
     with clock.frozen(when or clock.now()):
+        if action == "finish":
+            record_for(application, node, actor)
         return services.act_on_node(application=application, node=node, action=action, actor=actor, **payload)
 
 
@@ -79,9 +81,13 @@ def test_a_residential_connection_from_acceptance_to_archive(yk_world):
     )
     assert history == [
         ("accept", "accept", "in_progress"),
+        ("survey", "survey", ""),
         ("survey", "finish", "done"),
+        ("plan_reply", "plan_option", ""),
+        ("plan_reply", "plan_chosen", ""),
         ("plan_reply", "finish", "done"),
         ("energize", "start", ""),
+        ("energize", "energization", ""),
         ("energize", "finish", "done"),
         ("archive", "finish", "done"),
     ]
@@ -110,15 +116,16 @@ def test_a_node_of_the_county_is_finished_by_the_county_not_by_a_station(yk_worl
 def test_a_stale_version_is_refused(yk_world):
     w = yk_world
     application = accept(w.clerk_east)
+    record_for(application, "survey", w.clerk_east)  # the survey's findings: version 2
     with pytest.raises(ApiError) as refused:
         services.act_on_node(
-            application=application, node="survey", action="finish", actor=w.clerk_east, version=7
+            application=application, node="survey", action="finish", actor=w.clerk_east, version=1
         )
     assert (refused.value.code, refused.value.status) == ("version_conflict", 409)
     done = services.act_on_node(
-        application=application, node="survey", action="finish", actor=w.clerk_east, version=1
+        application=application, node="survey", action="finish", actor=w.clerk_east, version=2
     )
-    assert done.version == 2
+    assert done.version == 3
 
 
 def test_unknown_node_and_action(yk_world):
