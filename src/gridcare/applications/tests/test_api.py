@@ -163,7 +163,12 @@ def test_the_progress_answer(yk_world, client, api):
             }
             records = post(client, f"{url}/plan-options", option, am).json()
         chosen = records["plan_options"][1]["id"]
-        post(client, f"{url}/plan-options/{chosen}/choose", {"signed_by": "陈光明", "signed_via": "on_site"}, am)
+        post(
+            client,
+            f"{url}/plan-options/{chosen}/choose",
+            {"signed_by": "陈光明", "signed_via": "on_site"},
+            am,
+        )
         post(client, f"{base}/plan_reply/actions/finish", {}, am)
         progress = client.get(f"/api/v1/applications/{number}/progress", **am).json()
     # The design review waits for the customer's drawings: the customer is told what to do.
