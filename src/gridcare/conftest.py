@@ -87,6 +87,12 @@ SEEDED_BY_MIGRATIONS: list[tuple[str, dict, str, str]] = [
     ("quality.EvaluationScheme", {"version": 1}, "gridcare.quality.migrations.0006_seed_evaluation", "seed"),
     ("quality.InspectionForm", {}, "gridcare.quality.migrations.0008_seed_inspection", "seed"),
     ("quality.Metric", {"code": "occupancy"}, "gridcare.quality.migrations.0009_seed_agent_time", "seed"),
+    (
+        "quality.Metric",
+        {"code": "yk_hv_on_time"},
+        "gridcare.quality.migrations.0013_application_metrics",
+        "seed",
+    ),
 ]
 
 
