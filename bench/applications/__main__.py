@@ -40,7 +40,9 @@ SELECT n.id, n.application_id, n.kind, n.warning_level, n.counted_from, n.due_at
   FROM applications_applicationnode n
  WHERE n.next_warning_at <= %s AND n.finished_at IS NULL AND n.paused_at IS NULL
 """
-SWEEP_FLOOR_UPDATE = "UPDATE applications_applicationnode SET warning_level = warning_level + 1 WHERE id = ANY(%s)"
+SWEEP_FLOOR_UPDATE = (
+    "UPDATE applications_applicationnode SET warning_level = warning_level + 1 WHERE id = ANY(%s)"
+)
 PROGRESS_SQL = """
 SELECT n.id, n.seq, n.kind, n.state, n.limit_days, n.started_at, n.counted_from, n.due_at, n.paused_at,
        n.finished_at, n.warning_level, p.clock_starts, p.customer_action, u.name,
@@ -55,11 +57,19 @@ SELECT n.id, n.seq, n.kind, n.state, n.limit_days, n.started_at, n.counted_from,
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.applications", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--applications", type=int, default=50_000, help="applications in flight (default 50,000)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.applications", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--applications", type=int, default=50_000, help="applications in flight (default 50,000)"
+    )
     parser.add_argument("--customers", type=int, default=2_000, help="customers in the demo county")
-    parser.add_argument("--missed-minutes", type=float, default=120, help="warnings fallen due this long ago are due")
-    parser.add_argument("--creates", type=int, default=300, help="applications created through the service (and the control)")
+    parser.add_argument(
+        "--missed-minutes", type=float, default=120, help="warnings fallen due this long ago are due"
+    )
+    parser.add_argument(
+        "--creates", type=int, default=300, help="applications created through the service (and the control)"
+    )
     parser.add_argument("--reads", type=int, default=400, help="progress answers timed (and raw reads)")
     parser.add_argument("--floor-runs", type=int, default=3, help="runs of the sweep floor (median)")
     parser.add_argument("--smoke", action="store_true", help="tiny size for CI (2,000 applications)")
@@ -83,7 +93,10 @@ def staff():
     county = Unit.objects.filter(kind=Unit.Kind.COUNTY).order_by("pk").first()
     stations = list(Unit.objects.filter(parent=county, kind=Unit.Kind.STATION).order_by("pk")[:2])
     clerk = create_staff(
-        username="bench_yk_clerk", password="bench-pass-1234", full_name="业扩受理员", roles=[(Role.BUSINESS_CLERK, stations[0])]
+        username="bench_yk_clerk",
+        password="bench-pass-1234",
+        full_name="业扩受理员",
+        roles=[(Role.BUSINESS_CLERK, stations[0])],
     )
     return county, stations, clerk
 
@@ -177,7 +190,14 @@ def populate(args, county, stations, clerk, now: dt.datetime) -> dict:
                             due_nodes += 1
                     nodes.append(node)
                 events.append(
-                    ApplicationEvent(application=app, node="accept", action="accept", to_state="in_progress", at=app.accepted_at, actor=clerk)
+                    ApplicationEvent(
+                        application=app,
+                        node="accept",
+                        action="accept",
+                        to_state="in_progress",
+                        at=app.accepted_at,
+                        actor=clerk,
+                    )
                 )
             ApplicationNode.objects.bulk_create(nodes, batch_size=5_000)
             ApplicationEvent.objects.bulk_create(events)
@@ -187,7 +207,10 @@ def populate(args, county, stations, clerk, now: dt.datetime) -> dict:
         cursor.execute("VACUUM ANALYZE applications_applicationnode")
         cursor.execute("VACUUM ANALYZE applications_application")
     elapsed = time.perf_counter() - started
-    print(f"populated {made:,} applications in {elapsed:.1f} s ({due_nodes:,} nodes with a warning due)", flush=True)
+    print(
+        f"populated {made:,} applications in {elapsed:.1f} s ({due_nodes:,} nodes with a warning due)",
+        flush=True,
+    )
     return {"applications": made, "due": due_nodes}
 
 
@@ -271,9 +294,13 @@ def create_control(clerk, n: int, now: dt.datetime, templates: dict, offset: int
     for i in range(n):
         app_fields, node_fields = templates[i % 2]
         with transaction.atomic():
-            app = Application.objects.create(**{**app_fields, "number": f"CT{offset + i:010d}", "accepted_at": now, "updated_at": now})
+            app = Application.objects.create(
+                **{**app_fields, "number": f"CT{offset + i:010d}", "accepted_at": now, "updated_at": now}
+            )
             ApplicationNode.objects.bulk_create(ApplicationNode(application=app, **f) for f in node_fields)
-            ApplicationEvent.objects.create(application=app, node="accept", action="accept", to_state="in_progress", at=now, actor=clerk)
+            ApplicationEvent.objects.create(
+                application=app, node="accept", action="accept", to_state="in_progress", at=now, actor=clerk
+            )
     return time.perf_counter() - t0
 
 
@@ -287,9 +314,17 @@ def templates_of(numbers: list[str]) -> dict:
     for k, number in enumerate(numbers[:2]):
         app = Application.objects.get(number=number)
         skip = {"id", "number", "idempotency_key", "accepted_at", "updated_at"}
-        app_fields = {f.attname: getattr(app, f.attname) for f in Application._meta.concrete_fields if f.name not in skip}
+        app_fields = {
+            f.attname: getattr(app, f.attname)
+            for f in Application._meta.concrete_fields
+            if f.name not in skip
+        }
         nodes = [
-            {f.attname: getattr(n, f.attname) for f in ApplicationNode._meta.concrete_fields if f.name not in ("id", "application")}
+            {
+                f.attname: getattr(n, f.attname)
+                for f in ApplicationNode._meta.concrete_fields
+                if f.name not in ("id", "application")
+            }
             for n in ApplicationNode.objects.filter(application=app).order_by("seq")
         ]
         out[k] = (app_fields, nodes)
@@ -305,7 +340,12 @@ def progress_latencies(ids: list[int], clerk) -> tuple[list[float], list[float]]
     from gridcare.applications import queries
     from gridcare.applications.models import Application
 
-    apps = {a.pk: a for a in Application.objects.filter(pk__in=ids).select_related("supply_unit", "accepted_unit", "customer")}
+    apps = {
+        a.pk: a
+        for a in Application.objects.filter(pk__in=ids).select_related(
+            "supply_unit", "accepted_unit", "customer"
+        )
+    }
     ours, raw = [], []
     for pk in ids:
         app = apps[pk]
@@ -338,7 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         floor_s = common.median(floor_times)
         events0 = ApplicationEvent.objects.filter(action="warning").count()
         t1, moved1 = run_sweep(now)
-        still_due = ApplicationNode.objects.filter(next_warning_at__lte=now, finished_at__isnull=True, paused_at__isnull=True).count()
+        still_due = ApplicationNode.objects.filter(
+            next_warning_at__lte=now, finished_at__isnull=True, paused_at__isnull=True
+        ).count()
         events1 = ApplicationEvent.objects.filter(action="warning").count()
         t2, moved2 = run_sweep(now)
 
@@ -349,9 +391,15 @@ def main(argv: list[str] | None = None) -> int:
             s = create_service(clerk, args.creates, now + dt.timedelta(minutes=round_))
             service_rates.append(args.creates / s)
             if templates is None:
-                made = list(Application.objects.filter(pk__gt=first).order_by("pk").values_list("number", flat=True)[:2])
+                made = list(
+                    Application.objects.filter(pk__gt=first)
+                    .order_by("pk")
+                    .values_list("number", flat=True)[:2]
+                )
                 templates = templates_of(made)
-            c = create_control(clerk, args.creates, now + dt.timedelta(minutes=round_), templates, round_ * args.creates)
+            c = create_control(
+                clerk, args.creates, now + dt.timedelta(minutes=round_), templates, round_ * args.creates
+            )
             control_rates.append(args.creates / c)
         service_rate, control_rate = common.median(service_rates), common.median(control_rates)
 
@@ -385,14 +433,24 @@ def main(argv: list[str] | None = None) -> int:
         print("== results ==")
         print(f"(a) due nodes:                 {pop['due']:,}; levels raised {moved1:,}")
         print(f"    floor (raw SELECT+UPDATE): {floor_s * 1000:.0f} ms (median of {len(floor_times)})")
-        print(f"    applications.sweep:        {t1 * 1000:.0f} ms  ratio {t1 / floor_s if floor_s else float('nan'):.2f} ×  (target ≤ 3 ×)  {'PASS' if ok_a else 'MISS'}")
+        print(
+            f"    applications.sweep:        {t1 * 1000:.0f} ms  ratio {t1 / floor_s if floor_s else float('nan'):.2f} ×  (target ≤ 3 ×)  {'PASS' if ok_a else 'MISS'}"
+        )
         print(f"    second sweep:              {t2 * 1000:.0f} ms, raised {moved2}")
-        print(f"(b) control (plain create):    {control_rate:.1f} applications/s  ({', '.join(f'{r:.1f}' for r in control_rates)})")
-        print(f"    services.accept_application: {service_rate:.1f} applications/s  ({', '.join(f'{r:.1f}' for r in service_rates)})")
-        print(f"    ratio service / control:   {service_rate / control_rate:.2f}  (target ≥ 0.5)  {'PASS' if ok_b else 'MISS'}")
+        print(
+            f"(b) control (plain create):    {control_rate:.1f} applications/s  ({', '.join(f'{r:.1f}' for r in control_rates)})"
+        )
+        print(
+            f"    services.accept_application: {service_rate:.1f} applications/s  ({', '.join(f'{r:.1f}' for r in service_rates)})"
+        )
+        print(
+            f"    ratio service / control:   {service_rate / control_rate:.2f}  (target ≥ 0.5)  {'PASS' if ok_b else 'MISS'}"
+        )
         print(f"(c) raw SQL progress p50/p95:  {common.percentile(raw, 50):.2f} / {raw95:.2f} ms")
         print(f"    queries.progress p50/p95:  {common.percentile(ours, 50):.2f} / {p95:.2f} ms")
-        print(f"    ratio p95:                 {p95 / raw95:.2f} ×  (target ≤ 2 ×)  {'PASS' if ok_c else 'MISS'}")
+        print(
+            f"    ratio p95:                 {p95 / raw95:.2f} ×  (target ≤ 2 ×)  {'PASS' if ok_c else 'MISS'}"
+        )
         print("== correctness ==")
         for label, ok in checks.items():
             print(f"  {common.verdict(ok)}  {label}")

@@ -49,8 +49,14 @@ def rules() -> tuple[list[VoltageBand], list[NodePath]]:
     return _rules.get("rules", _load_rules)
 
 
+# The owner candidates of a (supply unit, path): read once a minute per pair (units change
+# rarely; forgotten with the rules).
+_owners: Memo[list[Unit]] = Memo(RULES_SECONDS, max_size=10_000)
+
+
 def forget_rules(**_signal: object) -> None:
     _rules.forget()
+    _owners.forget()
 
 
 def definitions_of(path: NodePath) -> list[PathNode]:
@@ -169,7 +175,10 @@ def build_nodes(application: Application, at: dt.datetime) -> list[ApplicationNo
     """The node instances of a just-accepted application (unsaved): 受理 done at ``at``, the next
     node open, and every clock whose start event is the acceptance running from ``at``."""
     definitions = definitions_of(application.path)
-    units = owner_candidates(application.supply_unit, definitions)
+    supply = application.supply_unit
+    units = _owners.get(
+        (supply.pk, supply.path, application.path_id), lambda: owner_candidates(supply, definitions)
+    )
     nodes: list[ApplicationNode] = []
     for index, definition in enumerate(definitions):
         node = ApplicationNode(
