@@ -17,8 +17,8 @@ done; clocks started so that a realistic share of the warnings fell due in the l
 (b) **creating an application through the service** (``services.accept_application``: path,
     owners, clocks in working days, number, history, the customer's SMS) against the control: a
     plain Django create of the same row set with no rules — the application row, its node rows
-    (``bulk_create``, fields copied from a prepared template) and one history row, in one
-    transaction. Target: service rate ≥ 0.5 × control rate.
+    (``bulk_create``), one history row and the customer's SMS in the outbox, fields copied from
+    what the service made, in one transaction. Target: service rate ≥ 0.5 × control rate.
 (c) **the progress answer** (``queries.progress`` of a loaded application) against the raw SQL
     that reads the same: its nodes with their definitions and owner units, and the open waits,
     in one statement. Target: p95 ≤ 2 × raw p95.
@@ -284,15 +284,17 @@ def create_service(clerk, n: int, now: dt.datetime) -> float:
 
 
 def create_control(clerk, n: int, now: dt.datetime, templates: dict, offset: int = 0) -> float:
-    """The same row set as the service writes (application, its nodes, one history row), created
-    plainly: fields copied from a template, no path chosen, no clock counted, no number taken."""
+    """The same row set as the service writes (the application, its nodes, one history row, the
+    customer's SMS in the outbox), created plainly: fields copied from what the service made, no
+    path chosen, no clock counted, no number taken, no dedup looked up."""
     from django.db import transaction
 
     from gridcare.applications.models import Application, ApplicationEvent, ApplicationNode
+    from gridcare.notify.models import Message
 
     t0 = time.perf_counter()
     for i in range(n):
-        app_fields, node_fields = templates[i % 2]
+        app_fields, node_fields, message_fields = templates[i % 2]
         with transaction.atomic():
             app = Application.objects.create(
                 **{**app_fields, "number": f"CT{offset + i:010d}", "accepted_at": now, "updated_at": now}
@@ -301,14 +303,16 @@ def create_control(clerk, n: int, now: dt.datetime, templates: dict, offset: int
             ApplicationEvent.objects.create(
                 application=app, node="accept", action="accept", to_state="in_progress", at=now, actor=clerk
             )
+            Message.objects.create(
+                **{**message_fields, "about_id": app.number, "dedup_key": f"ct:{app.number}"}
+            )
     return time.perf_counter() - t0
 
 
 def templates_of(numbers: list[str]) -> dict:
     """The field values of an application and its nodes the service made (HV and LV)."""
-    from django.forms.models import model_to_dict  # noqa: F401
-
     from gridcare.applications.models import Application, ApplicationNode
+    from gridcare.notify.models import Message
 
     out = {}
     for k, number in enumerate(numbers[:2]):
@@ -327,7 +331,11 @@ def templates_of(numbers: list[str]) -> dict:
             }
             for n in ApplicationNode.objects.filter(application=app).order_by("seq")
         ]
-        out[k] = (app_fields, nodes)
+        sms = Message.objects.get(about_id=number, dedup_key__endswith=":accepted")
+        message = {
+            f.attname: getattr(sms, f.attname) for f in Message._meta.concrete_fields if f.name != "id"
+        }
+        out[k] = (app_fields, nodes, message)
     return out
 
 
