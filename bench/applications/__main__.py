@@ -119,7 +119,7 @@ def populate(args, county, stations, clerk, now: dt.datetime) -> dict:
     batch = 2_000
     made = 0
     while made < args.applications:
-        apps, pending_nodes, events = [], [], []
+        apps, events = [], []
         for i in range(made, min(made + batch, args.applications)):
             path = hv if i % 2 == 0 else lv
             station = stations[i % len(stations)]
