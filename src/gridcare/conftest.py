@@ -24,6 +24,7 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _reset_clock_and_calendar():
+    from gridcare.applications.paths import forget_rules
     from gridcare.core import calendar
     from gridcare.core.models import SettingsRow
     from gridcare.org.services import forget_tokens
@@ -31,6 +32,7 @@ def _reset_clock_and_calendar():
     from gridcare.repair.placement import reset_caches
     from gridcare.workorders.policies import forget_policies
 
+    forget_rules()
     calendar.invalidate()
     reset_caches()
     forget_policies()
@@ -40,6 +42,7 @@ def _reset_clock_and_calendar():
     _clear_local_cache()  # login throttles and lockout counters of unknown usernames
     yield
     clock.reset()
+    forget_rules()
     calendar.invalidate()
     reset_caches()
     forget_policies()
@@ -87,6 +90,12 @@ SEEDED_BY_MIGRATIONS: list[tuple[str, dict, str, str]] = [
     ("quality.EvaluationScheme", {"version": 1}, "gridcare.quality.migrations.0006_seed_evaluation", "seed"),
     ("quality.InspectionForm", {}, "gridcare.quality.migrations.0008_seed_inspection", "seed"),
     ("quality.Metric", {"code": "occupancy"}, "gridcare.quality.migrations.0009_seed_agent_time", "seed"),
+    (
+        "quality.Metric",
+        {"code": "yk_hv_on_time"},
+        "gridcare.quality.migrations.0013_application_metrics",
+        "seed",
+    ),
 ]
 
 

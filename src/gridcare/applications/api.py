@@ -1,7 +1,8 @@
 """Business applications over the API (``/api/v1/applications``): thin — parse, call a verb or a
 query, answer. Errors are ``{code, message}`` (4xx)."""
 
-from typing import Any
+import datetime as dt
+from typing import Any, Literal
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -23,7 +24,7 @@ from gridcare.org import scoping
 from gridcare.org.models import Unit
 from gridcare.org.types import ApiRequest
 
-from . import queries, services, views_documents
+from . import figures, queries, services, views_documents
 from .models import Application, ApplicationState, ApplicationType, NodeKind
 from .schemas import (
     ApplicationActionIn,
@@ -31,8 +32,10 @@ from .schemas import (
     ApplicationIn,
     ApplicationOut,
     DocumentOut,
+    FiguresOut,
     NodeActionIn,
     NodeOut,
+    OverdueOut,
     ProgressOut,
 )
 
@@ -161,6 +164,56 @@ def list_applications(request: ApiRequest, filters: Query[ListFilters]) -> Query
         late = Q(nodes__finished_at__isnull=True, nodes__due_at__lt=clock.now())
         qs = qs.filter(pk__in=Application.objects.filter(late).values("pk"))
     return qs.order_by("-priority", "accepted_at", "id")
+
+
+class FigureFilters(Schema):
+    unit: CleanLine = Field("", max_length=40, description="a unit code in your scope (default: your unit)")
+    start: dt.date | None = Field(None, description="first local date (default: the 1st of this month)")
+    end: dt.date | None = Field(None, description="last local date, included (default: today)")
+
+
+def _selection(request: ApiRequest, filters: FigureFilters) -> figures.Selection:
+    return figures.select(request.auth, unit_code=filters.unit, start=filters.start, end=filters.end)
+
+
+@router.get("/figures", response=FiguresOut, summary="达标率 and average working days (业扩报装统计)")
+def get_figures(request: ApiRequest, filters: Query[FigureFilters]) -> FiguresOut:
+    """SG186's 达标率 — HV: all five timed nodes within their limits; LV: accept → energize within
+    the path's total — net of customer waits, over the applications energized in the period whose
+    supply unit lies in the unit's subtree; average working days per node and per type; the
+    counts of the overdue lists. A unit outside your scope is 404."""
+    return FiguresOut.of(figures.figures(request.auth, _selection(request, filters)))
+
+
+class OverdueFilters(FigureFilters):
+    which: Literal["running", "finished"] = Field(
+        "running", description="running: clocks past due now; finished: nodes finished late in the period"
+    )
+
+
+class OverduePage(BoundedLimitOffsetPagination):
+    """Only the page's nodes are built into rows."""
+
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any],
+        pagination: BoundedLimitOffsetPagination.Input | LimitOffsetPagination.Input,
+        request: HttpRequest | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        offset, limit, now = pagination.offset, pagination.limit, clock.now()
+        return {
+            "items": [OverdueOut.of(figures.overdue_row(n, now)) for n in queryset[offset : offset + limit]],
+            "count": self._items_count(queryset),
+        }
+
+
+@router.get("/figures/overdue", response=list[OverdueOut], summary="Overdue nodes (超期清单)")
+@paginate(OverduePage)
+def list_overdue(request: ApiRequest, filters: Query[OverdueFilters]) -> QuerySet[Any]:
+    """``running``: node clocks past due now (a paused clock counted to its pause); ``finished``:
+    nodes finished late in the period. Most overdue first."""
+    return figures.overdue_nodes(request.auth, _selection(request, filters), filters.which)
 
 
 @router.get("/{number}", response=ApplicationDetailOut, summary="One application with its nodes")

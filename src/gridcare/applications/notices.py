@@ -116,45 +116,60 @@ def cancelled(application: Application) -> None:
 # --- Staff: node warnings ------------------------------------------------------------------------
 
 
-def _holders(unit: Unit, role: str) -> list[User]:
-    return list(
-        User.objects.filter(is_active=True, assignments__role=role, assignments__unit=unit).distinct()
-    )
+class Recipients:
+    """Who hears of node warnings, for a batch of nodes at once: the holders of each (owner unit,
+    role) and the managers of each unit's tiers above, each read in one query for the batch."""
 
-
-def _managers_above(unit: Unit, tier: int) -> list[User]:
-    kinds = TIER_KINDS[min(tier, 4)]
-    units = [u for u in [*unit.ancestors(), unit] if u.kind in kinds]
-    if not units:
-        return []
-    return [
-        a.user
+    def __init__(self, nodes: list[ApplicationNode]) -> None:
+        units = {n.owner_unit_id: n.owner_unit for n in nodes}
+        pairs = {(n.owner_unit_id, n.owner_role) for n in nodes}
+        self.holders: dict[tuple[int, str], list[User]] = {pair: [] for pair in pairs}
+        self.ancestors: dict[int, list[int]] = {
+            pk: [int(p) for p in unit.path.strip("/").split("/") if p] or [pk] for pk, unit in units.items()
+        }
         for a in RoleAssignment.objects.filter(
-            role=Role.MANAGER, unit__in=units, user__is_active=True
-        ).select_related("user")
-    ]
+            unit_id__in=units, role__in={role for _u, role in pairs}, user__is_active=True
+        ).select_related("user"):
+            if (a.unit_id, a.role) in self.holders:
+                self.holders[(a.unit_id, a.role)].append(a.user)
+        above = {pk for ids in self.ancestors.values() for pk in ids}
+        self.kind: dict[int, str] = dict(Unit.objects.filter(pk__in=above).values_list("pk", "kind"))
+        self.managers: dict[int, list[User]] = {}
+        for a in RoleAssignment.objects.filter(
+            role=Role.MANAGER, unit_id__in=above, user__is_active=True
+        ).select_related("user"):
+            self.managers.setdefault(a.unit_id, []).append(a.user)
+
+    def of(self, application: Application, node: ApplicationNode, level: int) -> list[User]:
+        """Level 1: the node's owner role at its owner unit and the customer's account manager;
+        each level L adds the managers of tier L above the owner unit."""
+        people = list(self.holders.get((node.owner_unit_id, node.owner_role), []))
+        customer = application.customer
+        if customer is not None and customer.account_manager is not None:
+            people.append(customer.account_manager)
+        for tier in range(2, min(level, 4) + 1):
+            kinds = TIER_KINDS[min(tier, 4)]
+            for unit_id in self.ancestors.get(node.owner_unit_id, []):
+                if self.kind.get(unit_id) in kinds:
+                    people += self.managers.get(unit_id, [])
+        seen: set[int] = set()
+        unique = []
+        for person in people:
+            if person.pk not in seen:
+                seen.add(person.pk)
+                unique.append(person)
+        return unique
 
 
 def warning_recipients(application: Application, node: ApplicationNode, level: int) -> list[User]:
-    """Level 1: the node's owner role at its owner unit and the customer's account manager;
-    each level L adds the managers of tier L above the owner unit."""
-    people = _holders(node.owner_unit, node.owner_role)
-    customer = application.customer
-    if customer is not None and customer.account_manager is not None:
-        people.append(customer.account_manager)
-    for tier in range(2, min(level, 4) + 1):
-        people += _managers_above(node.owner_unit, tier)
-    seen: set[int] = set()
-    unique = []
-    for person in people:
-        if person.pk not in seen:
-            seen.add(person.pk)
-            unique.append(person)
-    return unique
+    return Recipients([node]).of(application, node, level)
 
 
-def warning(application: Application, node: ApplicationNode, level: int) -> int:
-    label = node.get_kind_display()
+def warning_items(
+    application: Application, node: ApplicationNode, level: int, people: list[User], label: str = ""
+) -> list[notify.Outgoing]:
+    """The staff notice of one node warning (inbox and SMS per person; no database access)."""
+    label = label or node.get_kind_display()
     what = _("已超期") if level == 3 else _("即将到期")
     subject = _("【%(level)s级预警】用电申请 %(number)s %(node)s时限%(what)s") % {
         "level": level,
@@ -168,10 +183,16 @@ def warning(application: Application, node: ApplicationNode, level: int) -> int:
         "what": what,
         "due": clock.local(node.due_at).strftime("%Y-%m-%d %H:%M") if node.due_at else "",
     }
-    return notify.tell_staff(
-        warning_recipients(application, node, level),
+    return notify.staff_notice(
+        people,
         subject=subject,
         body=body,
         about=(ABOUT_TYPE, application.number),
         dedup=f"application-warning:{application.pk}:{node.seq}:{level}",
     )
+
+
+def warning(application: Application, node: ApplicationNode, level: int) -> int:
+    items = warning_items(application, node, level, warning_recipients(application, node, level))
+    notify.enqueue_many(items)
+    return len({item.recipient for item in items})

@@ -9,10 +9,12 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Q
 from django.utils.translation import gettext
 
 from gridcare.core import calendar
 from gridcare.core.api_errors import ApiError, ErrorCode
+from gridcare.core.memo import Memo
 from gridcare.customers.models import Customer
 from gridcare.org.models import Unit
 
@@ -30,11 +32,45 @@ from .models import (
     VoltageBand,
 )
 
+# The rule data (bands, active paths with their nodes) is read on every acceptance and changed
+# rarely: kept by the process for a minute; a save or delete of a row forgets it at once in the
+# process that made it (signals, apps.py), every other process within the minute.
+RULES_SECONDS = 60.0
+_rules: Memo[tuple[list[VoltageBand], list[NodePath]]] = Memo(RULES_SECONDS)
+
+
+def _load_rules() -> tuple[list[VoltageBand], list[NodePath]]:
+    bands = list(VoltageBand.objects.filter(is_active=True))
+    paths = list(NodePath.objects.filter(is_active=True).prefetch_related("nodes"))
+    return bands, paths
+
+
+def rules() -> tuple[list[VoltageBand], list[NodePath]]:
+    return _rules.get("rules", _load_rules)
+
+
+# The owner candidates of a (supply unit, path): read once a minute per pair (units change
+# rarely; forgotten with the rules).
+_owners: Memo[list[Unit]] = Memo(RULES_SECONDS, max_size=10_000)
+
+
+def forget_rules(**_signal: object) -> None:
+    _rules.forget()
+    _owners.forget()
+
+
+def definitions_of(path: NodePath) -> list[PathNode]:
+    """The node rows of ``path`` in order (from the kept rule data when it holds the path)."""
+    kept = next((p for p in rules()[1] if p.pk == path.pk), None)
+    if kept is not None:
+        return sorted(kept.nodes.all(), key=lambda d: d.seq)
+    return list(path.nodes.order_by("seq"))
+
 
 def voltage_for(requested_kva: Decimal) -> Voltage:
     """The supply voltage of the smallest active band that holds the request (422
     ``no_capacity_band`` when no band does)."""
-    bands = list(VoltageBand.objects.filter(is_active=True))
+    bands = rules()[0]
     holding = [b for b in bands if b.up_to_kva is None or b.up_to_kva >= requested_kva]
     if not holding:
         raise ApiError(
@@ -78,7 +114,7 @@ def route(*, app_type: str, requested_kva: Decimal, usage_class: str, supply: st
 def path_for(app_type: str, category: str, supply: str, voltage: str) -> NodePath:
     """The most specific active path matching the four selectors (blank selectors match any)."""
     best: NodePath | None = None
-    for path in NodePath.objects.filter(is_active=True):
+    for path in rules()[1]:
         if path.app_types and app_type not in path.app_types:
             continue
         if path.category and path.category != category:
@@ -89,7 +125,7 @@ def path_for(app_type: str, category: str, supply: str, voltage: str) -> NodePat
             continue
         if best is None or path.specificity > best.specificity:
             best = path
-    if best is None or not best.nodes.exists():
+    if best is None or not best.nodes.all():
         raise ApiError(
             ErrorCode.NO_NODE_PATH,
             gettext("没有适用于该业务类型、客户类别和电压的办理流程，请联系管理员配置"),
@@ -120,11 +156,32 @@ def unit_for(supply_unit: Unit, level_kind: str, function: str, units: list[Unit
     return level
 
 
+def owner_candidates(supply_unit: Unit, definitions: list[PathNode]) -> list[Unit]:
+    """The units that may own the nodes of ``definitions`` for ``supply_unit`` — its ancestors
+    and itself, and the teams and centers of the nodes' functions below those — in two small
+    queries (not the whole organization)."""
+    ids = [int(p) for p in supply_unit.path.strip("/").split("/") if p] or [supply_unit.pk]
+    chain = list(Unit.objects.filter(pk__in=ids, is_active=True))
+    levels = [u for u in chain if u.kind in {d.owner_level for d in definitions}] or [supply_unit]
+    functions = {d.owner_function for d in definitions if d.owner_function}
+    if not functions:
+        return chain
+    within = Q()
+    for unit in levels:
+        within |= Q(path__startswith=unit.path)
+    return chain + list(
+        Unit.objects.filter(within, function__in=functions, is_active=True).exclude(pk__in=ids)
+    )
+
+
 def build_nodes(application: Application, at: dt.datetime) -> list[ApplicationNode]:
     """The node instances of a just-accepted application (unsaved): 受理 done at ``at``, the next
     node open, and every clock whose start event is the acceptance running from ``at``."""
-    definitions = list(application.path.nodes.order_by("seq"))
-    units = list(Unit.objects.filter(is_active=True))
+    definitions = definitions_of(application.path)
+    supply = application.supply_unit
+    units = _owners.get(
+        (supply.pk, supply.path, application.path_id), lambda: owner_candidates(supply, definitions)
+    )
     nodes: list[ApplicationNode] = []
     for index, definition in enumerate(definitions):
         node = ApplicationNode(

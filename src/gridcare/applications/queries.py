@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from gridcare.core.joined import JoinedRows, Related
 from gridcare.org import scoping
 from gridcare.org.models import Unit
 from gridcare.org.types import Viewer
 from gridcare.workorders.models import Priority
 
-from .models import RECORDED_STARTS, Application, ApplicationNode, NodeState, NodeWait
+from .models import RECORDED_STARTS, Application, ApplicationNode, NodeState, NodeWait, PathNode
 
 UNIT_FIELDS = ("supply_unit_id", "accepted_unit_id")
 
@@ -39,12 +40,21 @@ def get_application(user: Viewer, number: str, active_unit: Unit | None = None) 
     )
 
 
+# The nodes of an application with their definitions and owner units: one statement, built
+# once and prepared (core.joined) — the progress answer is the 95598 agent's and the customer's
+# most frequent read.
+_NODES = JoinedRows(
+    ApplicationNode,
+    related=(Related(PathNode, "d", "definition_id"), Related(Unit, "u", "owner_unit_id")),
+    order_by="{table}.seq",
+)
+MAX_NODES = 50
+
+
 def nodes_of(application: Application) -> list[ApplicationNode]:
-    return list(
-        ApplicationNode.objects.filter(application=application)
-        .select_related("definition", "owner_unit")
-        .order_by("seq")
-    )
+    """The nodes in order, their definitions and owner units loaded (the application is in the
+    caller's scope already)."""
+    return _NODES.fetch(None, ["{table}.application_id = %s"], [application.pk], MAX_NODES)
 
 
 @dataclass(frozen=True)
@@ -61,12 +71,18 @@ class Progress:
 def progress(application: Application) -> Progress:
     nodes = nodes_of(application)
     current = next((n for n in nodes if n.kind == application.current_node), None)
-    waits = {
-        w.node_id: w
-        for w in NodeWait.objects.filter(node__application=application, ended_at__isnull=True).order_by(
-            "started_at"
-        )
-    }
+    # An open wait belongs to a waiting node: no query when none is waiting (most of the time).
+    waiting_ids = [n.pk for n in nodes if n.state == NodeState.WAITING]
+    waits = (
+        {
+            w.node_id: w
+            for w in NodeWait.objects.filter(node_id__in=waiting_ids, ended_at__isnull=True).order_by(
+                "started_at"
+            )
+        }
+        if waiting_ids
+        else {}
+    )
     action = ""
     waiting = [n for n in nodes if n.state == NodeState.WAITING and n.pk in waits]
     if waiting:

@@ -15,6 +15,7 @@ from gridcare.core.validation import CleanLine, Flag, Phone
 from gridcare.customers.models import Customer
 from gridcare.workorders.models import Channel
 
+from . import figures
 from .models import (
     Application,
     ApplicationNode,
@@ -252,4 +253,109 @@ class ProgressOut(Schema):
             customer_action=answer.customer_action,
             waits=[WaitOut.of(n, answer.waits[n.pk]) for n in answer.nodes if n.pk in answer.waits],
             nodes=[NodeOut.of(n, now) for n in answer.nodes],
+        )
+
+
+# --- figures (业扩报装统计) ---
+
+
+class RateOut(Schema):
+    key: str
+    label: str
+    counted: int
+    met: int
+    rate: Decimal | None = Field(None, description="percent, 2 decimals; null when nothing was rated")
+
+
+class AverageOut(Schema):
+    key: str
+    label: str
+    counted: int
+    average_days: Decimal | None = Field(None, description="working days, net of customer waits")
+    late: int
+
+
+class UnitFiguresOut(Schema):
+    unit: str
+    unit_name: str
+    hv: RateOut
+    lv: RateOut
+    energized: int
+    average_days: Decimal | None
+
+
+class FiguresOut(Schema):
+    unit: str
+    unit_name: str
+    start: dt.date
+    end: dt.date
+    rates: list[RateOut]
+    energized: int
+    average_days: Decimal | None = Field(None, description="业扩平均接电时间, working days")
+    nodes: list[AverageOut]
+    types: list[AverageOut]
+    overdue_running: int
+    finished_late: int
+    by_unit: list[UnitFiguresOut]
+
+    @staticmethod
+    def of(found: figures.Figures) -> FiguresOut:
+        def rate(r: figures.Rate) -> RateOut:
+            return RateOut(key=r.key, label=r.label, counted=r.counted, met=r.met, rate=r.rate)
+
+        def avg(a: figures.Average) -> AverageOut:
+            return AverageOut(
+                key=a.key, label=a.label, counted=a.counted, average_days=a.average, late=a.late
+            )
+
+        sel = found.selection
+        return FiguresOut(
+            unit=sel.unit.code,
+            unit_name=sel.unit.name,
+            start=sel.start,
+            end=sel.end,
+            rates=[rate(r) for r in found.rates],
+            energized=found.energized,
+            average_days=found.average_days,
+            nodes=[avg(a) for a in found.nodes],
+            types=[avg(a) for a in found.types],
+            overdue_running=found.overdue_running,
+            finished_late=found.finished_late,
+            by_unit=[
+                UnitFiguresOut(
+                    unit=u.unit.code,
+                    unit_name=u.unit.name,
+                    hv=rate(u.hv),
+                    lv=rate(u.lv),
+                    energized=u.days.counted,
+                    average_days=u.days.average,
+                )
+                for u in found.by_unit
+            ],
+        )
+
+
+class OverdueOut(Schema):
+    number: str
+    app_type: str
+    category: str
+    node: str
+    owner_unit: str
+    supply_unit: str
+    due_at: dt.datetime
+    finished_at: dt.datetime | None
+    days_late: int
+
+    @staticmethod
+    def of(row: figures.OverdueRow) -> OverdueOut:
+        return OverdueOut(
+            number=row.number,
+            app_type=row.app_type,
+            category=row.category,
+            node=row.node,
+            owner_unit=row.owner_unit,
+            supply_unit=row.supply_unit,
+            due_at=clock.local(row.due_at),
+            finished_at=clock.local(row.finished_at) if row.finished_at else None,
+            days_late=row.days_late,
         )

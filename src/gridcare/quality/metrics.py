@@ -31,7 +31,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import models
-from django.db.models import Count, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 
 from gridcare.core import clock
@@ -92,9 +92,15 @@ class Source:
     # type, state and unit): (model, the row's field pointing at it). A change there is a change
     # of the row for the roll-ups.
     follows: tuple[tuple[str, str], ...] = ()
+    # Values of a row computed in SQL from other rows (``QuerySet.alias``: never selected, never
+    # grouped by), which a condition may name like a field: an application's energization "with
+    # every timed node on time". Whatever they read must change only with a change of a row this
+    # source stamps or follows (the roll-ups' triggers see no other).
+    computed: Callable[[], dict[str, Any]] | None = None
 
     def queryset(self) -> models.QuerySet:
-        return apps.get_model(self.model)._default_manager.all()
+        qs = apps.get_model(self.model)._default_manager.all()
+        return qs.alias(**self.computed()) if self.computed is not None else qs
 
 
 ORDER_FIELDS = frozenset(
@@ -118,6 +124,29 @@ ORDER_FIELDS = frozenset(
         "accepted_unit",
     }
 )
+
+# The five timed nodes an HV connection is rated by (SG186): 供电方案答复, 设计审核, 中间检查,
+# 竣工检验, 装表接电 (gridcare.applications.figures.TIMED_NODES).
+APPLICATION_TIMED_NODES = (
+    "plan_reply",
+    "design_review",
+    "mid_inspection",
+    "completion_inspection",
+    "energize",
+)
+
+
+def _application_computed() -> dict[str, Any]:
+    """``nodes_on_time``: no timed node of the row's application finished after its due time, or
+    without one (its due time already moved by the customer's waits)."""
+    node = apps.get_model("applications", "ApplicationNode")
+    late = node._default_manager.filter(
+        application=OuterRef("application"),
+        kind__in=APPLICATION_TIMED_NODES,
+        limit_days__isnull=False,
+    ).filter(Q(due_at__isnull=True) | Q(finished_at__isnull=True) | Q(finished_at__gt=F("due_at")))
+    return {"nodes_on_time": ~Exists(late)}
+
 
 SOURCES: dict[str, Source] = {
     s.key: s
@@ -242,6 +271,50 @@ SOURCES: dict[str, Source] = {
                 ("started_at", "开始时间"),
                 ("ended_at", "结束时间"),
                 ("seconds", "时长（秒）"),
+            ),
+        ),
+        Source(
+            key="app_nodes",
+            label="业扩环节",
+            model="applications.ApplicationNode",
+            date_field="finished_at",
+            scope_fields=("application__supply_unit", "application__accepted_unit"),
+            unit_q=_subtree("application__supply_unit"),
+            count_unit=("application__supply_unit",),
+            # Every node change goes through its application's row (locked, its version bumped:
+            # applications.services.act_on_node), so a change of a sibling node — what
+            # ``nodes_on_time`` reads — stamps this row's hour through the application.
+            follows=(("applications.Application", "application"),),
+            computed=_application_computed,
+            agent_field="finished_by",
+            fields=frozenset(
+                {
+                    "kind",
+                    "state",
+                    "limit_days",
+                    "started_at",
+                    "due_at",
+                    "finished_at",
+                    "paused_days",
+                    "nodes_on_time",
+                    "application__app_type",
+                    "application__category",
+                    "application__voltage",
+                    "application__supply",
+                    "application__channel",
+                    "application__accepted_at",
+                    "application__total_days",
+                    "application__total_due_at",
+                }
+            ),
+            columns=(
+                ("application__number", "申请编号"),
+                ("application__app_type", "业务类型"),
+                ("kind", "环节"),
+                ("application__accepted_at", "受理时间"),
+                ("due_at", "到期时间"),
+                ("finished_at", "完成时间"),
+                ("application__supply_unit__name", "供电单位"),
             ),
         ),
         Source(

@@ -22,6 +22,7 @@ class Area(models.TextChoices):
     REPAIR = "repair", _("故障抢修")
     COMPLAINTS = "complaints", _("投诉")
     CALLBACKS = "callbacks", _("回访")
+    APPLICATIONS = "applications", _("业扩报装")
 
 
 class Better(models.TextChoices):

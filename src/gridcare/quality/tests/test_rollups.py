@@ -67,6 +67,7 @@ def _fill(w, seed: int = 7) -> None:
             Deadline.objects.create(
                 order=o, milestone=milestone, policy=policy, started_at=started, due_at=due, met_at=met
             )
+    _applications(w, rng, start, minutes)
     numbers = [f"1390000{n:04d}" for n in range(25)]
     for _ in range(320):
         when = start + dt.timedelta(minutes=rng.randrange(minutes))
@@ -93,6 +94,61 @@ def _fill(w, seed: int = 7) -> None:
             ended_at=begun + dt.timedelta(seconds=seconds),
             seconds=seconds,
         )
+
+
+def _applications(w, rng: random.Random, start: dt.datetime, minutes: int) -> None:
+    """Business applications node by node (the ``app_nodes`` source): HV and LV connections whose
+    timed nodes finish on time or late, some still running."""
+    from gridcare.applications.models import Application, ApplicationNode, NodePath
+
+    hv = NodePath.objects.get(category="hv", supply="single", voltage="")
+    lv = NodePath.objects.get(category="residential")
+    for i in range(40):
+        path = rng.choice([hv, lv])
+        accepted = start + dt.timedelta(minutes=rng.randrange(minutes))
+        app = Application.objects.create(
+            number=f"YKR{i:06d}",
+            app_type="new",
+            category=path.category,
+            voltage="kv10" if path is hv else "lv",
+            path=path,
+            applicant_name="测试",
+            id_type="resident_id",
+            id_number="520102198503031234",
+            address="测试路1号",
+            contact_name="测试",
+            contact_phone="13700001111",
+            usage_class="residential",
+            requested_kva=8,
+            supply_unit=rng.choice([w.east, w.west, w.mountain]),
+            accepted_unit=w.east,
+            accepted_at=accepted,
+            total_days=path.total_days,
+            total_due_at=accepted + dt.timedelta(days=rng.choice([3, 8, 30])),
+            updated_at=accepted,
+        )
+        at = accepted
+        for definition in path.nodes.order_by("seq"):
+            begun = at
+            at += dt.timedelta(hours=rng.randrange(1, 150))
+            finished = at if at < NOW and rng.random() < 0.9 else None
+            due = at + dt.timedelta(hours=rng.randrange(-30, 120)) if definition.limit_days else None
+            ApplicationNode.objects.create(
+                application=app,
+                seq=definition.seq,
+                kind=definition.kind,
+                definition=definition,
+                state="done" if finished else "open",
+                owner_unit=w.east,
+                owner_role=definition.owner_role,
+                limit_days=definition.limit_days,
+                started_at=begun,
+                counted_from=begun,
+                due_at=due,
+                finished_at=finished,
+            )
+            if finished is None:
+                break
 
 
 def _direct(metric: Metric, viewer, unit, span: Span) -> tuple:
@@ -155,6 +211,9 @@ def test_every_metric_is_the_same_read_from_the_roll_ups_as_counted_from_the_row
     assert after == direct
     assert here == direct
     assert sum(1 for row in direct if row[3] not in (None, 0)) > 300  # the world is not empty
+    for code in ("yk_hv_on_time", "yk_lv_on_time", "yk_avg_connect_days"):  # applications too
+        assert any(row[0] == code and row[5] for row in direct), [r for r in direct if r[0] == code][:8]
+    assert any(row[0] == "yk_hv_on_time" and row[3] not in (None, 0, 100) for row in direct)
 
 
 _plain_init = rollups.Reader.__init__
