@@ -96,6 +96,24 @@ SEEDED_BY_MIGRATIONS: list[tuple[str, dict, str, str]] = [
         "gridcare.quality.migrations.0013_application_metrics",
         "seed",
     ),
+    (
+        "quality.Metric",
+        {"code": "yk_callback_satisfaction"},
+        "gridcare.quality.migrations.0015_application_callback_metrics",
+        "seed",
+    ),
+    (
+        "applications.CallbackQuestion",
+        {},
+        "gridcare.applications.migrations.0005_callbacks",
+        "seed_questions",
+    ),
+    (
+        "applications.AcceptanceRule",
+        {},
+        "gridcare.applications.migrations.0006_survey_acceptance",
+        "seed_rules",
+    ),
 ]
 
 
