@@ -4,7 +4,6 @@ managers' applications first; the green channel."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -361,30 +360,3 @@ def test_the_callback_pages_from_the_work_list_to_the_closed_case(yk_world, audi
     assert "已办结" in closed.content.decode()
     case.refresh_from_db()
     assert (case.state, case.substantiated) == ("closed", False)
-
-
-def test_callback_answers_feed_the_quality_figures(yk_world, auditor):
-    """业扩回访满意率 and 业扩回访问题线索 in the registry: the same from the rows and the roll-ups."""
-    from gridcare.quality import rollups, statistics
-
-    w = yk_world
-    answers = [("satisfied", "no"), ("basically", "no"), ("dissatisfied", "yes")]
-    for i, (satisfaction, bribery) in enumerate(answers):
-        with clock.frozen(at(2026, 3, 3, 16, i)):
-            application = accept(w.clerk_east, applicant_name=f"客户{i}")
-        _call(
-            _callback(application),
-            w.agent,
-            at(2026, 3, 4, 9, i),
-            answers=ACCEPT_ANSWERS | {"bribery": bribery},
-            satisfaction=satisfaction,
-        )
-    march = statistics.Span(dt.date(2026, 3, 1), dt.date(2026, 4, 1))
-    rate = statistics.metric_in_force("yk_callback_satisfaction", march.start)
-    findings = statistics.metric_in_force("yk_callback_findings", march.start)
-    with clock.frozen(at(2026, 4, 2, 9, 0)):
-        for _pass in range(2):  # from the rows, then from the roll-ups
-            got = statistics.figures([(rate, w.county, march), (findings, w.county, march)], w.county_manager)
-            assert (got[0].value, got[0].numerator_rows, got[0].denominator_rows) == (Decimal("66.67"), 2, 3)
-            assert got[1].value == Decimal(1)
-            rollups.refresh()
