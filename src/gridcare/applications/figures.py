@@ -112,9 +112,7 @@ def applications_of(
     viewer: Viewer, selection: Selection, active_unit: Unit | None = None
 ) -> QuerySet[Application]:
     """The applications the viewer may see whose supply unit lies in the unit's subtree."""
-    return queries.visible_applications(viewer, active_unit).filter(
-        supply_unit__path__startswith=selection.unit.path
-    )
+    return queries.visible_applications(viewer, active_unit).filter(supply_unit__in=selection.unit.subtree())
 
 
 def net_days(start: dt.datetime, end: dt.datetime, paused_days: int) -> int:

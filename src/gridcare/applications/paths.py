@@ -168,7 +168,7 @@ def owner_candidates(supply_unit: Unit, definitions: list[PathNode]) -> list[Uni
         return chain
     within = Q()
     for unit in levels:
-        within |= Q(path__startswith=unit.path)
+        within |= Q(pk__in=unit.subtree().values("pk"))
     return chain + list(
         Unit.objects.filter(within, function__in=functions, is_active=True).exclude(pk__in=ids)
     )
