@@ -9,8 +9,11 @@ class ApplicationsConfig(AppConfig):
 
     def ready(self) -> None:
         from gridcare.core.calendar import calendar_changed
+        from gridcare.org.home import register
 
         from .clocks import recompute_for_calendar
+        from .home import tile
 
         # Entering or changing a year's holidays moves the running node clocks (as for work orders).
         calendar_changed.connect(recompute_for_calendar, dispatch_uid="applications-node-clocks")
+        register(tile)
