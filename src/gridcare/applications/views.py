@@ -325,7 +325,7 @@ def reveal(request: StaffRequest, number: str) -> HttpResponse:
 
 
 def _done(request: StaffRequest, application: Application, label: Any) -> HttpResponse:
-    messages.success(request, _("已%(action)s") % {"action": label})
+    messages.success(request, _("已办理：%(action)s") % {"action": label})
     url = reverse("applications:detail", args=[application.number])
     if not request.htmx:
         return redirect(url)
