@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from gridcare.core.joined import JoinedRows, Related
 from gridcare.org import scoping
@@ -107,3 +107,31 @@ def my_customers(viewer: Viewer) -> Q:
     """The applications an account manager follows: their key customers' and those they handed in
     (优先办理权)."""
     return Q(customer__account_manager=viewer) | Q(accepted_by=viewer, priority=Priority.ACCOUNT_MANAGER)
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    """A node not finished whose clock passed its due time (a clock paused before it is not late)."""
+    return Q(finished_at__isnull=True, due_at__lt=now) & (
+        Q(paused_at__isnull=True) | Q(paused_at__gt=F("due_at"))
+    )
+
+
+def near_due_q(now: dt.datetime) -> Q:
+    """A running clock past its first warning, not yet due."""
+    return Q(finished_at__isnull=True, paused_at__isnull=True, due_at__gte=now, warning_level__gte=1)
+
+
+def _nodes() -> QuerySet[ApplicationNode]:
+    return ApplicationNode.objects.filter(application=OuterRef("pk"))
+
+
+def overdue_only(qs: QuerySet[Application], now: dt.datetime) -> QuerySet[Application]:
+    """Applications with an overdue node (the home tile's 已超时)."""
+    return qs.filter(Exists(_nodes().filter(overdue_q(now))))
+
+
+def near_due_only(qs: QuerySet[Application], now: dt.datetime) -> QuerySet[Application]:
+    """Applications with a node near its due time and none overdue (the home tile's 临近超时)."""
+    return qs.filter(Exists(_nodes().filter(near_due_q(now)))).exclude(
+        Exists(_nodes().filter(overdue_q(now)))
+    )

@@ -14,6 +14,11 @@ NAVIGATION = [
     (_("座席工作台"), "hotline:workspace", (Role.AGENT, Role.SHIFT_LEADER)),
     (_("客户查询"), "customers:search", ()),
     (_("工单"), "workorders:queue", ()),
+    (
+        _("业扩报装"),
+        "applications:list",
+        (Role.BUSINESS_CLERK, Role.ACCOUNT_MANAGER, Role.MANAGER, Role.ADMIN),
+    ),
     (_("知识库"), "knowledge:search", ()),
     (_("停电信息"), "outages:list", ()),
     (_("抢修指挥"), "repair:board", (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER)),
