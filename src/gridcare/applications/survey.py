@@ -28,12 +28,12 @@ from gridcare.org.types import Actor
 
 from . import paths, services
 from .models import (
+    AcceptanceInspection,
     AcceptanceRule,
     Application,
     ApplicationEvent,
     ApplicationNode,
     Energization,
-    Inspection,
     InspectionResult,
     Metering,
     NodeKind,
@@ -338,7 +338,7 @@ class InspectionIn:
 
 def record_inspection(
     *, application: Application, actor: Actor, inspection: InspectionIn, version: int | None = None
-) -> Inspection:
+) -> AcceptanceInspection:
     """One round of 中间检查 or 竣工检验 by the accepting unit the rules name. A failed round lists
     its defects and a rectification deadline, and puts the node into the customer's wait
     (客户整改): only that node's clock stops."""
@@ -360,14 +360,18 @@ def record_inspection(
                 gettext("该工程由%(unit)s组织验收") % {"unit": who.unit.name},
                 status=403,
             )
-        last = Inspection.objects.filter(application=current, node=inspection.node).order_by("-round").first()
+        last = (
+            AcceptanceInspection.objects.filter(application=current, node=inspection.node)
+            .order_by("-round")
+            .first()
+        )
         if last is not None and last.result == InspectionResult.PASSED:
             raise ApiError(ErrorCode.ILLEGAL_TRANSITION, gettext("已检验合格"), status=409)
         now = clock.now()
         rectify_by = None
         if not inspection.passed:
             rectify_by = clock.local(now).date() + dt.timedelta(days=inspection.rectify_days)
-        made = Inspection.objects.create(
+        made = AcceptanceInspection.objects.create(
             application=current,
             node=inspection.node,
             round=(last.round + 1) if last else 1,
@@ -407,11 +411,13 @@ def record_inspection(
     return made
 
 
-def rectified(*, application: Application, actor: Actor, node: str, version: int | None = None) -> Inspection:
+def rectified(
+    *, application: Application, actor: Actor, node: str, version: int | None = None
+) -> AcceptanceInspection:
     """The customer reports the rectification done: the node's clock resumes (its due date moved by
     the working days the customer took) and the re-inspection is due."""
     _check_actor(actor)
-    last = Inspection.objects.filter(application=application, node=node).order_by("-round").first()
+    last = AcceptanceInspection.objects.filter(application=application, node=node).order_by("-round").first()
     if last is None or last.result != InspectionResult.FAILED or last.rectified_at is not None:
         raise ApiError(ErrorCode.ILLEGAL_TRANSITION, gettext("没有待整改的检验"), status=409)
     with transaction.atomic():
@@ -429,7 +435,7 @@ def rectified(*, application: Application, actor: Actor, node: str, version: int
 
 
 def passed(application: Application, node: str) -> bool:
-    last = Inspection.objects.filter(application=application, node=node).order_by("-round").first()
+    last = AcceptanceInspection.objects.filter(application=application, node=node).order_by("-round").first()
     return last is not None and last.result == InspectionResult.PASSED
 
 

@@ -21,10 +21,10 @@ from gridcare.org.types import StaffRequest
 
 from . import queries, survey
 from .models import (
+    AcceptanceInspection,
     Application,
     ApplicationNode,
     Energization,
-    Inspection,
     InspectionResult,
     Metering,
     NodeKind,
@@ -185,7 +185,7 @@ def inspections(request: StaffRequest, number: str) -> HttpResponse:
         who: survey.Acceptor | None = survey.acceptor(application)
     except ApiError:
         who = None
-    rounds = Inspection.objects.filter(application=application).select_related("accepting_unit")
+    rounds = AcceptanceInspection.objects.filter(application=application).select_related("accepting_unit")
     waiting = [r for r in rounds if r.result == InspectionResult.FAILED and r.rectified_at is None]
     open_nodes = [
         n

@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
-            name='Inspection',
+            name='AcceptanceInspection',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('node', models.CharField(choices=[('accept', '业务受理'), ('survey', '现场勘查'), ('access_study', '接入系统方案研究'), ('plan_reply', '供电方案答复'), ('design_review', '设计审核'), ('mid_inspection', '中间检查'), ('completion_inspection', '竣工检验'), ('energize', '装表接电'), ('archive', '资料归档')], max_length=24, verbose_name='环节')),
