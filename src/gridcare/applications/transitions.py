@@ -182,4 +182,15 @@ APPLICATIONS: Workflow[Application] = Workflow(
 WORKFLOWS = (NODES, APPLICATIONS)
 
 # History rows that are not actions of the tables.
-EVENT_LABELS = {"accept": _("受理"), "warning": _("时限预警")}
+EVENT_LABELS = {
+    "accept": _("受理"),
+    "warning": _("时限预警"),
+    "survey": _("登记勘查结论"),
+    "plan_option": _("拟定供电方案"),
+    "plan_chosen": _("客户选定方案"),
+    "inspection": _("登记检验结论"),
+    "energization": _("登记装表接电"),
+    "callback": _("业扩回访"),
+    "green_channel_on": _("开通绿色通道"),
+    "green_channel_off": _("关闭绿色通道"),
+}
