@@ -10,10 +10,14 @@ single-supply, half LV residential, each on a timed node picked at random with t
 done; clocks started so that a realistic share of the warnings fell due in the last
 ``--missed-minutes`` and have not been raised yet). Then:
 
-(a) **node-deadline sweep** (``applications.sweep.raise_due_warnings``) against its floor: one raw
-    SQL SELECT of the due nodes plus one raw UPDATE of their warning level (in a transaction that
-    is rolled back, so the sweep sees the same rows). Target: sweep ≤ 3 × floor. Checked: every
-    due node raised once, nothing due after, a second sweep raises nothing.
+(a) **node-deadline sweep** (``applications.sweep.raise_due_warnings``) against its raw SQL
+    **read + write floor**: the read part is one raw SELECT of the due nodes plus one raw UPDATE of
+    their warning level (in a transaction that is rolled back, so the sweep sees the same rows);
+    the write part replays, after the sweep, the rows the sweep wrote — its history rows and its
+    outbox messages (inbox and SMS per recipient) — as raw COPY in one transaction, rolled back
+    (as ``bench.deadlines`` does). No level computed, no recipient found, no text worded. Target:
+    sweep ≤ 3 × (read + write floor); the read floor alone is printed too. Checked: every due
+    node raised once, nothing due after, a second sweep raises nothing.
 (b) **creating an application through the service** (``services.accept_application``: path,
     owners, clocks in working days, number, history, the customer's SMS) against the control: a
     plain Django create of the same row set with no rules — the application row, its node rows
@@ -241,6 +245,68 @@ class _Rollback(Exception):
     pass
 
 
+def max_ids() -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM applications_applicationevent")
+        events = cursor.fetchone()[0]
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM notify_message")
+        messages = cursor.fetchone()[0]
+    return {"event": events, "message": messages}
+
+
+def _columns(table: str) -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        return [
+            c.name for c in connection.introspection.get_table_description(cursor, table) if c.name != "id"
+        ]
+
+
+def replay_of_sweep(mark: dict[str, int]) -> dict[str, tuple[list[str], list[tuple]]]:
+    """What the sweep wrote (history rows, outbox messages), read back as text (not timed); the
+    messages' dedup keys get a suffix (the originals are still there)."""
+    from django.db import connection
+
+    out = {}
+    with connection.cursor() as cursor:
+        for key, table, extra in (
+            ("event", "applications_applicationevent", ""),
+            ("message", "notify_message", ":floor"),
+        ):
+            cols = _columns(table)
+            select = ", ".join(f"{c}::text" if c != "dedup_key" else "dedup_key || %s" for c in cols)
+            params: list = [extra] if "dedup_key" in cols else []
+            cursor.execute(
+                f"SELECT {select} FROM {table} WHERE id > %s ORDER BY id",  # noqa: S608 - names from the schema
+                [*params, mark[key]],
+            )
+            out[table] = (cols, cursor.fetchall())
+    return out
+
+
+def write_floor(replay: dict[str, tuple[list[str], list[tuple]]], runs: int) -> list[float]:
+    """The sweep's rows written again as raw COPY in one transaction, rolled back."""
+    from django.db import connection, transaction
+
+    times = []
+    for _ in range(runs):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                t0 = time.perf_counter()
+                for table, (cols, rows) in replay.items():
+                    with cursor.cursor.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as out:
+                        for row in rows:
+                            out.write_row(row)
+                times.append(time.perf_counter() - t0)
+                raise _Rollback
+        except _Rollback:
+            pass
+    return times
+
+
 def run_sweep(now: dt.datetime) -> tuple[float, int]:
     from gridcare.applications import sweep
     from gridcare.core import clock
@@ -285,11 +351,17 @@ def create_service(clerk, n: int, now: dt.datetime) -> float:
 
 def create_control(clerk, n: int, now: dt.datetime, templates: dict, offset: int = 0) -> float:
     """The same row set as the service writes (the application, its nodes, one history row, the
-    customer's SMS in the outbox), created plainly: fields copied from what the service made, no
-    path chosen, no clock counted, no number taken, no dedup looked up."""
+    customer's SMS in the outbox, the callback due the next working day), created plainly: fields
+    copied from what the service made, no path chosen, no clock counted, no number taken, no
+    dedup looked up, no calendar read."""
     from django.db import transaction
 
-    from gridcare.applications.models import Application, ApplicationEvent, ApplicationNode
+    from gridcare.applications.models import (
+        Application,
+        ApplicationCallback,
+        ApplicationEvent,
+        ApplicationNode,
+    )
     from gridcare.notify.models import Message
 
     t0 = time.perf_counter()
@@ -305,6 +377,14 @@ def create_control(clerk, n: int, now: dt.datetime, templates: dict, offset: int
             )
             Message.objects.create(
                 **{**message_fields, "about_id": app.number, "dedup_key": f"ct:{app.number}"}
+            )
+            ApplicationCallback.objects.create(
+                application=app,
+                node="accept",
+                unit_id=app.supply_unit_id,
+                node_done_at=now,
+                due_from=now + dt.timedelta(days=1),
+                due_at=now + dt.timedelta(days=1, hours=12),
             )
     return time.perf_counter() - t0
 
@@ -383,9 +463,13 @@ def main(argv: list[str] | None = None) -> int:
 
         # (a) the sweep, beside its floor.
         floor_times, floor_rows = sweep_floor(now, args.floor_runs)
-        floor_s = common.median(floor_times)
+        read_floor_s = common.median(floor_times)
         events0 = ApplicationEvent.objects.filter(action="warning").count()
+        mark = max_ids()
         t1, moved1 = run_sweep(now)
+        replay = replay_of_sweep(mark)
+        write_s = common.median(write_floor(replay, args.floor_runs))
+        floor_s = read_floor_s + write_s
         still_due = ApplicationNode.objects.filter(
             next_warning_at__lte=now, finished_at__isnull=True, paused_at__isnull=True
         ).count()
@@ -440,7 +524,12 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("== results ==")
         print(f"(a) due nodes:                 {pop['due']:,}; levels raised {moved1:,}")
-        print(f"    floor (raw SELECT+UPDATE): {floor_s * 1000:.0f} ms (median of {len(floor_times)})")
+        written = ", ".join(f"{len(rows):,} {table}" for table, (_cols, rows) in replay.items())
+        print(
+            f"    read floor (raw SELECT+UPDATE): {read_floor_s * 1000:.0f} ms (median of {len(floor_times)})"
+        )
+        print(f"    write floor (raw COPY of {written}): {write_s * 1000:.0f} ms")
+        print(f"    floor (read + write):      {floor_s * 1000:.0f} ms")
         print(
             f"    applications.sweep:        {t1 * 1000:.0f} ms  ratio {t1 / floor_s if floor_s else float('nan'):.2f} ×  (target ≤ 3 ×)  {'PASS' if ok_a else 'MISS'}"
         )
