@@ -260,7 +260,16 @@ def choose_option(
         raise _invalid(gettext("请登记客户签字确认人和确认方式"))
     with transaction.atomic():
         current = services.lock(application, version)
-        _plan_open(current)
+        node = _plan_open(current)
+        if node.state != NodeState.OPEN:
+            # The customer chooses once the plan reply is under way (the survey done), and not
+            # while the plan reply waits for them.
+            raise ApiError(
+                ErrorCode.ILLEGAL_TRANSITION,
+                gettext("供电方案答复环节办理中才能登记客户选定的方案"),
+                status=409,
+                state=node.state,
+            )
         option = PlanOption.objects.filter(application=current, pk=option_id).first()
         if option is None:
             raise ApiError(ErrorCode.NOT_FOUND, gettext("该申请没有此供电方案"), status=404)
@@ -407,20 +416,39 @@ def record_inspection(
     return made
 
 
-def rectified(*, application: Application, actor: Actor, node: str, version: int | None = None) -> Inspection:
-    """The customer reports the rectification done: the node's clock resumes (its due date moved by
-    the working days the customer took) and the re-inspection is due."""
+def rectified(
+    *,
+    application: Application,
+    actor: Actor,
+    node: str = "",
+    inspection_id: int | None = None,
+    version: int | None = None,
+) -> Inspection:
+    """The customer reports the rectification done (named by the failed inspection, or by its
+    node): the node's clock resumes (its due date moved by the working days the customer took) and
+    the re-inspection is due. The application row is locked first, so a double click resumes once
+    (the second answers 409)."""
     _check_actor(actor)
-    last = Inspection.objects.filter(application=application, node=node).order_by("-round").first()
-    if last is None or last.result != InspectionResult.FAILED or last.rectified_at is not None:
-        raise ApiError(ErrorCode.ILLEGAL_TRANSITION, gettext("没有待整改的检验"), status=409)
     with transaction.atomic():
+        current = services.lock(application, version)
+        if inspection_id is not None:
+            named = Inspection.objects.filter(application=current, pk=inspection_id).first()
+            if named is None:
+                raise ApiError(ErrorCode.NOT_FOUND, gettext("该申请没有此检验记录"), status=404)
+            node = named.node
+        last = Inspection.objects.filter(application=current, node=node).order_by("-round").first()
+        if (
+            last is None
+            or last.result != InspectionResult.FAILED
+            or last.rectified_at is not None
+            or (inspection_id is not None and last.pk != inspection_id)
+        ):
+            raise ApiError(ErrorCode.ILLEGAL_TRANSITION, gettext("没有待整改的检验"), status=409)
         services.act_on_node(
-            application=application,
+            application=current,
             node=node,
             action="resume",
             actor=actor,
-            version=version,
             note=gettext("客户报整改完成，待复验"),
         )
         last.rectified_at = clock.now()
