@@ -13,6 +13,7 @@ Finishing a node needs its record: the guards ``survey_recorded``, ``plan_chosen
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -47,6 +48,7 @@ from .models import (
 )
 
 INSPECTED_NODES = (NodeKind.MID_INSPECTION, NodeKind.COMPLETION_INSPECTION)
+RATIO = re.compile(r"^\d+(\.\d+)?/\d+(\.\d+)?$")  # 互感器变比: primary/secondary, e.g. 200/5
 RECORDING_ROLES = frozenset(
     {Role.BUSINESS_CLERK, Role.ACCOUNT_MANAGER, Role.METERING, Role.MANAGER, Role.ADMIN}
 )
@@ -504,6 +506,9 @@ def record_energization(
     complete (the energization clock has started)."""
     _check_actor(actor)
     meters = _meters(energization.meters)
+    for ratio in (energization.ct_ratio.strip(), energization.pt_ratio.strip()):
+        if ratio and not RATIO.match(ratio):
+            raise _invalid(gettext("互感器变比应写作 一次/二次，如 200/5"))
     if not energization.crew.strip():
         raise _invalid(gettext("请登记装接人员"))
     with transaction.atomic():
@@ -515,6 +520,9 @@ def record_energization(
             )
         if current.voltage != Voltage.LV and not energization.ct_ratio.strip():
             raise _invalid(gettext("高压客户须登记电流互感器变比"))
+        chosen = chosen_option(current)
+        if chosen is not None and chosen.metering == Metering.HV_HV and not energization.pt_ratio.strip():
+            raise _invalid(gettext("高供高计须登记电压互感器变比"))
         found, _created = Energization.objects.update_or_create(
             application=current,
             defaults={

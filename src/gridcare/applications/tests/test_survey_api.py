@@ -206,3 +206,34 @@ def test_every_address_is_404_out_of_scope(yk_world, client, api):
         answer = post(client, url, body, west)
         assert (answer.status_code, answer.json()["code"]) == (404, "not_found"), url
     assert Application.objects.get(pk=application.pk).version == version  # nothing written
+
+
+def test_high_voltage_energization_records_the_transformer_ratios(yk_world, client, api):
+    w = yk_world
+    application = _at_mid_inspection(w)
+    am = w.account_manager
+    for kind in ("mid_inspection", "completion_inspection"):
+        record_for(application, kind, am)
+        services.act_on_node(application=application, node=kind, action="finish", actor=am)
+    services.act_on_node(application=application, node="energize", action="start", actor=w.clerk_east)
+    metering = api(w.metering_county)
+    url = f"{URL}/{application.number}/energization"
+    meters = [{"asset_no": "3330009000001", "registers": [{"name": "正向有功总", "reading": "0"}]}]
+    for bad in (
+        {"meters": meters, "crew": "计量班"},  # no CT ratio
+        {"meters": meters, "crew": "计量班", "ct_ratio": "200:5", "pt_ratio": "10000/100"},
+        {"meters": meters, "crew": "计量班", "ct_ratio": "200/5"},  # 高供高计 without the PT ratio
+    ):
+        answer = post(client, url, bad, metering)
+        assert (answer.status_code, answer.json()["code"]) == (422, "invalid_input"), bad
+    ok = post(
+        client,
+        url,
+        {"meters": meters, "crew": "计量班", "ct_ratio": "200/5", "pt_ratio": "10000/100"},
+        metering,
+    )
+    assert ok.status_code == 200, ok.content
+    assert (ok.json()["energization"]["ct_ratio"], ok.json()["energization"]["pt_ratio"]) == (
+        "200/5",
+        "10000/100",
+    )
