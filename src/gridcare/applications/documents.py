@@ -19,10 +19,10 @@ from django.utils.translation import gettext_lazy
 from gridcare.core import clock, masking, pdf
 
 from .models import (
+    AcceptanceInspection,
     Application,
     ApplicationNode,
     Energization,
-    Inspection,
     NodeKind,
     NodeState,
     PlanOption,
@@ -320,7 +320,9 @@ def plan_reply(application: Application, full: bool) -> Document:
 def acceptance_sheet(application: Application, full: bool) -> Document:
     """验收单: every inspection round by the accepting unit, defects and rectification, and the
     meters fitted."""
-    rounds = Inspection.objects.filter(application=application).select_related("accepting_unit", "inspector")
+    rounds = AcceptanceInspection.objects.filter(application=application).select_related(
+        "accepting_unit", "inspector"
+    )
     sections: list[pdf.Section] = [
         _applicant(application, full),
         pdf.Table(
@@ -452,7 +454,7 @@ def _completed(application: Application) -> bool:
 
 
 def _inspected(application: Application) -> bool:
-    return Inspection.objects.filter(application=application).exists() or _completed(application)
+    return AcceptanceInspection.objects.filter(application=application).exists() or _completed(application)
 
 
 KINDS: dict[str, Kind] = {

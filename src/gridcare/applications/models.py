@@ -799,7 +799,7 @@ class InspectionResult(models.TextChoices):
     FAILED = "failed", _("不合格，限期整改")
 
 
-class Inspection(models.Model):
+class AcceptanceInspection(models.Model):
     """中间检查 / 竣工检验: one round (a failed one issues a rectification notice; the next round is
     the re-inspection)."""
 

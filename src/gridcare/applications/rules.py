@@ -21,12 +21,12 @@ from gridcare.org import scoping
 from . import callbacks, clocks, notices
 from .models import (
     RECORDED_STARTS,
+    AcceptanceInspection,
     Application,
     ApplicationNode,
     ApplicationState,
     ClockStart,
     Energization,
-    Inspection,
     InspectionResult,
     NodeKind,
     NodeState,
@@ -115,7 +115,7 @@ def inspection_passed(step: NodeStep) -> None:
     if step.obj.kind not in (NodeKind.MID_INSPECTION, NodeKind.COMPLETION_INSPECTION):
         return
     last = (
-        Inspection.objects.filter(application_id=step.obj.application_id, node=step.obj.kind)
+        AcceptanceInspection.objects.filter(application_id=step.obj.application_id, node=step.obj.kind)
         .order_by("-round")
         .first()
     )

@@ -29,12 +29,12 @@ from gridcare.org.types import Actor
 
 from . import paths, services
 from .models import (
+    AcceptanceInspection,
     AcceptanceRule,
     Application,
     ApplicationEvent,
     ApplicationNode,
     Energization,
-    Inspection,
     InspectionResult,
     Metering,
     NodeKind,
@@ -349,7 +349,7 @@ class InspectionIn:
 
 def record_inspection(
     *, application: Application, actor: Actor, inspection: InspectionIn, version: int | None = None
-) -> Inspection:
+) -> AcceptanceInspection:
     """One round of 中间检查 or 竣工检验 by the accepting unit the rules name. A failed round lists
     its defects and a rectification deadline, and puts the node into the customer's wait
     (客户整改): only that node's clock stops."""
@@ -371,14 +371,18 @@ def record_inspection(
                 gettext("该工程由%(unit)s组织验收") % {"unit": who.unit.name},
                 status=403,
             )
-        last = Inspection.objects.filter(application=current, node=inspection.node).order_by("-round").first()
+        last = (
+            AcceptanceInspection.objects.filter(application=current, node=inspection.node)
+            .order_by("-round")
+            .first()
+        )
         if last is not None and last.result == InspectionResult.PASSED:
             raise ApiError(ErrorCode.ILLEGAL_TRANSITION, gettext("已检验合格"), status=409)
         now = clock.now()
         rectify_by = None
         if not inspection.passed:
             rectify_by = clock.local(now).date() + dt.timedelta(days=inspection.rectify_days)
-        made = Inspection.objects.create(
+        made = AcceptanceInspection.objects.create(
             application=current,
             node=inspection.node,
             round=(last.round + 1) if last else 1,
@@ -425,7 +429,7 @@ def rectified(
     node: str = "",
     inspection_id: int | None = None,
     version: int | None = None,
-) -> Inspection:
+) -> AcceptanceInspection:
     """The customer reports the rectification done (named by the failed inspection, or by its
     node): the node's clock resumes (its due date moved by the working days the customer took) and
     the re-inspection is due. The application row is locked first, so a double click resumes once
@@ -434,11 +438,11 @@ def rectified(
     with transaction.atomic():
         current = services.lock(application, version)
         if inspection_id is not None:
-            named = Inspection.objects.filter(application=current, pk=inspection_id).first()
+            named = AcceptanceInspection.objects.filter(application=current, pk=inspection_id).first()
             if named is None:
                 raise ApiError(ErrorCode.NOT_FOUND, gettext("该申请没有此检验记录"), status=404)
             node = named.node
-        last = Inspection.objects.filter(application=current, node=node).order_by("-round").first()
+        last = AcceptanceInspection.objects.filter(application=current, node=node).order_by("-round").first()
         if (
             last is None
             or last.result != InspectionResult.FAILED
@@ -459,7 +463,7 @@ def rectified(
 
 
 def passed(application: Application, node: str) -> bool:
-    last = Inspection.objects.filter(application=application, node=node).order_by("-round").first()
+    last = AcceptanceInspection.objects.filter(application=application, node=node).order_by("-round").first()
     return last is not None and last.result == InspectionResult.PASSED
 
 

@@ -15,9 +15,9 @@ from gridcare.org.types import ApiRequest
 
 from . import queries, survey
 from .models import (
+    AcceptanceInspection,
     Application,
     Energization,
-    Inspection,
     Metering,
     PlanOption,
     SignedVia,
@@ -156,7 +156,9 @@ def _records(application: Application) -> RecordsOut:
                 rectify_by=i.rectify_by,
                 rectified_at=clock.local(i.rectified_at) if i.rectified_at else None,
             )
-            for i in Inspection.objects.filter(application=application).select_related("accepting_unit")
+            for i in AcceptanceInspection.objects.filter(application=application).select_related(
+                "accepting_unit"
+            )
         ],
         energization=EnergizationOut(
             meters=list(energized.meters),

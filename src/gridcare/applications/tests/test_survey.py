@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from gridcare.applications import services, survey
-from gridcare.applications.models import ApplicationNode, Inspection, NodeState, NodeWait
+from gridcare.applications.models import AcceptanceInspection, ApplicationNode, NodeState, NodeWait
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.org.models import Unit
@@ -213,7 +213,9 @@ def test_a_failed_inspection_stops_only_its_node_until_the_customer_rectifies(yk
     assert (again.round, again.result) == (2, "passed")
     done = _do(application, "mid_inspection", "finish", am, at(2026, 3, 16, 10, 0))
     assert done.current_node == "completion_inspection"
-    assert list(Inspection.objects.filter(application=application).values_list("round", "result")) == [
+    assert list(
+        AcceptanceInspection.objects.filter(application=application).values_list("round", "result")
+    ) == [
         (1, "failed"),
         (2, "passed"),
     ]
