@@ -13,6 +13,7 @@ Finishing a node needs its record: the guards ``survey_recorded``, ``plan_chosen
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -47,6 +48,7 @@ from .models import (
 )
 
 INSPECTED_NODES = (NodeKind.MID_INSPECTION, NodeKind.COMPLETION_INSPECTION)
+RATIO = re.compile(r"^\d+(\.\d+)?/\d+(\.\d+)?$")  # 互感器变比: primary/secondary, e.g. 200/5
 RECORDING_ROLES = frozenset(
     {Role.BUSINESS_CLERK, Role.ACCOUNT_MANAGER, Role.METERING, Role.MANAGER, Role.ADMIN}
 )
@@ -260,7 +262,16 @@ def choose_option(
         raise _invalid(gettext("请登记客户签字确认人和确认方式"))
     with transaction.atomic():
         current = services.lock(application, version)
-        _plan_open(current)
+        node = _plan_open(current)
+        if node.state != NodeState.OPEN:
+            # The customer chooses once the plan reply is under way (the survey done), and not
+            # while the plan reply waits for them.
+            raise ApiError(
+                ErrorCode.ILLEGAL_TRANSITION,
+                gettext("供电方案答复环节办理中才能登记客户选定的方案"),
+                status=409,
+                state=node.state,
+            )
         option = PlanOption.objects.filter(application=current, pk=option_id).first()
         if option is None:
             raise ApiError(ErrorCode.NOT_FOUND, gettext("该申请没有此供电方案"), status=404)
@@ -412,21 +423,38 @@ def record_inspection(
 
 
 def rectified(
-    *, application: Application, actor: Actor, node: str, version: int | None = None
+    *,
+    application: Application,
+    actor: Actor,
+    node: str = "",
+    inspection_id: int | None = None,
+    version: int | None = None,
 ) -> AcceptanceInspection:
-    """The customer reports the rectification done: the node's clock resumes (its due date moved by
-    the working days the customer took) and the re-inspection is due."""
+    """The customer reports the rectification done (named by the failed inspection, or by its
+    node): the node's clock resumes (its due date moved by the working days the customer took) and
+    the re-inspection is due. The application row is locked first, so a double click resumes once
+    (the second answers 409)."""
     _check_actor(actor)
-    last = AcceptanceInspection.objects.filter(application=application, node=node).order_by("-round").first()
-    if last is None or last.result != InspectionResult.FAILED or last.rectified_at is not None:
-        raise ApiError(ErrorCode.ILLEGAL_TRANSITION, gettext("没有待整改的检验"), status=409)
     with transaction.atomic():
+        current = services.lock(application, version)
+        if inspection_id is not None:
+            named = AcceptanceInspection.objects.filter(application=current, pk=inspection_id).first()
+            if named is None:
+                raise ApiError(ErrorCode.NOT_FOUND, gettext("该申请没有此检验记录"), status=404)
+            node = named.node
+        last = AcceptanceInspection.objects.filter(application=current, node=node).order_by("-round").first()
+        if (
+            last is None
+            or last.result != InspectionResult.FAILED
+            or last.rectified_at is not None
+            or (inspection_id is not None and last.pk != inspection_id)
+        ):
+            raise ApiError(ErrorCode.ILLEGAL_TRANSITION, gettext("没有待整改的检验"), status=409)
         services.act_on_node(
-            application=application,
+            application=current,
             node=node,
             action="resume",
             actor=actor,
-            version=version,
             note=gettext("客户报整改完成，待复验"),
         )
         last.rectified_at = clock.now()
@@ -482,6 +510,9 @@ def record_energization(
     complete (the energization clock has started)."""
     _check_actor(actor)
     meters = _meters(energization.meters)
+    for ratio in (energization.ct_ratio.strip(), energization.pt_ratio.strip()):
+        if ratio and not RATIO.match(ratio):
+            raise _invalid(gettext("互感器变比应写作 一次/二次，如 200/5"))
     if not energization.crew.strip():
         raise _invalid(gettext("请登记装接人员"))
     with transaction.atomic():
@@ -493,6 +524,9 @@ def record_energization(
             )
         if current.voltage != Voltage.LV and not energization.ct_ratio.strip():
             raise _invalid(gettext("高压客户须登记电流互感器变比"))
+        chosen = chosen_option(current)
+        if chosen is not None and chosen.metering == Metering.HV_HV and not energization.pt_ratio.strip():
+            raise _invalid(gettext("高供高计须登记电压互感器变比"))
         found, _created = Energization.objects.update_or_create(
             application=current,
             defaults={

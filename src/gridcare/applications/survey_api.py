@@ -9,6 +9,7 @@ from typing import Any, Literal
 from ninja import Field, Router, Schema
 
 from gridcare.core import clock
+from gridcare.core.masking import mask_name
 from gridcare.core.validation import CleanLine, CleanText, Flag
 from gridcare.org.types import ApiRequest
 
@@ -60,6 +61,7 @@ class OptionOut(Schema):
 
 
 class InspectionOut(Schema):
+    id: int
     node: str
     round: int
     result: str
@@ -134,7 +136,7 @@ def _records(application: Application) -> RecordsOut:
                 construction_days=o.construction_days,
                 note=o.note,
                 chosen=o.chosen,
-                signed_by=o.signed_by,
+                signed_by=mask_name(o.signed_by) if o.signed_by else "",
                 signed_at=clock.local(o.signed_at) if o.signed_at else None,
                 signed_via=o.signed_via,
             )
@@ -143,6 +145,7 @@ def _records(application: Application) -> RecordsOut:
         acceptance=acceptance,
         inspections=[
             InspectionOut(
+                id=i.pk,
                 node=i.node,
                 round=i.round,
                 result=i.result,
@@ -178,6 +181,12 @@ def _answer(request: ApiRequest, number: str) -> RecordsOut:
 )
 def records(request: ApiRequest, number: str) -> RecordsOut:
     """What the nodes recorded, and who accepts the customer's works (四级验收) by its capacity."""
+    return _answer(request, number)
+
+
+@router.get("/{number}/survey", response=RecordsOut, summary="The survey and the other node records")
+def get_survey(request: ApiRequest, number: str) -> RecordsOut:
+    """The same answer as `records`, at the survey's own address (what `POST …/survey` writes)."""
     return _answer(request, number)
 
 
@@ -315,13 +324,21 @@ class RectifiedIn(Schema):
 
 
 @router.post(
-    "/{number}/inspections/{node}/rectified",
+    "/{number}/inspections/{ref}/rectified",
     response=RecordsOut,
     summary="The customer reports rectification done",
 )
-def rectified(request: ApiRequest, number: str, node: str, body: RectifiedIn) -> RecordsOut:
+def rectified(request: ApiRequest, number: str, ref: str, body: RectifiedIn) -> RecordsOut:
+    """`ref`: the failed inspection's `id` (as `records` answers it), or its node
+    (`mid_inspection`, `completion_inspection`). Resumes that node's clock; the re-inspection
+    follows. 409 `illegal_transition` when it is not the node's last, failed, unrectified round."""
     application = queries.get_application(request.auth, number)
-    survey.rectified(application=application, actor=request.auth, node=node, version=body.version)
+    if ref.isdigit():
+        survey.rectified(
+            application=application, actor=request.auth, inspection_id=int(ref), version=body.version
+        )
+    else:
+        survey.rectified(application=application, actor=request.auth, node=ref, version=body.version)
     return _answer(request, number)
 
 

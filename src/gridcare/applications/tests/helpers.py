@@ -96,5 +96,6 @@ def record_for(application, node: str, actor) -> None:
                 ],
                 crew="城东装接班",
                 ct_ratio="" if application.voltage == "lv" else "100/5",
+                pt_ratio="" if application.voltage == "lv" else "10000/100",
             ),
         )
