@@ -79,9 +79,8 @@ def filtered(request: StaffRequest, user: Actor) -> tuple[QuerySet[Application],
     if f["unit"].isdigit():
         unit = Unit.objects.filter(pk=int(f["unit"])).first()
         if unit is not None:
-            qs = qs.filter(
-                Q(supply_unit__path__startswith=unit.path) | Q(accepted_unit__path__startswith=unit.path)
-            )
+            below = unit.subtree()
+            qs = qs.filter(Q(supply_unit__in=below) | Q(accepted_unit__in=below))
     return qs.order_by("-priority", "accepted_at", "id"), f
 
 

@@ -1,6 +1,9 @@
+import time
+
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
+from gridcare.demo.applications import make_applications
 from gridcare.demo.archive import make_archive
 from gridcare.demo.history import make_history
 from gridcare.demo.seeding import (
@@ -87,4 +90,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"history: {history.orders} work orders, {history.outages} planned outage, "
                 f"{history.events} fault event, {history.warnings} warnings raised"
+            )
+            started = time.perf_counter()
+            yk = make_applications(seed=seed)
+            self.stdout.write(
+                f"业扩报装: {yk.applications} applications ({yk.archived} archived, {yk.overdue} overdue, "
+                f"{yk.waiting} waiting for the customer, {yk.warnings} warnings) in "
+                f"{time.perf_counter() - started:.1f} s"
             )
