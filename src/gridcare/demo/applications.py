@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from gridcare.applications import paths, services
+from gridcare.applications import paths, services, survey
 from gridcare.applications.models import RECORDED_STARTS, Application, ApplicationNode, NodeState
 from gridcare.applications.sweep import raise_due_warnings
 from gridcare.core import clock
@@ -97,6 +97,7 @@ def _user(username: str) -> User | None:
 class _Walker:
     def __init__(self, clerk: User, manager: User, metering: User, frozen: clock.FrozenClock) -> None:
         self.clerk, self.manager, self.metering, self.frozen = clerk, manager, metering, frozen
+        self.recorded: list[str] = []
 
     def _finisher(self, node: ApplicationNode) -> User:
         return {"business_clerk": self.clerk, "account_manager": self.manager, "metering": self.metering}.get(
@@ -112,12 +113,101 @@ class _Walker:
                 application=application, node=node.kind, action="start", actor=window, note="客户已提交申请"
             )
         self.frozen.advance(hours=gap_hours)
+        _record(application, node.kind, self._finisher(node), len(self.recorded))
+        self.recorded.append(node.kind)
         return services.act_on_node(
             application=application,
             node=node.kind,
             action="finish",
             actor=self._finisher(node),
             note="已办理",
+        )
+
+
+SOURCES = ("溪北110kV变电站 10kV城北线", "城关110kV变电站 10kV东风线", "溪北35kV变电站 10kV工业园线")
+
+
+def _record(application: Application, node: str, actor: User, n: int) -> None:
+    """What finishing ``node`` needs, as its people record it (survey.py): the survey's findings,
+    two supply plans and the customer's signed choice, a passed inspection (every third
+    mid-construction inspection fails first and is rectified), the meters fitted."""
+    application.refresh_from_db()
+    hv = application.voltage != "lv"
+    if node == "survey":
+        survey.record_survey(
+            application=application,
+            actor=actor,
+            survey=survey.SurveyIn(
+                possible=True,
+                voltage=application.voltage,
+                supply=application.supply,
+                approved_kva=application.requested_kva,
+                grid_works=hv and n % 2 == 0,
+                grid_works_note="新建10kV电缆线路约0.6公里" if hv and n % 2 == 0 else "",
+                notes="现场具备接入条件",
+            ),
+        )
+    elif node == "plan_reply":
+        options = []
+        for k, (label, boundary, cost, days) in enumerate(
+            (
+                ("方案一：架空T接", "T接点跌落式熔断器下桩头", 120000 + 1000 * n, 30),
+                ("方案二：电缆专线", "客户配电室进线柜电缆头", 380000 + 1000 * n, 45),
+            )
+            if hv
+            else (("方案一：低压接户", "计量表箱出线端", 800, 3),)
+        ):
+            options.append(
+                survey.add_option(
+                    application=application,
+                    actor=actor,
+                    option=survey.OptionIn(
+                        label=label,
+                        source=SOURCES[(n + k) % len(SOURCES)] if hv else "台区低压干线",
+                        voltage=application.voltage,
+                        property_boundary=boundary,
+                        metering=("hv_hv" if k else "hv_lv") if hv else "lv_lv",
+                        cost_yuan=Decimal(cost),
+                        construction_days=days,
+                    ),
+                )
+            )
+        survey.choose_option(
+            application=application,
+            actor=actor,
+            option_id=options[n % len(options)].pk,
+            signed_by=application.contact_name,
+            signed_via="online" if n % 2 else "on_site",
+        )
+    elif node in survey.INSPECTED_NODES:
+        if node == "mid_inspection" and n % 3 == 0:
+            survey.record_inspection(
+                application=application,
+                actor=actor,
+                inspection=survey.InspectionIn(
+                    node, False, defects=["电缆沟深度不足", "接地极数量不足"], rectify_days=7
+                ),
+            )
+            survey.rectified(application=application, actor=actor, node=node)
+        survey.record_inspection(
+            application=application, actor=actor, inspection=survey.InspectionIn(node, True)
+        )
+    elif node == "energize":
+        registers = [
+            {"name": name, "reading": "0"}
+            for name in (("正向有功总", "峰", "平", "谷") if hv else ("正向有功总",))
+        ]
+        survey.record_energization(
+            application=application,
+            actor=actor,
+            energization=survey.EnergizationIn(
+                meters=[
+                    {"asset_no": f"33300{application.pk:08d}", "kind": "智能电能表", "registers": registers}
+                ],
+                crew="装接班",
+                ct_ratio="50/5" if hv else "",
+                pt_ratio={"kv10": "10000/100", "kv35": "35000/100"}.get(application.voltage, ""),
+            ),
         )
 
 
