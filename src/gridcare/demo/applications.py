@@ -13,8 +13,14 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from gridcare.applications import paths, services, survey
-from gridcare.applications.models import RECORDED_STARTS, Application, ApplicationNode, NodeState
+from gridcare.applications import callback_work, callbacks, paths, services, survey
+from gridcare.applications.models import (
+    RECORDED_STARTS,
+    Application,
+    ApplicationCallback,
+    ApplicationNode,
+    NodeState,
+)
 from gridcare.applications.sweep import raise_due_warnings
 from gridcare.core import clock
 from gridcare.customers.models import Customer
@@ -88,6 +94,7 @@ class ApplicationsReport:
     overdue: int = 0
     waiting: int = 0
     warnings: int = 0
+    callbacks: int = 0
 
 
 def _user(username: str) -> User | None:
@@ -209,6 +216,35 @@ def _record(application: Application, node: str, actor: User, n: int) -> None:
                 pt_ratio={"kv10": "10000/100", "kv35": "35000/100"}.get(application.voltage, ""),
             ),
         )
+
+
+def _call_back(agent: User | None) -> int:
+    """The 95598 center has called back after acceptance those accepted long enough ago: mostly
+    satisfied, one reporting 吃拿卡要 (a report order and an audit case follow), one unreachable."""
+    if agent is None:
+        return 0
+    done = 0
+    due = ApplicationCallback.objects.filter(node="accept", state="due", application__state="archived")
+    for i, callback in enumerate(due.select_related("application").order_by("id")[:8]):
+        answers = {q.code: "yes" for q in callbacks.questions("accept")} | {
+            "bribery": "yes" if i == 1 else "no"
+        }
+        with clock.frozen(callback.due_from + dt.timedelta(hours=1, minutes=i)):
+            if i == 5:
+                callback_work.record_call(
+                    callback=callback, actor=agent, outcome="no_answer", note="无人接听"
+                )
+                continue
+            callback_work.record_call(
+                callback=callback,
+                actor=agent,
+                outcome="answered",
+                answers=answers,
+                satisfaction=("satisfied", "dissatisfied", "basically")[min(i, 2)] if i < 3 else "satisfied",
+                note="客户反映受理人员暗示需另付“加急费”" if i == 1 else "",
+            )
+        done += 1
+    return done
 
 
 def _nodes(application: Application) -> list[ApplicationNode]:
@@ -337,6 +373,7 @@ def make_applications(*, seed: int = 95598) -> ApplicationsReport:  # noqa: C901
                     application=application, action="cancel", actor=clerk, note="客户撤回申请"
                 )
         report.applications += 1
+    report.callbacks = _call_back(_user("agent01"))
     report.warnings = raise_due_warnings(clock.now())
     report.archived = Application.objects.filter(state="archived").count()
     report.waiting = ApplicationNode.objects.filter(state=NodeState.WAITING).count()

@@ -38,6 +38,12 @@ def test_applications_at_every_node_of_every_path(db, client):
         )
         assert late.values("application").distinct().count() >= 4
         assert ApplicationEvent.objects.filter(action="resume").exists()
+        # Callbacks after acceptance were made; one reported 吃拿卡要: a report order and an audit case.
+        from gridcare.applications.models import ApplicationCallback, AuditCase
+
+        assert ApplicationCallback.objects.filter(state="done").count() >= 4
+        assert AuditCase.objects.filter(finding="吃拿卡要").count() == 1
+        assert ApplicationCallback.objects.filter(state="due").exists()
         assert Application.objects.filter(customer__isnull=False).count() >= 5
         # clerk01 sees them on the list; the home tile counts the overdue ones.
         client.login(username="clerk01", password="gridcare-demo-shift")

@@ -95,6 +95,6 @@ class Command(BaseCommand):
             yk = make_applications(seed=seed)
             self.stdout.write(
                 f"业扩报装: {yk.applications} applications ({yk.archived} archived, {yk.overdue} overdue, "
-                f"{yk.waiting} waiting for the customer, {yk.warnings} warnings) in "
+                f"{yk.waiting} waiting for the customer, {yk.warnings} warnings, {yk.callbacks} callbacks made) in "
                 f"{time.perf_counter() - started:.1f} s"
             )
