@@ -39,6 +39,8 @@ def test_the_application_form_is_printed_with_what_the_customer_applied_for(yk_w
     assert "用电申请书" in text and application.number in text
     assert "陈光明" in text and "520102198503031234" in text and "13700001111" in text  # the clerk may see it
     assert "空调" in text and "12" in text
+    detail = client.get(f"/applications/{application.number}/").content.decode()
+    assert f"/applications/{application.number}/documents/application.pdf" in detail  # offered on the page
     assert AuditLog.objects.filter(action=AuditLog.Action.EXPORT, actor=w.clerk_east).count() == 1
     # The county manager (no personal-data role) gets it masked; a clerk of another station: 404.
     headers = {"HTTP_AUTHORIZATION": f"Bearer {issue_token(user=w.county_manager)}"}
