@@ -26,7 +26,8 @@ from gridcare.org import scoping
 from gridcare.org.models import Unit
 from gridcare.org.types import Actor, StaffRequest
 
-from . import documents, queries, services
+from . import documents as paper
+from . import queries, services
 from .forms import EQUIPMENT_ROWS, AcceptForm, NodeActionForm, fingerprint, new_form_token
 from .models import (
     Application,
@@ -292,7 +293,7 @@ def _detail_context(request: StaffRequest, application: Application) -> dict[str
         },
         "can_reveal": scoping.can_see_personal_data(actor),
         "documents": list(application.documents.all()),
-        "printable": documents.available(application),
+        "printable": paper.available(application),
         "nodes": _node_rows(application, actor, nodes),
         "events": _events(application),
         "customer_action": progress.customer_action,
