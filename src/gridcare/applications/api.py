@@ -1,7 +1,6 @@
 """Business applications over the API (``/api/v1/applications``): thin — parse, call a verb or a
 query, answer. Errors are ``{code, message}`` (4xx)."""
 
-import datetime as dt
 from typing import Any, Literal
 
 from django.db.models import Q, QuerySet
@@ -18,7 +17,7 @@ from gridcare.core.api_errors import (
     stored_idempotency_key,
 )
 from gridcare.core.paging import BoundedLimitOffsetPagination
-from gridcare.core.validation import CleanLine, Flag
+from gridcare.core.validation import CleanLine, Flag, LocalDate
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
 from gridcare.org.models import Unit
@@ -31,12 +30,12 @@ from .schemas import (
     ApplicationDetailOut,
     ApplicationIn,
     ApplicationOut,
+    ApplicationProgressOut,
     DocumentOut,
     FiguresOut,
     NodeActionIn,
     NodeOut,
     OverdueOut,
-    ProgressOut,
 )
 
 router = Router(tags=["applications"])
@@ -168,8 +167,8 @@ def list_applications(request: ApiRequest, filters: Query[ListFilters]) -> Query
 
 class FigureFilters(Schema):
     unit: CleanLine = Field("", max_length=40, description="a unit code in your scope (default: your unit)")
-    start: dt.date | None = Field(None, description="first local date (default: the 1st of this month)")
-    end: dt.date | None = Field(None, description="last local date, included (default: today)")
+    start: LocalDate | None = Field(None, description="first local date (default: the 1st of this month)")
+    end: LocalDate | None = Field(None, description="last local date, included (default: today)")
 
 
 def _selection(request: ApiRequest, filters: FigureFilters) -> figures.Selection:
@@ -221,12 +220,14 @@ def get_application(request: ApiRequest, number: str) -> ApplicationDetailOut:
     return _detail(queries.get_application(request.auth, number))
 
 
-@router.get("/{number}/progress", response=ProgressOut, summary="Where the application stands (进度查询)")
-def get_progress(request: ApiRequest, number: str) -> ProgressOut:
+@router.get(
+    "/{number}/progress", response=ApplicationProgressOut, summary="Where the application stands (进度查询)"
+)
+def get_progress(request: ApiRequest, number: str) -> ApplicationProgressOut:
     """The nodes with their due dates, the current node and its owner unit, the promised date,
     and what the customer has to do now (a wait for them, or a request only they can make)."""
     application = queries.get_application(request.auth, number)
-    return ProgressOut.of(queries.progress(application), clock.now())
+    return ApplicationProgressOut.of(queries.progress(application), clock.now())
 
 
 @router.post(

@@ -221,7 +221,7 @@ class WaitOut(Schema):
         )
 
 
-class ProgressOut(Schema):
+class ApplicationProgressOut(Schema):
     """For the customer's self-service and the 95598 agent: where the application stands."""
 
     number: str
@@ -238,9 +238,9 @@ class ProgressOut(Schema):
     nodes: list[NodeOut]
 
     @staticmethod
-    def of(answer: Progress, now: dt.datetime) -> ProgressOut:
+    def of(answer: Progress, now: dt.datetime) -> ApplicationProgressOut:
         application, current = answer.application, answer.current
-        return ProgressOut(
+        return ApplicationProgressOut(
             number=application.number,
             app_type=application.app_type,
             state=application.state,
