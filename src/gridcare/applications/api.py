@@ -4,11 +4,11 @@ query, answer. Errors are ``{code, message}`` (4xx)."""
 from typing import Any, Literal
 
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
-from gridcare.core import clock
+from gridcare.core import clock, paging
 from gridcare.core.api_errors import (
     ApiError,
     ErrorCode,
@@ -16,7 +16,6 @@ from gridcare.core.api_errors import (
     request_fingerprint,
     stored_idempotency_key,
 )
-from gridcare.core.paging import BoundedLimitOffsetPagination
 from gridcare.core.validation import CleanLine, Flag, LocalDate
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
@@ -124,21 +123,7 @@ class ListFilters(Schema):
     )
 
 
-class ApplicationPage(BoundedLimitOffsetPagination):
-    """The shared bounds (``core.paging``); only the page's rows are built into ``ApplicationOut``."""
-
-    def paginate_queryset(
-        self,
-        queryset: QuerySet[Any],
-        pagination: BoundedLimitOffsetPagination.Input | LimitOffsetPagination.Input,
-        request: HttpRequest | None = None,
-        **params: Any,
-    ) -> dict[str, Any]:
-        offset, limit = pagination.offset, pagination.limit
-        return {
-            "items": [ApplicationOut.of(a) for a in queryset[offset : offset + limit]],
-            "count": self._items_count(queryset),
-        }
+ApplicationPage = paging.mapped(lambda rows: [ApplicationOut.of(a) for a in rows])
 
 
 @router.get("", response=list[ApplicationOut], summary="Applications in your scope (业扩查询)")
@@ -190,21 +175,12 @@ class OverdueFilters(FigureFilters):
     )
 
 
-class OverduePage(BoundedLimitOffsetPagination):
-    """Only the page's nodes are built into rows."""
+def _overdue_rows(rows: list[Any]) -> list[OverdueOut]:
+    now = clock.now()
+    return [OverdueOut.of(figures.overdue_row(n, now)) for n in rows]
 
-    def paginate_queryset(
-        self,
-        queryset: QuerySet[Any],
-        pagination: BoundedLimitOffsetPagination.Input | LimitOffsetPagination.Input,
-        request: HttpRequest | None = None,
-        **params: Any,
-    ) -> dict[str, Any]:
-        offset, limit, now = pagination.offset, pagination.limit, clock.now()
-        return {
-            "items": [OverdueOut.of(figures.overdue_row(n, now)) for n in queryset[offset : offset + limit]],
-            "count": self._items_count(queryset),
-        }
+
+OverduePage = paging.mapped(_overdue_rows)
 
 
 @router.get("/figures/overdue", response=list[OverdueOut], summary="Overdue nodes (超期清单)")

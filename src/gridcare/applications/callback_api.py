@@ -4,11 +4,11 @@ thin — parse, call a verb of ``callback_work``, answer. Errors are ``{code, me
 import datetime as dt
 from typing import Literal
 
+from django.db.models import QuerySet
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
-from gridcare.core import clock, masking
-from gridcare.core.paging import BoundedLimitOffsetPagination
+from gridcare.core import clock, masking, paging
 from gridcare.core.validation import CleanLine, CleanText, Flag
 from gridcare.org.types import ApiRequest
 
@@ -88,13 +88,17 @@ class CallbackFilters(Schema):
     overdue: Flag = False
 
 
-@router.get("", response=list[CallbackOut], summary="业扩回访工作单")
-@paginate(BoundedLimitOffsetPagination)
-def list_callbacks(request: ApiRequest, filters: Query[CallbackFilters]) -> list[CallbackOut]:
-    """The callbacks in your scope, the nearest limit first (then 优先办理权 and 绿色通道)."""
+def _callback_rows(rows: list[ApplicationCallback]) -> list[CallbackOut]:
     now = clock.now()
-    qs = callback_work.work_list(request.auth, state=filters.state, overdue=filters.overdue, now=now)
-    return [CallbackOut.of(c, now) for c in qs.select_related("report_order")[:500]]
+    return [CallbackOut.of(c, now) for c in rows]
+
+
+@router.get("", response=list[CallbackOut], summary="业扩回访工作单")
+@paginate(paging.mapped(_callback_rows))
+def list_callbacks(request: ApiRequest, filters: Query[CallbackFilters]) -> QuerySet[ApplicationCallback]:
+    """The callbacks in your scope, the nearest limit first (then 优先办理权 and 绿色通道)."""
+    qs = callback_work.work_list(request.auth, state=filters.state, overdue=filters.overdue)
+    return qs.select_related("report_order")
 
 
 @router.get("/{callback_id}", response=CallbackOut, summary="One callback with its questions")
@@ -166,12 +170,10 @@ class CaseActionIn(Schema):
 
 
 @cases_router.get("", response=list[CaseOut], summary="稽查案件")
-@paginate(BoundedLimitOffsetPagination)
-def list_cases(request: ApiRequest, filters: Query[CaseFilters]) -> list[CaseOut]:
+@paginate(paging.mapped(lambda rows: [CaseOut.of(c) for c in rows]))
+def list_cases(request: ApiRequest, filters: Query[CaseFilters]) -> QuerySet[AuditCase]:
     qs = callback_work.visible_cases(request.auth)
-    if filters.state:
-        qs = qs.filter(state=filters.state)
-    return [CaseOut.of(c) for c in qs[:500]]
+    return qs.filter(state=filters.state) if filters.state else qs
 
 
 @cases_router.get("/{number}", response=CaseOut, summary="One audit case")

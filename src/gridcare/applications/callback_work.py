@@ -24,6 +24,7 @@ from gridcare.notify import services as notify
 from gridcare.org import scoping
 from gridcare.org.models import Role, RoleAssignment, Unit, User
 from gridcare.org.types import Actor, Viewer
+from gridcare.workorders import calling
 from gridcare.workorders.intake import Intake, create_work_order
 from gridcare.workorders.models import CallbackSetting, Channel, OrderType, Satisfaction
 
@@ -115,24 +116,8 @@ def _check_call_allowed(callback: ApplicationCallback, setting: CallbackSetting,
             status=409,
             due_from=clock.local(callback.due_from).isoformat(),
         )
-    local = clock.local(now).time()
-    if not (setting.calls_from <= local < setting.calls_until):
-        raise ApiError(
-            ErrorCode.OUTSIDE_CALLING_HOURS,
-            gettext("回访电话只能在 %(start)s–%(end)s 拨打")
-            % {"start": f"{setting.calls_from:%H:%M}", "end": f"{setting.calls_until:%H:%M}"},
-            status=409,
-        )
-    if callback.last_call_at is not None:
-        allowed = callback.last_call_at + dt.timedelta(minutes=setting.min_interval_minutes)
-        if now < allowed:
-            raise ApiError(
-                ErrorCode.CALLBACK_TOO_SOON,
-                gettext("距上次拨打不足规定间隔，%(at)s 后才能再次拨打")
-                % {"at": f"{clock.local(allowed):%Y-%m-%d %H:%M}"},
-                status=409,
-                next_call_at=clock.local(allowed).isoformat(),
-            )
+    calling.require_calling_hours(now, setting)
+    calling.require_interval(callback.last_call_at, now, setting)
 
 
 def _answers(node: str, answers: dict[str, str]) -> tuple[dict[str, str], list[CallbackQuestion]]:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from ninja import Field, Router, Schema
 
 from gridcare.core import clock
+from gridcare.core.api_errors import ApiError
 from gridcare.core.masking import mask_name
 from gridcare.core.validation import CleanLine, CleanText, Flag
 from gridcare.org.types import ApiRequest
@@ -105,7 +106,7 @@ def _records(application: Application) -> RecordsOut:
         acceptance = AcceptorOut(
             unit=who.unit.name, departments=who.departments, capacity_kva=survey.capacity(application)
         )
-    except Exception:  # noqa: BLE001 - no rule for this capacity: nothing to show
+    except ApiError:  # no acceptance rule for this capacity: nothing to show
         acceptance = None
     return RecordsOut(
         number=application.number,

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from gridcare.core import pdf
-from gridcare.core.api_errors import ApiError
+from gridcare.core.api_errors import ApiError, ErrorCode
 from gridcare.org import scoping
 from gridcare.org.types import StaffRequest, Viewer
 
@@ -20,7 +21,7 @@ def response(application: Application, kind: str, user: Viewer, request: object)
     """The document ``kind`` of ``application`` as a download (404 when the application has not
     reached it)."""
     if kind not in {k.key for k in documents.available(application)}:
-        raise ApiError("not_found", "No such document for this application (yet).", status=404)
+        raise ApiError(ErrorCode.NOT_FOUND, gettext("该申请还没有此单据"), status=404)
     found = documents.build(application, kind, full=scoping.can_see_personal_data(user))
     return pdf.document_response(
         title=found.title,

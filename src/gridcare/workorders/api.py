@@ -1,14 +1,11 @@
-from typing import Any
-
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
-from gridcare.core import clock
+from gridcare.core import clock, paging
 from gridcare.core.api_errors import ApiError, idempotency_key, request_fingerprint, stored_idempotency_key
 from gridcare.core.masking import mask_name, mask_phone
-from gridcare.core.paging import BoundedLimitOffsetPagination
 from gridcare.core.validation import CleanLine, Int32, LocalDate
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
@@ -52,22 +49,7 @@ def create_work_order(request: ApiRequest, body: WorkOrderIn) -> HttpResponse:
     )
 
 
-class OrderPage(BoundedLimitOffsetPagination):
-    """The shared bounds (``core.paging``: 422 ``invalid_limit`` as everywhere); only the page's
-    rows are built into ``WorkOrderOut``."""
-
-    def paginate_queryset(
-        self,
-        queryset: QuerySet[Any],  # the operation's QuerySet[WorkOrder]; ninja's base takes any
-        pagination: BoundedLimitOffsetPagination.Input | LimitOffsetPagination.Input,  # ours; the base's
-        request: HttpRequest | None = None,
-        **params: Any,
-    ) -> dict[str, Any]:
-        offset, limit = pagination.offset, pagination.limit
-        return {
-            "items": [WorkOrderOut.from_order(o) for o in queryset[offset : offset + limit]],
-            "count": self._items_count(queryset),
-        }
+OrderPage = paging.mapped(lambda rows: [WorkOrderOut.from_order(o) for o in rows])
 
 
 class ListFilters(Schema):
@@ -145,19 +127,7 @@ def _callback_row(r: callbacks.CallbackRow) -> CallbackRowOut:
     )
 
 
-class CallbackPage(BoundedLimitOffsetPagination):
-    def paginate_queryset(
-        self,
-        queryset: QuerySet[Any],
-        pagination: BoundedLimitOffsetPagination.Input | LimitOffsetPagination.Input,
-        request: HttpRequest | None = None,
-        **params: Any,
-    ) -> dict[str, Any]:
-        offset, limit = pagination.offset, pagination.limit
-        return {
-            "items": [_callback_row(r) for r in callbacks.rows(queryset[offset : offset + limit])],
-            "count": self._items_count(queryset),
-        }
+CallbackPage = paging.mapped(lambda rows: [_callback_row(r) for r in callbacks.rows(rows)])
 
 
 @router.get(

@@ -17,14 +17,13 @@ from django.conf import settings
 from django.db.models import F, QuerySet
 from django.utils.translation import gettext, override
 
-from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.core.workflow import Step
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
 from gridcare.org.types import Actor
 
-from . import deadlines, intake
+from . import calling, deadlines, intake
 from .escalation import notify_escalation
 from .models import (
     OPEN_STATES,
@@ -281,40 +280,20 @@ def callback_method_known(step: OrderStep) -> None:
 def within_calling_hours(step: OrderStep) -> None:
     """A customer is called only in the allowed hours (``CallbackSetting``), Asia/Shanghai time:
     every call of the work list, and a callback result recorded as a phone call (``by_phone``)."""
-    if not by_phone(step):
-        return
-    setting = CallbackSetting.current()
-    local = clock.local(_now(step)).time()
-    if not setting.calls_from <= local < setting.calls_until:
-        raise ApiError(
-            "outside_calling_hours",
-            gettext("回访拨打时段为 %(start)s–%(end)s，现在不能拨打")
-            % {"start": f"{setting.calls_from:%H:%M}", "end": f"{setting.calls_until:%H:%M}"},
-            status=409,
-        )
+    if by_phone(step):
+        calling.require_calling_hours(_now(step))
 
 
 def next_call_allowed_at(order: WorkOrder, setting: CallbackSetting) -> dt.datetime | None:
     """The earliest time the next callback call of ``order`` may be made (the minimum interval)."""
-    if order.last_callback_at is None:
-        return None
-    return order.last_callback_at + dt.timedelta(minutes=setting.min_interval_minutes)
+    return calling.next_call_at(order.last_callback_at, setting)
 
 
 def call_interval_passed(step: OrderStep) -> None:
     """Two callback calls of one order are at least the minimum interval apart (a callback result
     recorded as a phone call is a call too; a visit or a written reply is not)."""
-    if not by_phone(step):
-        return
-    allowed = next_call_allowed_at(step.obj, CallbackSetting.current())
-    if allowed is not None and _now(step) < allowed:
-        raise ApiError(
-            "callback_too_soon",
-            gettext("距上次拨打不足规定间隔，%(at)s 后才能再次拨打")
-            % {"at": f"{clock.local(allowed):%Y-%m-%d %H:%M}"},
-            status=409,
-            next_call_at=clock.local(allowed).isoformat(),
-        )
+    if by_phone(step):
+        calling.require_interval(step.obj.last_callback_at, _now(step))
 
 
 def callback_done(step: OrderStep) -> None:
