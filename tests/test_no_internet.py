@@ -4,6 +4,7 @@ our own scripts and styles fetch nothing off this site, and the CSP names no oth
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -56,8 +57,37 @@ def test_rendered_pages_fetch_nothing_from_another_site_and_the_policy_forbids_i
     leader = create_staff(
         username="csp_leader", password=world.password, full_name="郑经理", roles=[(Role.MANAGER, world.city)]
     )
+    from gridcare.applications import services as applications
+
+    application, _created = applications.accept_application(
+        actor=world.clerk_east,
+        intake=applications.Intake(
+            app_type="new",
+            applicant_name="陈光明",
+            id_type="resident_id",
+            id_number="520102198503031234",
+            address="城关镇东风路20号",
+            contact_name="陈光明",
+            contact_phone="13700001111",
+            usage_class="residential",
+            requested_kva=Decimal("8"),
+        ),
+    )
+    number = application.number
     pages = {
+        world.clerk_east: [
+            "/applications/",
+            "/applications/new/",
+            f"/applications/{number}/",
+            f"/applications/{number}/progress/",
+            f"/applications/{number}/survey/",
+            f"/applications/{number}/plan/",
+            f"/applications/{number}/inspections/",
+            f"/applications/{number}/energization/",
+        ],
         world.agent: [
+            "/applications/callbacks/",
+            f"/applications/callbacks/{application.callbacks.get().pk}/",
             "/",
             "/hotline/",
             "/hotline/return-calls/",
@@ -77,6 +107,8 @@ def test_rendered_pages_fetch_nothing_from_another_site_and_the_policy_forbids_i
             "/workorders/callbacks/",
             "/repair/",
             "/outages/",
+            "/applications/figures/",
+            "/applications/audit-cases/",
         ],
     }
     for user, urls in pages.items():

@@ -60,7 +60,14 @@ def _csp(response) -> dict[str, str]:
 @pytest.mark.django_db
 def test_pages_carry_a_csp_without_inline_script_and_are_not_stored(client, world):
     client.login(username="agent", password=world.password)
-    for url in ["/", "/hotline/", f"/customers/?q={world.customer_east.account_no}", "/knowledge/"]:
+    for url in [
+        "/",
+        "/hotline/",
+        f"/customers/?q={world.customer_east.account_no}",
+        "/knowledge/",
+        "/applications/",
+        "/applications/callbacks/",
+    ]:
         response = client.get(url)
         assert response.status_code == 200, url
         csp = _csp(response)
