@@ -24,6 +24,13 @@ def questions(node: str) -> list[CallbackQuestion]:
     return [q for q in CallbackQuestion.objects.filter(is_active=True) if node in (q.nodes or [])]
 
 
+def _asked_after(node: str) -> bool:
+    return any(
+        node in (nodes or [])
+        for nodes in CallbackQuestion.objects.filter(is_active=True).values_list("nodes", flat=True)
+    )
+
+
 def window(done_at: dt.datetime, setting: CallbackSetting) -> tuple[dt.datetime, dt.datetime]:
     """When the callback may be made and by when: the calling hours of the next working day after
     the node was done (the official calendar: a node done on the Friday before National Day is
@@ -35,19 +42,24 @@ def window(done_at: dt.datetime, setting: CallbackSetting) -> tuple[dt.datetime,
     )
 
 
-def schedule(application: Application, node: str, done_at: dt.datetime) -> ApplicationCallback | None:
-    """The callback after ``node`` (once per application and node); None for a node without one."""
-    if node not in CALLBACK_NODES or not questions(node):
+def schedule(
+    application: Application, node: str, done_at: dt.datetime, *, new_application: bool = False
+) -> ApplicationCallback | None:
+    """The callback after ``node`` (once per application and node); None for a node without one.
+    ``new_application``: the application was created in this transaction, so it has no callback
+    yet (one INSERT instead of a lookup and a savepoint)."""
+    if node not in CALLBACK_NODES or not _asked_after(node):
         return None
     due_from, due_at = window(done_at, CallbackSetting.current())
+    fields = {
+        "unit_id": application.supply_unit_id,
+        "node_done_at": done_at,
+        "due_from": due_from,
+        "due_at": due_at,
+    }
+    if new_application:
+        return ApplicationCallback.objects.create(application=application, node=node, **fields)
     callback, _created = ApplicationCallback.objects.get_or_create(
-        application=application,
-        node=node,
-        defaults={
-            "unit_id": application.supply_unit_id,
-            "node_done_at": done_at,
-            "due_from": due_from,
-            "due_at": due_at,
-        },
+        application=application, node=node, defaults=fields
     )
     return callback

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, Sum
@@ -21,16 +22,28 @@ from gridcare.core import calendar
 from .models import DEFAULT_WARNING_FRACTIONS, Application, ApplicationNode, ApplicationState
 
 
-def warning_fractions(node: ApplicationNode) -> tuple[float, ...]:
-    values = tuple(float(v) for v in (node.definition.warning_fractions or DEFAULT_WARNING_FRACTIONS))
+def fractions_of(configured: list[Any] | tuple[Any, ...] | None) -> tuple[float, ...]:
+    """A node definition's warning fractions (the defaults when fewer than three are set)."""
+    values = tuple(float(v) for v in (configured or DEFAULT_WARNING_FRACTIONS))
     return values[:3] if len(values) >= 3 else DEFAULT_WARNING_FRACTIONS
 
 
-def warning_times(node: ApplicationNode) -> list[dt.datetime]:
+def warning_fractions(node: ApplicationNode) -> tuple[float, ...]:
+    return fractions_of(node.definition.warning_fractions)
+
+
+def times_between(
+    counted_from: dt.datetime, due_at: dt.datetime, fractions: tuple[float, ...]
+) -> list[dt.datetime]:
     """When each of the three warning levels falls due (level 3 = overdue)."""
+    span = due_at - counted_from
+    return [counted_from + span * fraction for fraction in fractions]
+
+
+def warning_times(node: ApplicationNode) -> list[dt.datetime]:
+    """When each of the three warning levels of ``node`` falls due (level 3 = overdue)."""
     assert node.counted_from is not None and node.due_at is not None
-    span = node.due_at - node.counted_from
-    return [node.counted_from + span * fraction for fraction in warning_fractions(node)]
+    return times_between(node.counted_from, node.due_at, warning_fractions(node))
 
 
 def next_warning(node: ApplicationNode) -> dt.datetime | None:

@@ -12,6 +12,8 @@ transaction; delivered by the worker; SMS to customers held by the quiet hours).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
@@ -23,7 +25,7 @@ from gridcare.org.models import Role, RoleAssignment, Unit, User
 from gridcare.workorders.escalation import TIER_KINDS
 from gridcare.workorders.models import Priority
 
-from .models import Application, ApplicationNode, NodeWait
+from .models import Application, ApplicationNode, NodeKind, NodeWait
 
 ABOUT_TYPE = "applications.application"
 
@@ -116,42 +118,69 @@ def cancelled(application: Application) -> None:
 # --- Staff: node warnings ------------------------------------------------------------------------
 
 
+class Person(NamedTuple):
+    """A staff member as a notice needs them (``notify.staff_notice``)."""
+
+    pk: int
+    display_name: str
+    mobile: str
+
+
+def _people(users: Iterable[tuple[int, str, str, str]]) -> list[Person]:
+    return [Person(pk, full_name or username, mobile) for pk, full_name, username, mobile in users]
+
+
+_USER = ("user_id", "user__full_name", "user__username", "user__mobile")
+
+
 class Recipients:
     """Who hears of node warnings, for a batch of nodes at once: the holders of each (owner unit,
-    role) and the managers of each unit's tiers above, each read in one query for the batch."""
+    role), the customers' account managers, and the managers of each unit's tiers above — each
+    read in one query for the batch, as plain tuples."""
 
-    def __init__(self, nodes: list[ApplicationNode]) -> None:
-        units = {n.owner_unit_id: n.owner_unit for n in nodes}
-        pairs = {(n.owner_unit_id, n.owner_role) for n in nodes}
-        self.holders: dict[tuple[int, str], list[User]] = {pair: [] for pair in pairs}
+    def __init__(
+        self, places: Iterable[tuple[int, str]], account_managers: Iterable[int | None] = ()
+    ) -> None:
+        pairs = set(places)
+        unit_ids = {unit_id for unit_id, _role in pairs}
+        self.holders: dict[tuple[int, str], list[Person]] = {pair: [] for pair in pairs}
         self.ancestors: dict[int, list[int]] = {
-            pk: [int(p) for p in unit.path.strip("/").split("/") if p] or [pk] for pk, unit in units.items()
+            pk: [int(p) for p in path.strip("/").split("/") if p] or [pk]
+            for pk, path in Unit.objects.filter(pk__in=unit_ids).values_list("pk", "path")
         }
-        for a in RoleAssignment.objects.filter(
-            unit_id__in=units, role__in={role for _u, role in pairs}, user__is_active=True
-        ).select_related("user"):
-            if (a.unit_id, a.role) in self.holders:
-                self.holders[(a.unit_id, a.role)].append(a.user)
+        for unit_id, role, *user in RoleAssignment.objects.filter(
+            unit_id__in=unit_ids, role__in={role for _u, role in pairs}, user__is_active=True
+        ).values_list("unit_id", "role", *_USER):
+            if (unit_id, role) in self.holders:
+                self.holders[(unit_id, role)] += _people([tuple(user)])
         above = {pk for ids in self.ancestors.values() for pk in ids}
         self.kind: dict[int, str] = dict(Unit.objects.filter(pk__in=above).values_list("pk", "kind"))
-        self.managers: dict[int, list[User]] = {}
-        for a in RoleAssignment.objects.filter(
+        self.managers: dict[int, list[Person]] = {}
+        for unit_id, *user in RoleAssignment.objects.filter(
             role=Role.MANAGER, unit_id__in=above, user__is_active=True
-        ).select_related("user"):
-            self.managers.setdefault(a.unit_id, []).append(a.user)
+        ).values_list("unit_id", *_USER):
+            self.managers.setdefault(unit_id, []).extend(_people([tuple(user)]))
+        wanted = {pk for pk in account_managers if pk is not None}
+        self.users: dict[int, Person] = {
+            person.pk: person
+            for person in _people(
+                User.objects.filter(pk__in=wanted, is_active=True).values_list(
+                    "pk", "full_name", "username", "mobile"
+                )
+            )
+        }
 
-    def of(self, application: Application, node: ApplicationNode, level: int) -> list[User]:
+    def of(self, unit_id: int, role: str, account_manager_id: int | None, level: int) -> list[Person]:
         """Level 1: the node's owner role at its owner unit and the customer's account manager;
-        each level L adds the managers of tier L above the owner unit."""
-        people = list(self.holders.get((node.owner_unit_id, node.owner_role), []))
-        customer = application.customer
-        if customer is not None and customer.account_manager is not None:
-            people.append(customer.account_manager)
+        each level L adds the managers of tier L above the owner unit. Each person once."""
+        people = list(self.holders.get((unit_id, role), []))
+        if account_manager_id in self.users:
+            people.append(self.users[account_manager_id])
         for tier in range(2, min(level, 4) + 1):
             kinds = TIER_KINDS[min(tier, 4)]
-            for unit_id in self.ancestors.get(node.owner_unit_id, []):
-                if self.kind.get(unit_id) in kinds:
-                    people += self.managers.get(unit_id, [])
+            for above in self.ancestors.get(unit_id, []):
+                if self.kind.get(above) in kinds:
+                    people += self.managers.get(above, [])
         seen: set[int] = set()
         unique = []
         for person in people:
@@ -161,38 +190,38 @@ class Recipients:
         return unique
 
 
-def warning_recipients(application: Application, node: ApplicationNode, level: int) -> list[User]:
-    return Recipients([node]).of(application, node, level)
+class WarningWording:
+    """The wording of node warnings, translated once (per sweep) and filled per notice."""
 
+    def __init__(self) -> None:
+        self.subject = _("【%(level)s级预警】用电申请 %(number)s %(node)s时限%(what)s")
+        self.body = _("用电申请 %(number)s 的“%(node)s”环节时限%(what)s，到期时间 %(due)s，请及时办理。")
+        self.what = {level: _("已超期") if level == 3 else _("即将到期") for level in (1, 2, 3)}
+        self.labels = {value: str(label) for value, label in NodeKind.choices}
 
-def warning_items(
-    application: Application, node: ApplicationNode, level: int, people: list[User], label: str = ""
-) -> list[notify.Outgoing]:
-    """The staff notice of one node warning (inbox and SMS per person; no database access)."""
-    label = label or node.get_kind_display()
-    what = _("已超期") if level == 3 else _("即将到期")
-    subject = _("【%(level)s级预警】用电申请 %(number)s %(node)s时限%(what)s") % {
-        "level": level,
-        "number": application.number,
-        "node": label,
-        "what": what,
-    }
-    body = _("用电申请 %(number)s 的“%(node)s”环节时限%(what)s，到期时间 %(due)s，请及时办理。") % {
-        "number": application.number,
-        "node": label,
-        "what": what,
-        "due": clock.local(node.due_at).strftime("%Y-%m-%d %H:%M") if node.due_at else "",
-    }
-    return notify.staff_notice(
-        people,
-        subject=subject,
-        body=body,
-        about=(ABOUT_TYPE, application.number),
-        dedup=f"application-warning:{application.pk}:{node.seq}:{level}",
-    )
-
-
-def warning(application: Application, node: ApplicationNode, level: int) -> int:
-    items = warning_items(application, node, level, warning_recipients(application, node, level))
-    notify.enqueue_many(items)
-    return len({item.recipient for item in items})
+    def items(
+        self,
+        *,
+        application_id: int,
+        number: str,
+        kind: str,
+        seq: int,
+        due_at: dt.datetime | None,
+        level: int,
+        people: list[Person],
+    ) -> list[notify.Outgoing]:
+        """The staff notice of one node warning (inbox and SMS per person; no database access)."""
+        values = {
+            "level": level,
+            "number": number,
+            "node": self.labels.get(kind, kind),
+            "what": self.what[level],
+            "due": clock.local(due_at).strftime("%Y-%m-%d %H:%M") if due_at else "",
+        }
+        return notify.staff_notice(
+            people,
+            subject=self.subject % values,
+            body=self.body % values,
+            about=(ABOUT_TYPE, number),
+            dedup=f"application-warning:{application_id}:{seq}:{level}",
+        )

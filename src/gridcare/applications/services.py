@@ -227,7 +227,7 @@ def accept_application(
                 },
             )
             notices.accepted(application, current)
-            callbacks.schedule(application, NodeKind.ACCEPT, now)
+            callbacks.schedule(application, NodeKind.ACCEPT, now, new_application=True)
     except IntegrityError:
         if idempotency_key:  # two retries at the same instant: the other one won
             existing = Application.objects.filter(idempotency_key=idempotency_key).first()

@@ -168,6 +168,27 @@ def test_the_sweep_warns_the_owner_unit_once_per_level(yk_world):
     assert any("已超期" in m.subject for m in staff)
 
 
+def test_the_sweep_tells_the_key_customers_account_manager_and_the_tiers_above(yk_world):
+    """A key customer's account manager hears of the node warnings from level 1; at overdue the
+    managers of the station and the county above the owner unit hear too — nobody twice."""
+    w = yk_world
+    w.customer_east.account_manager = w.account_manager
+    w.customer_east.save(update_fields=["account_manager"])
+    with clock.frozen(at(2026, 3, 2, 9, 0)):
+        application = accept(w.clerk_east, requested_kva=Decimal("8"), customer=w.customer_east)
+    assert raise_due_warnings(at(2026, 3, 4, 0, 0)) == 1
+    first = Message.objects.filter(channel=Channel.STAFF_INBOX, about_id=application.number)
+    assert {m.recipient_id for m in first} == {str(w.clerk_east.pk), str(w.account_manager.pk)}
+    assert raise_due_warnings(at(2026, 3, 6, 9, 0)) == 2
+    overdue = Message.objects.filter(
+        channel=Channel.STAFF_INBOX, about_id=application.number, subject__contains="已超期"
+    )
+    told = [m.recipient_id for m in overdue]
+    assert sorted(told) == sorted(
+        {str(u.pk) for u in (w.clerk_east, w.account_manager, w.station_head, w.county_manager)}
+    )
+
+
 def test_a_paused_clock_raises_no_warning(yk_world):
     w = yk_world
     with clock.frozen(at(2026, 3, 2, 9, 0)):
