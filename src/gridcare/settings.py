@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "gridcare.outages",
     "gridcare.repair",
     "gridcare.applications",
+    "gridcare.billing",
     "gridcare.knowledge",
     "gridcare.hotline",
     "gridcare.quality",
