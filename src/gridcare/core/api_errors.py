@@ -137,6 +137,9 @@ class ErrorCode(StrEnum):
     UNKNOWN_FEEDER = "unknown_feeder"
     UPPER_REVIEW_REQUIRED = "upper_review_required"
     VERSION_CONFLICT = "version_conflict"
+    # Billing (the monthly calculation, bills and their answers)
+    ANOMALIES_OPEN = "anomalies_open"
+    NO_BILLING_ACCOUNT = "no_billing_account"
 
 
 # What each code means, for the OpenAPI description (``gridcare.api``): one entry per member
@@ -262,6 +265,9 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_FEEDER: "unknown feeder",
     ErrorCode.UPPER_REVIEW_REQUIRED: "the upper unit must review first",
     ErrorCode.VERSION_CONFLICT: "the object changed since you read it; reload and retry (409)",
+    # Billing (the monthly calculation, bills and their answers)
+    ErrorCode.ANOMALIES_OPEN: "the run still has anomalies to review; it cannot be released (409)",
+    ErrorCode.NO_BILLING_ACCOUNT: "the customer has no billing account (not billed here)",
 }
 
 

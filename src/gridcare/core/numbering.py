@@ -44,3 +44,20 @@ NUMBER_SQL = '(%s || lpad("value"::text, greatest(%s, length("value"::text)), \'
 
 def next_number(prefix: str, period: str, width: int = WIDTH) -> str:
     return f"{prefix}{period}{next_value(prefix, period):0{width}d}"
+
+
+BLOCK_SQL = (
+    'INSERT INTO "core_numbersequence" ("prefix", "period", "value") VALUES (%s, %s, %s) '
+    'ON CONFLICT ("prefix", "period") DO UPDATE SET "value" = "core_numbersequence"."value" + %s '
+    'RETURNING "value"'
+)
+
+
+def next_block(prefix: str, period: str, count: int) -> int:
+    """Take ``count`` consecutive counter values for (prefix, period) in one statement (a batch
+    numbering its rows); returns the first. Same atomicity as ``next_value``."""
+    if count < 1:
+        raise ValueError("a block has at least one value")
+    with connection.cursor() as cursor:
+        cursor.execute(BLOCK_SQL, [prefix, period, count, count])
+        return int(cursor.fetchone()[0]) - count + 1

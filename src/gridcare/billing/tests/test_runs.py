@@ -1,0 +1,191 @@
+"""The monthly calculation run: bills from readings, anomalies held for review, release,
+correction — amounts worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.http import Http404
+
+from gridcare.billing import runs
+from gridcare.billing.models import (
+    Anomaly,
+    Bill,
+    BillingAccount,
+    BillingRun,
+    BillLine,
+    BillState,
+    MeterReading,
+)
+from gridcare.core import clock
+from gridcare.core.api_errors import ApiError
+from gridcare.customers.models import Meter
+from gridcare.notify.models import Channel, Message
+
+from .conftest import at, past_bill, read
+
+D = Decimal
+NOV = dt.date(2026, 11, 1)
+
+
+def history(w):
+    """September and October billed for both customers; readings to 25 October."""
+    past_bill(w.customer_east, dt.date(2026, 9, 1), dt.date(2026, 8, 26), dt.date(2026, 9, 25), 2400)
+    past_bill(w.customer_east, dt.date(2026, 10, 1), dt.date(2026, 9, 26), dt.date(2026, 10, 25), 280)
+    read(w.meter_east, dt.date(2026, 10, 25), "1000")
+    past_bill(w.customer_west, dt.date(2026, 10, 1), dt.date(2026, 9, 26), dt.date(2026, 10, 25), 150)
+    read(w.meter_west, dt.date(2026, 10, 25), "500")
+
+
+@pytest.mark.django_db
+def test_a_month_is_priced_from_the_readings_and_held_until_its_anomalies_are_reviewed(bw):
+    w = bw
+    history(w)
+    read(w.meter_east, dt.date(2026, 11, 25), "1300")  # 300 kWh; the west meter was not read
+    with clock.frozen(at(2026, 12, 1, 9, 0)):
+        run = runs.calculate_month(actor=w.billing_county, unit=w.county, period=NOV)
+    east = Bill.objects.get(customer=w.customer_east, period=NOV)
+    # 2,680 kWh this year before; 300 more: 80 in band 1 (to 2,760) at 0.538 = 43.04, 220 in
+    # band 2 at 0.588 = 129.36.
+    assert (east.period_start, east.period_end, east.kwh, east.year_kwh_before) == (
+        dt.date(2026, 10, 26),
+        dt.date(2026, 11, 25),
+        D(300),
+        D(2680),
+    )
+    assert [(ln.tier, ln.quantity, ln.amount) for ln in east.lines.order_by("seq")] == [
+        (1, D(80), D("43.04")),
+        (2, D(220), D("129.36")),
+    ]
+    assert east.amount == D("172.40") and east.state == BillState.DRAFT
+    # West: not read. Estimated at October's daily average (150 kWh / 30 days = 5) over 26 Oct –
+    # 30 Nov (36 days) = 180 kWh, recorded as an estimated reading, and held for review.
+    west = Bill.objects.get(customer=w.customer_west, period=NOV)
+    assert (west.kwh, west.estimated, west.current_total) == (D(180), True, D("680.00"))
+    assert west.amount == D("96.84")  # 180 × 0.538
+    assert MeterReading.objects.get(meter=w.meter_west, read_on=dt.date(2026, 11, 30)).kind == "estimated"
+    assert [a.kind for a in Anomaly.objects.filter(run=run)] == ["reading_missing"]
+    assert (run.bills, run.anomalies, run.total_amount) == (2, 1, D("269.24"))
+
+    with pytest.raises(ApiError) as refused:
+        runs.release(actor=w.billing_county, run=run)
+    assert (refused.value.code, refused.value.status) == ("anomalies_open", 409)
+    anomaly = Anomaly.objects.get(run=run)
+    runs.review(actor=w.billing_county, anomaly=anomaly, accept=True, note="用户外出，估抄")
+    with clock.frozen(at(2026, 12, 2, 10, 0)):
+        runs.release(actor=w.billing_county, run=run)
+    east.refresh_from_db()
+    assert (east.state, east.issued_on, east.due_on) == (
+        BillState.OPEN,
+        dt.date(2026, 12, 2),
+        dt.date(2026, 12, 17),
+    )
+    assert BillingAccount.objects.get(customer=w.customer_east).arrears == D("172.40")
+    assert BillingAccount.objects.get(customer=w.customer_west).arrears == D("96.84")
+    sms = Message.objects.get(channel=Channel.SMS, about_id=east.number)
+    assert "172.40" in sms.body and "2026-12-17" in sms.body and sms.recipient_address == "13812341234"
+    with pytest.raises(ApiError) as again:
+        runs.release(actor=w.billing_county, run=run)
+    assert again.value.status == 409
+
+
+@pytest.mark.django_db
+def test_a_swing_is_reviewed_by_correcting_the_reading_and_the_bill_is_priced_again(bw):
+    w = bw
+    history(w)
+    read(w.meter_east, dt.date(2026, 11, 25), "4000")  # 3,000 kWh against 280: a misread
+    read(w.meter_west, dt.date(2026, 11, 25), "650")
+    with clock.frozen(at(2026, 12, 1, 9, 0)):
+        run = runs.calculate_month(actor=w.billing_east, unit=w.east, period=NOV)
+    # The east clerk's run covers the east station only.
+    assert list(Bill.objects.filter(run=run).values_list("customer_id", flat=True)) == [w.customer_east.pk]
+    swing = Anomaly.objects.get(run=run)
+    assert swing.kind == "swing" and "+971%" in swing.detail
+    runs.review(actor=w.billing_east, anomaly=swing, accept=False, corrected_total=D("1300"), note="复核示数")
+    bill = Bill.objects.get(run=run)
+    assert (bill.kwh, bill.amount, bill.current_total) == (D(300), D("172.40"), D("1300.00"))
+    swing.refresh_from_db()
+    assert swing.state == "recalculated" and swing.reviewed_by == w.billing_east
+    assert not Anomaly.objects.filter(run=run, state="open").exists()
+    run.refresh_from_db()
+    assert (run.anomalies, run.total_amount) == (0, D("172.40"))
+
+
+@pytest.mark.django_db
+def test_a_meter_replaced_in_the_month_is_billed_for_both_meters_and_flagged(bw):
+    w = bw
+    history(w)
+    read(w.meter_west, dt.date(2026, 11, 25), "650")
+    read(w.meter_east, dt.date(2026, 11, 10), "1120", kind="meter_change")  # old meter's last: 120
+    w.meter_east.is_active = False
+    w.meter_east.save()
+    new = Meter.objects.create(customer=w.customer_east, meter_no="M-E-2")
+    read(new, dt.date(2026, 11, 10), "0", kind="meter_change")
+    read(new, dt.date(2026, 11, 25), "170")  # new meter: 170
+    with clock.frozen(at(2026, 12, 1, 9, 0)):
+        run = runs.calculate_month(actor=w.billing_county, unit=w.county, period=NOV)
+    bill = Bill.objects.get(run=run, customer=w.customer_east)
+    assert bill.kwh == D(290)
+    assert "meter_changed" in set(Anomaly.objects.filter(bill=bill).values_list("kind", flat=True))
+
+
+@pytest.mark.django_db
+def test_calculating_again_before_release_replaces_the_drafts(bw):
+    w = bw
+    history(w)
+    read(w.meter_east, dt.date(2026, 11, 25), "1300")
+    with clock.frozen(at(2026, 12, 1, 9, 0)):
+        runs.calculate_month(actor=w.billing_county, unit=w.county, period=NOV)
+        read(w.meter_west, dt.date(2026, 11, 26), "650")  # the west reading arrives late
+        run = runs.calculate_month(actor=w.billing_county, unit=w.county, period=NOV)
+    assert Bill.objects.filter(period=NOV).count() == 2
+    west = Bill.objects.get(customer=w.customer_west, period=NOV)
+    assert (west.kwh, west.estimated) == (D(150), False)
+    assert not MeterReading.objects.filter(kind="estimated").exists()
+    assert BillingRun.objects.count() == 1 and run.anomalies == 0
+
+
+@pytest.mark.django_db
+def test_a_released_bill_is_corrected_by_a_correcting_bill_and_the_original_kept(bw):
+    w = bw
+    history(w)
+    read(w.meter_east, dt.date(2026, 11, 25), "1300")
+    read(w.meter_west, dt.date(2026, 11, 25), "650")
+    with clock.frozen(at(2026, 12, 1, 9, 0)):
+        run = runs.calculate_month(actor=w.billing_county, unit=w.county, period=NOV)
+        runs.release(actor=w.billing_county, run=run)
+        original = Bill.objects.get(customer=w.customer_east, period=NOV)
+        with pytest.raises(ApiError) as refused:
+            runs.calculate_month(actor=w.billing_county, unit=w.county, period=NOV)
+        assert refused.value.status == 409
+        # The right reading was 1,350: 350 kWh — 80 in band 1 (43.04), 270 in band 2 (158.76):
+        # 201.80, i.e. 29.40 more.
+        fix = runs.correct_bill(
+            actor=w.billing_county, bill=original, corrected_total=D("1350"), reason="抄错"
+        )
+    original.refresh_from_db()
+    assert (original.amount, original.kwh, original.state) == (D("172.40"), D(300), BillState.OPEN)
+    assert (fix.kind, fix.corrects, fix.amount, fix.kwh, fix.state) == (
+        "correction",
+        original,
+        D("29.40"),
+        D(50),
+        "open",
+    )
+    assert sum(BillLine.objects.filter(bill=fix).values_list("amount", flat=True)) == D("29.40")
+    assert BillingAccount.objects.get(customer=w.customer_east).arrears == D("172.40") + D("29.40")
+
+
+@pytest.mark.django_db
+def test_only_billing_clerks_of_the_unit_calculate(bw):
+    w = bw
+    with pytest.raises(Http404):
+        runs.calculate_month(actor=w.billing_west, unit=w.east, period=NOV)
+    with pytest.raises(ApiError) as refused:
+        runs.calculate_month(actor=w.clerk_east, unit=w.east, period=NOV)
+    assert (refused.value.code, refused.value.status) == ("forbidden_role", 403)
+    with clock.frozen(at(2026, 12, 1, 9, 0)), pytest.raises(ApiError) as future:
+        runs.calculate_month(actor=w.billing_east, unit=w.east, period=dt.date(2027, 1, 1))
+    assert future.value.status == 422
