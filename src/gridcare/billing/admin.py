@@ -80,6 +80,12 @@ class SupplyGuaranteeAdmin(admin.ModelAdmin):
     raw_id_fields = ["customer"]
 
 
+@admin.register(models.PaymentPoint)
+class PaymentPointAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "unit", "address", "hours", "is_active"]
+    list_filter = ["kind", "is_active"]
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: Any) -> bool:
         return False

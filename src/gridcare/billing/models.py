@@ -847,3 +847,30 @@ class PrepaidCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.kind} {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class PaymentPoint(models.Model):
+    """缴费网点: where a customer can pay — a service hall, a post office or bank agent, a
+    self-service terminal — with its unit (the nearest are those of the customer's station)."""
+
+    class Kind(models.TextChoices):
+        HALL = "hall", _("供电营业厅")
+        POST = "post", _("邮政代收网点")
+        BANK = "bank", _("银行代收网点")
+        KIOSK = "kiosk", _("自助缴费终端")
+
+    name = models.CharField(_("名称"), max_length=80)
+    kind = models.CharField(_("类别"), max_length=8, choices=Kind.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", verbose_name=_("所属单位"))
+    address = models.CharField(_("地址"), max_length=200)
+    hours = models.CharField(_("营业时间"), max_length=80, blank=True)
+    phone = models.CharField(_("电话"), max_length=20, blank=True)
+    is_active = models.BooleanField(_("在用"), default=True)
+
+    class Meta:
+        ordering = ["unit", "kind", "name"]
+        verbose_name = _("缴费网点")
+        verbose_name_plural = _("缴费网点")
+
+    def __str__(self) -> str:
+        return self.name
