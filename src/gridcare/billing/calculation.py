@@ -33,7 +33,7 @@ from typing import Any
 
 from django.db.models import Sum
 
-from gridcare.core import clock, numbering
+from gridcare.core import bulk, clock, numbering
 from gridcare.customers.models import Customer, Meter
 
 from . import tariffs
@@ -285,11 +285,32 @@ def line_rows(lines: list[tariffs.Line], bill: Bill | None = None, first_seq: in
 
 
 @dataclass
+class Draft:
+    """The figures of one customer's draft bill (no model instance: a batch makes thousands)."""
+
+    customer_id: int
+    period: dt.date
+    period_start: dt.date
+    period_end: dt.date
+    previous_total: Decimal | None
+    current_total: Decimal | None
+    estimated: bool
+    kwh: Decimal
+    peak_kwh: Decimal
+    flat_kwh: Decimal
+    valley_kwh: Decimal
+    amount: Decimal
+    year_kwh_before: Decimal
+    number: str = ""
+    pk: int | None = None
+
+
+@dataclass
 class Priced:
     """One customer's draft bill (unsaved), its lines, its anomalies and any estimated reading."""
 
-    bill: Bill
-    lines: list[BillLine]
+    bill: Draft
+    lines: list[tariffs.Line]
     flags: list[tuple[str, str]]
     estimate: MeterReading | None
 
@@ -299,11 +320,22 @@ def price_batch(ctx: Context, customer_ids: list[int]) -> list[Priced]:
     run, period = ctx.run, ctx.run.period
     last_day = month_end(period)
     prev_period = previous_month(period)
-    accounts = list(BillingAccount.objects.filter(customer_id__in=customer_ids).values_list(*_ACCOUNT_FIELDS))
+    # Batches are runs of ascending ids: read each table by the id range (no long IN list) and
+    # keep the batch's own rows.
+    wanted = set(customer_ids)
+    lo, hi = min(customer_ids), max(customer_ids)
+    accounts = [
+        row
+        for row in BillingAccount.objects.filter(customer_id__gte=lo, customer_id__lte=hi).values_list(
+            *_ACCOUNT_FIELDS
+        )
+        if row[0] in wanted
+    ]
     readings: dict[int, list[Reading]] = defaultdict(list)
     for row in (
         MeterReading.objects.filter(
-            customer_id__in=customer_ids,
+            customer_id__gte=lo,
+            customer_id__lte=hi,
             read_on__gt=period - dt.timedelta(days=LOOKBACK_DAYS),
             read_on__lte=last_day,
         )
@@ -322,6 +354,8 @@ def price_batch(ctx: Context, customer_ids: list[int]) -> list[Priced]:
             "max_demand_kw",
         )
     ):
+        if row[0] not in wanted:
+            continue
         readings[row[0]].append(
             Reading(
                 row[1], row[2], row[3], row[4], dict(zip(REGISTERS, row[5:9], strict=True)), row[9], row[10]
@@ -339,9 +373,13 @@ def price_batch(ctx: Context, customer_ids: list[int]) -> list[Priced]:
             active[customer_id].append(pk)
     previous: dict[int, tuple[dt.date, Decimal, int]] = {}
     for customer_id, end, kwh, start in Bill.objects.filter(
-        customer_id__in=customer_ids, period=prev_period, kind__in=[Bill.Kind.ORIGINAL, Bill.Kind.IMPORTED]
+        customer_id__gte=lo,
+        customer_id__lte=hi,
+        period=prev_period,
+        kind__in=[Bill.Kind.ORIGINAL, Bill.Kind.IMPORTED],
     ).values_list("customer_id", "period_end", "kwh", "period_start"):
-        previous[customer_id] = (end, kwh, (end - start).days + 1)
+        if customer_id in wanted:
+            previous[customer_id] = (end, kwh, (end - start).days + 1)
     year_before = _tier_year_sums(ctx, customer_ids, accounts)
 
     out: list[Priced] = []
@@ -375,11 +413,9 @@ def price_batch(ctx: Context, customer_ids: list[int]) -> list[Priced]:
             power_factor_steps=ctx.power_factor.get(f"{pf_standard:.2f}") if pf_standard else None,
         )
         priced = tariffs.price(usage, versions) if versions else []
-        bill = Bill(
+        bill = Draft(
             customer_id=customer_id,
-            run=run,
             period=period,
-            state=BillState.DRAFT,
             period_start=m.start,
             period_end=m.end,
             previous_total=m.previous_total,
@@ -391,9 +427,8 @@ def price_batch(ctx: Context, customer_ids: list[int]) -> list[Priced]:
             valley_kwh=m.by_period.get("valley", ZERO),
             amount=sum((ln.amount for ln in priced), ZERO),
             year_kwh_before=usage.year_kwh_before,
-            created_at=now,
         )
-        bill_lines = line_rows(priced)
+        bill_lines = priced
         estimate = None
         if m.estimate_on is not None:
             meter_id, total, day = m.estimate_on
@@ -410,36 +445,101 @@ def price_batch(ctx: Context, customer_ids: list[int]) -> list[Priced]:
     return out
 
 
+# A draft bill's row: its figures, then what every draft has (the run fills in ``run_id`` and
+# ``created_at``).
+_DRAFT_FIGURES = (
+    "number",
+    "customer_id",
+    "period",
+    "period_start",
+    "period_end",
+    "previous_total",
+    "current_total",
+    "estimated",
+    "kwh",
+    "peak_kwh",
+    "flat_kwh",
+    "valley_kwh",
+    "amount",
+    "year_kwh_before",
+)
+_DRAFT_CONSTANTS = {
+    "kind": Bill.Kind.ORIGINAL.value,
+    "state": BillState.DRAFT.value,
+    "paid": ZERO,
+    "late_fee_charged": ZERO,
+    "late_fee_paid": ZERO,
+    "late_fee_waived": False,
+    "note": "",
+}
+_BILL_COLUMNS = [*_DRAFT_FIGURES, *_DRAFT_CONSTANTS, "run_id", "created_at"]
+_LINE_COLUMNS = (
+    "bill_id",
+    "seq",
+    "item",
+    "label",
+    "tier",
+    "tou_period",
+    "quantity",
+    "unit",
+    "price",
+    "amount",
+    "version_id",
+)
+_ANOMALY_COLUMNS = ("run_id", "bill_id", "kind", "detail", "state", "review_note")
+
+
 def calculate_batch(ctx: Context, customer_ids: list[int]) -> tuple[int, int, Decimal, Decimal]:
-    """Draft bills of ``customer_ids`` for the run, written; returns (bills, anomalies, kWh, amount)."""
+    """Draft bills of ``customer_ids`` for the run, written; returns (bills, anomalies, kWh, amount).
+    Rows go in without model instances (``core.bulk.insert_rows``: COPY on PostgreSQL); the bills'
+    ids are read back by their numbers, taken as one block."""
     run, period = ctx.run, ctx.run.period
     priced = price_batch(ctx, customer_ids)
     if not priced:
         return 0, 0, ZERO, ZERO
-    bills = [p.bill for p in priced]
-    lines = [p.lines for p in priced]
-    flags = [p.flags for p in priced]
+    first = numbering.next_block(BILL_PREFIX, f"{period:%Y%m}", len(priced))
+    numbers = [f"{BILL_PREFIX}{period:%Y%m}{first + i:08d}" for i in range(len(priced))]
+    for p, number in zip(priced, numbers, strict=True):
+        p.bill.number = number
+    fixed = [*_DRAFT_CONSTANTS.values(), run.pk, clock.now()]
+    bulk.insert_rows(
+        Bill._meta.db_table,
+        _BILL_COLUMNS,
+        [[getattr(p.bill, name) for name in _DRAFT_FIGURES] + fixed for p in priced],
+    )
+    ids = dict(
+        Bill.objects.filter(number__gte=numbers[0], number__lte=numbers[-1]).values_list("number", "id")
+    )
+    lines, anomalies = [], []
+    for p in priced:
+        bill_id = p.bill.pk = ids[p.bill.number]
+        lines += [
+            (
+                bill_id,
+                i,
+                ln.item,
+                ln.label,
+                ln.tier,
+                ln.tou_period,
+                ln.quantity,
+                ln.unit,
+                ln.price,
+                ln.amount,
+                ln.version_id,
+            )
+            for i, ln in enumerate(p.lines, start=1)
+        ]
+        anomalies += [(run.pk, bill_id, kind, detail, Anomaly.State.OPEN, "") for kind, detail in p.flags]
+    bulk.insert_rows(BillLine._meta.db_table, _LINE_COLUMNS, lines)
+    bulk.insert_rows(Anomaly._meta.db_table, _ANOMALY_COLUMNS, anomalies)
     estimates = [p.estimate for p in priced if p.estimate is not None]
-    first = numbering.next_block(BILL_PREFIX, f"{period:%Y%m}", len(bills))
-    for i, bill in enumerate(bills):
-        bill.number = f"{BILL_PREFIX}{period:%Y%m}{first + i:08d}"
-    Bill.objects.bulk_create(bills, batch_size=2000)
-    for bill, bill_lines in zip(bills, lines, strict=True):
-        for line in bill_lines:
-            line.bill_id = bill.pk
-    BillLine.objects.bulk_create([ln for group in lines for ln in group], batch_size=5000)
-    anomalies = [
-        Anomaly(run=run, bill_id=bill.pk, kind=kind, detail=detail)
-        for bill, found in zip(bills, flags, strict=True)
-        for kind, detail in found
-    ]
-    Anomaly.objects.bulk_create(anomalies, batch_size=5000)
-    MeterReading.objects.bulk_create(estimates, batch_size=5000, ignore_conflicts=True)
+    if estimates:
+        MeterReading.objects.bulk_create(estimates, batch_size=5000, ignore_conflicts=True)
     return (
-        len(bills),
+        len(priced),
         len(anomalies),
-        sum((b.kwh for b in bills), ZERO),
-        sum((b.amount for b in bills), ZERO),
+        sum((p.bill.kwh for p in priced), ZERO),
+        sum((p.bill.amount for p in priced), ZERO),
     )
 
 
@@ -455,14 +555,18 @@ def _tier_year_sums(
             starts[tier_year_start(period, rules.tier_year_start_month)].append(customer_id)
     sums: dict[int, Decimal] = {}
     for start, ids in starts.items():
+        members = set(ids)
         for customer_id, kwh in (
-            Bill.objects.filter(customer_id__in=ids, period__gte=start, period__lt=period)
+            Bill.objects.filter(
+                customer_id__gte=min(ids), customer_id__lte=max(ids), period__gte=start, period__lt=period
+            )
             .exclude(state=BillState.DRAFT)
             .values("customer_id")
             .annotate(kwh=Sum("kwh"))
             .values_list("customer_id", "kwh")
         ):
-            sums[customer_id] = kwh or ZERO
+            if customer_id in members:
+                sums[customer_id] = kwh or ZERO
     return sums
 
 
@@ -514,9 +618,7 @@ def recalculate_draft(ctx: Context, bill: Bill) -> list[Anomaly]:
         setattr(bill, name, getattr(again.bill, name))
     bill.save(update_fields=list(BILL_FIGURES))
     BillLine.objects.filter(bill=bill).delete()
-    for line in again.lines:
-        line.bill = bill
-    BillLine.objects.bulk_create(again.lines)
+    BillLine.objects.bulk_create(line_rows(again.lines, bill))
     Anomaly.objects.filter(bill=bill, state=Anomaly.State.OPEN).delete()
     return Anomaly.objects.bulk_create(
         [Anomaly(run=ctx.run, bill=bill, kind=kind, detail=detail) for kind, detail in again.flags]

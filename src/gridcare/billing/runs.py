@@ -20,7 +20,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock, numbering
@@ -110,6 +110,29 @@ def review(
     return anomaly
 
 
+def accept_all(*, actor, run: BillingRun, note: str, kinds: list[str] | None = None) -> int:
+    """批量审核通过: accept every open anomaly of the run (of ``kinds``, when given) with one note,
+    after the clerk has looked at the list. Returns how many were accepted."""
+    _require_clerk(actor, run.unit)
+    if not note.strip():
+        raise ApiError(ErrorCode.INVALID_INPUT, _("批量审核须填写审核意见"), status=422)
+    with transaction.atomic():
+        run = BillingRun.objects.select_for_update().get(pk=run.pk)
+        if run.state != BillingRun.State.CALCULATED:
+            raise ApiError(ErrorCode.INVALID_STATE, _("该批次已发行"), status=409)
+        open_ones = Anomaly.objects.filter(run=run, state=Anomaly.State.OPEN)
+        if kinds:
+            open_ones = open_ones.filter(kind__in=kinds)
+        count = open_ones.update(
+            state=Anomaly.State.ACCEPTED,
+            reviewed_by=actor,
+            reviewed_at=clock.now(),
+            review_note=note.strip()[:200],
+        )
+        _refresh_run_figures(run)
+    return count
+
+
 def _correct_reading(bill: Bill, corrected_total: Decimal) -> None:
     reading = (
         MeterReading.objects.filter(customer_id=bill.customer_id, read_on=bill.period_end)
@@ -158,8 +181,16 @@ def release(*, actor, run: BillingRun) -> BillingRun:
         drafts.filter(amount__lte=0).update(state=BillState.PAID, issued_on=today, due_on=due, paid_on=today)
         owed = list(drafts.filter(amount__gt=0).values_list("customer_id", "amount", "number", "kwh"))
         drafts.filter(amount__gt=0).update(state=BillState.OPEN, issued_on=today, due_on=due)
-        for customer_id, amount, _number, _kwh in owed:
-            BillingAccount.objects.filter(customer_id=customer_id).update(arrears=F("arrears") + amount)
+        owed_by = (
+            Bill.objects.filter(run=run, state=BillState.OPEN, customer_id=OuterRef("customer_id"))
+            .order_by()
+            .values("customer_id")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        BillingAccount.objects.filter(
+            customer_id__in=Bill.objects.filter(run=run, state=BillState.OPEN).values("customer_id")
+        ).update(arrears=F("arrears") + Subquery(owed_by))
         _tell_customers(run, owed, due)
         run.state = BillingRun.State.RELEASED
         run.released_at = now
@@ -238,9 +269,7 @@ def correct_bill(*, actor, bill: Bill, corrected_total: Decimal, reason: str) ->
             paid_on=None if difference > 0 else today,
             note=reason.strip()[:200],
         )
-        new_lines = list(redo.lines)
-        for line in new_lines:
-            line.bill = correction
+        new_lines = calculation.line_rows(redo.lines, correction)
         new_lines += [
             BillLine(
                 bill=correction,

@@ -23,3 +23,77 @@ def copy_rows(
     ):
         for row in rows:
             copy.write_row(row)
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A Python value as Django's SQLite backend stores it (datetimes in UTC, naive)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dict | list):
+        import json
+
+        from django.core.serializers.json import DjangoJSONEncoder
+
+        return json.dumps(value, cls=DjangoJSONEncoder)
+    return value
+
+
+def insert_rows(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """Many rows into ``table`` without model instances: COPY on PostgreSQL, one prepared
+    ``executemany`` INSERT elsewhere (SQLite: values stored as Django stores them). JSON columns
+    take a dict or list; table and column names come from model metadata, never from input."""
+    if not rows:
+        return
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        import json
+
+        from django.core.serializers.json import DjangoJSONEncoder
+
+        copy_rows(
+            table,
+            columns,
+            (
+                [json.dumps(v, cls=DjangoJSONEncoder) if isinstance(v, dict | list) else v for v in row]
+                for row in rows
+            ),
+            using=using,
+        )
+        return
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    # One conversion per column, chosen by the column's first value that is not None (a column
+    # holds one type); plain ints and strings pass as they are.
+    plain = (int, str, float)
+    convert = []
+    for index in range(len(columns)):
+        sample = next((row[index] for row in rows if row[index] is not None), None)
+        convert.append(not (sample is None or (isinstance(sample, plain) and not isinstance(sample, bool))))
+    if any(convert):
+        todo = [i for i, flag in enumerate(convert) if flag]
+        adapted = []
+        for row in rows:
+            values = list(row)
+            for i in todo:
+                if values[i] is not None:
+                    values[i] = _sqlite_value(values[i])
+            adapted.append(values)
+        rows = adapted
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gridcare.demo.applications import make_applications
 from gridcare.demo.archive import make_archive
+from gridcare.demo.billing import make_billing
 from gridcare.demo.history import make_history
 from gridcare.demo.seeding import (
     DEFAULT_CUSTOMERS,
@@ -97,4 +98,10 @@ class Command(BaseCommand):
                 f"业扩报装: {yk.applications} applications ({yk.archived} archived, {yk.overdue} overdue, "
                 f"{yk.waiting} waiting for the customer, {yk.warnings} warnings, {yk.callbacks} callbacks made) in "
                 f"{time.perf_counter() - started:.1f} s"
+            )
+            started = time.perf_counter()
+            billed = make_billing(seed=seed, progress=progress)
+            self.stdout.write(
+                f"billing: {billed.accounts:,} accounts, {billed.readings:,} readings, {billed.runs} monthly runs, "
+                f"{billed.bills:,} bills ({billed.estimated} estimated) in {time.perf_counter() - started:.1f} s"
             )
