@@ -20,6 +20,7 @@ from gridcare.applications.api import router as applications_router
 from gridcare.applications.callback_api import cases_router as audit_cases_router
 from gridcare.applications.callback_api import router as application_callbacks_router
 from gridcare.applications.survey_api import router as application_records_router
+from gridcare.billing.api_arrears import router as disconnections_router
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError, ErrorCode, ErrorOut, error_codes_markdown
 from gridcare.customers.api import router as customers_router
@@ -213,3 +214,4 @@ api.add_router("/applications", application_records_router)
 api.add_router("/application-callbacks", application_callbacks_router)
 api.add_router("/audit-cases", audit_cases_router)
 api.add_router("/statistics", statistics_router)
+api.add_router("/disconnections", disconnections_router)

@@ -137,6 +137,15 @@ class ErrorCode(StrEnum):
     UNKNOWN_FEEDER = "unknown_feeder"
     UPPER_REVIEW_REQUIRED = "upper_review_required"
     VERSION_CONFLICT = "version_conflict"
+    # Billing: arrears, disconnection and reconnection, prepaid (issue 19, helper "arrears")
+    NO_BILLING_ACCOUNT = "no_billing_account"
+    DISCONNECTION_NOT_DUE = "disconnection_not_due"
+    DISCONNECTION_EXEMPT = "disconnection_exempt"
+    DISCONNECTION_OPEN = "disconnection_open"
+    PROOF_REQUIRED = "proof_required"
+    CUT_TOO_EARLY = "cut_too_early"
+    CALL_REQUIRED = "call_required"
+    ARREARS_CLEARED = "arrears_cleared"
 
 
 # What each code means, for the OpenAPI description (``gridcare.api``): one entry per member
@@ -262,6 +271,15 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_FEEDER: "unknown feeder",
     ErrorCode.UPPER_REVIEW_REQUIRED: "the upper unit must review first",
     ErrorCode.VERSION_CONFLICT: "the object changed since you read it; reload and retry (409)",
+    # Billing: arrears, disconnection and reconnection, prepaid (issue 19, helper "arrears")
+    ErrorCode.NO_BILLING_ACCOUNT: "the customer has no billing account (计费档案) (404)",
+    ErrorCode.DISCONNECTION_NOT_DUE: "a disconnection needs arrears on an open bill overdue longer than the setting's days and a reminder sent for it (409)",
+    ErrorCode.DISCONNECTION_EXEMPT: "the customer may not be disconnected now: `exemptions` lists each reason (保电, vulnerable household, open bill dispute or complaint) (409)",
+    ErrorCode.DISCONNECTION_OPEN: "the customer already has a disconnection case in progress (409)",
+    ErrorCode.PROOF_REQUIRED: "the notice's proof of delivery is required (422)",
+    ErrorCode.CUT_TOO_EARLY: "the notice period has not run yet: `earliest_cut_at` says when the cut may be made (409)",
+    ErrorCode.CALL_REQUIRED: "a non-residential cut needs a phone call at least the setting's minutes before it and not older than the allowed hours (409)",
+    ErrorCode.ARREARS_CLEARED: "the customer's arrears are cleared: nothing to disconnect (409)",
 }
 
 
