@@ -3,8 +3,6 @@ call a verb of ``arrears``, answer. Cases are scoped by their responsible unit; 
 their station. Errors are ``{code, message}`` (4xx); a refusal for an exempt customer adds
 ``exemptions``."""
 
-from __future__ import annotations
-
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -68,7 +66,7 @@ class CaseOut(Schema):
     field_order: str | None
 
     @staticmethod
-    def of(case: DisconnectionCase) -> CaseOut:
+    def of(case: DisconnectionCase) -> "CaseOut":
         local = clock.local
         return CaseOut(
             number=case.number,
