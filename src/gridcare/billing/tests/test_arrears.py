@@ -498,3 +498,44 @@ def test_the_api_proposes_records_and_refuses_with_codes(w, client):
         assert cut_.status_code == 200 and cut_.json()["state"] == "disconnected"
         assert cut_.json()["field_order"].startswith("YW")
         assert post(f"/{number}/reconnected", {}).json()["code"] == "illegal_transition"
+
+
+def test_a_second_click_and_the_wrong_role_change_nothing(w):
+    owe(w.customer_east)
+    case = cut(w, w.customer_east)
+    with clock.frozen(at("2026-03-20 09:05")), pytest.raises(ApiError) as again:
+        arrears.execute(case, actor=w.billing, at=clock.now())
+    assert again.value.code == "illegal_transition"
+    assert WorkOrder.objects.filter(order_type=OrderType.BUSINESS).count() == 1
+    # A manager supervises; the field order is accepted by a billing clerk.
+    owe(w.shop)
+    case = proposed(w, w.shop)
+    with clock.frozen(at("2026-03-02 10:00")):
+        arrears.record_notice(case, delivered_at=at("2026-03-02 10:00"), proof="回执", actor=w.head)
+    with clock.frozen(at("2026-03-06 10:00")):
+        arrears.record_call(case, at("2026-03-06 08:00"), w.head)
+        with pytest.raises(ApiError) as refused:
+            arrears.execute(case, actor=w.head, at=clock.now())
+    assert refused.value.code == "forbidden_role"
+    case.refresh_from_db()
+    assert case.state == S.CALLED
+
+
+def test_the_sweeps_are_periodic_tasks(w, settings):
+    from gridcare.billing import tasks
+
+    periodic = {path for path, _seconds in settings.GRIDCARE_PERIODIC_TASKS}
+    for name in [
+        "send_arrears_reminders",
+        "raise_reconnection_warnings",
+        "run_533_control",
+        "check_prepaid_accounts",
+    ]:
+        assert f"gridcare.billing.tasks.{name}" in periodic
+        assert f"gridcare.billing.tasks.{name}" in settings.GRIDCARE_TASKS_RERUN_WHEN_LOST
+    owe(w.customer_east)
+    with clock.frozen(at("2026-03-28 09:00")):
+        assert tasks.send_arrears_reminders.call() == 1
+        assert tasks.run_533_control.call() == 1
+        assert tasks.raise_reconnection_warnings.call() == 0
+        assert tasks.check_prepaid_accounts.call() == 0
