@@ -22,6 +22,7 @@ from gridcare.applications.callback_api import router as application_callbacks_r
 from gridcare.applications.survey_api import router as application_records_router
 from gridcare.billing.api import router as billing_router
 from gridcare.billing.api import runs_router as billing_runs_router
+from gridcare.billing.api_arrears import router as disconnections_router
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError, ErrorCode, ErrorOut, error_codes_markdown
 from gridcare.customers.api import router as customers_router
@@ -217,3 +218,4 @@ api.add_router("/audit-cases", audit_cases_router)
 api.add_router("/statistics", statistics_router)
 api.add_router("/billing", billing_router)
 api.add_router("/billing-runs", billing_runs_router)
+api.add_router("/disconnections", disconnections_router)

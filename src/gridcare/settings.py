@@ -227,6 +227,10 @@ GRIDCARE_TASKS_RERUN_WHEN_LOST = [  # idempotent: a second run does nothing the 
     "gridcare.repair.tasks.check_long_outage",
     "gridcare.outages.tasks.queue_outage_notices",
     "gridcare.quality.tasks.refresh_statistics",
+    "gridcare.billing.tasks.send_arrears_reminders",
+    "gridcare.billing.tasks.raise_reconnection_warnings",
+    "gridcare.billing.tasks.run_533_control",
+    "gridcare.billing.tasks.check_prepaid_accounts",
 ]
 
 # Reconciliation sweeps the worker enqueues at an interval (dotted task path, seconds).
@@ -246,7 +250,19 @@ GRIDCARE_PERIODIC_TASKS = [
     ("gridcare.applications.tasks.sweep_node_deadlines", env_int("GRIDCARE_APPLICATION_SWEEP_SECONDS", 300)),
     # 统计汇总: the statistics roll-ups a change made stale, and today's finished hours.
     ("gridcare.quality.tasks.refresh_statistics", env_int("GRIDCARE_STATISTICS_SWEEP_SECONDS", 60)),
+    # 电费: reminders (催费) of overdue bills, reconnection warnings, the "533" runs, prepaid checks.
+    ("gridcare.billing.tasks.send_arrears_reminders", env_int("GRIDCARE_BILLING_REMINDER_SECONDS", 3600)),
+    (
+        "gridcare.billing.tasks.raise_reconnection_warnings",
+        env_int("GRIDCARE_BILLING_RECONNECT_SWEEP_SECONDS", 300),
+    ),
+    ("gridcare.billing.tasks.run_533_control", env_int("GRIDCARE_BILLING_533_SWEEP_SECONDS", 300)),
+    ("gridcare.billing.tasks.check_prepaid_accounts", env_int("GRIDCARE_BILLING_PREPAID_SWEEP_SECONDS", 300)),
 ]
+# "533" arrears control: the morning, noon and evening runs (local HH:MM, three of them).
+GRIDCARE_BILLING_533_SLOTS = env_list("GRIDCARE_BILLING_533_SLOTS", ["08:30", "12:00", "17:00"])
+# A call before a non-residential cut counts this many hours (then the customer is called again).
+GRIDCARE_BILLING_CALL_VALID_HOURS = env_int("GRIDCARE_BILLING_CALL_VALID_HOURS", 24)
 # One run of the roll-up refresh stops after about this long (the next run goes on).
 GRIDCARE_STATISTICS_BUDGET_SECONDS = env_int("GRIDCARE_STATISTICS_BUDGET_SECONDS", 45)
 

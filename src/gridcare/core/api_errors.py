@@ -140,6 +140,14 @@ class ErrorCode(StrEnum):
     # Billing (the monthly calculation, bills and their answers)
     ANOMALIES_OPEN = "anomalies_open"
     NO_BILLING_ACCOUNT = "no_billing_account"
+    # Billing: arrears, disconnection and reconnection, prepaid (issue 19, helper "arrears")
+    DISCONNECTION_NOT_DUE = "disconnection_not_due"
+    DISCONNECTION_EXEMPT = "disconnection_exempt"
+    DISCONNECTION_OPEN = "disconnection_open"
+    PROOF_REQUIRED = "proof_required"
+    CUT_TOO_EARLY = "cut_too_early"
+    CALL_REQUIRED = "call_required"
+    ARREARS_CLEARED = "arrears_cleared"
 
 
 # What each code means, for the OpenAPI description (``gridcare.api``): one entry per member
@@ -268,6 +276,14 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     # Billing (the monthly calculation, bills and their answers)
     ErrorCode.ANOMALIES_OPEN: "the run still has anomalies to review; it cannot be released (409)",
     ErrorCode.NO_BILLING_ACCOUNT: "the customer has no billing account (not billed here)",
+    # Billing: arrears, disconnection and reconnection, prepaid (issue 19, helper "arrears")
+    ErrorCode.DISCONNECTION_NOT_DUE: "a disconnection needs arrears on an open bill overdue longer than the setting's days and a reminder sent for it (409)",
+    ErrorCode.DISCONNECTION_EXEMPT: "the customer may not be disconnected now: `exemptions` lists each reason (保电, vulnerable household, open bill dispute or complaint) (409)",
+    ErrorCode.DISCONNECTION_OPEN: "the customer already has a disconnection case in progress (409)",
+    ErrorCode.PROOF_REQUIRED: "the notice's proof of delivery is required (422)",
+    ErrorCode.CUT_TOO_EARLY: "the notice period has not run yet: `earliest_cut_at` says when the cut may be made (409)",
+    ErrorCode.CALL_REQUIRED: "a non-residential cut needs a phone call at least the setting's minutes before it and not older than the allowed hours (409)",
+    ErrorCode.ARREARS_CLEARED: "the customer's arrears are cleared: nothing to disconnect (409)",
 }
 
 
