@@ -49,6 +49,23 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
+def _sqlite_converter(sample: Any) -> Any:
+    """The conversion ``_sqlite_value`` would make for values like ``sample``, as one function
+    (None when the value passes as it is)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    if sample is None or (isinstance(sample, int | float | str) and not isinstance(sample, bool)):
+        return None
+    if isinstance(sample, Decimal):
+        return str
+    if isinstance(sample, bool):
+        return int
+    if isinstance(sample, dt.date) and not isinstance(sample, dt.datetime):
+        return dt.date.isoformat
+    return _sqlite_value
+
+
 def insert_rows(
     table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, using: str = DEFAULT_DB_ALIAS
 ) -> None:
@@ -79,20 +96,21 @@ def insert_rows(
         f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
     # One conversion per column, chosen by the column's first value that is not None (a column
-    # holds one type); plain ints and strings pass as they are.
-    plain = (int, str, float)
-    convert = []
+    # holds one type); plain ints, floats and strings pass as they are.
+    converters = []
     for index in range(len(columns)):
         sample = next((row[index] for row in rows if row[index] is not None), None)
-        convert.append(not (sample is None or (isinstance(sample, plain) and not isinstance(sample, bool))))
-    if any(convert):
-        todo = [i for i, flag in enumerate(convert) if flag]
+        convert = _sqlite_converter(sample)
+        if convert is not None:
+            converters.append((index, convert))
+    if converters:
         adapted = []
         for row in rows:
             values = list(row)
-            for i in todo:
-                if values[i] is not None:
-                    values[i] = _sqlite_value(values[i])
+            for index, convert in converters:
+                value = values[index]
+                if value is not None:
+                    values[index] = convert(value)
             adapted.append(values)
         rows = adapted
     with connection.cursor() as cursor:
