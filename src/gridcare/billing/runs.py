@@ -20,7 +20,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock, numbering
@@ -179,6 +179,17 @@ def release(*, actor, run: BillingRun) -> BillingRun:
         due = today + dt.timedelta(days=setting.due_days)
         drafts = Bill.objects.filter(run=run, state=BillState.DRAFT)
         drafts.filter(amount__lte=0).update(state=BillState.PAID, issued_on=today, due_on=due, paid_on=today)
+        # 费控 customers: the balance was drawn day by day from the collection system's usage
+        # (``prepaid.draw_down``); the month's bill is their statement, settled against it.
+        prepaid = drafts.filter(customer__prepaid__isnull=False)
+        prepaid.update(
+            state=BillState.PAID,
+            issued_on=today,
+            due_on=due,
+            paid_on=today,
+            paid=F("amount"),
+            note=_("费控预付费结算"),
+        )
         owed = list(drafts.filter(amount__gt=0).values_list("customer_id", "amount", "number", "kwh"))
         drafts.filter(amount__gt=0).update(state=BillState.OPEN, issued_on=today, due_on=due)
         _raise_arrears(run)

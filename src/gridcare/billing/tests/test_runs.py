@@ -189,3 +189,22 @@ def test_only_billing_clerks_of_the_unit_calculate(bw):
     with clock.frozen(at(2026, 12, 1, 9, 0)), pytest.raises(ApiError) as future:
         runs.calculate_month(actor=w.billing_east, unit=w.east, period=dt.date(2027, 1, 1))
     assert future.value.status == 422
+
+
+@pytest.mark.django_db
+def test_a_prepaid_customers_bill_is_settled_against_the_balance_not_owed(bw):
+    from gridcare.billing.models import PrepaidAccount
+
+    w = bw
+    history(w)
+    PrepaidAccount.objects.create(customer=w.customer_west, balance=D("80"))
+    read(w.meter_east, dt.date(2026, 11, 25), "1300")
+    read(w.meter_west, dt.date(2026, 11, 25), "650")
+    with clock.frozen(at(2026, 12, 1, 9, 0)):
+        run = runs.calculate_month(actor=w.billing_county, unit=w.county, period=NOV)
+        runs.release(actor=w.billing_county, run=run)
+    west = Bill.objects.get(customer=w.customer_west, period=NOV)
+    assert (west.state, west.paid, west.amount) == (BillState.PAID, D("80.70"), D("80.70"))  # 150 × 0.538
+    assert BillingAccount.objects.get(customer=w.customer_west).arrears == 0
+    assert not Message.objects.filter(channel=Channel.SMS, about_id=west.number).exists()
+    assert BillingAccount.objects.get(customer=w.customer_east).arrears == D("172.40")
