@@ -102,6 +102,6 @@ class Command(BaseCommand):
             started = time.perf_counter()
             billed = make_billing(seed=seed, progress=progress)
             self.stdout.write(
-                f"billing: {billed.accounts:,} accounts, {billed.readings:,} readings, {billed.runs} monthly runs, "
+                f"billing: {billed.accounts:,} accounts ({billed.prepaid:,} prepaid), {billed.readings:,} readings, {billed.runs} monthly runs, "
                 f"{billed.bills:,} bills ({billed.estimated} estimated) in {time.perf_counter() - started:.1f} s"
             )
