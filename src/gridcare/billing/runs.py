@@ -31,7 +31,7 @@ from gridcare.notify.models import Channel
 from gridcare.org import scoping
 from gridcare.org.models import Role, Unit
 
-from . import calculation
+from . import calculation, payments
 from .models import (
     Anomaly,
     Bill,
@@ -198,7 +198,7 @@ def release(*, actor, run: BillingRun) -> BillingRun:
         run.released_at = now
         run.released_by = actor
         run.save(update_fields=["state", "released_at", "released_by"])
-        after_release([customer_id for customer_id, *_rest in owed])
+        payments.apply_credit(run=run)
     return run
 
 
@@ -214,11 +214,6 @@ def _raise_arrears(run: BillingRun) -> None:
                  WHERE {account}.customer_id = s.customer_id""",  # noqa: S608 - names from the models
             [run.pk, BillState.OPEN.value],
         )
-
-
-def after_release(customer_ids: list[int]) -> None:
-    """What follows the issue of bills for these customers (money paid ahead applied; wired by
-    the payments module)."""
 
 
 def _tell_customers(run: BillingRun, owed: list[tuple[int, Decimal, str, Decimal]], due: dt.date) -> None:
@@ -311,7 +306,7 @@ def correct_bill(*, actor, bill: Bill, corrected_total: Decimal, reason: str) ->
         else:
             account.credit += -difference
         account.save(update_fields=["arrears", "credit"])
-        after_release([bill.customer_id])
+        payments.apply_credit([bill.customer_id])
     return correction
 
 

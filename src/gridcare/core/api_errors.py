@@ -139,6 +139,9 @@ class ErrorCode(StrEnum):
     VERSION_CONFLICT = "version_conflict"
     # Billing (the monthly calculation, bills and their answers)
     ANOMALIES_OPEN = "anomalies_open"
+    INVALID_AMOUNT = "invalid_amount"
+    BAD_FILE = "bad_file"
+    FILE_ALREADY_IMPORTED = "file_already_imported"
     NO_BILLING_ACCOUNT = "no_billing_account"
     # Billing: arrears, disconnection and reconnection, prepaid (issue 19, helper "arrears")
     DISCONNECTION_NOT_DUE = "disconnection_not_due"
@@ -274,6 +277,9 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.UPPER_REVIEW_REQUIRED: "the upper unit must review first",
     ErrorCode.VERSION_CONFLICT: "the object changed since you read it; reload and retry (409)",
     # Billing (the monthly calculation, bills and their answers)
+    ErrorCode.INVALID_AMOUNT: "an amount must be above 0 with at most two decimals (422)",
+    ErrorCode.BAD_FILE: "the file was rejected whole: `rows` names each bad row (422)",
+    ErrorCode.FILE_ALREADY_IMPORTED: "this very file was imported before (409)",
     ErrorCode.ANOMALIES_OPEN: "the run still has anomalies to review; it cannot be released (409)",
     ErrorCode.NO_BILLING_ACCOUNT: "the customer has no billing account (not billed here)",
     # Billing: arrears, disconnection and reconnection, prepaid (issue 19, helper "arrears")

@@ -208,3 +208,29 @@ def test_a_prepaid_customers_bill_is_settled_against_the_balance_not_owed(bw):
     assert BillingAccount.objects.get(customer=w.customer_west).arrears == 0
     assert not Message.objects.filter(channel=Channel.SMS, about_id=west.number).exists()
     assert BillingAccount.objects.get(customer=w.customer_east).arrears == D("172.40")
+
+
+@pytest.mark.django_db
+def test_money_paid_ahead_pays_the_new_bill_at_release(bw):
+    from gridcare.billing import payments
+    from gridcare.billing.models import Allocation
+
+    w = bw
+    history(w)
+    read(w.meter_east, dt.date(2026, 11, 25), "1300")
+    read(w.meter_west, dt.date(2026, 11, 25), "650")
+    with clock.frozen(at(2026, 11, 20, 9, 0)):
+        payment, _ = payments.post_payment(
+            customer=w.customer_east, channel="online", reference="PRE-1", amount=D("50"), paid_at=clock.now()
+        )
+    assert BillingAccount.objects.get(customer=w.customer_east).credit == D("50.00")
+    with clock.frozen(at(2026, 12, 1, 9, 0)):
+        run = runs.calculate_month(actor=w.billing_county, unit=w.county, period=NOV)
+        runs.release(actor=w.billing_county, run=run)
+    bill = Bill.objects.get(customer=w.customer_east, period=NOV)
+    account = BillingAccount.objects.get(customer=w.customer_east)
+    assert (bill.paid, bill.state, account.credit, account.arrears) == (D("50.00"), "open", 0, D("122.40"))
+    # The payment's allocations still add up to it: its credit became a payment of the bill.
+    assert [(a.part, a.bill_id, a.amount) for a in Allocation.objects.filter(payment=payment)] == [
+        ("bill", bill.pk, D("50.00"))
+    ]

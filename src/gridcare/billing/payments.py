@@ -1,0 +1,325 @@
+"""Payments (缴费): money received by a channel — counter, POS/UnionPay, bank withholding, agents,
+online — applied to the customer's oldest debt first, with a receipt; and the daily
+reconciliation of each channel.
+
+``post_payment`` is idempotent by the channel's own reference (its transaction number): the first
+request posts and applies the money; a retry with the same reference and the same request answers
+the first payment unchanged (nothing applied twice, also when the two arrive at once — the
+customer's billing account is locked first, and the unique (channel, reference) constraint backs
+it); the same reference with another request is refused (409 ``idempotency_key_reused``).
+
+Applied oldest debt first: the open bills by due date, each its late fee owed on the payment day
+first (``latefees.crystallise``), then its amount; what is left is the customer's credit (预存) —
+or, for a 费控 customer, a purchase on the prepaid balance (``prepaid.on_purchase``). Then
+``arrears.on_paid`` cancels a disconnection not yet made or starts the reconnection clock. All in
+one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
+from django.utils.translation import gettext as _
+
+from gridcare.core import clock, numbering
+from gridcare.core.api_errors import ApiError, ErrorCode
+from gridcare.customers.models import Customer
+from gridcare.org import scoping
+from gridcare.org.models import Role
+
+from . import arrears, latefees, prepaid
+from .models import (
+    Allocation,
+    Bill,
+    BillingAccount,
+    BillState,
+    Channel,
+    Payment,
+    PrepaidAccount,
+    Reconciliation,
+)
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+RECEIPT_PREFIX = "SK"
+CASHIER_ROLES = (Role.BILLING_CLERK, Role.MANAGER)
+
+
+def _check_amount(amount: Decimal) -> Decimal:
+    if amount <= 0 or amount != amount.quantize(CENT):
+        raise ApiError(ErrorCode.INVALID_AMOUNT, _("缴费金额须大于0且最多两位小数"), status=422)
+    if amount >= Decimal("1000000000"):
+        raise ApiError(ErrorCode.INVALID_AMOUNT, _("缴费金额过大"), status=422)
+    return amount
+
+
+def require_cashier(actor, customer: Customer) -> None:
+    """A payment by a person: a billing clerk or manager over the customer's station (404 outside)."""
+    if not scoping.has_role(actor, *CASHIER_ROLES):
+        raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("只有电费核算员或管理人员可以收费"), status=403)
+    scoping.require_in_scope(customer, actor, "station_id")
+
+
+def post_payment(
+    *,
+    customer: Customer,
+    channel: str,
+    reference: str,
+    amount: Decimal,
+    paid_at: dt.datetime,
+    operator=None,
+    unit=None,
+    fingerprint: str = "",
+    note: str = "",
+) -> tuple[Payment, bool]:
+    """Post and apply a payment (see the module's docstring); returns (payment, created)."""
+    if channel not in Channel.values:
+        raise ApiError(ErrorCode.INVALID_INPUT, _("未知的缴费渠道"), status=422)
+    reference = reference.strip()
+    if not reference or len(reference) > 64:
+        raise ApiError(ErrorCode.INVALID_INPUT, _("缺少渠道流水号"), status=422)
+    amount = _check_amount(amount)
+    if paid_at > clock.now() + dt.timedelta(minutes=5):
+        raise ApiError(ErrorCode.INVALID_INPUT, _("缴费时间不能晚于当前时间"), status=422)
+    try:
+        with transaction.atomic():
+            account = BillingAccount.objects.select_for_update().filter(customer=customer).first()
+            if account is None:
+                raise ApiError(ErrorCode.NO_BILLING_ACCOUNT, _("该户没有计费档案"), status=422)
+            first = Payment.objects.filter(channel=channel, reference=reference).first()
+            if first is not None:
+                return _same(first, customer, amount, fingerprint), False
+            payment = Payment.objects.create(
+                receipt_no=numbering.next_number(RECEIPT_PREFIX, f"{clock.local(paid_at):%Y%m%d}", 6),
+                customer=customer,
+                channel=channel,
+                reference=reference,
+                amount=amount,
+                paid_at=paid_at,
+                business_day=clock.local(paid_at).date(),
+                operator=operator,
+                unit=unit,
+                fingerprint=fingerprint[:64],
+                note=note[:200],
+            )
+            _apply(account, payment, amount, clock.local(paid_at).date())
+            arrears.on_paid(customer.pk, paid_at)
+            return payment, True
+    except IntegrityError:
+        # Another request with the same (channel, reference) committed first (for another
+        # customer's account, whose lock did not serialise us): answer as a retry would.
+        first = Payment.objects.filter(channel=channel, reference=reference).first()
+        if first is None:
+            raise
+        return _same(first, customer, amount, fingerprint), False
+
+
+def _same(first: Payment, customer: Customer, amount: Decimal, fingerprint: str) -> Payment:
+    if (
+        first.customer_id != customer.pk
+        or first.amount != amount
+        or (fingerprint and first.fingerprint and fingerprint[:64] != first.fingerprint)
+    ):
+        raise ApiError(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            _("该渠道流水号已用于另一笔缴费"),
+            status=409,
+        )
+    return first
+
+
+def _apply(account: BillingAccount, payment: Payment, amount: Decimal, day: dt.date) -> None:
+    """Oldest debt first: each open bill's late fee, then its amount; the rest to credit (or to
+    the prepaid balance). Writes the allocations and moves the account's figures."""
+    rules = latefees.Rules()
+    left = amount
+    allocations: list[Allocation] = []
+    bills = list(
+        Bill.objects.select_for_update()
+        .select_related("customer")
+        .filter(customer_id=account.customer_id, state=BillState.OPEN)
+        .order_by("due_on", "period", "id")
+    )
+    for bill in bills:
+        if left <= 0:
+            break
+        fee = latefees.crystallise(bill, day, account=account, rules=rules)
+        pay_fee = min(left, fee)
+        if pay_fee > 0:
+            bill.late_fee_paid += pay_fee
+            left -= pay_fee
+            allocations.append(
+                Allocation(payment=payment, bill=bill, part=Allocation.Part.LATE_FEE, amount=pay_fee)
+            )
+        pay_bill = min(left, bill.amount - bill.paid)
+        if pay_bill > 0:
+            bill.paid += pay_bill
+            left -= pay_bill
+            account.arrears -= pay_bill
+            allocations.append(
+                Allocation(payment=payment, bill=bill, part=Allocation.Part.BILL, amount=pay_bill)
+            )
+        if bill.paid >= bill.amount and bill.late_fee_paid >= bill.late_fee_charged:
+            bill.state, bill.paid_on = BillState.PAID, day
+        bill.save(
+            update_fields=["paid", "state", "paid_on", "late_fee_charged", "late_fee_paid", "late_fee_from"]
+        )
+    if left > 0:
+        allocations.append(Allocation(payment=payment, bill=None, part=Allocation.Part.CREDIT, amount=left))
+        if PrepaidAccount.objects.filter(customer_id=account.customer_id).exists():
+            prepaid.on_purchase(account.customer_id, left, payment.paid_at)
+        else:
+            account.credit += left
+    Allocation.objects.bulk_create(allocations)
+    account.save(update_fields=["arrears", "credit"])
+
+
+def apply_credit(customer_ids: list[int] | None = None, *, run=None, day: dt.date | None = None) -> int:
+    """Money paid ahead (预存) applied to newly released bills, oldest first: each payment's credit
+    allocation (oldest payment first) is turned into allocations to the bills it now pays — so a
+    payment's allocations always add up to its amount. Returns how many customers it touched."""
+    day = day or clock.local(clock.now()).date()
+    touched = 0
+    accounts = BillingAccount.objects.select_for_update().filter(credit__gt=0)
+    if run is not None:
+        accounts = accounts.filter(
+            customer_id__in=Bill.objects.filter(run=run, state=BillState.OPEN).values("customer_id")
+        )
+    else:
+        accounts = accounts.filter(customer_id__in=customer_ids or [])
+    for account in accounts:
+        credits = list(
+            Allocation.objects.select_for_update()
+            .filter(payment__customer_id=account.customer_id, part=Allocation.Part.CREDIT, amount__gt=0)
+            .exclude(payment__state=Payment.State.REVERSED)
+            .order_by("payment__paid_at", "id")
+        )
+        bills = list(
+            Bill.objects.select_for_update()
+            .filter(customer_id=account.customer_id, state=BillState.OPEN)
+            .order_by("due_on", "period", "id")
+        )
+        made: list[Allocation] = []
+        for bill in bills:
+            while bill.paid < bill.amount and credits and account.credit > 0:
+                credit = credits[0]
+                take = min(credit.amount, bill.amount - bill.paid, account.credit)
+                credit.amount -= take
+                credit.save(update_fields=["amount"])
+                made.append(
+                    Allocation(
+                        payment_id=credit.payment_id, bill=bill, part=Allocation.Part.BILL, amount=take
+                    )
+                )
+                bill.paid += take
+                account.credit -= take
+                account.arrears -= take
+                if credit.amount <= 0:
+                    credits.pop(0)
+            if bill.paid >= bill.amount:
+                bill.state, bill.paid_on = BillState.PAID, day
+            bill.save(update_fields=["paid", "state", "paid_on"])
+        if made:
+            Allocation.objects.bulk_create(made)
+            Allocation.objects.filter(
+                payment__customer_id=account.customer_id, part=Allocation.Part.CREDIT, amount=0
+            ).delete()
+            account.save(update_fields=["credit", "arrears"])
+            touched += 1
+    return touched
+
+
+def reverse_payment(payment: Payment, *, actor, reason: str) -> Payment:
+    """冲正: undo a payment — its bills owe again (reopened), its late fees unpaid, its credit
+    taken back (refused when that credit was spent since). The allocations stay as history."""
+    require_cashier(actor, payment.customer)
+    if not reason.strip():
+        raise ApiError(ErrorCode.INVALID_INPUT, _("请填写冲正原因"), status=422)
+    with transaction.atomic():
+        account = BillingAccount.objects.select_for_update().get(customer_id=payment.customer_id)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.state == Payment.State.REVERSED:
+            raise ApiError(ErrorCode.INVALID_STATE, _("该笔缴费已冲正"), status=409)
+        parts = list(payment.allocations.select_related("bill"))
+        credit = sum((a.amount for a in parts if a.part == Allocation.Part.CREDIT), ZERO)
+        if credit > account.credit:
+            raise ApiError(ErrorCode.INVALID_STATE, _("该笔缴费的预存已被使用，不能直接冲正"), status=409)
+        for part in parts:
+            bill = part.bill
+            if bill is None:
+                continue
+            bill = Bill.objects.select_for_update().get(pk=bill.pk)
+            if part.part == Allocation.Part.LATE_FEE:
+                bill.late_fee_paid -= part.amount
+            else:
+                bill.paid -= part.amount
+                account.arrears += part.amount
+            if bill.state == BillState.PAID and (
+                bill.paid < bill.amount or bill.late_fee_paid < bill.late_fee_charged
+            ):
+                bill.state, bill.paid_on = BillState.OPEN, None
+            bill.save(update_fields=["paid", "late_fee_paid", "state", "paid_on"])
+        account.credit -= credit
+        account.save(update_fields=["arrears", "credit"])
+        payment.state = Payment.State.REVERSED
+        payment.note = (_("冲正：%(reason)s") % {"reason": reason.strip()})[:200]
+        payment.save(update_fields=["state", "note"])
+    return payment
+
+
+def reconcile(
+    channel: str,
+    business_day: dt.date,
+    their_count: int,
+    their_total: Decimal,
+    *,
+    actor,
+    their_rows: list[tuple[str, Decimal]] | None = None,
+) -> Reconciliation:
+    """日对账: our posted payments of the channel and day against the channel's statement — the
+    counts and totals, and with the channel's rows (reference, amount) each difference: on
+    their side only, on ours only, or a different amount. Re-running replaces the day's result."""
+    if channel not in Channel.values:
+        raise ApiError(ErrorCode.INVALID_INPUT, _("未知的缴费渠道"), status=422)
+    if not scoping.has_role(actor, *CASHIER_ROLES):
+        raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("只有电费核算员或管理人员可以对账"), status=403)
+    ours_qs = Payment.objects.filter(channel=channel, business_day=business_day, state=Payment.State.POSTED)
+    figures = ours_qs.aggregate(count=Count("id"), total=Sum("amount"))
+    differences: list[dict[str, str]] = []
+    if their_rows is not None:
+        ours = dict(ours_qs.values_list("reference", "amount"))
+        theirs = dict(their_rows)
+        for ref, amount in sorted(theirs.items()):
+            if ref not in ours:
+                differences.append(
+                    {"reference": ref, "kind": "missing_ours", "theirs": str(amount), "ours": ""}
+                )
+            elif ours[ref] != amount:
+                differences.append(
+                    {"reference": ref, "kind": "amount", "theirs": str(amount), "ours": str(ours[ref])}
+                )
+        for ref, amount in sorted(ours.items()):
+            if ref not in theirs:
+                differences.append(
+                    {"reference": ref, "kind": "missing_theirs", "theirs": "", "ours": str(amount)}
+                )
+    our_total = figures["total"] or ZERO
+    balanced = figures["count"] == their_count and our_total == their_total and not differences
+    result, _created = Reconciliation.objects.update_or_create(
+        channel=channel,
+        business_day=business_day,
+        defaults={
+            "our_count": figures["count"],
+            "our_total": our_total,
+            "their_count": their_count,
+            "their_total": their_total,
+            "differences": differences,
+            "balanced": balanced,
+            "done_at": clock.now(),
+            "done_by": actor,
+        },
+    )
+    return result
