@@ -23,6 +23,9 @@ from gridcare.applications.survey_api import router as application_records_route
 from gridcare.billing.api import router as billing_router
 from gridcare.billing.api import runs_router as billing_runs_router
 from gridcare.billing.api_arrears import router as disconnections_router
+from gridcare.billing.api_payments import files_router as payment_files_router
+from gridcare.billing.api_payments import reconciliations_router
+from gridcare.billing.api_payments import router as payments_router
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError, ErrorCode, ErrorOut, error_codes_markdown
 from gridcare.customers.api import router as customers_router
@@ -219,3 +222,6 @@ api.add_router("/statistics", statistics_router)
 api.add_router("/billing", billing_router)
 api.add_router("/billing-runs", billing_runs_router)
 api.add_router("/disconnections", disconnections_router)
+api.add_router("/payments", payments_router)
+api.add_router("/payment-files", payment_files_router)
+api.add_router("/reconciliations", reconciliations_router)

@@ -2,8 +2,6 @@
 the IVR and the app), and the monthly calculation runs (calculate, review, release, correct).
 Thin — parse, call a verb or a query, answer. Errors are ``{code, message}`` (4xx)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from django.db.models import QuerySet

@@ -620,10 +620,14 @@ class PaymentFile(models.Model):
 
 
 class Reconciliation(models.Model):
-    """日对账: one channel's day — our posted total against the channel's statement."""
+    """日对账: one channel's day at one unit (its collection account: the payments of the customers
+    under it) — our posted total against the channel's statement."""
 
     channel = models.CharField(_("渠道"), max_length=12, choices=Channel.choices)
     business_day = models.DateField(_("账务日期"))
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("对账单位"), null=True
+    )
     our_count = models.PositiveIntegerField(_("本方笔数"), default=0)
     our_total = models.DecimalField(_("本方金额"), max_digits=14, decimal_places=2, default=ZERO)
     their_count = models.PositiveIntegerField(_("渠道笔数"), null=True, blank=True)

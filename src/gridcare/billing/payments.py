@@ -277,16 +277,24 @@ def reconcile(
     their_total: Decimal,
     *,
     actor,
+    unit,
     their_rows: list[tuple[str, Decimal]] | None = None,
 ) -> Reconciliation:
     """日对账: our posted payments of the channel and day against the channel's statement — the
     counts and totals, and with the channel's rows (reference, amount) each difference: on
-    their side only, on ours only, or a different amount. Re-running replaces the day's result."""
+    their side only, on ours only, or a different amount. Ours are the payments of the customers
+    under ``unit`` (in the actor's scope). Re-running replaces the day's result."""
     if channel not in Channel.values:
         raise ApiError(ErrorCode.INVALID_INPUT, _("未知的缴费渠道"), status=422)
     if not scoping.has_role(actor, *CASHIER_ROLES):
         raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("只有电费核算员或管理人员可以对账"), status=403)
-    ours_qs = Payment.objects.filter(channel=channel, business_day=business_day, state=Payment.State.POSTED)
+    scoping.require_unit_in_scope(actor, unit)
+    ours_qs = Payment.objects.filter(
+        channel=channel,
+        business_day=business_day,
+        state=Payment.State.POSTED,
+        customer__station__in=unit.subtree(),
+    )
     figures = ours_qs.aggregate(count=Count("id"), total=Sum("amount"))
     differences: list[dict[str, str]] = []
     if their_rows is not None:
@@ -311,6 +319,7 @@ def reconcile(
     result, _created = Reconciliation.objects.update_or_create(
         channel=channel,
         business_day=business_day,
+        unit=unit,
         defaults={
             "our_count": figures["count"],
             "our_total": our_total,

@@ -270,6 +270,7 @@ def test_reconciliation_lists_each_difference(bw):
         2,
         D("55.00"),
         actor=w.billing_east,
+        unit=w.east,
         their_rows=[("P-1", D("30.00")), ("P-3", D("25.00"))],
     )
     assert (result.our_count, result.our_total, result.balanced) == (2, D("50.00"), False)
@@ -283,6 +284,12 @@ def test_reconciliation_lists_each_difference(bw):
         2,
         D("50.00"),
         actor=w.billing_east,
+        unit=w.east,
         their_rows=[("P-1", D("30")), ("P-2", D("20"))],
     )
     assert balanced.balanced and balanced.pk == result.pk
+    # The west station's clerk cannot reconcile the east's collection account.
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        payments.reconcile("pos", dt.date(2026, 12, 1), 0, D("0"), actor=w.billing_west, unit=w.east)
