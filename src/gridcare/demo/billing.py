@@ -16,20 +16,27 @@ import random
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from gridcare.billing import prepaid, runs
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from gridcare.billing import arrears, latefees, payments, prepaid, runs
 from gridcare.billing.calculation import month_end, previous_month
 from gridcare.billing.models import (
+    Allocation,
     Anomaly,
+    Bill,
     BillingAccount,
     BillingRun,
+    BillState,
     DailyUsage,
     MeterReading,
+    Payment,
     PaymentPoint,
     PrepaidAccount,
     ReadingKind,
     TariffSchedule,
 )
-from gridcare.core import clock
+from gridcare.core import bulk, clock, numbering
 from gridcare.customers.models import Customer, Meter
 from gridcare.org.models import Role, RoleAssignment, Unit
 
@@ -81,6 +88,8 @@ class BillingReport:
     bills: int = 0
     estimated: int = 0
     prepaid: int = 0
+    payments: int = 0
+    cases: int = 0
 
 
 def _months(today: dt.date) -> list[dt.date]:
@@ -161,7 +170,226 @@ def make_billing(*, seed: int = 95598, progress=None) -> BillingReport:
                 runs.release(actor=clerk.user, run=BillingRun.objects.get(pk=run.pk))
             report.runs += 1
             report.bills += run.bills
+    report.payments = _pay_history(rng, months)
+    report.cases = _cases(rng)
     return report
+
+
+# How customers pay (the mix of channels), and the share who pay a bill late or not yet.
+CHANNEL_MIX = [("withholding", 35), ("online", 40), ("counter", 12), ("agent", 8), ("pos", 5)]
+LATE_SHARE = 0.03
+OWING_CUSTOMERS = 0.02
+
+
+def _pay_history(rng: random.Random, months: list[dt.date]) -> int:
+    """Every bill of the past months paid — most before the due date, a few late with their late
+    fee — except those of a few customers who owe one to three months; the last month's bills
+    paid by about half the customers so far (bank withholding goes first). Written in bulk as
+    the history the channels left (payments, their allocations, the bills paid, the accounts'
+    arrears recomputed from the open bills)."""
+    today = clock.local(clock.now()).date()
+    rules = latefees.Rules()
+    channels = [c for c, weight in CHANNEL_MIX for _ in range(weight)]
+    customers = list(BillingAccount.objects.order_by("customer_id").values_list("customer_id", flat=True))
+    owing = {c: rng.randint(1, 3) for c in customers if rng.random() < OWING_CUSTOMERS}
+    # The two customers whose cases the demo walks (``_cases``) owe three months.
+    for customer_class in ("residential", "non_residential"):
+        chosen = (
+            Customer.objects.filter(
+                customer_class=customer_class, billing__isnull=False, prepaid__isnull=True, is_key=False
+            )
+            .exclude(vulnerable_kind__gt="")
+            .order_by("account_no")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if chosen is not None:
+            owing[chosen] = 3
+    last = months[-1]
+    written = 0
+    for month in months:
+        bills = list(
+            Bill.objects.filter(period=month, state=BillState.OPEN, kind=Bill.Kind.ORIGINAL)
+            .select_related("customer")
+            .order_by("id")
+        )
+        months_back = (last.year - month.year) * 12 + last.month - month.month
+        rows, fees = [], {}
+        for bill in bills:
+            if owing.get(bill.customer_id, -1) > months_back:
+                continue  # owes this month and the ones after it
+            channel = rng.choice(channels)
+            if month == last and not (channel == "withholding" or rng.random() < 0.35):
+                continue  # not paid yet
+            late = rng.random() < LATE_SHARE and month != last
+            assert bill.issued_on is not None and bill.due_on is not None
+            day = (
+                bill.due_on + dt.timedelta(days=rng.randint(3, 25))
+                if late
+                else bill.issued_on + dt.timedelta(days=rng.randint(0, (bill.due_on - bill.issued_on).days))
+            )
+            day = min(day, today)
+            fee = Decimal("0")
+            if day > bill.due_on:
+                fee = latefees.charged_through(
+                    bill,
+                    day,
+                    residential=bill.customer.customer_class == "residential",
+                    account=None,
+                    rules=rules,
+                )
+                fees[bill.pk] = (fee, day)
+            paid_at = dt.datetime.combine(
+                day, dt.time(rng.randint(8, 20), rng.randint(0, 59)), tzinfo=clock.LOCAL_TZ
+            )
+            rows.append((bill, channel, paid_at, fee))
+        if not rows:
+            continue
+        first = numbering.next_block("SKH", f"{month:%Y%m}", len(rows))
+        numbers = [f"SKH{month:%Y%m}{first + i:07d}" for i in range(len(rows))]
+        bulk.insert_rows(
+            Payment._meta.db_table,
+            (
+                "receipt_no",
+                "customer_id",
+                "channel",
+                "reference",
+                "amount",
+                "paid_at",
+                "business_day",
+                "state",
+                "fingerprint",
+                "note",
+                "created_at",
+            ),
+            [
+                (
+                    number,
+                    bill.customer_id,
+                    channel,
+                    f"H{number}",
+                    bill.amount + fee,
+                    paid_at,
+                    clock.local(paid_at).date(),
+                    Payment.State.POSTED,
+                    "",
+                    "",
+                    paid_at,
+                )
+                for number, (bill, channel, paid_at, fee) in zip(numbers, rows, strict=True)
+            ],
+        )
+        ids = dict(
+            Payment.objects.filter(receipt_no__gte=numbers[0], receipt_no__lte=numbers[-1]).values_list(
+                "receipt_no", "id"
+            )
+        )
+        allocations = []
+        for number, (bill, _channel, _paid_at, fee) in zip(numbers, rows, strict=True):
+            if fee:
+                allocations.append((ids[number], bill.pk, Allocation.Part.LATE_FEE, fee))
+            allocations.append((ids[number], bill.pk, Allocation.Part.BILL, bill.amount))
+        bulk.insert_rows(Allocation._meta.db_table, ("payment_id", "bill_id", "part", "amount"), allocations)
+        paid_ids = [bill.pk for bill, *_rest in rows]
+        for start in range(0, len(paid_ids), 5000):
+            chunk = paid_ids[start : start + 5000]
+            Bill.objects.filter(pk__in=chunk).update(
+                state=BillState.PAID,
+                paid=F("amount"),
+                paid_on=Subquery(
+                    Payment.objects.filter(allocations__bill_id=OuterRef("pk")).values("business_day")[:1]
+                ),
+            )
+        for pk, (fee, day) in fees.items():
+            Bill.objects.filter(pk=pk).update(
+                late_fee_charged=fee, late_fee_paid=fee, late_fee_from=day + dt.timedelta(days=1)
+            )
+        written += len(rows)
+    owed = (
+        Bill.objects.filter(customer_id=OuterRef("customer_id"), state=BillState.OPEN)
+        .order_by()
+        .values("customer_id")
+        .annotate(total=Sum(F("amount") - F("paid")))
+        .values("total")
+    )
+    BillingAccount.objects.update(arrears=Coalesce(Subquery(owed), Decimal("0")))
+    return written
+
+
+def _cases(rng: random.Random) -> int:
+    """One disconnection under way (a household owing three months: reminded, proposed, the
+    notice delivered — the cut may come in a few days) and one reconnection under way (a shop cut
+    yesterday for arrears that paid this morning: to be reconnected within 24 hours)."""
+    now = clock.now()
+    made = 0
+    for residential, step in ((True, "notified"), (False, "reconnecting")):
+        candidates = (
+            BillingAccount.objects.filter(arrears__gt=0, customer__prepaid__isnull=True)
+            .filter(customer__customer_class="residential" if residential else "non_residential")
+            .exclude(customer__is_key=True)
+            .exclude(customer__vulnerable_kind__gt="")
+            .exclude(customer__disconnections__isnull=False)
+            .order_by("customer_id")
+        )
+        for account in candidates[:40]:
+            oldest = (
+                Bill.objects.filter(customer_id=account.customer_id, state=BillState.OPEN)
+                .order_by("due_on")
+                .first()
+            )
+            if (
+                oldest is None
+                or oldest.due_on is None
+                or (clock.local(now).date() - oldest.due_on).days <= 31
+            ):
+                continue
+            clerk = (
+                RoleAssignment.objects.filter(
+                    role=Role.BILLING_CLERK, unit__in=account.customer.station.ancestors()
+                )
+                .select_related("user")
+                .first()
+            )
+            if clerk is None:
+                continue
+            if _walk_case(account.customer, clerk.user, step, now):
+                made += 1
+                break
+    return made
+
+
+def _walk_case(customer: Customer, clerk, step: str, now: dt.datetime) -> bool:
+    """Walk one customer's case to ``step`` through the verbs, at past times."""
+    from gridcare.core.api_errors import ApiError
+
+    try:
+        with clock.frozen(now - dt.timedelta(days=12)):
+            arrears.send_reminders(clock.now())
+            case = arrears.propose_disconnection(customer, actor=clerk)
+        with clock.frozen(now - dt.timedelta(days=10)):
+            case = arrears.record_notice(
+                case, delivered_at=clock.now(), proof="挂号信回执 XB2026", actor=clerk
+            )
+        if step == "notified":
+            return True
+        with clock.frozen(now - dt.timedelta(days=1, hours=2)):
+            case = arrears.record_call(case, clock.now(), clerk)
+        with clock.frozen(now - dt.timedelta(days=1)):
+            case = arrears.execute(case, actor=clerk, at=clock.now())
+        owed = BillingAccount.objects.get(customer=customer).arrears
+        fees = latefees.owed_for_customer(customer.pk, clock.local(now).date())
+        with clock.frozen(now - dt.timedelta(hours=2)):
+            payments.post_payment(
+                customer=customer,
+                channel="counter",
+                reference=f"DEMO-RECONNECT-{customer.account_no}",
+                amount=owed + fees,
+                paid_at=clock.now(),
+                operator=clerk,
+            )
+        return True
+    except ApiError:
+        return False
 
 
 def _prepaid_accounts(rng: random.Random, profile: dict[int, tuple[str, float, Decimal]]) -> int:

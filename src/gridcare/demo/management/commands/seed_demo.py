@@ -103,5 +103,6 @@ class Command(BaseCommand):
             billed = make_billing(seed=seed, progress=progress)
             self.stdout.write(
                 f"billing: {billed.accounts:,} accounts ({billed.prepaid:,} prepaid), {billed.readings:,} readings, {billed.runs} monthly runs, "
-                f"{billed.bills:,} bills ({billed.estimated} estimated) in {time.perf_counter() - started:.1f} s"
+                f"{billed.bills:,} bills ({billed.estimated} estimated), {billed.payments:,} payments, "
+                f"{billed.cases} disconnection/reconnection cases under way in {time.perf_counter() - started:.1f} s"
             )
