@@ -22,6 +22,7 @@ urlpatterns = [
     path("outages/", include("gridcare.outages.urls")),
     path("quality/", include("gridcare.quality.urls")),
     path("applications/", include("gridcare.applications.urls")),
+    path("billing/", include("gridcare.billing.urls")),
     path("workorders/", include("gridcare.workorders.urls")),
     path("hotline/", include("gridcare.hotline.urls")),
     path("inbox/", include("gridcare.notify.urls")),

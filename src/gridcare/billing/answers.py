@@ -75,6 +75,12 @@ class Explanation:
     versions: list[str]
     reasons: list[Reason] = field(default_factory=list)
 
+    @property
+    def previous_days(self) -> int | None:
+        if self.previous is None:
+            return None
+        return (self.previous.period_end - self.previous.period_start).days + 1
+
 
 def bill_for(user: Any, number: str) -> Bill:
     """A released (or imported) bill of a customer in the user's scope, with its lines; else 404."""

@@ -6,3 +6,10 @@ class BillingConfig(AppConfig):
     name = "gridcare.billing"
     label = "billing"
     verbose_name = _("电费")
+
+    def ready(self) -> None:
+        from gridcare.org.home import register
+
+        from .home import tile
+
+        register(tile)
