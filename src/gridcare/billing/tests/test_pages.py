@@ -70,7 +70,10 @@ def test_a_clerk_reviews_and_releases_a_run_on_the_page(bw, client):
         early = client.post(f"/billing/runs/{run.pk}/release/", follow=True)
         assert "条核算异常未审核，不能发行" in early.content.decode()
         for anomaly in Anomaly.objects.filter(run=run):
-            client.post(f"/billing/runs/{run.pk}/anomalies/{anomaly.pk}/review/", {"decision": "accept", "note": "已核实"})
+            client.post(
+                f"/billing/runs/{run.pk}/anomalies/{anomaly.pk}/review/",
+                {"decision": "accept", "note": "已核实"},
+            )
         done = client.post(f"/billing/runs/{run.pk}/release/", follow=True)
     assert "电费已发行" in done.content.decode()
     run.refresh_from_db()
