@@ -226,8 +226,8 @@ def explain(bill: Bill) -> Explanation:
             )
         )
     versions = sorted({ln.version.label for ln in bill.lines.all() if ln.version is not None})
-    prev_versions = {ln.version_id for ln in previous.lines.all()} if previous else set()
-    if previous is not None and {ln.version_id for ln in bill.lines.all()} - prev_versions - {None}:
+    prev_versions = {ln.version_id for ln in previous.lines.all() if ln.version_id} if previous else set()
+    if prev_versions and {ln.version_id for ln in bill.lines.all()} - prev_versions - {None}:
         reasons.append(
             Reason(
                 "price_change",
