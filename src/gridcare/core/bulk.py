@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 
 def copy_rows(
@@ -113,5 +113,6 @@ def insert_rows(
                     values[index] = convert(value)
             adapted.append(values)
         rows = adapted
-    with connection.cursor() as cursor:
+    # In one transaction: outside one, SQLite would commit (and sync) every row.
+    with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.executemany(sql, rows)

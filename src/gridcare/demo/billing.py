@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import transaction
 from django.db.models import F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
@@ -170,8 +171,9 @@ def make_billing(*, seed: int = 95598, progress=None) -> BillingReport:
                 runs.release(actor=clerk.user, run=BillingRun.objects.get(pk=run.pk))
             report.runs += 1
             report.bills += run.bills
-    report.payments = _pay_history(rng, months)
-    report.cases = _cases(rng)
+    chosen = _case_customers()
+    report.payments = _pay_history(rng, months, chosen)
+    report.cases = _cases(chosen)
     return report
 
 
@@ -181,7 +183,30 @@ LATE_SHARE = 0.03
 OWING_CUSTOMERS = 0.02
 
 
-def _pay_history(rng: random.Random, months: list[dt.date]) -> int:
+def _case_customers() -> list[tuple[int, str]]:
+    """The two customers whose cases the demo walks: the first household and the first shop (by
+    account number) with a mobile on file, not prepaid, not key, not vulnerable."""
+    chosen = []
+    for customer_class, step in (("residential", "notified"), ("non_residential", "reconnecting")):
+        pk = (
+            Customer.objects.filter(
+                customer_class=customer_class,
+                billing__isnull=False,
+                prepaid__isnull=True,
+                is_key=False,
+                phones__kind="mobile",
+            )
+            .exclude(vulnerable_kind__gt="")
+            .order_by("account_no")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if pk is not None:
+            chosen.append((pk, step))
+    return chosen
+
+
+def _pay_history(rng: random.Random, months: list[dt.date], chosen: list[tuple[int, str]]) -> int:
     """Every bill of the past months paid — most before the due date, a few late with their late
     fee — except those of a few customers who owe one to three months; the last month's bills
     paid by about half the customers so far (bank withholding goes first). Written in bulk as
@@ -192,119 +217,14 @@ def _pay_history(rng: random.Random, months: list[dt.date]) -> int:
     channels = [c for c, weight in CHANNEL_MIX for _ in range(weight)]
     customers = list(BillingAccount.objects.order_by("customer_id").values_list("customer_id", flat=True))
     owing = {c: rng.randint(1, 3) for c in customers if rng.random() < OWING_CUSTOMERS}
-    # The two customers whose cases the demo walks (``_cases``) owe three months.
-    for customer_class in ("residential", "non_residential"):
-        chosen = (
-            Customer.objects.filter(
-                customer_class=customer_class, billing__isnull=False, prepaid__isnull=True, is_key=False
-            )
-            .exclude(vulnerable_kind__gt="")
-            .order_by("account_no")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if chosen is not None:
-            owing[chosen] = 3
+    # The customers whose cases the demo walks (``_cases``) owe three months.
+    for pk, _step in chosen:
+        owing[pk] = 3
     last = months[-1]
     written = 0
     for month in months:
-        bills = list(
-            Bill.objects.filter(period=month, state=BillState.OPEN, kind=Bill.Kind.ORIGINAL)
-            .select_related("customer")
-            .order_by("id")
-        )
-        months_back = (last.year - month.year) * 12 + last.month - month.month
-        rows, fees = [], {}
-        for bill in bills:
-            if owing.get(bill.customer_id, -1) > months_back:
-                continue  # owes this month and the ones after it
-            channel = rng.choice(channels)
-            if month == last and not (channel == "withholding" or rng.random() < 0.35):
-                continue  # not paid yet
-            late = rng.random() < LATE_SHARE and month != last
-            assert bill.issued_on is not None and bill.due_on is not None
-            day = (
-                bill.due_on + dt.timedelta(days=rng.randint(3, 25))
-                if late
-                else bill.issued_on + dt.timedelta(days=rng.randint(0, (bill.due_on - bill.issued_on).days))
-            )
-            day = min(day, today)
-            fee = Decimal("0")
-            if day > bill.due_on:
-                fee = latefees.charged_through(
-                    bill,
-                    day,
-                    residential=bill.customer.customer_class == "residential",
-                    account=None,
-                    rules=rules,
-                )
-                fees[bill.pk] = (fee, day)
-            paid_at = dt.datetime.combine(
-                day, dt.time(rng.randint(8, 20), rng.randint(0, 59)), tzinfo=clock.LOCAL_TZ
-            )
-            rows.append((bill, channel, paid_at, fee))
-        if not rows:
-            continue
-        first = numbering.next_block("SKH", f"{month:%Y%m}", len(rows))
-        numbers = [f"SKH{month:%Y%m}{first + i:07d}" for i in range(len(rows))]
-        bulk.insert_rows(
-            Payment._meta.db_table,
-            (
-                "receipt_no",
-                "customer_id",
-                "channel",
-                "reference",
-                "amount",
-                "paid_at",
-                "business_day",
-                "state",
-                "fingerprint",
-                "note",
-                "created_at",
-            ),
-            [
-                (
-                    number,
-                    bill.customer_id,
-                    channel,
-                    f"H{number}",
-                    bill.amount + fee,
-                    paid_at,
-                    clock.local(paid_at).date(),
-                    Payment.State.POSTED,
-                    "",
-                    "",
-                    paid_at,
-                )
-                for number, (bill, channel, paid_at, fee) in zip(numbers, rows, strict=True)
-            ],
-        )
-        ids = dict(
-            Payment.objects.filter(receipt_no__gte=numbers[0], receipt_no__lte=numbers[-1]).values_list(
-                "receipt_no", "id"
-            )
-        )
-        allocations = []
-        for number, (bill, _channel, _paid_at, fee) in zip(numbers, rows, strict=True):
-            if fee:
-                allocations.append((ids[number], bill.pk, Allocation.Part.LATE_FEE, fee))
-            allocations.append((ids[number], bill.pk, Allocation.Part.BILL, bill.amount))
-        bulk.insert_rows(Allocation._meta.db_table, ("payment_id", "bill_id", "part", "amount"), allocations)
-        paid_ids = [bill.pk for bill, *_rest in rows]
-        for start in range(0, len(paid_ids), 5000):
-            chunk = paid_ids[start : start + 5000]
-            Bill.objects.filter(pk__in=chunk).update(
-                state=BillState.PAID,
-                paid=F("amount"),
-                paid_on=Subquery(
-                    Payment.objects.filter(allocations__bill_id=OuterRef("pk")).values("business_day")[:1]
-                ),
-            )
-        for pk, (fee, day) in fees.items():
-            Bill.objects.filter(pk=pk).update(
-                late_fee_charged=fee, late_fee_paid=fee, late_fee_from=day + dt.timedelta(days=1)
-            )
-        written += len(rows)
+        with transaction.atomic():
+            written += _pay_month(rng, month, last, today, owing, channels, rules)
     owed = (
         Bill.objects.filter(customer_id=OuterRef("customer_id"), state=BillState.OPEN)
         .order_by()
@@ -316,45 +236,131 @@ def _pay_history(rng: random.Random, months: list[dt.date]) -> int:
     return written
 
 
-def _cases(rng: random.Random) -> int:
+def _pay_month(
+    rng: random.Random,
+    month: dt.date,
+    last: dt.date,
+    today: dt.date,
+    owing: dict[int, int],
+    channels: list[str],
+    rules: latefees.Rules,
+) -> int:
+    """One month's payments (see ``_pay_history``); returns how many."""
+    bills = list(
+        Bill.objects.filter(period=month, state=BillState.OPEN, kind=Bill.Kind.ORIGINAL)
+        .select_related("customer")
+        .order_by("id")
+    )
+    months_back = (last.year - month.year) * 12 + last.month - month.month
+    rows, fees = [], {}
+    for bill in bills:
+        if owing.get(bill.customer_id, -1) > months_back:
+            continue  # owes this month and the ones after it
+        channel = rng.choice(channels)
+        if month == last and not (channel == "withholding" or rng.random() < 0.35):
+            continue  # not paid yet
+        late = rng.random() < LATE_SHARE and month != last
+        assert bill.issued_on is not None and bill.due_on is not None
+        day = (
+            bill.due_on + dt.timedelta(days=rng.randint(3, 25))
+            if late
+            else bill.issued_on + dt.timedelta(days=rng.randint(0, (bill.due_on - bill.issued_on).days))
+        )
+        day = min(day, today)
+        fee = Decimal("0")
+        if day > bill.due_on:
+            fee = latefees.charged_through(
+                bill,
+                day,
+                residential=bill.customer.customer_class == "residential",
+                account=None,
+                rules=rules,
+            )
+            fees[bill.pk] = (fee, day)
+        paid_at = dt.datetime.combine(
+            day, dt.time(rng.randint(8, 20), rng.randint(0, 59)), tzinfo=clock.LOCAL_TZ
+        )
+        rows.append((bill, channel, paid_at, fee))
+    if not rows:
+        return 0
+    first = numbering.next_block("SKH", f"{month:%Y%m}", len(rows))
+    numbers = [f"SKH{month:%Y%m}{first + i:07d}" for i in range(len(rows))]
+    bulk.insert_rows(
+        Payment._meta.db_table,
+        (
+            "receipt_no",
+            "customer_id",
+            "channel",
+            "reference",
+            "amount",
+            "paid_at",
+            "business_day",
+            "state",
+            "fingerprint",
+            "note",
+            "created_at",
+        ),
+        [
+            (
+                number,
+                bill.customer_id,
+                channel,
+                f"H{number}",
+                bill.amount + fee,
+                paid_at,
+                clock.local(paid_at).date(),
+                Payment.State.POSTED,
+                "",
+                "",
+                paid_at,
+            )
+            for number, (bill, channel, paid_at, fee) in zip(numbers, rows, strict=True)
+        ],
+    )
+    ids = dict(
+        Payment.objects.filter(receipt_no__gte=numbers[0], receipt_no__lte=numbers[-1]).values_list(
+            "receipt_no", "id"
+        )
+    )
+    allocations = []
+    for number, (bill, _channel, _paid_at, fee) in zip(numbers, rows, strict=True):
+        if fee:
+            allocations.append((ids[number], bill.pk, Allocation.Part.LATE_FEE, fee))
+        allocations.append((ids[number], bill.pk, Allocation.Part.BILL, bill.amount))
+    bulk.insert_rows(Allocation._meta.db_table, ("payment_id", "bill_id", "part", "amount"), allocations)
+    paid_ids = [bill.pk for bill, *_rest in rows]
+    for start in range(0, len(paid_ids), 5000):
+        chunk = paid_ids[start : start + 5000]
+        Bill.objects.filter(pk__in=chunk).update(
+            state=BillState.PAID,
+            paid=F("amount"),
+            paid_on=Subquery(
+                Payment.objects.filter(allocations__bill_id=OuterRef("pk")).values("business_day")[:1]
+            ),
+        )
+    for pk, (fee, day) in fees.items():
+        Bill.objects.filter(pk=pk).update(
+            late_fee_charged=fee, late_fee_paid=fee, late_fee_from=day + dt.timedelta(days=1)
+        )
+    return len(rows)
+
+
+def _cases(chosen: list[tuple[int, str]]) -> int:
     """One disconnection under way (a household owing three months: reminded, proposed, the
     notice delivered — the cut may come in a few days) and one reconnection under way (a shop cut
     yesterday for arrears that paid this morning: to be reconnected within 24 hours)."""
     now = clock.now()
     made = 0
-    for residential, step in ((True, "notified"), (False, "reconnecting")):
-        candidates = (
-            BillingAccount.objects.filter(arrears__gt=0, customer__prepaid__isnull=True)
-            .filter(customer__customer_class="residential" if residential else "non_residential")
-            .exclude(customer__is_key=True)
-            .exclude(customer__vulnerable_kind__gt="")
-            .exclude(customer__disconnections__isnull=False)
-            .order_by("customer_id")
+    for pk, step in chosen:
+        customer = Customer.objects.select_related("station").get(pk=pk)
+        clerk = (
+            RoleAssignment.objects.filter(role=Role.BILLING_CLERK, unit__in=customer.station.ancestors())
+            .select_related("user")
+            .order_by("-unit__depth")
+            .first()
         )
-        for account in candidates[:40]:
-            oldest = (
-                Bill.objects.filter(customer_id=account.customer_id, state=BillState.OPEN)
-                .order_by("due_on")
-                .first()
-            )
-            if (
-                oldest is None
-                or oldest.due_on is None
-                or (clock.local(now).date() - oldest.due_on).days <= 31
-            ):
-                continue
-            clerk = (
-                RoleAssignment.objects.filter(
-                    role=Role.BILLING_CLERK, unit__in=account.customer.station.ancestors()
-                )
-                .select_related("user")
-                .first()
-            )
-            if clerk is None:
-                continue
-            if _walk_case(account.customer, clerk.user, step, now):
-                made += 1
-                break
+        if clerk is not None and _walk_case(customer, clerk.user, step, now):
+            made += 1
     return made
 
 
