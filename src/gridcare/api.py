@@ -8,6 +8,7 @@ import logging
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -184,6 +185,12 @@ def on_http_error(request, exc: HttpError):
         return _error(request, 429, ErrorCode.TOO_MANY_REQUESTS, "Too many requests.")
     codes = {401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND}
     return _error(request, exc.status_code, codes.get(exc.status_code, ErrorCode.INVALID_INPUT), str(exc))
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request, exc: MultiPartParserError):
+    """A multipart body Django cannot parse (no boundary, cut short): 400, never a 500."""
+    return _error(request, 400, ErrorCode.INVALID_BODY, "The multipart body cannot be parsed.")
 
 
 @api.exception_handler(DataError)

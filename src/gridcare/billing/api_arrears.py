@@ -42,7 +42,7 @@ class EventOut(Schema):
     data: dict[str, Any]
 
 
-class CaseOut(Schema):
+class DisconnectionCaseOut(Schema):
     number: str
     account_no: str
     customer_name: str
@@ -66,9 +66,9 @@ class CaseOut(Schema):
     field_order: str | None
 
     @staticmethod
-    def of(case: DisconnectionCase) -> "CaseOut":
+    def of(case: DisconnectionCase) -> "DisconnectionCaseOut":
         local = clock.local
-        return CaseOut(
+        return DisconnectionCaseOut(
             number=case.number,
             account_no=case.customer.account_no,
             customer_name=case.customer.name,
@@ -93,7 +93,7 @@ class CaseOut(Schema):
         )
 
 
-class CaseDetailOut(CaseOut):
+class CaseDetailOut(DisconnectionCaseOut):
     events: list[EventOut]
 
 
@@ -123,21 +123,21 @@ def _detail(request: ApiRequest, number: str) -> CaseDetailOut:
         )
         for e in case.events.order_by("at", "id")
     ]
-    return CaseDetailOut(**CaseOut.of(case).model_dump(), events=events)
+    return CaseDetailOut(**DisconnectionCaseOut.of(case).model_dump(), events=events)
 
 
-class ListFilters(Schema):
+class DisconnectionFilters(Schema):
     state: DisconnectionCase.State | None = None
     account_no: CleanLine = Field("", max_length=20)
     open_only: bool = Field(True, description="only cases in progress (when no state is given)")
 
 
-CasePage = paging.mapped(lambda rows: [CaseOut.of(c) for c in rows])
+CasePage = paging.mapped(lambda rows: [DisconnectionCaseOut.of(c) for c in rows])
 
 
-@router.get("", response=list[CaseOut], summary="Disconnection cases in your scope (欠费停复电)")
+@router.get("", response=list[DisconnectionCaseOut], summary="Disconnection cases in your scope (欠费停复电)")
 @paginate(CasePage)
-def list_cases(request: ApiRequest, filters: Query[ListFilters]) -> QuerySet[DisconnectionCase]:
+def list_cases(request: ApiRequest, filters: Query[DisconnectionFilters]) -> QuerySet[DisconnectionCase]:
     """The newest first; a case of a unit outside your scope never appears."""
     _require_reader(request.auth)
     qs = arrears.visible_cases(request.auth)
@@ -194,12 +194,12 @@ def record_notice(request: ApiRequest, number: str, body: NoticeIn) -> CaseDetai
     return _detail(request, number)
 
 
-class CallIn(Schema):
+class DisconnectionCallIn(Schema):
     called_at: LocalDateTime
 
 
 @router.post("/{number}/call", response=CaseDetailOut, summary="Record the call before the cut (电话告知)")
-def record_call(request: ApiRequest, number: str, body: CallIn) -> CaseDetailOut:
+def record_call(request: ApiRequest, number: str, body: DisconnectionCallIn) -> CaseDetailOut:
     arrears.record_call(_case(request, number), body.called_at, request.auth)
     return _detail(request, number)
 

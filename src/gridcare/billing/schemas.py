@@ -169,7 +169,7 @@ class PointOut(Schema):
         return cls(name=p.name, kind=p.kind, address=p.address, hours=p.hours, phone=p.phone)
 
 
-class CaseOut(Schema):
+class DisconnectionStatusOut(Schema):
     number: str
     state: str
     arrears: Decimal
@@ -178,7 +178,7 @@ class CaseOut(Schema):
     reconnect_due_at: dt.datetime | None
 
     @classmethod
-    def of(cls, c: DisconnectionCase) -> CaseOut:
+    def of(cls, c: DisconnectionCase) -> DisconnectionStatusOut:
         return cls(
             number=c.number,
             state=c.state,
@@ -199,7 +199,7 @@ class PositionOut(Schema):
     balance: Decimal = Field(description="credit − arrears: negative when the customer owes")
     open_bills: list[BillOut]
     bills: list[BillOut]
-    disconnection: CaseOut | None
+    disconnection: DisconnectionStatusOut | None
     payment_points: list[PointOut]
 
     @classmethod
@@ -217,7 +217,7 @@ class PositionOut(Schema):
             balance=credit - arrears,
             open_bills=[BillOut.of(b) for b in p.open_bills],
             bills=[BillOut.of(b) for b in p.bills],
-            disconnection=CaseOut.of(p.disconnection) if p.disconnection else None,
+            disconnection=DisconnectionStatusOut.of(p.disconnection) if p.disconnection else None,
             payment_points=[PointOut.of(x) for x in p.payment_points],
         )
 

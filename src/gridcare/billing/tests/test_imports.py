@@ -173,3 +173,15 @@ def test_a_file_upload_over_the_api_answers_the_bad_rows(bw, client):
         )
     assert answer.status_code == 422
     assert answer.json()["code"] == "bad_file" and answer.json()["rows"][0]["row"] == 2
+
+
+@pytest.mark.django_db
+def test_a_multipart_body_without_its_boundary_is_a_400_not_a_500(bw, client):
+    answer = client.generic(
+        "POST",
+        "/api/v1/payment-files",
+        data=b"--x\r\n",
+        content_type="multipart/form-data",
+        **bearer(bw.billing_county),
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, "invalid_body")
