@@ -74,7 +74,15 @@ def test_rendered_pages_fetch_nothing_from_another_site_and_the_policy_forbids_i
         ),
     )
     number = application.number
+    bill, run, billing_clerk = _billing(world)
     pages = {
+        billing_clerk: [
+            "/billing/runs/",
+            f"/billing/runs/{run.pk}/",
+            f"/billing/bills/{bill.number}/",
+            f"/billing/customer/{bill.customer.account_no}/",
+            f"/billing/bills/{bill.number}/explanation/",
+        ],
         world.clerk_east: [
             "/applications/",
             "/applications/new/",
@@ -125,6 +133,59 @@ def test_rendered_pages_fetch_nothing_from_another_site_and_the_policy_forbids_i
     _screen, key = WallScreen.issue(name="主屏", unit=world.county)
     wall = client.get(f"/quality/wall/open/{key}/", follow=True)
     assert wall.status_code == 200 and _fetched_off_site(wall.content.decode()) == []
+
+
+def _billing(w):
+    """A billing clerk, a released bill with its lines and a run holding an anomaly."""
+    import datetime as dt
+
+    from gridcare.billing.models import (
+        Anomaly,
+        Bill,
+        BillingAccount,
+        BillingRun,
+        BillLine,
+        TariffSchedule,
+        TariffVersion,
+    )
+    from gridcare.org.models import Role
+    from gridcare.org.services import create_staff
+
+    clerk = create_staff(
+        username="csp_billing",
+        password=w.password,
+        full_name="钱核算",
+        roles=[(Role.BILLING_CLERK, w.county)],
+    )
+    schedule = TariffSchedule.objects.get(code="zj-residential")
+    BillingAccount.objects.create(customer=w.customer_east, schedule=schedule)
+    run = BillingRun.objects.create(period=dt.date(2026, 11, 1), unit=w.county)
+    bill = Bill.objects.create(
+        number="ZDCSP0001",
+        customer=w.customer_east,
+        run=run,
+        period=dt.date(2026, 11, 1),
+        state="open",
+        period_start=dt.date(2026, 10, 26),
+        period_end=dt.date(2026, 11, 25),
+        kwh=Decimal("300"),
+        amount=Decimal("161.40"),
+        issued_on=dt.date(2026, 12, 2),
+        due_on=dt.date(2026, 12, 17),
+    )
+    BillLine.objects.create(
+        bill=bill,
+        seq=1,
+        item="energy",
+        label="第1档电度电费",
+        tier=1,
+        quantity=Decimal("300"),
+        price=Decimal("0.538"),
+        amount=Decimal("161.40"),
+        version=TariffVersion.objects.filter(schedule=schedule).first(),
+    )
+    Anomaly.objects.create(run=run, bill=bill, kind="swing", detail="电量波动")
+    return bill, run, clerk
 
 
 def test_our_scripts_and_styles_fetch_nothing_from_another_site():

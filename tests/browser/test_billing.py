@@ -24,7 +24,10 @@ D = dt.date
 
 def billing_world(w):
     create_staff(
-        username="billing_county", password=w.password, full_name="孙核算", roles=[(Role.BILLING_CLERK, w.county)]
+        username="billing_county",
+        password=w.password,
+        full_name="孙核算",
+        roles=[(Role.BILLING_CLERK, w.county)],
     )
     residential = TariffSchedule.objects.get(code="zj-residential")
     east = Meter.objects.create(customer=w.customer_east, meter_no="M-E-1")
@@ -34,7 +37,9 @@ def billing_world(w):
     # East: 610 kWh last August; 2,100 kWh in June; 400 kWh over a short July; 620 kWh now.
     past_bill(w.customer_east, D(2025, 8, 1), D(2025, 7, 26), D(2025, 8, 25), 610, "328.18")
     past_bill(w.customer_east, D(2026, 6, 1), D(2026, 5, 26), D(2026, 6, 25), 2100, "1129.80")
-    past_bill(w.customer_east, D(2026, 7, 1), D(2026, 6, 26), D(2026, 7, 23), 400, "215.20", year_kwh_before=2100)
+    past_bill(
+        w.customer_east, D(2026, 7, 1), D(2026, 6, 26), D(2026, 7, 23), 400, "215.20", year_kwh_before=2100
+    )
     read(east, D(2026, 7, 23), "5000")
     read(east, D(2026, 8, 25), "5620")
     past_bill(w.customer_west, D(2026, 7, 1), D(2026, 6, 26), D(2026, 7, 23), 55, "29.59")

@@ -67,6 +67,7 @@ def test_pages_carry_a_csp_without_inline_script_and_are_not_stored(client, worl
         "/knowledge/",
         "/applications/",
         "/applications/callbacks/",
+        f"/billing/customer/{world.customer_east.account_no}/",
     ]:
         response = client.get(url)
         assert response.status_code == 200, url
