@@ -185,10 +185,12 @@ OWING_CUSTOMERS = 0.02
 
 def _case_customers() -> list[tuple[int, str]]:
     """The two customers whose cases the demo walks: the first household and the first shop (by
-    account number) with a mobile on file, not prepaid, not key, not vulnerable."""
+    account number) with a mobile on file, not prepaid, and nothing that exempts them from a
+    disconnection now (an open complaint from the history, a vulnerable household …)."""
+    now = clock.now()
     chosen = []
     for customer_class, step in (("residential", "notified"), ("non_residential", "reconnecting")):
-        pk = (
+        candidates = (
             Customer.objects.filter(
                 customer_class=customer_class,
                 billing__isnull=False,
@@ -197,12 +199,13 @@ def _case_customers() -> list[tuple[int, str]]:
                 phones__kind="mobile",
             )
             .exclude(vulnerable_kind__gt="")
-            .order_by("account_no")
-            .values_list("pk", flat=True)
-            .first()
+            .select_related("station")
+            .order_by("account_no")[:200]
         )
-        if pk is not None:
-            chosen.append((pk, step))
+        for customer in candidates:
+            if not any(e.blocks for e in arrears.exemptions(customer, now)):
+                chosen.append((customer.pk, step))
+                break
     return chosen
 
 
