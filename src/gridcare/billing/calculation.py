@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -653,17 +655,32 @@ def recalculate_draft(ctx: Context, bill: Bill) -> list[Anomaly]:
     )
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while batches are priced: a batch makes hundreds of
+    thousands of small objects (readings, lines, rows) that reference counting frees, and each
+    automatic collection would walk them all (a fifth of a run's time). Collected at the end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def calculate(run: BillingRun, customer_ids: list[int] | None = None) -> BillingRun:
     """Calculate the run's draft bills (all its customers, or ``customer_ids``), batch by batch,
     and add up its figures. The caller holds the transaction."""
     ctx = Context.of(run)
     ids = customers_of(run) if customer_ids is None else customer_ids
-    for start in range(0, len(ids), BATCH):
-        bills, anomalies, kwh, amount = calculate_batch(ctx, ids[start : start + BATCH])
-        run.bills += bills
-        run.anomalies += anomalies
-        run.total_kwh += kwh
-        run.total_amount += amount
+    with _cyclic_gc_paused():
+        for start in range(0, len(ids), BATCH):
+            bills, anomalies, kwh, amount = calculate_batch(ctx, ids[start : start + BATCH])
+            run.bills += bills
+            run.anomalies += anomalies
+            run.total_kwh += kwh
+            run.total_amount += amount
     run.calculated_at = clock.now()
     run.save(update_fields=["bills", "anomalies", "total_kwh", "total_amount", "calculated_at"])
     return run

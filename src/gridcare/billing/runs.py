@@ -19,8 +19,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F, OuterRef, Subquery, Sum
+from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock, numbering
@@ -181,16 +181,7 @@ def release(*, actor, run: BillingRun) -> BillingRun:
         drafts.filter(amount__lte=0).update(state=BillState.PAID, issued_on=today, due_on=due, paid_on=today)
         owed = list(drafts.filter(amount__gt=0).values_list("customer_id", "amount", "number", "kwh"))
         drafts.filter(amount__gt=0).update(state=BillState.OPEN, issued_on=today, due_on=due)
-        owed_by = (
-            Bill.objects.filter(run=run, state=BillState.OPEN, customer_id=OuterRef("customer_id"))
-            .order_by()
-            .values("customer_id")
-            .annotate(total=Sum("amount"))
-            .values("total")
-        )
-        BillingAccount.objects.filter(
-            customer_id__in=Bill.objects.filter(run=run, state=BillState.OPEN).values("customer_id")
-        ).update(arrears=F("arrears") + Subquery(owed_by))
+        _raise_arrears(run)
         _tell_customers(run, owed, due)
         run.state = BillingRun.State.RELEASED
         run.released_at = now
@@ -198,6 +189,28 @@ def release(*, actor, run: BillingRun) -> BillingRun:
         run.save(update_fields=["state", "released_at", "released_by"])
         after_release([customer_id for customer_id, *_rest in owed])
     return run
+
+
+# The run's open bills added up per customer once and joined to the accounts (a hash join). A
+# correlated subquery per account, as the ORM writes it, let PostgreSQL scan every open bill for
+# each account when its statistics predate the release (the bills just turned open): quadratic,
+# a minute for 50,000 customers.
+_RAISE_ARREARS_SQL = """
+UPDATE {account} SET arrears = {account}.arrears + owed.total
+  FROM (SELECT customer_id, SUM(amount) AS total FROM {bill}
+         WHERE run_id = %s AND state = %s GROUP BY customer_id) AS owed
+ WHERE {account}.customer_id = owed.customer_id
+"""
+
+
+def _raise_arrears(run: BillingRun) -> None:
+    """Each account's arrears raised by what the run's open bills owe it (one statement)."""
+    sql = _RAISE_ARREARS_SQL.format(
+        account=connection.ops.quote_name(BillingAccount._meta.db_table),
+        bill=connection.ops.quote_name(Bill._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [run.pk, BillState.OPEN.value])
 
 
 def after_release(customer_ids: list[int]) -> None:
