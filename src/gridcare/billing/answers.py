@@ -12,6 +12,8 @@ Reads only; every answer starts from a customer in the user's scope (the scoping
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -85,7 +87,7 @@ class Explanation:
 def bill_for(user: Any, number: str) -> Bill:
     """A released (or imported) bill of a customer in the user's scope, with its lines; else 404."""
     bill = (
-        Bill.objects.select_related("customer")
+        Bill.objects.select_related("customer", "customer__billing")
         .prefetch_related(
             Prefetch("lines", queryset=BillLine.objects.select_related("version").order_by("seq"))
         )
@@ -125,17 +127,31 @@ def _tier_extra(bill: Bill) -> tuple[Decimal, Decimal]:
     return kwh, extra.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+@functools.lru_cache(maxsize=256)
+def _rules(pk: int, document: str) -> tariffs.TariffRules:
+    """A version's rule document checked once per process (keyed by its text: an edit is a new key)."""
+    return tariffs.TariffRules.model_validate_json(document)
+
+
+def rules_of(version: TariffVersion) -> tariffs.TariffRules:
+    return _rules(version.pk, json.dumps(version.rules, sort_keys=True))
+
+
 def tier_position(bill: Bill, account: BillingAccount) -> TierPosition | None:
     """Where the customer stands in the tiers after ``bill`` (annual: the tier year so far;
-    monthly: this month) and the kWh left before the next band."""
-    version = (
-        TariffVersion.objects.filter(schedule_id=account.schedule_id, effective_from__lte=bill.period_end)
-        .order_by("-effective_from")
-        .first()
-    )
+    monthly: this month) and the kWh left before the next band. The version is the one the bill's
+    last line was priced by (the one in force at the period's end), else read."""
+    priced = [ln.version for ln in bill.lines.all() if ln.version is not None]
+    version = priced[-1] if priced else None
+    if version is None:
+        version = (
+            TariffVersion.objects.filter(schedule_id=account.schedule_id, effective_from__lte=bill.period_end)
+            .order_by("-effective_from")
+            .first()
+        )
     if version is None:
         return None
-    rules = tariffs.TariffRules.model_validate(version.rules)
+    rules = rules_of(version)
     if rules.tier_basis == "none":
         return None
     limits = rules.limits_for(bill.period.month, account.household_persons)
@@ -159,11 +175,11 @@ def explain(bill: Bill) -> Explanation:
             ],
             kind__in=[Bill.Kind.ORIGINAL, Bill.Kind.IMPORTED],
             state__in=RELEASED,
-        ).prefetch_related("lines")
+        ).prefetch_related(Prefetch("lines", queryset=BillLine.objects.only("id", "bill_id", "version_id")))
     }
     previous = earlier.get(calculation.previous_month(bill.period))
     last_year = earlier.get(bill.period.replace(year=bill.period.year - 1))
-    account = BillingAccount.objects.filter(customer=customer).first()
+    account = getattr(customer, "billing", None)
     days = (bill.period_end - bill.period_start).days + 1
     daily = _daily(bill)
     reasons: list[Reason] = []
