@@ -114,6 +114,7 @@ SEEDED_BY_MIGRATIONS: list[tuple[str, dict, str, str]] = [
         "gridcare.applications.migrations.0006_survey_acceptance",
         "seed_rules",
     ),
+    ("billing.TariffSchedule", {}, "gridcare.billing.migrations.0002_seed", "seed"),
 ]
 
 
