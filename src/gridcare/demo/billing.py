@@ -41,7 +41,7 @@ from gridcare.core import bulk, clock, numbering
 from gridcare.customers.models import Customer, Meter
 from gridcare.org.models import Role, RoleAssignment, Unit
 
-SCHEDULE_OF = {
+SCHEDULE_OF: dict[str, str] = {
     Customer.TariffCategory.RESIDENTIAL_TIERED: "zj-residential",
     Customer.TariffCategory.RESIDENTIAL_TOU: "zj-residential-tou",
     Customer.TariffCategory.GENERAL_BUSINESS: "demo-business",
