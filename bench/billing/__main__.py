@@ -4,7 +4,7 @@ high" answer, each figure beside a control measured in the same run (docs/benchm
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/gridcare python -m bench.billing
     python -m bench.billing --smoke
 
-Works in a scratch database (default ``gc_bench_billing``; created, then dropped): migrate, seed
+Works in a scratch database (default ``<DATABASE_URL's name>_billing``; created, then dropped): migrate, seed
 the demo county's organization, topology and N customers (``seed_demo_county``: bulk COPY, no
 history), then write in bulk with raw SQL (``populate``): a billing account per customer on the
 tariff of its category (zj-residential, zj-residential-tou, demo-business, demo-large-industry,
@@ -239,7 +239,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--smoke", action="store_true", help="tiny size for CI (2,000 customers)")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the calculation run to FILE")
-    parser.add_argument("--db", default="gc_bench_billing", help="scratch database name")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="scratch database name (default: DATABASE_URL's name + '_billing', so that a run by hand "
+        "and CI's smoke run on another database never drop each other's)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep the scratch database afterwards")
     parser.add_argument("--seed", type=int, default=19)
     args = parser.parse_args(argv)
