@@ -304,3 +304,28 @@ def ensure_demo_county(customers: int, *, seed: int | None = None, reseed: bool 
             for table in DEMO_TABLES[:8]:
                 cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(table)}")
     return CountyState(customers=customers, reused=False, seed_seconds=elapsed)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def copy_floor(replay: dict[str, tuple[list[str], list[tuple]]], runs: int) -> list[float]:
+    """A write floor: rows read back as text (``{table: (columns, rows)}``) written again by raw
+    COPY in one transaction, rolled back; the time of each of ``runs`` rounds."""
+    from django.db import connection, transaction
+
+    times = []
+    for _ in range(runs):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                t0 = time.perf_counter()
+                for table, (cols, rows) in replay.items():
+                    with cursor.cursor.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as out:
+                        for row in rows:
+                            out.write_row(row)
+                times.append(time.perf_counter() - t0)
+                raise _Rollback
+        except _Rollback:
+            pass
+    return times

@@ -420,22 +420,7 @@ def replay_of_run(run_id: int) -> dict[str, tuple[list[str], list[tuple]]]:
 
 def write_floor(replay: dict[str, tuple[list[str], list[tuple]]], runs: int) -> list[float]:
     """The run's rows written again as raw COPY in one transaction, rolled back."""
-    from django.db import connection, transaction
-
-    times = []
-    for _ in range(runs):
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                t0 = time.perf_counter()
-                for table, (cols, rows) in replay.items():
-                    with cursor.cursor.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as out:
-                        for row in rows:
-                            out.write_row(row)
-                times.append(time.perf_counter() - t0)
-                raise _Rollback
-        except _Rollback:
-            pass
-    return times
+    return common.copy_floor(replay, runs)
 
 
 def analyze(*tables: str) -> None:
