@@ -59,8 +59,8 @@ def _detail(application: Application) -> ApplicationDetailOut:
 def _supply_unit(request: ApiRequest, code: str | None) -> Unit | None:
     if not code:
         return None
-    unit = Unit.objects.filter(code=code, is_active=True).first()
-    if unit is None or not scoping.unit_in_scope(request.auth, unit):
+    unit = scoping.unit_by_code(request.auth, code)
+    if unit is None:
         raise ApiError(ErrorCode.INVALID_UNIT, "Unknown supply unit, or outside your scope.", status=422)
     return unit
 

@@ -11,7 +11,6 @@ Reads only; every answer starts from a customer in the user's scope (the scoping
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 from dataclasses import dataclass, field
@@ -323,13 +322,3 @@ def payment_points_near(customer: Customer, limit: int = 5) -> list[PaymentPoint
         if len(ranked) >= limit:
             break
     return ranked[:limit]
-
-
-def year_kwh(customer_id: int, on: dt.date) -> Decimal:
-    """kWh billed to the customer in the calendar year up to ``on``."""
-    return sum(
-        Bill.objects.filter(customer_id=customer_id, period__year=on.year, period__lte=on)
-        .exclude(state=BillState.DRAFT)
-        .values_list("kwh", flat=True),
-        ZERO,
-    )

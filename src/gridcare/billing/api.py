@@ -74,8 +74,8 @@ def correct_bill(request: ApiRequest, number: str, body: CorrectionIn) -> Status
 
 
 def _unit(request: ApiRequest, code: str) -> Unit:
-    unit = Unit.objects.filter(code=code, is_active=True).first()
-    if unit is None or not scoping.unit_in_scope(request.auth, unit):
+    unit = scoping.unit_by_code(request.auth, code)
+    if unit is None:
         raise ApiError(ErrorCode.INVALID_UNIT, "Unknown unit, or outside your scope.", status=422)
     return unit
 

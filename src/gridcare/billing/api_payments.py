@@ -19,7 +19,6 @@ from gridcare.core.masking import mask_name
 from gridcare.core.validation import CleanLine, Code
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
-from gridcare.org.models import Unit
 from gridcare.org.types import ApiRequest
 
 from . import imports, payments
@@ -207,8 +206,8 @@ class ReconcileOut(Schema):
 
 @reconciliations_router.post("", response=ReconcileOut, summary="Reconcile a channel's day (日对账)")
 def reconcile(request: ApiRequest, body: ReconcileIn) -> ReconcileOut:
-    unit = Unit.objects.filter(code=body.unit, is_active=True).first()
-    if unit is None or not scoping.unit_in_scope(request.auth, unit):
+    unit = scoping.unit_by_code(request.auth, body.unit)
+    if unit is None:
         raise ApiError(ErrorCode.INVALID_UNIT, "Unknown unit, or outside your scope.", status=422)
     result = payments.reconcile(
         body.channel,

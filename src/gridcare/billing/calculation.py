@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import Sum
 
 from gridcare.core import bulk, clock, numbering
@@ -508,17 +507,6 @@ _LINE_COLUMNS = (
 _ANOMALY_COLUMNS = ("run_id", "bill_id", "kind", "detail", "state", "review_note")
 
 
-def _insert(table: str, columns: Any, rows: list) -> None:
-    """The run's rows hold no JSON values: on PostgreSQL they go to COPY as they are (without
-    ``insert_rows``' per-value look for dicts and lists)."""
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        bulk.copy_rows(table, columns, rows)
-    else:
-        bulk.insert_rows(table, columns, rows)
-
-
 def calculate_batch(ctx: Context, customer_ids: list[int]) -> tuple[int, int, Decimal, Decimal]:
     """Draft bills of ``customer_ids`` for the run, written; returns (bills, anomalies, kWh, amount).
     Rows go in without model instances (``core.bulk.insert_rows``: COPY on PostgreSQL); the bills'
@@ -532,7 +520,7 @@ def calculate_batch(ctx: Context, customer_ids: list[int]) -> tuple[int, int, De
     for p, number in zip(priced, numbers, strict=True):
         p.bill.number = number
     fixed = [*_DRAFT_CONSTANTS.values(), run.pk, clock.now()]
-    _insert(
+    bulk.insert_rows(
         Bill._meta.db_table,
         _BILL_COLUMNS,
         [[getattr(p.bill, name) for name in _DRAFT_FIGURES] + fixed for p in priced],
@@ -560,8 +548,8 @@ def calculate_batch(ctx: Context, customer_ids: list[int]) -> tuple[int, int, De
             for i, ln in enumerate(p.lines, start=1)
         ]
         anomalies += [(run.pk, bill_id, kind, detail, Anomaly.State.OPEN, "") for kind, detail in p.flags]
-    _insert(BillLine._meta.db_table, _LINE_COLUMNS, lines)
-    _insert(Anomaly._meta.db_table, _ANOMALY_COLUMNS, anomalies)
+    bulk.insert_rows(BillLine._meta.db_table, _LINE_COLUMNS, lines)
+    bulk.insert_rows(Anomaly._meta.db_table, _ANOMALY_COLUMNS, anomalies)
     estimates = [p.estimate for p in priced if p.estimate is not None]
     if estimates:
         MeterReading.objects.bulk_create(estimates, batch_size=5000, ignore_conflicts=True)

@@ -37,7 +37,7 @@ from gridcare.customers.models import Customer
 from gridcare.org import scoping
 
 from . import payments
-from .models import Bill, BillingAccount, BillState, Channel, Payment, PaymentFile
+from .models import BILLING_ROLES, Bill, BillingAccount, BillState, Channel, Payment, PaymentFile
 
 MAX_ROWS = 50_000
 MAX_BYTES = 10 * 1024 * 1024
@@ -242,7 +242,7 @@ def import_file(*, kind: str, name: str, content: bytes, actor) -> PaymentFile:
     answered 422 ``bad_file`` (the report in ``rows``)."""
     if kind not in COLUMNS:
         raise ApiError(ErrorCode.INVALID_INPUT, _("未知的文件类别"), status=422)
-    if not scoping.has_role(actor, *payments.CASHIER_ROLES):
+    if not scoping.has_role(actor, *BILLING_ROLES):
         raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("只有电费核算员或管理人员可以导入"), status=403)
     digest = hashlib.sha256(content).hexdigest()
     if PaymentFile.objects.filter(sha256=digest, kind=kind, state=PaymentFile.State.ACCEPTED).exists():

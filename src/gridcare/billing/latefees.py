@@ -28,13 +28,11 @@ from django.utils.translation import gettext as _
 from gridcare.core.api_errors import ApiError, ErrorCode
 from gridcare.customers.models import Customer
 from gridcare.org import scoping
-from gridcare.org.models import Role
 
-from .models import Bill, BillingAccount, BillState, LateFeeRule, LateFeeWaiver
+from .models import BILLING_ROLES, Bill, BillingAccount, BillState, LateFeeRule, LateFeeWaiver
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
-WAIVER_ROLES = (Role.BILLING_CLERK, Role.MANAGER)
 
 
 class Rules:
@@ -140,7 +138,7 @@ def waive(bill: Bill, *, reason: str, requested_by, approved_by) -> LateFeeWaive
     if approved_by.pk == requested_by.pk:
         raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("减免须由申请人以外的人审批"), status=403)
     for person in (requested_by, approved_by):
-        if not scoping.has_role(person, *WAIVER_ROLES):
+        if not scoping.has_role(person, *BILLING_ROLES):
             raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("只有电费核算员或管理人员可以办理减免"), status=403)
         scoping.require_in_scope(bill.customer, person, "station_id")
     with transaction.atomic():

@@ -20,7 +20,11 @@ from django.utils.translation import gettext_lazy as _
 from gridcare.core import clock
 from gridcare.core.models import HistoryEntry
 from gridcare.customers.models import Customer, Meter
-from gridcare.org.models import Unit
+from gridcare.org.models import Role, Unit
+
+# Who calculates, takes money, waives and reconciles: billing clerks and managers (the verbs check
+# it with ``org.scoping.has_role``).
+BILLING_ROLES = (Role.BILLING_CLERK, Role.MANAGER)
 
 ZERO = Decimal("0")
 

@@ -28,10 +28,10 @@ from gridcare.core import clock, numbering
 from gridcare.core.api_errors import ApiError, ErrorCode
 from gridcare.customers.models import Customer
 from gridcare.org import scoping
-from gridcare.org.models import Role
 
 from . import arrears, latefees, prepaid
 from .models import (
+    BILLING_ROLES,
     Allocation,
     Bill,
     BillingAccount,
@@ -45,7 +45,6 @@ from .models import (
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
 RECEIPT_PREFIX = "SK"
-CASHIER_ROLES = (Role.BILLING_CLERK, Role.MANAGER)
 
 
 def _check_amount(amount: Decimal) -> Decimal:
@@ -58,7 +57,7 @@ def _check_amount(amount: Decimal) -> Decimal:
 
 def require_cashier(actor, customer: Customer) -> None:
     """A payment by a person: a billing clerk or manager over the customer's station (404 outside)."""
-    if not scoping.has_role(actor, *CASHIER_ROLES):
+    if not scoping.has_role(actor, *BILLING_ROLES):
         raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("只有电费核算员或管理人员可以收费"), status=403)
     scoping.require_in_scope(customer, actor, "station_id")
 
@@ -286,7 +285,7 @@ def reconcile(
     under ``unit`` (in the actor's scope). Re-running replaces the day's result."""
     if channel not in Channel.values:
         raise ApiError(ErrorCode.INVALID_INPUT, _("未知的缴费渠道"), status=422)
-    if not scoping.has_role(actor, *CASHIER_ROLES):
+    if not scoping.has_role(actor, *BILLING_ROLES):
         raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("只有电费核算员或管理人员可以对账"), status=403)
     scoping.require_unit_in_scope(actor, unit)
     ours_qs = Payment.objects.filter(

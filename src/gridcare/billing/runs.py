@@ -29,10 +29,11 @@ from gridcare.customers.models import CustomerPhone
 from gridcare.notify import services as notify
 from gridcare.notify.models import Channel
 from gridcare.org import scoping
-from gridcare.org.models import Role, Unit
+from gridcare.org.models import Unit
 
 from . import calculation, payments
 from .models import (
+    BILLING_ROLES,
     Anomaly,
     Bill,
     BillingAccount,
@@ -44,7 +45,6 @@ from .models import (
     ReadingKind,
 )
 
-BILLING_ROLES = (Role.BILLING_CLERK, Role.MANAGER)
 ZERO = Decimal("0")
 CORRECTION_PREFIX = "TB"
 

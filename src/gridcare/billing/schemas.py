@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from ninja import Field, Schema
 
@@ -295,6 +295,3 @@ class CorrectionIn(Schema):
 def month_of(value: str) -> dt.date:
     year, month = value.split("-")
     return dt.date(int(year), int(month), 1)
-
-
-__all__: list[Any] = []

@@ -76,19 +76,27 @@ def insert_rows(
         return
     connection = connections[using]
     if connection.vendor == "postgresql":
-        import json
+        # COPY takes the values as they are but for JSON (a dict or list), encoded; which
+        # columns hold JSON is read off their first value that is not None.
 
         from django.core.serializers.json import DjangoJSONEncoder
 
-        copy_rows(
-            table,
-            columns,
-            (
-                [json.dumps(v, cls=DjangoJSONEncoder) if isinstance(v, dict | list) else v for v in row]
-                for row in rows
-            ),
-            using=using,
-        )
+        encode = DjangoJSONEncoder().encode
+        json_columns = [
+            i
+            for i in range(len(columns))
+            if isinstance(next((row[i] for row in rows if row[i] is not None), None), dict | list)
+        ]
+        if json_columns:
+            encoded = []
+            for row in rows:
+                values = list(row)
+                for i in json_columns:
+                    if values[i] is not None:
+                        values[i] = encode(values[i])
+                encoded.append(values)
+            rows = encoded
+        copy_rows(table, columns, rows, using=using)
         return
     quote = connection.ops.quote_name
     sql = (

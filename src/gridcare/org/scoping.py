@@ -177,6 +177,13 @@ def unit_in_scope(actor: Viewer, unit: Unit | int | None, active_unit: Unit | No
     return unit_id in visible_unit_ids(actor, active_unit)
 
 
+def unit_by_code(actor: Viewer, code: str) -> Unit | None:
+    """The active unit with ``code`` if ``actor`` may act on it, else None (a unit named in a
+    request: the caller answers its own 4xx)."""
+    unit = Unit.objects.filter(code=code, is_active=True).first()
+    return unit if unit is not None and unit_in_scope(actor, unit) else None
+
+
 def require_unit_in_scope(
     actor: Viewer,
     unit: Unit | int | None,
@@ -211,6 +218,7 @@ __all__ = [
     "roles_of",
     "root_units",
     "scope_q",
+    "unit_by_code",
     "unit_in_scope",
     "visible_unit_ids",
 ]

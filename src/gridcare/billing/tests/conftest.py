@@ -11,7 +11,7 @@ from gridcare.billing.models import Bill, BillingAccount, BillState, MeterReadin
 from gridcare.core import clock
 from gridcare.customers.models import Meter
 from gridcare.org.models import Role
-from gridcare.org.services import create_staff
+from gridcare.org.services import create_staff, issue_token
 
 
 def at(*args) -> dt.datetime:
@@ -65,3 +65,8 @@ def past_bill(
         due_on=end + dt.timedelta(days=15),
         **kw,
     )
+
+
+def bearer(user) -> dict:
+    """The test client's headers for an API call as ``user``."""
+    return {"HTTP_AUTHORIZATION": f"Bearer {issue_token(user=user)}"}

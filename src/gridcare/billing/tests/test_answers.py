@@ -12,15 +12,11 @@ from gridcare.billing import runs
 from gridcare.billing.models import Bill, BillingAccount, BillState, PaymentPoint
 from gridcare.core import clock
 from gridcare.org.models import Role
-from gridcare.org.services import create_staff, issue_token
+from gridcare.org.services import create_staff
 
-from .conftest import at, past_bill, read
+from .conftest import at, bearer, past_bill, read
 
 D = Decimal
-
-
-def bearer(user) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {issue_token(user=user)}"}
 
 
 def summer_household(w):

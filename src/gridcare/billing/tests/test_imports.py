@@ -12,15 +12,10 @@ from gridcare.billing import imports
 from gridcare.billing.models import Bill, BillingAccount, BillState, Payment, PaymentFile
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
-from gridcare.org.services import issue_token
 
-from .conftest import at, past_bill
+from .conftest import at, bearer, past_bill
 
 D = Decimal
-
-
-def bearer(user) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {issue_token(user=user)}"}
 
 
 def open_bill(customer, amount):
