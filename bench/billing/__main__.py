@@ -33,7 +33,11 @@ month's and last year's with their lines). The month billed is the last full mon
     same rows in two statements: the bill with the previous month's and last year's bills, their
     lines and the lines' tariff versions and the customer's station; the billing account with the
     tariff version in force. Alternating, after warm-ups. Target: p95 ≤ 2 × raw p95.
-(c) the payment API: not measured in this build (see the issue; it follows with the payments).
+(c) **the payment API** beside the bench control's (bench/billing/pay.py): payments/s under 16
+    clients with every 10th request retried. Target: ≥ 0.5 × the control's rate, nothing lost or
+    doubled.
+
+``--parts`` runs only some of (a), (b), (c); (b) and (c) then work on the populated history.
 """
 
 from __future__ import annotations
@@ -247,9 +251,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--keep-db", action="store_true", help="keep the scratch database afterwards")
     parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--parts", default="abc", help="which of (a), (b), (c) to run (default abc)")
+    parser.add_argument("--payments", type=int, default=3000, help="(c) payments a run (default 3000)")
+    parser.add_argument("--pay-runs", type=int, default=2, help="(c) runs of each server (default 2)")
+    parser.add_argument("--pay-warmup", type=int, default=100, help="(c) untimed payments before each run")
+    parser.add_argument("--clients", type=int, default=16, help="(c) concurrent clients (default 16)")
+    parser.add_argument("--workers", type=int, default=2, help="(c) gunicorn sync workers (default 2)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.customers, args.reads, args.floor_runs = 2_000, 60, 1
+        args.payments, args.pay_runs, args.pay_warmup = 150, 1, 20
     return args
 
 
@@ -640,6 +651,9 @@ def explain_statements(number: str, user) -> list[tuple[float, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    parts = set(args.parts)
+    if "b" in parts:
+        parts.add("a")  # the explanations are of the run's bills
     with scratch_database("billing", name=args.db, keep=args.keep_db):
         common.setup_django(require_postgresql=True)
         from django.db import connection
@@ -653,89 +667,96 @@ def main(argv: list[str] | None = None) -> int:
         pop = populate(args, period)
         before = common.conditions()
         city, clerk, agent = staff()
+        checks: dict[str, bool] = {}
+        report: list[str] = []
+        verdicts: list[bool] = []
 
-        # (a) the run, beside its floor.
-        floor_times, floor_counts = read_floor(city, period, args.floor_runs)
-        read_s = common.median(floor_times)
-        print(f"read floor: {read_s:.2f} s ({floor_counts})", flush=True)
-        run_s, run = run_calculation(clerk, city, period, args.profile)
-        print(f"calculate_month: {run_s:.1f} s for {run.bills:,} bills", flush=True)
-        analyze("billing_bill", "billing_billline", "billing_anomaly", "billing_meterreading")
-        replay = replay_of_run(run.pk)
-        write_times = write_floor(replay, args.floor_runs)
-        write_s = common.median(write_times)
-        print(f"write floor: {write_s:.2f} s", flush=True)
-        floor_s = read_s + write_s
-        checks = run_checks(run, period, pop, floor_counts)
-        anomalies = {}
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT kind, COUNT(*) FROM billing_anomaly WHERE run_id = %s GROUP BY kind ORDER BY kind",
-                [run.pk],
-            )
-            anomalies = dict(cursor.fetchall())
-        accept_s, release_s, accepted = release_run(clerk, run, period)
-        released, messages = release_checks(run)
-        checks.update(released)
-        status = second_calculation(clerk, city, period)
-        checks[f"a second calculate_month on the released run answers 409 (got {status})"] = status == 409
+        if "a" in parts:
+            # (a) the run, beside its floor.
+            floor_times, floor_counts = read_floor(city, period, args.floor_runs)
+            read_s = common.median(floor_times)
+            print(f"read floor: {read_s:.2f} s ({floor_counts})", flush=True)
+            run_s, run = run_calculation(clerk, city, period, args.profile)
+            print(f"calculate_month: {run_s:.1f} s for {run.bills:,} bills", flush=True)
+            analyze("billing_bill", "billing_billline", "billing_anomaly", "billing_meterreading")
+            replay = replay_of_run(run.pk)
+            write_times = write_floor(replay, args.floor_runs)
+            write_s = common.median(write_times)
+            print(f"write floor: {write_s:.2f} s", flush=True)
+            floor_s = read_s + write_s
+            checks.update(run_checks(run, period, pop, floor_counts))
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT kind, COUNT(*) FROM billing_anomaly WHERE run_id = %s GROUP BY kind ORDER BY kind",
+                    [run.pk],
+                )
+                anomalies = dict(cursor.fetchall())
+            accept_s, release_s, accepted = release_run(clerk, run, period)
+            released, messages = release_checks(run)
+            checks.update(released)
+            status = second_calculation(clerk, city, period)
+            checks[f"a second calculate_month on the released run answers 409 (got {status})"] = status == 409
+            ok_a = run_s <= 3 * floor_s
+            verdicts.append(ok_a)
+            reads = ", ".join(f"{n:,} {label}" for label, n in floor_counts.items())
+            written = ", ".join(f"{len(rows):,} {table}" for table, (_cols, rows) in replay.items())
+            report += [
+                f"(a) read floor (raw SELECTs: {reads}): {read_s:.2f} s  ({', '.join(f'{t:.2f}' for t in floor_times)})",
+                f"    write floor (raw COPY of {written}): {write_s:.2f} s  ({', '.join(f'{t:.2f}' for t in write_times)})",
+                f"    floor (read + write):      {floor_s:.2f} s",
+                f"    runs.calculate_month:      {run_s:.2f} s  ({run.bills / run_s:,.0f} bills/s)  "
+                f"ratio {run_s / floor_s:.2f} ×  (target ≤ 3 ×)  {'PASS' if ok_a else 'MISS'}"
+                + ("  [under cProfile]" if args.profile else ""),
+                f"    anomalies held: {sum(anomalies.values()):,} ({', '.join(f'{k} {v:,}' for k, v in anomalies.items())})",
+                f"    runs.accept_all:           {accept_s:.2f} s ({accepted:,} accepted)",
+                f"    runs.release:              {release_s:.2f} s ({messages:,} SMS queued; no target)",
+            ]
 
-        # (b) the explanation, beside the raw SQL read.
-        rng = random.Random(args.seed)
-        numbers = list(Bill.objects.filter(run=run).values_list("number", flat=True))
-        sample = [rng.choice(numbers) for _ in range(args.reads)]
-        explain_latencies([rng.choice(numbers) for _ in range(20)], agent)  # warm up
-        ours, raw, wrong = explain_latencies(sample, agent)
-        p95, raw95 = common.percentile(ours, 95), common.percentile(raw, 95)
-        statements = explain_statements(sample[0], agent)
-        checks[f"every explanation has its bill, lines, previous and last year's bill ({wrong} wrong)"] = (
-            wrong == 0
-        )
+        if "b" in parts:
+            # (b) the explanation, beside the raw SQL read.
+            rng = random.Random(args.seed)
+            numbers = list(Bill.objects.filter(run=run).values_list("number", flat=True))
+            sample = [rng.choice(numbers) for _ in range(args.reads)]
+            explain_latencies([rng.choice(numbers) for _ in range(20)], agent)  # warm up
+            ours, raw, wrong = explain_latencies(sample, agent)
+            p95, raw95 = common.percentile(ours, 95), common.percentile(raw, 95)
+            statements = explain_statements(sample[0], agent)
+            checks[
+                f"every explanation has its bill, lines, previous and last year's bill ({wrong} wrong)"
+            ] = wrong == 0
+            ok_b = p95 <= 2 * raw95
+            verdicts.append(ok_b)
+            report += [
+                f"(b) raw SQL explanation p50/p95: {common.percentile(raw, 50):.2f} / {raw95:.2f} ms",
+                f"    answers.explain p50/p95:   {common.percentile(ours, 50):.2f} / {p95:.2f} ms",
+                f"    ratio p95:                 {p95 / raw95:.2f} ×  (target ≤ 2 ×)  {'PASS' if ok_b else 'MISS'}",
+                f"    one explanation issues {len(statements) - 1} statements (the raw read 2):",
+            ]
+            report += [f"      {ms:6.2f} ms  {sql}" for ms, sql in statements]
 
-        ok_a = run_s <= 3 * floor_s
-        ok_b = p95 <= 2 * raw95
+        if "c" in parts:
+            # (c) the payment API, beside the control's.
+            from bench.billing import pay
+
+            lines, paid, ok_c = pay.measure(args, clerk)
+            checks.update(paid)
+            verdicts.append(ok_c)
+            report += lines
+
         print()
         common.print_conditions(
             before,
             common.conditions(),
-            runs=f"read floor × {args.floor_runs}, write floor × {args.floor_runs}, run × 1 (+ the refused repeat); "
-            f"explanations {args.reads} after 20 warm-ups, alternating with the raw read",
+            runs=f"parts {''.join(sorted(parts))}; read floor × {args.floor_runs}, write floor × {args.floor_runs}, "
+            f"run × 1 (+ the refused repeat); explanations {args.reads} after 20 warm-ups, alternating with "
+            f"the raw read; payments {args.pay_runs} runs a server, alternating",
             size=f"{args.customers:,} customers seeded ({seed_seconds:.0f} s), {pop['accounts']:,} billing accounts, "
             f"{pop['readings']:,} readings, {pop['bills']:,} earlier bills (populated in {pop['seconds']:.0f} s); "
             f"month billed {period:%Y-%m}",
         )
         print()
         print("== results ==")
-        reads = ", ".join(f"{n:,} {label}" for label, n in floor_counts.items())
-        print(
-            f"(a) read floor (raw SELECTs: {reads}): {read_s:.2f} s  ({', '.join(f'{t:.2f}' for t in floor_times)})"
-        )
-        written = ", ".join(f"{len(rows):,} {table}" for table, (_cols, rows) in replay.items())
-        print(
-            f"    write floor (raw COPY of {written}): {write_s:.2f} s  ({', '.join(f'{t:.2f}' for t in write_times)})"
-        )
-        print(f"    floor (read + write):      {floor_s:.2f} s")
-        print(
-            f"    runs.calculate_month:      {run_s:.2f} s  ({run.bills / run_s:,.0f} bills/s)  "
-            f"ratio {run_s / floor_s:.2f} ×  (target ≤ 3 ×)  {'PASS' if ok_a else 'MISS'}"
-            + ("  [under cProfile]" if args.profile else "")
-        )
-        print(
-            f"    anomalies held: {sum(anomalies.values()):,} ({', '.join(f'{k} {v:,}' for k, v in anomalies.items())})"
-        )
-        print(f"    runs.accept_all:           {accept_s:.2f} s ({accepted:,} accepted)")
-        print(f"    runs.release:              {release_s:.2f} s ({messages:,} SMS queued; no target)")
-        print(f"(b) raw SQL explanation p50/p95: {common.percentile(raw, 50):.2f} / {raw95:.2f} ms")
-        print(f"    answers.explain p50/p95:   {common.percentile(ours, 50):.2f} / {p95:.2f} ms")
-        print(
-            f"    ratio p95:                 {p95 / raw95:.2f} ×  (target ≤ 2 ×)  {'PASS' if ok_b else 'MISS'}"
-        )
-        print(f"    one explanation issues {len(statements) - 1} statements (the raw read 2):")
-        for ms, sql in statements:
-            print(f"      {ms:6.2f} ms  {sql}")
-        # (c) the payment API — added with the payments (issue 19): the channels' idempotent API
-        # against the bench control's rate, nothing lost or doubled under retries.
-        print("(c) payments: not measured in this build")
+        print("\n".join(report))
         print("== correctness ==")
         for label, ok in checks.items():
             print(f"  {common.verdict(ok)}  {label}")

@@ -13,3 +13,19 @@ class Intake(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_type} {self.account_no}"
+
+
+class Payment(models.Model):
+    """One row per payment: the control's whole payment — no account, no bills, no allocation."""
+
+    account_no = models.CharField(max_length=20)
+    channel = models.CharField(max_length=20)
+    reference = models.CharField(max_length=64)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    paid_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "reference"], name="control_payment_once")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.reference}"

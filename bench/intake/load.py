@@ -1,9 +1,9 @@
 """A small closed-loop HTTP load generator: C threads, raw sockets, bounded count and time.
 
-Each client takes the next request number, sends ``POST /api/v1/work-orders`` with a bearer token
-and a fresh ``Idempotency-Key``, and waits for the whole response; every ``retry_every``-th
-request is sent again with the same key right after its answer (a client retrying after a
-timeout). The connection is kept alive when the server allows it (gunicorn's sync workers close
+Each client takes the next request number, sends ``POST <path>`` (``/api/v1/work-orders`` unless
+told) with a bearer token, a fresh ``Idempotency-Key`` and the body ``body(i, key)`` makes, and
+waits for the whole response; every ``retry_every``-th request is sent again with the same key
+right after its answer (a client retrying after a timeout). The connection is kept alive when the server allows it (gunicorn's sync workers close
 it after each response, so most requests connect anew — the same for GridCare and the control).
 Only 127.0.0.1 is ever addressed.
 """
@@ -15,6 +15,7 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -127,10 +128,10 @@ class _Connection:
         self.buffer = b""
 
 
-def _payload(port: int, token: str, key: str, body: dict) -> bytes:
+def _payload(port: int, token: str, key: str, body: dict, path: str = "/api/v1/work-orders") -> bytes:
     data = json.dumps(body, ensure_ascii=False).encode()
     head = (
-        f"POST /api/v1/work-orders HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
         f"Idempotency-Key: {key}\r\nContent-Length: {len(data)}\r\n\r\n"
     )
@@ -167,8 +168,15 @@ def drive(
     retry_every: int = 10,
     max_seconds: float = 300.0,
     timeout: float = 30.0,
+    path: str = "/api/v1/work-orders",
+    body: Callable[[int, str], dict] | None = None,
+    answer_field: str = "number",
 ) -> Run:
-    """Send ``requests`` first-time requests (plus the retries) with ``clients`` threads."""
+    """Send ``requests`` first-time requests (plus the retries) with ``clients`` threads.
+
+    ``body(i, key)`` makes the i-th request's body (a work order for a random customer unless
+    given); ``answer_field`` names the field of a 2xx answer that identifies what was created."""
+    make = body or (lambda i, _key: body_for(i, accounts, seed))
     run = Run()
     lock = threading.Lock()
     counter = iter(range(requests))
@@ -184,11 +192,11 @@ def drive(
                 if i is None:
                     break
                 key = f"{key_prefix}-{i}"
-                payload = _payload(port, token, key, body_for(i, accounts, seed))
+                payload = _payload(port, token, key, make(i, key), path)
                 for retry in (False, True) if i % retry_every == 0 else (False,):
                     started = time.perf_counter()
                     try:
-                        status, body = conn.request(payload)
+                        status, answer = conn.request(payload)
                     except (OSError, ValueError) as exc:
                         conn.close()
                         with lock:
@@ -198,12 +206,12 @@ def drive(
                     number = None
                     if 200 <= status < 300:
                         try:
-                            number = json.loads(body).get("number")
+                            number = json.loads(answer).get(answer_field)
                         except ValueError:
                             status = 599  # a 2xx without the order's number counts as a failure
                     elif len(run.errors) < 20:
                         with lock:
-                            run.errors.append(f"{key}: HTTP {status} {body[:200]!r}")
+                            run.errors.append(f"{key}: HTTP {status} {answer[:200]!r}")
                     local.append(Result(key, retry, status, number, ms))
         finally:
             conn.close()
