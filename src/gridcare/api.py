@@ -217,6 +217,7 @@ def on_forbidden(request, exc):
 # The busiest paths first: Django tries the URL patterns in order (fault calls in a storm, intake).
 api.add_router("/repair", "gridcare.repair.api.router")
 api.add_router("/work-orders", workorders_router)
+api.add_router("/payments", payments_router)  # the channels' other hot path: resolved early
 api.add_router("/calls", calls_router)
 api.add_router("/customers", customers_router)
 api.add_router("/knowledge", knowledge_router)
@@ -229,6 +230,5 @@ api.add_router("/statistics", statistics_router)
 api.add_router("/billing", billing_router)
 api.add_router("/billing-runs", billing_runs_router)
 api.add_router("/disconnections", disconnections_router)
-api.add_router("/payments", payments_router)
 api.add_router("/payment-files", payment_files_router)
 api.add_router("/reconciliations", reconciliations_router)

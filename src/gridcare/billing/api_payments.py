@@ -111,7 +111,9 @@ def post_payment(request: ApiRequest, body: PaymentIn) -> Status[PaymentOut]:
         operator=request.auth,
         fingerprint=request_fingerprint(request),
     )
-    return Status(201 if created else 200, PaymentOut.of(_payment(request, payment.receipt_no)))
+    if created:  # answered from what the posting holds: its customer, allocations and their bills
+        return Status(201, PaymentOut.of(payment))
+    return Status(200, PaymentOut.of(_payment(request, payment.receipt_no)))
 
 
 class PaymentFilters(Schema):

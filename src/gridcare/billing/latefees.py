@@ -23,9 +23,12 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
 from gridcare.core.api_errors import ApiError, ErrorCode
+from gridcare.core.memo import Memo
 from gridcare.customers.models import Customer
 from gridcare.org import scoping
 
@@ -41,6 +44,13 @@ class Rules:
     def __init__(self) -> None:
         self.rows = list(LateFeeRule.objects.order_by("effective_from"))
 
+    @classmethod
+    def current(cls) -> Rules:
+        """The rules as this process last read them, for at most ``_RULES_SECONDS`` (a payment
+        reads them on every posting; a rule is edited years ahead of its date, and a change
+        saved in this process is seen at once)."""
+        return _rules.get("all", cls)
+
     def on(self, day: dt.date) -> LateFeeRule | None:
         found = None
         for rule in self.rows:
@@ -49,6 +59,15 @@ class Rules:
             else:
                 break
         return found
+
+
+_RULES_SECONDS = 60
+_rules: Memo[Rules] = Memo(_RULES_SECONDS)
+
+
+@receiver([post_save, post_delete], sender=LateFeeRule)
+def _rules_changed(**_kwargs) -> None:
+    _rules.forget()
 
 
 def _accrued(

@@ -278,7 +278,11 @@ class Bill(models.Model):
 
     number = models.CharField(_("账单编号"), max_length=24, unique=True)
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="bills", verbose_name=_("客户")
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="bills",
+        verbose_name=_("客户"),
+        db_index=False,  # led by the (customer, period) index
     )
     run = models.ForeignKey(
         BillingRun,
@@ -330,6 +334,10 @@ class Bill(models.Model):
         indexes = [
             models.Index(fields=["customer", "period"], name="billing_bill_customer"),
             models.Index(fields=["state", "due_on"], name="billing_bill_open_due"),
+            # A customer's open bills, oldest due first: what every payment reads and locks.
+            models.Index(
+                fields=["customer", "due_on"], condition=models.Q(state="open"), name="billing_bill_owed"
+            ),
         ]
         verbose_name = _("电费账单")
         verbose_name_plural = _("电费账单")

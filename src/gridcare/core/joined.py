@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -64,9 +65,9 @@ class Loaded(QuerySet):
     """
 
     @classmethod
-    def holding(cls, model: type[Model], objects: list[Model], owner: Model, name: str) -> Loaded:
+    def holding(cls, model: type[Model], objects: Sequence[Model], owner: Model, name: str) -> Loaded:
         loaded = cls(model=model)
-        loaded._result_cache = objects
+        loaded._result_cache = list(objects)
         loaded._prefetch_done = True
         loaded._owner = (owner, name)
         return loaded
@@ -75,6 +76,19 @@ class Loaded(QuerySet):
         owner, name = self._owner
         manager = getattr(owner, name)
         return manager._apply_rel_filters(self.model._default_manager.get_queryset())._clone()
+
+
+def hold(owner: Model, name: str, model: type[Model], objects: Sequence[Model]) -> None:
+    """Answer ``owner``'s related set ``name`` from ``objects`` (rows the caller just wrote or
+    read), as a prefetch would."""
+    owner.__dict__.setdefault("_prefetched_objects_cache", {})[name] = Loaded.holding(
+        model, objects, owner, name
+    )
+
+
+def extra_value(obj: Model, name: str) -> Any:
+    """The value of an ``extras`` column read with ``obj`` (see ``JoinedRows``)."""
+    return obj.__dict__[name]
 
 
 M = TypeVar("M", bound=Model)
@@ -94,11 +108,16 @@ class JoinedRows(Generic[M]):
         related: tuple[Related, ...] = (),
         children: tuple[Children, ...] = (),
         order_by: str = "",
+        extras: tuple[tuple[str, str | dict[str, str]], ...] = (),
     ) -> None:
+        """``extras``: (attribute, SQL expression) pairs read with the row and set on the base
+        instance (``{table}`` stands for the base table), such as an ``EXISTS`` a caller needs;
+        an expression may be given per database vendor (``{"postgresql": …, "default": …}``)."""
         self.base = base
         self.related = related
         self.children = children
         self.order_by = order_by
+        self.extras = extras
         self._sql: dict[str, str] = {}
         self._converter_cache: dict[tuple[str, type[Model]], list] = {}
 
@@ -138,6 +157,10 @@ class JoinedRows(Generic[M]):
                     f"(SELECT json_group_array(json_array({fields})) FROM (SELECT * FROM {table} x "  # noqa: S608
                     f"WHERE x.{qn(child.fk)} = {base}.{base_pk} ORDER BY {order}) x)"
                 )
+        for _name, expression in self.extras:
+            if isinstance(expression, dict):
+                expression = expression.get(vendor, expression["default"])
+            columns.append(f"({expression.format(table=base)})")
         order_by = f" ORDER BY {self.order_by.format(table=base)}" if self.order_by else ""
         sql = (
             f"SELECT {', '.join(columns)} FROM {base} {' '.join(joins)} "  # noqa: S608
@@ -146,10 +169,20 @@ class JoinedRows(Generic[M]):
         self._sql[vendor] = sql
         return sql
 
-    def fetch(self, scoped: QuerySet | None, conditions: list[str], params: list[Any], limit: int) -> list[M]:
+    def fetch(
+        self,
+        scoped: QuerySet | None,
+        conditions: list[str],
+        params: list[Any],
+        limit: int,
+        *,
+        lock: bool = False,
+    ) -> list[M]:
         """``scoped``: the restricted queryset of the scoping door (its WHERE is compiled in), or
         None for a caller that checks the scope of the rows itself (the statement's text is then
-        always the same, and it runs prepared)."""
+        always the same, and it runs prepared). ``lock``: the base rows are locked for the
+        transaction (``FOR UPDATE OF`` the base table, as ``select_for_update(of=("self",))``;
+        SQLite locks the whole database on the first write instead)."""
         try:
             if scoped is None:
                 raise FullResultSet
@@ -167,6 +200,8 @@ class JoinedRows(Generic[M]):
         where = [f"({scope_sql})"] if scope_sql else []
         conditions = [c.format(table=self.table) for c in conditions]
         sql = self._statement().format(where=" AND ".join([*where, *conditions]) or "1=1")
+        if lock and connection.features.has_select_for_update:
+            sql += f" FOR UPDATE OF {self.table}"
         if scoped is None:
             rows = prepared.fetch(sql, [*params, limit])
         else:
@@ -207,6 +242,9 @@ class JoinedRows(Generic[M]):
                 for item in data or []
             ]
             cache[child.name] = Loaded.holding(child.model, objects, obj, child.name)
+        for name, _expression in self.extras:
+            setattr(obj, name, values[offset])
+            offset += 1
         return cast(M, obj)  # built[0]: the row of ``self.base``, the loop's first model
 
     @functools.cache  # noqa: B019 - a handful of module-level instances, kept for the process

@@ -19,6 +19,8 @@ from typing import Any
 
 from django.db import connection
 
+from . import numbering
+
 # A threshold no statement reaches: psycopg's automatic preparation stays off for every other
 # query (Django sets None, "never"), while ``prepare=True`` may prepare the ones given here.
 _NEVER_BY_ITSELF = 2**31 - 1
@@ -104,3 +106,148 @@ class _Prepared:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._cursor, name)
+
+
+# --- Rows written by prebuilt statements --------------------------------------------------------
+# For a write on a hot path (a channel's payment) the ORM compiles each INSERT and UPDATE anew;
+# these build the statement once per (model, fields, rows) from the model's metadata and run it
+# prepared. Values go through the fields' own preparation (``pre_save``, ``get_db_prep_save``),
+# exactly as ``save`` would send them; no signals are sent (as with ``bulk_create``/``update``).
+
+_statements: dict[tuple, str] = {}
+
+
+def _statement(key: tuple, build: Any) -> str:
+    sql = _statements.get(key)
+    if sql is None:
+        sql = _statements[key] = build()
+    return sql
+
+
+def _insert(objs: list[Any], fields: tuple[str, ...]) -> tuple[str, list[Any]]:
+    model = type(objs[0])
+    meta = model._meta
+    concrete = [meta.get_field(name) for name in fields]
+    qn = connection.ops.quote_name
+
+    def build() -> str:
+        row = "(" + ", ".join(["%s"] * len(concrete)) + ")"
+        return (
+            f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in concrete)}) "  # noqa: S608
+            f"VALUES {', '.join([row] * len(objs))} RETURNING {qn(meta.pk.column)}"
+        )
+
+    sql = _statement((connection.vendor, "insert", model, fields, len(objs)), build)
+    params: list[Any] = []
+    for obj in objs:
+        params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in concrete]
+    return sql, params
+
+
+def _saved(objs: list[Any], pks: list[Any]) -> None:
+    # RETURNING gives the rows in the VALUES' order (PostgreSQL and SQLite both do for one INSERT).
+    for obj, pk in zip(objs, pks, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def _update(obj: Any, fields: tuple[str, ...]) -> tuple[str, list[Any]]:
+    model = type(obj)
+    meta = model._meta
+    concrete = [meta.get_field(name) for name in fields]
+    qn = connection.ops.quote_name
+
+    def build() -> str:
+        sets = ", ".join(f"{qn(f.column)} = %s" for f in concrete)
+        pk = qn(meta.pk.column)
+        return f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {pk} = %s RETURNING {pk}"  # noqa: S608
+
+    sql = _statement((connection.vendor, "update", model, fields), build)
+    return sql, [*(f.get_db_prep_save(f.pre_save(obj, False), connection) for f in concrete), obj.pk]
+
+
+def insert(objs: list[Any], fields: tuple[str, ...]) -> None:
+    """INSERT ``objs`` (instances of one model, not yet saved) with ``fields`` in one statement
+    and set their primary keys; they are then saved instances."""
+    if objs:
+        sql, params = _insert(objs, fields)
+        _saved(objs, [pk for (pk,) in fetch(sql, params)])
+
+
+def update(obj: Any, fields: tuple[str, ...]) -> None:
+    """UPDATE one saved instance's ``fields`` by its primary key (``save(update_fields=…)``)."""
+    fetch(*_update(obj, fields))
+
+
+class Writes:
+    """Writes gathered and sent together: on PostgreSQL as one statement (each write a
+    data-modifying ``WITH`` part, all run to completion whatever the main query reads), so a
+    hot path pays one round trip for them; elsewhere one after the other. The writes must not
+    touch the same row twice (PostgreSQL runs the parts on one snapshot). Inserted rows do not
+    get their primary keys back (use ``insert`` for rows whose keys are needed)."""
+
+    def __init__(self) -> None:
+        self._parts: list[tuple[str, str, list[Any]]] = []  # (name, statement, parameters)
+        self._numbered: tuple[Any, str, str] | None = None  # (instance, field, part's name)
+
+    def _add(self, sql: str, params: list[Any]) -> str:
+        name = f"w{len(self._parts)}"
+        self._parts.append((name, sql, params))
+        return name
+
+    def insert(self, objs: list[Any], fields: tuple[str, ...]) -> None:
+        if objs:
+            self._add(*_insert(objs, fields))
+
+    def update(self, obj: Any, fields: tuple[str, ...]) -> None:
+        self._add(*_update(obj, fields))
+
+    def insert_numbered(
+        self, obj: Any, fields: tuple[str, ...], *, number: str, prefix: str, period: str, width: int, pk: Any
+    ) -> None:
+        """INSERT ``obj`` with ``number`` (a field not in ``fields``) taken from the counter of
+        (prefix, period) (``core.numbering``). On PostgreSQL, given the primary key reserved
+        for it (``nextval`` of its sequence, read beforehand), the counter is taken inside the
+        one statement ``run`` sends — its row stays locked only from there to the commit, not
+        through the whole transaction — and ``run`` sets ``obj``'s number. Elsewhere (or
+        without ``pk``) the number is taken and the row inserted at once."""
+        if connection.vendor != "postgresql" or pk is None:
+            setattr(obj, number, numbering.next_number(prefix, period, width))
+            insert([obj], (number, *fields))
+            return
+        if self._numbered is not None:
+            raise ValueError("one numbered row per Writes")
+        _saved([obj], [pk])
+        meta = type(obj)._meta
+        concrete = [meta.get_field(name) for name in fields]
+        qn = connection.ops.quote_name
+        counter = self._add(numbering.UPSERT_SQL, [prefix, period])
+
+        def build() -> str:
+            column = qn(meta.get_field(number).column)
+            columns = [qn(meta.pk.column), column, *(qn(f.column) for f in concrete)]
+            values = ", ".join(["%s", numbering.NUMBER_SQL, *(["%s"] * len(concrete))])
+            return (
+                f"INSERT INTO {qn(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+                f"SELECT {values} FROM {counter} RETURNING {column}"
+            )
+
+        sql = _statement(("postgresql", "numbered", type(obj), fields, number, counter), build)
+        params = [pk, f"{prefix}{period}", width]
+        params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in concrete]
+        self._numbered = (obj, number, self._add(sql, params))
+
+    def run(self) -> None:
+        numbered, self._numbered = self._numbered, None
+        if connection.vendor != "postgresql":
+            for _name, sql, params in self._parts:
+                fetch(sql, params)
+        elif self._parts:
+            # Each part is a statement built from model metadata; values stay parameters.
+            parts = ", ".join(f"{name} AS ({sql})" for name, sql, _params in self._parts)
+            final = f"SELECT * FROM {numbered[2]}" if numbered else "SELECT 1"  # noqa: S608 - a part name
+            rows = fetch(f"WITH {parts} {final}", [p for _name, _sql, params in self._parts for p in params])
+            if numbered:
+                setattr(numbered[0], numbered[1], rows[0][0])
+        self._parts = []

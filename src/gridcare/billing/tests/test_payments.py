@@ -184,6 +184,27 @@ def test_the_same_request_twice_is_applied_once_and_a_reused_reference_is_refuse
 
 
 @pytest.mark.django_db
+def test_receipts_count_up_by_day_and_a_retry_takes_no_number(bw):
+    w = bw
+    owing(w.customer_east, dt.date(2026, 10, 1), "100.00", dt.date(2026, 12, 15))
+    first, _ = pay(w.customer_east, "60.00", at(2026, 12, 1, 9, 0), "R-1", channel="online")
+    # What the posting hands back is what was written: its number, its allocations and bills.
+    assert [(a.part, a.bill.number if a.bill else None, a.amount) for a in first.allocations.all()] == [
+        ("bill", Bill.objects.get(customer=w.customer_east).number, D("60.00"))
+    ]
+    stored = Payment.objects.get(pk=first.pk)
+    assert stored.receipt_no == first.receipt_no == "SK20261201000001"
+    retry, created = pay(w.customer_east, "60.00", at(2026, 12, 1, 9, 0), "R-1", channel="online")
+    assert (created, retry.receipt_no) == (False, "SK20261201000001")
+    second, _ = pay(w.customer_east, "40.00", at(2026, 12, 1, 9, 5), "R-2", channel="online")
+    third, _ = pay(w.customer_east, "5.00", at(2026, 12, 2, 9, 0), "R-3", channel="online")
+    assert (second.receipt_no, third.receipt_no) == ("SK20261201000002", "SK20261202000001")
+    account = BillingAccount.objects.get(customer=w.customer_east)
+    assert (account.arrears, account.credit) == (0, D("5.00"))
+    assert Bill.objects.get(customer=w.customer_east).state == "paid"
+
+
+@pytest.mark.django_db
 def test_bad_amounts_and_unknown_accounts_are_refused_whole(bw):
     w = bw
     for amount in ("0", "-5", "10.001"):
