@@ -11,16 +11,21 @@ Reads only; every answer starts from a customer in the user's scope (the scoping
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db import connection
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from gridcare.core.joined import Children, JoinedRows, Related, extra_value
+from gridcare.core.memo import Memo
 from gridcare.customers.models import Customer
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
@@ -83,21 +88,81 @@ class Explanation:
         return (self.previous.period_end - self.previous.period_start).days + 1
 
 
+# The reads of an answer on the line, built once (``core.joined``: prepared, no ORM compiling —
+# which cost more than the reads themselves): a bill with its customer, its lines and the terms
+# of the customer's billing account; and the customer's earlier bills it is compared with.
+_ACCOUNT_TERM = "SELECT a.{column} FROM billing_billingaccount a WHERE a.customer_id = {{table}}.customer_id"
+_BILL = JoinedRows(
+    Bill,
+    related=(Related(Customer, "c", "customer_id"),),
+    children=(Children(BillLine, "lines", "bill_id", ("seq",)),),
+    extras=(
+        ("account_schedule_id", _ACCOUNT_TERM.format(column="schedule_id")),
+        ("account_persons", _ACCOUNT_TERM.format(column="household_persons")),
+    ),
+)
+_VERSIONS_SECONDS = 60
+_versions: Memo[TariffVersion] = Memo(_VERSIONS_SECONDS, max_size=2_000)
+
+
+@receiver([post_save, post_delete], sender=TariffVersion)
+def _version_changed(**_kwargs) -> None:
+    _versions.forget()
+
+
+def _with_versions(lines: list[BillLine]) -> None:
+    """Each line's tariff version, from this process's memo (versions are few and rarely edited;
+    an edit saved in this process is seen at once, elsewhere within a minute)."""
+    missing = {ln.version_id for ln in lines if ln.version_id and _versions.peek(ln.version_id) is None}
+    for version in TariffVersion.objects.filter(pk__in=missing) if missing else ():
+        _versions.put(version.pk, version)
+    for ln in lines:
+        if ln.version_id:
+            version = _versions.peek(ln.version_id) or TariffVersion.objects.get(pk=ln.version_id)
+            BillLine.version.field.set_cached_value(ln, version)
+
+
+# The bill of a number and, in the same statement, the customer's bills it is compared with (the
+# previous month's and the same month's last year): date arithmetic in each database's words.
+_MONTHS_BEFORE = {
+    "postgresql": "(SELECT (t.period - interval '{months} month')::date FROM billing_bill t WHERE t.number = %s)",
+    "sqlite": "(SELECT date(t.period, '-{months} month') FROM billing_bill t WHERE t.number = %s)",
+}
+_WITH_EARLIER = (
+    "{{table}}.customer_id = (SELECT t.customer_id FROM billing_bill t WHERE t.number = %s) AND ("
+    "({{table}}.number = %s AND {{table}}.state <> %s) OR ({{table}}.period IN ({previous}, {last_year}) "
+    "AND {{table}}.kind IN (%s, %s) AND {{table}}.state IN (%s, %s)))"
+)
+
+
 def bill_for(user: Any, number: str) -> Bill:
-    """A released (or imported) bill of a customer in the user's scope, with its lines; else 404."""
-    bill = (
-        Bill.objects.select_related("customer", "customer__billing")
-        .prefetch_related(
-            Prefetch("lines", queryset=BillLine.objects.select_related("version").order_by("seq"))
-        )
-        .filter(number=number)
-        .exclude(state=BillState.DRAFT)
-        .first()
+    """A released (or imported) bill of a customer in the user's scope, with its customer, its
+    lines and their tariff versions, and the earlier bills ``explain`` compares it with — one
+    statement; else 404."""
+    months = _MONTHS_BEFORE[connection.vendor]
+    condition = _WITH_EARLIER.format(previous=months.format(months=1), last_year=months.format(months=12))
+    rows = _BILL.fetch(
+        None,
+        [condition],
+        [number, number, BillState.DRAFT, number, number, Bill.Kind.ORIGINAL, Bill.Kind.IMPORTED, *RELEASED],
+        10,
     )
+    bill = next((b for b in rows if b.number == number), None)
     if bill is None:
         raise Http404("not found")
     scoping.require_in_scope(bill.customer, user, "station_id")
+    earlier: dict[dt.date, Bill] = {}
+    for other in sorted(rows, key=lambda b: b.pk):
+        if other is not bill:
+            earlier.setdefault(other.period, other)
+    bill.__dict__["_earlier"] = earlier
+    _with_versions([ln for b in rows for ln in b.lines.all()])
     return bill
+
+
+def _earlier(bill: Bill) -> dict[dt.date, Bill]:
+    """The previous month's and last year's bills (read with the bill by ``bill_for``)."""
+    return bill.__dict__["_earlier"]
 
 
 def _share(bill: Bill) -> dict[str, Decimal]:
@@ -136,7 +201,7 @@ def rules_of(version: TariffVersion) -> tariffs.TariffRules:
     return _rules(version.pk, json.dumps(version.rules, sort_keys=True))
 
 
-def tier_position(bill: Bill, account: BillingAccount) -> TierPosition | None:
+def tier_position(bill: Bill, schedule_id: int, persons: int) -> TierPosition | None:
     """Where the customer stands in the tiers after ``bill`` (annual: the tier year so far;
     monthly: this month) and the kWh left before the next band. The version is the one the bill's
     last line was priced by (the one in force at the period's end), else read."""
@@ -144,7 +209,7 @@ def tier_position(bill: Bill, account: BillingAccount) -> TierPosition | None:
     version = priced[-1] if priced else None
     if version is None:
         version = (
-            TariffVersion.objects.filter(schedule_id=account.schedule_id, effective_from__lte=bill.period_end)
+            TariffVersion.objects.filter(schedule_id=schedule_id, effective_from__lte=bill.period_end)
             .order_by("-effective_from")
             .first()
         )
@@ -153,7 +218,7 @@ def tier_position(bill: Bill, account: BillingAccount) -> TierPosition | None:
     rules = rules_of(version)
     if rules.tier_basis == "none":
         return None
-    limits = rules.limits_for(bill.period.month, account.household_persons)
+    limits = rules.limits_for(bill.period.month, persons)
     position = bill.year_kwh_before + bill.kwh if rules.tier_basis == "annual" else bill.kwh
     tier = 1 + sum(1 for limit in limits if position > limit)
     left = Decimal(limits[tier - 1]) - position if tier <= len(limits) else None
@@ -163,22 +228,11 @@ def tier_position(bill: Bill, account: BillingAccount) -> TierPosition | None:
 
 def explain(bill: Bill) -> Explanation:
     """Why this bill is what it is, against the previous month and the same month last year."""
-    customer = bill.customer
-    earlier = {
-        b.period: b
-        for b in Bill.objects.filter(
-            customer=customer,
-            period__in=[
-                calculation.previous_month(bill.period),
-                bill.period.replace(year=bill.period.year - 1),
-            ],
-            kind__in=[Bill.Kind.ORIGINAL, Bill.Kind.IMPORTED],
-            state__in=RELEASED,
-        ).prefetch_related(Prefetch("lines", queryset=BillLine.objects.only("id", "bill_id", "version_id")))
-    }
-    previous = earlier.get(calculation.previous_month(bill.period))
-    last_year = earlier.get(bill.period.replace(year=bill.period.year - 1))
-    account = getattr(customer, "billing", None)
+    periods = [calculation.previous_month(bill.period), bill.period.replace(year=bill.period.year - 1)]
+    earlier = _earlier(bill)
+    previous = earlier.get(periods[0])
+    last_year = earlier.get(periods[1])
+    schedule_id = extra_value(bill, "account_schedule_id")  # read with the bill (``bill_for``)
     days = (bill.period_end - bill.period_start).days + 1
     daily = _daily(bill)
     reasons: list[Reason] = []
@@ -230,7 +284,11 @@ def explain(bill: Bill) -> Explanation:
                 tier_cost,
             )
         )
-    position = tier_position(bill, account) if account is not None else None
+    position = (
+        tier_position(bill, schedule_id, extra_value(bill, "account_persons"))
+        if schedule_id is not None
+        else None
+    )
     share, prev_share = _share(bill), (_share(previous) if previous else {})
     if share and prev_share and share.get("peak", ZERO) - prev_share.get("peak", ZERO) >= 10:
         reasons.append(

@@ -18,12 +18,13 @@ import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db import connection, connections
+from django.db.models import DecimalField, Model, QuerySet
 
 from . import prepared
 
@@ -50,6 +51,11 @@ class Children:
 
 
 def _from_json(field: Any, value: Any) -> Any:
+    if isinstance(field, DecimalField) and value is not None:
+        # JSON carries a number as a float: back to the decimal it was (its shortest repr), at
+        # the field's places — what the ORM's converter gives for the column.
+        exact = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        return exact.quantize(Decimal(1).scaleb(-field.decimal_places))
     value = field.to_python(value)
     if isinstance(value, dt.datetime) and value.tzinfo is None and settings.USE_TZ:
         # SQLite's JSON gives the stored text, which is UTC without an offset.
@@ -208,10 +214,14 @@ class JoinedRows(Generic[M]):
             with connection.cursor() as cursor:
                 cursor.execute(sql, [*scope_params, *params, limit])
                 rows = cursor.fetchall()
-        return [self._build(row) for row in rows]
+        conn = connections[connection.alias]  # the connection itself, not the proxy, for the loop
+        seen: dict[tuple[Any, Any], Model] = {}
+        return [self._build(row, conn, seen) for row in rows]
 
-    def _build(self, row: tuple) -> M:
-        db = connection.alias
+    def _build(self, row: tuple, conn: Any, seen: dict[tuple[Any, Any], Model]) -> M:
+        """One base row as an instance, with its related rows (one instance per related row of
+        the fetch: rows sharing a customer share its instance), its children and its extras."""
+        db = conn.alias
         values = list(row)
         offset = 0
         built: list[Model | None] = []
@@ -219,13 +229,20 @@ class JoinedRows(Generic[M]):
             fields = model._meta.concrete_fields
             part = values[offset : offset + len(fields)]
             offset += len(fields)
-            if part[self._pk_at(model)] is None and built:  # an outer join that found no row
+            pk = part[self._pk_at(model)]
+            if pk is None and built:  # an outer join that found no row
                 built.append(None)
+                continue
+            if built and (model, pk) in seen:
+                built.append(seen[(model, pk)])
                 continue
             for index, funcs, col in self._converters_for(model):
                 for func in funcs:
-                    part[index] = func(part[index], col, connection)
-            built.append(model.from_db(db, [f.attname for f in fields], part))
+                    part[index] = func(part[index], col, conn)
+            instance = model.from_db(db, self._attnames(model), part)
+            if built:
+                seen[(model, pk)] = instance
+            built.append(instance)
         obj = built[0]
         for field, related in zip(self._relation_fields(), built[1:], strict=True):
             field.set_cached_value(obj, related)
@@ -236,7 +253,7 @@ class JoinedRows(Generic[M]):
             if isinstance(data, str):
                 data = json.loads(data)
             fields = child.model._meta.concrete_fields
-            names = [f.attname for f in fields]
+            names = self._attnames(child.model)
             objects = [
                 child.model.from_db(db, names, [_from_json(f, v) for f, v in zip(fields, item, strict=True)])
                 for item in data or []
@@ -248,6 +265,10 @@ class JoinedRows(Generic[M]):
         return cast(M, obj)  # built[0]: the row of ``self.base``, the loop's first model
 
     @functools.cache  # noqa: B019 - a handful of module-level instances, kept for the process
+    def _attnames(self, model: type[Model]) -> list[str]:
+        return [f.attname for f in model._meta.concrete_fields]
+
+    @functools.cache  # noqa: B019
     def _pk_at(self, model: type[Model]) -> int:
         return model._meta.concrete_fields.index(model._meta.pk)
 
