@@ -57,7 +57,7 @@ def _sections(payment: Payment) -> tuple[list[str], list[pdf.Section]]:
         notes.append(_("收费员：%(name)s") % {"name": payment.operator.display_name})
     if payment.state == Payment.State.REVERSED:
         notes.append(_("本笔缴费已冲正，收据作废。%(note)s") % {"note": payment.note})
-    return lines, [table, pdf.Text(lines=notes)]
+    return lines, [table, pdf.Text(heading=_("收款"), lines=notes)]
 
 
 def receipt_pdf(payment: Payment) -> bytes:

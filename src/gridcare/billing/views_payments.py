@@ -142,7 +142,7 @@ def desk(request: StaffRequest) -> HttpResponse:
     account = BillingAccount.objects.filter(customer=customer).first()
     today = _today()
     bills = _open_bills(customer, today) if account else []
-    due = sum((b.total for b in bills), ZERO)
+    due = sum((b.total for b in bills), ZERO).quantize(Decimal("0.01"))
     context.update(
         customer=customer,
         name=mask_name(customer.name),
@@ -153,7 +153,7 @@ def desk(request: StaffRequest) -> HttpResponse:
         prepaid=PrepaidAccount.objects.filter(customer=customer).first(),
         bills=bills,
         due=due,
-        late_fees=sum((b.late_fee for b in bills), ZERO),
+        late_fees=sum((b.late_fee for b in bills), ZERO).quantize(Decimal("0.01")),
         token=secrets.token_hex(10),
         recent=Payment.objects.filter(customer=customer).order_by("-paid_at", "-id")[:5],
         today=today,

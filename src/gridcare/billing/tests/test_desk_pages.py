@@ -59,8 +59,8 @@ def test_the_counter_page_shows_what_is_owed_today_and_posts_once_when_sent_twic
         first = client.post("/billing/desk/pay/", form)
         second = client.post("/billing/desk/pay/", form, follow=True)
     payment = Payment.objects.get()
-    assert first.status_code == 302 and first["Location"] == f"/billing/receipts/{payment.receipt_no}/"
-    assert second.redirect_chain[-1][0] == f"/billing/receipts/{payment.receipt_no}/"
+    assert first.status_code == 302 and first["Location"] == f"/billing/desk/receipts/{payment.receipt_no}/"
+    assert second.redirect_chain[-1][0] == f"/billing/desk/receipts/{payment.receipt_no}/"
     assert "该笔缴费已入账，未重复收取" in second.content.decode()
     assert (payment.amount, payment.operator, payment.unit, payment.channel) == (
         D("423.00"),
@@ -100,7 +100,7 @@ def test_the_receipt_lists_what_each_part_paid_adding_up_to_the_payment(bw, clie
     assert 'id="receipt-total">500.00<' in text
     payment = Payment.objects.get()
     with clock.frozen(NOW):
-        pdf = client.get(f"/billing/receipts/{payment.receipt_no}/pdf/")
+        pdf = client.get(f"/billing/desk/receipts/{payment.receipt_no}/pdf/")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     from pypdf import PdfReader
 
@@ -147,7 +147,7 @@ def test_a_reversal_needs_its_reason_and_reopens_the_bill(bw, client):
             },
         )
         payment = Payment.objects.get()
-        url = f"/billing/receipts/{payment.receipt_no}/reverse/"
+        url = f"/billing/desk/receipts/{payment.receipt_no}/reverse/"
         refused = client.post(url, {"reason": "  "}, follow=True)
         assert "请填写冲正原因" in refused.content.decode()
         payment.refresh_from_db()
@@ -175,15 +175,17 @@ def test_a_waiver_asked_on_the_counter_page_is_decided_by_another_clerk(bw, clie
         asked = client.post(f"/billing/bills/{february.number}/waiver/", {"reason": "低保户"}, follow=True)
         assert "减免申请已提交" in asked.content.decode()
         waiver = LateFeeWaiver.objects.get()
-        queue = client.get("/billing/waivers/").content.decode()
+        queue = client.get("/billing/desk/waivers/").content.decode()
         assert "本人申请，须由他人审批" in queue
-        own = client.post(f"/billing/waivers/{waiver.pk}/decide/", {"decision": "approve"}, follow=True)
+        own = client.post(f"/billing/desk/waivers/{waiver.pk}/decide/", {"decision": "approve"}, follow=True)
         assert "减免须由申请人以外的人审批" in own.content.decode()
         waiver.refresh_from_db()
         assert waiver.state == "requested"
         client.force_login(w.billing_county)
         approved = client.post(
-            f"/billing/waivers/{waiver.pk}/decide/", {"decision": "approve", "note": "核实无误"}, follow=True
+            f"/billing/desk/waivers/{waiver.pk}/decide/",
+            {"decision": "approve", "note": "核实无误"},
+            follow=True,
         )
     assert "已批准减免违约金 3.00 元" in approved.content.decode()
     waiver.refresh_from_db()
@@ -204,9 +206,11 @@ def test_a_rejection_needs_a_note(bw, client):
         client.post(f"/billing/bills/{february.number}/waiver/", {"reason": "客户称未收到账单"})
         waiver = LateFeeWaiver.objects.get()
         client.force_login(w.billing_county)
-        empty = client.post(f"/billing/waivers/{waiver.pk}/decide/", {"decision": "reject"}, follow=True)
+        empty = client.post(f"/billing/desk/waivers/{waiver.pk}/decide/", {"decision": "reject"}, follow=True)
         assert "请填写驳回理由" in empty.content.decode()
-        client.post(f"/billing/waivers/{waiver.pk}/decide/", {"decision": "reject", "note": "已按时送达"})
+        client.post(
+            f"/billing/desk/waivers/{waiver.pk}/decide/", {"decision": "reject", "note": "已按时送达"}
+        )
     waiver.refresh_from_db()
     assert waiver.state == "rejected"
 
@@ -247,16 +251,23 @@ def test_an_account_outside_the_clerks_scope_is_refused(bw, client):
     receipt_no = Payment.objects.get().receipt_no
     client.force_login(w.billing_west)
     with clock.frozen(NOW):
-        assert client.get(f"/billing/receipts/{receipt_no}/").status_code == 404
-        assert client.post(f"/billing/receipts/{receipt_no}/reverse/", {"reason": "x"}).status_code == 404
-        assert client.get(f"/billing/payments/customer/{w.customer_east.account_no}/").status_code == 404
+        assert client.get(f"/billing/desk/receipts/{receipt_no}/").status_code == 404
+        assert (
+            client.post(f"/billing/desk/receipts/{receipt_no}/reverse/", {"reason": "x"}).status_code == 404
+        )
+        assert client.get(f"/billing/desk/payments/customer/{w.customer_east.account_no}/").status_code == 404
 
 
 @pytest.mark.django_db
 def test_the_desk_is_for_billing_clerks_and_managers(bw, client):
     w = bw
     client.force_login(w.agent)
-    for url in ("/billing/desk/", "/billing/payments/", "/billing/waivers/", "/billing/files/"):
+    for url in (
+        "/billing/desk/",
+        "/billing/desk/payments/",
+        "/billing/desk/waivers/",
+        "/billing/desk/files/",
+    ):
         assert client.get(url).status_code == 403
     client.force_login(w.billing_east)
     home = client.get("/billing/runs/").content.decode()
@@ -276,12 +287,12 @@ def test_a_file_with_a_bad_row_shows_the_row_and_posts_nothing(bw, client):
     client.force_login(w.billing_county)
     with clock.frozen(NOW):
         answer = client.post(
-            "/billing/files/",
+            "/billing/desk/files/",
             {"kind": "withholding", "file": SimpleUploadedFile("bank-0319.csv", content, "text/csv")},
             follow=True,
         )
     record = PaymentFile.objects.get()
-    assert answer.redirect_chain[-1][0] == f"/billing/files/{record.pk}/"
+    assert answer.redirect_chain[-1][0] == f"/billing/desk/files/{record.pk}/"
     text = answer.content.decode()
     assert record.state == "rejected" and "2 行有误，整个文件未导入" in text
     bad = text[text.index('id="bad-rows"') : text.index('id="good-rows"')]
@@ -289,11 +300,11 @@ def test_a_file_with_a_bad_row_shows_the_row_and_posts_nothing(bw, client):
     assert "<td>4</td>" in bad and "金额不正确：abc" in bad
     assert not Payment.objects.exists()
     with clock.frozen(NOW):
-        listing = client.get("/billing/files/").content.decode()
+        listing = client.get("/billing/desk/files/").content.decode()
         assert "bank-0319.csv" in listing and "已拒绝" in listing
         # Another station's clerk does not see the county's files.
         client.force_login(w.billing_west)
-        assert client.get(f"/billing/files/{record.pk}/").status_code == 404
+        assert client.get(f"/billing/desk/files/{record.pk}/").status_code == 404
 
 
 @pytest.mark.django_db
@@ -304,7 +315,7 @@ def test_a_good_file_is_imported_and_its_rows_reported(bw, client):
     client.force_login(w.billing_east)
     with clock.frozen(NOW):
         answer = client.post(
-            "/billing/files/",
+            "/billing/desk/files/",
             {"kind": "withholding", "file": SimpleUploadedFile("bank.csv", content, "text/csv")},
             follow=True,
         )
@@ -333,7 +344,7 @@ def test_reconciling_a_day_lists_the_differences(bw, client):
     with clock.frozen(at(2026, 3, 21, 9, 0)):
         client.force_login(w.billing_east)  # a new day, a new session
         result = client.post(
-            "/billing/reconciliations/",
+            "/billing/desk/reconciliations/",
             {
                 "unit": w.east.pk,
                 "channel": "pos",
@@ -349,10 +360,10 @@ def test_reconciling_a_day_lists_the_differences(bw, client):
         differences = text[text.index('id="rec-differences"') :]
         assert "P-3" in differences and "渠道有、本方无" in differences
         assert "P-2" in differences and "本方有、渠道无" in differences
-        listing = client.get("/billing/reconciliations/").content.decode()
+        listing = client.get("/billing/desk/reconciliations/").content.decode()
         assert "2026-03-20" in listing and "不平 · 2 条差异" in listing
         bad = client.post(
-            "/billing/reconciliations/",
+            "/billing/desk/reconciliations/",
             {
                 "unit": w.east.pk,
                 "channel": "pos",
@@ -367,7 +378,7 @@ def test_reconciling_a_day_lists_the_differences(bw, client):
         # A unit outside the clerk's scope is not offered and not taken.
         client.force_login(w.billing_west)
         other = client.post(
-            "/billing/reconciliations/",
+            "/billing/desk/reconciliations/",
             {
                 "unit": w.east.pk,
                 "channel": "pos",
@@ -398,16 +409,16 @@ def test_the_days_payments_filter_by_channel_and_link_to_their_receipts(bw, clie
                     "reference": ref,
                 },
             )
-        day = client.get("/billing/payments/", {"unit": w.east.pk, "day": "2026-03-20"}).content.decode()
+        day = client.get("/billing/desk/payments/", {"unit": w.east.pk, "day": "2026-03-20"}).content.decode()
         pos = client.get(
-            "/billing/payments/", {"unit": w.east.pk, "day": "2026-03-20", "channel": "pos"}
+            "/billing/desk/payments/", {"unit": w.east.pk, "day": "2026-03-20", "channel": "pos"}
         ).content.decode()
         other_day = client.get(
-            "/billing/payments/", {"unit": w.east.pk, "day": "2026-03-19"}
+            "/billing/desk/payments/", {"unit": w.east.pk, "day": "2026-03-19"}
         ).content.decode()
-        mine = client.get(f"/billing/payments/customer/{w.customer_east.account_no}/").content.decode()
+        mine = client.get(f"/billing/desk/payments/customer/{w.customer_east.account_no}/").content.decode()
     receipts = list(Payment.objects.order_by("paid_at", "id").values_list("receipt_no", flat=True))
-    assert all(f'href="/billing/receipts/{r}/"' in day for r in receipts)
+    assert all(f'href="/billing/desk/receipts/{r}/"' in day for r in receipts)
     assert "入账 2 笔，合计 50.00 元" in day
     assert receipts[0] in pos and receipts[1] not in pos and "入账 1 笔，合计 30.00 元" in pos
     assert receipts[0] not in other_day
