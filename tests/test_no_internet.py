@@ -75,6 +75,7 @@ def test_rendered_pages_fetch_nothing_from_another_site_and_the_policy_forbids_i
     )
     number = application.number
     bill, run, billing_clerk = _billing(world)
+    receipt_no = _receipt(bill)
     pages = {
         billing_clerk: [
             "/billing/runs/",
@@ -82,6 +83,14 @@ def test_rendered_pages_fetch_nothing_from_another_site_and_the_policy_forbids_i
             f"/billing/bills/{bill.number}/",
             f"/billing/customer/{bill.customer.account_no}/",
             f"/billing/bills/{bill.number}/explanation/",
+            "/billing/desk/",
+            f"/billing/desk/?account_no={bill.customer.account_no}",
+            f"/billing/desk/receipts/{receipt_no}/",
+            "/billing/desk/payments/",
+            f"/billing/desk/payments/customer/{bill.customer.account_no}/",
+            "/billing/desk/waivers/",
+            "/billing/desk/reconciliations/",
+            "/billing/desk/files/",
         ],
         world.clerk_east: [
             "/applications/",
@@ -186,6 +195,21 @@ def _billing(w):
     )
     Anomaly.objects.create(run=run, bill=bill, kind="swing", detail="电量波动")
     return bill, run, clerk
+
+
+def _receipt(bill) -> str:
+    """A counter payment of part of the bill (its receipt's number)."""
+    from gridcare.billing import payments
+    from gridcare.core import clock
+
+    payment, _created = payments.post_payment(
+        customer=bill.customer,
+        channel="counter",
+        reference="CSP-1",
+        amount=Decimal("100.00"),
+        paid_at=clock.now(),
+    )
+    return payment.receipt_no
 
 
 def test_our_scripts_and_styles_fetch_nothing_from_another_site():

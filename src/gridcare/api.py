@@ -27,6 +27,7 @@ from gridcare.billing.api_arrears import router as disconnections_router
 from gridcare.billing.api_payments import files_router as payment_files_router
 from gridcare.billing.api_payments import reconciliations_router
 from gridcare.billing.api_payments import router as payments_router
+from gridcare.billing.api_payments import waivers_router as late_fee_waivers_router
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError, ErrorCode, ErrorOut, error_codes_markdown
 from gridcare.customers.api import router as customers_router
@@ -232,3 +233,4 @@ api.add_router("/billing-runs", billing_runs_router)
 api.add_router("/disconnections", disconnections_router)
 api.add_router("/payment-files", payment_files_router)
 api.add_router("/reconciliations", reconciliations_router)
+api.add_router("/late-fee-waivers", late_fee_waivers_router)

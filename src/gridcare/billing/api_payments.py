@@ -1,7 +1,8 @@
 """Payments over the API, for the channels (counter and POS clients, the online channels, the
 banks' gateways) and the billing clerks: post a payment (idempotent), read a receipt, list a
 customer's payments, reverse one, import a channel's or the system of record's file, reconcile a
-channel's day. Thin; errors are ``{code, message}`` (4xx)."""
+channel's day; request a late-fee waiver and have another person approve or reject it. Thin;
+errors are ``{code, message}`` (4xx)."""
 
 import datetime as dt
 from decimal import Decimal
@@ -21,12 +22,13 @@ from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
 from gridcare.org.types import ApiRequest
 
-from . import imports, payments
-from .models import Channel, Payment, PaymentFile
+from . import answers, imports, latefees, payments
+from .models import Channel, LateFeeWaiver, Payment, PaymentFile
 
 router = Router(tags=["billing"])
 files_router = Router(tags=["billing"])
 reconciliations_router = Router(tags=["billing"])
+waivers_router = Router(tags=["billing"])
 
 
 class PaymentIn(Schema):
@@ -231,3 +233,96 @@ def reconcile(request: ApiRequest, body: ReconcileIn) -> ReconcileOut:
         balanced=result.balanced,
         differences=result.differences,
     )
+
+
+class LateFeeWaiverIn(Schema):
+    bill: Code = Field(description="the number of the bill whose late fee is to be waived")
+    reason: CleanLine = Field(min_length=1, max_length=200)
+
+
+class LateFeeWaiverDecisionIn(Schema):
+    note: CleanLine = Field("", max_length=200, description="the decision's note; required to reject")
+
+
+class LateFeeWaiverOut(Schema):
+    id: int
+    bill: str
+    account_no: str
+    state: str
+    reason: str
+    amount: Decimal = Field(description="what was waived (set when approved)")
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    note: str
+
+    @classmethod
+    def of(cls, w: LateFeeWaiver) -> "LateFeeWaiverOut":
+        return cls(
+            id=w.pk,
+            bill=w.bill.number,
+            account_no=w.bill.customer.account_no,
+            state=w.state,
+            reason=w.reason,
+            amount=w.amount,
+            requested_by=w.requested_by.username,
+            requested_at=w.at,
+            decided_by=w.approved_by.username if w.approved_by else None,
+            decided_at=w.decided_at,
+            note=w.decision_note,
+        )
+
+
+def _waivers() -> QuerySet[LateFeeWaiver]:
+    return LateFeeWaiver.objects.select_related("bill__customer", "requested_by", "approved_by")
+
+
+def _waiver(request: ApiRequest, pk: int) -> LateFeeWaiver:
+    waiver = get_object_or_404(_waivers(), pk=pk)
+    scoping.require_in_scope(waiver.bill.customer, request.auth, "station_id")
+    return waiver
+
+
+@waivers_router.post(
+    "", response={201: LateFeeWaiverOut}, summary="Request a late-fee waiver (违约金减免申请)"
+)
+def request_waiver(request: ApiRequest, body: LateFeeWaiverIn) -> Status[LateFeeWaiverOut]:
+    """By a billing clerk or manager over the customer, on an open bill owing a late fee; another
+    person decides it. A second request while one stands → 409 `invalid_state`."""
+    bill = answers.bill_for(request.auth, body.bill)
+    waiver = latefees.request_waiver(bill, actor=request.auth, reason=body.reason)
+    return Status(201, LateFeeWaiverOut.of(_waiver(request, waiver.pk)))
+
+
+class WaiverFilters(Schema):
+    state: LateFeeWaiver.State | None = None
+
+
+WaiverPage = paging.mapped(lambda rows: [LateFeeWaiverOut.of(w) for w in rows])
+
+
+@waivers_router.get(
+    "", response=list[LateFeeWaiverOut], summary="Late-fee waivers in your scope, newest first"
+)
+@paginate(WaiverPage)
+def list_waivers(request: ApiRequest, filters: Query[WaiverFilters]) -> QuerySet[Any]:
+    rows = scoping.restrict(_waivers(), request.auth, "bill__customer__station_id")
+    if filters.state:
+        rows = rows.filter(state=filters.state)
+    return rows.order_by("-at", "-id")
+
+
+@waivers_router.post("/{pk}/approval", response=LateFeeWaiverOut, summary="Approve a late-fee waiver")
+def approve_waiver(request: ApiRequest, pk: int, body: LateFeeWaiverDecisionIn) -> LateFeeWaiverOut:
+    """By another billing clerk or manager than the requester (the requester → 403
+    `self_approval`): the bill's late fee stops and what is unpaid is dropped."""
+    latefees.approve_waiver(_waiver(request, pk), actor=request.auth, note=body.note)
+    return LateFeeWaiverOut.of(_waiver(request, pk))
+
+
+@waivers_router.post("/{pk}/rejection", response=LateFeeWaiverOut, summary="Reject a late-fee waiver")
+def reject_waiver(request: ApiRequest, pk: int, body: LateFeeWaiverDecisionIn) -> LateFeeWaiverOut:
+    """By another person than the requester, with a note (422 `reason_required` without)."""
+    latefees.reject_waiver(_waiver(request, pk), actor=request.auth, note=body.note)
+    return LateFeeWaiverOut.of(_waiver(request, pk))

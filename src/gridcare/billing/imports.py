@@ -6,8 +6,12 @@ never imported twice.
 Kinds (``PaymentFile.Kind``), CSV (UTF-8, with or without BOM) or XLSX, the first row the header:
 
 - ``withholding`` — the bank's withholding result (代扣回盘): 户号, 金额, 银行流水号, 扣款日期,
-  扣款结果 (成功/失败). Successful rows become payments (channel ``withholding``, the bank's serial
-  as the reference); failed ones are listed, not posted.
+  扣款结果. Successful rows become payments (channel ``withholding``, the bank's serial as the
+  reference); failed ones are listed, not posted. The result is read by ``withholding_result``:
+  成功/失败 (also 扣款成功/扣款失败), success/succeeded/ok and fail/failed/failure (any case, full-width
+  too), S/F, and a bank's response code of two or four digits (00/0000 success, any other code a
+  failure, the code kept in the report). A bare 1 or 0 is refused as ambiguous: flag files use
+  1 = success, return-code files 0 = success, and Excel turns the code 00 into 0.
 - ``agent`` — an agent's collection list (代收, e.g. the post office): 户号, 金额, 流水号, 缴费日期.
 - ``payments`` — payments from the system of record: 户号, 金额, 流水号, 缴费日期 (channel
   ``imported``).
@@ -23,6 +27,8 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -118,6 +124,24 @@ def _day(value: str) -> dt.date | None:
     return None
 
 
+SUCCESS_WORDS = frozenset({"成功", "扣款成功", "SUCCESS", "SUCCEEDED", "SUCCESSFUL", "OK", "S"})
+FAILURE_WORDS = frozenset({"失败", "扣款失败", "FAIL", "FAILED", "FAILURE", "F"})
+_RESPONSE_CODE = re.compile(r"\d{2}|\d{4}")
+
+
+def withholding_result(value: str) -> tuple[bool, str] | None:
+    """A bank file's 扣款结果 as (succeeded, the bank's code or ""), or None when it cannot be
+    read (see the module's docstring for the values taken)."""
+    text = unicodedata.normalize("NFKC", value).strip().upper()
+    if text in SUCCESS_WORDS:
+        return True, ""
+    if text in FAILURE_WORDS:
+        return False, ""
+    if _RESPONSE_CODE.fullmatch(text):
+        return set(text) == {"0"}, text
+    return None
+
+
 def check(kind: str, name: str, content: bytes, actor) -> Checked:
     """Every row of the file checked (no writes)."""
     if len(content) > MAX_BYTES:
@@ -196,12 +220,24 @@ def check(kind: str, name: str, content: bytes, actor) -> Checked:
                 )
                 continue
             if kind == PaymentFile.Kind.WITHHOLDING:
-                result = cells["扣款结果"]
-                if result not in ("成功", "失败"):
-                    checked.refuse(n, account_no, _("扣款结果须为“成功”或“失败”"))
+                result = withholding_result(cells["扣款结果"])
+                if result is None:
+                    checked.refuse(
+                        n,
+                        account_no,
+                        _("扣款结果无法识别：%(value)s（可填成功/失败、success/failed、S/F或银行应答码00）")
+                        % {"value": cells["扣款结果"]},
+                    )
                     continue
-                if result == "失败":
-                    checked.note(n, account_no, _("扣款失败，未入账"))
+                succeeded, code = result
+                if not succeeded:
+                    checked.note(
+                        n,
+                        account_no,
+                        _("扣款失败（应答码%(code)s），未入账") % {"code": code}
+                        if code
+                        else _("扣款失败，未入账"),
+                    )
                     continue
             value.update(amount=amount, reference=reference, day=day)
         elif kind == PaymentFile.Kind.BILLS:
@@ -237,9 +273,10 @@ def check(kind: str, name: str, content: bytes, actor) -> Checked:
     return checked
 
 
-def import_file(*, kind: str, name: str, content: bytes, actor) -> PaymentFile:
+def import_file(*, kind: str, name: str, content: bytes, actor, unit=None) -> PaymentFile:
     """Check and import a file, all or nothing; a rejected file is recorded with its report and
-    answered 422 ``bad_file`` (the report in ``rows``)."""
+    answered 422 ``bad_file`` (the report in ``rows``). ``unit``: the unit the file is imported
+    for (who else sees it: the staff over that unit), by default the uploader's billing unit."""
     if kind not in COLUMNS:
         raise ApiError(ErrorCode.INVALID_INPUT, _("未知的文件类别"), status=422)
     if not scoping.has_role(actor, *BILLING_ROLES):
@@ -256,6 +293,7 @@ def import_file(*, kind: str, name: str, content: bytes, actor) -> PaymentFile:
         rows=len(checked.report),
         total=total,
         report=checked.report,
+        unit=unit or payments.acting_unit(actor),
         uploaded_by=actor,
     )
     if checked.bad:

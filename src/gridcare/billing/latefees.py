@@ -11,8 +11,11 @@
   still accrues on what was owed that morning): the fee is *crystallised* up to the payment day
   (``Bill.late_fee_charged``, ``late_fee_from`` = the next day to count).
 - A bill's total late fee above 0 and under the rule's minimum (1 yuan) is charged as the minimum.
-- ``BillingAccount.late_fee_exempt`` and a ``LateFeeWaiver`` stop it (a waiver also drops what was
-  charged and not paid).
+- ``BillingAccount.late_fee_exempt`` and an approved ``LateFeeWaiver`` stop it (a waiver also drops
+  what was charged and not paid). A waiver is requested by one billing clerk or manager and
+  approved or rejected by another (``request_waiver``, ``approve_waiver``, ``reject_waiver``).
+- A reversed payment (冲正) takes its fee with it: ``replay`` works the fee out again from the due
+  date over the payments that stand.
 
 Daily amounts are summed at full precision and the total rounded to the cent.
 """
@@ -27,6 +30,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
+from gridcare.core import clock
 from gridcare.core.api_errors import ApiError, ErrorCode
 from gridcare.core.memo import Memo
 from gridcare.customers.models import Customer
@@ -149,38 +153,122 @@ def crystallise(bill: Bill, day: dt.date, *, account: BillingAccount | None, rul
     return max(bill.late_fee_charged - bill.late_fee_paid, ZERO)
 
 
-def waive(bill: Bill, *, reason: str, requested_by, approved_by) -> LateFeeWaiver:
-    """违约金减免: the bill's late fee stops, and what is charged and unpaid is dropped. The
-    approver is another person than the requester, a billing clerk or manager over the customer."""
-    if not reason.strip():
-        raise ApiError(ErrorCode.INVALID_INPUT, _("请填写减免原因"), status=422)
-    if approved_by.pk == requested_by.pk:
-        raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("减免须由申请人以外的人审批"), status=403)
-    for person in (requested_by, approved_by):
-        if not scoping.has_role(person, *BILLING_ROLES):
-            raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("只有电费核算员或管理人员可以办理减免"), status=403)
-        scoping.require_in_scope(bill.customer, person, "station_id")
+def replay(
+    bill: Bill,
+    touches: list[tuple[dt.date, Decimal]],
+    *,
+    account: BillingAccount | None,
+    rules: Rules,
+) -> None:
+    """Work the bill's late fee out again from its due date, as if only ``touches`` — the
+    payments still standing that reached the bill, each (its day, what it paid of the bill), in
+    the order they were applied — had been made: each crystallises the fee to its day, then
+    lowers the principal (in memory; the caller saves ``late_fee_charged``, ``late_fee_from`` and
+    ``paid``). Used by a reversal (冲正): a payment that is undone never happened, so neither did
+    the fee charged on its day — its minimum and rounding included — and the principal it paid
+    owes its fee again from the day it was paid. A waived bill stays waived: nothing is owed on
+    it beyond what was paid."""
+    if bill.late_fee_waived:
+        bill.late_fee_charged = min(bill.late_fee_charged, bill.late_fee_paid)
+        return
+    if account is not None and account.late_fee_exempt:
+        return
+    final_paid = bill.paid
+    bill.late_fee_charged, bill.late_fee_from, bill.paid = ZERO, None, ZERO
+    for day, principal in touches:
+        crystallise(bill, day, account=account, rules=rules)
+        bill.paid += principal
+    bill.paid = final_paid
+
+
+def _may_waive(person, bill: Bill) -> None:
+    if not scoping.has_role(person, *BILLING_ROLES):
+        raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("只有电费核算员或管理人员可以办理减免"), status=403)
+    scoping.require_in_scope(bill.customer, person, "station_id")
+
+
+def request_waiver(bill: Bill, *, actor, reason: str) -> LateFeeWaiver:
+    """违约金减免申请: asked by a billing clerk or manager over the customer, with the reason, on
+    an open bill that owes a late fee today; another person decides (``approve_waiver``,
+    ``reject_waiver``). One request at a time per bill, and none once one is approved."""
+    _may_waive(actor, bill)
+    reason = reason.strip()
+    if not reason:
+        raise ApiError(ErrorCode.REASON_REQUIRED, _("请填写减免原因"), status=422)
     with transaction.atomic():
         bill = Bill.objects.select_for_update().select_related("customer").get(pk=bill.pk)
+        standing = bill.waivers.filter(
+            state__in=[LateFeeWaiver.State.REQUESTED, LateFeeWaiver.State.APPROVED]
+        ).first()
+        if bill.late_fee_waived or (standing is not None and standing.state == LateFeeWaiver.State.APPROVED):
+            raise ApiError(ErrorCode.INVALID_STATE, _("该账单的违约金已减免"), status=409)
+        if standing is not None:
+            raise ApiError(ErrorCode.INVALID_STATE, _("该账单已有待审批的减免申请"), status=409)
+        if bill.state != BillState.OPEN or owed(bill, clock.local(clock.now()).date()) <= 0:
+            raise ApiError(ErrorCode.INVALID_STATE, _("该账单没有应缴的违约金"), status=409)
+        return LateFeeWaiver.objects.create(bill=bill, reason=reason[:200], requested_by=actor)
+
+
+def _deciding(waiver: LateFeeWaiver, actor) -> LateFeeWaiver:
+    """The waiver locked for a decision by ``actor``: still requested, and not theirs."""
+    _may_waive(actor, waiver.bill)
+    waiver = LateFeeWaiver.objects.select_for_update().get(pk=waiver.pk)
+    if waiver.state != LateFeeWaiver.State.REQUESTED:
+        raise ApiError(ErrorCode.INVALID_STATE, _("该减免申请已审批"), status=409)
+    if waiver.requested_by_id == actor.pk:
+        raise ApiError(ErrorCode.SELF_APPROVAL, _("减免须由申请人以外的人审批"), status=403)
+    return waiver
+
+
+def approve_waiver(waiver: LateFeeWaiver, *, actor, note: str = "") -> LateFeeWaiver:
+    """Approve a request: the bill's late fee stops, and what is charged and unpaid — with what
+    accrued to today and was never charged — is dropped (the waiver's ``amount``)."""
+    with transaction.atomic():
+        waiver = _deciding(waiver, actor)
+        bill = Bill.objects.select_for_update().select_related("customer").get(pk=waiver.bill_id)
         if bill.late_fee_waived:
             raise ApiError(ErrorCode.INVALID_STATE, _("该账单的违约金已减免"), status=409)
-        unpaid = max(bill.late_fee_charged - bill.late_fee_paid, ZERO)
-        # What accrued to today and was never charged is waived too (the waiver's amount).
-        from gridcare.core import clock
-
         today = clock.local(clock.now()).date()
         account = BillingAccount.objects.filter(customer_id=bill.customer_id).first()
+        unpaid = max(bill.late_fee_charged - bill.late_fee_paid, ZERO)
         accrued = charged_through(
             bill, today, residential=_residential(bill.customer), account=account, rules=Rules()
         )
         waived = max(accrued - bill.late_fee_paid, unpaid)
+        if bill.state != BillState.OPEN or waived <= 0:
+            raise ApiError(ErrorCode.INVALID_STATE, _("该账单已没有应缴的违约金，请驳回此申请"), status=409)
         bill.late_fee_waived = True
         bill.late_fee_charged = bill.late_fee_paid
-        bill.save(update_fields=["late_fee_waived", "late_fee_charged"])
-        return LateFeeWaiver.objects.create(
-            bill=bill,
-            reason=reason.strip()[:200],
-            amount=waived,
-            requested_by=requested_by,
-            approved_by=approved_by,
-        )
+        if bill.paid >= bill.amount:
+            bill.state, bill.paid_on = BillState.PAID, today
+        bill.save(update_fields=["late_fee_waived", "late_fee_charged", "state", "paid_on"])
+        waiver.state = LateFeeWaiver.State.APPROVED
+        waiver.amount = waived
+        waiver.approved_by = actor
+        waiver.decided_at = clock.now()
+        waiver.decision_note = note.strip()[:200]
+        waiver.save(update_fields=["state", "amount", "approved_by", "decided_at", "decision_note"])
+        return waiver
+
+
+def reject_waiver(waiver: LateFeeWaiver, *, actor, note: str) -> LateFeeWaiver:
+    """Reject a request, saying why: the fee runs on; a new request may be made."""
+    if not note.strip():
+        raise ApiError(ErrorCode.REASON_REQUIRED, _("请填写驳回理由"), status=422)
+    with transaction.atomic():
+        waiver = _deciding(waiver, actor)
+        waiver.state = LateFeeWaiver.State.REJECTED
+        waiver.approved_by = actor
+        waiver.decided_at = clock.now()
+        waiver.decision_note = note.strip()[:200]
+        waiver.save(update_fields=["state", "approved_by", "decided_at", "decision_note"])
+        return waiver
+
+
+def waive(bill: Bill, *, reason: str, requested_by, approved_by) -> LateFeeWaiver:
+    """A request and its approval at once (two people, as ever)."""
+    if approved_by.pk == requested_by.pk:
+        _may_waive(requested_by, bill)
+        raise ApiError(ErrorCode.SELF_APPROVAL, _("减免须由申请人以外的人审批"), status=403)
+    waiver = request_waiver(bill, actor=requested_by, reason=reason)
+    return approve_waiver(waiver, actor=approved_by)

@@ -491,21 +491,50 @@ class LateFeeRule(models.Model):
 
 
 class LateFeeWaiver(models.Model):
-    """违约金减免: the bill's late fee waived (from now on, and what is charged and unpaid), with
-    the reason and who approved it."""
+    """违约金减免: requested on a bill by one person with the reason, decided by another (a billing
+    clerk or manager over the customer — never the requester: the verbs refuse it and a check
+    constraint backs it). Approved, the bill's late fee stops and what is charged and unpaid is
+    dropped (``amount``); rejected, the fee runs on and a new request may be made."""
 
-    bill = models.OneToOneField(Bill, on_delete=models.CASCADE, related_name="waiver", verbose_name=_("账单"))
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("待审批")
+        APPROVED = "approved", _("已批准")
+        REJECTED = "rejected", _("已驳回")
+
+    bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="waivers", verbose_name=_("账单"))
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.REQUESTED)
     reason = models.CharField(_("原因"), max_length=200)
     amount = models.DecimalField(_("减免金额"), max_digits=14, decimal_places=2, default=ZERO)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("申请人")
     )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("审批人")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("审批人"),
     )
-    at = models.DateTimeField(_("时间"), default=clock.now)
+    at = models.DateTimeField(_("申请时间"), default=clock.now)
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_note = models.CharField(_("审批意见"), max_length=200, blank=True)
 
     class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            # One request under way or approved per bill; a rejected one may be asked again.
+            models.UniqueConstraint(
+                fields=["bill"],
+                condition=models.Q(state__in=["requested", "approved"]),
+                name="billing_waiver_one_standing",
+            ),
+            # Four eyes: the requester never decides their own request.
+            models.CheckConstraint(
+                condition=~models.Q(approved_by=models.F("requested_by")),
+                name="billing_waiver_other_approver",
+            ),
+        ]
         verbose_name = _("违约金减免")
         verbose_name_plural = _("违约金减免")
 
@@ -619,6 +648,9 @@ class PaymentFile(models.Model):
     total = models.DecimalField(_("金额合计"), max_digits=14, decimal_places=2, default=ZERO)
     state = models.CharField(_("状态"), max_length=10, choices=State.choices)
     report = models.JSONField(_("逐行报告"), default=list)
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("导入单位")
+    )
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(_("上传时间"), default=clock.now)
 
@@ -654,7 +686,11 @@ class Reconciliation(models.Model):
     class Meta:
         ordering = ["-business_day", "channel"]
         constraints = [
-            models.UniqueConstraint(fields=["channel", "business_day"], name="billing_reconcile_once")
+            # One result per channel, day and collection account (unit): each station reconciles
+            # its own account for the same channel and day.
+            models.UniqueConstraint(
+                fields=["channel", "business_day", "unit"], name="billing_reconcile_once_per_unit"
+            )
         ]
         verbose_name = _("渠道日对账")
         verbose_name_plural = _("渠道日对账")

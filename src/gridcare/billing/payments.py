@@ -55,6 +55,15 @@ def _check_amount(amount: Decimal) -> Decimal:
     return amount
 
 
+def acting_unit(actor, active_unit=None):
+    """The unit a billing clerk acts for (the payment's 收费单位, a file's 导入单位): the unit
+    switched to, else the unit of their first billing role; None for someone without one."""
+    if active_unit is not None:
+        return active_unit
+    held = [a.unit for a in scoping.assignments_of(actor) if a.role in BILLING_ROLES]
+    return min(held, key=lambda u: u.path) if held else None
+
+
 def require_cashier(actor, customer: Customer) -> None:
     """A payment by a person: a billing clerk or manager over the customer's station (404 outside)."""
     if not scoping.has_role(actor, *BILLING_ROLES):
@@ -313,31 +322,59 @@ def reverse_payment(payment: Payment, *, actor, reason: str) -> Payment:
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.state == Payment.State.REVERSED:
             raise ApiError(ErrorCode.INVALID_STATE, _("该笔缴费已冲正"), status=409)
-        parts = list(payment.allocations.select_related("bill"))
+        parts = list(payment.allocations.all())
         credit = sum((a.amount for a in parts if a.part == Allocation.Part.CREDIT), ZERO)
         if credit > account.credit:
             raise ApiError(ErrorCode.INVALID_STATE, _("该笔缴费的预存已被使用，不能直接冲正"), status=409)
-        for part in parts:
-            bill = part.bill
-            if bill is None:
-                continue
-            bill = Bill.objects.select_for_update().get(pk=bill.pk)
-            if part.part == Allocation.Part.LATE_FEE:
-                bill.late_fee_paid -= part.amount
-            else:
-                bill.paid -= part.amount
-                account.arrears += part.amount
-            if bill.state == BillState.PAID and (
-                bill.paid < bill.amount or bill.late_fee_paid < bill.late_fee_charged
-            ):
+        rules = latefees.Rules()
+        bills = (
+            Bill.objects.select_for_update()
+            .select_related("customer")
+            .in_bulk({a.bill_id for a in parts if a.bill_id is not None})
+        )
+        for bill in bills.values():
+            mine = [a for a in parts if a.bill_id == bill.pk]
+            principal = sum((a.amount for a in mine if a.part == Allocation.Part.BILL), ZERO)
+            bill.paid -= principal
+            bill.late_fee_paid -= sum((a.amount for a in mine if a.part == Allocation.Part.LATE_FEE), ZERO)
+            account.arrears += principal
+            # The fee charged on the reversed payment's day goes with it: worked out again from
+            # the due date over the payments that stand (latefees.replay).
+            latefees.replay(bill, _touches(bill, payment), account=account, rules=rules)
+            if bill.paid < bill.amount or bill.late_fee_paid < bill.late_fee_charged:
                 bill.state, bill.paid_on = BillState.OPEN, None
-            bill.save(update_fields=["paid", "late_fee_paid", "state", "paid_on"])
+            bill.save(
+                update_fields=[
+                    "paid",
+                    "late_fee_paid",
+                    "late_fee_charged",
+                    "late_fee_from",
+                    "state",
+                    "paid_on",
+                ]
+            )
         account.credit -= credit
         account.save(update_fields=["arrears", "credit"])
         payment.state = Payment.State.REVERSED
         payment.note = (_("冲正：%(reason)s") % {"reason": reason.strip()})[:200]
         payment.save(update_fields=["state", "note"])
     return payment
+
+
+def _touches(bill: Bill, reversed_payment: Payment) -> list[tuple[dt.date, Decimal]]:
+    """The standing payments that reached ``bill`` (any part), in the order they were applied,
+    each (its business day, what it paid of the bill)."""
+    touches: dict[int, list] = {}
+    rows = (
+        Allocation.objects.filter(bill=bill, payment__state=Payment.State.POSTED)
+        .exclude(payment=reversed_payment)
+        .values_list("payment_id", "payment__business_day", "payment__paid_at", "part", "amount")
+    )
+    for payment_id, day, paid_at, part, amount in rows:
+        touch = touches.setdefault(payment_id, [paid_at, payment_id, day, ZERO])
+        if part == Allocation.Part.BILL:
+            touch[3] += amount
+    return [(day, principal) for _at, _id, day, principal in sorted(touches.values())]
 
 
 def reconcile(

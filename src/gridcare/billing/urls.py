@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import views
+from . import views, views_payments
 
 app_name = "billing"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -15,4 +15,21 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("runs/<int:pk>/anomalies/<int:anomaly_id>/review/", views.review, name="review"),
     path("runs/<int:pk>/accept-all/", views.accept_all, name="accept_all"),
     path("runs/<int:pk>/release/", views.release, name="release"),
+    # The desk: counter payments, receipts, payment lists, waivers, reconciliation, files.
+    path("desk/", views_payments.desk, name="desk"),
+    path("desk/pay/", views_payments.take_payment, name="take_payment"),
+    path("desk/receipts/<str:receipt_no>/", views_payments.receipt, name="receipt"),
+    path("desk/receipts/<str:receipt_no>/pdf/", views_payments.receipt_pdf, name="receipt_pdf"),
+    path("desk/receipts/<str:receipt_no>/reverse/", views_payments.reverse_payment, name="reverse_payment"),
+    path("desk/payments/", views_payments.day_payments, name="day_payments"),
+    path(
+        "desk/payments/customer/<str:account_no>/", views_payments.customer_payments, name="customer_payments"
+    ),
+    path("bills/<str:number>/waiver/", views_payments.request_waiver, name="request_waiver"),
+    path("desk/waivers/", views_payments.waivers, name="waivers"),
+    path("desk/waivers/<int:pk>/decide/", views_payments.decide_waiver, name="decide_waiver"),
+    path("desk/reconciliations/", views_payments.reconciliations, name="reconciliations"),
+    path("desk/reconciliations/<int:pk>/", views_payments.reconciliation, name="reconciliation"),
+    path("desk/files/", views_payments.files, name="files"),
+    path("desk/files/<int:pk>/", views_payments.file_report, name="file"),
 ]

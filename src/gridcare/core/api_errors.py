@@ -143,6 +143,7 @@ class ErrorCode(StrEnum):
     BAD_FILE = "bad_file"
     FILE_ALREADY_IMPORTED = "file_already_imported"
     NO_BILLING_ACCOUNT = "no_billing_account"
+    SELF_APPROVAL = "self_approval"
     # Billing: arrears, disconnection and reconnection, prepaid (issue 19, helper "arrears")
     DISCONNECTION_NOT_DUE = "disconnection_not_due"
     DISCONNECTION_EXEMPT = "disconnection_exempt"
@@ -281,6 +282,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.BAD_FILE: "the file was rejected whole: `rows` names each bad row (422)",
     ErrorCode.FILE_ALREADY_IMPORTED: "this very file was imported before (409)",
     ErrorCode.ANOMALIES_OPEN: "the run still has anomalies to review; it cannot be released (409)",
+    ErrorCode.SELF_APPROVAL: "the requester of a late-fee waiver may not decide it: another billing clerk or manager does (403)",
     ErrorCode.NO_BILLING_ACCOUNT: "the customer has no billing account (not billed here)",
     # Billing: arrears, disconnection and reconnection, prepaid (issue 19, helper "arrears")
     ErrorCode.DISCONNECTION_NOT_DUE: "a disconnection needs arrears on an open bill overdue longer than the setting's days and a reminder sent for it (409)",
