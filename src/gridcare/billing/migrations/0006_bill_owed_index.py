@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0004_reconciliation_unit'),
+        ('billing', '0005_desk_waivers_files'),
         ('customers', '0003_search_indexes'),
     ]
 
