@@ -471,9 +471,14 @@ def run_calculation(clerk, city, period: dt.date, profile: str | None):
             profiler.dump_stats(profile)
             print(f"cProfile of the run written to {profile} (the run's time below is with the profiler)")
             return elapsed, run
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         run = runs.calculate_month(actor=clerk, unit=city, period=period)
-        return time.perf_counter() - t0, run
+        elapsed = time.perf_counter() - t0
+        print(
+            f"calculate_month: this process's CPU {time.process_time() - cpu0:.2f} s of {elapsed:.2f} s",
+            flush=True,
+        )
+        return elapsed, run
 
 
 def release_run(clerk, run, period: dt.date) -> tuple[float, float, int]:
