@@ -76,6 +76,9 @@ ABOUT_BILL = "billing.bill"
 # Who works on cases; a field cut is a work order, accepted by someone who takes requests.
 BILLING_ROLES = frozenset({Role.BILLING_CLERK, Role.MANAGER, Role.ADMIN})
 FIELD_CUT_ROLES = frozenset({Role.BILLING_CLERK, Role.ADMIN})
+# Who may read cases, the "533" bulletins and prepaid accounts (pages and API): billing staff, and
+# account managers, who chase the arrears of the customers they look after.
+CASE_READERS = BILLING_ROLES | {Role.ACCOUNT_MANAGER}
 BEFORE_CUT = (State.PROPOSED, State.NOTIFIED, State.CALLED)
 IN_PROGRESS = (*BEFORE_CUT, State.DISCONNECTED, State.RECONNECTING)
 # A bill query or complaint still open stands for a dispute about the bill.

@@ -58,10 +58,9 @@ def covering_q(at: dt.datetime, customer_field: str = "customer") -> Q:
     customer at ``at`` (for lists: one query for the guarantees in force, then a plain filter)."""
     running = SupplyGuarantee.objects.filter(starts_at__lte=at, ends_at__gt=at)
     customers = [pk for pk in running.values_list("customer_id", flat=True) if pk is not None]
-    paths = list(running.filter(unit__isnull=False).values_list("unit__path", flat=True))
     condition = Q(**{f"{customer_field}_id__in": customers})
-    for path in paths:
-        condition |= Q(**{f"{customer_field}__station__path__startswith": path})
+    for unit in Unit.objects.filter(pk__in=running.filter(unit__isnull=False).values("unit_id")):
+        condition |= Q(**{f"{customer_field}__station__in": unit.subtree()})
     return condition
 
 

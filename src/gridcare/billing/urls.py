@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import views
+from . import views, views_arrears
 
 app_name = "billing"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -15,4 +15,21 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("runs/<int:pk>/anomalies/<int:anomaly_id>/review/", views.review, name="review"),
     path("runs/<int:pk>/accept-all/", views.accept_all, name="accept_all"),
     path("runs/<int:pk>/release/", views.release, name="release"),
+    # Arrears control (欠费停复电), 保电, "533" and prepaid (费控): views_arrears.
+    path("disconnections/", views_arrears.case_list, name="cases"),
+    path("disconnections/new/", views_arrears.case_new, name="case_new"),
+    path("disconnections/<str:number>/", views_arrears.case_page, name="case"),
+    path("disconnections/<str:number>/notice/", views_arrears.record_notice, name="case_notice"),
+    path("disconnections/<str:number>/call/", views_arrears.record_call, name="case_call"),
+    path("disconnections/<str:number>/execute/", views_arrears.execute, name="case_execute"),
+    path(
+        "disconnections/<str:number>/reconnected/", views_arrears.record_reconnected, name="case_reconnected"
+    ),
+    path("guarantees/", views_arrears.guarantee_list, name="guarantees"),
+    path("guarantees/<int:pk>/end/", views_arrears.end_guarantee, name="guarantee_end"),
+    path("supervision/", views_arrears.supervision_list, name="supervision"),
+    path("supervision/<int:pk>/", views_arrears.supervision_run, name="supervision_run"),
+    path("supervision/<int:pk>/print/", views_arrears.supervision_print, name="supervision_print"),
+    path("prepaid/", views_arrears.prepaid_list, name="prepaid"),
+    path("prepaid/<str:account_no>/", views_arrears.prepaid_account, name="prepaid_account"),
 ]

@@ -20,6 +20,11 @@ NAVIGATION = [
         (Role.BUSINESS_CLERK, Role.ACCOUNT_MANAGER, Role.MANAGER, Role.ADMIN),
     ),
     (_("电费核算"), "billing:runs", (Role.BILLING_CLERK, Role.MANAGER, Role.ADMIN)),
+    (
+        _("欠费停复电"),
+        "billing:cases",
+        (Role.BILLING_CLERK, Role.ACCOUNT_MANAGER, Role.MANAGER, Role.ADMIN),
+    ),
     (_("知识库"), "knowledge:search", ()),
     (_("停电信息"), "outages:list", ()),
     (_("抢修指挥"), "repair:board", (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER)),
