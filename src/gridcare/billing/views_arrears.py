@@ -186,10 +186,12 @@ def case_new(request: StaffRequest) -> HttpResponseBase:
 
 
 def _bill_row(bill: Bill, today: dt.date, reminded: set[str]) -> dict[str, Any]:
+    owed = bill.amount - bill.paid
+    late = owed > 0 and bill.due_on is not None and bill.due_on < today
     return {
         "bill": bill,
-        "owed": bill.amount - bill.paid,
-        "overdue_days": (today - bill.due_on).days if bill.due_on and bill.due_on < today else 0,
+        "owed": owed,
+        "overdue_days": (today - bill.due_on).days if late and bill.due_on else 0,
         "reminded": bill.number in reminded,
     }
 
