@@ -278,3 +278,44 @@ def test_prepaid_list_shows_a_below_zero_account_and_its_page(w, client):  # noq
     assert "5100000001" in protected and "5100000009" in protected and "保电中" in protected
     with on(client, w.agent, "2026-03-08 10:00"):
         assert client.get("/billing/prepaid/").status_code == 403
+
+
+def test_the_lists_read_a_fixed_number_of_queries(w, client):  # noqa: F811
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gridcare.customers.models import Customer
+
+    def customer(n: int) -> Customer:
+        return Customer.objects.create(
+            account_no=f"51000001{n:02d}",
+            name=f"测试户{n}",
+            transformer_area=w.area_east,
+            station=w.east,
+            customer_class=Customer.CustomerClass.RESIDENTIAL,
+            tariff_category=Customer.TariffCategory.RESIDENTIAL_TIERED,
+        )
+
+    def add(n: int) -> None:
+        c = customer(n)
+        owe(c, amount="10.00", number=f"BQ{n}")
+        PrepaidAccount.objects.create(customer=c, balance=Decimal(n))
+        DisconnectionCase.objects.create(
+            number=f"TDQ{n}",
+            customer=c,
+            unit=w.east,
+            arrears=Decimal("10.00"),
+            oldest_due_on=dt.date(2026, 1, 20),
+            proposed_by=w.billing,
+        )
+
+    def reads(url: str) -> int:
+        with on(client, w.billing, "2026-03-02 09:00"), CaptureQueriesContext(connection) as seen:
+            assert client.get(url).status_code == 200
+        return len(seen)
+
+    add(1)
+    one = (reads("/billing/disconnections/"), reads("/billing/prepaid/"))
+    for n in range(2, 7):
+        add(n)
+    assert (reads("/billing/disconnections/"), reads("/billing/prepaid/")) == one
