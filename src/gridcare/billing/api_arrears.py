@@ -98,7 +98,7 @@ class CaseDetailOut(DisconnectionCaseOut):
 
 
 def _require_reader(viewer: Viewer) -> None:
-    if not scoping.has_role(viewer, *arrears.BILLING_ROLES):
+    if not scoping.has_role(viewer, *arrears.CASE_READERS):
         raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("您的岗位不能查看欠费停复电"), status=403)
 
 

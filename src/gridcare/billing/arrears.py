@@ -76,6 +76,9 @@ ABOUT_BILL = "billing.bill"
 # Who works on cases; a field cut is a work order, accepted by someone who takes requests.
 BILLING_ROLES = frozenset({Role.BILLING_CLERK, Role.MANAGER, Role.ADMIN})
 FIELD_CUT_ROLES = frozenset({Role.BILLING_CLERK, Role.ADMIN})
+# Who may read cases, the "533" bulletins and prepaid accounts (pages and API): billing staff, and
+# account managers, who chase the arrears of the customers they look after.
+CASE_READERS = BILLING_ROLES | {Role.ACCOUNT_MANAGER}
 BEFORE_CUT = (State.PROPOSED, State.NOTIFIED, State.CALLED)
 # How many cases a payment would move (``on_paid``), as SQL on a ``{customer}`` id expression —
 # for a reader that asks it with another row (billing.payments reads it with the account).

@@ -26,6 +26,7 @@ def tile(request: StaffRequest) -> Tile | None:
     if not scoping.authenticated(user) or not (user.is_superuser or scoping.has_role(user, *USERS)):
         return None
     url = reverse("billing:runs")
+    cases_url = reverse("billing:cases")
     waiting = scoping.restrict(BillingRun.objects.all(), user, "unit_id", request.active_unit).filter(
         state=BillingRun.State.CALCULATED
     )
@@ -37,9 +38,14 @@ def tile(request: StaffRequest) -> Tile | None:
         figures=[
             Figure(_("待发行批次"), waiting.count(), url),
             Figure(_("待审异常"), waiting.aggregate(n=Sum("anomalies"))["n"] or 0, url, "warning"),
-            Figure(_("待停电"), cases.filter(state__in=CUT_PENDING).count(), url),
             Figure(
-                _("待复电"), cases.filter(state=DisconnectionCase.State.RECONNECTING).count(), url, "danger"
+                _("待停电"), cases.filter(state__in=CUT_PENDING).count(), f"{cases_url}?state=pending_cut"
+            ),
+            Figure(
+                _("待复电"),
+                cases.filter(state=DisconnectionCase.State.RECONNECTING).count(),
+                f"{cases_url}?state=reconnecting",
+                "danger",
             ),
         ],
     )

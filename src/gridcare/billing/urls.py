@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import views, views_payments
+from . import views, views_arrears, views_payments
 
 app_name = "billing"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -32,4 +32,21 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("desk/reconciliations/<int:pk>/", views_payments.reconciliation, name="reconciliation"),
     path("desk/files/", views_payments.files, name="files"),
     path("desk/files/<int:pk>/", views_payments.file_report, name="file"),
+    # Arrears control (欠费停复电), 保电, "533" and prepaid (费控): views_arrears.
+    path("disconnections/", views_arrears.case_list, name="cases"),
+    path("disconnections/new/", views_arrears.case_new, name="case_new"),
+    path("disconnections/<str:number>/", views_arrears.case_page, name="case"),
+    path("disconnections/<str:number>/notice/", views_arrears.record_notice, name="case_notice"),
+    path("disconnections/<str:number>/call/", views_arrears.record_call, name="case_call"),
+    path("disconnections/<str:number>/execute/", views_arrears.execute, name="case_execute"),
+    path(
+        "disconnections/<str:number>/reconnected/", views_arrears.record_reconnected, name="case_reconnected"
+    ),
+    path("guarantees/", views_arrears.guarantee_list, name="guarantees"),
+    path("guarantees/<int:pk>/end/", views_arrears.end_guarantee, name="guarantee_end"),
+    path("supervision/", views_arrears.supervision_list, name="supervision"),
+    path("supervision/<int:pk>/", views_arrears.supervision_run, name="supervision_run"),
+    path("supervision/<int:pk>/print/", views_arrears.supervision_print, name="supervision_print"),
+    path("prepaid/", views_arrears.prepaid_list, name="prepaid"),
+    path("prepaid/<str:account_no>/", views_arrears.prepaid_account, name="prepaid_account"),
 ]

@@ -21,6 +21,11 @@ NAVIGATION = [
     ),
     (_("电费核算"), "billing:runs", (Role.BILLING_CLERK, Role.MANAGER, Role.ADMIN)),
     (_("收费"), "billing:desk", (Role.BILLING_CLERK, Role.MANAGER)),
+    (
+        _("欠费停复电"),
+        "billing:cases",
+        (Role.BILLING_CLERK, Role.ACCOUNT_MANAGER, Role.MANAGER, Role.ADMIN),
+    ),
     (_("知识库"), "knowledge:search", ()),
     (_("停电信息"), "outages:list", ()),
     (_("抢修指挥"), "repair:board", (Role.DISPATCHER, Role.SHIFT_LEADER, Role.MANAGER)),
