@@ -14,8 +14,8 @@ done; clocks started so that a realistic share of the warnings fell due in the l
     **read + write floor**: the read part is one raw SELECT of the due nodes plus one raw UPDATE of
     their warning level (in a transaction that is rolled back, so the sweep sees the same rows);
     the write part replays, after the sweep, the rows the sweep wrote — its history rows and its
-    outbox messages (inbox and SMS per recipient) — as raw COPY in one transaction, rolled back
-    (as ``bench.deadlines`` does). No level computed, no recipient found, no text worded. Target:
+    outbox messages (inbox and SMS per recipient) — as raw COPY in one transaction, with the
+    foreign-key checks deferred to the commit run, rolled back (``bench.common.copy_floor``). No level computed, no recipient found, no text worded. Target:
     sweep ≤ 3 × (read + write floor); the read floor alone is printed too. Checked: every due
     node raised once, nothing due after, a second sweep raises nothing.
 (b) **creating an application through the service** (``services.accept_application``: path,

@@ -116,18 +116,18 @@ class Versions:
         return rows[-1][3] if rows else None
 
 
-@dataclass
+@dataclass(slots=True)
 class Reading:
     meter_id: int
     read_on: dt.date
     kind: str
     total: Decimal
-    registers: dict[str, Decimal | None]
+    registers: tuple[Decimal | None, ...]  # in the order of ``REGISTERS``; all None on a plain meter
     reactive: Decimal | None
     max_demand_kw: Decimal | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Measured:
     """A customer's usage over a period, measured or estimated, and what looked wrong."""
 
@@ -208,11 +208,11 @@ def measure(
         if current.kind == ReadingKind.ESTIMATED:
             measured.estimated = True
         seen = False
-        for name in REGISTERS:
-            a, b = base.registers.get(name), current.registers.get(name)
-            if a is not None and b is not None:
-                registers[name] += max(b - a, ZERO) * multiplier
-                seen = True
+        if all_registers:  # a plain meter in the parts: no split at all, no need to read more
+            for name, a, b in zip(REGISTERS, base.registers, current.registers, strict=True):
+                if a is not None and b is not None:
+                    registers[name] += max(b - a, ZERO) * multiplier
+                    seen = True
         all_registers = all_registers and seen
         if base.reactive is not None and current.reactive is not None:
             reactive += max(current.reactive - base.reactive, ZERO) * multiplier
@@ -300,7 +300,7 @@ def line_rows(lines: list[tariffs.Line], bill: Bill | None = None, first_seq: in
     ]
 
 
-@dataclass
+@dataclass(slots=True)
 class Draft:
     """The figures of one customer's draft bill (no model instance: a batch makes thousands)."""
 
@@ -321,7 +321,7 @@ class Draft:
     pk: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Priced:
     """One customer's draft bill (unsaved), its lines, its anomalies and any estimated reading."""
 
@@ -373,9 +373,7 @@ def price_batch(ctx: Context, customer_ids: list[int]) -> list[Priced]:
         if row[0] not in wanted:
             continue
         readings[row[0]].append(
-            Reading(
-                row[1], row[2], row[3], row[4], dict(zip(REGISTERS, row[5:9], strict=True)), row[9], row[10]
-            )
+            Reading(row[1], row[2], row[3], row[4], row[5:9], row[9], row[10])
         )
     multipliers: dict[int, int] = {}
     active: dict[int, list[int]] = defaultdict(list)

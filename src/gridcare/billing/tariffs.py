@@ -133,7 +133,7 @@ class TariffRules(BaseModel):
         return set(self.tou_prices)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VersionInForce:
     """A tariff version applying to ``start``–``end`` (inclusive) of a bill's period."""
 
@@ -148,7 +148,7 @@ class VersionInForce:
         return (self.end - self.start).days + 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Usage:
     """What a bill prices: the period (inclusive dates) and the month it is billed for, kWh in all
     and by time-of-use period (empty for a meter without periods), kWh already counted in this
@@ -173,7 +173,7 @@ class Usage:
         return (self.end - self.start).days + 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     item: str
     label: str
