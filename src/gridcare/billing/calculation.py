@@ -372,9 +372,7 @@ def price_batch(ctx: Context, customer_ids: list[int]) -> list[Priced]:
     ):
         if row[0] not in wanted:
             continue
-        readings[row[0]].append(
-            Reading(row[1], row[2], row[3], row[4], row[5:9], row[9], row[10])
-        )
+        readings[row[0]].append(Reading(row[1], row[2], row[3], row[4], row[5:9], row[9], row[10]))
     multipliers: dict[int, int] = {}
     active: dict[int, list[int]] = defaultdict(list)
     for pk, customer_id, multiplier, is_active in (

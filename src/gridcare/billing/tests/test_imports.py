@@ -154,6 +154,17 @@ def test_the_payment_api_posts_once_and_answers_the_retry(bw, client):
         "/api/v1/payments", {**body, "amount": "-1", "reference": "X-4"}, "application/json", **auth
     )
     assert bad.status_code == 422
+    unknown = client.post(
+        "/api/v1/payments",
+        {**body, "account_no": "9999999999", "reference": "X-5"},
+        "application/json",
+        **auth,
+    )
+    assert unknown.status_code == 404
+    BillingAccount.objects.filter(customer=w.customer_east).delete()
+    no_account = client.post("/api/v1/payments", {**body, "reference": "X-6"}, "application/json", **auth)
+    assert (no_account.status_code, no_account.json()["code"]) == (422, "no_billing_account")
+    assert Payment.objects.count() == 1
 
 
 @pytest.mark.django_db
