@@ -25,6 +25,8 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _reset_clock_and_calendar():
     from gridcare.applications.paths import forget_rules
+    from gridcare.billing.answers import forget_versions
+    from gridcare.billing.latefees import forget_late_fee_rules
     from gridcare.core import calendar
     from gridcare.core.models import SettingsRow
     from gridcare.org.services import forget_tokens
@@ -33,6 +35,8 @@ def _reset_clock_and_calendar():
     from gridcare.workorders.policies import forget_policies
 
     forget_rules()
+    forget_versions()
+    forget_late_fee_rules()
     calendar.invalidate()
     reset_caches()
     forget_policies()
@@ -43,6 +47,8 @@ def _reset_clock_and_calendar():
     yield
     clock.reset()
     forget_rules()
+    forget_versions()
+    forget_late_fee_rules()
     calendar.invalidate()
     reset_caches()
     forget_policies()

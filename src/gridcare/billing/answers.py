@@ -107,6 +107,10 @@ _versions: Memo[TariffVersion] = Memo(_VERSIONS_SECONDS, max_size=2_000)
 
 @receiver([post_save, post_delete], sender=TariffVersion)
 def _version_changed(**_kwargs) -> None:
+    _versions.forget_on_change()
+
+
+def forget_versions() -> None:
     _versions.forget()
 
 

@@ -71,6 +71,10 @@ _rules: Memo[Rules] = Memo(_RULES_SECONDS)
 
 @receiver([post_save, post_delete], sender=LateFeeRule)
 def _rules_changed(**_kwargs) -> None:
+    _rules.forget_on_change()
+
+
+def forget_late_fee_rules() -> None:
     _rules.forget()
 
 

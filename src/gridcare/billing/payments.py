@@ -54,7 +54,7 @@ def _check_amount(amount: Decimal) -> Decimal:
         raise ApiError(ErrorCode.INVALID_AMOUNT, _("缴费金额须大于0且最多两位小数"), status=422)
     if amount >= Decimal("1000000000"):
         raise ApiError(ErrorCode.INVALID_AMOUNT, _("缴费金额过大"), status=422)
-    return amount
+    return amount.quantize(CENT)  # "100" is 100.00, in the receipt and every answer
 
 
 def acting_unit(actor, active_unit=None):
@@ -82,8 +82,10 @@ def require_cashier(actor, customer: Customer) -> None:
 # payment is the hot path of billing (bench/billing (c)), and compiling its ORM queries cost more
 # than running them.
 _ACCOUNT_EXTRAS: tuple[tuple[str, str | dict[str, str]], ...] = (
-    ("is_prepaid", "SELECT COUNT(*) FROM billing_prepaidaccount p WHERE p.customer_id = {table}.customer_id"),
-    ("cases", arrears.OPEN_CASES_SQL.format(customer="{table}.customer_id")),
+    # A payment already posted with this (channel, reference): a retry, answered without
+    # applying anything. (Read with the statement's snapshot, so a twin committed while this one
+    # waited for the lock is not seen here: the unique constraint refuses its INSERT instead.)
+    ("posted", "SELECT p.id FROM billing_payment p WHERE p.channel = %s AND p.reference = %s"),
     # The new payment's id, reserved with the lock, so its row and receipt number can be
     # written at the end with the rest (``prepared.Writes.insert_numbered``).
     (
@@ -91,6 +93,8 @@ _ACCOUNT_EXTRAS: tuple[tuple[str, str | dict[str, str]], ...] = (
         {"postgresql": "SELECT nextval(pg_get_serial_sequence('billing_payment', 'id'))", "default": "NULL"},
     ),
 )
+_IS_PREPAID_SQL = "SELECT 1 FROM billing_prepaidaccount WHERE customer_id = %s"
+_OPEN_CASES_SQL = arrears.OPEN_CASES_SQL.format(customer="%s")
 _ACCOUNT = JoinedRows(BillingAccount, extras=_ACCOUNT_EXTRAS)
 # The same with the customer, by account number (a channel's request: one statement less).
 _ACCOUNT_BY_NUMBER = JoinedRows(
@@ -98,6 +102,10 @@ _ACCOUNT_BY_NUMBER = JoinedRows(
 )
 _BY_REFERENCE = JoinedRows(Payment)
 _OPEN_BILLS = JoinedRows(Bill, order_by="{table}.due_on, {table}.period, {table}.id")
+# The state written into the statement (not a parameter), so that its plan can always use the
+# partial index of open bills.
+_OPEN_BILLS_WHERE = ["{table}.customer_id = %s", f"{{table}}.state = '{BillState.OPEN}'"]
+_ALL = 1_000_000
 _BILL_PAID_FIELDS = ("paid", "state", "paid_on", "late_fee_charged", "late_fee_paid", "late_fee_from")
 _PAYMENT_FIELDS = (
     "customer",
@@ -113,6 +121,10 @@ _PAYMENT_FIELDS = (
     "note",
     "created_at",
 )
+
+
+class _Posted(Exception):  # noqa: N818 - a signal inside post_payment, never raised out of it
+    """The reference was posted before: leave the transaction and answer as a retry."""
 
 
 def _by_reference(channel: str, reference: str) -> Payment | None:
@@ -152,19 +164,27 @@ def post_payment(
     try:
         with transaction.atomic():
             if customer is None:
-                found = _ACCOUNT_BY_NUMBER.fetch(None, ["c.account_no = %s"], [account_no], 1, lock=True)
+                found = _ACCOUNT_BY_NUMBER.fetch(
+                    None, ["c.account_no = %s"], [account_no], 1, lock=True, extra_params=[channel, reference]
+                )
                 if not found:  # no such customer in scope (404), or one without a billing account
                     get_customer_for_intake(viewer, account_no)
                     raise ApiError(ErrorCode.NO_BILLING_ACCOUNT, _("该户没有计费档案"), status=422)
                 customer = scoping.require_in_scope(found[0].customer, viewer, "station_id")
             else:
-                found = _ACCOUNT.fetch(None, ["{table}.customer_id = %s"], [customer.pk], 1, lock=True)
+                found = _ACCOUNT.fetch(
+                    None,
+                    ["{table}.customer_id = %s"],
+                    [customer.pk],
+                    1,
+                    lock=True,
+                    extra_params=[channel, reference],
+                )
                 if not found:
                     raise ApiError(ErrorCode.NO_BILLING_ACCOUNT, _("该户没有计费档案"), status=422)
             account = found[0]
-            # A reference already posted is not looked up first: the unique (channel, reference)
-            # refuses the INSERT below, the transaction is undone, and the retry is answered
-            # after it (one statement less for every new payment, which is nearly all).
+            if joined.extra_value(account, "posted"):
+                raise _Posted
             payment = Payment(
                 customer=customer,
                 channel=channel,
@@ -188,12 +208,14 @@ def post_payment(
                 pk=joined.extra_value(account, "payment_id"),
             )
             allocations = _apply(account, payment, amount, clock.local(paid_at).date(), customer, writes)
-            writes.run()
+            # With the writes, how many disconnection cases the payment may move — read after
+            # the lock, so a case opened while this payment waited for it is seen.
+            cases = writes.run(select=(_OPEN_CASES_SQL, [customer.pk]))
             joined.hold(payment, "allocations", Allocation, allocations)
-            if joined.extra_value(account, "cases"):
+            if cases:
                 arrears.on_paid(customer.pk, paid_at)
             return payment, True
-    except IntegrityError:
+    except (IntegrityError, _Posted):
         # The (channel, reference) was posted before — a retry, or another request that
         # committed first: answer as a retry is answered (or refuse another request).
         first = _by_reference(channel, reference)
@@ -232,13 +254,7 @@ def _apply(
     rules = latefees.Rules.current()
     left = amount
     allocations: list[Allocation] = []
-    bills = _OPEN_BILLS.fetch(
-        None,
-        ["{table}.customer_id = %s", "{table}.state = %s"],
-        [account.customer_id, BillState.OPEN],
-        1000,
-        lock=True,
-    )
+    bills = _OPEN_BILLS.fetch(None, _OPEN_BILLS_WHERE, [account.customer_id], _ALL, lock=True)
     for bill in bills:
         if left <= 0:
             break
@@ -264,7 +280,7 @@ def _apply(
         writes.update(bill, _BILL_PAID_FIELDS)
     if left > 0:
         allocations.append(Allocation(payment=payment, bill=None, part=Allocation.Part.CREDIT, amount=left))
-        if joined.extra_value(account, "is_prepaid"):
+        if prepared.fetch(_IS_PREPAID_SQL, [account.customer_id]):
             prepaid.on_purchase(account.customer_id, left, payment.paid_at)
         else:
             account.credit += left
@@ -379,19 +395,22 @@ def reverse_payment(payment: Payment, *, actor, reason: str) -> Payment:
 
 
 def _touches(bill: Bill, reversed_payment: Payment) -> list[tuple[dt.date, Decimal]]:
-    """The standing payments that reached ``bill`` (any part), in the order they were applied,
-    each (its business day, what it paid of the bill)."""
+    """The standing payments that reached ``bill`` (any part), in the order they were applied —
+    posting order, which allocation ids follow (they are written under the account's lock; a
+    payment dated earlier may have been posted later) — each (its business day, what it paid of
+    the bill)."""
     touches: dict[int, list] = {}
     rows = (
         Allocation.objects.filter(bill=bill, payment__state=Payment.State.POSTED)
         .exclude(payment=reversed_payment)
-        .values_list("payment_id", "payment__business_day", "payment__paid_at", "part", "amount")
+        .order_by("id")
+        .values_list("id", "payment_id", "payment__business_day", "part", "amount")
     )
-    for payment_id, day, paid_at, part, amount in rows:
-        touch = touches.setdefault(payment_id, [paid_at, payment_id, day, ZERO])
+    for allocation_id, payment_id, day, part, amount in rows:
+        touch = touches.setdefault(payment_id, [allocation_id, day, ZERO])
         if part == Allocation.Part.BILL:
-            touch[3] += amount
-    return [(day, principal) for _at, _id, day, principal in sorted(touches.values())]
+            touch[2] += amount
+    return [(day, principal) for _first, day, principal in sorted(touches.values(), key=lambda t: t[0])]
 
 
 def reconcile(

@@ -183,12 +183,15 @@ class JoinedRows(Generic[M]):
         limit: int,
         *,
         lock: bool = False,
+        extra_params: list[Any] | tuple[Any, ...] = (),
     ) -> list[M]:
         """``scoped``: the restricted queryset of the scoping door (its WHERE is compiled in), or
         None for a caller that checks the scope of the rows itself (the statement's text is then
         always the same, and it runs prepared). ``lock``: the base rows are locked for the
         transaction (``FOR UPDATE OF`` the base table, as ``select_for_update(of=("self",))``;
-        SQLite locks the whole database on the first write instead)."""
+        SQLite locks the whole database on the first write instead). ``extra_params``: the values
+        of the ``%s`` in ``extras``, in their order. Extras are read with the statement's snapshot:
+        under ``lock`` that is the one from before the lock was granted."""
         try:
             if scoped is None:
                 raise FullResultSet
@@ -209,10 +212,10 @@ class JoinedRows(Generic[M]):
         if lock and connection.features.has_select_for_update:
             sql += f" FOR UPDATE OF {self.table}"
         if scoped is None:
-            rows = prepared.fetch(sql, [*params, limit])
+            rows = prepared.fetch(sql, [*extra_params, *params, limit])
         else:
             with connection.cursor() as cursor:
-                cursor.execute(sql, [*scope_params, *params, limit])
+                cursor.execute(sql, [*extra_params, *scope_params, *params, limit])
                 rows = cursor.fetchall()
         conn = connections[connection.alias]  # the connection itself, not the proxy, for the loop
         seen: dict[tuple[Any, Any], Model] = {}

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
+
+from django.db import connection, transaction
 
 V = TypeVar("V")
 
@@ -29,6 +32,9 @@ class Memo(Generic[V]):
         self._max_size = max_size
         self._values: dict[Hashable, tuple[float, V]] = {}
         self._lock = threading.Lock()
+        # Transactions (their outermost atomic block) that changed what this memo keeps, not
+        # yet committed: they read around the memo (``forget_on_change``).
+        self._changing: weakref.WeakSet[object] = weakref.WeakSet()
 
     def peek(self, key: Hashable) -> V | None:
         """The kept value of ``key`` while fresh, else None."""
@@ -39,6 +45,8 @@ class Memo(Generic[V]):
 
     def get(self, key: Hashable, load: Callable[[], V]) -> V:
         """The kept value of ``key``, or ``load()`` kept for next time."""
+        if self._changing and connection.in_atomic_block and connection.atomic_blocks[0] in self._changing:
+            return load()  # this transaction changed the rows: its own view, kept by nobody
         hit = self._values.get(key)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
@@ -54,6 +62,15 @@ class Memo(Generic[V]):
             if self._max_size is not None and len(self._values) >= self._max_size:
                 self._values.clear()
             self._values[key] = (time.monotonic() + seconds, value)
+
+    def forget_on_change(self) -> None:
+        """For a change's signal (``post_save``/``post_delete``): forget now and again at the
+        commit (a value another thread loaded meanwhile is the old one); until then the changing
+        transaction loads its own view without keeping it, so a rollback leaves nothing behind."""
+        self.forget()
+        if connection.in_atomic_block:
+            self._changing.add(connection.atomic_blocks[0])
+            transaction.on_commit(self.forget)
 
     def forget(self, key: Hashable = _ALL) -> None:
         """Drop ``key``'s value, or every value."""

@@ -238,16 +238,31 @@ class Writes:
         params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in concrete]
         self._numbered = (obj, number, self._add(sql, params))
 
-    def run(self) -> None:
+    def run(self, select: tuple[str, list[Any]] | None = None) -> Any:
+        """Send the writes; ``select``: a scalar SQL expression (with its parameters) read in the
+        same round trip on PostgreSQL — by a statement that starts after every lock the caller
+        holds was granted, so it sees what other transactions committed before that. Returns
+        the value of ``select`` (None without one)."""
         numbered, self._numbered = self._numbered, None
+        also: list[Any] = [None]
         if connection.vendor != "postgresql":
             for _name, sql, params in self._parts:
                 fetch(sql, params)
-        elif self._parts:
+            if select is not None:
+                also = list(fetch(f"SELECT ({select[0]})", select[1])[0])  # noqa: S608 - the caller's SQL
+        elif self._parts or select is not None:
             # Each part is a statement built from model metadata; values stay parameters.
+            columns = [f"(SELECT * FROM {numbered[2]})"] if numbered else []  # noqa: S608 - a part name
+            columns += [f"({select[0]})"] if select is not None else []
             parts = ", ".join(f"{name} AS ({sql})" for name, sql, _params in self._parts)
-            final = f"SELECT * FROM {numbered[2]}" if numbered else "SELECT 1"  # noqa: S608 - a part name
-            rows = fetch(f"WITH {parts} {final}", [p for _name, _sql, params in self._parts for p in params])
+            head = f"WITH {parts} " if parts else ""
+            params = [p for _name, _sql, part_params in self._parts for p in part_params]
+            row = fetch(
+                f"{head}SELECT {', '.join(columns) or '1'}", [*params, *(select[1] if select else [])]
+            )[0]
             if numbered:
-                setattr(numbered[0], numbered[1], rows[0][0])
+                setattr(numbered[0], numbered[1], row[0])
+            if select is not None:
+                also = [row[-1]]
         self._parts = []
+        return also[0]

@@ -1,0 +1,120 @@
+"""Payments under the sequences the floor and the channels produce: a case opened while a payment
+waits for the account, a payment dated earlier but posted later and then another reversed, the
+same request answered the same way twice, a rule edit rolled back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection, transaction
+
+from gridcare.billing import latefees, payments
+from gridcare.billing.models import BillingAccount, DisconnectionCase, LateFeeRule
+from gridcare.billing.tests.conftest import at, bearer
+from gridcare.billing.tests.test_payments import owing
+from gridcare.core import clock
+
+
+def pay(customer, amount, when, reference, posted_at):
+    with clock.frozen(posted_at):
+        return payments.post_payment(
+            customer=customer, channel="counter", reference=reference, amount=D(amount), paid_at=when
+        )[0]
+
+
+@pytest.mark.skipif(
+    not __import__("os").environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="concurrent writers need PostgreSQL",
+)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_case_opened_while_the_payment_waits_for_the_account_is_cancelled_by_it(bw):
+    w = bw
+    owing(w.customer_east, dt.date(2026, 9, 1), "100.00", dt.date(2026, 10, 15))
+    locked = threading.Event()
+
+    def proposer():
+        try:
+            with transaction.atomic():
+                BillingAccount.objects.select_for_update().get(customer=w.customer_east)
+                DisconnectionCase.objects.create(
+                    number="TD-RACE",
+                    customer=w.customer_east,
+                    unit=w.east,
+                    state=DisconnectionCase.State.PROPOSED,
+                    arrears=D("100.00"),
+                    oldest_due_on=dt.date(2026, 10, 15),
+                    proposed_by=w.billing_east,
+                )
+                locked.set()
+                time.sleep(0.8)  # the payment starts meanwhile and waits for the account
+        finally:
+            connection.close()
+
+    def payer():
+        try:
+            locked.wait()
+            pay(w.customer_east, "500.00", at(2026, 12, 1, 9, 0), "RACE-CASE", at(2026, 12, 1, 9, 0))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=proposer), threading.Thread(target=payer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert BillingAccount.objects.get(customer=w.customer_east).arrears == 0
+    assert DisconnectionCase.objects.get(number="TD-RACE").state == DisconnectionCase.State.CANCELLED
+
+
+@pytest.mark.django_db
+def test_reversing_a_payment_replays_the_others_in_the_order_they_were_posted(bw):
+    w = bw
+    bill = owing(w.customer_east, dt.date(2026, 2, 1), "300.00", dt.date(2026, 3, 10))
+    pay(w.customer_east, "100.00", at(2026, 3, 20, 9), "X", at(2026, 3, 20, 9))  # fee 3.00 first
+    pay(w.customer_east, "50.00", at(2026, 3, 15, 9), "Y", at(2026, 3, 21, 9))  # dated earlier, posted later
+    bill.refresh_from_db()
+    before = (bill.late_fee_charged, bill.late_fee_paid, bill.paid, bill.late_fee_from)
+    z = pay(w.customer_east, "10.00", at(2026, 3, 25, 9), "Z", at(2026, 3, 25, 9))
+    with clock.frozen(at(2026, 3, 25, 10)):
+        payments.reverse_payment(z, actor=w.billing_east, reason="录入错误")
+    bill.refresh_from_db()
+    assert (bill.late_fee_charged, bill.late_fee_paid, bill.paid, bill.late_fee_from) == before
+
+
+@pytest.mark.django_db
+def test_the_first_answer_and_the_retry_answer_are_the_same(bw, client):
+    w = bw
+    owing(w.customer_east, dt.date(2026, 11, 1), "72.40", dt.date(2026, 12, 17))
+    body = {
+        "account_no": w.customer_east.account_no,
+        "channel": "online",
+        "amount": "100",
+        "paid_at": "2026-12-06T09:00:00+08:00",
+    }
+    auth = {**bearer(w.billing_east), "HTTP_IDEMPOTENCY_KEY": "WX-1"}
+    with clock.frozen(at(2026, 12, 6, 9, 5)):
+        first = client.post("/api/v1/payments", body, "application/json", **auth)
+        again = client.post("/api/v1/payments", body, "application/json", **auth)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+    assert first.json()["amount"] == "100.00"
+
+
+@pytest.mark.django_db
+def test_a_rule_edit_rolled_back_is_not_kept(bw):
+    before = len(latefees.Rules.current().rows)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        LateFeeRule.objects.create(
+            effective_from=dt.date(2030, 1, 1),
+            label="草案",
+            residential_per_day=D("0.5"),
+            current_year_per_day=D("0.5"),
+            prior_years_per_day=D("0.5"),
+        )
+        assert len(latefees.Rules.current().rows) == before + 1
+        raise RuntimeError("rolled back")
+    assert len(latefees.Rules.current().rows) == before
