@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench import common
-from bench.intake.load import Run, drive
+from bench.intake.load import Run, describe, drive
 from bench.servers import ROOT, free_port, start_server, stop_server
 
 CHANNEL = "online"
@@ -62,16 +62,6 @@ def body_maker(owing: list[tuple[str, Decimal]], seed: int):
         return {"account_no": account, "channel": CHANNEL, "amount": str(amount), "reference": key}
 
     return body
-
-
-def describe(name: str, run: Run) -> str:
-    lat = run.latencies()
-    return (
-        f"{name:9s} {run.orders_per_second:8.1f} payments/s  p50 {common.percentile(lat, 50):6.1f} ms  "
-        f"p95 {common.percentile(lat, 95):6.1f} ms  p99 {common.percentile(lat, 99):6.1f} ms  "
-        f"({len(run.results)} requests in {run.seconds:.1f} s, {len(run.results) - run.ok} not 2xx, "
-        f"{len(run.errors)} errors)"
-    )
 
 
 def checks(runs: list[Run], prefix: str) -> dict[str, bool]:
@@ -205,7 +195,7 @@ def measure(args, cashier) -> tuple[list[str], dict[str, bool], bool]:
                 results[name].append(run)
                 if name == "gridcare":
                     every += [warm, run]
-                lines.append(f"    run {r + 1} " + describe(name, run))
+                lines.append(f"    run {r + 1} " + describe(name, run, "payments"))
                 lines += [f"      {e}" for e in run.errors[:5]]
     finally:
         for proc in procs.values():

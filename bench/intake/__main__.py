@@ -34,7 +34,7 @@ import tempfile
 from pathlib import Path
 
 from bench import common
-from bench.intake.load import Run, drive
+from bench.intake.load import Run, describe, drive
 from bench.intake.scratch import scratch_database
 from bench.servers import free_port, start_server, stop_server
 
@@ -61,16 +61,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.smoke:
         args.requests, args.customers, args.warmup = 150, 300, 20
     return args
-
-
-def describe(name: str, run: Run) -> str:
-    lat = run.latencies()
-    return (
-        f"{name:9s} {run.orders_per_second:8.1f} orders/s  {run.requests_per_second:8.1f} req/s  "
-        f"p50 {common.percentile(lat, 50):7.1f} ms  p95 {common.percentile(lat, 95):7.1f} ms  "
-        f"p99 {common.percentile(lat, 99):7.1f} ms  ({len(run.results)} requests in {run.seconds:.1f} s, "
-        f"{len(run.results) - run.ok} not 2xx, {len(run.errors)} errors)"
-    )
 
 
 def check_gridcare(runs: list[Run], user_pk: int, prefix: str) -> dict[str, bool | str]:

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bench.common import percentile
+
 
 @dataclass
 class Result:
@@ -226,3 +228,13 @@ def drive(
         t.join()
     run.seconds = time.perf_counter() - started
     return run
+
+
+def describe(name: str, run: Run, noun: str = "orders") -> str:
+    lat = run.latencies()
+    return (
+        f"{name:9s} {run.orders_per_second:8.1f} {noun}/s  {run.requests_per_second:8.1f} req/s  "
+        f"p50 {percentile(lat, 50):7.1f} ms  p95 {percentile(lat, 95):7.1f} ms  "
+        f"p99 {percentile(lat, 99):7.1f} ms  ({len(run.results)} requests in {run.seconds:.1f} s, "
+        f"{len(run.results) - run.ok} not 2xx, {len(run.errors)} errors)"
+    )
