@@ -196,6 +196,46 @@ def _make_billing(seed: int, say) -> BillingReport:
     return report
 
 
+def check_billing() -> list[str]:
+    """What does not add up in the billing written (empty when all does): every account's arrears
+    is what its open bills still owe; every posted payment's allocations add up to it; every bill
+    of a customer who is not prepaid has been paid what was allocated to it (a 费控 customer's
+    bill is settled against the balance, without an allocation). Aggregates, not a walk."""
+    problems = []
+    owed = dict(
+        Bill.objects.filter(state=BillState.OPEN)
+        .order_by()
+        .values("customer_id")
+        .annotate(total=Sum(F("amount") - F("paid")))
+        .values_list("customer_id", "total")
+    )
+    for customer_id, arrears_now in BillingAccount.objects.values_list("customer_id", "arrears"):
+        if arrears_now != owed.get(customer_id, Decimal("0")):
+            problems.append(
+                f"customer {customer_id}: arrears {arrears_now} but open bills owe {owed.get(customer_id, 0)}"
+            )
+    allocated = dict(
+        Allocation.objects.order_by()
+        .values("payment_id")
+        .annotate(total=Sum("amount"))
+        .values_list("payment_id", "total")
+    )
+    for payment_id, amount in Payment.objects.filter(state=Payment.State.POSTED).values_list("pk", "amount"):
+        if allocated.get(payment_id, Decimal("0")) != amount:
+            problems.append(f"payment {payment_id}: {amount} but {allocated.get(payment_id, 0)} allocated")
+    paid_by_allocation = dict(
+        Allocation.objects.filter(part=Allocation.Part.BILL)
+        .order_by()
+        .values("bill_id")
+        .annotate(total=Sum("amount"))
+        .values_list("bill_id", "total")
+    )
+    for bill_id, paid in Bill.objects.filter(customer__prepaid__isnull=True).values_list("pk", "paid"):
+        if paid != paid_by_allocation.get(bill_id, Decimal("0")):
+            problems.append(f"bill {bill_id}: paid {paid} but {paid_by_allocation.get(bill_id, 0)} allocated")
+    return problems
+
+
 # How customers pay (the mix of channels), and the share who pay a bill late or not yet.
 CHANNEL_MIX = [("withholding", 35), ("online", 40), ("counter", 12), ("agent", 8), ("pos", 5)]
 LATE_SHARE = 0.03
