@@ -7,7 +7,8 @@ back, release the bills, and correct a released bill.
 - ``review`` decides an anomaly: accepted as it is, or the reading corrected and the bill
   priced again.
 - ``release`` issues the run's bills when no anomaly is open: open with a due date, the accounts'
-  arrears raised, money paid ahead (预存) applied, each customer told by SMS.
+  arrears raised, money paid ahead (预存) applied, each customer told by SMS (unless released
+  with ``notify=False``: back-dated history).
 - ``correct_bill`` prices a released bill again from a corrected reading and issues a correcting
   bill (退补) for the difference; the original stays as it was.
 
@@ -159,8 +160,11 @@ def _refresh_run_figures(run: BillingRun) -> None:
     run.save(update_fields=["bills", "anomalies", "total_kwh", "total_amount"])
 
 
-def release(*, actor, run: BillingRun) -> BillingRun:
-    """Issue the run's bills: refused while an anomaly is open (409 ``anomalies_open``)."""
+def release(*, actor, run: BillingRun, notify: bool = True) -> BillingRun:
+    """Issue the run's bills: refused while an anomaly is open (409 ``anomalies_open``).
+    ``notify=False`` issues them without the bill SMS: for a month released after the fact
+    (the demo county's back-dated history, an import of past months), whose customers were
+    told at the time."""
     _require_clerk(actor, run.unit)
     with transaction.atomic():
         run = BillingRun.objects.select_for_update().get(pk=run.pk)
@@ -193,7 +197,8 @@ def release(*, actor, run: BillingRun) -> BillingRun:
         owed = list(drafts.filter(amount__gt=0).values_list("customer_id", "amount", "number", "kwh"))
         drafts.filter(amount__gt=0).update(state=BillState.OPEN, issued_on=today, due_on=due)
         _raise_arrears(run)
-        _tell_customers(run, owed, due)
+        if notify:
+            _tell_customers(run, owed, due)
         run.state = BillingRun.State.RELEASED
         run.released_at = now
         run.released_by = actor

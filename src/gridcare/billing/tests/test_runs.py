@@ -211,6 +211,23 @@ def test_a_prepaid_customers_bill_is_settled_against_the_balance_not_owed(bw):
 
 
 @pytest.mark.django_db
+def test_a_month_released_after_the_fact_without_notices_is_issued_but_texts_nobody(bw):
+    w = bw
+    history(w)
+    read(w.meter_east, dt.date(2026, 11, 25), "1300")
+    read(w.meter_west, dt.date(2026, 11, 25), "650")
+    with clock.frozen(at(2026, 12, 1, 9, 0)):
+        run = runs.calculate_month(actor=w.billing_county, unit=w.county, period=NOV)
+        runs.release(actor=w.billing_county, run=run, notify=False)
+    east = Bill.objects.get(customer=w.customer_east, period=NOV)
+    assert (east.state, east.due_on) == (BillState.OPEN, dt.date(2026, 12, 16))
+    assert BillingAccount.objects.get(customer=w.customer_east).arrears == D("172.40")
+    assert not Message.objects.filter(channel=Channel.SMS, about_type="billing.bill").exists()
+    run.refresh_from_db()
+    assert run.state == BillingRun.State.RELEASED
+
+
+@pytest.mark.django_db
 def test_money_paid_ahead_pays_the_new_bill_at_release(bw):
     from gridcare.billing import payments
     from gridcare.billing.models import Allocation

@@ -104,5 +104,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"billing: {billed.accounts:,} accounts ({billed.prepaid:,} prepaid), {billed.readings:,} readings, {billed.runs} monthly runs, "
                 f"{billed.bills:,} bills ({billed.estimated} estimated), {billed.payments:,} payments, "
-                f"{billed.cases} disconnection/reconnection cases under way in {time.perf_counter() - started:.1f} s"
+                f"{billed.cases} disconnection/reconnection cases under way in {time.perf_counter() - started:.1f} s "
+                f"({', '.join(f'{part} {s:.0f} s' for part, s in billed.seconds.items() if part != 'total')})"
             )
