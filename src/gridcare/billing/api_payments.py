@@ -113,9 +113,8 @@ def post_payment(request: ApiRequest, body: PaymentIn) -> Status[PaymentOut]:
         operator=request.auth,
         fingerprint=request_fingerprint(request),
     )
-    if created:  # answered from what the posting holds: its customer, allocations and their bills
-        return Status(201, PaymentOut.of(payment))
-    return Status(200, PaymentOut.of(_payment(request, payment.receipt_no)))
+    # Answered from what the posting holds or the retry read: its customer, allocations and bills.
+    return Status(201 if created else 200, PaymentOut.of(payment))
 
 
 class PaymentFilters(Schema):

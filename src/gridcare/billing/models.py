@@ -564,9 +564,15 @@ class Payment(models.Model):
         POSTED = "posted", _("已入账")
         REVERSED = "reversed", _("已冲正")
 
-    receipt_no = models.CharField(_("收据号"), max_length=24, unique=True)
+    # Unique by a constraint (below), not ``unique=True``: on PostgreSQL that would add a second,
+    # pattern-matching index no query uses, written on every payment.
+    receipt_no = models.CharField(_("收据号"), max_length=24)
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="payments", verbose_name=_("客户")
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        verbose_name=_("客户"),
+        db_index=False,  # led by the (customer, paid_at) index
     )
     channel = models.CharField(_("渠道"), max_length=12, choices=Channel.choices)
     reference = models.CharField(_("渠道流水号"), max_length=64)
@@ -591,7 +597,10 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-paid_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["channel", "reference"], name="billing_payment_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "reference"], name="billing_payment_once"),
+            models.UniqueConstraint(fields=["receipt_no"], name="billing_payment_receipt"),
+        ]
         indexes = [models.Index(fields=["customer", "paid_at"], name="billing_payment_customer")]
         verbose_name = _("缴费记录")
         verbose_name_plural = _("缴费记录")

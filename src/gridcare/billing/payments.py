@@ -18,16 +18,17 @@ one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock, joined, prepared
 from gridcare.core.api_errors import ApiError, ErrorCode
-from gridcare.core.joined import JoinedRows, Related
+from gridcare.core.joined import Children, JoinedRows, Related
 from gridcare.customers.models import Customer
 from gridcare.customers.queries import get_customer_for_intake
 from gridcare.org import scoping
@@ -100,7 +101,26 @@ _ACCOUNT = JoinedRows(BillingAccount, extras=_ACCOUNT_EXTRAS)
 _ACCOUNT_BY_NUMBER = JoinedRows(
     BillingAccount, related=(Related(Customer, "c", "customer_id"),), extras=_ACCOUNT_EXTRAS
 )
-_BY_REFERENCE = JoinedRows(Payment)
+# A posted payment by its (channel, reference), answered as it was the first time: with its
+# customer, its allocations and their bills' numbers — one statement (a retry's answer).
+_BILL_NUMBERS = (
+    "SELECT {agg}(a.bill_id, b.number) FROM billing_allocation a "
+    "JOIN billing_bill b ON b.id = a.bill_id WHERE a.payment_id = {{table}}.id"
+)
+_BY_REFERENCE = JoinedRows(
+    Payment,
+    related=(Related(Customer, "c", "customer_id"),),
+    children=(Children(Allocation, "allocations", "payment_id", ("id",)),),
+    extras=(
+        (
+            "bill_numbers",
+            {
+                "postgresql": _BILL_NUMBERS.format(agg="json_object_agg"),
+                "default": _BILL_NUMBERS.format(agg="json_group_object"),
+            },
+        ),
+    ),
+)
 _OPEN_BILLS = JoinedRows(Bill, order_by="{table}.due_on, {table}.period, {table}.id")
 # The state written into the statement (not a parameter), so that its plan can always use the
 # partial index of open bills.
@@ -131,7 +151,20 @@ def _by_reference(channel: str, reference: str) -> Payment | None:
     found = _BY_REFERENCE.fetch(
         None, ["{table}.channel = %s", "{table}.reference = %s"], [channel, reference], 1
     )
-    return found[0] if found else None
+    if not found:
+        return None
+    payment = found[0]
+    numbers = joined.extra_value(payment, "bill_numbers") or {}
+    if isinstance(numbers, str):  # SQLite gives the JSON's text
+        numbers = json.loads(numbers)
+    for allocation in payment.allocations.all():
+        Allocation.payment.field.set_cached_value(allocation, payment)
+        if allocation.bill_id is not None:  # the bill as far as a receipt shows it (the rest loads if asked)
+            bill = Bill.from_db(
+                connection.alias, ["id", "number"], [allocation.bill_id, numbers[str(allocation.bill_id)]]
+            )
+            Allocation.bill.field.set_cached_value(allocation, bill)
+    return payment
 
 
 def post_payment(
