@@ -276,7 +276,9 @@ class Bill(models.Model):
         CORRECTION = "correction", _("更正账单")
         IMPORTED = "imported", _("营销系统导入")
 
-    number = models.CharField(_("账单编号"), max_length=24, unique=True)
+    # Unique by a constraint (Meta), not ``unique=True``, which on PostgreSQL adds a pattern index
+    # no query uses — written on every bill and every payment's update of it.
+    number = models.CharField(_("账单编号"), max_length=24)
     customer = models.ForeignKey(
         Customer,
         on_delete=models.PROTECT,
@@ -301,6 +303,7 @@ class Bill(models.Model):
         blank=True,
         related_name="corrections",
         verbose_name=_("更正的账单"),
+        db_index=False,  # a partial index (Meta): only correcting bills have one
     )
     state = models.CharField(_("状态"), max_length=10, choices=BillState.choices, default=BillState.DRAFT)
     period_start = models.DateField(_("计费起日"))
@@ -331,9 +334,15 @@ class Bill(models.Model):
 
     class Meta:
         ordering = ["customer", "-period", "id"]
+        constraints = [models.UniqueConstraint(fields=["number"], name="billing_bill_number")]
         indexes = [
             models.Index(fields=["customer", "period"], name="billing_bill_customer"),
-            models.Index(fields=["state", "due_on"], name="billing_bill_open_due"),
+            # Partial indexes, so that a bill paid or still a draft is in neither: paying a bill
+            # writes fewer index entries (its state leaves their condition).
+            models.Index(fields=["due_on"], condition=models.Q(state="open"), name="billing_bill_open_due"),
+            models.Index(
+                fields=["corrects"], condition=models.Q(corrects__isnull=False), name="billing_bill_corrects"
+            ),
             # A customer's open bills, oldest due first: what every payment reads and locks.
             models.Index(
                 fields=["customer", "due_on"], condition=models.Q(state="open"), name="billing_bill_owed"
