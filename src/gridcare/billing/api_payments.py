@@ -6,7 +6,7 @@ errors are ``{code, message}`` (4xx)."""
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -295,7 +295,9 @@ def request_waiver(request: ApiRequest, body: LateFeeWaiverIn) -> Status[LateFee
 
 
 class WaiverFilters(Schema):
-    state: LateFeeWaiver.State | None = None
+    # Spelled out, not ``LateFeeWaiver.State``: OpenAPI names an enum component after its class,
+    # and ``DisconnectionCase.State`` is a "State" too (one would replace the other).
+    state: Literal["requested", "approved", "rejected"] | None = None
 
 
 WaiverPage = paging.mapped(lambda rows: [LateFeeWaiverOut.of(w) for w in rows])

@@ -118,3 +118,20 @@ def test_a_rule_edit_rolled_back_is_not_kept(bw):
         assert len(latefees.Rules.current().rows) == before + 1
         raise RuntimeError("rolled back")
     assert len(latefees.Rules.current().rows) == before
+
+
+@pytest.mark.django_db
+def test_the_openapi_document_keeps_each_state_list_apart(client):
+    """Two enums named "State" (a waiver's, a disconnection case's) would share one OpenAPI
+    component, and every case answered "reconnecting" would violate the document."""
+    from gridcare.billing.models import LateFeeWaiver
+
+    doc = client.get("/api/v1/openapi.json").json()
+    enums = [c.get("enum", []) for c in doc["components"]["schemas"].values()]
+    assert any(set(DisconnectionCase.State.values) <= set(e) for e in enums)
+    waiver_states = [
+        p["schema"]
+        for p in doc["paths"]["/api/v1/late-fee-waivers"]["get"]["parameters"]
+        if p["name"] == "state"
+    ]
+    assert waiver_states and set(LateFeeWaiver.State.values) <= set(str(waiver_states[0]).split("'"))
