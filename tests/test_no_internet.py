@@ -91,6 +91,11 @@ def test_rendered_pages_fetch_nothing_from_another_site_and_the_policy_forbids_i
             "/billing/desk/waivers/",
             "/billing/desk/reconciliations/",
             "/billing/desk/files/",
+            "/billing/disconnections/",
+            f"/billing/disconnections/new/?account_no={bill.customer.account_no}",
+            "/billing/guarantees/",
+            "/billing/supervision/",
+            "/billing/prepaid/",
         ],
         world.clerk_east: [
             "/applications/",
