@@ -83,10 +83,6 @@ def require_cashier(actor, customer: Customer) -> None:
 # payment is the hot path of billing (bench/billing (c)), and compiling its ORM queries cost more
 # than running them.
 _ACCOUNT_EXTRAS: tuple[tuple[str, str | dict[str, str]], ...] = (
-    # A payment already posted with this (channel, reference): a retry, answered without
-    # applying anything. (Read with the statement's snapshot, so a twin committed while this one
-    # waited for the lock is not seen here: the unique constraint refuses its INSERT instead.)
-    ("posted", "SELECT p.id FROM billing_payment p WHERE p.channel = %s AND p.reference = %s"),
     # The new payment's id, reserved with the lock, so its row and receipt number can be
     # written at the end with the rest (``prepared.Writes.insert_numbered``).
     (
@@ -94,8 +90,15 @@ _ACCOUNT_EXTRAS: tuple[tuple[str, str | dict[str, str]], ...] = (
         {"postgresql": "SELECT nextval(pg_get_serial_sequence('billing_payment', 'id'))", "default": "NULL"},
     ),
 )
-_IS_PREPAID_SQL = "SELECT 1 FROM billing_prepaidaccount WHERE customer_id = %s"
+_IS_PREPAID_SQL = "SELECT 1 FROM billing_prepaidaccount p WHERE {customer}"
+# The customer of a channel's payment, by its account number (unique), as a condition on a table.
+_CUSTOMER_BY_NUMBER = "{table}.customer_id = (SELECT c.id FROM customers_customer c WHERE c.account_no = %s)"
 _OPEN_CASES_SQL = arrears.OPEN_CASES_SQL.format(customer="%s")
+# Nothing is locked for a (channel, reference) already posted: a retry is answered from what was
+# posted, in a transaction that only read (no rollback, which would also cost the connection its
+# prepared statements: psycopg deallocates them all on a rollback).
+_NOT_POSTED = "NOT EXISTS (SELECT 1 FROM billing_payment p WHERE p.channel = %s AND p.reference = %s)"
+_BY_REFERENCE_WHERE = ["{table}.channel = %s", "{table}.reference = %s"]
 _ACCOUNT = JoinedRows(BillingAccount, extras=_ACCOUNT_EXTRAS)
 # The same with the customer, by account number (a channel's request: one statement less).
 _ACCOUNT_BY_NUMBER = JoinedRows(
@@ -124,7 +127,7 @@ _BY_REFERENCE = JoinedRows(
 _OPEN_BILLS = JoinedRows(Bill, order_by="{table}.due_on, {table}.period, {table}.id")
 # The state written into the statement (not a parameter), so that its plan can always use the
 # partial index of open bills.
-_OPEN_BILLS_WHERE = ["{table}.customer_id = %s", f"{{table}}.state = '{BillState.OPEN}'"]
+_OPEN_STATE = f"{{table}}.state = '{BillState.OPEN}'"
 _ALL = 1_000_000
 _BILL_PAID_FIELDS = ("paid", "state", "paid_on", "late_fee_charged", "late_fee_paid", "late_fee_from")
 _PAYMENT_FIELDS = (
@@ -143,14 +146,12 @@ _PAYMENT_FIELDS = (
 )
 
 
-class _Posted(Exception):  # noqa: N818 - a signal inside post_payment, never raised out of it
-    """The reference was posted before: leave the transaction and answer as a retry."""
-
-
 def _by_reference(channel: str, reference: str) -> Payment | None:
-    found = _BY_REFERENCE.fetch(
-        None, ["{table}.channel = %s", "{table}.reference = %s"], [channel, reference], 1
-    )
+    return _answer(_BY_REFERENCE.fetch(None, _BY_REFERENCE_WHERE, [channel, reference], 1))
+
+
+def _answer(found: list[Payment]) -> Payment | None:
+    """The posted payment read by ``_BY_REFERENCE`` (if any), with its allocations' bills."""
     if not found:
         return None
     payment = found[0]
@@ -195,29 +196,52 @@ def post_payment(
     if paid_at > clock.now() + dt.timedelta(minutes=5):
         raise ApiError(ErrorCode.INVALID_INPUT, _("缴费时间不能晚于当前时间"), status=422)
     try:
-        with transaction.atomic():
+        with prepared.atomic():
+            # One round trip: the account locked (with its customer, when found by number); then,
+            # once that lock is granted, the open bills locked and whether the customer is
+            # prepaid; and a payment already posted with this reference. Each statement starts
+            # after the one before it, so it sees what a payment that held the account committed.
+            who: str | int
             if customer is None:
-                found = _ACCOUNT_BY_NUMBER.fetch(
-                    None, ["c.account_no = %s"], [account_no], 1, lock=True, extra_params=[channel, reference]
+                whose, who = _CUSTOMER_BY_NUMBER, account_no
+                locking = _ACCOUNT_BY_NUMBER.statement(
+                    None, ["c.account_no = %s", _NOT_POSTED], [account_no, channel, reference], 1, lock=True
                 )
+            else:
+                whose, who = "{table}.customer_id = %s", customer.pk
+                locking = _ACCOUNT.statement(
+                    None,
+                    ["{table}.customer_id = %s", _NOT_POSTED],
+                    [customer.pk, channel, reference],
+                    1,
+                    lock=True,
+                )
+            bills_read = _OPEN_BILLS.statement(
+                None, [whose, _OPEN_STATE, _NOT_POSTED], [who, channel, reference], _ALL, lock=True
+            )
+            posted_read = _BY_REFERENCE.statement(None, _BY_REFERENCE_WHERE, [channel, reference], 1)
+            if locking is None or bills_read is None or posted_read is None:  # unscoped: never
+                raise AssertionError("an unscoped statement is always built")
+            account_rows, bill_rows, prepaid_rows, posted_rows = prepared.fetch_together(
+                [
+                    locking,
+                    bills_read,
+                    (_IS_PREPAID_SQL.format(customer=whose.format(table="p")), [who]),
+                    posted_read,
+                ]
+            )
+            posted = _answer(_BY_REFERENCE.build(posted_rows))
+            if posted is not None:  # a retry (or a twin that committed while this one waited)
+                return _retried(posted, customer, account_no, viewer, amount, fingerprint), False
+            found = (_ACCOUNT_BY_NUMBER if customer is None else _ACCOUNT).build(account_rows)
+            if customer is None:
                 if not found:  # no such customer in scope (404), or one without a billing account
                     get_customer_for_intake(viewer, account_no)
                     raise ApiError(ErrorCode.NO_BILLING_ACCOUNT, _("该户没有计费档案"), status=422)
                 customer = scoping.require_in_scope(found[0].customer, viewer, "station_id")
-            else:
-                found = _ACCOUNT.fetch(
-                    None,
-                    ["{table}.customer_id = %s"],
-                    [customer.pk],
-                    1,
-                    lock=True,
-                    extra_params=[channel, reference],
-                )
-                if not found:
-                    raise ApiError(ErrorCode.NO_BILLING_ACCOUNT, _("该户没有计费档案"), status=422)
+            elif not found:
+                raise ApiError(ErrorCode.NO_BILLING_ACCOUNT, _("该户没有计费档案"), status=422)
             account = found[0]
-            if joined.extra_value(account, "posted"):
-                raise _Posted
             payment = Payment(
                 customer=customer,
                 channel=channel,
@@ -240,7 +264,16 @@ def post_payment(
                 width=6,
                 pk=joined.extra_value(account, "payment_id"),
             )
-            allocations = _apply(account, payment, amount, clock.local(paid_at).date(), customer, writes)
+            allocations = _apply(
+                account,
+                payment,
+                amount,
+                clock.local(paid_at).date(),
+                customer,
+                writes,
+                _OPEN_BILLS.build(bill_rows),
+                bool(prepaid_rows),
+            )
             # With the writes, how many disconnection cases the payment may move — read after
             # the lock, so a case opened while this payment waited for it is seen.
             cases = writes.run(select=(_OPEN_CASES_SQL, [customer.pk]))
@@ -248,15 +281,27 @@ def post_payment(
             if cases:
                 arrears.on_paid(customer.pk, paid_at)
             return payment, True
-    except (IntegrityError, _Posted):
-        # The (channel, reference) was posted before — a retry, or another request that
-        # committed first: answer as a retry is answered (or refuse another request).
+    except IntegrityError:
+        # The (channel, reference) was posted by another request that committed after this one
+        # looked: answer as a retry is answered (or refuse another request).
         first = _by_reference(channel, reference)
         if first is None:
             raise
-        if customer is None:
+        return _retried(first, customer, account_no, viewer, amount, fingerprint), False
+
+
+def _retried(
+    first: Payment, customer: Customer | None, account_no: str, viewer: Any, amount: Decimal, fingerprint: str
+) -> Payment:
+    """The answer to a reference posted before: the first payment when the request is the same
+    one (customer, amount, fingerprint), else 409; a customer named by number is looked up in
+    ``viewer``'s scope (404 outside it)."""
+    if customer is None:
+        if first.customer.account_no == account_no:
+            customer = scoping.require_in_scope(first.customer, viewer, "station_id")
+        else:
             customer = get_customer_for_intake(viewer, account_no)
-        return _same(first, customer, amount, fingerprint), False
+    return _same(first, customer, amount, fingerprint)
 
 
 def _same(first: Payment, customer: Customer, amount: Decimal, fingerprint: str) -> Payment:
@@ -280,14 +325,15 @@ def _apply(
     day: dt.date,
     customer: Customer,
     writes: prepared.Writes,
+    bills: list[Bill],
+    is_prepaid: bool,
 ) -> list[Allocation]:
-    """Oldest debt first: each open bill's late fee, then its amount; the rest to credit (or to
-    the prepaid balance). Writes the allocations and moves the account's figures; returns the
-    allocations."""
+    """Oldest debt first over ``bills`` (the account's open bills, locked, oldest due first):
+    each bill's late fee, then its amount; the rest to credit (or to the prepaid balance).
+    Writes the allocations and moves the account's figures; returns the allocations."""
     rules = latefees.Rules.current()
     left = amount
     allocations: list[Allocation] = []
-    bills = _OPEN_BILLS.fetch(None, _OPEN_BILLS_WHERE, [account.customer_id], _ALL, lock=True)
     for bill in bills:
         if left <= 0:
             break
@@ -313,7 +359,7 @@ def _apply(
         writes.update(bill, _BILL_PAID_FIELDS)
     if left > 0:
         allocations.append(Allocation(payment=payment, bill=None, part=Allocation.Part.CREDIT, amount=left))
-        if prepared.fetch(_IS_PREPAID_SQL, [account.customer_id]):
+        if is_prepaid:
             prepaid.on_purchase(account.customer_id, left, payment.paid_at)
         else:
             account.credit += left

@@ -192,13 +192,36 @@ class JoinedRows(Generic[M]):
         SQLite locks the whole database on the first write instead). ``extra_params``: the values
         of the ``%s`` in ``extras``, in their order. Extras are read with the statement's snapshot:
         under ``lock`` that is the one from before the lock was granted."""
+        statement = self.statement(scoped, conditions, params, limit, lock=lock, extra_params=extra_params)
+        if statement is None:  # a scope without units sees nothing
+            return []
+        sql, values = statement
+        if scoped is None:
+            return self.build(prepared.fetch(sql, values))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            return self.build(cursor.fetchall())
+
+    def statement(
+        self,
+        scoped: QuerySet | None,
+        conditions: list[str],
+        params: list[Any],
+        limit: int,
+        *,
+        lock: bool = False,
+        extra_params: list[Any] | tuple[Any, ...] = (),
+    ) -> tuple[str, list[Any]] | None:
+        """The statement ``fetch`` runs (its SQL and parameters), or None when the scope sees
+        nothing — for a caller that sends it with others (``prepared.fetch_together``; only an
+        unscoped one runs prepared there) and turns its rows into instances with ``build``."""
         try:
             if scoped is None:
                 raise FullResultSet
             compiler = scoped.query.get_compiler(connection=connection)
             scope_sql, scope_params = compiler.compile(scoped.query.where)
         except EmptyResultSet:  # a scope without units sees nothing
-            return []
+            return None
         except FullResultSet:  # an unrestricted scope (superuser)
             scope_sql, scope_params = "", ()
         if scope_params and "%%" not in scope_sql and all(type(p) is int for p in scope_params):
@@ -211,12 +234,10 @@ class JoinedRows(Generic[M]):
         sql = self._statement().format(where=" AND ".join([*where, *conditions]) or "1=1")
         if lock and connection.features.has_select_for_update:
             sql += f" FOR UPDATE OF {self.table}"
-        if scoped is None:
-            rows = prepared.fetch(sql, [*extra_params, *params, limit])
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [*extra_params, *scope_params, *params, limit])
-                rows = cursor.fetchall()
+        return sql, [*extra_params, *scope_params, *params, limit]
+
+    def build(self, rows: list[tuple]) -> list[M]:
+        """The statement's rows as instances (see ``statement``)."""
         conn = connections[connection.alias]  # the connection itself, not the proxy, for the loop
         seen: dict[tuple[Any, Any], Model] = {}
         return [self._build(row, conn, seen) for row in rows]

@@ -58,6 +58,48 @@ def fetch(sql: str, params: list[Any] | tuple[Any, ...]) -> list[tuple]:
         return cursor.fetchall()
 
 
+def fetch_together(statements: list[tuple[str, list[Any]]]) -> list[list[tuple]]:
+    """The rows of each of ``statements`` (as ``fetch``), sent together: on PostgreSQL in one
+    round trip (psycopg's pipeline mode). The server still runs them one after the other, each
+    as a statement of its own — in a transaction at READ COMMITTED each takes its snapshot when
+    it starts, so a statement sees what the previous one waited for (a lock it was granted, and
+    what the transaction that held it committed). Where a statement fails, the ones after it are
+    not run and the error is raised, as it would have been one by one."""
+    if connection.vendor != "postgresql" or len(statements) < 2:
+        return [fetch(sql, params) for sql, params in statements]
+    import psycopg
+
+    _health_check()
+    connection.ensure_connection()
+    raw = connection.connection
+    if connection.queries_logged or connection.execute_wrappers or not psycopg.Pipeline.is_supported():
+        # Instrumented (each statement seen as a query of its own), or a libpq without pipelines.
+        return [fetch(sql, params) for sql, params in statements]
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = _NEVER_BY_ITSELF
+    cursors = [psycopg.Cursor(raw) for _ in statements]
+    try:
+        with connection.wrap_database_errors:
+            with raw.pipeline():
+                for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                    cursor.execute(sql, params, prepare=True)
+            return [cursor.fetchall() for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def atomic() -> Any:
+    """``transaction.atomic()`` for a hot path: the connection's once-per-request health check
+    made first, without a round trip (``_health_check``) — opening the block would otherwise run
+    Django's, a ``SELECT 1``."""
+    from django.db import transaction
+
+    if connection.vendor == "postgresql":
+        _health_check()
+    return transaction.atomic()
+
+
 def _health_check() -> None:
     """Django's once-per-request health check (``close_if_health_check_failed``, which
     ``connection.cursor()`` runs), without its round trip.

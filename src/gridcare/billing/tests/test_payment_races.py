@@ -13,7 +13,7 @@ import pytest
 from django.db import connection, transaction
 
 from gridcare.billing import latefees, payments
-from gridcare.billing.models import BillingAccount, DisconnectionCase, LateFeeRule
+from gridcare.billing.models import Bill, BillingAccount, DisconnectionCase, LateFeeRule, Payment
 from gridcare.billing.tests.conftest import at, bearer
 from gridcare.billing.tests.test_payments import owing
 from gridcare.core import clock
@@ -68,6 +68,56 @@ def test_a_case_opened_while_the_payment_waits_for_the_account_is_cancelled_by_i
         t.join()
     assert BillingAccount.objects.get(customer=w.customer_east).arrears == 0
     assert DisconnectionCase.objects.get(number="TD-RACE").state == DisconnectionCase.State.CANCELLED
+
+
+@pytest.mark.skipif(
+    not __import__("os").environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="concurrent writers need PostgreSQL",
+)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_payment_that_waited_for_the_account_sees_the_bill_released_meanwhile(bw):
+    """A channel's payment reads the open bills in the round trip that locks the account; they
+    are read once the lock is granted, so a bill released while the payment waited (by the
+    transaction holding the account) is paid too — not left open beside money kept as credit."""
+    w = bw
+    older = owing(w.customer_east, dt.date(2026, 9, 1), "100.00", dt.date(2026, 12, 15))
+    locked = threading.Event()
+
+    def release():
+        try:
+            with transaction.atomic():  # the account stays locked until this commits
+                BillingAccount.objects.select_for_update().get(customer=w.customer_east)
+                locked.set()
+                time.sleep(0.8)  # the payment arrives meanwhile and waits for the account
+                owing(w.customer_east, dt.date(2026, 10, 1), "60.00", dt.date(2026, 12, 20))
+        finally:
+            connection.close()
+
+    def payer():
+        try:
+            locked.wait()
+            with clock.frozen(at(2026, 12, 1, 9, 0)):
+                payments.post_payment(
+                    account_no=w.customer_east.account_no,
+                    viewer=w.billing_east,
+                    channel="online",
+                    reference="WAITED",
+                    amount=D("160.00"),
+                    paid_at=at(2026, 12, 1, 9, 0),
+                )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=release), threading.Thread(target=payer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    account = BillingAccount.objects.get(customer=w.customer_east)
+    assert (account.arrears, account.credit) == (0, 0)
+    paid = Payment.objects.get(reference="WAITED").allocations.order_by("id").values_list("bill_id", "amount")
+    newer = Bill.objects.filter(customer=w.customer_east).exclude(pk=older.pk).get()
+    assert list(paid) == [(older.pk, D("100.00")), (newer.pk, D("60.00"))]
 
 
 @pytest.mark.django_db
@@ -135,3 +185,35 @@ def test_the_openapi_document_keeps_each_state_list_apart(client):
         if p["name"] == "state"
     ]
     assert waiver_states and set(LateFeeWaiver.State.values) <= set(str(waiver_states[0]).split("'"))
+
+
+@pytest.mark.skipif(
+    not __import__("os").environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="prepared statements are PostgreSQL's",
+)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_retry_is_answered_without_a_rollback_so_the_connection_keeps_its_prepared_statements(bw):
+    """A gateway's retry is common; answering it by rolling back would make psycopg deallocate
+    every statement the connection prepared (its rule on a rollback), and the next payments
+    would be parsed and planned anew."""
+    w = bw
+    owing(w.customer_east, dt.date(2026, 10, 1), "100.00", dt.date(2026, 12, 15))
+    first = pay(w.customer_east, "100.00", at(2026, 12, 1, 9, 0), "RETRY-1", at(2026, 12, 1, 9, 0))
+
+    def prepared_here() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM pg_prepared_statements")
+            return cursor.fetchone()[0]
+
+    before = prepared_here()
+    with clock.frozen(at(2026, 12, 1, 9, 1)):
+        again, created = payments.post_payment(
+            customer=w.customer_east,
+            channel="counter",
+            reference="RETRY-1",
+            amount=D("100.00"),
+            paid_at=at(2026, 12, 1, 9, 0),
+        )
+    assert (created, again.receipt_no) == (False, first.receipt_no)
+    assert before > 0 and prepared_here() >= before
+    assert Payment.objects.filter(reference="RETRY-1").count() == 1
