@@ -36,7 +36,7 @@ from gridcare.core.memo import Memo
 from gridcare.customers.models import Customer
 from gridcare.org import scoping
 
-from .models import BILLING_ROLES, Bill, BillingAccount, BillState, LateFeeRule, LateFeeWaiver
+from .models import BILLING_ROLES, CASHIER_ROLES, Bill, BillingAccount, BillState, LateFeeRule, LateFeeWaiver
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -185,17 +185,25 @@ def replay(
     bill.paid = final_paid
 
 
-def _may_waive(person, bill: Bill) -> None:
-    if not scoping.has_role(person, *BILLING_ROLES):
-        raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("只有电费核算员或管理人员可以办理减免"), status=403)
+def _may_waive(person, bill: Bill, *, asking: bool = False) -> None:
+    """A billing clerk or manager over the customer decides a waiver; a cashier may also ask for
+    one (the customer is at the counter)."""
+    if not scoping.has_role(person, *(CASHIER_ROLES if asking else BILLING_ROLES)):
+        message = (
+            _("只有收费员、电费核算员或管理人员可以申请减免")
+            if asking
+            else _("只有电费核算员或管理人员可以审批减免")
+        )
+        raise ApiError(ErrorCode.FORBIDDEN_ROLE, message, status=403)
     scoping.require_in_scope(bill.customer, person, "station_id")
 
 
 def request_waiver(bill: Bill, *, actor, reason: str) -> LateFeeWaiver:
-    """违约金减免申请: asked by a billing clerk or manager over the customer, with the reason, on
-    an open bill that owes a late fee today; another person decides (``approve_waiver``,
-    ``reject_waiver``). One request at a time per bill, and none once one is approved."""
-    _may_waive(actor, bill)
+    """违约金减免申请: asked by a cashier, billing clerk or manager over the customer, with the
+    reason, on an open bill that owes a late fee today; another person, a billing clerk or
+    manager, decides (``approve_waiver``, ``reject_waiver``). One request at a time per bill, and
+    none once one is approved."""
+    _may_waive(actor, bill, asking=True)
     reason = reason.strip()
     if not reason:
         raise ApiError(ErrorCode.REASON_REQUIRED, _("请填写减免原因"), status=422)

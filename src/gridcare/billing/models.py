@@ -25,6 +25,8 @@ from gridcare.org.models import Role, Unit
 # Who calculates, takes money, waives and reconciles: billing clerks and managers (the verbs check
 # it with ``org.scoping.has_role``).
 BILLING_ROLES = (Role.BILLING_CLERK, Role.MANAGER)
+# Who may take a payment, see receipts and a day's payments, and ask for a late-fee waiver.
+CASHIER_ROLES = (Role.CASHIER, *BILLING_ROLES)
 
 ZERO = Decimal("0")
 

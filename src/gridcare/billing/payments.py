@@ -36,6 +36,7 @@ from gridcare.org import scoping
 from . import arrears, latefees, prepaid
 from .models import (
     BILLING_ROLES,
+    CASHIER_ROLES,
     Allocation,
     Bill,
     BillingAccount,
@@ -59,23 +60,32 @@ def _check_amount(amount: Decimal) -> Decimal:
 
 
 def acting_unit(actor, active_unit=None):
-    """The unit a billing clerk acts for (the payment's 收费单位, a file's 导入单位): the unit
-    switched to, else the unit of their first billing role; None for someone without one."""
+    """The unit a cashier or billing clerk acts for (the payment's 收费单位, a file's 导入单位):
+    the unit switched to, else the unit of their first such role; None for someone without one."""
     if active_unit is not None:
         return active_unit
-    held = [a.unit for a in scoping.assignments_of(actor) if a.role in BILLING_ROLES]
+    held = [a.unit for a in scoping.assignments_of(actor) if a.role in CASHIER_ROLES]
     return min(held, key=lambda u: u.path) if held else None
 
 
 def require_cashier_role(actor) -> None:
-    """A payment by a person: a billing clerk or a manager."""
-    if not scoping.has_role(actor, *BILLING_ROLES):
-        raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("只有电费核算员或管理人员可以收费"), status=403)
+    """A payment by a person: a cashier, a billing clerk or a manager."""
+    if not scoping.has_role(actor, *CASHIER_ROLES):
+        raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("只有收费员、电费核算员或管理人员可以收费"), status=403)
 
 
 def require_cashier(actor, customer: Customer) -> None:
-    """A payment by a person: a billing clerk or manager over the customer's station (404 outside)."""
+    """A payment by a person: a cashier, billing clerk or manager over the customer's station
+    (404 outside)."""
     require_cashier_role(actor)
+    scoping.require_in_scope(customer, actor, "station_id")
+
+
+def require_reverser(actor, customer: Customer) -> None:
+    """A reversal (冲正): a billing clerk or a manager over the customer's station — not the
+    cashier, who answers for the money taken (404 outside the scope)."""
+    if not scoping.has_role(actor, *BILLING_ROLES):
+        raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("冲正须由电费核算员或管理人员办理"), status=403)
     scoping.require_in_scope(customer, actor, "station_id")
 
 
@@ -426,7 +436,7 @@ def apply_credit(customer_ids: list[int] | None = None, *, run=None, day: dt.dat
 def reverse_payment(payment: Payment, *, actor, reason: str) -> Payment:
     """冲正: undo a payment — its bills owe again (reopened), its late fees unpaid, its credit
     taken back (refused when that credit was spent since). The allocations stay as history."""
-    require_cashier(actor, payment.customer)
+    require_reverser(actor, payment.customer)
     if not reason.strip():
         raise ApiError(ErrorCode.INVALID_INPUT, _("请填写冲正原因"), status=422)
     with transaction.atomic():

@@ -22,7 +22,7 @@ from gridcare.org.models import Unit
 from gridcare.org.types import StaffRequest
 
 from . import answers, documents, runs
-from .models import BILLING_ROLES, Anomaly, BillingRun
+from .models import CASHIER_ROLES, Anomaly, BillingRun
 
 CARD_BILLS = 6
 
@@ -68,7 +68,7 @@ def bill_page(request: StaffRequest, number: str) -> HttpResponse:
             "lines": list(bill.lines.all()),
             "e": answers.explain(bill),
             "p": position,
-            "can_take_payments": scoping.has_role(user, *BILLING_ROLES),
+            "can_take_payments": scoping.has_role(user, *CASHIER_ROLES),
         },
     )
 

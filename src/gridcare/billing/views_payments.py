@@ -40,6 +40,7 @@ from gridcare.org.types import Actor, StaffRequest
 from . import answers, imports, latefees, payments, receipts
 from .models import (
     BILLING_ROLES,
+    CASHIER_ROLES,
     Bill,
     BillingAccount,
     BillState,
@@ -62,6 +63,14 @@ def _clerk(request: StaffRequest) -> Actor:
     """The signed-in billing clerk or manager; anyone else is refused (403)."""
     user = scoping.signed_in(request.user)
     if not scoping.has_role(user, *BILLING_ROLES):
+        raise PermissionDenied
+    return user
+
+
+def _cashier(request: StaffRequest) -> Actor:
+    """The signed-in cashier, billing clerk or manager (the counter's work); anyone else 403."""
+    user = scoping.signed_in(request.user)
+    if not scoping.has_role(user, *CASHIER_ROLES):
         raise PermissionDenied
     return user
 
@@ -105,7 +114,7 @@ class OpenBill:
 
 
 def _open_bills(customer: Customer, day: dt.date) -> list[OpenBill]:
-    rules = latefees.Rules()
+    rules = latefees.Rules.current()
     bills = list(
         Bill.objects.filter(customer=customer, state=BillState.OPEN)
         .select_related("customer")
@@ -126,7 +135,7 @@ def _open_bills(customer: Customer, day: dt.date) -> list[OpenBill]:
 def desk(request: StaffRequest) -> HttpResponse:
     """柜台收费: an account looked up (in scope), what it owes today — each open bill with its late
     fee to today — its credit, and the form that takes the money."""
-    user = _clerk(request)
+    user = _cashier(request)
     account_no = (request.GET.get("account_no") or "").strip()
     context: dict[str, Any] = {
         "account_no": account_no,
@@ -176,7 +185,7 @@ def _money(value: str | None) -> Decimal | None:
 def take_payment(request: StaffRequest) -> HttpResponseBase:
     """Take the money at the counter: posted once per form (its one-time reference), then the
     receipt. The same form again (a double click, a reload) answers the same receipt."""
-    user = _clerk(request)
+    user = _cashier(request)
     account_no = (request.POST.get("account_no") or "").strip()
     back = f"{reverse('billing:desk')}?account_no={account_no}"
     customer = get_customer_for_intake(user, account_no, active_unit=request.active_unit)
@@ -224,7 +233,7 @@ def _payment(request: StaffRequest, receipt_no: str) -> Payment:
     payment = get_object_or_404(
         Payment.objects.select_related("customer", "operator", "unit"), receipt_no=receipt_no
     )
-    scoping.require_in_scope(payment.customer, _clerk(request), "station_id", request.active_unit)
+    scoping.require_in_scope(payment.customer, _cashier(request), "station_id", request.active_unit)
     return payment
 
 
@@ -241,6 +250,7 @@ def receipt(request: StaffRequest, receipt_no: str) -> HttpResponse:
             "name": mask_name(payment.customer.name),
             "parts": parts,
             "parts_total": sum((a.amount for a in parts), ZERO),
+            "may_reverse": scoping.has_role(scoping.signed_in(request.user), *BILLING_ROLES),
         },
     )
 
@@ -273,7 +283,7 @@ def reverse_payment(request: StaffRequest, receipt_no: str) -> HttpResponseBase:
 @login_required
 def customer_payments(request: StaffRequest, account_no: str) -> HttpResponse:
     """A customer's payments, newest first, each linking to its receipt."""
-    user = _clerk(request)
+    user = _cashier(request)
     customer = get_customer_for_intake(user, account_no, active_unit=request.active_unit)
     rows = (
         Payment.objects.filter(customer=customer)
@@ -290,7 +300,7 @@ def customer_payments(request: StaffRequest, account_no: str) -> HttpResponse:
 @login_required
 def day_payments(request: StaffRequest) -> HttpResponse:
     """A unit's payments of a day (its customers'), by channel, with the day's figures."""
-    user = _clerk(request)
+    user = _cashier(request)
     units = _units(user)
     unit = _unit(user, request.GET.get("unit"), request) or payments.acting_unit(user, request.active_unit)
     day = _day(request.GET.get("day"), _today())
@@ -332,7 +342,7 @@ def day_payments(request: StaffRequest) -> HttpResponse:
 @require_POST
 def request_waiver(request: StaffRequest, number: str) -> HttpResponseBase:
     """A waiver asked on a bill, with the reason; back to the counter page of its account."""
-    user = _clerk(request)
+    user = _cashier(request)
     bill = answers.bill_for(user, number)
     try:
         latefees.request_waiver(bill, actor=user, reason=request.POST.get("reason") or "")
@@ -354,7 +364,7 @@ def waivers(request: StaffRequest) -> HttpResponse:
         request.active_unit,
     )
     today = _today()
-    rules = latefees.Rules()
+    rules = latefees.Rules.current()
     waiting = list(rows.filter(state=LateFeeWaiver.State.REQUESTED).order_by("at", "id")[:LIST_ROWS])
     for w in waiting:
         w.fee_today = latefees.owed(w.bill, today, rules=rules)  # type: ignore[attr-defined]

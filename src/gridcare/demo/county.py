@@ -159,6 +159,8 @@ def build_county(rng: random.Random, fake: Faker, areas_per_feeder: int = 20) ->
         staff.add(f"dispatch{ci + 1:02d}", [(Role.DISPATCHER, county_unit)])
         staff.add(f"metering{ci:02d}", [(Role.METERING, county_unit)])
         staff.add(f"billing{ci + 1:02d}", [(Role.BILLING_CLERK, county_unit)])
+        # 营业厅收费员 at the county's service hall: counter payments only.
+        staff.add(f"cashier{ci:02d}", [(Role.CASHIER, county_unit)])
         staff.add(f"chief{ci + 1:02d}", [(Role.MANAGER, county_unit)])
 
         # Substations: the county town's 110 kV ones and a 35 kV one in each rural township.

@@ -20,7 +20,7 @@ NAVIGATION = [
         (Role.BUSINESS_CLERK, Role.ACCOUNT_MANAGER, Role.MANAGER, Role.ADMIN),
     ),
     (_("电费核算"), "billing:runs", (Role.BILLING_CLERK, Role.MANAGER, Role.ADMIN)),
-    (_("收费"), "billing:desk", (Role.BILLING_CLERK, Role.MANAGER)),
+    (_("收费"), "billing:desk", (Role.CASHIER, Role.BILLING_CLERK, Role.MANAGER)),
     (
         _("欠费停复电"),
         "billing:cases",
@@ -75,6 +75,7 @@ def workspace(request):
         "nav_items": nav,
         "my_assignments": assignments_of(user),
         "my_roles": sorted({a.get_role_display() for a in assignments_of(user)}),
+        "my_role_codes": frozenset(roles),
         "active_unit": getattr(request, "active_unit", None),
         "calendar_warning_years": calendar_warning,
     }

@@ -84,6 +84,9 @@ class Role(models.TextChoices):
     ACCOUNT_MANAGER = "account_manager", _("客户经理")
     BUSINESS_CLERK = "business_clerk", _("业务受理员")
     BILLING_CLERK = "billing_clerk", _("电费核算员")
+    # 营业厅收费员: takes payments at the counter and answers for them; the billing clerk's other
+    # work (the monthly run, reversals, waivers' approval, files, arrears cases) is not theirs.
+    CASHIER = "cashier", _("收费员")
     METERING = "metering", _("计量人员")
     AUDITOR = "auditor", _("稽查员")
     INSPECTOR = "inspector", _("质检员")

@@ -15,6 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from gridcare.billing.models import Allocation, BillState, LateFeeWaiver, Payment, PaymentFile
 from gridcare.core import clock
+from gridcare.org.models import Role
+from gridcare.org.services import create_staff
 
 from .conftest import at, bearer
 from .test_imports import bank_file
@@ -272,6 +274,77 @@ def test_the_desk_is_for_billing_clerks_and_managers(bw, client):
     client.force_login(w.billing_east)
     home = client.get("/billing/runs/").content.decode()
     assert 'href="/billing/desk/"' in home
+
+
+@pytest.mark.django_db
+def test_a_cashier_takes_money_and_asks_for_waivers_but_reverses_and_decides_nothing(bw, client):
+    """收费员: the counter, the receipt, the day's list and a waiver request are theirs; the
+    reversal of a payment, a waiver's decision, reconciliation, files and the monthly run are
+    a billing clerk's (another person than the one who took the money)."""
+    w = bw
+    february, _ = two_bills(w)
+    cashier = create_staff(
+        username="cashier_east", password=w.password, full_name="周收费", roles=[(Role.CASHIER, w.east)]
+    )
+    client.force_login(cashier)
+    with clock.frozen(NOW):
+        page = client.get("/billing/desk/", {"account_no": w.customer_east.account_no})
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert 'href="/billing/desk/payments/"' in text and 'href="/billing/desk/waivers/"' not in text
+        client.post(f"/billing/bills/{february.number}/waiver/", {"reason": "系统故障未能缴费"})
+        asked = LateFeeWaiver.objects.get(bill=february)
+        assert (asked.requested_by, asked.state) == (cashier, LateFeeWaiver.State.REQUESTED)
+        posted = client.post(
+            "/billing/desk/pay/",
+            {
+                "account_no": w.customer_east.account_no,
+                "token": token_of(page),
+                "channel": "counter",
+                "amount": "303.00",
+                "reference": "",
+            },
+            follow=True,
+        )
+        payment = Payment.objects.get()
+        receipt = posted.content.decode()
+        assert (payment.operator, payment.unit, payment.amount) == (cashier, w.east, D("303.00"))
+        assert payment.receipt_no in receipt and 'id="reverse-form"' not in receipt
+        refused = client.post(
+            f"/billing/desk/receipts/{payment.receipt_no}/reverse/", {"reason": "收错"}, follow=True
+        )
+        assert "冲正须由电费核算员或管理人员办理" in refused.content.decode()
+        for url in (
+            "/billing/desk/waivers/",
+            "/billing/desk/reconciliations/",
+            "/billing/desk/files/",
+        ):
+            assert client.get(url).status_code == 403, url
+        assert client.get("/billing/desk/payments/").status_code == 200
+    payment.refresh_from_db()
+    february.refresh_from_db()
+    assert payment.state == Payment.State.POSTED and february.state == BillState.PAID
+    # Over the API the cashier posts a channel's payment too, and still cannot reverse one.
+    with clock.frozen(NOW):
+        api = client.post(
+            "/api/v1/payments",
+            {
+                "account_no": w.customer_east.account_no,
+                "channel": "pos",
+                "amount": "10.00",
+                "reference": "POS-9",
+            },
+            "application/json",
+            **bearer(cashier),
+        )
+        assert api.status_code == 201
+        again = client.post(
+            f"/api/v1/payments/{payment.receipt_no}/reversal",
+            {"reason": "收错"},
+            "application/json",
+            **bearer(cashier),
+        )
+    assert again.status_code == 403 and again.json()["code"] == "forbidden_role"
 
 
 @pytest.mark.django_db
