@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -16,16 +18,10 @@ from gridcare.customers.services import search_text_for
 from gridcare.demo.county import DEMO_PASSWORD
 from gridcare.org.models import Role, RoleAssignment, Unit, User
 
-README_ACCOUNTS = [
-    "admin",
-    "agent01",
-    "leader01",
-    "dispatch01",
-    "clerk01",
-    "manager01",
-    "crew01",
-    "auditor01",
-]
+# The accounts README's table of demo users offers (its rows begin "| `username` |").
+README_ACCOUNTS = re.findall(
+    r"^\| `([a-z0-9]+)` \|", (Path(__file__).resolve().parents[4] / "README.md").read_text(), re.M
+)
 TODAY = dt.datetime(2026, 3, 2, 9, 0)
 
 
@@ -61,6 +57,7 @@ def test_every_role_has_staff_and_readme_accounts_log_in(county, client):
     assert held == set(Role.values)
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff
+    assert {"agent01", "billing01", "cashier01"} <= set(README_ACCOUNTS)
     for username in README_ACCOUNTS:
         response = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
         assert response.status_code == 302, username
