@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -18,7 +19,7 @@ from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
 from gridcare.core.masking import mask_name
 from gridcare.org import scoping
-from gridcare.org.models import Unit
+from gridcare.org.models import Role, Unit
 from gridcare.org.types import StaffRequest
 
 from . import answers, documents, runs
@@ -79,6 +80,19 @@ def bill_pdf(request: StaffRequest, number: str) -> HttpResponse:
     return documents.response(answers.bill_for(user, number), user, request)
 
 
+# Who may open the runs (电费核算, and its anomalies naming customers): the menu's roles.
+RUN_READERS = (Role.BILLING_CLERK, Role.MANAGER, Role.ADMIN)
+
+
+def _run_reader(request: StaffRequest):
+    """The signed-in billing clerk, manager or administrator; anyone else 403 (the verbs refuse
+    all but billing clerks and managers on their own)."""
+    user = scoping.signed_in(request.user)
+    if not scoping.has_role(user, *RUN_READERS):
+        raise PermissionDenied
+    return user
+
+
 def _clerk_units(user) -> list[Unit]:
     return list(scoping.visible_units(user).order_by("path")[:500])
 
@@ -86,7 +100,7 @@ def _clerk_units(user) -> list[Unit]:
 @login_required
 def run_list(request: StaffRequest) -> HttpResponseBase:
     """电费核算: the runs in the clerk's scope and a form to calculate a unit's month."""
-    user = scoping.signed_in(request.user)
+    user = _run_reader(request)
     if request.method == "POST":
         unit = Unit.objects.filter(pk=request.POST.get("unit") or 0, is_active=True).first()
         try:
@@ -122,7 +136,7 @@ def run_list(request: StaffRequest) -> HttpResponseBase:
 
 def _run(request: StaffRequest, pk: int) -> BillingRun:
     run = get_object_or_404(BillingRun.objects.select_related("unit"), pk=pk)
-    return scoping.require_in_scope(run, scoping.signed_in(request.user), "unit_id")
+    return scoping.require_in_scope(run, _run_reader(request), "unit_id")
 
 
 @login_required

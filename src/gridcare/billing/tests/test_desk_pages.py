@@ -261,7 +261,7 @@ def test_an_account_outside_the_clerks_scope_is_refused(bw, client):
 
 
 @pytest.mark.django_db
-def test_the_desk_is_for_billing_clerks_and_managers(bw, client):
+def test_the_desk_and_the_runs_are_for_billing_staff(bw, client):
     w = bw
     client.force_login(w.agent)
     for url in (
@@ -269,6 +269,7 @@ def test_the_desk_is_for_billing_clerks_and_managers(bw, client):
         "/billing/desk/payments/",
         "/billing/desk/waivers/",
         "/billing/desk/files/",
+        "/billing/runs/",
     ):
         assert client.get(url).status_code == 403
     client.force_login(w.billing_east)
@@ -318,6 +319,7 @@ def test_a_cashier_takes_money_and_asks_for_waivers_but_reverses_and_decides_not
             "/billing/desk/waivers/",
             "/billing/desk/reconciliations/",
             "/billing/desk/files/",
+            "/billing/runs/",
         ):
             assert client.get(url).status_code == 403, url
         assert client.get("/billing/desk/payments/").status_code == 200
