@@ -102,13 +102,13 @@ def run_list(request: StaffRequest) -> HttpResponseBase:
     """电费核算: the runs in the clerk's scope and a form to calculate a unit's month."""
     user = _run_reader(request)
     if request.method == "POST":
-        unit = Unit.objects.filter(pk=request.POST.get("unit") or 0, is_active=True).first()
+        unit = scoping.unit_by_id(user, request.POST.get("unit"))
         try:
             period = dt.date.fromisoformat((request.POST.get("period") or "") + "-01")
         except ValueError:
             messages.error(request, _("请选择电费年月"))
             return redirect("billing:runs")
-        if unit is None or not scoping.unit_in_scope(user, unit):
+        if unit is None:
             messages.error(request, _("请选择您管辖范围内的单位"))
             return redirect("billing:runs")
         try:

@@ -79,14 +79,6 @@ def _units(user: Actor) -> list[Unit]:
     return list(scoping.visible_units(user).order_by("path")[:500])
 
 
-def _unit(user: Actor, value: str | None, request: StaffRequest) -> Unit | None:
-    """The unit chosen in a form (by id), if the user may act on it."""
-    unit = Unit.objects.filter(pk=value or 0, is_active=True).first() if (value or "").isdigit() else None
-    if unit is None or not scoping.unit_in_scope(user, unit, request.active_unit):
-        return None
-    return unit
-
-
 def _day(value: str | None, default: dt.date) -> dt.date:
     try:
         return dt.date.fromisoformat(value or "")
@@ -302,7 +294,9 @@ def day_payments(request: StaffRequest) -> HttpResponse:
     """A unit's payments of a day (its customers'), by channel, with the day's figures."""
     user = _cashier(request)
     units = _units(user)
-    unit = _unit(user, request.GET.get("unit"), request) or payments.acting_unit(user, request.active_unit)
+    unit = scoping.unit_by_id(user, request.GET.get("unit"), request.active_unit) or payments.acting_unit(
+        user, request.active_unit
+    )
     day = _day(request.GET.get("day"), _today())
     channel = request.GET.get("channel") or ""
     rows: QuerySet[Payment] = Payment.objects.none()
@@ -422,7 +416,7 @@ def reconciliations(request: StaffRequest) -> HttpResponseBase:
     rows); the past results."""
     user = _clerk(request)
     if request.method == "POST":
-        unit = _unit(user, request.POST.get("unit"), request)
+        unit = scoping.unit_by_id(user, request.POST.get("unit"), request.active_unit)
         channel = request.POST.get("channel") or ""
         day = _day(request.POST.get("day"), dt.date.min)
         total = _money(request.POST.get("their_total"))

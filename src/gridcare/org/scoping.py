@@ -184,6 +184,16 @@ def unit_by_code(actor: Viewer, code: str) -> Unit | None:
     return unit if unit is not None and unit_in_scope(actor, unit) else None
 
 
+def unit_by_id(actor: Viewer, value: str | int | None, active_unit: Unit | None = None) -> Unit | None:
+    """The active unit whose id ``value`` names (a form's choice: text, maybe not a number) if
+    ``actor`` may act on it (within ``active_unit`` when one is switched to), else None."""
+    text = str(value if value is not None else "").strip()
+    if not text.isdigit() or len(text) > 18:
+        return None
+    unit = Unit.objects.filter(pk=int(text), is_active=True).first()
+    return unit if unit is not None and unit_in_scope(actor, unit, active_unit) else None
+
+
 def require_unit_in_scope(
     actor: Viewer,
     unit: Unit | int | None,
@@ -219,6 +229,7 @@ __all__ = [
     "root_units",
     "scope_q",
     "unit_by_code",
+    "unit_by_id",
     "unit_in_scope",
     "visible_unit_ids",
 ]

@@ -64,6 +64,11 @@ def test_a_clerk_reviews_and_releases_a_run_on_the_page(bw, client):
     summer_household(w)
     client.force_login(w.billing_county)
     with clock.frozen(at(2026, 9, 1, 9, 0)):
+        # A unit that is not a number, or not the clerk's, is asked for again (never a 500).
+        for unit in ("abc", "99999999999999999999", w.county2.pk):
+            wrong = client.post("/billing/runs/", {"unit": unit, "period": "2026-08"}, follow=True)
+            assert "请选择您管辖范围内的单位" in wrong.content.decode(), unit
+        assert not BillingRun.objects.exists()
         made = client.post("/billing/runs/", {"unit": w.county.pk, "period": "2026-08"})
         run = BillingRun.objects.get()
         assert made.status_code == 302 and made["Location"] == f"/billing/runs/{run.pk}/"
