@@ -71,4 +71,4 @@ class GuaranteeForm(forms.Form):
 
 
 class EndGuaranteeForm(forms.Form):
-    why = LineField(label=_("结束原因"), max_length=100, required=False)
+    why = LineField(label=_("结束原因"), max_length=100)

@@ -8,7 +8,7 @@ station of the county). Both the disconnection rules (``arrears``) and the prepa
 
 The verbs: ``add_guarantee`` (a billing clerk or manager for a customer in scope; a manager for
 a whole unit, since a unit-wide 保电 is a management decision) and ``end_guarantee`` (ended early:
-its end moves to now, and who ended it and why is appended to its note). ``visible_guarantees``
+its end moves to now, and who ended it, when and why are kept). ``visible_guarantees``
 is what a user sees: those of customers and units in scope and those of the units above
 (which cover the user's customers too)."""
 
@@ -33,6 +33,7 @@ from .models import SupplyGuarantee
 GUARANTEE_ROLES = (Role.BILLING_CLERK, Role.MANAGER, Role.ADMIN)
 UNIT_GUARANTEE_ROLES = (Role.MANAGER, Role.ADMIN)
 NOTE_MAX = 200
+END_REASON_MAX = 100
 
 
 def unit_and_above(unit_id: int) -> list[int]:
@@ -70,7 +71,7 @@ def visible_guarantees(viewer: Viewer, active_unit: Unit | None = None) -> Query
     above: set[int] = set()
     for root in scoping.root_units(viewer, active_unit):
         above.update(unit_and_above(root.pk))
-    qs = SupplyGuarantee.objects.select_related("unit", "customer", "created_by")
+    qs = SupplyGuarantee.objects.select_related("unit", "customer", "created_by", "ended_by")
     if getattr(viewer, "is_superuser", False) and active_unit is None:
         return qs
     return qs.filter(
@@ -137,26 +138,24 @@ def may_end(actor: Viewer, guarantee: SupplyGuarantee) -> bool:
 
 def end_guarantee(guarantee: SupplyGuarantee, *, actor: Actor, why: str = "") -> SupplyGuarantee:
     """提前结束保电: the end moves to now (a guarantee not yet started ends before it begins);
-    who ended it, when and why is appended to its note. Refused for one already over, and for a
-    unit-wide one unless a manager ends it."""
+    who ended it, when and why are kept (``ended_by``, ``ended_early_at``, ``end_reason``; the
+    reason is required). Refused for one already over, and for a unit-wide one unless a manager
+    ends it."""
     if not scoping.has_role(actor, *GUARANTEE_ROLES):
         raise _refuse(ErrorCode.FORBIDDEN_ROLE, _("您的岗位不能结束保电"), 403)
     if guarantee.unit_id is not None and not scoping.has_role(actor, *UNIT_GUARANTEE_ROLES):
         raise _refuse(ErrorCode.FORBIDDEN_ROLE, _("整个单位的保电须由管理人员结束"), 403)
     not_found = _refuse(ErrorCode.NOT_FOUND, _("您的管辖范围内没有该保电"), 404)
     scoping.require_unit_in_scope(actor, _target_unit_id(guarantee), error=not_found)
+    why = " ".join((why or "").split())
+    if not why:
+        raise _refuse(ErrorCode.REASON_REQUIRED, _("请填写提前结束保电的原因"), 422)
     now = clock.now()
     with transaction.atomic():
         current = SupplyGuarantee.objects.select_for_update().get(pk=guarantee.pk)
         if current.ends_at <= now:
             raise _refuse(ErrorCode.ILLEGAL_TRANSITION, _("该保电已结束"), 409)
-        ended = _("%(who)s于%(at)s提前结束") % {
-            "who": actor.display_name,
-            "at": f"{clock.local(now):%Y-%m-%d %H:%M}",
-        }
-        why = " ".join((why or "").split())
-        addition = f"{ended}：{why}" if why else ended
-        current.note = (f"{current.note}；{addition}" if current.note else addition)[-NOTE_MAX:]
         current.ends_at = max(now, current.starts_at)
-        current.save(update_fields=["ends_at", "note"])
+        current.ended_early_at, current.ended_by, current.end_reason = now, actor, why[:END_REASON_MAX]
+        current.save(update_fields=["ends_at", "ended_early_at", "ended_by", "end_reason"])
     return current

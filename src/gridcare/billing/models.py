@@ -748,6 +748,17 @@ class SupplyGuarantee(models.Model):
     starts_at = models.DateTimeField(_("开始"))
     ends_at = models.DateTimeField(_("结束"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # 提前结束: when, by whom and why (``ends_at`` moved to that moment).
+    ended_early_at = models.DateTimeField(_("提前结束时间"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("提前结束人"),
+    )
+    end_reason = models.CharField(_("提前结束原因"), max_length=100, blank=True)
 
     class Meta:
         ordering = ["-starts_at"]

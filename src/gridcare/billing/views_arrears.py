@@ -416,7 +416,7 @@ def end_guarantee(request: StaffRequest, pk: int) -> HttpResponseBase:
         _fail(request, form)
         return redirect("billing:guarantees")
     try:
-        guarantees.end_guarantee(found, actor=user, why=form.cleaned_data["why"] or "")
+        guarantees.end_guarantee(found, actor=user, why=form.cleaned_data["why"])
     except ApiError as exc:
         messages.error(request, exc.message)
     else:

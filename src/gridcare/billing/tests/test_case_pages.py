@@ -212,10 +212,18 @@ def test_guarantees_are_added_and_ended_on_the_page(w, client):  # noqa: F811
         assert "医疗/生命支持设备" in check and "家用制氧机" in check
     made = SupplyGuarantee.objects.get()
     with on(client, w.billing, "2026-03-10 09:00"):
+        blank = client.post(f"/billing/guarantees/{made.pk}/end/", {"why": ""}, follow=True)
+        assert SupplyGuarantee.objects.get().ended_early_at is None and messages_of(blank)
         ended = client.post(f"/billing/guarantees/{made.pk}/end/", {"why": "设备已停用"}, follow=True)
     assert messages_of(ended) == ["保电已结束"]
     made.refresh_from_db()
-    assert made.ends_at == at("2026-03-10 09:00") and "设备已停用" in made.note
+    assert made.ends_at == at("2026-03-10 09:00") and (made.ended_by, made.end_reason) == (
+        w.billing,
+        "设备已停用",
+    )
+    with on(client, w.billing, "2026-03-10 09:05"):
+        listed = text(client.get("/billing/guarantees/?show=ended"))
+    assert "提前结束" in listed and "设备已停用" in listed
 
 
 def test_the_533_bulletin_lists_an_overdue_reconnection(w, west_clerk, client):  # noqa: F811

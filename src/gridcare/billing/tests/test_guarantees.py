@@ -89,10 +89,14 @@ def test_ending_early_moves_the_end_to_now_and_says_who(w):  # noqa: F811
             ends_at=at("2026-03-09 09:00"),
         )
     with clock.frozen(at("2026-03-04 15:30")):
+        with pytest.raises(ApiError) as no_reason:
+            guarantees.end_guarantee(made, actor=w.head, why="  ")
         ended = guarantees.end_guarantee(made, actor=w.head, why="考试提前结束")
         with pytest.raises(ApiError) as again:
-            guarantees.end_guarantee(ended, actor=w.head)
+            guarantees.end_guarantee(ended, actor=w.head, why="再次结束")
+    assert no_reason.value.code == "reason_required"
     assert again.value.code == "illegal_transition"
-    assert ended.ends_at == at("2026-03-04 15:30")
-    assert ended.note == "中考；何所长于2026-03-04 15:30提前结束：考试提前结束"
+    ended.refresh_from_db()
+    assert ended.ends_at == ended.ended_early_at == at("2026-03-04 15:30")
+    assert (ended.ended_by, ended.end_reason, ended.note) == (w.head, "考试提前结束", "中考")
     assert guarantees.in_force(w.customer_east, at("2026-03-05 00:00")) == []
