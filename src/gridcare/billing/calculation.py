@@ -143,6 +143,28 @@ class Measured:
     meter_changed: bool = False
     backwards: bool = False
     estimate_on: tuple[int, Decimal, dt.date] | None = None  # (meter, new total, day)
+    # 估抄多计: the last bill's estimated total, above this actual reading, and the total it is
+    # corrected to (``overshoot_total``) — counted from here, refunded at release (多退少补).
+    overshoot: tuple[Decimal, Decimal] | None = None  # (estimated total, corrected total)
+
+
+def corrected_estimate(prior: Reading | None, estimate: Reading, actual: Reading) -> Decimal | None:
+    """An estimated total that an actual reading shows too high, corrected: the meter's total on
+    the estimate's day as the straight line from the reading before the estimate (an actual one)
+    to this actual reading puts it. None when that cannot be said (no actual reading before the
+    estimate in reach, or the actual reading below it too: a register running backwards)."""
+    if (
+        prior is None
+        or prior.kind == ReadingKind.ESTIMATED
+        or estimate.kind != ReadingKind.ESTIMATED
+        or not (prior.read_on < estimate.read_on < actual.read_on)
+        or actual.total < prior.total
+    ):
+        return None
+    share = Decimal((estimate.read_on - prior.read_on).days) / Decimal((actual.read_on - prior.read_on).days)
+    return (prior.total + (actual.total - prior.total) * share).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
 
 
 def measure(
@@ -160,6 +182,7 @@ def measure(
         if r.read_on <= last_day:
             by_meter[r.meter_id].append(r)
     parts: list[tuple[Reading, Reading, int]] = []
+    prior_of: dict[int, Reading] = {}  # the reading before a part's base (a corrected estimate's anchor)
     for meter_id, rows in by_meter.items():
         rows.sort(key=lambda r: r.read_on)
         now_rows = [
@@ -172,6 +195,8 @@ def measure(
         base = before[-1] if before else rows[0]
         if base is current:
             continue
+        if len(before) >= 2:
+            prior_of[meter_id] = before[-2]
         parts.append((base, current, multipliers.get(meter_id, 1)))
     start = previous_end + dt.timedelta(days=1) if previous_end else period
     if not parts:
@@ -200,8 +225,15 @@ def measure(
     for base, current, multiplier in parts:
         diff = current.total - base.total
         if diff < 0:
-            measured.backwards = True
-            diff = ZERO
+            corrected = (
+                corrected_estimate(prior_of.get(base.meter_id), base, current) if len(parts) == 1 else None
+            )
+            if corrected is None:
+                measured.backwards = True
+                diff = ZERO
+            else:
+                measured.overshoot = (base.total, corrected)
+                diff = current.total - corrected
         measured.kwh += diff * multiplier
         if base.kind == ReadingKind.METER_CHANGE or current.kind == ReadingKind.METER_CHANGE:
             measured.meter_changed = True
@@ -222,6 +254,8 @@ def measure(
             demand = max(demand or ZERO, current.max_demand_kw)
     if len(parts) == 1:
         measured.previous_total, measured.current_total = parts[0][0].total, parts[0][1].total
+        if measured.overshoot is not None:
+            measured.previous_total = measured.overshoot[1]
     if all_registers and registers:
         # Registers are the time-of-use split; the total is what is billed, so the split is
         # scaled to it when the registers' sum differs by rounding.
@@ -595,6 +629,15 @@ def _anomalies(
         found.append((Anomaly.Kind.READING_MISSING, f"本月未抄到示数，按上月日均估抄 {m.kwh} kWh"))
     if m.backwards:
         found.append((Anomaly.Kind.NEGATIVE, "示数小于上次示数，电量按0计，请核实"))
+    if m.overshoot is not None:
+        estimated, corrected = m.overshoot
+        found.append(
+            (
+                Anomaly.Kind.OVERSHOOT,
+                f"上月估抄示数{estimated}高于本次实抄示数{m.current_total}：按实抄插值，上月示数更正为"
+                f"{corrected}，本月自{corrected}起算；审核通过后，发行时出更正账单退还上月多收电费",
+            )
+        )
     if m.meter_changed:
         found.append((Anomaly.Kind.METER_CHANGED, "计费期内换表，新旧表电量合并计算"))
     if m.kwh == 0 and not m.estimated:

@@ -278,6 +278,10 @@ class Bill(models.Model):
         CORRECTION = "correction", _("更正账单")
         IMPORTED = "imported", _("营销系统导入")
 
+    # 退补冲抵: a correcting bill's refund, settling what the customer owes as money would (no
+    # money moved; GridCare posts it, never a channel).
+    OFFSET = "offset", _("退补冲抵")
+
     # Unique by a constraint (Meta), not ``unique=True``, which on PostgreSQL adds a pattern index
     # no query uses — written on every bill and every payment's update of it.
     number = models.CharField(_("账单编号"), max_length=24)
@@ -414,6 +418,9 @@ class Anomaly(models.Model):
         METER_CHANGED = "meter_changed", _("换表")
         READING_MISSING = "reading_missing", _("未抄到示数（已估抄）")
         NEGATIVE = "negative", _("示数倒走")
+        # The last bill was estimated above this actual reading: its reading is corrected and
+        # the difference refunded by a correcting bill when the run is released (多退少补).
+        OVERSHOOT = "overshoot", _("估抄多计（多退少补）")
 
     class State(models.TextChoices):
         OPEN = "open", _("待审核")
@@ -563,6 +570,9 @@ class Channel(models.TextChoices):
     AGENT = "agent", _("代收网点（邮政）")
     ONLINE = "online", _("线上（网上国网/支付宝/微信）")
     IMPORTED = "imported", _("营销系统导入")
+    # 退补冲抵: a correcting bill's refund, settling what the customer owes as money would (no
+    # money moved; GridCare posts it, never a channel).
+    OFFSET = "offset", _("退补冲抵")
 
 
 class Payment(models.Model):

@@ -45,6 +45,9 @@ from .models import (
     MeterReading,
     ReadingKind,
 )
+from .models import (
+    Channel as PaymentChannel,
+)
 
 ZERO = Decimal("0")
 CORRECTION_PREFIX = "TB"
@@ -203,8 +206,39 @@ def release(*, actor, run: BillingRun, notify: bool = True) -> BillingRun:
         run.released_at = now
         run.released_by = actor
         run.save(update_fields=["state", "released_at", "released_by"])
+        for anomaly in Anomaly.objects.filter(
+            run=run, kind=Anomaly.Kind.OVERSHOOT, state=Anomaly.State.ACCEPTED
+        ).select_related("bill"):
+            refund_estimate(actor=actor, bill=anomaly.bill)
         payments.apply_credit(run=run)
     return run
+
+
+def refund_estimate(*, actor, bill: Bill) -> Bill | None:
+    """多退少补 of an estimate: ``bill`` counts from a total below the previous month's estimated
+    reading (``calculation.corrected_estimate``); the previous bill is corrected to that total —
+    priced again in the tiers and at the prices it was charged at — and the difference issued as
+    a correcting bill credited to the account. Returns it (None when there is nothing to refund)."""
+    if bill.previous_total is None:
+        return None
+    previous = (
+        Bill.objects.filter(
+            customer_id=bill.customer_id,
+            period=calculation.previous_month(bill.period),
+            kind=Bill.Kind.ORIGINAL,
+            estimated=True,
+        )
+        .exclude(state=BillState.DRAFT)
+        .first()
+    )
+    if previous is None or previous.current_total is None or bill.previous_total >= previous.current_total:
+        return None
+    return correct_bill(
+        actor=actor,
+        bill=previous,
+        corrected_total=bill.previous_total,
+        reason=_("估抄多计：%(number)s实抄后多退少补") % {"number": bill.number},
+    )
 
 
 def _raise_arrears(run: BillingRun) -> None:
@@ -252,7 +286,8 @@ def _tell_customers(run: BillingRun, owed: list[tuple[int, Decimal, str, Decimal
 def correct_bill(*, actor, bill: Bill, corrected_total: Decimal, reason: str) -> Bill:
     """Price a released bill again with its last reading corrected to ``corrected_total`` and
     issue a correcting bill for the difference (positive: owed, due in the usual days; negative:
-    credited to the account). The original bill is kept as it was."""
+    refunded — posted as a 退补冲抵 payment, which settles what the customer owes oldest first as
+    money would, the rest kept as credit). The original bill is kept as it was."""
     customer_station = bill.customer.station_id
     _require_clerk(actor, customer_station)
     if not reason.strip():
@@ -305,13 +340,22 @@ def correct_bill(*, actor, bill: Bill, corrected_total: Decimal, reason: str) ->
             for i, ln in enumerate(lines, start=1)
         ]
         BillLine.objects.bulk_create(new_lines)
-        account = BillingAccount.objects.select_for_update().get(customer_id=bill.customer_id)
         if difference > 0:
+            account = BillingAccount.objects.select_for_update().get(customer_id=bill.customer_id)
             account.arrears += difference
-        else:
-            account.credit += -difference
-        account.save(update_fields=["arrears", "credit"])
-        payments.apply_credit([bill.customer_id])
+            account.save(update_fields=["arrears"])
+            payments.apply_credit([bill.customer_id])
+        elif difference < 0:
+            payments.post_payment(
+                customer=bill.customer,
+                channel=PaymentChannel.OFFSET,
+                reference=correction.number,
+                amount=-difference,
+                paid_at=now,
+                operator=actor,
+                unit=payments.acting_unit(actor),
+                note=_("更正账单%(number)s退费冲抵") % {"number": correction.number},
+            )
     return correction
 
 

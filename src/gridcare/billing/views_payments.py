@@ -309,10 +309,12 @@ def day_payments(request: StaffRequest) -> HttpResponse:
         )
     if channel in Channel.values:
         rows = rows.filter(channel=channel)
-    figures = rows.aggregate(
-        count=Count("id", filter=Q(state=Payment.State.POSTED)),
-        total=Sum("amount", filter=Q(state=Payment.State.POSTED)),
+    # The day's figures count money: a correcting bill's refund (退补冲抵) is listed, not counted,
+    # unless it is what the list is filtered to.
+    counted = Q(state=Payment.State.POSTED) & (
+        Q() if channel == Channel.OFFSET else ~Q(channel=Channel.OFFSET)
     )
+    figures = rows.aggregate(count=Count("id", filter=counted), total=Sum("amount", filter=counted))
     return render(
         request,
         "billing/day_payments.html",

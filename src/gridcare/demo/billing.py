@@ -312,11 +312,14 @@ def _pay_month(
     bills = list(
         Bill.objects.filter(period=month, state=BillState.OPEN, kind=Bill.Kind.ORIGINAL)
         .order_by("id")
-        .values_list("pk", "customer_id", "amount", "issued_on", "due_on", "customer__customer_class")
+        .values_list("pk", "customer_id", "amount", "issued_on", "due_on", "customer__customer_class", "paid")
     )
     months_back = (last.year - month.year) * 12 + last.month - month.month
     rows, fees = [], {}
-    for bill_id, customer_id, amount, issued_on, due_on, customer_class in bills:
+    # Bills part-settled already (an estimate refunded at the next month's release, 退补冲抵):
+    # what is left is paid through ``payments.post_payment`` itself, its late fee and all.
+    settled_in_part: list[tuple[int, str, dt.datetime]] = []
+    for bill_id, customer_id, amount, issued_on, due_on, customer_class, paid in bills:
         if owing.get(customer_id, -1) > months_back:
             continue  # owes this month and the ones after it
         channel = rng.choice(channels)
@@ -343,9 +346,19 @@ def _pay_month(
         paid_at = dt.datetime.combine(
             day, dt.time(rng.randint(8, 20), rng.randint(0, 59)), tzinfo=clock.LOCAL_TZ
         )
+        if paid:
+            fees.pop(bill_id, None)
+            settled_in_part.append((bill_id, channel, paid_at))
+            continue
         rows.append((bill_id, customer_id, amount, channel, paid_at, fee))
+    for bill_id, channel, paid_at in settled_in_part:
+        bill = Bill.objects.select_related("customer").get(pk=bill_id)
+        owed = bill.amount - bill.paid + latefees.owed(bill, clock.local(paid_at).date(), rules=rules)
+        payments.post_payment(
+            customer=bill.customer, channel=channel, reference=f"H{bill.number}", amount=owed, paid_at=paid_at
+        )
     if not rows:
-        return 0
+        return len(settled_in_part)
     first = numbering.next_block("SKH", f"{month:%Y%m}", len(rows))
     numbers = [f"SKH{month:%Y%m}{first + i:07d}" for i in range(len(rows))]
     bulk.insert_rows(
@@ -395,7 +408,7 @@ def _pay_month(
         [(clock.local(paid_at).date(), bill_id) for bill_id, _c, _a, _ch, paid_at, _fee in rows],
         [(fee, fee, day + dt.timedelta(days=1), bill_id) for bill_id, (fee, day) in fees.items()],
     )
-    return len(rows)
+    return len(rows) + len(settled_in_part)
 
 
 def _unpaid(bill_id: int, amount: Decimal, due_on: dt.date) -> Bill:

@@ -18,6 +18,7 @@ from gridcare.billing.models import (
     BillLine,
     BillState,
     MeterReading,
+    Payment,
 )
 from gridcare.core import clock
 from gridcare.core.api_errors import ApiError
@@ -251,3 +252,74 @@ def test_money_paid_ahead_pays_the_new_bill_at_release(bw):
     assert [(a.part, a.bill_id, a.amount) for a in Allocation.objects.filter(payment=payment)] == [
         ("bill", bill.pk, D("50.00"))
     ]
+
+
+DEC = dt.date(2026, 12, 1)
+
+
+def estimated_november(w):
+    """West is not read in November: estimated at 5 kWh a day over 26 Oct – 30 Nov (36 days) =
+    180 kWh, reading 680.00 on 30 November, billed 96.84 (180 × 0.538) and released on 1
+    December (due 16 December)."""
+    history(w)
+    read(w.meter_east, dt.date(2026, 11, 25), "1300")
+    with clock.frozen(at(2026, 12, 1, 9, 0)):
+        november = runs.calculate_month(actor=w.billing_county, unit=w.county, period=NOV)
+        runs.accept_all(actor=w.billing_county, run=november, note="已核实")
+        runs.release(actor=w.billing_county, run=november)
+    return Bill.objects.get(customer=w.customer_west, period=NOV)
+
+
+@pytest.mark.django_db
+def test_an_estimate_the_actual_reading_shows_too_high_is_refunded_at_release(bw):
+    """多退少补: read on 10 December at 546.00, below November's estimate of 680.00. From the
+    last actual reading (500.00 on 25 October) to this one the meter ran 46 kWh in 46 days, so on
+    30 November (36 days in) it stood at 536.00: November is corrected to 36 kWh (19.37; 144 kWh
+    or 77.47 refunded) and December bills 10 kWh (5.38). The refund settles November's bill as
+    money would; what the customer owes is 46 kWh × 0.538 = 24.75."""
+    w = bw
+    november = estimated_november(w)
+    read(w.meter_west, dt.date(2026, 12, 10), "546")
+    read(w.meter_east, dt.date(2026, 12, 10), "1350")
+    with clock.frozen(at(2026, 12, 11, 9, 0)):
+        december = runs.calculate_month(actor=w.billing_county, unit=w.county, period=DEC)
+        bill = Bill.objects.get(customer=w.customer_west, period=DEC)
+        assert (bill.previous_total, bill.current_total, bill.kwh, bill.amount) == (
+            D("536.00"),
+            D("546.00"),
+            D("10.00"),
+            D("5.38"),
+        )
+        flagged = Anomaly.objects.get(run=december, bill=bill, kind="overshoot")
+        assert "680.00" in flagged.detail and "536.00" in flagged.detail
+        with pytest.raises(ApiError):
+            runs.release(actor=w.billing_county, run=december)  # held until reviewed
+        runs.review(actor=w.billing_county, anomaly=flagged, accept=True, note="核实为估抄多计")
+        runs.accept_all(actor=w.billing_county, run=december, note="电量波动已核实")
+        runs.release(actor=w.billing_county, run=december)
+    november.refresh_from_db()
+    fix = Bill.objects.get(corrects=november)
+    assert (november.amount, november.kwh) == (D("96.84"), D(180))  # the original as issued
+    assert (fix.kind, fix.amount, fix.kwh, fix.state) == ("correction", D("-77.47"), D(-144), "paid")
+    reading = MeterReading.objects.get(meter=w.meter_west, read_on=dt.date(2026, 11, 30))
+    assert (reading.total, reading.kind) == (D("536.00"), "actual")
+    offset = Payment.objects.get(customer=w.customer_west)
+    assert (offset.channel, offset.amount, offset.reference) == ("offset", D("77.47"), fix.number)
+    assert list(offset.allocations.values_list("bill_id", "amount")) == [(november.pk, D("77.47"))]
+    account = BillingAccount.objects.get(customer=w.customer_west)
+    assert (account.arrears, account.credit) == (D("24.75"), 0)
+    assert november.amount - D("77.47") + bill.amount == D("24.75")
+
+
+@pytest.mark.django_db
+def test_an_actual_reading_below_the_one_before_the_estimate_is_a_register_running_backwards(bw):
+    w = bw
+    estimated_november(w)
+    read(w.meter_west, dt.date(2026, 12, 10), "480")  # below 500.00 of 25 October too
+    read(w.meter_east, dt.date(2026, 12, 10), "1350")
+    with clock.frozen(at(2026, 12, 11, 9, 0)):
+        december = runs.calculate_month(actor=w.billing_county, unit=w.county, period=DEC)
+    bill = Bill.objects.get(customer=w.customer_west, period=DEC)
+    assert (bill.kwh, bill.amount) == (0, 0)
+    kinds = set(Anomaly.objects.filter(run=december, bill=bill).values_list("kind", flat=True))
+    assert "negative" in kinds and "overshoot" not in kinds
