@@ -3,6 +3,7 @@ same way for GridCare and a control (only 127.0.0.1)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -10,6 +11,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pythonpath() -> str:
+    """The served app's import path: this checkout's bench and its ``src`` first, so a bench run
+    from a work tree serves that tree's GridCare (not the one an editable install points at)."""
+    return os.pathsep.join([str(ROOT), str(ROOT / "src")])
 
 
 def free_port() -> int:

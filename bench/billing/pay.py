@@ -32,7 +32,7 @@ from pathlib import Path
 
 from bench import common
 from bench.intake.load import Run, describe, drive
-from bench.servers import ROOT, free_port, start_server, stop_server
+from bench.servers import ROOT, free_port, pythonpath, start_server, stop_server
 
 CHANNEL = "online"
 
@@ -127,7 +127,7 @@ def measure(args, cashier) -> tuple[list[str], dict[str, bool], bool]:
     from gridcare.org.services import issue_token
 
     url = os.environ["DATABASE_URL"]
-    base_env = dict(os.environ, DATABASE_URL=url, PYTHONPATH=str(ROOT))
+    base_env = dict(os.environ, DATABASE_URL=url, PYTHONPATH=pythonpath())
     base_env.pop("DJANGO_SETTINGS_MODULE", None)
     control_env = dict(base_env, DJANGO_SETTINGS_MODULE="bench.control.settings")
     subprocess.run(

@@ -36,7 +36,7 @@ from pathlib import Path
 from bench import common
 from bench.intake.load import Run, describe, drive
 from bench.intake.scratch import scratch_database
-from bench.servers import free_port, start_server, stop_server
+from bench.servers import free_port, pythonpath, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
         before = common.conditions()
         common.ensure_demo_county(args.customers)
-        base_env = dict(os.environ, DATABASE_URL=url, PYTHONPATH=str(ROOT))
+        base_env = dict(os.environ, DATABASE_URL=url, PYTHONPATH=pythonpath())
         base_env.pop("DJANGO_SETTINGS_MODULE", None)
         control_env = dict(base_env, DJANGO_SETTINGS_MODULE="bench.control.settings")
         subprocess.run(
