@@ -26,6 +26,22 @@ def pay(customer, amount, when, reference, posted_at):
         )[0]
 
 
+def together(*steps) -> None:
+    """Run ``steps`` at once, each in a thread with its own connection (closed after)."""
+
+    def run(step):
+        try:
+            step()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(step,)) for step in steps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 @pytest.mark.skipif(
     not __import__("os").environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="concurrent writers need PostgreSQL",
@@ -37,35 +53,25 @@ def test_a_case_opened_while_the_payment_waits_for_the_account_is_cancelled_by_i
     locked = threading.Event()
 
     def proposer():
-        try:
-            with transaction.atomic():
-                BillingAccount.objects.select_for_update().get(customer=w.customer_east)
-                DisconnectionCase.objects.create(
-                    number="TD-RACE",
-                    customer=w.customer_east,
-                    unit=w.east,
-                    state=DisconnectionCase.State.PROPOSED,
-                    arrears=D("100.00"),
-                    oldest_due_on=dt.date(2026, 10, 15),
-                    proposed_by=w.billing_east,
-                )
-                locked.set()
-                time.sleep(0.8)  # the payment starts meanwhile and waits for the account
-        finally:
-            connection.close()
+        with transaction.atomic():
+            BillingAccount.objects.select_for_update().get(customer=w.customer_east)
+            DisconnectionCase.objects.create(
+                number="TD-RACE",
+                customer=w.customer_east,
+                unit=w.east,
+                state=DisconnectionCase.State.PROPOSED,
+                arrears=D("100.00"),
+                oldest_due_on=dt.date(2026, 10, 15),
+                proposed_by=w.billing_east,
+            )
+            locked.set()
+            time.sleep(0.8)  # the payment starts meanwhile and waits for the account
 
     def payer():
-        try:
-            locked.wait()
-            pay(w.customer_east, "500.00", at(2026, 12, 1, 9, 0), "RACE-CASE", at(2026, 12, 1, 9, 0))
-        finally:
-            connection.close()
+        locked.wait()
+        pay(w.customer_east, "500.00", at(2026, 12, 1, 9, 0), "RACE-CASE", at(2026, 12, 1, 9, 0))
 
-    threads = [threading.Thread(target=proposer), threading.Thread(target=payer)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    together(proposer, payer)
     assert BillingAccount.objects.get(customer=w.customer_east).arrears == 0
     assert DisconnectionCase.objects.get(number="TD-RACE").state == DisconnectionCase.State.CANCELLED
 
@@ -84,35 +90,25 @@ def test_a_payment_that_waited_for_the_account_sees_the_bill_released_meanwhile(
     locked = threading.Event()
 
     def release():
-        try:
-            with transaction.atomic():  # the account stays locked until this commits
-                BillingAccount.objects.select_for_update().get(customer=w.customer_east)
-                locked.set()
-                time.sleep(0.8)  # the payment arrives meanwhile and waits for the account
-                owing(w.customer_east, dt.date(2026, 10, 1), "60.00", dt.date(2026, 12, 20))
-        finally:
-            connection.close()
+        with transaction.atomic():  # the account stays locked until this commits
+            BillingAccount.objects.select_for_update().get(customer=w.customer_east)
+            locked.set()
+            time.sleep(0.8)  # the payment arrives meanwhile and waits for the account
+            owing(w.customer_east, dt.date(2026, 10, 1), "60.00", dt.date(2026, 12, 20))
 
     def payer():
-        try:
-            locked.wait()
-            with clock.frozen(at(2026, 12, 1, 9, 0)):
-                payments.post_payment(
-                    account_no=w.customer_east.account_no,
-                    viewer=w.billing_east,
-                    channel="online",
-                    reference="WAITED",
-                    amount=D("160.00"),
-                    paid_at=at(2026, 12, 1, 9, 0),
-                )
-        finally:
-            connection.close()
+        locked.wait()
+        with clock.frozen(at(2026, 12, 1, 9, 0)):
+            payments.post_payment(
+                account_no=w.customer_east.account_no,
+                viewer=w.billing_east,
+                channel="online",
+                reference="WAITED",
+                amount=D("160.00"),
+                paid_at=at(2026, 12, 1, 9, 0),
+            )
 
-    threads = [threading.Thread(target=release), threading.Thread(target=payer)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    together(release, payer)
     account = BillingAccount.objects.get(customer=w.customer_east)
     assert (account.arrears, account.credit) == (0, 0)
     paid = Payment.objects.get(reference="WAITED").allocations.order_by("id").values_list("bill_id", "amount")
