@@ -1,7 +1,7 @@
-"""The billing desk through a real browser: a counter cashier (the east station's billing clerk)
-looks a customer up on 柜台收费, sees two open bills and the late fee owed today, takes the money
+"""The billing desk through a real browser: a counter cashier (收费员 of the east station) looks a
+customer up on 柜台收费 (the tabs a billing clerk works in are not shown), sees two open bills and the late fee owed today, takes the money
 with a double click on 确认收费 — one payment, not two — and reads the receipt: the late fee, each
-bill and the credit, adding up to what was taken."""
+bill and the credit, adding up to what was taken, with no reversal on it (a billing clerk's)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def owing(customer, period: dt.date, amount: str, due: dt.date):
 
 def desk_world(w):
     create_staff(
-        username="cashier_east", password=w.password, full_name="钱收费", roles=[(Role.BILLING_CLERK, w.east)]
+        username="cashier_east", password=w.password, full_name="钱收费", roles=[(Role.CASHIER, w.east)]
     )
     residential = TariffSchedule.objects.get(code="zj-residential")
     BillingAccount.objects.create(customer=w.customer_east, schedule=residential, arrears=Decimal("420.00"))
@@ -53,6 +53,8 @@ def test_a_cashier_takes_a_payment_at_the_counter_and_reads_the_receipt(page, sh
     expect(page.locator("#desk-due")).to_have_text("423.00")
     expect(page.locator("#desk-late-fees")).to_have_text("3.00")
     expect(page.locator("#desk-bills tbody tr")).to_have_count(2)
+    expect(page.locator("#desk-tabs")).to_contain_text("缴费记录")
+    expect(page.locator("#desk-tabs")).not_to_contain_text("对账")
     shot("counter-lookup")
 
     page.fill("#pay-amount", "500.00")
@@ -66,6 +68,7 @@ def test_a_cashier_takes_a_payment_at_the_counter_and_reads_the_receipt(page, sh
     expect(rows.nth(0)).to_contain_text("3.00")
     expect(rows.nth(3)).to_contain_text("预存")
     expect(rows.nth(3)).to_contain_text("77.00")
+    expect(page.locator("#reverse-form")).to_have_count(0)
     shot("receipt")
 
     assert Payment.objects.count() == 1
