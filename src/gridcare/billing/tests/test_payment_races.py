@@ -213,3 +213,20 @@ def test_a_retry_is_answered_without_a_rollback_so_the_connection_keeps_its_prep
     assert (created, again.receipt_no) == (False, first.receipt_no)
     assert before > 0 and prepared_here() >= before
     assert Payment.objects.filter(reference="RETRY-1").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_channel_cannot_post_a_refund_offset(bw, client):
+    """退补冲抵 is GridCare's own posting of a correcting bill's refund, never a channel's."""
+    w = bw
+    owing(w.customer_east, dt.date(2026, 11, 1), "72.40", dt.date(2026, 12, 17))
+    body = {
+        "account_no": w.customer_east.account_no,
+        "channel": "offset",
+        "amount": "72.40",
+        "reference": "X1",
+    }
+    with clock.frozen(at(2026, 12, 6, 9, 5)):
+        refused = client.post("/api/v1/payments", body, "application/json", **bearer(w.billing_east))
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_input")
+    assert not Payment.objects.exists()
