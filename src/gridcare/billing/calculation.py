@@ -144,7 +144,7 @@ class Measured:
     backwards: bool = False
     estimate_on: tuple[int, Decimal, dt.date] | None = None  # (meter, new total, day)
     # 估抄多计: the last bill's estimated total, above this actual reading, and the total it is
-    # corrected to (``overshoot_total``) — counted from here, refunded at release (多退少补).
+    # corrected to (``corrected_estimate``) — counted from here, refunded at release (多退少补).
     overshoot: tuple[Decimal, Decimal] | None = None  # (estimated total, corrected total)
 
 

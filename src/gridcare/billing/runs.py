@@ -218,7 +218,8 @@ def refund_estimate(*, actor, bill: Bill) -> Bill | None:
     """多退少补 of an estimate: ``bill`` counts from a total below the previous month's estimated
     reading (``calculation.corrected_estimate``); the previous bill is corrected to that total —
     priced again in the tiers and at the prices it was charged at — and the difference issued as
-    a correcting bill credited to the account. Returns it (None when there is nothing to refund)."""
+    a correcting bill, refunded (``correct_bill``). Returns it (None when there is nothing to
+    refund)."""
     if bill.previous_total is None:
         return None
     previous = (
@@ -293,6 +294,9 @@ def correct_bill(*, actor, bill: Bill, corrected_total: Decimal, reason: str) ->
     if not reason.strip():
         raise ApiError(ErrorCode.INVALID_INPUT, _("请填写更正原因"), status=422)
     with transaction.atomic():
+        # The account first, then the bill: the order a payment locks them in (a refund is
+        # posted as one), so a payment at the same moment waits instead of deadlocking.
+        BillingAccount.objects.select_for_update().filter(customer_id=bill.customer_id).first()
         bill = Bill.objects.select_for_update().get(pk=bill.pk)
         if bill.state == BillState.DRAFT or bill.kind != Bill.Kind.ORIGINAL or bill.run is None:
             raise ApiError(ErrorCode.INVALID_STATE, _("只能更正已发行的正常账单"), status=409)
