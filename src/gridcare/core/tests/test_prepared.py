@@ -9,7 +9,7 @@ from django.db import DatabaseError, connection
 from gridcare.core import prepared
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_statements_sent_together_answer_each_in_order():
     rows = prepared.fetch_together(
         [
@@ -21,7 +21,7 @@ def test_statements_sent_together_answer_each_in_order():
     assert [[tuple(r) for r in part] for part in rows] == [[(1, "一")], [], [(3,), (4,)]]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_error_stops_the_statements_after_it_and_the_connection_goes_on():
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE fetch_together_probe (n integer)")
