@@ -76,6 +76,13 @@ def test_rendered_pages_fetch_nothing_from_another_site_and_the_policy_forbids_i
     number = application.number
     bill, run, billing_clerk = _billing(world)
     receipt_no = _receipt(bill)
+    cashier = create_staff(
+        username="csp_cashier",
+        password=world.password,
+        full_name="周收费",
+        roles=[(Role.CASHIER, world.east)],
+    )
+    _ended_guarantee(world, billing_clerk)
     pages = {
         billing_clerk: [
             "/billing/runs/",
@@ -94,8 +101,17 @@ def test_rendered_pages_fetch_nothing_from_another_site_and_the_policy_forbids_i
             "/billing/disconnections/",
             f"/billing/disconnections/new/?account_no={bill.customer.account_no}",
             "/billing/guarantees/",
+            "/billing/guarantees/?show=ended",
             "/billing/supervision/",
             "/billing/prepaid/",
+        ],
+        # A cashier's pages draw without the clerk's tabs and the receipt without its reversal.
+        cashier: [
+            "/billing/desk/",
+            f"/billing/desk/?account_no={bill.customer.account_no}",
+            f"/billing/desk/receipts/{receipt_no}/",
+            "/billing/desk/payments/",
+            f"/billing/desk/payments/customer/{bill.customer.account_no}/",
         ],
         world.clerk_east: [
             "/applications/",
@@ -199,7 +215,28 @@ def _billing(w):
         version=TariffVersion.objects.filter(schedule=schedule).first(),
     )
     Anomaly.objects.create(run=run, bill=bill, kind="swing", detail="电量波动")
+    Anomaly.objects.create(run=run, bill=bill, kind="overshoot", detail="上月估抄示数高于本次实抄示数")
     return bill, run, clerk
+
+
+def _ended_guarantee(w, clerk) -> None:
+    """A 保电 ended early (who and why shown under its end)."""
+    import datetime as dt
+
+    from gridcare.billing import guarantees
+    from gridcare.billing.models import SupplyGuarantee
+    from gridcare.core import clock
+
+    now = clock.now()
+    made = guarantees.add_guarantee(
+        actor=clerk,
+        customer=w.customer_east,
+        reason=SupplyGuarantee.Reason.MEDICAL,
+        note="家用制氧机",
+        starts_at=now - dt.timedelta(days=1),
+        ends_at=now + dt.timedelta(days=5),
+    )
+    guarantees.end_guarantee(made, actor=clerk, why="设备已停用")
 
 
 def _receipt(bill) -> str:
