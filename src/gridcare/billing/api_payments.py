@@ -93,12 +93,6 @@ def post_payment(request: ApiRequest, body: PaymentIn) -> Status[PaymentOut]:
     nothing applied twice; the same reference with another request → 409 `idempotency_key_reused`.
     Applied oldest debt first (each bill's late fee, then the bill); the rest waits as credit."""
     reference = body.reference or idempotency_key(request) or ""
-    if body.channel == Channel.OFFSET:
-        raise ApiError(
-            ErrorCode.INVALID_INPUT,
-            "The offset channel is GridCare's own (a correcting bill's refund).",
-            status=422,
-        )
     if not reference:
         raise ApiError(
             ErrorCode.INVALID_INPUT,

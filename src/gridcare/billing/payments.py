@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
 from gridcare.core import clock, joined, prepared
@@ -81,10 +81,22 @@ def require_cashier(actor, customer: Customer) -> None:
     scoping.require_in_scope(customer, actor, "station_id")
 
 
+def counted_as_money(channel: str = "") -> Q:
+    """The payments a day's figures count: posted ones, and not a correcting bill's refund
+    (退补冲抵, no money moved) — unless that is the channel asked for."""
+    posted = Q(state=Payment.State.POSTED)
+    return posted if channel == Channel.OFFSET else posted & ~Q(channel=Channel.OFFSET)
+
+
+def may_reverse(actor) -> bool:
+    """Whether ``actor``'s role lets them reverse a payment (冲正): a billing clerk or a manager,
+    not the cashier, who answers for the money taken."""
+    return scoping.has_role(actor, *BILLING_ROLES)
+
+
 def require_reverser(actor, customer: Customer) -> None:
-    """A reversal (冲正): a billing clerk or a manager over the customer's station — not the
-    cashier, who answers for the money taken (404 outside the scope)."""
-    if not scoping.has_role(actor, *BILLING_ROLES):
+    """A reversal: ``may_reverse`` over the customer's station (404 outside the scope)."""
+    if not may_reverse(actor):
         raise ApiError(ErrorCode.FORBIDDEN_ROLE, _("冲正须由电费核算员或管理人员办理"), status=403)
     scoping.require_in_scope(customer, actor, "station_id")
 
@@ -191,6 +203,7 @@ def post_payment(
     unit=None,
     fingerprint: str = "",
     note: str = "",
+    refund: bool = False,
 ) -> tuple[Payment, bool]:
     """Post and apply a payment (see the module's docstring); returns (payment, created). A new
     payment comes back with its customer and its allocations (each with its bill) loaded.
@@ -199,6 +212,8 @@ def post_payment(
     scope — read with its locked billing account in one statement (404 outside the scope)."""
     if channel not in Channel.values:
         raise ApiError(ErrorCode.INVALID_INPUT, _("未知的缴费渠道"), status=422)
+    if (channel == Channel.OFFSET) != refund:  # 退补冲抵 is a correcting bill's refund, and only that
+        raise ApiError(ErrorCode.INVALID_INPUT, _("退补冲抵只由更正账单的退费产生"), status=422)
     reference = reference.strip()
     if not reference or len(reference) > 64:
         raise ApiError(ErrorCode.INVALID_INPUT, _("缺少渠道流水号"), status=422)

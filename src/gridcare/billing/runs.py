@@ -359,6 +359,7 @@ def correct_bill(*, actor, bill: Bill, corrected_total: Decimal, reason: str) ->
                 operator=actor,
                 unit=payments.acting_unit(actor),
                 note=_("更正账单%(number)s退费冲抵") % {"number": correction.number},
+                refund=True,
             )
     return correction
 

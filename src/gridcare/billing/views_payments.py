@@ -242,7 +242,7 @@ def receipt(request: StaffRequest, receipt_no: str) -> HttpResponse:
             "name": mask_name(payment.customer.name),
             "parts": parts,
             "parts_total": sum((a.amount for a in parts), ZERO),
-            "may_reverse": scoping.has_role(scoping.signed_in(request.user), *BILLING_ROLES),
+            "may_reverse": payments.may_reverse(scoping.signed_in(request.user)),
         },
     )
 
@@ -309,11 +309,7 @@ def day_payments(request: StaffRequest) -> HttpResponse:
         )
     if channel in Channel.values:
         rows = rows.filter(channel=channel)
-    # The day's figures count money: a correcting bill's refund (退补冲抵) is listed, not counted,
-    # unless it is what the list is filtered to.
-    counted = Q(state=Payment.State.POSTED) & (
-        Q() if channel == Channel.OFFSET else ~Q(channel=Channel.OFFSET)
-    )
+    counted = payments.counted_as_money(channel)  # a refund offset is listed, not counted
     figures = rows.aggregate(count=Count("id", filter=counted), total=Sum("amount", filter=counted))
     return render(
         request,
